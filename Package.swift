@@ -1,0 +1,62 @@
+// swift-tools-version: 6.0
+// iap — Intent-Aware Personalization: RL training and LaMP-QA evaluation on libtorch.
+//
+// Layers (lower never imports upper): CTorch → Torch → Transformers → LaMPQA / IAP → iap.
+// libtorch comes from `make setup` (scripts/setup-libtorch.sh), which points .deps/libtorch
+// at a cache outside the repository; IAP_LIBTORCH overrides the location.
+import Foundation
+import PackageDescription
+
+let libtorch: String = {
+    if let given = Context.environment["IAP_LIBTORCH"], !given.isEmpty { return given }
+    let link = Context.packageDirectory + "/.deps/libtorch"
+    // Resolve the link so binaries keep working when the checkout moves.
+    return (try? FileManager.default.destinationOfSymbolicLink(atPath: link)) ?? link
+}()
+let torchLib = libtorch + "/torch/lib"
+
+let package = Package(
+    name: "iap",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "iap", targets: ["iap"]),
+        .library(name: "Torch", targets: ["Torch"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    ],
+    targets: [
+        .target(
+            name: "CTorch",
+            cxxSettings: [
+                .unsafeFlags([
+                    "-isystem", libtorch + "/torch/include",
+                    "-isystem", libtorch + "/torch/include/torch/csrc/api/include",
+                    "-D_GLIBCXX_USE_CXX11_ABI=1", "-Wno-deprecated-declarations",
+                ])
+            ],
+            linkerSettings: [
+                .unsafeFlags([
+                    "-L" + torchLib, "-Xlinker", "-rpath", "-Xlinker", torchLib,
+                    "-Xlinker", "--no-as-needed",
+                ]),
+                .linkedLibrary("torch_cpu"),
+                .linkedLibrary("c10"),
+                .linkedLibrary("stdc++"),
+                .linkedLibrary("dl"),
+            ]
+        ),
+        .target(name: "SafeTensors"),
+        .target(name: "Torch", dependencies: ["CTorch", "SafeTensors"]),
+        .executableTarget(
+            name: "iap",
+            dependencies: ["Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // A Foundation-free program for GPU machines: `scripts/build-gpu-check.sh`.
+        .executableTarget(name: "iap-gpu-check", dependencies: ["Torch"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "TorchTests", dependencies: ["Torch"]),
+    ],
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
+)

@@ -1,0 +1,132 @@
+// Autograd, threads, version, and run-time loading of the CUDA backend.
+#include "Shim.hpp"
+
+#include <ATen/Parallel.h>
+#include <ATen/Version.h>
+#include <ATen/detail/CUDAHooksInterface.h>
+#include <c10/core/GradMode.h>
+#include <torch/headeronly/version.h>
+
+#include <dlfcn.h>
+#include <mutex>
+
+using ctorch::T;
+
+extern "C" {
+
+bool ct_set_requires_grad(ct_tensor t, bool r) { CT_STATUS(t->tensor.set_requires_grad(r)) }
+
+bool ct_backward(ct_tensor t, ct_tensor grad, bool retain_graph) {
+  CT_STATUS(T(t).backward(grad ? T(grad) : at::Tensor(), retain_graph))
+}
+
+bool ct_grad(ct_tensor t, ct_tensor *out) {
+  CT_STATUS({
+    const at::Tensor &g = T(t).grad();
+    *out = g.defined() ? ctorch::wrap(g) : nullptr;
+  })
+}
+
+bool ct_zero_grad(ct_tensor t) { CT_STATUS(t->tensor.mutable_grad().reset()) }
+bool ct_retain_grad(ct_tensor t) { CT_STATUS(T(t).retain_grad()) }
+
+bool ct_set_grad_enabled(bool enabled) {
+  bool previous = c10::GradMode::is_enabled();
+  c10::GradMode::set_enabled(enabled);
+  return previous;
+}
+bool ct_is_grad_enabled(void) { return c10::GradMode::is_enabled(); }
+
+const char *ct_version(void) { return TORCH_VERSION; }
+
+const char *ct_library_path(void) {
+  static std::string path = [] {
+    Dl_info info;
+    if (dladdr(reinterpret_cast<void *>(&at::get_num_threads), &info) != 0 && info.dli_fname != nullptr) {
+      return std::string(info.dli_fname);
+    }
+    return std::string();
+  }();
+  return path.c_str();
+}
+
+char *ct_build_config(void) {
+  try {
+    return strdup(at::show_config().c_str());
+  } catch (const std::exception &e) {
+    ctorch::record(e);
+    return nullptr;
+  }
+}
+
+void ct_set_num_threads(int32_t n) {
+  try {
+    at::set_num_threads(n);
+  } catch (const std::exception &e) {
+    ctorch::record(e);
+  }
+}
+int32_t ct_get_num_threads(void) { return at::get_num_threads(); }
+void ct_set_num_interop_threads(int32_t n) {
+  try {
+    at::set_num_interop_threads(n);
+  } catch (const std::exception &e) {
+    ctorch::record(e);
+  }
+}
+
+static std::mutex cuda_mutex;
+static void *cuda_handle = nullptr;
+
+bool ct_cuda_load(const char *path) {
+  std::lock_guard<std::mutex> lock(cuda_mutex);
+  if (cuda_handle != nullptr) return true;
+  std::string tried;
+  auto attempt = [&](const std::string &candidate) {
+    if (cuda_handle != nullptr) return;
+    cuda_handle = dlopen(candidate.c_str(), RTLD_NOW | RTLD_GLOBAL);
+    if (cuda_handle == nullptr) {
+      const char *why = dlerror();
+      tried += "\n  " + candidate + ": " + (why ? why : "not loadable");
+    }
+  };
+  if (path != nullptr && *path != 0) {
+    attempt(path);
+  } else {
+    // Beside libtorch_cpu.so first: that is the libtorch this binary runs against.
+    Dl_info info;
+    if (dladdr(reinterpret_cast<void *>(&at::get_num_threads), &info) != 0 && info.dli_fname != nullptr) {
+      std::string cpu = info.dli_fname;
+      auto slash = cpu.rfind('/');
+      if (slash != std::string::npos) attempt(cpu.substr(0, slash) + "/libtorch_cuda.so");
+    }
+    attempt("libtorch_cuda.so");
+  }
+  if (cuda_handle == nullptr) {
+    ctorch::set_error(("libtorch_cuda.so could not be loaded:" + tried).c_str());
+    return false;
+  }
+  return true;
+}
+
+bool ct_cuda_is_available(void) {
+  try {
+    return at::detail::getCUDAHooks().hasCUDA();
+  } catch (...) {
+    return false;
+  }
+}
+
+int32_t ct_cuda_device_count(void) {
+  try {
+    return at::detail::getCUDAHooks().deviceCount();
+  } catch (...) {
+    return 0;
+  }
+}
+
+bool ct_cuda_synchronize(int32_t dev_index) {
+  CT_STATUS(at::detail::getCUDAHooks().deviceSynchronize(static_cast<c10::DeviceIndex>(dev_index)))
+}
+
+} // extern "C"

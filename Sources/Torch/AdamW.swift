@@ -1,0 +1,131 @@
+/// AdamW (Loshchilov & Hutter), with PyTorch's update rule and defaults:
+///
+///     p ← p − lr·λ·p
+///     m ← β1·m + (1 − β1)·g
+///     v ← β2·v + (1 − β2)·g²
+///     p ← p − lr/(1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + ε)
+///
+/// Parameters without a gradient are skipped. The learning rate may change between steps
+/// (schedules set `learningRate`).
+public final class AdamW: @unchecked Sendable {
+    public struct Parameter: Sendable {
+        public let name: String
+        public let tensor: Tensor
+        public init(name: String, tensor: Tensor) {
+            self.name = name
+            self.tensor = tensor
+        }
+    }
+
+    public var learningRate: Double
+    public var beta1: Double
+    public var beta2: Double
+    public var eps: Double
+    public var weightDecay: Double
+    public let parameters: [Parameter]
+    /// Completed steps (t in the update rule).
+    public private(set) var stepCount = 0
+    private var firstMoments: [Tensor?]
+    private var secondMoments: [Tensor?]
+
+    public init(
+        parameters: [Parameter], learningRate: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
+        eps: Double = 1e-8, weightDecay: Double = 0.01
+    ) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.beta1 = betas.0
+        self.beta2 = betas.1
+        self.eps = eps
+        self.weightDecay = weightDecay
+        self.firstMoments = Array(repeating: nil, count: parameters.count)
+        self.secondMoments = Array(repeating: nil, count: parameters.count)
+    }
+
+    /// Convenience for unnamed parameters (named "0", "1", …).
+    public convenience init(
+        _ tensors: [Tensor], learningRate: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
+        eps: Double = 1e-8, weightDecay: Double = 0.01
+    ) {
+        self.init(
+            parameters: tensors.enumerated().map { Parameter(name: String($0.offset), tensor: $0.element) },
+            learningRate: learningRate, betas: betas, eps: eps, weightDecay: weightDecay)
+    }
+
+    /// Applies one update from the gradients now accumulated in the parameters.
+    public func step() throws(TorchError) {
+        stepCount += 1
+        let t = Double(stepCount)
+        let biasCorrection1 = 1 - pow(beta1, t)
+        let biasCorrection2Root = (1 - pow(beta2, t)).squareRoot()
+        let stepSize = learningRate / biasCorrection1
+        try withNoGrad { () throws(TorchError) in
+            for (i, parameter) in parameters.enumerated() {
+                guard let g = parameter.tensor.grad else { continue }
+                let p = parameter.tensor
+                let m: Tensor
+                let v: Tensor
+                if let existing = firstMoments[i] { m = existing } else { m = try p.detach().zerosLike() }
+                if let existing = secondMoments[i] { v = existing } else { v = try p.detach().zerosLike() }
+                firstMoments[i] = m
+                secondMoments[i] = v
+                if weightDecay != 0 { try p.mul_(1 - learningRate * weightDecay) }
+                try m.lerp_(g, weight: 1 - beta1)
+                try v.mul_(beta2)
+                try v.addcmul_(g, g, value: 1 - beta2)
+                let denominator = try v.sqrt() / biasCorrection2Root + eps
+                try p.addcdiv_(m, denominator, value: -stepSize)
+            }
+        }
+    }
+
+    /// Drops every parameter's gradient.
+    public func zeroGrad() throws(TorchError) {
+        for parameter in parameters { try parameter.tensor.zeroGrad() }
+    }
+
+    /// The moment estimates by name ("exp_avg.NAME", "exp_avg_sq.NAME", as PyTorch calls
+    /// them) and the step count, for checkpoints.
+    public func stateTensors() -> (tensors: [String: Tensor], step: Int) {
+        var tensors: [String: Tensor] = [:]
+        for (i, parameter) in parameters.enumerated() {
+            if let m = firstMoments[i] { tensors["exp_avg." + parameter.name] = m }
+            if let v = secondMoments[i] { tensors["exp_avg_sq." + parameter.name] = v }
+        }
+        return (tensors, stepCount)
+    }
+
+    /// Restores what `stateTensors` returned; shapes must match the parameters.
+    public func loadState(tensors: [String: Tensor], step: Int) throws(TorchError) {
+        var first = [Tensor?](repeating: nil, count: parameters.count)
+        var second = [Tensor?](repeating: nil, count: parameters.count)
+        for (i, parameter) in parameters.enumerated() {
+            for (prefix, isFirst) in [("exp_avg.", true), ("exp_avg_sq.", false)] {
+                guard let saved = tensors[prefix + parameter.name] else { continue }
+                guard saved.shape == parameter.tensor.shape else {
+                    throw TorchError(
+                        operation: "AdamW.loadState",
+                        message: "\(prefix)\(parameter.name) has shape \(saved.shape), the parameter \(parameter.tensor.shape)")
+                }
+                let placed = try saved.to(parameter.tensor.device).to(parameter.tensor.dtype).contiguous()
+                if isFirst { first[i] = placed } else { second[i] = placed }
+            }
+        }
+        firstMoments = first
+        secondMoments = second
+        self.stepCount = step
+    }
+}
+
+private func pow(_ base: Double, _ exponent: Double) -> Double {
+    // Integer exponents only (the step count); avoids importing Foundation into Torch.
+    var result = 1.0
+    var n = Int(exponent)
+    var b = base
+    while n > 0 {
+        if n & 1 == 1 { result *= b }
+        b *= b
+        n >>= 1
+    }
+    return result
+}

@@ -1,0 +1,32 @@
+import CTorch
+
+/// Process-wide facts and settings of the tensor engine.
+public enum Torch {
+    /// The libtorch version this binary was built against ("2.11.0").
+    public static var version: String { String(cString: ct_version()) }
+
+    /// Where the loaded libtorch_cpu.so lives.
+    public static var libraryPath: String { String(cString: ct_library_path()) }
+
+    /// libtorch's build configuration (compiler, BLAS, CPU capability, CUDA).
+    public static var buildConfiguration: String {
+        guard let text = ct_build_config() else { return "unavailable: \(String(cString: ct_last_error()))" }
+        defer { ct_free_string(text) }
+        return String(cString: text)
+    }
+
+    /// Intra-op threads used by CPU kernels.
+    public static var threads: Int {
+        get { Int(ct_get_num_threads()) }
+        set { ct_set_num_threads(Int32(Swift.max(1, newValue))) }
+    }
+
+    /// Inter-op threads; can only be set once, before any parallel work starts.
+    public static func setInteropThreads(_ n: Int) { ct_set_num_interop_threads(Int32(Swift.max(1, n))) }
+
+    /// Seeds the global generators of every device.
+    public static func manualSeed(_ seed: UInt64) { ct_manual_seed(seed) }
+
+    /// Number of tensor handles alive in this process (for leak checks).
+    public static var liveTensors: Int { Int(ct_live_tensors()) }
+}

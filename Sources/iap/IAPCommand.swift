@@ -1,0 +1,15 @@
+import ArgumentParser
+
+@main
+struct IAPCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "iap",
+        abstract: "Intent-Aware Personalization: train LLMs with RL to infer intent, evaluate on LaMP-QA.",
+        version: IAPVersion.string,
+        subcommands: [DoctorCommand.self]
+    )
+}
+
+enum IAPVersion {
+    static let string = "0.1.0"
+}
