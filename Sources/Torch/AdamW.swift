@@ -107,7 +107,8 @@ public final class AdamW: @unchecked Sendable {
                         operation: "AdamW.loadState",
                         message: "\(prefix)\(parameter.name) has shape \(saved.shape), the parameter \(parameter.tensor.shape)")
                 }
-                let placed = try saved.to(parameter.tensor.device).to(parameter.tensor.dtype).contiguous()
+                // A private copy: the optimizer updates its moments in place.
+                let placed = try saved.to(parameter.tensor.device).to(parameter.tensor.dtype).clone()
                 if isFirst { first[i] = placed } else { second[i] = placed }
             }
         }

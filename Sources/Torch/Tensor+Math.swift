@@ -77,6 +77,10 @@ extension Tensor {
         try owned("maskedFill", ct_masked_fill(handle, mask.handle, value.c))
     }
 
+    public func maskedFill(_ mask: Tensor, _ value: Double) throws(TorchError) -> Tensor {
+        try maskedFill(mask, .float(value))
+    }
+
     /// Element-wise choice: `a` where `condition` is true, else `b` (broadcasting).
     public static func `where`(_ condition: Tensor, _ a: Tensor, _ b: Tensor) throws(TorchError) -> Tensor {
         try owned("where", ct_where(condition.handle, a.handle, b.handle))
