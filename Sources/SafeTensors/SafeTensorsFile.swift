@@ -130,7 +130,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
             var shape: [Int] = []
             var count = 1
             for dimension in shapeValues {
-                guard let size = dimension.intValue, size >= 0 else { throw fail("tensor '\(name)': shape holds a non-integer or negative size") }
+                guard let size = dimension.intValue, size >= 0 else {
+                    throw fail("tensor '\(name)': shape holds a non-integer or negative size")
+                }
                 let (product, overflow) = count.multipliedReportingOverflow(by: size)
                 guard !overflow else { throw fail("tensor '\(name)': shape \(shapeValues.count)-D overflows") }
                 count = product
@@ -188,7 +190,9 @@ public enum SafeTensorsWriter {
         }
         var offset = 0
         for record in sorted {
-            guard let size = safetensorsElementSize(record.dtype) else { throw fail("tensor '\(record.name)': unknown dtype \(record.dtype)") }
+            guard let size = safetensorsElementSize(record.dtype) else {
+                throw fail("tensor '\(record.name)': unknown dtype \(record.dtype)")
+            }
             guard record.shape.reduce(1, { $0 * $1 }) * size == record.byteCount else {
                 throw fail("tensor '\(record.name)': \(record.byteCount) bytes for shape \(record.shape) of \(record.dtype)")
             }

@@ -100,9 +100,11 @@ extension Tensor {
     public static func randint(
         _ low: Int, _ high: Int, _ shape: [Int], dtype: DType = .int64, device: Device = .cpu, generator: Generator? = nil
     ) throws(TorchError) -> Tensor {
-        try owned("randint", withInt64s(shape) {
-            ct_randint(Int64(low), Int64(high), $0, $1, dtype.rawValue, device.typeCode, device.indexCode, generator?.handle)
-        })
+        try owned(
+            "randint",
+            withInt64s(shape) {
+                ct_randint(Int64(low), Int64(high), $0, $1, dtype.rawValue, device.typeCode, device.indexCode, generator?.handle)
+            })
     }
 
     /// Draws `samples` indices per row of a [rows, categories] (or [categories]) tensor of

@@ -32,9 +32,11 @@ extension Tensor {
 
     /// Normalises over the trailing `normalizedShape` dimensions.
     public func layerNorm(_ normalizedShape: [Int], weight: Tensor?, bias: Tensor?, eps: Double) throws(TorchError) -> Tensor {
-        try owned("layerNorm", withInt64s(normalizedShape) {
-            ct_layer_norm(handle, $0, $1, weight?.handle, bias?.handle, eps)
-        })
+        try owned(
+            "layerNorm",
+            withInt64s(normalizedShape) {
+                ct_layer_norm(handle, $0, $1, weight?.handle, bias?.handle, eps)
+            })
     }
 
     /// x / sqrt(mean(x², trailing dims) + eps) · weight.

@@ -59,7 +59,8 @@ enum CacheLocation {
     static var root: String {
         let environment = ProcessInfo.processInfo.environment
         if let explicit = environment["IAP_CACHE"], !explicit.isEmpty { return explicit }
-        let base = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+        let base =
+            environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (environment["HOME"] ?? "/tmp") + "/.cache"
         return base + "/iap"
     }

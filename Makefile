@@ -1,0 +1,40 @@
+# iap — the two commands a new user needs are `make demo` and `make test`.
+SHELL := /bin/bash
+SWIFT ?= swift
+
+.PHONY: all setup build demo test bench gpu-check format clean
+
+all: build
+
+## Fetch the pinned libtorch into the cache (idempotent; see scripts/setup-libtorch.sh).
+setup:
+	@bash scripts/setup-libtorch.sh
+
+## Release build of the iap command.
+build: setup
+	$(SWIFT) build -c release --product iap
+
+## The main job on the embedded default. For now: check the installation and run the
+## tensor-engine self-check (training lands with the IAP training issue).
+demo: build
+	.build/release/iap doctor
+	.build/release/iap selfcheck
+
+## Everything the tests need, then the tests.
+test: setup
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+## Benchmarks against the Python/C++ references (development machines; installs PyTorch in the cache).
+bench:
+	bash scripts/bench-torch.sh
+
+## A static-stdlib binary for GPU machines: gpu/iap-gpu-check.
+gpu-check:
+	bash scripts/build-gpu-check.sh
+
+format:
+	$(SWIFT) format --in-place --recursive Package.swift Sources Tests
+
+clean:
+	rm -rf .build .build-gpu gpu

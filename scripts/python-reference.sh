@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Development-time only: a Python virtual environment with the reference libraries
+# (PyTorch 2.11 and, as later issues need them, transformers, tokenizers, bert_score),
+# kept in the cache outside the repository. Tests never need it; benchmarks and the
+# fixture scripts do. Prints the environment's python path on success.
+set -euo pipefail
+cache=${IAP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iap}
+venv="$cache/pyref"
+packages=(torch==2.11.0 numpy)
+say() { printf 'python-reference: %s\n' "$*" >&2; }
+
+# A venv records its own path, so it is built in place; the stamp, written last, marks it
+# complete (an interrupted install is started over).
+if [ ! -f "$venv/.iap-complete" ]; then
+  command -v python3 >/dev/null || { say "python3 is missing: install python3 and python3-venv."; exit 1; }
+  say "creating $venv (torch 2.11.0 with its CUDA dependencies: several GB, a few minutes)"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "${packages[@]}" >&2 || { say "pip could not install ${packages[*]}; check the network."; exit 1; }
+  touch "$venv/.iap-complete"
+fi
+printf '%s\n' "$venv/bin/python"
