@@ -70,8 +70,13 @@ extension Tensor {
         try owned("full", withInt64s(shape) { ct_full($0, $1, value.c, dtype.rawValue, device.typeCode, device.indexCode) })
     }
 
+    /// Values 0, 1, … below end.
+    public static func arange(_ end: Scalar, dtype: DType = .int64, device: Device = .cpu) throws(TorchError) -> Tensor {
+        try arange(0, end, dtype: dtype, device: device)
+    }
+
     /// Values start, start + step, … below end.
-    public static func arange(_ start: Scalar = 0, _ end: Scalar, step: Scalar = 1, dtype: DType = .int64, device: Device = .cpu)
+    public static func arange(_ start: Scalar, _ end: Scalar, step: Scalar = 1, dtype: DType = .int64, device: Device = .cpu)
         throws(TorchError) -> Tensor
     {
         try owned("arange", ct_arange(start.c, end.c, step.c, dtype.rawValue, device.typeCode, device.indexCode))
