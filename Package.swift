@@ -47,14 +47,16 @@ let package = Package(
             ]
         ),
         .target(name: "SafeTensors"),
+        .target(name: "ModelStore"),
         .target(name: "Torch", dependencies: ["CTorch", "SafeTensors"]),
         .executableTarget(
             name: "iap",
-            dependencies: ["Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Torch", "ModelStore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // A Foundation-free program for GPU machines: `scripts/build-gpu-check.sh`.
         .executableTarget(name: "iap-gpu-check", dependencies: ["Torch"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"]),
         .testTarget(name: "TorchTests", dependencies: ["Torch"]),
     ],
     swiftLanguageModes: [.v6],

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FoundationEssentials
+import ModelStore
 import Torch
 
 /// Reports whether this installation can do its work, and how to fix what is missing.
@@ -34,9 +35,10 @@ struct DoctorCommand: ParsableCommand {
             print("cuda: backend loaded, \(Device.cudaDeviceCount) device(s), available: \(Device.cudaAvailable)")
         }
 
-        let cache = CacheLocation.root
+        let cache = ModelStore.defaultCacheRoot
         print("cache: \(cache)")
-        let libtorchEntries = CacheLocation.entries(prefix: "libtorch-")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? []
+        let libtorchEntries = names.filter { $0.hasPrefix("libtorch-") }.sorted()
         if libtorchEntries.isEmpty {
             problems.append("no libtorch in the cache \(cache): run 'make setup'.")
         }
@@ -45,28 +47,20 @@ struct DoctorCommand: ParsableCommand {
             print("  \(entry): \(complete ? "complete" : "INCOMPLETE (an interrupted download; 'make setup' replaces it)")")
         }
 
+        let store = ModelStore(cacheRoot: cache)
+        for model in ModelCatalog.models {
+            if store.isPresent(model) {
+                print("model \(model.name): \(store.location(of: model).path)")
+            } else {
+                problems.append("model \(model.name) is not in the cache: run 'iap models pull \(model.name)'.")
+            }
+        }
+
         if problems.isEmpty {
             print("ok")
         } else {
             for problem in problems { print("problem: \(problem)") }
             throw ExitCode(1)
         }
-    }
-}
-
-/// The download cache shared by the set-up scripts and the CLI.
-enum CacheLocation {
-    static var root: String {
-        let environment = ProcessInfo.processInfo.environment
-        if let explicit = environment["IAP_CACHE"], !explicit.isEmpty { return explicit }
-        let base =
-            environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (environment["HOME"] ?? "/tmp") + "/.cache"
-        return base + "/iap"
-    }
-
-    static func entries(prefix: String) -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
-        return names.filter { $0.hasPrefix(prefix) }.sorted()
     }
 }
