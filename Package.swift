@@ -48,6 +48,8 @@ let package = Package(
         ),
         .target(name: "SafeTensors"),
         .target(name: "ModelStore"),
+        // Pure-Swift model file formats (GGUF; later config.json, tokenizers): testable without libtorch.
+        .target(name: "ModelFormats", dependencies: ["SafeTensors"]),
         .target(name: "Torch", dependencies: ["CTorch", "SafeTensors"]),
         .executableTarget(
             name: "iap",
@@ -57,6 +59,7 @@ let package = Package(
         .executableTarget(name: "iap-gpu-check", dependencies: ["Torch"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"]),
+        .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "ModelStore"]),
         .testTarget(name: "TorchTests", dependencies: ["Torch"]),
     ],
     swiftLanguageModes: [.v6],

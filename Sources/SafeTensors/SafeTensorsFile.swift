@@ -43,8 +43,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
     public let path: String
     public let entries: [SafeTensorEntry]
     public let metadata: [String: String]
-    private let base: UnsafeRawPointer?
-    private let mappedSize: Int
+    private let file: MappedFile
     private let dataStart: Int
 
     /// Largest header accepted (the format's reference reader uses 100 MB).
@@ -53,36 +52,12 @@ public final class SafeTensorsFile: @unchecked Sendable {
     public init(path: String) throws(SafeTensorsError) {
         self.path = path
         func fail(_ reason: String) -> SafeTensorsError { SafeTensorsError(path: path, reason: reason) }
-
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw fail("cannot open (\(String(cString: strerror(errno))))") }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw fail("cannot stat (\(String(cString: strerror(errno))))") }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw fail("not a regular file") }
-        let size = Int(info.st_size)
-        guard size >= 8 else { throw fail("file is \(size) bytes, shorter than the 8-byte header length") }
-        guard let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), mapping != MAP_FAILED else {
-            throw fail("cannot map into memory (\(String(cString: strerror(errno))))")
-        }
-        let bytes = UnsafeRawBufferPointer(start: mapping, count: size)
-
-        var parsed: (entries: [SafeTensorEntry], metadata: [String: String], dataStart: Int)
-        do {
-            parsed = try SafeTensorsFile.parseHeader(bytes, fail: fail)
-        } catch {
-            munmap(mapping, size)
-            throw error
-        }
-        self.base = UnsafeRawPointer(mapping)
-        self.mappedSize = size
+        file = try MappedFile(path: path)
+        guard file.bytes.count >= 8 else { throw fail("file is \(file.bytes.count) bytes, shorter than the 8-byte header length") }
+        let parsed = try SafeTensorsFile.parseHeader(file.bytes, fail: fail)
         self.entries = parsed.entries
         self.metadata = parsed.metadata
         self.dataStart = parsed.dataStart
-    }
-
-    deinit {
-        if let base { munmap(UnsafeMutableRawPointer(mutating: base), mappedSize) }
     }
 
     public func entry(_ name: String) -> SafeTensorEntry? { entries.first { $0.name == name } }
@@ -90,7 +65,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// The bytes of one tensor, valid while this file object lives.
     public func bytes(of entry: SafeTensorEntry) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(
-            start: base.map { $0 + dataStart + entry.dataOffsets.lowerBound }, count: entry.dataOffsets.count)
+            rebasing: file.bytes[(dataStart + entry.dataOffsets.lowerBound)..<(dataStart + entry.dataOffsets.upperBound)])
     }
 
     static func parseHeader(_ bytes: UnsafeRawBufferPointer, fail: (String) -> SafeTensorsError) throws(SafeTensorsError)
