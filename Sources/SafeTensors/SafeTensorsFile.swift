@@ -168,7 +168,12 @@ public enum SafeTensorsWriter {
             guard let size = safetensorsElementSize(record.dtype) else {
                 throw fail("tensor '\(record.name)': unknown dtype \(record.dtype)")
             }
-            guard record.shape.reduce(1, { $0 * $1 }) * size == record.byteCount else {
+            let count = record.shape.reduce(into: Optional(1)) { total, dimension in
+                guard let t = total, dimension >= 0 else { total = nil; return }
+                let (product, overflow) = t.multipliedReportingOverflow(by: dimension)
+                total = overflow ? nil : product
+            }
+            guard let count, count.multipliedReportingOverflow(by: size) == (record.byteCount, false) else {
                 throw fail("tensor '\(record.name)': \(record.byteCount) bytes for shape \(record.shape) of \(record.dtype)")
             }
             members.append(
