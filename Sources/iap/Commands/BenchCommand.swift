@@ -1,6 +1,12 @@
 import ArgumentParser
 import FoundationEssentials
+import ModelFormats
+import ModelStore
 import Torch
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Micro-benchmarks of the tensor layer; `scripts/bench-torch.sh` runs them beside the same
 /// measurements from Python PyTorch and compares.
@@ -8,7 +14,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure tensor-engine speed (matmul GFLOP/s, per-op overhead); prints one JSON object per line.",
-        subcommands: [Ops.self])
+        subcommands: [Ops.self, GGUF.self])
 
     struct Ops: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -29,6 +35,36 @@ struct BenchCommand: ParsableCommand {
             Torch.threads = 1
             let micros = try measureSmallAdd(iterations: iterations)
             print(#"{"bench":"add_8_f32","threads":1,"us_per_op":\#(rounded(micros, 3))}"#)
+        }
+    }
+}
+
+extension BenchCommand {
+    struct GGUF: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "gguf", abstract: "Open a GGUF file and dequantize every tensor to f32: time and peak memory.")
+
+        @Option(help: "A model name or .gguf path.")
+        var model = "smollm2-135m-instruct"
+
+        func run() throws {
+            let path = try ModelStore().resolve(model).path
+            let clock = ContinuousClock()
+            let start = clock.now
+            let file = try GGUFFile(path: path)
+            let opened = clock.now - start
+            var values = 0
+            for tensor in file.tensors {
+                let data = try file.dequantize(tensor)
+                values += data.count
+            }
+            let total = clock.now - start
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            print(
+                #"{"bench":"gguf_dequantize","tensors":\#(file.tensors.count),"values":\#(values),"#
+                    + #""open_s":\#(rounded(seconds(opened), 3)),"total_s":\#(rounded(seconds(total), 3)),"#
+                    + #""peak_rss_mb":\#(usage.ru_maxrss / 1024)}"#)
         }
     }
 }
