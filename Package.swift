@@ -17,7 +17,7 @@ let torchLib = libtorch + "/torch/lib"
 
 let package = Package(
     name: "iap",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "iap", targets: ["iap"]),
         .library(name: "Torch", targets: ["Torch"]),

@@ -35,6 +35,16 @@ public enum JSONValue: Sendable, Equatable {
     public var intValue: Int? { if case .int(let i) = self { i } else { nil } }
     public var arrayValue: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
     public var objectValue: [(String, JSONValue)]? { if case .object(let o) = self { o } else { nil } }
+    public var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
+    /// Any number as a Double.
+    public var doubleValue: Double? {
+        switch self {
+        case .double(let d): d
+        case .int(let i): Double(i)
+        default: nil
+        }
+    }
+    public var isNull: Bool { if case .null = self { true } else { false } }
 
     /// Parses a complete document (trailing whitespace allowed, nothing else).
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONError) -> JSONValue {
