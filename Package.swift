@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "Torch", dependencies: ["CTorch", "SafeTensors"]),
         .executableTarget(
             name: "iap",
-            dependencies: ["Torch", "ModelStore", "ModelFormats", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Torch", "SafeTensors", "ModelStore", "ModelFormats", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // A Foundation-free program for GPU machines: `scripts/build-gpu-check.sh`.
         .executableTarget(name: "iap-gpu-check", dependencies: ["Torch"]),

@@ -45,6 +45,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
     public let metadata: [String: String]
     private let file: MappedFile
     private let dataStart: Int
+    private let positions: [String: Int]
 
     /// Largest header accepted (the format's reference reader uses 100 MB).
     static let maxHeaderSize = 100_000_000
@@ -58,9 +59,12 @@ public final class SafeTensorsFile: @unchecked Sendable {
         self.entries = parsed.entries
         self.metadata = parsed.metadata
         self.dataStart = parsed.dataStart
+        var positions: [String: Int] = [:]
+        for (i, entry) in parsed.entries.enumerated() { positions[entry.name] = i }
+        self.positions = positions
     }
 
-    public func entry(_ name: String) -> SafeTensorEntry? { entries.first { $0.name == name } }
+    public func entry(_ name: String) -> SafeTensorEntry? { positions[name].map { entries[$0] } }
 
     /// The bytes of one tensor, valid while this file object lives.
     public func bytes(of entry: SafeTensorEntry) -> UnsafeRawBufferPointer {

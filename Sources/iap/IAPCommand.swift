@@ -6,7 +6,10 @@ struct IAPCommand: ParsableCommand {
         commandName: "iap",
         abstract: "Intent-Aware Personalization: train LLMs with RL to infer intent, evaluate on LaMP-QA.",
         version: IAPVersion.string,
-        subcommands: [DoctorCommand.self, ModelsCommand.self, SelfCheckCommand.self, BenchCommand.self]
+        subcommands: [
+            DoctorCommand.self, ModelsCommand.self, TokenizeCommand.self, DetokenizeCommand.self, SelfCheckCommand.self,
+            BenchCommand.self,
+        ]
     )
 }
 

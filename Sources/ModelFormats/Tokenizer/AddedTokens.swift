@@ -40,7 +40,8 @@ struct AddedTokenMatcher: Sendable {
         byFirstByte = table
     }
 
-    func segments(of text: String, includeSpecial: Bool) -> [InputSegment] {
+    /// `specialAllowed(offset)` says whether a special token may start at that byte.
+    func segments(of text: String, specialAllowed: (Int) -> Bool) -> [InputSegment] {
         let utf8 = Array(text.utf8)
         var segments: [InputSegment] = []
         var textStart = 0
@@ -53,7 +54,7 @@ struct AddedTokenMatcher: Sendable {
         }
         while i < utf8.count {
             var matched: (bytes: [UInt8], token: AddedToken)?
-            for candidate in byFirstByte[Int(utf8[i])] where includeSpecial || !candidate.token.special {
+            for candidate in byFirstByte[Int(utf8[i])] where !candidate.token.special || specialAllowed(i) {
                 let n = candidate.bytes.count
                 if i + n <= utf8.count && utf8[i..<(i + n)].elementsEqual(candidate.bytes) {
                     matched = candidate

@@ -115,10 +115,14 @@ public final class Tokenizer: Sendable {
     }
 
     func encodeRaw(_ text: String, recognizeSpecialTokens: Bool) -> [Int] {
+        encodeRaw(text) { _ in recognizeSpecialTokens }
+    }
+
+    func encodeRaw(_ text: String, specialAllowed: (Int) -> Bool) -> [Int] {
         var ids: [Int32] = []
         ids.reserveCapacity(text.utf8.count / 3 + 4)
         let segments: [InputSegment] =
-            addedTokens.isEmpty ? [.text(text[...])] : matcher.segments(of: text, includeSpecial: recognizeSpecialTokens)
+            addedTokens.isEmpty ? [.text(text[...])] : matcher.segments(of: text, specialAllowed: specialAllowed)
         for segment in segments {
             switch segment {
             case .token(let id): ids.append(Int32(id))

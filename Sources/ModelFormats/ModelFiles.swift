@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import SafeTensors
+
+/// A model on disk, either form: a single `.gguf` file, or a Hugging Face folder
+/// (`config.json`, `model.safetensors` or shards with their index, `tokenizer.json` or
+/// `vocab.txt`, `tokenizer_config.json`, the chat template).
+public final class ModelFiles: @unchecked Sendable {
+    public enum Weights: @unchecked Sendable {
+        case gguf(GGUFFile)
+        case safetensors(SafeTensorsCheckpoint)
+    }
+
+    public let path: String
+    public let config: ModelConfig
+    public let weights: Weights
+    /// The Jinja chat template text the model ships, if any.
+    public let chatTemplateText: String?
+    private let tokenizerConfig: JSONValue?
+
+    public init(path: String) throws(ModelFileError) {
+        self.path = path
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw ModelFileError(path: path, reason: "does not exist") }
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            config = try ModelConfig.load(configJSON: path + "/config.json")
+            do { weights = .safetensors(try SafeTensorsCheckpoint(folder: path)) } catch {
+                throw ModelFileError(path: error.path, reason: error.reason)
+            }
+            let tokenizerConfigPath = path + "/tokenizer_config.json"
+            tokenizerConfig = access(tokenizerConfigPath, F_OK) == 0 ? try readJSONFile(tokenizerConfigPath).get() : nil
+            chatTemplateText = try ModelFiles.folderChatTemplate(path, tokenizerConfig: tokenizerConfig)
+        } else {
+            let file: GGUFFile
+            do { file = try GGUFFile(path: path) } catch { throw ModelFileError(path: error.path, reason: error.reason) }
+            config = try ModelConfig.from(gguf: file)
+            weights = .gguf(file)
+            tokenizerConfig = nil
+            chatTemplateText = file["tokenizer.chat_template"]?.stringValue
+        }
+    }
+
+    /// The chat template of a folder: `chat_template.jinja`, `chat_template.json`, or the
+    /// `chat_template` field of tokenizer_config.json (a string, or named templates of which
+    /// `default` is taken).
+    static func folderChatTemplate(_ folder: String, tokenizerConfig: JSONValue?) throws(ModelFileError) -> String? {
+        let jinja = folder + "/chat_template.jinja"
+        if access(jinja, F_OK) == 0 {
+            do { return String(decoding: try MappedFile(path: jinja).bytes, as: UTF8.self) } catch {
+                throw ModelFileError(path: jinja, reason: error.reason)
+            }
+        }
+        let json = folder + "/chat_template.json"
+        if access(json, F_OK) == 0, let text = try readJSONFile(json).get()["chat_template"]?.stringValue { return text }
+        switch tokenizerConfig?["chat_template"] {
+        case .some(.string(let text)): return text
+        case .some(.array(let named)):
+            return named.first { $0["name"]?.stringValue == "default" }?["template"]?.stringValue
+        default: return nil
+        }
+    }
+
+    /// Loads the tokenizer: GGUF metadata, else `tokenizer.json`, else `vocab.txt` (BERT).
+    public func loadTokenizer() throws(TokenizerError) -> Tokenizer {
+        switch weights {
+        case .gguf(let file): return try Tokenizer.load(gguf: file)
+        case .safetensors:
+            let json = path + "/tokenizer.json"
+            if access(json, F_OK) == 0 { return try Tokenizer.load(tokenizerJSON: json, config: tokenizerConfig) }
+            let vocab = path + "/vocab.txt"
+            if access(vocab, F_OK) == 0 {
+                return try Tokenizer.load(vocabTXT: vocab, lowercase: tokenizerConfig?["do_lower_case"]?.boolValue ?? true)
+            }
+            throw TokenizerError(source: path, reason: "no tokenizer.json or vocab.txt in the folder")
+        }
+    }
+
+    /// The chat renderer: from `file` when given (the documented simple format), else
+    /// chosen from the model's own template.
+    public func chatTemplate(file: String? = nil) throws(TokenizerError) -> ChatTemplate {
+        if let file { return ChatTemplate(family: .custom(try ChatTemplateFile.load(file))) }
+        guard let text = chatTemplateText else {
+            throw TokenizerError(source: path, reason: "the model has no chat template; pass --chat-template FILE (docs/chat-templates.md)")
+        }
+        return try ChatTemplate.detect(text, source: path)
+    }
+
+    /// Tensor names with their stored type and PyTorch-order shape.
+    public var tensorSummaries: [(name: String, type: String, shape: [Int])] {
+        switch weights {
+        case .gguf(let file): file.tensors.map { ($0.name, "\($0.type)".uppercased(), $0.shape) }
+        case .safetensors(let checkpoint):
+            checkpoint.names.compactMap { name in checkpoint.entry(name).map { (name, $0.dtype, $0.shape) } }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import ModelFormats
+import ModelStore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Helpers every command shares: messages on stderr, failures as one line and exit code 1,
+/// and turning `--model` (a known name or a path) into opened model files.
+enum CLI {
+    static func note(_ message: String) {
+        writeError(message + "\n")
+    }
+
+    /// Straight to file descriptor 2 (the C `stderr` global is not concurrency-safe in Swift 6).
+    static func writeError(_ text: String) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+
+    /// Prints `iap: <message>` on stderr and returns the exit code to throw.
+    static func failure(_ message: CustomStringConvertible) -> ExitCode {
+        writeError("iap: \(message)\n")
+        return ExitCode(1)
+    }
+
+    /// A catalog name (pulled when missing) or a path to a .gguf file / model folder.
+    static func openModel(_ reference: String) throws(ExitCode) -> ModelFiles {
+        let location: ModelLocation
+        do {
+            location = try ModelStore().resolve(reference) { note("\(reference): \($0)") }
+        } catch {
+            throw failure(error)
+        }
+        do { return try ModelFiles(path: location.path) } catch { throw failure(error) }
+    }
+
+    static func loadTokenizer(_ model: ModelFiles) throws(ExitCode) -> Tokenizer {
+        do { return try model.loadTokenizer() } catch { throw failure(error) }
+    }
+
+    /// Whole file as text, or a clear failure naming it.
+    static func readText(_ path: String) throws(ExitCode) -> String {
+        guard let handle = fopen(path, "rb") else {
+            throw failure("\(path): cannot open (\(String(cString: strerror(errno))))")
+        }
+        defer { fclose(handle) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = fread(&buffer, 1, buffer.count, handle)
+            if n > 0 { bytes += buffer[0..<n] }
+            if n < buffer.count { break }
+        }
+        guard ferror(handle) == 0 else { throw failure("\(path): read error") }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// All of standard input as text.
+    static func readStandardInput() -> String {
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = read(0, &buffer, buffer.count)
+            if n > 0 {
+                bytes += buffer[0..<n]
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                break
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
