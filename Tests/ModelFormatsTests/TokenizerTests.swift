@@ -132,6 +132,17 @@ func expectSameIds(
         }
     }
 
+    /// The same vocabulary and merges as GGUF metadata give the same ids, with BOS added
+    /// when the file says `add_bos_token`.
+    @Test func ggufMetadataTokenizerMatchesItsTokenizerJSON() throws {
+        let file = try GGUFFile(path: tokenizerFixtures.appendingPathComponent("tiny-tokenizer.gguf").path)
+        let tokenizer = try Tokenizer.load(gguf: file)
+        let fixture = try fixtureJSON("tiny-gpt2.json", as: IdFixture.self)
+        expectSameIds(tokenizer, fixture.ids, special: fixture.ids_special, label: "tiny GGUF")
+        #expect(tokenizer.encode("hi", addSpecialTokens: true).first == 1)
+        #expect(try ModelFiles(path: file.path).chatTemplate().familyName == "chatml")
+    }
+
     @Test func miniLMWordPieceMatchesTokenizers() throws {
         let folder = try Self.miniLMFolder()
         let tokenizer = try Tokenizer.load(tokenizerJSON: folder + "/tokenizer.json")
