@@ -14,7 +14,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure tensor-engine speed (matmul GFLOP/s, per-op overhead); prints one JSON object per line.",
-        subcommands: [Ops.self, GGUF.self])
+        subcommands: [Ops.self, GGUF.self, Tokenize.self])
 
     struct Ops: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -65,6 +65,71 @@ extension BenchCommand {
                 #"{"bench":"gguf_dequantize","tensors":\#(file.tensors.count),"values":\#(values),"#
                     + #""open_s":\#(rounded(seconds(opened), 3)),"total_s":\#(rounded(seconds(total), 3)),"#
                     + #""peak_rss_mb":\#(usage.ru_maxrss / 1024)}"#)
+        }
+    }
+}
+
+extension BenchCommand {
+    struct Tokenize: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "tokenize",
+            abstract: "Encode a text file paragraph by paragraph (blank-line separated) on one thread: MB/s, tokens/s.")
+
+        @Option(help: "A model name or path.")
+        var model = "smollm2-135m-instruct"
+
+        @Option(help: "The text file.")
+        var file: String
+
+        @Option(help: "Reference ids (int32 little-endian, all paragraphs concatenated) to compare with.")
+        var referenceIds: String?
+
+        @Option(help: "Timed rounds (the best is reported; the first round starts with an empty cache).")
+        var rounds = 3
+
+        func run() throws {
+            let files = try CLI.openModel(model)
+            let tokenizer = try CLI.loadTokenizer(files)
+            let text = try CLI.readText(file)
+            let paragraphs = text.split(separator: "\n\n", omittingEmptySubsequences: true).map(String.init)
+            let clock = ContinuousClock()
+            var best = Double.infinity
+            var first = 0.0
+            var ids: [Int] = []
+            for round in 0..<max(rounds, 1) {
+                var all: [Int] = []
+                all.reserveCapacity(text.utf8.count / 3)
+                let elapsed = clock.measure {
+                    for paragraph in paragraphs { all += tokenizer.encode(paragraph) }
+                }
+                if round == 0 { first = seconds(elapsed) }
+                best = min(best, seconds(elapsed))
+                ids = all
+            }
+            var comparison = ""
+            if let referenceIds {
+                let reference = try Self.readInt32(referenceIds)
+                let same = reference == ids.map { Int32($0) }
+                comparison = #","reference_tokens":\#(reference.count),"ids_identical":\#(same)"#
+            }
+            let megabytes = Double(text.utf8.count) / 1e6
+            print(
+                #"{"bench":"tokenize","paragraphs":\#(paragraphs.count),"megabytes":\#(rounded(megabytes, 2)),"#
+                    + #""tokens":\#(ids.count),"first_round_s":\#(rounded(first, 3)),"best_s":\#(rounded(best, 3)),"#
+                    + #""mb_per_s":\#(rounded(megabytes / best, 2)),"tokens_per_s":\#(Int(Double(ids.count) / best))\#(comparison)}"#)
+        }
+
+        static func readInt32(_ path: String) throws(ExitCode) -> [Int32] {
+            guard let handle = fopen(path, "rb") else { throw CLI.failure("\(path): cannot open") }
+            defer { fclose(handle) }
+            var out: [Int32] = []
+            var buffer = [Int32](repeating: 0, count: 1 << 16)
+            while true {
+                let n = fread(&buffer, 4, buffer.count, handle)
+                out += buffer[0..<n].map { Int32(littleEndian: $0) }
+                if n < buffer.count { break }
+            }
+            return out
         }
     }
 }
