@@ -23,11 +23,12 @@ demo: build
 	.build/release/iap doctor
 	.build/release/iap selfcheck
 
-## Everything the tests need, then the tests.
+## Everything the tests need, then the tests. Serial: the leak test counts libtorch handles
+## process-wide, and every test target shares one process.
 test: setup
 	$(SWIFT) build --build-tests
 	.build/debug/iap models pull $(MODELS)
-	$(SWIFT) test
+	$(SWIFT) test --skip-build --no-parallel
 
 ## Benchmarks against the Python/C++ references (development machines; installs PyTorch in the cache).
 bench:

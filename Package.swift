@@ -51,9 +51,11 @@ let package = Package(
         // Pure-Swift model file formats (GGUF; later config.json, tokenizers): testable without libtorch.
         .target(name: "ModelFormats", dependencies: ["SafeTensors"]),
         .target(name: "Torch", dependencies: ["CTorch", "SafeTensors"]),
+        // Language models on libtorch: Llama-family causal LM, BERT, generation, log-probs.
+        .target(name: "Transformers", dependencies: ["Torch", "ModelFormats", "SafeTensors"]),
         .executableTarget(
             name: "iap",
-            dependencies: ["Torch", "SafeTensors", "ModelStore", "ModelFormats", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Torch", "Transformers", "SafeTensors", "ModelStore", "ModelFormats", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // A Foundation-free program for GPU machines: `scripts/build-gpu-check.sh`.
         .executableTarget(name: "iap-gpu-check", dependencies: ["Torch"]),
@@ -61,6 +63,7 @@ let package = Package(
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"]),
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "ModelStore"]),
         .testTarget(name: "TorchTests", dependencies: ["Torch"]),
+        .testTarget(name: "TransformersTests", dependencies: ["Transformers", "ModelStore"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

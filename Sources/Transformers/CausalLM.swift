@@ -1,0 +1,200 @@
+import ModelFormats
+import Torch
+
+/// A Llama-family decoder (Llama 1–3, SmolLM, Qwen2/2.5, Mistral):
+///
+///     h₀ = embed(ids)
+///     hₗ₊₁ = hₗ' + MLP(RMSNorm(hₗ')),   hₗ' = hₗ + Attention(RMSNorm(hₗ))
+///     logits = RMSNorm(h_L) · W_headᵀ
+///
+/// Attention is grouped-query with rotary positions, through ATen's fused attention; the MLP
+/// is SwiGLU, `down(silu(gate(x)) ⊙ up(x))`. Weights keep their Hugging Face names.
+public final class CausalLM: @unchecked Sendable {
+    public let config: CausalLMConfig
+    public let dtype: DType
+    public let device: Device
+    /// Every weight by its Hugging Face name (the head is absent when tied).
+    public let weights: [String: Tensor]
+    let embedding: Tensor
+    let layers: [DecoderLayer]
+    let finalNorm: Tensor
+    /// [vocab, hidden]; the embedding itself when tied.
+    let head: Tensor
+    let rotary: RotaryEmbedding
+
+    /// Builds the model from named tensors (see `WeightLoader`), checking every shape.
+    public init(config: CausalLMConfig, weights: [String: Tensor], source: String) throws(ModelLoadError) {
+        self.config = config
+        var table = WeightTable(tensors: weights, source: source)
+        let h = config.hiddenSize
+        let qDim = config.headCount * config.headDim
+        let kvDim = config.kvHeadCount * config.headDim
+        embedding = try table.take("model.embed_tokens.weight", shape: [config.vocabSize, h])
+        dtype = embedding.dtype
+        device = embedding.device
+        var layers: [DecoderLayer] = []
+        for i in 0..<config.layerCount {
+            let p = "model.layers.\(i)."
+            func linear(_ name: String, out: Int, input: Int, bias: Bool) throws(ModelLoadError) -> Linear {
+                Linear(
+                    weight: try table.take(p + name + ".weight", shape: [out, input]),
+                    bias: try table.takeIf(p + name + ".bias", shape: [out], present: bias))
+            }
+            layers.append(
+                DecoderLayer(
+                    inputNorm: try table.take(p + "input_layernorm.weight", shape: [h]),
+                    q: try linear("self_attn.q_proj", out: qDim, input: h, bias: config.qkvBias),
+                    k: try linear("self_attn.k_proj", out: kvDim, input: h, bias: config.qkvBias),
+                    v: try linear("self_attn.v_proj", out: kvDim, input: h, bias: config.qkvBias),
+                    o: try linear("self_attn.o_proj", out: h, input: qDim, bias: config.outputBias),
+                    postNorm: try table.take(p + "post_attention_layernorm.weight", shape: [h]),
+                    gate: try linear("mlp.gate_proj", out: config.intermediateSize, input: h, bias: config.mlpBias),
+                    up: try linear("mlp.up_proj", out: config.intermediateSize, input: h, bias: config.mlpBias),
+                    down: try linear("mlp.down_proj", out: h, input: config.intermediateSize, bias: config.mlpBias)))
+        }
+        self.layers = layers
+        finalNorm = try table.take("model.norm.weight", shape: [h])
+        if config.tieWordEmbeddings {
+            _ = table.tensors.removeValue(forKey: "lm_head.weight")
+            head = embedding
+        } else {
+            head = try table.take("lm_head.weight", shape: [config.vocabSize, h])
+        }
+        let factors = table.tensors.removeValue(forKey: "rope_freqs.weight")
+        do { rotary = try RotaryEmbedding(config: config, frequencyFactors: factors, device: device) } catch {
+            throw ModelLoadError.torch(source, error)
+        }
+        if let unused = table.tensors.keys.sorted().first {
+            throw ModelLoadError(source: source, reason: "tensor \(unused) is not part of a \(config.family.rawValue) model")
+        }
+        var named = weights
+        if config.tieWordEmbeddings { named.removeValue(forKey: "lm_head.weight") }
+        named.removeValue(forKey: "rope_freqs.weight")
+        self.weights = named
+    }
+
+    /// Loads a GGUF file or Hugging Face folder in `dtype` on `device`.
+    public static func load(_ files: ModelFiles, dtype: DType = .float32, device: Device = .cpu) throws(ModelLoadError) -> CausalLM {
+        guard case .causalLM(let config) = files.config else {
+            throw ModelLoadError(source: files.path, reason: "a \(files.config.architectureName) model is not a causal LM")
+        }
+        let weights = try WeightLoader(files: files, dtype: dtype, device: device).loadAll()
+        return try CausalLM(config: config, weights: weights, source: files.path)
+    }
+
+    /// Trainable parameters with their Hugging Face names (sorted, tied head not repeated).
+    public var parameters: [AdamW.Parameter] {
+        weights.keys.sorted().compactMap { name in weights[name].map { AdamW.Parameter(name: name, tensor: $0) } }
+    }
+
+    // MARK: Forward
+
+    /// Hidden states [batch, time, hidden] after the final norm.
+    ///
+    /// - `ids`: [batch, time] int64.
+    /// - `positions`: [batch, time] int64 rotary positions (left padding makes them start
+    ///   at 0 on each sequence's first real token).
+    /// - `valid`: [batch, time] bool, false on padding; nil when nothing is padding.
+    /// - `cache`: when given, keys/values are appended to it and attention covers its
+    ///   filled slots too.
+    public func hiddenStates(ids: Tensor, positions: Tensor, valid: Tensor?, cache: KVCache? = nil) throws(TorchError) -> Tensor {
+        let time = ids.shape[1]
+        var x = try embedding.embedding(ids)
+        let (cos, sin) = try rotary.tables(positions: positions, dtype: dtype)
+        let mask = try attentionMask(time: time, valid: valid, cache: cache)
+        for (i, layer) in layers.enumerated() {
+            x = try layer(x, cos: cos, sin: sin, mask: mask, config: config, cache: cache, layerIndex: i)
+        }
+        if let cache {
+            if let valid {
+                try cache.advance(valid: valid)
+            } else {
+                try cache.advance(valid: try Tensor.ones([ids.shape[0], time], dtype: .bool, device: device))
+            }
+        }
+        return try x.rmsNorm([config.hiddenSize], weight: finalNorm, eps: config.rmsNormEps)
+    }
+
+    /// Logits [batch, time, vocab] of hidden states.
+    public func logits(_ hidden: Tensor) throws(TorchError) -> Tensor {
+        try hidden.linear(head)
+    }
+
+    /// The attention mask for a step, as a bool [batch, 1, time, keys] tensor (true = may
+    /// attend), or `.causal` when plain causal attention over the step is enough.
+    func attentionMask(time: Int, valid: Tensor?, cache: KVCache?) throws(TorchError) -> AttentionMask {
+        let past = cache?.length ?? 0
+        if valid == nil && past == 0 { return time > 1 ? .causal : .none }
+        let batch = valid?.shape[0] ?? cache?.batch ?? 1
+        let stepValid: Tensor
+        if let valid { stepValid = valid } else { stepValid = try Tensor.ones([batch, time], dtype: .bool, device: device) }
+        var keyValid = stepValid  // [B, L]
+        if let cache { keyValid = try cache.validity(including: stepValid) }
+        let keys = past + time
+        if time == 1 { return .mask(try keyValid.view([batch, 1, 1, keys])) }
+        // Key slot s is visible from query t when s ≤ past + t (causal in slot order); a
+        // query always sees itself, so padded queries do not produce an all-masked row.
+        let queryIndex = try Tensor.arange(.int(past), .int(keys), dtype: .int64, device: device).view([time, 1])
+        let keyIndex = try Tensor.arange(.int(keys), dtype: .int64, device: device).view([1, keys])
+        let causal = try keyIndex.le(queryIndex)
+        let itself = try keyIndex.eq(queryIndex)
+        let visible = try keyValid.view([batch, 1, 1, keys]).logicalAnd(causal).logicalOr(itself)
+        return .mask(visible)
+    }
+}
+
+enum AttentionMask {
+    case none
+    case causal
+    case mask(Tensor)
+}
+
+struct Linear {
+    let weight: Tensor
+    let bias: Tensor?
+
+    func callAsFunction(_ x: Tensor) throws(TorchError) -> Tensor { try x.linear(weight, bias: bias) }
+}
+
+struct DecoderLayer {
+    let inputNorm: Tensor
+    let q: Linear
+    let k: Linear
+    let v: Linear
+    let o: Linear
+    let postNorm: Tensor
+    let gate: Linear
+    let up: Linear
+    let down: Linear
+
+    /// x: [batch, time, hidden] → same shape.
+    func callAsFunction(
+        _ x: Tensor, cos: Tensor, sin: Tensor, mask: AttentionMask, config: CausalLMConfig, cache: KVCache?, layerIndex: Int
+    ) throws(TorchError) -> Tensor {
+        let batch = x.shape[0]
+        let time = x.shape[1]
+        let d = config.headDim
+        let normed = try x.rmsNorm([config.hiddenSize], weight: inputNorm, eps: config.rmsNormEps)
+        // [B, T, heads·d] → [B, heads, T, d]
+        var query = try q(normed).view([batch, time, config.headCount, d]).transpose(1, 2)
+        var key = try k(normed).view([batch, time, config.kvHeadCount, d]).transpose(1, 2)
+        var value = try v(normed).view([batch, time, config.kvHeadCount, d]).transpose(1, 2)
+        query = try RotaryEmbedding.apply(query, cos: cos, sin: sin)
+        key = try RotaryEmbedding.apply(key, cos: cos, sin: sin)
+        if let cache { (key, value) = try cache.store(layer: layerIndex, keys: key, values: value) }
+        let attended: Tensor
+        let grouped = config.kvHeadCount != config.headCount
+        switch mask {
+        case .none:
+            attended = try scaledDotProductAttention(query: query, key: key, value: value, groupedQuery: grouped)
+        case .causal:
+            attended = try scaledDotProductAttention(query: query, key: key, value: value, causal: true, groupedQuery: grouped)
+        case .mask(let m):
+            attended = try scaledDotProductAttention(query: query, key: key, value: value, mask: m, groupedQuery: grouped)
+        }
+        let merged = try attended.transpose(1, 2).reshape([batch, time, config.headCount * d])
+        let h = try x + o(merged)
+        let normed2 = try h.rmsNorm([config.hiddenSize], weight: postNorm, eps: config.rmsNormEps)
+        return try h + down(try gate(normed2).silu() * up(normed2))
+    }
+}

@@ -1,0 +1,61 @@
+import Torch
+
+/// Preallocated keys and values of every layer for a batch of sequences during generation.
+///
+/// Slots are columns of [batch, kv_heads, capacity, head_dim] tensors; `length` slots are
+/// filled. `valid` [batch, capacity] (bool) marks which filled slots hold real tokens, so
+/// left padding of prompts of different lengths is masked out of attention.
+public final class KVCache {
+    public let capacity: Int
+    public private(set) var batch: Int
+    public private(set) var length = 0
+    var keys: [Tensor]
+    var values: [Tensor]
+    var valid: Tensor
+
+    init(layers: Int, batch: Int, kvHeads: Int, headDim: Int, capacity: Int, dtype: DType, device: Device) throws(TorchError) {
+        self.capacity = capacity
+        self.batch = batch
+        var keys: [Tensor] = []
+        var values: [Tensor] = []
+        for _ in 0..<layers {
+            keys.append(try Tensor.zeros([batch, kvHeads, capacity, headDim], dtype: dtype, device: device))
+            values.append(try Tensor.zeros([batch, kvHeads, capacity, headDim], dtype: dtype, device: device))
+        }
+        self.keys = keys
+        self.values = values
+        self.valid = try Tensor.zeros([batch, capacity], dtype: .bool, device: device)
+    }
+
+    /// Writes a layer's new keys/values [batch, kv_heads, time, head_dim] after the filled
+    /// slots; returns all filled keys and values including them.
+    func store(layer: Int, keys newKeys: Tensor, values newValues: Tensor) throws(TorchError) -> (keys: Tensor, values: Tensor) {
+        let time = newKeys.shape[2]
+        try keys[layer].narrow(dim: 2, start: length, length: time).copy_(newKeys)
+        try values[layer].narrow(dim: 2, start: length, length: time).copy_(newValues)
+        return (try keys[layer].narrow(dim: 2, start: 0, length: length + time),
+                try values[layer].narrow(dim: 2, start: 0, length: length + time))
+    }
+
+    /// Marks `time` new slots (validity [batch, time]) and advances `length`; called once all
+    /// layers stored their keys for the step.
+    func advance(valid newValid: Tensor) throws(TorchError) {
+        let time = newValid.shape[1]
+        try valid.narrow(dim: 1, start: length, length: time).copy_(newValid)
+        length += time
+    }
+
+    /// Validity of the slots a step of `time` new tokens attends to: [batch, length + time].
+    func validity(including newValid: Tensor) throws(TorchError) -> Tensor {
+        try Tensor.cat([try valid.narrow(dim: 1, start: 0, length: length), newValid], dim: 1)
+    }
+
+    /// Keeps or repeats sequences: row i of the result is row `rows[i]` of the cache (for
+    /// sharing one prompt's prefill among its samples, and dropping finished sequences).
+    func select(rows: Tensor) throws(TorchError) {
+        keys = try keys.map { (k) throws(TorchError) in try k.indexSelect(dim: 0, index: rows) }
+        values = try values.map { (v) throws(TorchError) in try v.indexSelect(dim: 0, index: rows) }
+        valid = try valid.indexSelect(dim: 0, index: rows)
+        batch = rows.shape[0]
+    }
+}
