@@ -61,3 +61,21 @@ public func scaledDotProductAttention(
         "scaledDotProductAttention",
         ct_sdpa(query.handle, key.handle, value.handle, mask?.handle, dropout, causal, scale != nil, scale ?? 0, groupedQuery))
 }
+
+extension Tensor {
+    /// `log_softmax(self · weightᵀ / temperature)` at `targets`, for self [N, H], weight
+    /// [V, H], targets [N] int64 → [N] f32, differentiable in self and weight.
+    ///
+    /// The [N, V] logits never exist at once: rows are processed `chunk` at a time in the
+    /// forward pass and recomputed in the backward pass. When `entropy` ([N] f32) is given,
+    /// each row's entropy is written into it (no gradient).
+    public func linearLogProbs(
+        weight: Tensor, targets: Tensor, temperature: Double = 1, chunk: Int = 128, entropy: Tensor? = nil
+    ) throws(TorchError) -> Tensor {
+        guard temperature > 0 else {
+            throw TorchError(operation: "linearLogProbs", message: "temperature must be positive, got \(temperature)")
+        }
+        return try owned(
+            "linearLogProbs", ct_linear_log_probs(handle, weight.handle, targets.handle, 1 / temperature, Int64(chunk), entropy?.handle))
+    }
+}

@@ -110,3 +110,33 @@ extension TorchSuite {
         }
     }
 }
+
+extension TorchSuite {
+    @Suite struct FusedLogProbTests {
+        /// The chunked fused op equals log_softmax(h·Wᵀ/T) gathered at the targets, in value,
+        /// entropy and gradients (several chunk sizes, one not dividing N).
+        @Test(arguments: [1, 3, 64])
+        func matchesTheComposedOperations(chunk: Int) throws {
+            let g = try Generator(seed: 5)
+            let hidden = try Tensor.randn([7, 5], dtype: .float64, generator: g).requiresGrad()
+            let weight = try Tensor.randn([11, 5], dtype: .float64, generator: g).requiresGrad()
+            let targets = try Tensor([3, 0, 10, 4, 4, 7, 1] as [Int64])
+            let entropy = try Tensor.zeros([7])
+            let fused = try hidden.linearLogProbs(weight: weight, targets: targets, temperature: 0.7, chunk: chunk, entropy: entropy)
+            let upstream = try Tensor.randn([7], generator: g)
+            try (fused * upstream).sum().backward()
+            let fusedGrads = (try doubles(#require(hidden.grad)), try doubles(#require(weight.grad)))
+
+            let h2 = try hidden.detach().requiresGrad()
+            let w2 = try weight.detach().requiresGrad()
+            let logProbs = try (h2.linear(w2) / 0.7).logSoftmax(dim: 1)
+            let composed = try logProbs.gather(dim: 1, index: targets.unsqueeze(1)).squeeze(1)
+            try (composed * upstream.to(.float64)).sum().backward()
+            #expect(maxAbsDifference(try doubles(fused), try doubles(composed)) < 1e-5)
+            let expectedEntropy = try (logProbs.exp() * logProbs).sum(dims: [1]).neg()
+            #expect(maxAbsDifference(try doubles(entropy), try doubles(expectedEntropy)) < 1e-5)
+            #expect(maxAbsDifference(fusedGrads.0, try doubles(#require(h2.grad))) < 1e-5)
+            #expect(maxAbsDifference(fusedGrads.1, try doubles(#require(w2.grad))) < 1e-5)
+        }
+    }
+}

@@ -227,6 +227,13 @@ ct_tensor ct_layer_norm(ct_tensor x, const int64_t *shape, int32_t ndim, ct_tens
 ct_tensor ct_rms_norm(ct_tensor x, const int64_t *shape, int32_t ndim, ct_tensor weight, double eps);
 /// Fused attention. q [B, Hq, Tq, D], k/v [B, Hkv, Tk, D]; mask (bool: true = attend, or
 /// additive float) broadcastable to [B, Hq, Tq, Tk], may be NULL; scale used when has_scale.
+/// log-softmax(hidden · weightᵀ · inv_temperature)[n, targets[n]] for hidden [N, H], weight [V, H],
+/// targets [N] int64: [N] f32, with a backward pass that recomputes logits `chunk` rows at a
+/// time. When `entropy_out` ([N] f32) is given, the entropy of each row is written into it
+/// (not differentiated).
+ct_tensor ct_linear_log_probs(ct_tensor hidden, ct_tensor weight, ct_tensor targets, double inv_temperature, int64_t chunk,
+                              ct_tensor entropy_out);
+
 ct_tensor ct_sdpa(ct_tensor q, ct_tensor k, ct_tensor v, ct_tensor mask, double dropout, bool causal,
                   bool has_scale, double scale, bool enable_gqa);
 

@@ -1,0 +1,86 @@
+// Fused operations with hand-written backward passes (torch::autograd::Function), where
+// composing ATen ops would keep large intermediates alive for autograd.
+#include "Shim.hpp"
+
+#include <torch/csrc/autograd/custom_function.h>
+
+using ctorch::T;
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+namespace {
+
+// log p(target) under softmax(hidden · Wᵀ / temperature), computed `chunk` rows at a time so
+// that only one [chunk, vocab] block of logits exists at once, in the forward pass and again
+// in the backward pass (which recomputes the block instead of keeping it):
+//   out[n] = z[n, t_n] − logsumexp(z[n, :]),   z = hidden · Wᵀ · inv_t   (f32)
+//   ∂out/∂z = onehot(t) − softmax(z),   ∂z/∂hidden = W · inv_t,   ∂z/∂W = hidden · inv_t
+struct LinearLogProbs : public torch::autograd::Function<LinearLogProbs> {
+  static at::Tensor forward(AutogradContext *ctx, const at::Tensor &hidden, const at::Tensor &weight,
+                            const at::Tensor &targets, double inv_t, int64_t chunk, at::Tensor *entropy) {
+    // `entropy` is a plain pointer, not a tensor argument: autograd would treat it as an input.
+    const int64_t n = hidden.size(0);
+    auto out = at::empty({n}, hidden.options().dtype(at::kFloat));
+    auto lse_all = at::empty({n}, hidden.options().dtype(at::kFloat));
+    for (int64_t s = 0; s < n; s += chunk) {
+      const int64_t len = std::min(chunk, n - s);
+      auto logits = at::matmul(hidden.narrow(0, s, len), weight.t()).to(at::kFloat).mul_(inv_t);
+      auto lse = at::logsumexp(logits, {1});
+      auto picked = logits.gather(1, targets.narrow(0, s, len).unsqueeze(1)).squeeze(1);
+      out.narrow(0, s, len).copy_(picked - lse);
+      lse_all.narrow(0, s, len).copy_(lse);
+      if (entropy != nullptr) {
+        // H = lse − Σ p·z
+        auto p = (logits - lse.unsqueeze(1)).exp_();
+        entropy->narrow(0, s, len).copy_(lse - (p * logits).sum(1));
+      }
+    }
+    ctx->save_for_backward({hidden, weight, targets, lse_all});
+    ctx->saved_data["inv_t"] = inv_t;
+    ctx->saved_data["chunk"] = chunk;
+    return out;
+  }
+
+  static variable_list backward(AutogradContext *ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const auto &hidden = saved[0];
+    const auto &weight = saved[1];
+    const auto &targets = saved[2];
+    const auto &lse_all = saved[3];
+    const double inv_t = ctx->saved_data["inv_t"].toDouble();
+    const int64_t chunk = ctx->saved_data["chunk"].toInt();
+    const auto g = grads[0].to(at::kFloat);
+    const bool need_hidden = ctx->needs_input_grad(0);
+    const bool need_weight = ctx->needs_input_grad(1);
+    const int64_t n = hidden.size(0);
+    at::Tensor grad_hidden = need_hidden ? at::empty_like(hidden) : at::Tensor();
+    at::Tensor grad_weight = need_weight ? at::zeros(weight.sizes(), weight.options().dtype(at::kFloat)) : at::Tensor();
+    for (int64_t s = 0; s < n; s += chunk) {
+      const int64_t len = std::min(chunk, n - s);
+      auto h = hidden.narrow(0, s, len);
+      auto logits = at::matmul(h, weight.t()).to(at::kFloat).mul_(inv_t);
+      auto gc = g.narrow(0, s, len).unsqueeze(1);  // [len, 1]
+      // (onehot − softmax) · g · inv_t
+      auto grad_logits = (logits - lse_all.narrow(0, s, len).unsqueeze(1)).exp_().mul_(gc.neg());
+      grad_logits.scatter_add_(1, targets.narrow(0, s, len).unsqueeze(1), gc);
+      grad_logits.mul_(inv_t);
+      auto grad_logits_typed = grad_logits.to(hidden.scalar_type());
+      if (need_hidden) grad_hidden.narrow(0, s, len).copy_(at::matmul(grad_logits_typed, weight));
+      if (need_weight) grad_weight.add_(at::matmul(grad_logits_typed.t(), h).to(at::kFloat));
+    }
+    if (need_weight) grad_weight = grad_weight.to(weight.scalar_type());
+    return {grad_hidden, grad_weight, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+} // namespace
+
+extern "C" {
+
+ct_tensor ct_linear_log_probs(ct_tensor hidden, ct_tensor weight, ct_tensor targets, double inv_temperature, int64_t chunk,
+                              ct_tensor entropy_out) {
+  at::Tensor *entropy = entropy_out ? &entropy_out->tensor : nullptr;
+  CT_TENSOR(LinearLogProbs::apply(T(hidden), T(weight), T(targets), inv_temperature, std::max<int64_t>(chunk, 1), entropy))
+}
+
+} // extern "C"

@@ -1,0 +1,115 @@
+import Foundation
+import ModelFormats
+import Testing
+import Torch
+
+@testable import Transformers
+
+struct SmolLMFixture: Decodable {
+    struct Prompt: Decodable {
+        let text: String
+        let greedy: [Int]
+        let greedy_margins: [Double]
+    }
+    let prompts: [Prompt]
+}
+
+@Suite struct GenerationTests {
+    static func promptIds() throws -> [[Int]] {
+        let expected = try fixtureTensors("smollm2-logits.safetensors")
+        return try (0..<5).map { p in try ints(#require(expected["p\(p).ids"])) }
+    }
+
+    /// All five prompts in one left-padded batch, 48 greedy tokens each, EOS not stopping:
+    /// the same tokens as transformers' step-by-step greedy decoding of each prompt alone.
+    @Test func batchedGreedyMatchesTransformers() throws {
+        let model = try #require(SmolLM.model)
+        let tokenizer = try #require(SmolLM.tokenizer)
+        let fixture = try JSONDecoder().decode(SmolLMFixture.self, from: Data(contentsOf: modelFixtures.appendingPathComponent("smollm2.json")))
+        var options = GenerationOptions()
+        options.greedy = true
+        options.maxNewTokens = 48
+        options.stopAtEOS = false
+        let out = try model.generate(prompts: try Self.promptIds(), tokenizer: tokenizer, options: options)
+        for (p, prompt) in fixture.prompts.enumerated() {
+            #expect(out[p].tokens == prompt.greedy, "prompt \(p) (smallest top-2 margin \(prompt.greedy_margins.min() ?? 0))")
+            #expect(out[p].finishReason == .length)
+        }
+    }
+
+    /// The trainer relies on this: log-probs reported while sampling equal those of the
+    /// training forward pass over the same tokens.
+    @Test func sampledLogProbsEqualTrainingForwardLogProbs() throws {
+        let model = try #require(SmolLM.model)
+        let tokenizer = try #require(SmolLM.tokenizer)
+        let prompts = Array(try Self.promptIds().prefix(2))
+        var options = GenerationOptions()
+        options.temperature = 0.8
+        options.maxNewTokens = 24
+        options.samplesPerPrompt = 2
+        options.seed = 11
+        let out = try model.generate(prompts: prompts, tokenizer: tokenizer, options: options)
+        #expect(out.count == 4)
+        for sequence in out where !sequence.tokens.isEmpty {
+            let full = prompts[sequence.prompt] + sequence.tokens
+            let ids = try Tensor(full.map(Int64.init), shape: [1, full.count])
+            let (logProbs, _) = try withNoGrad { try model.sequenceLogProbs(ids: ids, valid: nil, temperature: 0.8) }
+            let tail = Array(try floats(logProbs).suffix(sequence.tokens.count))
+            #expect(maxDifference(tail, sequence.logProbs) <= 1e-4, "sequence \(sequence.prompt).\(sequence.sample)")
+        }
+    }
+
+    @Test func seededSamplingIsReproducibleAndSamplesDiffer() throws {
+        let model = try #require(SmolLM.model)
+        let tokenizer = try #require(SmolLM.tokenizer)
+        let prompt = [Array(try Self.promptIds()[1])]
+        var options = GenerationOptions()
+        options.maxNewTokens = 16
+        options.samplesPerPrompt = 3
+        options.topP = 0.9
+        options.topK = 50
+        options.seed = 3
+        let a = try model.generate(prompts: prompt, tokenizer: tokenizer, options: options)
+        let b = try model.generate(prompts: prompt, tokenizer: tokenizer, options: options)
+        #expect(a == b)
+        #expect(Set(a.map(\.tokens)).count > 1, "three samples at temperature 1 should not all agree")
+        options.seed = 4
+        #expect(try model.generate(prompts: prompt, tokenizer: tokenizer, options: options) != a)
+        for s in a { #expect(s.text == tokenizer.decode(s.tokens, skipSpecialTokens: true) || s.finishReason == .stop) }
+    }
+
+    @Test func stopStringsEndTheCompletionBeforeTheString() throws {
+        let model = try #require(SmolLM.model)
+        let tokenizer = try #require(SmolLM.tokenizer)
+        let prompt = [Array(try Self.promptIds()[2])]  // "The quick brown fox … The"
+        var options = GenerationOptions()
+        options.greedy = true
+        options.maxNewTokens = 30
+        let free = try model.generate(prompts: prompt, tokenizer: tokenizer, options: options)[0]
+        let words = free.text.split(separator: " ")
+        let stop = String(try #require(words.dropFirst(2).first))
+        options.stopStrings = [stop]
+        var streamed = ""
+        let cut = try model.generate(prompts: prompt, tokenizer: tokenizer, options: options) { _, piece in streamed += piece }[0]
+        #expect(cut.finishReason == .stop)
+        #expect(!cut.text.contains(stop))
+        #expect(free.text.hasPrefix(cut.text))
+        #expect(streamed == cut.text)
+    }
+
+    @Test func stopCutFindsTheEarliestMatch() {
+        #expect(CausalLM.stopCut("hello world", stops: ["wor", "lo"], searchFrom: 0) == 3)
+        #expect(CausalLM.stopCut("hello", stops: ["x"], searchFrom: 0) == nil)
+        #expect(CausalLM.stopCut("abc</answer>", stops: ["</answer>"], searchFrom: 5) == 3)
+    }
+
+    @Test func badRequestsAreErrorsNotCrashes() throws {
+        let model = try #require(SmolLM.model)
+        let tokenizer = try #require(SmolLM.tokenizer)
+        #expect(throws: TorchError.self) { try model.generate(prompts: [[]], tokenizer: tokenizer, options: GenerationOptions()) }
+        #expect(throws: TorchError.self) { try model.generate(prompts: [[1 << 30]], tokenizer: tokenizer, options: GenerationOptions()) }
+        var options = GenerationOptions()
+        options.temperature = 0
+        #expect(throws: TorchError.self) { try model.generate(prompts: [[1, 2]], tokenizer: tokenizer, options: options) }
+    }
+}
