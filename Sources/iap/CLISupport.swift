@@ -1,6 +1,7 @@
 import ArgumentParser
 import ModelFormats
 import ModelStore
+import Torch
 
 #if canImport(Glibc)
     import Glibc
@@ -43,6 +44,30 @@ enum CLI {
 
     static func loadTokenizer(_ model: ModelFiles) throws(ExitCode) -> Tokenizer {
         do { return try model.loadTokenizer() } catch { throw failure(error) }
+    }
+
+    /// Text to standard output without buffering (streamed generation).
+    static func writeOutput(_ text: String) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress! + offset, $0.count - offset) }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+
+    /// `--dtype` and `--device` checked, with the CUDA backend loaded when a GPU is asked for.
+    static func runtime(dtype: String, device: String) throws(ExitCode) -> (dtype: DType, device: Device) {
+        let types: [String: DType] = ["float32": .float32, "f32": .float32, "bfloat16": .bfloat16, "bf16": .bfloat16,
+                                      "float16": .float16, "f16": .float16]
+        guard let type = types[dtype] else { throw failure("--dtype \(dtype): use float32, bfloat16 or float16") }
+        guard let place = Device(device) else { throw failure("--device \(device): use cpu or cuda[:N]") }
+        if case .cuda = place {
+            if let problem = CUDARuntime.load() { throw failure("--device \(device): \(problem)") }
+            guard Device.cudaAvailable else { throw failure("--device \(device): no CUDA device is available") }
+        }
+        return (type, place)
     }
 
     /// Whole file as text, or a clear failure naming it.

@@ -7,7 +7,8 @@ struct IAPCommand: ParsableCommand {
         abstract: "Intent-Aware Personalization: train LLMs with RL to infer intent, evaluate on LaMP-QA.",
         version: IAPVersion.string,
         subcommands: [
-            DoctorCommand.self, ModelsCommand.self, TokenizeCommand.self, DetokenizeCommand.self, SelfCheckCommand.self,
+            DoctorCommand.self, ModelsCommand.self, GenerateCommand.self, EmbedCommand.self, TokenizeCommand.self,
+            DetokenizeCommand.self, SelfCheckCommand.self,
             BenchCommand.self,
         ]
     )

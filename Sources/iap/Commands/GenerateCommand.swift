@@ -1,0 +1,167 @@
+import ArgumentParser
+import ModelFormats
+import SafeTensors
+import Torch
+import Transformers
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `iap generate`: sample text from a causal LM, streaming to the terminal.
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate text with a causal LM (streams to the terminal; --json for token ids, log-probs, finish reasons).")
+
+    @Option(help: "A known model name or a path to a .gguf file or Hugging Face folder.")
+    var model = "smollm2-135m-instruct"
+
+    @Option(help: "Raw prompt text (no chat formatting).")
+    var prompt: String?
+
+    @Option(help: "A user message, formatted with the model's chat template.")
+    var chat: String?
+
+    @Option(help: "System message for --chat.")
+    var system: String?
+
+    @Option(help: "A chat template file (docs/chat-templates.md) instead of the model's own.")
+    var chatTemplate: String?
+
+    @Option(help: "Completions to sample.")
+    var n = 1
+
+    @Option(help: "Sampling temperature.")
+    var temperature = 1.0
+
+    @Option(help: "Nucleus sampling threshold.")
+    var topP = 1.0
+
+    @Option(help: "Keep only the K most likely tokens (0: off).")
+    var topK = 0
+
+    @Option(help: "Maximum new tokens per completion.")
+    var maxTokens = 256
+
+    @Option(help: "Random seed.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Stop when this text appears (repeatable).")
+    var stop: [String] = []
+
+    @Flag(help: "Greedy decoding (temperature, top-p and top-k are ignored).")
+    var greedy = false
+
+    @Option(help: "Model dtype: float32, bfloat16 or float16.")
+    var dtype = "float32"
+
+    @Option(help: "Device: cpu or cuda[:N].")
+    var device = "cpu"
+
+    @Flag(help: "Print one JSON object per completion: text, token ids, log-probs, finish reason.")
+    var json = false
+
+    func validate() throws {
+        guard (prompt == nil) != (chat == nil) else { throw ValidationError("give exactly one of --prompt or --chat") }
+        guard n >= 1, maxTokens >= 0 else { throw ValidationError("--n must be ≥ 1 and --max-tokens ≥ 0") }
+        guard greedy || temperature > 0 else { throw ValidationError("--temperature must be > 0 (or use --greedy)") }
+        guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
+        if system != nil && chat == nil { throw ValidationError("--system needs --chat") }
+    }
+
+    func run() throws {
+        let runtime = try CLI.runtime(dtype: dtype, device: device)
+        let files = try CLI.openModel(model)
+        let tokenizer = try CLI.loadTokenizer(files)
+        let lm: CausalLM
+        do { lm = try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device) } catch { throw CLI.failure(error) }
+        let ids: [Int]
+        if let prompt {
+            ids = tokenizer.encode(prompt, addSpecialTokens: true)
+        } else {
+            do {
+                let template = try files.chatTemplate(file: chatTemplate)
+                var messages: [ChatMessage] = []
+                if let system { messages.append(ChatMessage(.system, system)) }
+                messages.append(ChatMessage(.user, chat ?? ""))
+                ids = tokenizer.encode(try template.render(messages, addGenerationPrompt: true))
+            } catch {
+                throw CLI.failure(error)
+            }
+        }
+        var options = GenerationOptions()
+        options.samplesPerPrompt = n
+        options.temperature = temperature
+        options.topP = topP
+        options.topK = topK
+        options.maxNewTokens = maxTokens
+        options.seed = seed
+        options.greedy = greedy
+        options.stopStrings = stop
+        // Stream only a single completion to a terminal; several would interleave.
+        let stream = !json && n == 1
+        let results: [GeneratedSequence]
+        do {
+            results = try lm.generate(prompts: [ids], tokenizer: tokenizer, options: options) { _, piece in
+                if stream { CLI.writeOutput(piece) }
+            }
+        } catch {
+            throw CLI.failure(error)
+        }
+        if json {
+            for r in results {
+                print(
+                    JSONValue.object([
+                        ("sample", .int(r.sample)), ("text", .string(r.text)), ("token_ids", .array(r.tokens.map { .int($0) })),
+                        ("logprobs", .array(r.logProbs.map { .double(Double($0)) })), ("finish_reason", .string(r.finishReason.rawValue)),
+                    ]).serialized)
+            }
+        } else if stream {
+            CLI.writeOutput("\n")
+        } else {
+            for r in results {
+                print("--- sample \(r.sample) (\(r.finishReason.rawValue), \(r.tokens.count) tokens)")
+                print(r.text)
+            }
+        }
+    }
+}
+
+/// `iap embed`: sentence embeddings from a BERT encoder.
+struct EmbedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed",
+        abstract: "Print mean-pooled, L2-normalised sentence embeddings (one JSON array per text).")
+
+    @Option(help: "A known model name or a path to a Hugging Face BERT folder.")
+    var model = "all-minilm-l6-v2"
+
+    @Option(help: "A text to embed (repeatable).")
+    var text: [String] = []
+
+    @Option(help: "Read texts from this file, one per line.")
+    var file: String?
+
+    @Option(help: "Maximum tokens per text (longer texts are truncated).")
+    var maxLength = 256
+
+    func run() throws {
+        var texts = text
+        if let file { texts += try CLI.readText(file).split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
+        guard !texts.isEmpty else { throw CLI.failure("give --text (repeatable) or --file") }
+        let files = try CLI.openModel(model)
+        let tokenizer = try CLI.loadTokenizer(files)
+        do {
+            let encoder = try BertEncoder.load(files)
+            let embeddings = try encoder.embed(texts, tokenizer: tokenizer, maxLength: maxLength)
+            let values = try embeddings.toArray(Float.self)
+            let width = embeddings.shape[1]
+            for i in 0..<texts.count {
+                print(JSONValue.array(values[(i * width)..<((i + 1) * width)].map { .double(Double($0)) }).serialized)
+            }
+        } catch {
+            throw CLI.failure("\(error)")
+        }
+    }
+}
