@@ -14,7 +14,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure tensor-engine speed (matmul GFLOP/s, per-op overhead); prints one JSON object per line.",
-        subcommands: [Ops.self, GGUF.self, Tokenize.self])
+        subcommands: [Ops.self, GGUF.self, Tokenize.self, Generate.self, TrainStep.self])
 
     struct Ops: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -134,13 +134,13 @@ extension BenchCommand {
     }
 }
 
-private func rounded(_ x: Double, _ digits: Int = 1) -> String {
+func rounded(_ x: Double, _ digits: Int = 1) -> String {
     var scale = 1.0
     for _ in 0..<digits { scale *= 10 }
     return String((x * scale).rounded() / scale)
 }
 
-private func seconds(_ duration: Duration) -> Double {
+func seconds(_ duration: Duration) -> Double {
     let parts = duration.components
     return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
 }

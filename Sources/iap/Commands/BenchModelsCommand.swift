@@ -1,0 +1,105 @@
+import ArgumentParser
+import ModelFormats
+import Torch
+import Transformers
+
+/// Model-level benchmarks; `scripts/bench-models.sh` runs them beside transformers.
+extension BenchCommand {
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "generate", abstract: "Sample `batch` sequences of `new-tokens` tokens (EOS ignored): tokens/s.")
+
+        @Option(help: "A model name or path.")
+        var model = "smollm2-135m-instruct"
+
+        @Option(help: "Sequences (copies of one chat prompt).")
+        var batch = 16
+
+        @Option(help: "New tokens per sequence.")
+        var newTokens = 256
+
+        @Option(help: "CPU threads.")
+        var threads = 2
+
+        @Option(help: "Model dtype: float32 or bfloat16.")
+        var dtype = "float32"
+
+        func run() throws {
+            Torch.threads = threads
+            let runtime = try CLI.runtime(dtype: dtype, device: "cpu")
+            let files = try CLI.openModel(model)
+            let tokenizer = try CLI.loadTokenizer(files)
+            let lm = try CausalLM.load(files, dtype: runtime.dtype)
+            let rendered = try files.chatTemplate().render([ChatMessage(.user, benchmarkPrompt)], addGenerationPrompt: true)
+            let prompt = tokenizer.encode(rendered)
+            var options = GenerationOptions()
+            options.maxNewTokens = newTokens
+            options.stopAtEOS = false
+            options.seed = 1
+            // Warm-up (allocator, kernels).
+            var warm = options
+            warm.maxNewTokens = 4
+            _ = try lm.generate(prompts: [prompt, prompt], tokenizer: tokenizer, options: warm)
+            let clock = ContinuousClock()
+            var produced = 0
+            let elapsed = try clock.measure {
+                let out = try lm.generate(prompts: Array(repeating: prompt, count: batch), tokenizer: tokenizer, options: options)
+                produced = out.reduce(0) { $0 + $1.tokens.count }
+            }
+            let s = seconds(elapsed)
+            print(
+                #"{"bench":"generate","batch":\#(batch),"new_tokens":\#(newTokens),"prompt_tokens":\#(prompt.count),"#
+                    + #""threads":\#(threads),"dtype":"\#(dtype)","tokens":\#(produced),"seconds":\#(rounded(s, 2)),"#
+                    + #""tokens_per_s":\#(rounded(Double(produced) / s, 1))}"#)
+        }
+    }
+
+    struct TrainStep: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "train-step",
+            abstract: "Forward + backward of the mean token log-prob over batch × length tokens: tokens/s.")
+
+        @Option(help: "A model name or path.")
+        var model = "smollm2-135m-instruct"
+
+        @Option(help: "Sequences per step.")
+        var batch = 8
+
+        @Option(help: "Tokens per sequence.")
+        var length = 256
+
+        @Option(help: "CPU threads.")
+        var threads = 2
+
+        @Option(help: "Timed steps (after one warm-up step).")
+        var steps = 3
+
+        @Option(help: "Model dtype: float32 or bfloat16.")
+        var dtype = "float32"
+
+        func run() throws {
+            Torch.threads = threads
+            let runtime = try CLI.runtime(dtype: dtype, device: "cpu")
+            let files = try CLI.openModel(model)
+            let lm = try CausalLM.load(files, dtype: runtime.dtype)
+            for p in lm.parameters { _ = try p.tensor.requiresGrad() }
+            let ids = try Tensor.randint(0, lm.config.vocabSize, [batch, length], generator: Generator(seed: 0))
+            func step() throws {
+                let (logProbs, _) = try lm.sequenceLogProbs(ids: ids, valid: nil)
+                try logProbs.mean().neg().backward()
+                for p in lm.parameters { try p.tensor.zeroGrad() }
+            }
+            try step()
+            let clock = ContinuousClock()
+            var best = Double.infinity
+            for _ in 0..<max(steps, 1) { best = min(best, seconds(try clock.measure { try step() })) }
+            let tokens = batch * length
+            print(
+                #"{"bench":"train_step","batch":\#(batch),"length":\#(length),"threads":\#(threads),"dtype":"\#(dtype)","#
+                    + #""best_step_s":\#(rounded(best, 3)),"tokens_per_s":\#(rounded(Double(tokens) / best, 1))}"#)
+        }
+    }
+}
+
+/// The chat prompt both sides of the generation benchmark use.
+let benchmarkPrompt = "Write a short story about a lighthouse keeper who finds a message in a bottle."

@@ -1,0 +1,54 @@
+"""Reference half of scripts/bench-models.sh: transformers (PyTorch eager, fp32, CPU) on
+the same SmolLM2 GGUF, same threads and shapes as `iap bench generate` / `iap bench train-step`.
+
+    python bench/models_reference.py GGUF generate BATCH NEW_TOKENS THREADS
+    python bench/models_reference.py GGUF train-step BATCH LENGTH THREADS
+"""
+import json
+import os
+import sys
+import time
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+gguf, mode, a, b, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+torch.set_num_threads(threads)
+folder, name = os.path.dirname(gguf), os.path.basename(gguf)
+tok = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+PROMPT = "Write a short story about a lighthouse keeper who finds a message in a bottle."
+
+if mode == "generate":
+    model.eval()
+    text = tok.apply_chat_template([{"role": "user", "content": PROMPT}], tokenize=False, add_generation_prompt=True)
+    ids = tok([text] * a, return_tensors="pt", add_special_tokens=False)
+    settings = dict(do_sample=True, temperature=1.0, top_p=1.0, top_k=0, pad_token_id=tok.eos_token_id)
+    with torch.no_grad():
+        model.generate(**tok([text] * 2, return_tensors="pt", add_special_tokens=False), max_new_tokens=4, **settings)
+        torch.manual_seed(1)
+        start = time.perf_counter()
+        out = model.generate(**ids, max_new_tokens=b, min_new_tokens=b, **settings)
+        seconds = time.perf_counter() - start
+    produced = (out.shape[1] - ids.input_ids.shape[1]) * a
+    print(json.dumps({"bench": "generate_reference", "library": "transformers generate", "batch": a, "new_tokens": b,
+                      "prompt_tokens": ids.input_ids.shape[1], "threads": threads, "tokens": produced,
+                      "seconds": round(seconds, 2), "tokens_per_s": round(produced / seconds, 1)}))
+else:
+    model.train()
+    ids = torch.randint(0, model.config.vocab_size, (a, b), generator=torch.Generator().manual_seed(0))
+
+    def step():
+        logits = model(ids).logits[:, :-1].float()
+        logp = torch.log_softmax(logits, dim=-1).gather(2, ids[:, 1:, None])[..., 0]
+        (-logp.mean()).backward()
+        model.zero_grad(set_to_none=True)
+
+    step()
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        step()
+        best = min(best, time.perf_counter() - start)
+    print(json.dumps({"bench": "train_step_reference", "library": "transformers (PyTorch eager)", "batch": a, "length": b,
+                      "threads": threads, "best_step_s": round(best, 3), "tokens_per_s": round(a * b / best, 1)}))
