@@ -3,6 +3,7 @@ the same SmolLM2 GGUF, same threads and shapes as `iap bench generate` / `iap be
 
     python bench/models_reference.py GGUF generate BATCH NEW_TOKENS THREADS
     python bench/models_reference.py GGUF train-step BATCH LENGTH THREADS
+(DTYPE=bfloat16 in the environment for bf16.)
 """
 import json
 import os
@@ -13,10 +14,11 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 gguf, mode, a, b, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+DTYPE = getattr(torch, os.environ.get("DTYPE", "float32"))
 torch.set_num_threads(threads)
 folder, name = os.path.dirname(gguf), os.path.basename(gguf)
 tok = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=DTYPE)
 PROMPT = "Write a short story about a lighthouse keeper who finds a message in a bottle."
 
 if mode == "generate":
@@ -32,7 +34,7 @@ if mode == "generate":
         seconds = time.perf_counter() - start
     produced = (out.shape[1] - ids.input_ids.shape[1]) * a
     print(json.dumps({"bench": "generate_reference", "library": "transformers generate", "batch": a, "new_tokens": b,
-                      "prompt_tokens": ids.input_ids.shape[1], "threads": threads, "tokens": produced,
+                      "prompt_tokens": ids.input_ids.shape[1], "threads": threads, "dtype": str(DTYPE).split(".")[-1], "tokens": produced,
                       "seconds": round(seconds, 2), "tokens_per_s": round(produced / seconds, 1)}))
 else:
     model.train()
@@ -51,4 +53,4 @@ else:
         step()
         best = min(best, time.perf_counter() - start)
     print(json.dumps({"bench": "train_step_reference", "library": "transformers (PyTorch eager)", "batch": a, "length": b,
-                      "threads": threads, "best_step_s": round(best, 3), "tokens_per_s": round(a * b / best, 1)}))
+                      "threads": threads, "dtype": str(DTYPE).split(".")[-1], "best_step_s": round(best, 3), "tokens_per_s": round(a * b / best, 1)}))

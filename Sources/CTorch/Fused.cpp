@@ -2,6 +2,7 @@
 // composing ATen ops would keep large intermediates alive for autograd.
 #include "Shim.hpp"
 
+#include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 using ctorch::T;
@@ -82,5 +83,32 @@ ct_tensor ct_linear_log_probs(ct_tensor hidden, ct_tensor weight, ct_tensor targ
   at::Tensor *entropy = entropy_out ? &entropy_out->tensor : nullptr;
   CT_TENSOR(LinearLogProbs::apply(T(hidden), T(weight), T(targets), inv_temperature, std::max<int64_t>(chunk, 1), entropy))
 }
+
+// oneDNN's pre-packed linear (the kernels PyTorch's inductor uses on CPU): the weight is
+// reordered once into the blocked layout the matmul kernel reads, instead of being packed
+// again on every call. Found through the dispatcher because these ops have no C++ header.
+static at::Tensor pack_linear_weight(const at::Tensor &weight, int64_t batch_hint) {
+  static auto op = c10::Dispatcher::singleton()
+                       .findSchemaOrThrow("mkldnn::_reorder_linear_weight", "")
+                       .typed<at::Tensor(const at::Tensor &, std::optional<int64_t>)>();
+  return op.call(weight, batch_hint > 0 ? std::optional<int64_t>(batch_hint) : std::nullopt);
+}
+
+static at::Tensor packed_linear(const at::Tensor &x, const at::Tensor &packed, const std::optional<at::Tensor> &bias) {
+  static auto op = c10::Dispatcher::singleton()
+                       .findSchemaOrThrow("mkldnn::_linear_pointwise", "")
+                       .typed<at::Tensor(const at::Tensor &, const at::Tensor &, const std::optional<at::Tensor> &,
+                                         c10::string_view, c10::List<std::optional<at::Scalar>>,
+                                         std::optional<c10::string_view>)>();
+  return op.call(x, packed, bias, "none", c10::List<std::optional<at::Scalar>>(), std::nullopt);
+}
+
+ct_tensor ct_pack_linear_weight(ct_tensor weight, int64_t batch_hint) { CT_TENSOR(pack_linear_weight(T(weight), batch_hint)) }
+
+ct_tensor ct_packed_linear(ct_tensor x, ct_tensor packed, ct_tensor bias) {
+  CT_TENSOR(packed_linear(T(x), T(packed), bias ? std::optional<at::Tensor>(T(bias)) : std::nullopt))
+}
+
+int64_t ct_data_version(ct_tensor t) { return static_cast<int64_t>(T(t)._version()); }
 
 } // extern "C"

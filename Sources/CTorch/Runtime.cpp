@@ -8,11 +8,19 @@
 #include <torch/headeronly/version.h>
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <mutex>
 
 using ctorch::T;
 
 extern "C" {
+
+void ct_keep_freed_memory(void) {
+  // Large tensors are otherwise returned to the kernel on free and faulted back in, zeroed,
+  // on the next allocation: a steady cost in decode loops that reallocate the same sizes.
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
 
 bool ct_set_requires_grad(ct_tensor t, bool r) { CT_STATUS(t->tensor.set_requires_grad(r)) }
 

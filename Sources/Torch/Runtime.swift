@@ -24,6 +24,11 @@ public enum Torch {
     /// Inter-op threads; can only be set once, before any parallel work starts.
     public static func setInteropThreads(_ n: Int) { ct_set_num_interop_threads(Int32(Swift.max(1, n))) }
 
+    /// Keeps freed large CPU buffers in the process for reuse (glibc otherwise unmaps them
+    /// and the next allocation of the same size faults in fresh zeroed pages). Worth it for
+    /// generation and training loops; costs resident memory that is not given back.
+    public static func keepFreedMemory() { ct_keep_freed_memory() }
+
     /// Seeds the global generators of every device.
     public static func manualSeed(_ seed: UInt64) { ct_manual_seed(seed) }
 

@@ -79,3 +79,19 @@ extension Tensor {
             "linearLogProbs", ct_linear_log_probs(handle, weight.handle, targets.handle, 1 / temperature, Int64(chunk), entropy?.handle))
     }
 }
+
+extension Tensor {
+    /// This [out, in] weight reordered for `packedLinear` (oneDNN's blocked layout, CPU,
+    /// f32 or bf16). A separate copy: it does not follow later changes to the weight.
+    public func packedForLinear(batchHint: Int = 0) throws(TorchError) -> Tensor {
+        try owned("packedForLinear", ct_pack_linear_weight(handle, Int64(batchHint)))
+    }
+
+    /// `linear` with a weight from `packedForLinear`; no autograd (inference only).
+    public func packedLinear(_ packed: Tensor, bias: Tensor? = nil) throws(TorchError) -> Tensor {
+        try owned("packedLinear", ct_packed_linear(handle, packed.handle, bias?.handle))
+    }
+
+    /// Counter bumped by every in-place change of the tensor's data (optimizer steps, copy_).
+    public var dataVersion: Int { Int(ct_data_version(handle)) }
+}

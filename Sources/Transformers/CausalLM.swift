@@ -1,4 +1,5 @@
 import ModelFormats
+import Synchronization
 import Torch
 
 /// A Llama-family decoder (Llama 1–3, SmolLM, Qwen2/2.5, Mistral):
@@ -21,6 +22,20 @@ public final class CausalLM: @unchecked Sendable {
     /// [vocab, hidden]; the embedding itself when tied.
     let head: Tensor
     let rotary: RotaryEmbedding
+    /// Inference copies of the matmul weights in oneDNN's packed layout (see `PackedWeights`).
+    private let packed = Mutex<PackedWeights?>(nil)
+    private let packingState = Mutex<Bool>(true)
+
+    /// Whether forward passes without autograd on the CPU use pre-packed weights (about 2×
+    /// faster matmuls for decoding; costs a second copy of the weights). On by default;
+    /// switched off by itself where oneDNN packing is unavailable.
+    public var usesPackedInference: Bool {
+        get { packingState.withLock { $0 } }
+        set {
+            packingState.withLock { $0 = newValue }
+            if !newValue { packed.withLock { $0 = nil } }
+        }
+    }
 
     /// Builds the model from named tensors (see `WeightLoader`), checking every shape.
     public init(config: CausalLMConfig, weights: [String: Tensor], source: String) throws(ModelLoadError) {
@@ -102,8 +117,9 @@ public final class CausalLM: @unchecked Sendable {
         var x = try embedding.embedding(ids)
         let (cos, sin) = try rotary.tables(positions: positions, dtype: dtype)
         let mask = try attentionMask(time: time, valid: valid, cache: cache)
+        let packedWeights = inferenceWeights()
         for (i, layer) in layers.enumerated() {
-            x = try layer(x, cos: cos, sin: sin, mask: mask, config: config, cache: cache, layerIndex: i)
+            x = try layer(x, cos: cos, sin: sin, mask: mask, config: config, cache: cache, layerIndex: i, packed: packedWeights?.layers[i])
         }
         if let cache {
             if let valid {
@@ -117,7 +133,29 @@ public final class CausalLM: @unchecked Sendable {
 
     /// Logits [batch, time, vocab] of hidden states.
     public func logits(_ hidden: Tensor) throws(TorchError) -> Tensor {
-        try hidden.linear(head)
+        if let packedHead = inferenceWeights()?.head { return try hidden.packedLinear(packedHead) }
+        return try hidden.linear(head)
+    }
+
+    /// The packed weights when this forward pass may use them (CPU, no autograd, f32/bf16),
+    /// repacked when any weight changed since (their data versions move on every in-place
+    /// update, so an optimizer step is noticed without being told).
+    func inferenceWeights() -> PackedWeights? {
+        guard device == .cpu, dtype == .float32 || dtype == .bfloat16, !isGradEnabled, usesPackedInference else { return nil }
+        let version = layers.reduce(head.dataVersion) { $0 &+ $1.dataVersion }
+        return packed.withLock { current -> PackedWeights? in
+            if let current, current.version == version { return current }
+            do {
+                let fresh = try PackedWeights(layers: layers, head: head, version: version)
+                try fresh.check(against: layers[0])
+                current = fresh
+                return current
+            } catch {
+                current = nil
+                packingState.withLock { $0 = false }  // oneDNN packing unavailable: plain matmuls from now on
+                return nil
+            }
+        }
     }
 
     /// The attention mask for a step, as a bool [batch, 1, time, keys] tensor (true = may
@@ -154,6 +192,46 @@ struct Linear {
     let bias: Tensor?
 
     func callAsFunction(_ x: Tensor) throws(TorchError) -> Tensor { try x.linear(weight, bias: bias) }
+
+    /// With the packed copy of `weight` when there is one.
+    func callAsFunction(_ x: Tensor, packed: Tensor?) throws(TorchError) -> Tensor {
+        if let packed { return try x.packedLinear(packed, bias: bias) }
+        return try x.linear(weight, bias: bias)
+    }
+}
+
+/// oneDNN-packed copies of every matmul weight, for inference on the CPU.
+final class PackedWeights: @unchecked Sendable {
+    struct Layer {
+        let q, k, v, o, gate, up, down: Tensor
+    }
+    let layers: [Layer]
+    let head: Tensor
+    /// Sum of the data versions of the weights these were packed from.
+    let version: Int
+
+    init(layers: [DecoderLayer], head: Tensor, version: Int) throws(TorchError) {
+        self.layers = try layers.map { (l) throws(TorchError) -> Layer in
+            Layer(
+                q: try l.q.weight.packedForLinear(), k: try l.k.weight.packedForLinear(), v: try l.v.weight.packedForLinear(),
+                o: try l.o.weight.packedForLinear(), gate: try l.gate.weight.packedForLinear(),
+                up: try l.up.weight.packedForLinear(), down: try l.down.weight.packedForLinear())
+        }
+        self.head = try head.packedForLinear()
+        self.version = version
+    }
+
+    /// One product through the packed path compared with the plain one, so a libtorch
+    /// whose oneDNN ops behave differently is detected before it is used.
+    func check(against layer: DecoderLayer) throws(TorchError) {
+        let input = try Tensor.ones([2, layer.q.weight.shape[1]], dtype: layer.q.weight.dtype)
+        let plain = try input.linear(layer.q.weight, bias: layer.q.bias)
+        let fast = try input.packedLinear(layers[0].q, bias: layer.q.bias)
+        let scale = try plain.abs().amax().item() + 1
+        guard try (plain - fast).abs().amax().item() <= 1e-2 * scale else {
+            throw TorchError(operation: "packedLinear", message: "packed and plain products disagree")
+        }
+    }
 }
 
 struct DecoderLayer {
@@ -167,24 +245,37 @@ struct DecoderLayer {
     let up: Linear
     let down: Linear
 
+    /// Sum of the data versions of this layer's weights (changes on every in-place update).
+    var dataVersion: Int {
+        [inputNorm, q.weight, k.weight, v.weight, o.weight, postNorm, gate.weight, up.weight, down.weight]
+            .reduce(0) { $0 &+ $1.dataVersion } &+ [q.bias, k.bias, v.bias, o.bias].reduce(0) { $0 &+ ($1?.dataVersion ?? 0) }
+    }
+
     /// x: [batch, time, hidden] → same shape.
     func callAsFunction(
-        _ x: Tensor, cos: Tensor, sin: Tensor, mask: AttentionMask, config: CausalLMConfig, cache: KVCache?, layerIndex: Int
+        _ x: Tensor, cos: Tensor, sin: Tensor, mask: AttentionMask, config: CausalLMConfig, cache: KVCache?, layerIndex: Int,
+        packed: PackedWeights.Layer? = nil
     ) throws(TorchError) -> Tensor {
         let batch = x.shape[0]
         let time = x.shape[1]
         let d = config.headDim
         let normed = try x.rmsNorm([config.hiddenSize], weight: inputNorm, eps: config.rmsNormEps)
         // [B, T, heads·d] → [B, heads, T, d]
-        var query = try q(normed).view([batch, time, config.headCount, d]).transpose(1, 2)
-        var key = try k(normed).view([batch, time, config.kvHeadCount, d]).transpose(1, 2)
-        var value = try v(normed).view([batch, time, config.kvHeadCount, d]).transpose(1, 2)
+        var query = try q(normed, packed: packed?.q).view([batch, time, config.headCount, d]).transpose(1, 2)
+        var key = try k(normed, packed: packed?.k).view([batch, time, config.kvHeadCount, d]).transpose(1, 2)
+        var value = try v(normed, packed: packed?.v).view([batch, time, config.kvHeadCount, d]).transpose(1, 2)
         query = try RotaryEmbedding.apply(query, cos: cos, sin: sin)
         key = try RotaryEmbedding.apply(key, cos: cos, sin: sin)
         if let cache { (key, value) = try cache.store(layer: layerIndex, keys: key, values: value) }
         let attended: Tensor
         let grouped = config.kvHeadCount != config.headCount
-        switch mask {
+        if time == 1 && query.dtype != .float32 {
+            // One query per sequence in reduced precision: ATen's CPU fused kernel runs a
+            // matrix-vector product per (sequence, head) and is ~12× slower here than two
+            // batched matmuls with the query heads of each key/value head grouped together.
+            attended = try DecoderLayer.groupedDecodeAttention(query: query, key: key, value: value, mask: mask, config: config)
+        } else {
+            switch mask {
         case .none:
             attended = try scaledDotProductAttention(query: query, key: key, value: value, groupedQuery: grouped)
         case .causal:
@@ -192,9 +283,27 @@ struct DecoderLayer {
         case .mask(let m):
             attended = try scaledDotProductAttention(query: query, key: key, value: value, mask: m, groupedQuery: grouped)
         }
+        }
         let merged = try attended.transpose(1, 2).reshape([batch, time, config.headCount * d])
-        let h = try x + o(merged)
+        let h = try x + o(merged, packed: packed?.o)
         let normed2 = try h.rmsNorm([config.hiddenSize], weight: postNorm, eps: config.rmsNormEps)
-        return try h + down(try gate(normed2).silu() * up(normed2))
+        let inner = try gate(normed2, packed: packed?.gate).silu() * up(normed2, packed: packed?.up)
+        return try h + down(inner, packed: packed?.down)
+    }
+
+    /// Attention of single queries q [B, heads, 1, d] over k, v [B, kv_heads, L, d]: the
+    /// `heads / kv_heads` query heads sharing a key/value head become rows of one product
+    /// (head h uses key/value head h / group, Hugging Face's `repeat_kv` order). Scores and
+    /// softmax in f32, as transformers' eager attention does.
+    static func groupedDecodeAttention(
+        query: Tensor, key: Tensor, value: Tensor, mask: AttentionMask, config: CausalLMConfig
+    ) throws(TorchError) -> Tensor {
+        let batch = query.shape[0]
+        let group = config.headCount / config.kvHeadCount
+        let q = try query.reshape([batch, config.kvHeadCount, group, config.headDim])
+        var scores = try q.matmul(key.transpose(2, 3)).to(.float32) * (1 / Double(config.headDim).squareRoot())
+        if case .mask(let m) = mask { scores = try scores.maskedFill(try m.logicalNot(), -Double.infinity) }  // m [B, 1, 1, L]
+        let weights = try scores.softmax(dim: -1).to(query.dtype)
+        return try weights.matmul(value).reshape([batch, config.headCount, 1, config.headDim])
     }
 }

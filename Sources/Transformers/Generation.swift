@@ -184,10 +184,25 @@ extension CausalLM {
                 let drop = try dropSorted.scatter(dim: -1, index: order, source: dropSorted)
                 filtered = try filtered.maskedFill(drop, -Double.infinity)
             }
-            chosen = try filtered.softmax(dim: -1).multinomial(samples: 1, generator: generator)
+            chosen = try CausalLM.sampleInverseCDF(probabilities: try filtered.softmax(dim: -1), generator: generator)
         }
         let picked = try logProbs.gather(dim: -1, index: chosen).squeeze(1)
         return (try chosen.squeeze(1).to(.int64).toArray(Int64.self).map { Int($0) }, try picked.toArray(Float.self))
+    }
+
+    /// One draw per row of probabilities [rows, vocab] by inverting the cumulative
+    /// distribution at a uniform number: the first id whose cumulative probability exceeds
+    /// u·total. Exact like `multinomial` (sums in f64), and about 10× faster than ATen's
+    /// CPU multinomial over a 49k vocabulary. Returns [rows, 1] int64.
+    static func sampleInverseCDF(probabilities: Tensor, generator: Generator) throws(TorchError) -> Tensor {
+        let rows = probabilities.shape[0]
+        let vocab = probabilities.shape[1]
+        let cdf = try probabilities.to(.float64).cumsum(dim: -1)
+        let total = try cdf.narrow(dim: 1, start: vocab - 1, length: 1)
+        let u = try Tensor.rand([rows, 1], dtype: .float64, device: probabilities.device, generator: generator) * total
+        // Count of ids whose cumulative probability is ≤ u = the index of the first one above.
+        let index = try cdf.le(u).sum(dims: [1], keepDim: true).clamp(max: Double(vocab - 1)).to(.int64)
+        return index
     }
 
     /// Byte offset where the earliest stop string begins in `text`, looking only at matches

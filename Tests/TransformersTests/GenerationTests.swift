@@ -56,6 +56,10 @@ struct SmolLMFixture: Decodable {
             let (logProbs, _) = try withNoGrad { try model.sequenceLogProbs(ids: ids, valid: nil, temperature: 0.8) }
             let tail = Array(try floats(logProbs).suffix(sequence.tokens.count))
             #expect(maxDifference(tail, sequence.logProbs) <= 1e-4, "sequence \(sequence.prompt).\(sequence.sample)")
+            // With autograd on (plain matmul kernels instead of the packed inference ones).
+            let (withGrad, _) = try model.sequenceLogProbs(ids: ids, valid: nil, temperature: 0.8)
+            let gradTail = Array(try floats(withGrad.detach()).suffix(sequence.tokens.count))
+            #expect(maxDifference(gradTail, sequence.logProbs) <= 1e-4, "autograd forward, sequence \(sequence.prompt).\(sequence.sample)")
         }
     }
 

@@ -49,3 +49,23 @@ import Torch
         #expect(losses.last! * 10 < losses.first!, "losses \(losses.first!) → \(losses.last!)")
     }
 }
+
+@Suite struct PackedInferenceTests {
+    /// Inference uses packed copies of the weights; an in-place change of the weights (an
+    /// optimizer step) must be seen by the next inference pass without being announced.
+    @Test func packedWeightsFollowInPlaceUpdates() throws {
+        let model = try CausalLM.load(ModelFiles(path: modelFixtures.appendingPathComponent("tiny-llama3").path))
+        let ids = try Tensor((0..<10).map { Int64($0 * 7 % 300) }, shape: [1, 10])
+        let positions = try Tensor.arange(10).unsqueeze(0)
+        func logits() throws -> [Float] {
+            try floats(withNoGrad { try model.logits(model.hiddenStates(ids: ids, positions: positions, valid: nil)) })
+        }
+        let before = try logits()
+        try withNoGrad { for p in model.parameters where p.name.contains("mlp.up_proj.weight") { try p.tensor.mul_(1.5) } }
+        let packedAfter = try logits()
+        model.usesPackedInference = false
+        let plainAfter = try logits()
+        #expect(maxDifference(before, plainAfter) > 1e-3, "the update changed the model")
+        #expect(maxDifference(packedAfter, plainAfter) < 1e-4, "packed inference saw the update")
+    }
+}

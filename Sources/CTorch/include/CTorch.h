@@ -234,6 +234,14 @@ ct_tensor ct_rms_norm(ct_tensor x, const int64_t *shape, int32_t ndim, ct_tensor
 ct_tensor ct_linear_log_probs(ct_tensor hidden, ct_tensor weight, ct_tensor targets, double inv_temperature, int64_t chunk,
                               ct_tensor entropy_out);
 
+/// oneDNN pre-packed linear weights (CPU, f32/bf16): pack once, then multiply many times.
+/// `batch_hint` (0: none) tunes the layout for that many rows.
+ct_tensor ct_pack_linear_weight(ct_tensor weight, int64_t batch_hint);
+/// x [..., in] · packedᵀ (+ bias) with a weight from ct_pack_linear_weight.
+ct_tensor ct_packed_linear(ct_tensor x, ct_tensor packed, ct_tensor bias);
+/// The tensor's version counter (bumped by every in-place change).
+int64_t ct_data_version(ct_tensor t);
+
 ct_tensor ct_sdpa(ct_tensor q, ct_tensor k, ct_tensor v, ct_tensor mask, double dropout, bool causal,
                   bool has_scale, double scale, bool enable_gqa);
 
@@ -251,6 +259,9 @@ bool ct_addcdiv_(ct_tensor t, ct_tensor a, ct_tensor b, double value);
 bool ct_lerp_(ct_tensor t, ct_tensor end, double weight);
 
 // ---- autograd -----------------------------------------------------------------------
+
+/// Makes glibc keep freed large blocks for reuse instead of unmapping them (see Torch.keepFreedMemory).
+void ct_keep_freed_memory(void);
 
 bool ct_set_requires_grad(ct_tensor t, bool requires_grad);
 /// grad may be NULL for a scalar t.

@@ -26,6 +26,7 @@ extension BenchCommand {
 
         func run() throws {
             Torch.threads = threads
+            Torch.keepFreedMemory()
             let runtime = try CLI.runtime(dtype: dtype, device: "cpu")
             let files = try CLI.openModel(model)
             let tokenizer = try CLI.loadTokenizer(files)
@@ -79,6 +80,7 @@ extension BenchCommand {
 
         func run() throws {
             Torch.threads = threads
+            Torch.keepFreedMemory()
             let runtime = try CLI.runtime(dtype: dtype, device: "cpu")
             let files = try CLI.openModel(model)
             let lm = try CausalLM.load(files, dtype: runtime.dtype)
