@@ -16,3 +16,7 @@ threads=${THREADS:-2}
 ./.build/release/iap bench generate --batch 16 --new-tokens 256 --threads "$threads"
 "$python" bench/models_reference.py "$gguf" train-step 8 256 "$threads" 2>/dev/null
 ./.build/release/iap bench train-step --batch 8 --length 256 --threads "$threads"
+./.build/release/iap bench train-step --batch 8 --length 256 --threads "$threads" --checkpointing
+# Reduced precision on both sides.
+DTYPE=bfloat16 "$python" bench/models_reference.py "$gguf" generate 16 256 "$threads" 2>/dev/null
+./.build/release/iap bench generate --batch 16 --new-tokens 256 --threads "$threads" --dtype bfloat16

@@ -3,6 +3,7 @@
 #include "Shim.hpp"
 
 #include <ATen/core/dispatch/Dispatcher.h>
+#include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 using ctorch::T;
@@ -74,9 +75,57 @@ struct LinearLogProbs : public torch::autograd::Function<LinearLogProbs> {
   }
 };
 
+// Activation checkpointing (the reentrant form of torch.utils.checkpoint): the block runs
+// without autograd in the forward pass, keeping only its input; the backward pass runs it
+// again with autograd and back-propagates through that copy, which accumulates the block's
+// parameter gradients and yields the input's. The block is a callback into Swift.
+struct BlockCallback : torch::CustomClassHolder {
+  void *context;
+  ct_block_fn run;
+  ct_release_fn release;
+  BlockCallback(void *c, ct_block_fn r, ct_release_fn rel) : context(c), run(r), release(rel) {}
+  ~BlockCallback() override {
+    if (release) release(context);
+  }
+  at::Tensor operator()(const at::Tensor &input) const {
+    ct_tensor out = run(context, ctorch::wrap(input));
+    if (out == nullptr) throw std::runtime_error(std::string("checkpointed block: ") + ct_last_error());
+    at::Tensor result = out->tensor;
+    ct_free(out);
+    return result;
+  }
+};
+
+struct Checkpoint : public torch::autograd::Function<Checkpoint> {
+  static at::Tensor forward(AutogradContext *ctx, const at::Tensor &input, c10::intrusive_ptr<BlockCallback> block) {
+    at::Tensor output = (*block)(input);
+    ctx->save_for_backward({input});
+    ctx->saved_data["block"] = at::IValue::make_capsule(block);
+    return output;
+  }
+
+  static variable_list backward(AutogradContext *ctx, variable_list grads) {
+    auto input = ctx->get_saved_variables()[0];
+    auto block = c10::static_intrusive_pointer_cast<BlockCallback>(ctx->saved_data["block"].toCapsule());
+    at::AutoGradMode enable(true);
+    auto x = input.detach().requires_grad_(true);
+    auto y = (*block)(x);
+    torch::autograd::backward({y}, {grads[0]});
+    return {x.grad(), at::Tensor()};
+  }
+};
+
 } // namespace
 
 extern "C" {
+
+ct_tensor ct_checkpoint(ct_tensor input, void *context, ct_block_fn run, ct_release_fn release) {
+  CT_TENSOR(Checkpoint::apply(T(input), c10::make_intrusive<BlockCallback>(context, run, release)))
+}
+
+ct_tensor ct_share(ct_tensor t) { CT_TENSOR(T(t)) }
+
+void ct_set_last_error(const char *message) { ctorch::set_error(message); }
 
 ct_tensor ct_linear_log_probs(ct_tensor hidden, ct_tensor weight, ct_tensor targets, double inv_temperature, int64_t chunk,
                               ct_tensor entropy_out) {

@@ -26,6 +26,10 @@ public final class CausalLM: @unchecked Sendable {
     private let packed = Mutex<PackedWeights?>(nil)
     private let packingState = Mutex<Bool>(true)
 
+    /// Recompute each decoder block during the backward pass instead of keeping its
+    /// activations (applies to forward passes with autograd and no KV cache).
+    public var gradientCheckpointing = false
+
     /// Whether forward passes without autograd on the CPU use pre-packed weights (about 2×
     /// faster matmuls for decoding; costs a second copy of the weights). On by default;
     /// switched off by itself where oneDNN packing is unavailable.
@@ -118,8 +122,16 @@ public final class CausalLM: @unchecked Sendable {
         let (cos, sin) = try rotary.tables(positions: positions, dtype: dtype)
         let mask = try attentionMask(time: time, valid: valid, cache: cache)
         let packedWeights = inferenceWeights()
+        let recompute = gradientCheckpointing && cache == nil && isGradEnabled
         for (i, layer) in layers.enumerated() {
-            x = try layer(x, cos: cos, sin: sin, mask: mask, config: config, cache: cache, layerIndex: i, packed: packedWeights?.layers[i])
+            if recompute {
+                let config = config
+                x = try checkpointed(x) { (input) throws(TorchError) -> Tensor in
+                    try layer(input, cos: cos, sin: sin, mask: mask, config: config, cache: nil, layerIndex: i)
+                }
+            } else {
+                x = try layer(x, cos: cos, sin: sin, mask: mask, config: config, cache: cache, layerIndex: i, packed: packedWeights?.layers[i])
+            }
         }
         if let cache {
             if let valid {

@@ -69,3 +69,40 @@ import Torch
         #expect(maxDifference(packedAfter, plainAfter) < 1e-4, "packed inference saw the update")
     }
 }
+
+@Suite struct GradientCheckpointingTests {
+    /// Recomputing blocks in the backward pass gives the same loss and gradients.
+    @Test func sameGradientsWithAndWithoutCheckpointing() throws {
+        func gradients(checkpointing: Bool) throws -> (Double, [String: [Float]]) {
+            let model = try CausalLM.load(ModelFiles(path: modelFixtures.appendingPathComponent("tiny-llama3").path))
+            model.gradientCheckpointing = checkpointing
+            for p in model.parameters { _ = try p.tensor.requiresGrad() }
+            let ids = try Tensor((0..<24).map { Int64($0 * 13 % 300) }, shape: [2, 12])
+            let valid = try Tensor((0..<24).map { $0 % 12 >= ($0 < 12 ? 3 : 0) }, shape: [2, 12])
+            let (logProbs, _) = try model.sequenceLogProbs(ids: ids, valid: valid, temperature: 0.9)
+            let loss = try logProbs.mean().neg()
+            try loss.backward()
+            var grads: [String: [Float]] = [:]
+            for p in model.parameters { grads[p.name] = try floats(#require(p.tensor.grad)) }
+            return (try loss.item(), grads)
+        }
+        let plain = try gradients(checkpointing: false)
+        let recomputed = try gradients(checkpointing: true)
+        #expect(Swift.abs(plain.0 - recomputed.0) < 1e-6)
+        #expect(plain.1.count == recomputed.1.count)
+        for (name, g) in plain.1 {
+            #expect(maxDifference(g, recomputed.1[name] ?? []) < 1e-5, "\(name)")
+        }
+    }
+
+    @Test func errorsInsideACheckpointedBlockSurface() throws {
+        let x = try Tensor.ones([2, 3]).requiresGrad()
+        var calls = 0
+        let y = try checkpointed(x) { (t) throws(TorchError) -> Tensor in
+            calls += 1
+            if calls == 2 { throw TorchError(operation: "block", message: "failed on recompute") }
+            return try t * 2.0
+        }
+        #expect(throws: TorchError.self) { try y.sum().backward() }
+    }
+}

@@ -242,6 +242,18 @@ ct_tensor ct_packed_linear(ct_tensor x, ct_tensor packed, ct_tensor bias);
 /// The tensor's version counter (bumped by every in-place change).
 int64_t ct_data_version(ct_tensor t);
 
+/// A block for ct_checkpoint: returns a new handle (ownership passes to the caller) or NULL
+/// after ct_set_last_error. `input` is a new handle owned by the block.
+typedef ct_tensor (*ct_block_fn)(void *context, ct_tensor input);
+typedef void (*ct_release_fn)(void *context);
+/// run(context, input) without autograd now and again with autograd during backward
+/// (activation checkpointing); release(context) when the graph no longer needs it.
+ct_tensor ct_checkpoint(ct_tensor input, void *context, ct_block_fn run, ct_release_fn release);
+/// A second handle to the same tensor.
+ct_tensor ct_share(ct_tensor t);
+/// Sets this thread's error message (for callbacks reporting failure).
+void ct_set_last_error(const char *message);
+
 ct_tensor ct_sdpa(ct_tensor q, ct_tensor k, ct_tensor v, ct_tensor mask, double dropout, bool causal,
                   bool has_scale, double scale, bool enable_gqa);
 

@@ -3,6 +3,10 @@ import ModelFormats
 import Torch
 import Transformers
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Model-level benchmarks; `scripts/bench-models.sh` runs them beside transformers.
 extension BenchCommand {
     struct Generate: ParsableCommand {
@@ -78,12 +82,16 @@ extension BenchCommand {
         @Option(help: "Model dtype: float32 or bfloat16.")
         var dtype = "float32"
 
+        @Flag(help: "Recompute each block in the backward pass (gradient checkpointing).")
+        var checkpointing = false
+
         func run() throws {
             Torch.threads = threads
             Torch.keepFreedMemory()
             let runtime = try CLI.runtime(dtype: dtype, device: "cpu")
             let files = try CLI.openModel(model)
             let lm = try CausalLM.load(files, dtype: runtime.dtype)
+            lm.gradientCheckpointing = checkpointing
             for p in lm.parameters { _ = try p.tensor.requiresGrad() }
             let ids = try Tensor.randint(0, lm.config.vocabSize, [batch, length], generator: Generator(seed: 0))
             func step() throws {
@@ -96,9 +104,12 @@ extension BenchCommand {
             var best = Double.infinity
             for _ in 0..<max(steps, 1) { best = min(best, seconds(try clock.measure { try step() })) }
             let tokens = batch * length
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
             print(
                 #"{"bench":"train_step","batch":\#(batch),"length":\#(length),"threads":\#(threads),"dtype":"\#(dtype)","#
-                    + #""best_step_s":\#(rounded(best, 3)),"tokens_per_s":\#(rounded(Double(tokens) / best, 1))}"#)
+                    + #""checkpointing":\#(checkpointing),"best_step_s":\#(rounded(best, 3)),"#
+                    + #""tokens_per_s":\#(rounded(Double(tokens) / best, 1)),"peak_rss_mb":\#(usage.ru_maxrss / 1024)}"#)
         }
     }
 }

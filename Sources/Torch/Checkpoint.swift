@@ -1,0 +1,37 @@
+import CTorch
+
+/// Activation checkpointing: `body(input)` runs now without recording autograd state, and
+/// runs again during `backward` to rebuild what the gradients need, trading one more
+/// forward pass of the block for not keeping its intermediate activations. Gradients flow
+/// to `input` and accumulate into the parameters the block uses, as without checkpointing.
+///
+/// `body` must compute the same function both times (no randomness, no changed weights
+/// before backward).
+public func checkpointed(_ input: Tensor, _ body: @escaping (Tensor) throws(TorchError) -> Tensor) throws(TorchError) -> Tensor {
+    let box = Unmanaged.passRetained(CheckpointBlock(body)).toOpaque()
+    let run: ct_block_fn = { context, handle in
+        guard let context, let handle else { return nil }
+        let block = Unmanaged<CheckpointBlock>.fromOpaque(context).takeUnretainedValue()
+        do {
+            let output = try block.body(Tensor(owning: handle))
+            return ct_share(output.handle)
+        } catch {
+            ct_set_last_error("\(error)")
+            return nil
+        }
+    }
+    let release: ct_release_fn = { context in
+        guard let context else { return }
+        Unmanaged<CheckpointBlock>.fromOpaque(context).release()
+    }
+    guard let handle = ct_checkpoint(input.handle, box, run, release) else {
+        let error = TorchError.last("checkpointed")
+        return try { () throws(TorchError) -> Tensor in throw error }()
+    }
+    return Tensor(owning: handle)
+}
+
+private final class CheckpointBlock {
+    let body: (Tensor) throws(TorchError) -> Tensor
+    init(_ body: @escaping (Tensor) throws(TorchError) -> Tensor) { self.body = body }
+}
