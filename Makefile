@@ -22,6 +22,7 @@ demo: build
 	.build/release/iap models pull $(MODELS)
 	.build/release/iap doctor
 	.build/release/iap selfcheck
+	.build/release/iap generate --chat "In two sentences, why does the sky look blue?" --greedy --max-tokens 80
 
 ## Everything the tests need, then the tests. Serial: the leak test counts libtorch handles
 ## process-wide, and every test target shares one process.

@@ -1,0 +1,101 @@
+import SafeTensors
+
+extension Tokenizer {
+    /// This tokenizer as a Hugging Face `tokenizer.json` (byte-level BPE), so checkpoints we
+    /// write load in transformers with the same ids: vocabulary and merges in rank order,
+    /// added tokens, NFC, the split steps, byte-level mapping, BOS/EOS post-processing.
+    public func tokenizerJSON() throws(TokenizerError) -> JSONValue {
+        guard case .bpe(let bpe, let pipeline) = model else {
+            throw TokenizerError(source: source, reason: "only byte-level BPE tokenizers can be exported to tokenizer.json")
+        }
+        var vocab: [(String, JSONValue)] = []
+        var added = Set(addedTokens.map(\.id))
+        for (id, token) in tokens.enumerated() where !token.isEmpty && !added.contains(id) {
+            vocab.append((token, .int(id)))
+        }
+        // Added tokens that are also vocabulary entries in the source (GGUF control tokens)
+        // stay in the vocabulary too, as transformers' conversion keeps them.
+        for token in addedTokens where ByteLevelAlphabet.bytes(of: token.content) != nil && token.id < tokens.count {
+            vocab.append((token.content, .int(token.id)))
+            added.remove(token.id)
+        }
+        vocab.sort { ($0.1.intValue ?? 0) < ($1.1.intValue ?? 0) }
+        let ranked = bpe.merges.map { (key, value) in (rank: value >> 32, left: Int(key >> 32), right: Int(key & 0xFFFF_FFFF)) }
+            .sorted { $0.rank < $1.rank }
+        let merges: [JSONValue] = ranked.map { .string(tokens[$0.left] + " " + tokens[$0.right]) }
+
+        var steps: [JSONValue] = []
+        var remaining = pipeline.steps[...]
+        if pipeline.addPrefixSpace {
+            guard remaining.first == .split(.gpt2) else {
+                throw TokenizerError(source: source, reason: "a prefix space before a non-GPT-2 split cannot be written as tokenizer.json")
+            }
+            remaining = remaining.dropFirst()
+            steps.append(.object([("type", .string("ByteLevel")), ("add_prefix_space", .bool(true)), ("trim_offsets", .bool(true)), ("use_regex", .bool(true))]))
+        }
+        for step in remaining {
+            switch step {
+            case .digits(let individual):
+                steps.append(.object([("type", .string("Digits")), ("individual_digits", .bool(individual))]))
+            case .split(let pattern):
+                steps.append(.object([
+                    ("type", .string("Split")), ("pattern", .object([("Regex", .string(pattern.regex))])),
+                    ("behavior", .string("Isolated")), ("invert", .bool(false)),
+                ]))
+            }
+        }
+        if !pipeline.addPrefixSpace {
+            steps.append(.object([("type", .string("ByteLevel")), ("add_prefix_space", .bool(false)), ("trim_offsets", .bool(true)), ("use_regex", .bool(false))]))
+        }
+        func piece(_ p: PostProcessor.Piece) -> JSONValue {
+            switch p {
+            case .special(let ids, let type):
+                .object([("SpecialToken", .object([("id", .string(ids.map { tokens[$0] }.joined())), ("type_id", .int(type))]))])
+            case .first(let type): .object([("Sequence", .object([("id", .string("A")), ("type_id", .int(type))]))])
+            case .second(let type): .object([("Sequence", .object([("id", .string("B")), ("type_id", .int(type))]))])
+            }
+        }
+        var specialTokens: [(String, JSONValue)] = []
+        for case .special(let ids, _) in postProcessor.single + postProcessor.pair {
+            let name = ids.map { tokens[$0] }.joined()
+            if !specialTokens.contains(where: { $0.0 == name }) {
+                specialTokens.append((name, .object([("id", .string(name)), ("ids", .array(ids.map { .int($0) })),
+                                                     ("tokens", .array(ids.map { .string(tokens[$0]) }))])))
+            }
+        }
+        let post: JSONValue =
+            specialTokens.isEmpty
+            ? .object([("type", .string("ByteLevel")), ("add_prefix_space", .bool(true)), ("trim_offsets", .bool(false)), ("use_regex", .bool(true))])
+            : .object([("type", .string("TemplateProcessing")), ("single", .array(postProcessor.single.map(piece))),
+                       ("pair", .array(postProcessor.pair.map(piece))), ("special_tokens", .object(specialTokens))])
+        return .object([
+            ("version", .string("1.0")), ("truncation", .null), ("padding", .null),
+            ("added_tokens", .array(addedTokens.map { t in
+                .object([("id", .int(t.id)), ("content", .string(t.content)), ("single_word", .bool(false)),
+                         ("lstrip", .bool(t.leftStrip)), ("rstrip", .bool(t.rightStrip)), ("normalized", .bool(false)),
+                         ("special", .bool(t.special))])
+            })),
+            ("normalizer", pipeline.nfc ? .object([("type", .string("NFC"))]) : .null),
+            ("pre_tokenizer", .object([("type", .string("Sequence")), ("pretokenizers", .array(steps))])),
+            ("post_processor", post),
+            ("decoder", .object([("type", .string("ByteLevel")), ("add_prefix_space", .bool(true)), ("trim_offsets", .bool(true)), ("use_regex", .bool(true))])),
+            ("model", .object([
+                ("type", .string("BPE")), ("dropout", .null), ("unk_token", .null), ("continuing_subword_prefix", .null),
+                ("end_of_word_suffix", .null), ("fuse_unk", .bool(false)), ("byte_fallback", .bool(false)),
+                ("ignore_merges", .bool(bpe.wholePieces != nil)), ("vocab", .object(vocab)), ("merges", .array(merges)),
+            ])),
+        ])
+    }
+
+    /// The matching `tokenizer_config.json`: special token names, the chat template.
+    public func tokenizerConfigJSON(chatTemplate: String?, maxLength: Int?) -> JSONValue {
+        var members: [(String, JSONValue)] = [("tokenizer_class", .string("PreTrainedTokenizerFast"))]
+        for (key, id) in [("bos_token", bosId), ("eos_token", eosId), ("pad_token", padId), ("unk_token", unknownId)] {
+            if let id, let name = token(id) { members.append((key, .string(name))) }
+        }
+        members.append(("clean_up_tokenization_spaces", .bool(false)))
+        if let maxLength { members.append(("model_max_length", .int(maxLength))) }
+        if let chatTemplate { members.append(("chat_template", .string(chatTemplate))) }
+        return .object(members)
+    }
+}
