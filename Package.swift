@@ -53,9 +53,11 @@ let package = Package(
         .target(name: "Torch", dependencies: ["CTorch", "SafeTensors"]),
         // Language models on libtorch: Llama-family causal LM, BERT, generation, log-probs.
         .target(name: "Transformers", dependencies: ["Torch", "ModelFormats", "SafeTensors"]),
+        // The benchmark layer: LaMP-QA data, the rubric judge and its backends, evaluation.
+        .target(name: "LaMPQA", dependencies: ["Transformers", "ModelFormats", "SafeTensors"]),
         .executableTarget(
             name: "iap",
-            dependencies: ["Torch", "Transformers", "SafeTensors", "ModelStore", "ModelFormats", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Torch", "Transformers", "LaMPQA", "SafeTensors", "ModelStore", "ModelFormats", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // A Foundation-free program for GPU machines: `scripts/build-gpu-check.sh`.
         .executableTarget(name: "iap-gpu-check", dependencies: ["Torch"]),
@@ -64,6 +66,7 @@ let package = Package(
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "ModelStore"]),
         .testTarget(name: "TorchTests", dependencies: ["Torch"]),
         .testTarget(name: "TransformersTests", dependencies: ["Transformers", "ModelStore"]),
+        .testTarget(name: "LaMPQATests", dependencies: ["LaMPQA", "ModelStore"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

@@ -62,6 +62,40 @@ public enum JSONValue: Sendable, Equatable {
         return try result.get()
     }
 
+    /// JSON text indented by `indent` spaces per level (objects keep their member order).
+    public func pretty(indent: Int = 2) -> String {
+        var out = ""
+        writePretty(to: &out, level: 0, indent: indent)
+        return out
+    }
+
+    private func writePretty(to out: inout String, level: Int, indent: Int) {
+        let pad = String(repeating: " ", count: (level + 1) * indent)
+        let closing = String(repeating: " ", count: level * indent)
+        switch self {
+        case .array(let items) where !items.isEmpty:
+            out += "[\n"
+            for (i, item) in items.enumerated() {
+                out += pad
+                item.writePretty(to: &out, level: level + 1, indent: indent)
+                out += i + 1 < items.count ? ",\n" : "\n"
+            }
+            out += closing + "]"
+        case .object(let members) where !members.isEmpty:
+            out += "{\n"
+            for (i, (key, value)) in members.enumerated() {
+                out += pad
+                JSONValue.writeString(key, to: &out)
+                out += ": "
+                value.writePretty(to: &out, level: level + 1, indent: indent)
+                out += i + 1 < members.count ? ",\n" : "\n"
+            }
+            out += closing + "}"
+        default:
+            write(to: &out)
+        }
+    }
+
     /// Compact JSON text.
     public var serialized: String {
         var out = ""

@@ -104,3 +104,10 @@ enum CLI {
         return String(decoding: bytes, as: UTF8.self)
     }
 }
+
+import ModelStore
+
+/// The cache root shared with the model store ($IAP_CACHE or ~/.cache/iap).
+enum ModelStoreRootResolver {
+    static var root: String { ModelStore.defaultCacheRoot }
+}

@@ -1,13 +1,13 @@
 import ArgumentParser
 
 @main
-struct IAPCommand: ParsableCommand {
+struct IAPCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "iap",
         abstract: "Intent-Aware Personalization: train LLMs with RL to infer intent, evaluate on LaMP-QA.",
         version: IAPVersion.string,
         subcommands: [
-            DoctorCommand.self, ModelsCommand.self, GenerateCommand.self, EmbedCommand.self, TokenizeCommand.self,
+            DoctorCommand.self, ModelsCommand.self, GenerateCommand.self, EvaluateCommand.self, EmbedCommand.self, TokenizeCommand.self,
             DetokenizeCommand.self, SelfCheckCommand.self,
             BenchCommand.self,
         ]

@@ -1,0 +1,112 @@
+import SafeTensors
+
+/// Reads `match_score` out of a judge's reply.
+///
+/// Accepted: a ```json fenced block or bare JSON, with text before or after; the first JSON
+/// object that holds `match_score` wins; if no object parses, a `"match_score": N` pair
+/// written anywhere. Values: the integers 0, 1, 2, also written as "2" or 2.0. Anything else
+/// — another number (3, −1, 1.5), a word, no key — is *unparsable*, and the item is asked
+/// again in the next round (LaMP-QA's rule for failed parses), rather than being clipped
+/// into range.
+public enum JudgeResponseParser {
+    public static func score(_ reply: String) -> Int? {
+        for candidate in jsonObjects(in: reply) {
+            if let value = try? JSONValue.parse(candidate), let raw = value["match_score"] {
+                return normalise(raw)
+            }
+        }
+        return looseScore(reply)
+    }
+
+    static func normalise(_ raw: JSONValue) -> Int? {
+        switch raw {
+        case .int(let i): return (0...2).contains(i) ? i : nil
+        case .double(let d): return d.rounded() == d && (0...2).contains(d) ? Int(d) : nil
+        case .string(let s):
+            let t = s.trimmingCharacters(in: " \t\n")
+            if let i = Int(t), (0...2).contains(i) { return i }
+            if let d = Double(t), d.rounded() == d, (0...2).contains(d) { return Int(d) }
+            return nil
+        default: return nil
+        }
+    }
+
+    /// Balanced `{…}` spans (respecting strings and escapes), fenced blocks first.
+    static func jsonObjects(in text: String) -> [String] {
+        var sources: [Substring] = []
+        // Contents of ``` fences come first.
+        var rest = text[...]
+        while let open = rest.range(of: "```") {
+            let afterFence = rest[open.upperBound...]
+            guard let close = afterFence.range(of: "```") else { break }
+            var body = afterFence[..<close.lowerBound]
+            if body.hasPrefix("json") { body = body.dropFirst(4) }
+            sources.append(body)
+            rest = afterFence[close.upperBound...]
+        }
+        sources.append(text[...])
+        var out: [String] = []
+        for source in sources {
+            let bytes = Array(source.utf8)
+            var i = 0
+            while i < bytes.count {
+                guard bytes[i] == UInt8(ascii: "{") else {
+                    i += 1
+                    continue
+                }
+                var depth = 0
+                var inString = false
+                var escaped = false
+                var j = i
+                var end: Int?
+                while j < bytes.count {
+                    let c = bytes[j]
+                    if inString {
+                        if escaped { escaped = false } else if c == UInt8(ascii: "\\") { escaped = true } else if c == UInt8(ascii: "\"") { inString = false }
+                    } else if c == UInt8(ascii: "\"") {
+                        inString = true
+                    } else if c == UInt8(ascii: "{") {
+                        depth += 1
+                    } else if c == UInt8(ascii: "}") {
+                        depth -= 1
+                        if depth == 0 {
+                            end = j
+                            break
+                        }
+                    }
+                    j += 1
+                }
+                if let end {
+                    out.append(String(decoding: bytes[i...end], as: UTF8.self))
+                    i = end + 1
+                } else {
+                    break
+                }
+            }
+        }
+        return out
+    }
+
+    /// `match_score` followed by `:` or `=` and a number, anywhere in the text.
+    static func looseScore(_ text: String) -> Int? {
+        guard let key = text.range(of: "match_score") else { return nil }
+        var rest = text[key.upperBound...].drop { $0 == "\"" || $0 == "'" || $0 == " " }
+        guard let sep = rest.first, sep == ":" || sep == "=" else { return nil }
+        rest = rest.dropFirst().drop { $0 == " " || $0 == "\"" || $0 == "'" }
+        let number = rest.prefix { $0.isNumber || $0 == "." || $0 == "-" }
+        guard let d = Double(number), d.rounded() == d, (0...2).contains(d) else { return nil }
+        return Int(d)
+    }
+}
+
+extension StringProtocol {
+    func range(of target: String) -> Range<Index>? {
+        guard !target.isEmpty else { return nil }
+        var i = startIndex
+        while i < endIndex {
+            if self[i...].hasPrefix(target) { return i..<index(i, offsetBy: target.count) }
+            i = index(after: i)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,36 @@
+/// The three LaMP-QA configurations (domains), named as the benchmark's files are.
+public enum LaMPQADomain: String, Sendable, CaseIterable, Comparable {
+    case artAndEntertainment = "Art_and_Entertainment"
+    case lifestyleAndPersonalDevelopment = "Lifestyle_and_Personal_Development"
+    case societyAndCulture = "Society_and_Culture"
+
+    /// Short name for tables and flags.
+    public var shortName: String {
+        switch self {
+        case .artAndEntertainment: "art"
+        case .lifestyleAndPersonalDevelopment: "lifestyle"
+        case .societyAndCulture: "society"
+        }
+    }
+
+    /// The first number of a record id (`0_2_17` is Art & Entertainment).
+    public var index: Int { LaMPQADomain.allCases.firstIndex(of: self) ?? 0 }
+
+    /// From the configuration name, the short name, or the index.
+    public init?(name: String) {
+        if let match = LaMPQADomain.allCases.first(where: {
+            $0.rawValue.lowercased() == name.lowercased() || $0.shortName == name.lowercased() || String($0.index) == name
+        }) {
+            self = match
+        } else {
+            return nil
+        }
+    }
+
+    public static func < (a: LaMPQADomain, b: LaMPQADomain) -> Bool { a.index < b.index }
+}
+
+/// Benchmark splits.
+public enum LaMPQASplit: String, Sendable, CaseIterable {
+    case train, validation, test
+}

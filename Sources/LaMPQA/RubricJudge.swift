@@ -1,0 +1,52 @@
+/// One judge call: a response scored on one rubric aspect of one question.
+public struct JudgeItem: Sendable, Hashable {
+    public var questionId: String
+    public var question: String
+    /// The asker's narrative ("details" in the judge prompt).
+    public var details: String
+    public var response: String
+    public var aspectIndex: Int
+    public var aspect: RubricAspect
+
+    public init(questionId: String, question: String, details: String, response: String, aspectIndex: Int, aspect: RubricAspect) {
+        self.questionId = questionId
+        self.question = question
+        self.details = details
+        self.response = response
+        self.aspectIndex = aspectIndex
+        self.aspect = aspect
+    }
+
+    public static func == (a: JudgeItem, b: JudgeItem) -> Bool {
+        a.questionId == b.questionId && a.aspectIndex == b.aspectIndex && a.response == b.response
+    }
+    public func hash(into h: inout Hasher) {
+        h.combine(questionId)
+        h.combine(aspectIndex)
+        h.combine(response)
+    }
+}
+
+
+/// What one judge call gave.
+public enum JudgeVerdict: Sendable, Equatable {
+    /// A score in 0…2.
+    case score(Int)
+    /// The judge answered, but not with a usable score (asked again in the next round).
+    case unparsable(String)
+    /// The call itself failed (network, server error after retries, model error).
+    case failed(String)
+}
+
+/// Scores responses on rubric aspects. Implementations: an LLM behind an OpenAI-compatible
+/// server or in process (`LLMRubricJudge`), and the embedding proxy (`EmbeddingJudge`).
+public protocol RubricJudge: Sendable {
+    /// Who judges, precisely enough to key a cache (backend, model, settings).
+    var identity: String { get }
+    /// Fingerprint of the prompt wording ("" for judges without a prompt).
+    var promptVersion: String { get }
+    /// True for judges that only approximate the LLM judge (said plainly in outputs).
+    var isProxy: Bool { get }
+    /// One verdict per item, in order. `temperature` rises with each retry round.
+    func judge(_ items: [JudgeItem], temperature: Double) async -> [JudgeVerdict]
+}

@@ -1,0 +1,185 @@
+import ArgumentParser
+import LaMPQA
+import ModelFormats
+import SafeTensors
+import Torch
+import Transformers
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `iap evaluate`: LaMP-QA rubric scores of responses files.
+struct EvaluateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Score responses with the LaMP-QA rubric judge: per-domain scores files, summary.json and a table.")
+
+    @Option(help: "Folder with {Configuration}_{split}.json files (e.g. data/sample).")
+    var data: String
+
+    @Option(help: "Split: train, validation or test.")
+    var split = "test"
+
+    @Option(parsing: .upToNextOption, help: "Responses files ({id: [{\"output\": text}]}); ids may span domains.")
+    var responses: [String]
+
+    @Option(help: "Judge backend: embedding (CPU proxy), local (a causal LM in process) or openai.")
+    var judge = "embedding"
+
+    @Option(help: "Judge model: a known name or path (default: all-minilm-l6-v2 for embedding, smollm2-135m-instruct for local).")
+    var judgeModel: String?
+
+    @Option(help: "Judge prompt file ([system] / [user] sections; docs/judge-prompt.md).")
+    var judgePrompt: String?
+
+    @Option(help: "Domains to evaluate (art, lifestyle, society or full names); default all.")
+    var domains: [String] = []
+
+    @Option(help: "At most this many questions per domain.")
+    var limit: Int?
+
+    @Option(help: "Retry rounds for unusable judge answers (the benchmark uses 100).")
+    var retryRounds = 10
+
+    @Option(help: "Maximum new tokens of an LLM judge's answer.")
+    var judgeMaxTokens = 256
+
+    @Option(help: "Judge calls in flight at once.")
+    var concurrency = 4
+
+    @Flag(help: "Do not read or write the judge cache.")
+    var noCache = false
+
+    @Option(help: "Judge cache file (default: $IAP_CACHE/judge/verdicts.jsonl).")
+    var cache: String?
+
+    @Option(help: "Output folder (one subfolder per responses file when several are given).")
+    var out: String
+
+    func run() async throws {
+        guard let split = LaMPQASplit(rawValue: split) else { throw CLI.failure("--split \(split): use train, validation or test") }
+        var options = LaMPQADataset.Options()
+        options.split = split
+        options.limit = limit
+        if !domains.isEmpty {
+            options.domains = try domains.map { (name) throws(ExitCode) -> LaMPQADomain in
+                guard let d = LaMPQADomain(name: name) else { throw CLI.failure("--domains \(name): use art, lifestyle or society") }
+                return d
+            }
+        }
+        let dataset: LaMPQADataset
+        do { dataset = try LaMPQADataset(folder: data, options: options) } catch { throw CLI.failure(error) }
+        let judge = try makeJudge()
+        var judgeCache: JudgeCache?
+        if !noCache {
+            let path = cache ?? (ModelStoreRoot.path + "/judge/verdicts.jsonl")
+            _ = mkdirParents(String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]))
+            do { judgeCache = try JudgeCache(path: path) } catch { throw CLI.failure(error) }
+        }
+        if judge.isProxy {
+            CLI.note("note: the \(judge.identity) judge is a proxy for the LaMP-QA LLM judge; its scores are not benchmark scores.")
+        }
+        for responsesPath in responses {
+            let answers: [String: String]
+            do { answers = try ResponsesFile.load(responsesPath) } catch { throw CLI.failure(error) }
+            let folder = responses.count > 1 ? out + "/" + baseName(responsesPath) : out
+            _ = mkdirParents(folder)
+            var evaluator = Evaluator(judge: judge, cache: judgeCache)
+            evaluator.retryRounds = retryRounds
+            evaluator.parallelCalls = concurrency
+            let terminal = isatty(2) != 0
+            let report = try await evaluator.evaluate(records: dataset.records, responses: answers) { p in
+                let eta = p.secondsLeft.map { " ETA \(Int($0))s" } ?? ""
+                let line = "\(baseName(responsesPath)): \(p.done)/\(p.total) items, round \(p.round), \(Int(p.rate * 10) / 10)/s\(eta)"
+                if terminal { CLI.writeError("\r" + line) } else if p.done == p.total { CLI.note(line) }
+            }
+            if terminal { CLI.writeError("\n") }
+            try write(report, dataset: dataset, split: split, responsesPath: responsesPath, to: folder)
+        }
+    }
+
+    private func makeJudge() throws -> RubricJudge {
+        switch judge {
+        case "embedding":
+            let files = try CLI.openModel(judgeModel ?? "all-minilm-l6-v2")
+            let tokenizer = try CLI.loadTokenizer(files)
+            do {
+                return EmbeddingJudge(encoder: try BertEncoder.load(files), tokenizer: tokenizer, name: judgeModel ?? "all-minilm-l6-v2")
+            } catch {
+                throw CLI.failure(error)
+            }
+        case "local":
+            let files = try CLI.openModel(judgeModel ?? "smollm2-135m-instruct")
+            let tokenizer = try CLI.loadTokenizer(files)
+            do {
+                let model = try CausalLM.load(files)
+                let backend = LocalChatBackend(model: model, tokenizer: tokenizer, template: try files.chatTemplate(), name: judgeModel ?? "smollm2-135m-instruct")
+                let prompt = try judgePrompt.map { (path) throws(JudgeConfigurationError) in try JudgePrompt.load(path) } ?? .standard
+                return LLMRubricJudge(backend: backend, prompt: prompt, maxTokens: judgeMaxTokens)
+            } catch {
+                throw CLI.failure("\(error)")
+            }
+        case "openai":
+            throw CLI.failure("--judge openai: the OpenAI-compatible client is not built yet (see issue 5); use embedding or local")
+        default:
+            throw CLI.failure("--judge \(judge): use embedding, local or openai")
+        }
+    }
+
+    private func write(_ report: EvaluationReport, dataset: LaMPQADataset, split: LaMPQASplit, responsesPath: String, to folder: String) throws {
+        for domain in LaMPQADomain.allCases where report.domainScores[domain] != nil {
+            let questions = report.questions.filter { $0.domain == domain }
+            let path = "\(folder)/\(domain.rawValue)_\(split.rawValue).scores.json"
+            do { try AtomicFile.write(RubricScores.scoresFile(questions).pretty(), to: path) } catch { throw CLI.failure(error) }
+        }
+        let summary = JSONValue.object([
+            ("responses", .string(responsesPath)), ("data", .string(dataset.folder)), ("split", .string(split.rawValue)),
+            ("judge", .string(report.judgeIdentity)), ("judge_is_proxy", .bool(report.judgeIsProxy)),
+            ("prompt_version", .string(report.promptVersion)),
+            ("domains", .object(report.domainScores.sorted { $0.key < $1.key }.map { ($0.key.rawValue, .double($0.value)) })),
+            ("macro", report.macro.map { .double($0) } ?? .null),
+            ("questions", .int(report.questions.count)), ("judge_calls", .int(report.calls)), ("cache_hits", .int(report.cacheHits)),
+            ("retries", .int(report.retries)),
+            ("failed_items", .array(report.failed.map { .object([("id", .string($0.id)), ("aspect", .string($0.aspect)), ("problem", .string($0.problem))]) })),
+            ("missing_responses", .array(report.missingResponses.map { .string($0) })),
+        ])
+        do { try AtomicFile.write(summary.pretty(), to: folder + "/summary.json") } catch { throw CLI.failure(error) }
+        print("\(baseName(responsesPath))  judge \(report.judgeIdentity)\(report.judgeIsProxy ? " (proxy)" : "")")
+        for (domain, score) in report.domainScores.sorted(by: { $0.key < $1.key }) {
+            print("  \(domain.rawValue.padding(toLength: 36)) \(formatScore(score))")
+        }
+        if let macro = report.macro { print("  \("macro average".padding(toLength: 36)) \(formatScore(macro))") }
+        print("  judge calls \(report.calls), cache hits \(report.cacheHits), retries \(report.retries), failed \(report.failed.count)")
+        if !report.missingResponses.isEmpty {
+            CLI.note("warning: \(report.missingResponses.count) questions have no response and were not scored (listed in summary.json)")
+        }
+    }
+}
+
+func formatScore(_ x: Double) -> String {
+    let scaled = Int((x * 10000).rounded())
+    let text = String(scaled)
+    let padded = String(repeating: "0", count: max(0, 5 - text.count)) + text
+    return String(padded.dropLast(4)) + "." + String(padded.suffix(4))
+}
+
+func baseName(_ path: String) -> String {
+    let name = path.split(separator: "/").last.map(String.init) ?? path
+    return name.hasSuffix(".json") ? String(name.dropLast(5)) : name
+}
+
+/// mkdir -p; returns false when the folder cannot be made.
+@discardableResult
+func mkdirParents(_ path: String) -> Bool {
+    var current = path.hasPrefix("/") ? "" : "."
+    for part in path.split(separator: "/") {
+        current += "/" + part
+        if access(current, F_OK) != 0 && mkdir(current, 0o755) != 0 && errno != EEXIST { return false }
+    }
+    return true
+}
+
+enum ModelStoreRoot {
+    static var path: String { ModelStoreRootResolver.root }
+}
