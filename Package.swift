@@ -23,7 +23,10 @@ let package = Package(
         .library(name: "Torch", targets: ["Torch"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .target(
@@ -54,10 +57,22 @@ let package = Package(
         // Language models on libtorch: Llama-family causal LM, BERT, generation, log-probs.
         .target(name: "Transformers", dependencies: ["Torch", "ModelFormats", "SafeTensors"]),
         // The benchmark layer: LaMP-QA data, the rubric judge and its backends, evaluation.
-        .target(name: "LaMPQA", dependencies: ["Transformers", "ModelFormats", "SafeTensors"]),
+        .target(
+            name: "LaMPQA",
+            dependencies: [
+                "Transformers", "ModelFormats", "SafeTensors", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
+        // `iap serve`: an OpenAI-compatible HTTP server over our models.
+        .target(
+            name: "Serving",
+            dependencies: [
+                "Transformers", "ModelFormats", "SafeTensors", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
         .executableTarget(
             name: "iap",
-            dependencies: ["Torch", "Transformers", "LaMPQA", "SafeTensors", "ModelStore", "ModelFormats", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Torch", "Transformers", "LaMPQA", "Serving", "SafeTensors", "ModelStore", "ModelFormats", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // A Foundation-free program for GPU machines: `scripts/build-gpu-check.sh`.
         .executableTarget(name: "iap-gpu-check", dependencies: ["Torch"]),
@@ -66,7 +81,9 @@ let package = Package(
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "ModelStore"]),
         .testTarget(name: "TorchTests", dependencies: ["Torch"]),
         .testTarget(name: "TransformersTests", dependencies: ["Transformers", "ModelStore"]),
-        .testTarget(name: "LaMPQATests", dependencies: ["LaMPQA", "ModelStore"]),
+        .testTarget(
+            name: "LaMPQATests",
+            dependencies: ["LaMPQA", "Serving", "ModelStore", .product(name: "Hummingbird", package: "hummingbird")]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

@@ -30,6 +30,15 @@ struct EvaluateCommand: AsyncParsableCommand {
     @Option(help: "Judge model: a known name or path (default: all-minilm-l6-v2 for embedding, smollm2-135m-instruct for local).")
     var judgeModel: String?
 
+    @Option(help: "OpenAI-compatible base URL of the judge, e.g. http://127.0.0.1:8000/v1 (repeat to balance over several).")
+    var judgeUrl: [String] = []
+
+    @Option(help: "Environment variable holding the judge server's API key (the key itself is never printed or saved).")
+    var judgeApiKeyEnv: String?
+
+    @Option(help: "Seconds before a judge request times out.")
+    var judgeTimeout = 120.0
+
     @Option(help: "Judge prompt file ([system] / [user] sections; docs/judge-prompt.md).")
     var judgePrompt: String?
 
@@ -45,8 +54,8 @@ struct EvaluateCommand: AsyncParsableCommand {
     @Option(help: "Maximum new tokens of an LLM judge's answer.")
     var judgeMaxTokens = 256
 
-    @Option(help: "Judge calls in flight at once.")
-    var concurrency = 4
+    @Option(help: "Judge requests in flight at once.")
+    var concurrency = 16
 
     @Flag(help: "Do not read or write the judge cache.")
     var noCache = false
@@ -87,7 +96,8 @@ struct EvaluateCommand: AsyncParsableCommand {
             _ = mkdirParents(folder)
             var evaluator = Evaluator(judge: judge, cache: judgeCache)
             evaluator.retryRounds = retryRounds
-            evaluator.parallelCalls = concurrency
+            evaluator.parallelCalls = judge.identity.hasPrefix("llm:openai") ? 1 : 4
+            evaluator.batchSize = judge.identity.hasPrefix("llm:openai") ? max(64, concurrency * 4) : 64
             let terminal = isatty(2) != 0
             let report = try await evaluator.evaluate(records: dataset.records, responses: answers) { p in
                 let eta = p.secondsLeft.map { " ETA \(Int($0))s" } ?? ""
@@ -121,7 +131,17 @@ struct EvaluateCommand: AsyncParsableCommand {
                 throw CLI.failure("\(error)")
             }
         case "openai":
-            throw CLI.failure("--judge openai: the OpenAI-compatible client is not built yet (see issue 5); use embedding or local")
+            guard let name = judgeModel else { throw CLI.failure("--judge openai needs --judge-model NAME (the server's model id)") }
+            var settings = OpenAIChatBackend.Settings(baseURLs: judgeUrl.isEmpty ? ["http://127.0.0.1:8000/v1"] : judgeUrl, model: name)
+            settings.apiKeyVariable = judgeApiKeyEnv
+            settings.concurrency = concurrency
+            settings.timeout = judgeTimeout
+            do {
+                let prompt = try judgePrompt.map { (path) throws(JudgeConfigurationError) in try JudgePrompt.load(path) } ?? .standard
+                return LLMRubricJudge(backend: try OpenAIChatBackend(settings: settings), prompt: prompt, maxTokens: judgeMaxTokens)
+            } catch {
+                throw CLI.failure(error)
+            }
         default:
             throw CLI.failure("--judge \(judge): use embedding, local or openai")
         }

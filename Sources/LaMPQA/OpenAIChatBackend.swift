@@ -1,0 +1,203 @@
+import AsyncHTTPClient
+import ModelFormats
+import NIOCore
+import NIOHTTP1
+import SafeTensors
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Any OpenAI-compatible chat-completions server (vLLM, llama.cpp server, Ollama, `iap
+/// serve`) as a judge backend.
+///
+/// - Several base URLs are used round-robin; one that fails to connect is skipped for a
+///   while.
+/// - At most `concurrency` requests are in flight; each has a deadline (`timeout`).
+/// - 429 (honouring Retry-After), 5xx, timeouts and connection errors are retried with
+///   exponential backoff and jitter, up to `maxAttempts`; other 4xx are not (they would fail
+///   again) and come back as the call's error.
+/// - The API key is read from an environment variable by name; it is never printed or
+///   written anywhere (the identity names the variable, not the key).
+public final class OpenAIChatBackend: ChatBackend, @unchecked Sendable {
+    public struct Settings: Sendable {
+        public var baseURLs: [String]
+        public var model: String
+        public var apiKeyVariable: String?
+        public var concurrency = 16
+        public var timeout: Double = 120
+        public var maxAttempts = 6
+        /// Base of the exponential backoff, in seconds.
+        public var backoff: Double = 0.5
+        public init(baseURLs: [String], model: String) {
+            self.baseURLs = baseURLs
+            self.model = model
+        }
+    }
+
+    public let settings: Settings
+    private let client: HTTPClient
+    private let apiKey: String?
+    private let gate: AsyncSemaphore
+    private let rotation = RoundRobin()
+
+    public init(settings: Settings) throws(JudgeConfigurationError) {
+        guard !settings.baseURLs.isEmpty else { throw JudgeConfigurationError("--judge-url: give at least one base URL") }
+        for url in settings.baseURLs where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
+            throw JudgeConfigurationError("--judge-url \(url): must start with http:// or https://")
+        }
+        guard settings.concurrency >= 1, settings.maxAttempts >= 1, settings.timeout > 0 else {
+            throw JudgeConfigurationError("judge concurrency, attempts and timeout must be positive")
+        }
+        self.settings = settings
+        if let name = settings.apiKeyVariable {
+            guard let value = getenv(name).map({ String(cString: $0) }), !value.isEmpty else {
+                throw JudgeConfigurationError("the API key variable \(name) is not set")
+            }
+            apiKey = value
+        } else {
+            apiKey = nil
+        }
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: settings.concurrency)
+        configuration.timeout = .init(connect: .seconds(10), read: .milliseconds(Int64(settings.timeout * 1000)))
+        client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        gate = AsyncSemaphore(settings.concurrency)
+    }
+
+    // Non-blocking: deinit may run on one of the client's own event-loop threads.
+    deinit { client.shutdown { _ in } }
+
+    public var identity: String { "openai:\(settings.model)" }
+
+    /// Total calls made and retries, for reports.
+    public let counters = Counters()
+
+    public func complete(_ conversations: [[ChatMessage]], temperature: Double, topP: Double, maxTokens: Int) async
+        -> [Result<String, JudgeCallError>]
+    {
+        await withTaskGroup(of: (Int, Result<String, JudgeCallError>).self) { group in
+            for (i, conversation) in conversations.enumerated() {
+                group.addTask {
+                    await self.gate.acquire()
+                    defer { Task { await self.gate.release() } }
+                    return (i, await self.call(conversation, temperature: temperature, topP: topP, maxTokens: maxTokens))
+                }
+            }
+            var out = [Result<String, JudgeCallError>](repeating: .failure(JudgeCallError("not run")), count: conversations.count)
+            for await (i, result) in group { out[i] = result }
+            return out
+        }
+    }
+
+    /// The request body OpenAI's API expects.
+    func body(_ conversation: [ChatMessage], temperature: Double, topP: Double, maxTokens: Int) -> String {
+        JSONValue.object([
+            ("model", .string(settings.model)),
+            ("messages", .array(conversation.map { .object([("role", .string($0.role.rawValue)), ("content", .string($0.content))]) })),
+            ("temperature", .double(temperature)), ("top_p", .double(topP)), ("max_tokens", .int(maxTokens)), ("n", .int(1)),
+        ]).serialized
+    }
+
+    func call(_ conversation: [ChatMessage], temperature: Double, topP: Double, maxTokens: Int) async -> Result<String, JudgeCallError> {
+        let payload = body(conversation, temperature: temperature, topP: topP, maxTokens: maxTokens)
+        var lastProblem = "no attempt made"
+        for attempt in 0..<settings.maxAttempts {
+            if Task.isCancelled { return .failure(JudgeCallError("cancelled")) }
+            let base = await rotation.next(settings.baseURLs)
+            let url = base.hasSuffix("/") ? base + "chat/completions" : base + "/chat/completions"
+            var request = HTTPClientRequest(url: url)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
+            request.body = .bytes(ByteBuffer(string: payload))
+            await counters.add(calls: 1, retries: attempt > 0 ? 1 : 0)
+            var wait = settings.backoff * pow(2, Double(attempt)) * Double.random(in: 0.5...1.5)
+            do {
+                let response = try await client.execute(request, timeout: .milliseconds(Int64(settings.timeout * 1000)))
+                let bytes = try await response.body.collect(upTo: 16 << 20)
+                let text = String(buffer: bytes)
+                switch response.status.code {
+                case 200..<300:
+                    guard let value = try? JSONValue.parse(text) else {
+                        lastProblem = "\(base): the reply is not JSON"
+                        break
+                    }
+                    if let content = value["choices"]?.arrayValue?.first?["message"]?["content"]?.stringValue {
+                        return .success(content)
+                    }
+                    lastProblem = "\(base): the reply has no choices[0].message.content"
+                case 429:
+                    lastProblem = "\(base): HTTP 429 (rate limited)"
+                    if let after = response.headers.first(name: "Retry-After").flatMap(Double.init) { wait = max(wait, min(after, 60)) }
+                case 500..<600:
+                    lastProblem = "\(base): HTTP \(response.status.code)"
+                default:
+                    let message = (try? JSONValue.parse(text))?["error"]?["message"]?.stringValue ?? String(text.prefix(200))
+                    return .failure(JudgeCallError("\(base): HTTP \(response.status.code): \(message)"))
+                }
+            } catch {
+                lastProblem = "\(base): \(error)"
+                await rotation.markDown(base)
+            }
+            if attempt + 1 < settings.maxAttempts {
+                try? await Task.sleep(nanoseconds: UInt64(wait * 1e9))
+            }
+        }
+        return .failure(JudgeCallError("gave up after \(settings.maxAttempts) attempts; last: \(lastProblem)"))
+    }
+
+    public actor Counters {
+        public private(set) var calls = 0
+        public private(set) var retries = 0
+        func add(calls c: Int, retries r: Int) {
+            calls += c
+            retries += r
+        }
+    }
+}
+
+/// Round-robin over base URLs, skipping ones that recently failed to connect (for 10 s).
+actor RoundRobin {
+    private var index = 0
+    private var downUntil: [String: ContinuousClock.Instant] = [:]
+
+    func next(_ urls: [String]) -> String {
+        let now = ContinuousClock.now
+        for _ in 0..<urls.count {
+            let url = urls[index % urls.count]
+            index += 1
+            if let until = downUntil[url], until > now { continue }
+            return url
+        }
+        let url = urls[index % urls.count]  // all down: try anyway
+        index += 1
+        return url
+    }
+
+    func markDown(_ url: String) { downUntil[url] = ContinuousClock.now + .seconds(10) }
+}
+
+/// A counting semaphore for async code.
+public actor AsyncSemaphore {
+    private var available: Int
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    public init(_ count: Int) { available = count }
+
+    public func acquire() async {
+        if available > 0 {
+            available -= 1
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    public func release() {
+        if waiters.isEmpty {
+            available += 1
+        } else {
+            waiters.removeFirst().resume()
+        }
+    }
+}

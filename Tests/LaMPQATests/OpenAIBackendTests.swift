@@ -1,0 +1,213 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import ModelFormats
+import ModelStore
+import NIOCore
+import SafeTensors
+import Serving
+import Testing
+import Transformers
+
+@testable import LaMPQA
+
+/// Runs a Hummingbird application on a free loopback port for the duration of `body`.
+func withServer<T: Sendable>(
+    _ app: (@escaping @Sendable (Int) async -> Void) -> any ApplicationProtocol, _ body: (Int) async throws -> T
+) async throws -> T {
+    let (ports, continuation) = AsyncStream<Int>.makeStream()
+    let application = app { port in continuation.yield(port) }
+    let task = Task { try await application.run() }
+    defer { task.cancel() }
+    var iterator = ports.makeAsyncIterator()
+    guard let port = await iterator.next() else { throw JudgeCallError("server did not start") }
+    return try await body(port)
+}
+
+/// A server that misbehaves on purpose, per path: 500s, 429 with Retry-After, replies slower
+/// than the client's timeout, garbage bodies; counting the requests it gets.
+final class FaultServer: Sendable {
+    let counts = Counter()
+    actor Counter {
+        var byPath: [String: Int] = [:]
+        func bump(_ path: String) -> Int {
+            byPath[path, default: 0] += 1
+            return byPath[path]!
+        }
+        func count(_ path: String) -> Int { byPath[path] ?? 0 }
+    }
+
+    static func reply(_ text: String) -> Response {
+        let body = JSONValue.object([("choices", .array([.object([("message", .object([("role", .string("assistant")), ("content", .string(text))]))])]))])
+        return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: body.serialized)))
+    }
+
+    func application(onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
+        let router = Router()
+        let counts = self.counts
+        router.post("ok/v1/chat/completions") { _, _ in
+            _ = await counts.bump("ok")
+            try await Task.sleep(nanoseconds: 100_000_000)  // 100 ms, like a busy judge
+            return FaultServer.reply("```json\n{\"match_score\": 2}\n```")
+        }
+        router.post("flaky/v1/chat/completions") { _, _ in
+            let n = await counts.bump("flaky")
+            return n % 3 == 0 ? FaultServer.reply("{\"match_score\": 1}") : Response(status: .internalServerError)
+        }
+        router.post("limited/v1/chat/completions") { _, _ in
+            let n = await counts.bump("limited")
+            if n == 1 {
+                var headers = HTTPFields()
+                headers[.retryAfter] = "1"
+                return Response(status: .tooManyRequests, headers: headers)
+            }
+            return FaultServer.reply("{\"match_score\": 0}")
+        }
+        router.post("slow/v1/chat/completions") { _, _ in
+            _ = await counts.bump("slow")
+            try await Task.sleep(nanoseconds: 5_000_000_000)
+            return FaultServer.reply("{\"match_score\": 2}")
+        }
+        router.post("garbage/v1/chat/completions") { _, _ in
+            _ = await counts.bump("garbage")
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "<html>not json")))
+        }
+        router.post("bad/v1/chat/completions") { _, _ in
+            _ = await counts.bump("bad")
+            return Response(status: .badRequest, body: .init(byteBuffer: ByteBuffer(string: #"{"error": {"message": "no such model"}}"#)))
+        }
+        return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                           onServerRunning: { await onRunning($0.localAddress?.port ?? 0) })
+    }
+}
+
+func item(_ n: Int) -> JudgeItem {
+    JudgeItem(questionId: "q\(n)", question: "Q", details: "D", response: "R\(n)", aspectIndex: 0,
+              aspect: RubricAspect(aspect: "A", reason: "r", evidence: "e"))
+}
+
+@Suite(.serialized, .timeLimit(.minutes(3))) struct OpenAIBackendTests {
+    func backend(_ url: String, attempts: Int = 4, timeout: Double = 2) throws -> OpenAIChatBackend {
+        var settings = OpenAIChatBackend.Settings(baseURLs: [url], model: "judge")
+        settings.maxAttempts = attempts
+        settings.timeout = timeout
+        settings.backoff = 0.05
+        settings.concurrency = 8
+        return try OpenAIChatBackend(settings: settings)
+    }
+
+    /// Every item ends scored or failed, within its deadlines, whatever the server does.
+    @Test func faultsEndInScoresOrListedFailures() async throws {
+        let faults = FaultServer()
+        try await withServer({ faults.application(onRunning: $0) }) { port in
+            let base = "http://127.0.0.1:\(port)"
+            let items = (0..<4).map(item)
+            let judgeOK = LLMRubricJudge(backend: try backend(base + "/ok/v1"))
+            #expect(await judgeOK.judge(items, temperature: 0) == Array(repeating: .score(2), count: 4))
+
+            let flaky = try backend(base + "/flaky/v1", attempts: 6)
+            let flakyVerdicts = await LLMRubricJudge(backend: flaky).judge(items, temperature: 0)
+            #expect(flakyVerdicts.allSatisfy { $0 == .score(1) }, "500s are retried until an answer comes")
+            #expect(await flaky.counters.retries > 0)
+
+            let clock = ContinuousClock()
+            var limitedVerdicts: [JudgeVerdict] = []
+            let waited = await clock.measure {
+                limitedVerdicts = await LLMRubricJudge(backend: try! backend(base + "/limited/v1")).judge([item(0)], temperature: 0)
+            }
+            #expect(limitedVerdicts == [.score(0)])
+            #expect(waited >= .milliseconds(900), "Retry-After was honoured")
+
+            let slowStart = clock.now
+            let slow = await LLMRubricJudge(backend: try backend(base + "/slow/v1", attempts: 2, timeout: 0.5)).judge([item(0), item(1)], temperature: 0)
+            #expect(slow.allSatisfy { if case .failed = $0 { true } else { false } })
+            #expect(clock.now - slowStart < .seconds(4), "timeouts end slow calls")
+
+            let garbage = await LLMRubricJudge(backend: try backend(base + "/garbage/v1", attempts: 2)).judge([item(0)], temperature: 0)
+            guard case .failed(let reason) = garbage[0] else { Issue.record("garbage accepted"); return }
+            #expect(reason.contains("not JSON"))
+
+            let bad = await LLMRubricJudge(backend: try backend(base + "/bad/v1")).judge([item(0)], temperature: 0)
+            #expect(bad == [.failed("\(base)/bad/v1: HTTP 400: no such model")])
+            #expect(await faults.counts.count("bad") == 1, "4xx other than 429 is not retried")
+        }
+        // Nothing listening: connection refused, retried, then failed.
+        let refused = await LLMRubricJudge(backend: try backend("http://127.0.0.1:1/v1", attempts: 2)).judge([item(0)], temperature: 0)
+        #expect(refused.allSatisfy { if case .failed = $0 { true } else { false } })
+    }
+
+    /// Dropped connections (accepted, then closed without a reply) are retried and end failed.
+    @Test func droppedConnectionsFail() async throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } }
+        listen(listener, 16)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let dropper = Thread {
+            while true {
+                let c = accept(listener, nil, nil)
+                if c < 0 { return }
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                _ = read(c, &buffer, buffer.count)
+                close(c)
+            }
+        }
+        dropper.start()
+        defer { shutdown(listener, Int32(SHUT_RDWR)); close(listener) }
+        let verdicts = await LLMRubricJudge(backend: try backend("http://127.0.0.1:\(port)/v1", attempts: 3)).judge([item(0), item(1)], temperature: 0)
+        #expect(verdicts.allSatisfy { if case .failed = $0 { true } else { false } })
+    }
+
+    /// The openai backend against `iap serve` running SmolLM2 over loopback: plain and
+    /// streamed completions, concurrent requests, OpenAI-shaped errors.
+    @Test func againstIapServe() async throws {
+        let files = try ModelFiles(path: ModelStore().resolve("smollm2-135m-instruct", pull: false).path)
+        let model = try CausalLM.load(files)
+        var settings = OpenAIServer.Settings(modelName: "smollm2")
+        settings.port = 0
+        settings.maxRequestBytes = 4096
+        let server = OpenAIServer(model: model, tokenizer: try files.loadTokenizer(), template: try files.chatTemplate(), settings: settings)
+        try await withServer({ server.application(onRunning: $0) }) { port in
+            var backendSettings = OpenAIChatBackend.Settings(baseURLs: ["http://127.0.0.1:\(port)/v1"], model: "smollm2")
+            backendSettings.concurrency = 4
+            let backend = try OpenAIChatBackend(settings: backendSettings)
+            let conversations = (0..<6).map { [ChatMessage(.user, "Name a colour. \($0)")] }
+            let replies = await backend.complete(conversations, temperature: 0, topP: 1, maxTokens: 12)
+            #expect(replies.count == 6)
+            for reply in replies {
+                guard case .success(let text) = reply else { Issue.record("failed: \(reply)"); continue }
+                #expect(!text.isEmpty)
+            }
+            // Greedy answers are deterministic: the same request twice gives the same text.
+            let again = await backend.complete([conversations[0]], temperature: 0, topP: 1, maxTokens: 12)
+            #expect(try again[0].get() == replies[0].get())
+
+            let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+            func post(_ body: String) async throws -> (Int, String) {
+                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/chat/completions")
+                request.method = .POST
+                request.body = .bytes(ByteBuffer(string: body))
+                let response = try await client.execute(request, timeout: .seconds(60))
+                return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
+            }
+            let (status, stream) = try await post(#"{"messages":[{"role":"user","content":"Say hello"}],"temperature":0,"max_tokens":6,"stream":true,"n":2}"#)
+            #expect(status == 200)
+            #expect(stream.hasSuffix("data: [DONE]\n\n"))
+            #expect(stream.contains(#""finish_reason":"length""#) && stream.contains(#""usage""#) && stream.contains(#""index":1"#))
+            let (modelsStatus, _) = try await post(#"{"model":"other","messages":[{"role":"user","content":"x"}]}"#)
+            #expect(modelsStatus == 404)
+            let (badStatus, badBody) = try await post(#"{"messages":[{"role":"robot","content":"x"}]}"#)
+            #expect(badStatus == 400 && badBody.contains(#""param":"messages[0].role""#))
+            let (bigStatus, bigBody) = try await post(#"{"messages":[{"role":"user","content":""# + String(repeating: "x", count: 5000) + #""}]}"#)
+            #expect(bigStatus == 413 && bigBody.contains("exceeds 4096 bytes"))
+            let (usageStatus, usageBody) = try await post(#"{"messages":[{"role":"user","content":"Hi"}],"temperature":0,"max_tokens":3}"#)
+            #expect(usageStatus == 200 && usageBody.contains(#""completion_tokens":3"#))
+            try await client.shutdown()
+        }
+    }
+}
