@@ -72,7 +72,11 @@ let package = Package(
             ]),
         .executableTarget(
             name: "iap",
-            dependencies: ["Torch", "Transformers", "LaMPQA", "Serving", "SafeTensors", "ModelStore", "ModelFormats", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "Torch", "Transformers", "LaMPQA", "Serving", "SafeTensors", "ModelStore", "ModelFormats",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         // A Foundation-free program for GPU machines: `scripts/build-gpu-check.sh`.
         .executableTarget(name: "iap-gpu-check", dependencies: ["Torch"]),

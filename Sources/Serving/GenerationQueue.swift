@@ -4,8 +4,8 @@ import Torch
 import Transformers
 
 /// Runs generation for concurrent requests one batch at a time on the model. Requests that
-/// arrive while a batch runs wait; when it ends, every waiting request with the same
-/// decoding settings as the oldest one joins the next batch (judges send many identical-
+/// arrive while a batch runs wait; when it ends (and after a 10 ms gathering window), every
+/// waiting request with the same decoding settings as the oldest one joins the next batch (judges send many identical-
 /// settings requests, which then share one batched forward pass per token).
 public actor GenerationQueue {
     public struct Job: Sendable {
@@ -45,6 +45,9 @@ public actor GenerationQueue {
 
     private func drain() async {
         while !waiting.isEmpty {
+            // A short gathering window: requests sent together (a judge's fan-out, clients
+            // starting at once) then share a batch instead of the first one running alone.
+            if waiting.count < maxBatch { try? await Task.sleep(nanoseconds: 10_000_000) }
             let first = waiting[0]
             var batch: [Job] = []
             var rest: [Job] = []

@@ -10,11 +10,13 @@ import Torch
 
 /// Micro-benchmarks of the tensor layer; `scripts/bench-torch.sh` runs them beside the same
 /// measurements from Python PyTorch and compares.
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure tensor-engine speed (matmul GFLOP/s, per-op overhead); prints one JSON object per line.",
-        subcommands: [Ops.self, GGUF.self, Tokenize.self, Generate.self, TrainStep.self])
+        subcommands: [
+            Ops.self, GGUF.self, Tokenize.self, Generate.self, TrainStep.self, JudgeServer.self, JudgeClient.self, Serve.self,
+        ])
 
     struct Ops: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -86,6 +86,13 @@ struct EvaluateCommand: AsyncParsableCommand {
             _ = mkdirParents(String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]))
             do { judgeCache = try JudgeCache(path: path) } catch { throw CLI.failure(error) }
         }
+        // Ctrl-C: every verdict so far is already a complete line in the cache, so stopping at
+        // once is safe; the same command resumes from there.
+        signal(SIGINT) { _ in
+            let message: StaticString = "\ninterrupted: verdicts so far are in the judge cache; rerun the same command to resume\n"
+            _ = write(2, message.utf8Start, message.utf8CodeUnitCount)
+            _exit(130)
+        }
         if judge.isProxy {
             CLI.note("note: the \(judge.identity) judge is a proxy for the LaMP-QA LLM judge; its scores are not benchmark scores.")
         }

@@ -1,0 +1,141 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Hummingbird
+import LaMPQA
+import ModelFormats
+import NIOCore
+import SafeTensors
+import Serving
+import Torch
+import Transformers
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Benchmarks of the judge client and of `iap serve`; `scripts/bench-serving.sh` runs them.
+extension BenchCommand {
+    /// A stand-in judge server: answers every chat completion after a fixed delay.
+    struct JudgeServer: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "judge-server", abstract: "Answer chat completions with {\"match_score\": 1} after --delay-ms (for judge-client).")
+
+        @Option var port = 8390
+        @Option(help: "Milliseconds before each answer.")
+        var delayMs = 100
+
+        func run() async throws {
+            let router = Router()
+            let delay = UInt64(delayMs) * 1_000_000
+            router.post("v1/chat/completions") { _, _ in
+                try await Task.sleep(nanoseconds: delay)
+                let body = #"{"choices":[{"index":0,"message":{"role":"assistant","content":"```json\n{\"match_score\": 1}\n```"},"finish_reason":"stop"}]}"#
+                return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: body)))
+            }
+            let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
+            try await app.runService()
+        }
+    }
+
+    /// The judge client against such a server: achieved vs configured concurrency.
+    struct JudgeClient: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "judge-client", abstract: "Send judge calls through the OpenAI client: calls/s, achieved concurrency, CPU.")
+
+        @Option var url = "http://127.0.0.1:8390/v1"
+        @Option var concurrency = 64
+        @Option var calls = 1280
+        @Option(help: "The server's answer delay in ms (to compute achieved concurrency).")
+        var delayMs = 100
+
+        func run() async throws {
+            var settings = OpenAIChatBackend.Settings(baseURLs: [url], model: "bench")
+            settings.concurrency = concurrency
+            let backend = try OpenAIChatBackend(settings: settings)
+            let judge = LLMRubricJudge(backend: backend)
+            let items = (0..<calls).map {
+                JudgeItem(questionId: "\($0)", question: "q", details: "d", response: "r", aspectIndex: 0,
+                          aspect: RubricAspect(aspect: "a", reason: "r", evidence: "e"))
+            }
+            _ = await judge.judge(Array(items.prefix(concurrency)), temperature: 0)  // warm the connection pool
+            var before = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &before)
+            let clock = ContinuousClock()
+            var verdicts: [JudgeVerdict] = []
+            let elapsed = await clock.measure { verdicts = await judge.judge(items, temperature: 0) }
+            var after = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &after)
+            let wall = seconds(elapsed)
+            func cpu(_ r: rusage) -> Double {
+                Double(r.ru_utime.tv_sec + r.ru_stime.tv_sec) + Double(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6
+            }
+            let scored = verdicts.filter { $0 == .score(1) }.count
+            let achieved = Double(calls) * Double(delayMs) / 1000 / wall
+            print(
+                #"{"bench":"judge_client","calls":\#(calls),"scored":\#(scored),"configured_concurrency":\#(concurrency),"#
+                    + #""achieved_concurrency":\#(rounded(achieved, 1)),"fraction":\#(rounded(achieved / Double(concurrency), 3)),"#
+                    + #""calls_per_s":\#(rounded(Double(calls) / wall, 1)),"wall_s":\#(rounded(wall, 2)),"#
+                    + #""cpu_s":\#(rounded(cpu(after) - cpu(before), 2)),"cpu_ms_per_call":\#(rounded((cpu(after) - cpu(before)) * 1000 / Double(calls), 3))}"#)
+        }
+    }
+
+    /// `iap serve` under concurrent clients.
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "serve", abstract: "Requests/s and tokens/s of the chat server in process, at several client counts.")
+
+        @Option var model = "smollm2-135m-instruct"
+        @Option(parsing: .upToNextOption) var clients: [Int] = [1, 4, 16]
+        @Option(help: "Requests per client count.")
+        var requests = 16
+        @Option(help: "Tokens per completion.")
+        var maxTokens = 64
+        @Option var threads = 2
+
+        func run() async throws {
+            Torch.threads = threads
+            Torch.keepFreedMemory()
+            let files = try CLI.openModel(model)
+            let tokenizer = try CLI.loadTokenizer(files)
+            let lm = try CausalLM.load(files)
+            var settings = OpenAIServer.Settings(modelName: "bench")
+            settings.port = 0
+            let server = OpenAIServer(model: lm, tokenizer: tokenizer, template: try files.chatTemplate(), settings: settings)
+            let (ports, continuation) = AsyncStream<Int>.makeStream()
+            let app = server.application { continuation.yield($0) }
+            let task = Task { try await app.run() }
+            defer { task.cancel() }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw CLI.failure("the server did not start") }
+            let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+            let body = #"{"messages":[{"role":"user","content":"Write a sentence about the sea."}],"temperature":1,"max_tokens":\#(maxTokens),"seed":1}"#
+            for count in clients {
+                let clock = ContinuousClock()
+                let gate = AsyncSemaphore(count)
+                var tokens = 0
+                let elapsed = try await clock.measure {
+                    tokens = try await withThrowingTaskGroup(of: Int.self) { group in
+                        for _ in 0..<requests {
+                            group.addTask {
+                                await gate.acquire()
+                                defer { Task { await gate.release() } }
+                                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/chat/completions")
+                                request.method = .POST
+                                request.body = .bytes(ByteBuffer(string: body))
+                                let response = try await client.execute(request, timeout: .seconds(600))
+                                let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+                                return (try? JSONValue.parse(text))?["usage"]?["completion_tokens"]?.intValue ?? 0
+                            }
+                        }
+                        return try await group.reduce(0, +)
+                    }
+                }
+                let s = seconds(elapsed)
+                print(
+                    #"{"bench":"serve","clients":\#(count),"requests":\#(requests),"max_tokens":\#(maxTokens),"threads":\#(threads),"#
+                        + #""seconds":\#(rounded(s, 2)),"requests_per_s":\#(rounded(Double(requests) / s, 2)),"tokens_per_s":\#(rounded(Double(tokens) / s, 1))}"#)
+            }
+            try await client.shutdown()
+        }
+    }
+}
