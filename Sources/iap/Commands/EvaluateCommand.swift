@@ -90,7 +90,7 @@ struct EvaluateCommand: AsyncParsableCommand {
         // once is safe; the same command resumes from there.
         signal(SIGINT) { _ in
             let message: StaticString = "\ninterrupted: verdicts so far are in the judge cache; rerun the same command to resume\n"
-            _ = write(2, message.utf8Start, message.utf8CodeUnitCount)
+            _ = Glibc.write(2, message.utf8Start, message.utf8CodeUnitCount)
             _exit(130)
         }
         if judge.isProxy {
