@@ -1,3 +1,7 @@
+import ModelFormats
+import Torch
+import Transformers
+
 /// What the answering model is shown about a question.
 ///
 /// LaMP-QA's own rule shows the answering model the question only (plus, for its RAG
@@ -68,5 +72,19 @@ public struct PolicyInputBuilder: Sendable {
             for (n, i) in order.enumerated() { text += "\n\(n + 1). \(posts[i])" }
         }
         return text
+    }
+}
+
+extension PolicyInputBuilder {
+    /// Ranks past posts by the cosine similarity of their sentence embeddings to the
+    /// question's (any BERT encoder; MiniLM by default in the CLI).
+    public static func encoderRanker(_ encoder: BertEncoder, tokenizer: Tokenizer) -> @Sendable (String, [String]) throws -> [Int] {
+        { question, posts in
+            guard !posts.isEmpty else { return [] }
+            let vectors = try encoder.embed([question] + posts, tokenizer: tokenizer)  // [1 + n, H], unit length
+            let scores = try vectors.narrow(dim: 0, start: 1, length: posts.count).matmul(vectors.narrow(dim: 0, start: 0, length: 1).transpose(0, 1))
+            let values = try scores.squeeze(1).toArray(Float.self)
+            return values.indices.sorted { values[$0] > values[$1] }
+        }
     }
 }

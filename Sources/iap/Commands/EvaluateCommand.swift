@@ -48,6 +48,12 @@ struct EvaluateCommand: AsyncParsableCommand {
     @Option(help: "At most this many questions per domain.")
     var limit: Int?
 
+    @Option(help: "With --limit: draw the questions at random with this seed instead of taking the first ones.")
+    var sampleSeed: UInt64?
+
+    @Flag(help: "Skip invalid records with a warning instead of stopping.")
+    var skipInvalid = false
+
     @Option(help: "Retry rounds for unusable judge answers (the benchmark uses 100).")
     var retryRounds = 10
 
@@ -71,6 +77,8 @@ struct EvaluateCommand: AsyncParsableCommand {
         var options = LaMPQADataset.Options()
         options.split = split
         options.limit = limit
+        options.sampleSeed = sampleSeed
+        options.skipInvalid = skipInvalid
         if !domains.isEmpty {
             options.domains = try domains.map { (name) throws(ExitCode) -> LaMPQADomain in
                 guard let d = LaMPQADomain(name: name) else { throw CLI.failure("--domains \(name): use art, lifestyle or society") }
@@ -79,6 +87,7 @@ struct EvaluateCommand: AsyncParsableCommand {
         }
         let dataset: LaMPQADataset
         do { dataset = try LaMPQADataset(folder: data, options: options) } catch { throw CLI.failure(error) }
+        for warning in dataset.warnings { CLI.note("warning: \(warning)") }
         let judge = try makeJudge()
         var judgeCache: JudgeCache?
         if !noCache {
