@@ -63,6 +63,8 @@ let package = Package(
                 "Transformers", "ModelFormats", "SafeTensors", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
+        // The method: IAP rollouts, rewards (rubric, contrast, length), DAPO.
+        .target(name: "IAP", dependencies: ["LaMPQA", "Transformers", "ModelFormats", "SafeTensors", "Torch"]),
         // `iap serve`: an OpenAI-compatible HTTP server over our models.
         .target(
             name: "Serving",
@@ -85,6 +87,7 @@ let package = Package(
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "ModelStore"]),
         .testTarget(name: "TorchTests", dependencies: ["Torch"]),
         .testTarget(name: "TransformersTests", dependencies: ["Transformers", "ModelStore"]),
+        .testTarget(name: "IAPTests", dependencies: ["IAP", "ModelStore"]),
         .testTarget(
             name: "LaMPQATests",
             dependencies: ["LaMPQA", "Serving", "ModelStore", .product(name: "Hummingbird", package: "hummingbird")]),

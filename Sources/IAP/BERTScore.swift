@@ -1,0 +1,106 @@
+import Foundation
+import ModelFormats
+import Torch
+import Transformers
+
+/// BERTScore (Zhang et al.), as the `bert_score` package computes it: token embeddings from
+/// one encoder layer, L2-normalised; each candidate token's best cosine over the reference
+/// tokens gives precision, each reference token's best over the candidate gives recall;
+/// tokens weighted 1 (or by idf over the references) except [CLS]/[SEP] at 0;
+/// F = 2PR/(P+R), 0 when undefined.
+public final class BERTScorer: @unchecked Sendable {
+    public let encoder: BertEncoder
+    public let tokenizer: Tokenizer
+    /// Hidden states after this many layers (the last one by default; all-MiniLM-L6-v2 has
+    /// no default in bert_score, so 6 = its last layer; deberta-v3-large would use 12).
+    public let layer: Int
+    public let batchSize: Int
+
+    public init(encoder: BertEncoder, tokenizer: Tokenizer, layer: Int? = nil, batchSize: Int = 32) {
+        self.encoder = encoder
+        self.tokenizer = tokenizer
+        self.layer = min(layer ?? encoder.config.layerCount, encoder.config.layerCount)
+        self.batchSize = max(1, batchSize)
+    }
+
+    public struct Score: Sendable, Equatable {
+        public let precision: Double
+        public let recall: Double
+        public let f1: Double
+    }
+
+    /// Scores candidate i against reference i. With `idf`, token weights are
+    /// ln((M + 1)/(df + 1)) over the M references (unseen tokens ln(M + 1)).
+    public func score(candidates: [String], references: [String], idf: Bool = false) throws(TorchError) -> [Score] {
+        guard candidates.count == references.count else {
+            throw TorchError(operation: "BERTScore", message: "\(candidates.count) candidates for \(references.count) references")
+        }
+        let maxLength = encoder.config.maxPositions
+        func ids(_ text: String) -> [Int] {
+            let stripped = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            var encoded = tokenizer.encode(stripped, addSpecialTokens: true)
+            if encoded.count > maxLength { encoded = Array(encoded.prefix(maxLength - 1)) + [encoded.last!] }
+            return encoded
+        }
+        let candidateIds = candidates.map(ids)
+        let referenceIds = references.map(ids)
+        let special = Set([tokenizer.id(of: "[CLS]"), tokenizer.id(of: "[SEP]")].compactMap { $0 })
+        var weight: (Int) -> Double = { special.contains($0) ? 0 : 1 }
+        if idf {
+            var documentFrequency: [Int: Int] = [:]
+            for sentence in referenceIds { for id in Set(sentence) { documentFrequency[id, default: 0] += 1 } }
+            let m = Double(referenceIds.count)
+            weight = { id in
+                if special.contains(id) { return 0 }
+                return Foundation.log((m + 1) / Double((documentFrequency[id] ?? 0) + 1))
+            }
+        }
+        let candidateVectors = try embed(candidateIds)
+        let referenceVectors = try embed(referenceIds)
+        var out: [Score] = []
+        for i in 0..<candidates.count {
+            let c = candidateVectors[i]  // [Lc, H]
+            let r = referenceVectors[i]  // [Lr, H]
+            let similarity = try c.matmul(r.transpose(0, 1))  // [Lc, Lr]
+            let precisionPerToken = try similarity.amax(dims: [1]).toArray(Float.self)
+            let recallPerToken = try similarity.amax(dims: [0]).toArray(Float.self)
+            func weighted(_ values: [Float], _ tokens: [Int]) -> Double {
+                let w = tokens.map(weight)
+                let total = w.reduce(0, +)
+                guard total > 0 else { return .nan }
+                return zip(values, w).reduce(0) { $0 + Double($1.0) * $1.1 } / total
+            }
+            let p = weighted(precisionPerToken, candidateIds[i])
+            let rr = weighted(recallPerToken, referenceIds[i])
+            var f = 2 * p * rr / (p + rr)
+            if f.isNaN { f = 0 }
+            out.append(Score(precision: p.isNaN ? 0 : p, recall: rr.isNaN ? 0 : rr, f1: f))
+        }
+        return out
+    }
+
+    /// Normalised token vectors [L, H] of each sentence at `layer`.
+    private func embed(_ sentences: [[Int]]) throws(TorchError) -> [Tensor] {
+        var out: [Tensor] = []
+        for start in stride(from: 0, to: sentences.count, by: batchSize) {
+            let batch = Array(sentences[start..<min(start + batchSize, sentences.count)])
+            let width = batch.map(\.count).max() ?? 0
+            var ids: [Int64] = []
+            var mask: [Int64] = []
+            for s in batch {
+                ids += s.map(Int64.init) + [Int64](repeating: Int64(tokenizer.padId ?? 0), count: width - s.count)
+                mask += [Int64](repeating: 1, count: s.count) + [Int64](repeating: 0, count: width - s.count)
+            }
+            let states = try withNoGrad { () throws(TorchError) -> Tensor in
+                let idTensor = try Tensor(ids, shape: [batch.count, width]).to(encoder.device)
+                let maskTensor = try Tensor(mask, shape: [batch.count, width]).to(encoder.device)
+                return try encoder.hiddenStates(ids: idTensor, mask: maskTensor, upTo: layer)[layer].to(.float32)
+            }
+            for (k, s) in batch.enumerated() {
+                let vectors = try states.select(dim: 0, index: k).narrow(dim: 0, start: 0, length: s.count)
+                out.append(try vectors / vectors.norm(2, dims: [1], keepDim: true).clamp(min: 1e-12))
+            }
+        }
+        return out
+    }
+}
