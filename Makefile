@@ -16,13 +16,22 @@ setup:
 build: setup
 	$(SWIFT) build -c release --product iap
 
-## The main job on the embedded default. For now: check the installation and run the
-## tensor-engine self-check (training lands with the IAP training issue).
+ifndef DEMO_RUN
+DEMO_RUN := runs/demo-cpu-$(shell date +%Y%m%d-%H%M%S)
+endif
+
+## The main job on the embedded default: train SmolLM2-135M-Instruct with IAP on the bundled
+## sample (configs/demo-cpu.yaml), then answer the sample's test split with the starting and
+## the trained policy and score both with the same (embedding proxy) judge.
 demo: build
 	.build/release/iap models pull $(MODELS)
 	.build/release/iap doctor
-	.build/release/iap selfcheck
-	.build/release/iap generate --chat "In two sentences, why does the sky look blue?" --greedy --max-tokens 80
+	.build/release/iap train --config configs/demo-cpu.yaml --run-dir $(DEMO_RUN)
+	.build/release/iap answer --method iap --model smollm2-135m-instruct --out $(DEMO_RUN)/start.responses.json
+	.build/release/iap answer --method iap --model $(DEMO_RUN)/final --out $(DEMO_RUN)/trained.responses.json
+	.build/release/iap evaluate --data data/sample --split test --judge embedding --out $(DEMO_RUN)/evaluation \
+		--responses $(DEMO_RUN)/start.responses.json $(DEMO_RUN)/trained.responses.json
+	@echo "run folder: $(DEMO_RUN)  (tensorboard --logdir runs)"
 
 ## Everything the tests need, then the tests. Serial: the leak test counts libtorch handles
 ## process-wide, and every test target shares one process.

@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .target(
@@ -64,7 +65,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
         // The method: IAP rollouts, rewards (rubric, contrast, length), DAPO.
-        .target(name: "IAP", dependencies: ["LaMPQA", "Transformers", "ModelFormats", "SafeTensors", "Torch"]),
+        .target(
+            name: "IAP",
+            dependencies: ["LaMPQA", "Transformers", "ModelFormats", "SafeTensors", "Torch", .product(name: "Yams", package: "Yams")]),
         // `iap serve`: an OpenAI-compatible HTTP server over our models.
         .target(
             name: "Serving",
@@ -75,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "iap",
             dependencies: [
-                "Torch", "Transformers", "LaMPQA", "Serving", "SafeTensors", "ModelStore", "ModelFormats",
+                "Torch", "Transformers", "LaMPQA", "IAP", "Serving", "SafeTensors", "ModelStore", "ModelFormats",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
             ]

@@ -15,6 +15,10 @@ public struct RewardSettings: Sendable, Equatable {
         /// The lowest reward among the group's well-formed rollouts minus `margin`
         /// (`fallback` when the whole group is malformed).
         case groupMinimum(margin: Double, fallback: Double)
+        /// λ1 × the rubric score of the whole completion (tags removed) minus `penalty`:
+        /// keeps a learning signal for policies too small to produce the format at first
+        /// (the CPU demo); the format is still rewarded, by `penalty`.
+        case judgedMinus(penalty: Double)
     }
     public var personalization = 1.0  // λ1
     public var contrast = 0.1  // λ2
@@ -63,8 +67,12 @@ public enum IAPReward {
             lengthPenalty: excess, overlong: overlong, total: total)
     }
 
-    /// Fills in the rewards of malformed rollouts (nil entries) for one group.
-    public static func finishGroup(_ parts: [RewardParts?], completionTokens: [Int], settings: RewardSettings) -> [RewardParts] {
+    /// Fills in the rewards of malformed rollouts (nil entries) for one group;
+    /// `wholeTextScores[i]` is the judge's score of rollout i's whole text (needed by
+    /// `.judgedMinus` only).
+    public static func finishGroup(
+        _ parts: [RewardParts?], completionTokens: [Int], settings: RewardSettings, wholeTextScores: [Double?] = []
+    ) -> [RewardParts] {
         let validTotals = parts.compactMap { $0?.total }
         return parts.enumerated().map { i, p in
             if let p { return p }
@@ -73,6 +81,11 @@ public enum IAPReward {
             switch settings.malformed {
             case .fixed(let value): base = value
             case .groupMinimum(let margin, let fallback): base = validTotals.min().map { $0 - margin } ?? fallback
+            case .judgedMinus(let penalty):
+                let score = i < wholeTextScores.count ? (wholeTextScores[i] ?? 0) : 0
+                return RewardParts(
+                    valid: false, personalization: score, similarity: nil, referenceScore: nil, contrast: 0, lengthPenalty: 0, overlong: overlong,
+                    total: settings.personalization * score - penalty + overlong)
             }
             return RewardParts(
                 valid: false, personalization: nil, similarity: nil, referenceScore: nil, contrast: 0, lengthPenalty: 0, overlong: overlong,

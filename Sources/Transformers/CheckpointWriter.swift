@@ -13,8 +13,11 @@ import Torch
 /// The folder appears whole or not at all: everything is written into a temporary sibling
 /// folder that is then renamed into place (an existing folder of that name is replaced).
 public enum CheckpointWriter {
+    /// `extra(temporaryFolder)` may add files (optimizer and trainer state) before the
+    /// folder is renamed into place, so they appear atomically with the weights.
     public static func save(
-        _ model: CausalLM, tokenizer: Tokenizer?, chatTemplate: String?, to folder: String
+        _ model: CausalLM, tokenizer: Tokenizer?, chatTemplate: String?, to folder: String,
+        extra: ((String) throws(ModelLoadError) -> Void)? = nil
     ) throws(ModelLoadError) {
         let temporary = folder + ".partial-\(getpid())"
         func fail(_ reason: String) -> ModelLoadError { ModelLoadError(source: folder, reason: reason) }
@@ -38,6 +41,7 @@ public enum CheckpointWriter {
                 let settings = tokenizer.tokenizerConfigJSON(chatTemplate: chatTemplate, maxLength: model.config.maxPositions)
                 try writeText(settings.serialized, to: temporary + "/tokenizer_config.json")
             }
+            try extra?(temporary)
             // Swap the finished folder in.
             let previous = folder + ".previous-\(getpid())"
             let hadPrevious = access(folder, F_OK) == 0

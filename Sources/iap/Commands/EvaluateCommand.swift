@@ -126,41 +126,9 @@ struct EvaluateCommand: AsyncParsableCommand {
     }
 
     private func makeJudge() throws -> RubricJudge {
-        switch judge {
-        case "embedding":
-            let files = try CLI.openModel(judgeModel ?? "all-minilm-l6-v2")
-            let tokenizer = try CLI.loadTokenizer(files)
-            do {
-                return EmbeddingJudge(encoder: try BertEncoder.load(files), tokenizer: tokenizer, name: judgeModel ?? "all-minilm-l6-v2")
-            } catch {
-                throw CLI.failure(error)
-            }
-        case "local":
-            let files = try CLI.openModel(judgeModel ?? "smollm2-135m-instruct")
-            let tokenizer = try CLI.loadTokenizer(files)
-            do {
-                let model = try CausalLM.load(files)
-                let backend = LocalChatBackend(model: model, tokenizer: tokenizer, template: try files.chatTemplate(), name: judgeModel ?? "smollm2-135m-instruct")
-                let prompt = try judgePrompt.map { (path) throws(JudgeConfigurationError) in try JudgePrompt.load(path) } ?? .standard
-                return LLMRubricJudge(backend: backend, prompt: prompt, maxTokens: judgeMaxTokens)
-            } catch {
-                throw CLI.failure("\(error)")
-            }
-        case "openai":
-            guard let name = judgeModel else { throw CLI.failure("--judge openai needs --judge-model NAME (the server's model id)") }
-            var settings = OpenAIChatBackend.Settings(baseURLs: judgeUrl.isEmpty ? ["http://127.0.0.1:8000/v1"] : judgeUrl, model: name)
-            settings.apiKeyVariable = judgeApiKeyEnv
-            settings.concurrency = concurrency
-            settings.timeout = judgeTimeout
-            do {
-                let prompt = try judgePrompt.map { (path) throws(JudgeConfigurationError) in try JudgePrompt.load(path) } ?? .standard
-                return LLMRubricJudge(backend: try OpenAIChatBackend(settings: settings), prompt: prompt, maxTokens: judgeMaxTokens)
-            } catch {
-                throw CLI.failure(error)
-            }
-        default:
-            throw CLI.failure("--judge \(judge): use embedding, local or openai")
-        }
+        try JudgeFactory.make(JudgeFactory.Options(
+            backend: judge, model: judgeModel, urls: judgeUrl, apiKeyVariable: judgeApiKeyEnv, concurrency: concurrency,
+            timeout: judgeTimeout, maxTokens: judgeMaxTokens, promptFile: judgePrompt))
     }
 
     private func write(_ report: EvaluationReport, dataset: LaMPQADataset, split: LaMPQASplit, responsesPath: String, to folder: String) throws {

@@ -1,0 +1,53 @@
+import ArgumentParser
+import LaMPQA
+import ModelFormats
+import Transformers
+
+/// Builds the rubric judge the CLI's options describe (shared by evaluate and train).
+enum JudgeFactory {
+    struct Options {
+        var backend: String
+        var model: String?
+        var urls: [String]
+        var apiKeyVariable: String?
+        var concurrency: Int
+        var timeout: Double
+        var maxTokens: Int
+        var promptFile: String?
+    }
+
+    static func make(_ o: Options) throws -> RubricJudge {
+        switch o.backend {
+        case "embedding":
+            let name = o.model ?? "all-minilm-l6-v2"
+            let files = try CLI.openModel(name)
+            let tokenizer = try CLI.loadTokenizer(files)
+            do { return EmbeddingJudge(encoder: try BertEncoder.load(files), tokenizer: tokenizer, name: name) } catch { throw CLI.failure(error) }
+        case "local":
+            let name = o.model ?? "smollm2-135m-instruct"
+            let files = try CLI.openModel(name)
+            let tokenizer = try CLI.loadTokenizer(files)
+            do {
+                let backend = LocalChatBackend(model: try CausalLM.load(files), tokenizer: tokenizer, template: try files.chatTemplate(), name: name)
+                let prompt = try o.promptFile.map { (path) throws(JudgeConfigurationError) in try JudgePrompt.load(path) } ?? .standard
+                return LLMRubricJudge(backend: backend, prompt: prompt, maxTokens: o.maxTokens)
+            } catch {
+                throw CLI.failure("\(error)")
+            }
+        case "openai":
+            guard let name = o.model else { throw CLI.failure("the openai judge needs a model name (--judge-model / judge.model)") }
+            var settings = OpenAIChatBackend.Settings(baseURLs: o.urls.isEmpty ? ["http://127.0.0.1:8000/v1"] : o.urls, model: name)
+            settings.apiKeyVariable = o.apiKeyVariable
+            settings.concurrency = o.concurrency
+            settings.timeout = o.timeout
+            do {
+                let prompt = try o.promptFile.map { (path) throws(JudgeConfigurationError) in try JudgePrompt.load(path) } ?? .standard
+                return LLMRubricJudge(backend: try OpenAIChatBackend(settings: settings), prompt: prompt, maxTokens: o.maxTokens)
+            } catch {
+                throw CLI.failure(error)
+            }
+        default:
+            throw CLI.failure("judge backend \(o.backend): use embedding, local or openai")
+        }
+    }
+}
