@@ -1,0 +1,72 @@
+import Foundation
+import LaMPQA
+import ModelFormats
+import ModelStore
+import SafeTensors
+import Testing
+import Torch
+import Transformers
+
+@testable import IAP
+
+/// A run stopped after a checkpoint and resumed in a fresh process-like setting (new model
+/// objects, state read back from disk) repeats the uninterrupted run's next step.
+@Suite(.serialized, .timeLimit(.minutes(5))) struct ResumeTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func trainer(folder: String) throws -> IAPTrainer {
+        var config = TrainConfig()
+        for o in ["run.steps=2", "rollout.questions_per_step=1", "rollout.group_size=3", "rollout.max_new_tokens=12",
+                  "rollout.reference_max_new_tokens=8", "optim.micro_batch=3", "optim.lr=1e-4", "optim.warmup_ratio=0",
+                  "reward.malformed=judged-minus:1.0", "dapo.dynamic_sampling=false"] {
+            try config.apply(override: o)
+        }
+        let store = ModelStore()
+        let policyFiles = try ModelFiles(path: store.resolve("smollm2-135m-instruct", pull: false).path)
+        let encoderFiles = try ModelFiles(path: store.resolve("all-minilm-l6-v2", pull: false).path)
+        let encoder = try BertEncoder.load(encoderFiles)
+        let encoderTokenizer = try encoderFiles.loadTokenizer()
+        var options = LaMPQADataset.Options()
+        options.split = .train
+        options.limit = 2
+        options.domains = [.artAndEntertainment]
+        let data = try LaMPQADataset(folder: Self.repository.appendingPathComponent("data/sample").path, options: options)
+        let parts = IAPTrainer.Parts(
+            policy: try CausalLM.load(policyFiles), reference: try CausalLM.load(policyFiles), tokenizer: try policyFiles.loadTokenizer(),
+            template: try policyFiles.chatTemplate(), judge: EmbeddingJudge(encoder: encoder, tokenizer: encoderTokenizer, name: "minilm"),
+            judgeCache: nil, scorer: BERTScorer(encoder: encoder, tokenizer: encoderTokenizer), records: data.records,
+            input: PolicyInputBuilder(mode: .questionAndNarrative), prompt: .standard, chatTemplateText: policyFiles.chatTemplateText)
+        return try IAPTrainer(config: config, run: RunFolder(path: folder), parts: parts)
+    }
+
+    @Test func resumedRunRepeatsTheUninterruptedOne() async throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("iap-resume-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let straight = try trainer(folder: base + "/straight")
+        _ = try await straight.trainStep()
+        let expected = try await straight.trainStep()
+
+        let first = try trainer(folder: base + "/stopped")
+        _ = try await first.trainStep()
+        try first.saveCheckpoint()
+        let folder = try RunFolder(path: base + "/stopped")
+        #expect(folder.checkpointSteps() == [1])
+        // Anything written after the checkpoint (a step that was killed) is trimmed on resume.
+        RunFolder.appendLine(.object([("step", .int(2)), ("partial", .bool(true))]), to: first.run.metricsPath)
+        let resumed = try trainer(folder: base + "/stopped")
+        try resumed.restore(from: folder.checkpointPath(step: 1))
+        #expect(resumed.step == 1)
+        let again = try await resumed.trainStep()
+        for key in ["reward/mean", "reward/personalization", "response/tokens", "policy/loss", "policy/grad_norm", "optim/lr"] {
+            let a = try #require(expected[key]?.doubleValue)
+            let b = try #require(again[key]?.doubleValue)
+            #expect(Swift.abs(a - b) <= 1e-6 * max(1, Swift.abs(a)), "\(key): \(a) vs \(b)")
+        }
+        let lines = RunFolder.readLines(base + "/stopped/metrics.jsonl")
+        #expect(lines.map { $0["step"]?.intValue } == [1, 2] && lines.allSatisfy { $0["partial"] == nil })
+        // The checkpoint is a Hugging Face folder with the optimizer and trainer state.
+        for name in ["model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "optimizer.safetensors", "trainer_state.json"] {
+            #expect(FileManager.default.fileExists(atPath: folder.checkpointPath(step: 1) + "/" + name), "\(name)")
+        }
+    }
+}
