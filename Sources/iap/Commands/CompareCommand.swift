@@ -1,0 +1,50 @@
+import ArgumentParser
+import LaMPQA
+import SafeTensors
+
+/// `iap compare`: the paper's Table 1 from several `iap evaluate` outputs.
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Tabulate iap evaluate outputs: methods × domains + macro, best/second marked, Δ%, paired tests (Bonferroni).")
+
+    @Argument(help: "iap evaluate output folders (each holds *.scores.json), one per method.")
+    var results: [String]
+
+    @Option(parsing: .upToNextOption, help: "Method names for the rows (default: the folder names).")
+    var names: [String] = []
+
+    @Option(help: "Significance level after Bonferroni correction.")
+    var alpha = 0.01
+
+    @Option(help: "markdown, csv or json.")
+    var format = "markdown"
+
+    @Option(help: "Write the table to this file instead of standard output.")
+    var out: String?
+
+    func run() throws {
+        guard !results.isEmpty else { throw CLI.failure("give at least one results folder") }
+        guard names.isEmpty || names.count == results.count else { throw CLI.failure("--names: give one name per results folder") }
+        let methods = try results.enumerated().map { (i, folder) throws(ExitCode) -> MethodResult in
+            do throws(LaMPQADataError) {
+                return try ResultsTable.load(folder: folder, name: names.isEmpty ? nil : names[i])
+            } catch {
+                throw CLI.failure(error)
+            }
+        }
+        let table = ResultsTable(methods, alpha: alpha)
+        let text: String
+        switch format {
+        case "markdown": text = table.markdown
+        case "csv": text = table.csv
+        case "json": text = table.json.pretty()
+        default: throw CLI.failure("--format \(format): markdown, csv or json")
+        }
+        if let out {
+            do { try AtomicFile.write(text + "\n", to: out) } catch { throw CLI.failure(error) }
+        } else {
+            print(text)
+        }
+    }
+}
