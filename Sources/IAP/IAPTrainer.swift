@@ -103,6 +103,9 @@ public final class IAPTrainer: @unchecked Sendable {
             throw ConfigError("dapo.advantage_scaling: one of group, batch, none")
         }
         guard !parts.records.isEmpty else { throw ConfigError("data: no training questions") }
+        guard ["bertscore", "rouge-l"].contains(config.string("reward.similarity")) else {
+            throw ConfigError("reward.similarity: bertscore or rouge-l")
+        }
         tensorBoard = try? TensorBoardWriter(folder: run.path)
         for line in RunFolder.readLines(run.referencePath) {
             if let id = line["id"]?.stringValue, let text = line["text"]?.stringValue, let score = line["score"]?.doubleValue {
@@ -309,15 +312,18 @@ public final class IAPTrainer: @unchecked Sendable {
             for (k, i) in judgedMalformed.enumerated() { wholeText[i] = allScores[validIndices.count + k] }
             times.judge += Self.seconds(clock.now - t)
             t = clock.now
-            let similarities = try parts.scorer.score(
-                candidates: validIndices.map { rollouts[$0].parsed.answer ?? "" },
-                references: validIndices.map { referenceAnswers[rollouts[$0].record.id]?.text ?? "" }, idf: config.bool("reward.idf"))
+            let candidates = validIndices.map { rollouts[$0].parsed.answer ?? "" }
+            let references = validIndices.map { referenceAnswers[rollouts[$0].record.id]?.text ?? "" }
+            let similarities: [Double] =
+                config.string("reward.similarity") == "rouge-l"
+                ? zip(candidates, references).map { RougeL.f1(prediction: $0, target: $1) }
+                : try parts.scorer.score(candidates: candidates, references: references, idf: config.bool("reward.idf")).map(\.f1)
             times.similarity += Self.seconds(clock.now - t)
             var partsByIndex: [Int: RewardParts] = [:]
             for (k, i) in validIndices.enumerated() {
                 let reference = referenceAnswers[rollouts[i].record.id]?.score ?? 0
                 partsByIndex[i] = IAPReward.compose(
-                    personalization: scores[k], similarity: similarities[k].f1, referenceScore: reference,
+                    personalization: scores[k], similarity: similarities[k], referenceScore: reference,
                     intentTokens: rollouts[i].intentTokens, completionTokens: rollouts[i].sequence.tokens.count, settings: rewardSettings)
             }
             for g in 0..<records.count {

@@ -29,7 +29,7 @@ public struct TrainConfig: Sendable {
         ("rollout", "reference_max_new_tokens", .int(160)), ("rollout", "prefill", .string("")),
         ("reward", "lambda_pers", .double(1.0)), ("reward", "lambda_contrast", .double(0.1)), ("reward", "lambda_length", .double(0.01)),
         ("reward", "similarity_weight", .double(1.0)), ("reward", "intent_token_limit", .int(400)),
-        ("reward", "similarity_model", .string("all-minilm-l6-v2")), ("reward", "similarity_layer", .none(.int)),
+        ("reward", "similarity", .string("bertscore")), ("reward", "similarity_model", .string("all-minilm-l6-v2")), ("reward", "similarity_layer", .none(.int)),
         ("reward", "idf", .bool(false)), ("reward", "malformed", .string("-1")), ("reward", "overlong_max", .none(.int)),
         ("reward", "overlong_buffer", .int(0)),
         ("judge", "backend", .string("embedding")), ("judge", "model", .none(.string)), ("judge", "urls", .list([])),

@@ -118,3 +118,29 @@ func doubles2D(_ any: Any?) -> [[Double]] { (any as? [[Any]])?.map { $0.map { ($
         #expect(try scorer.score(candidates: [""], references: ["something"])[0].f1 == 0)
     }
 }
+
+@Suite struct RougeLTests {
+    struct Fixture: Decodable {
+        struct Pair: Decodable {
+            let prediction: String
+            let target: String
+            let f: Double
+        }
+        let stems: [String: String]
+        let pairs: [Pair]
+    }
+
+    /// Every word of the tokenizer corpus stems as NLTK's Porter stemmer stems it, and
+    /// ROUGE-L F equals rouge_score's (use_stemmer=True).
+    @Test func matchesRougeScoreAndNLTK() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/rl/rouge.json")
+        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+        var wrong: [String] = []
+        for (word, stem) in fixture.stems where PorterStemmer.stem(word) != stem { wrong.append("\(word)→\(PorterStemmer.stem(word)) (want \(stem))") }
+        #expect(wrong.isEmpty, "\(wrong.count) of \(fixture.stems.count): \(wrong.prefix(10))")
+        for pair in fixture.pairs {
+            #expect(Swift.abs(RougeL.f1(prediction: pair.prediction, target: pair.target) - pair.f) < 1e-12, "\(pair.prediction.prefix(40))")
+        }
+    }
+}
