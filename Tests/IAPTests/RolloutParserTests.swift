@@ -54,3 +54,15 @@ import Testing
         #expect(messages[0].content.contains("<intent>") && messages[0].content.contains("<answer>"))
     }
 }
+
+@Suite struct BaselinePromptTests {
+    @Test func promptsAndFinalAnswers() {
+        #expect(BaselineMethod.finalAnswer("Let me think.\nFinal answer: Use a budget.") == " Use a budget.")
+        #expect(BaselineMethod.finalAnswer("Final answer: a\nFinal answer: b") == " b")
+        #expect(BaselineMethod.finalAnswer("no marker") == "no marker")
+        let messages = BaselineMethod.explicitIntent.prompt.messages(input: "Question: Why?", intents: ["save money", "be quick"])
+        #expect(messages.last?.content == "Question: Why?\n\nThe person's likely intents:\n1. save money\n2. be quick")
+        #expect(BaselineMethod.implicitIntent.prompt.system.contains("intent"))
+        #expect(BaselineMethod.allCases.map(\.rawValue) == ["non-personalized", "implicit-intent", "explicit-intent"])
+    }
+}

@@ -12,8 +12,14 @@ struct AnswerCommand: AsyncParsableCommand {
         commandName: "answer",
         abstract: "Answer a split's questions and write the benchmark's responses file (iap: also the inferred intents).")
 
-    @Option(help: "iap (the tagged rollout; the <answer> block is the response) or non-personalized.")
+    @Option(help: "iap (the tagged rollout; the <answer> block is the response), non-personalized, implicit-intent or explicit-intent.")
     var method = "iap"
+
+    @Option(help: "explicit-intent: the .intents.json an `iap answer --method iap` run wrote.")
+    var intents: String?
+
+    @Option(help: "A prompt file ([system]/[user] with {input}, and {intents} for explicit-intent) instead of the built-in one.")
+    var promptFile: String?
 
     @Option(help: "A known model name, a path, or a checkpoint folder of iap train.")
     var model = "smollm2-135m-instruct"
@@ -48,7 +54,26 @@ struct AnswerCommand: AsyncParsableCommand {
 
     /// Synchronous on purpose: Swift 6.3's optimiser crashes splitting this body as an async function.
     func produce() throws {
-        guard ["iap", "non-personalized"].contains(method) else { throw CLI.failure("--method \(method): iap or non-personalized") }
+        let baseline = BaselineMethod(rawValue: method)
+        guard method == "iap" || baseline != nil else {
+            throw CLI.failure("--method \(method): iap, non-personalized, implicit-intent or explicit-intent")
+        }
+        var givenIntents: [String: [String]] = [:]
+        if baseline == .explicitIntent {
+            guard let intents else { throw CLI.failure("--method explicit-intent needs --intents FILE (from iap answer --method iap)") }
+            do {
+                let document = try JSONValue.parse(String(decoding: try AtomicFile.read(intents), as: UTF8.self))
+                for (id, value) in document.objectValue ?? [] {
+                    givenIntents[id] = value["intents"]?.arrayValue?.compactMap(\.stringValue) ?? []
+                }
+            } catch {
+                throw CLI.failure("\(intents): \(error)")
+            }
+        }
+        var prompt: RolloutPrompt = baseline?.prompt ?? .standard
+        if let promptFile {
+            do { prompt = try RolloutPrompt.load(promptFile) } catch { throw CLI.failure(error) }
+        }
         guard let split = LaMPQASplit(rawValue: split) else { throw CLI.failure("--split: train, validation or test") }
         guard let mode = PolicyInputMode(name: input) else { throw CLI.failure("--input \(input): question, narrative, profile:K or narrative+profile:K") }
         Torch.keepFreedMemory()
@@ -67,7 +92,8 @@ struct AnswerCommand: AsyncParsableCommand {
         } catch {
             throw CLI.failure("\(error)")
         }
-        let builder = PolicyInputBuilder(mode: mode)
+        // Non-personalized means no user information at all: the question only.
+        let builder = PolicyInputBuilder(mode: baseline == .nonPersonalized ? .questionOnly : mode)
         var generation = GenerationOptions()
         generation.maxNewTokens = maxTokens
         generation.greedy = temperature == 0
@@ -78,7 +104,9 @@ struct AnswerCommand: AsyncParsableCommand {
             let chunk = Array(dataset.records[start..<min(start + max(1, batch), dataset.records.count)])
             let prompts = try chunk.map { record -> [Int] in
                 let text = try builder.render(record)
-                let messages = method == "iap" ? RolloutPrompt.standard.messages(input: text) : [ChatMessage(.user, text)]
+                let messages =
+                    baseline == .explicitIntent
+                    ? prompt.messages(input: text, intents: givenIntents[record.id] ?? []) : prompt.messages(input: text)
                 var chat = try template.render(messages, addGenerationPrompt: true)
                 if !prefill.isEmpty { chat.parts.append(.template(prefill)) }
                 return tokenizer.encode(chat)
@@ -95,7 +123,7 @@ struct AnswerCommand: AsyncParsableCommand {
                         ("problem", parsed.problem.map { .string($0) } ?? .null),
                     ])))
                 } else {
-                    responses.append((record.id, sequence.text))
+                    responses.append((record.id, BaselineMethod.finalAnswer(sequence.text).trimmingCharacters()))
                 }
             }
             CLI.note("\(min(start + batch, dataset.records.count))/\(dataset.records.count) questions answered")
