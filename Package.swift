@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "Serving",
             dependencies: [
-                "Transformers", "ModelFormats", "SafeTensors", .product(name: "Hummingbird", package: "hummingbird"),
+                "Transformers", "ModelFormats", "SafeTensors", "IAP", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
         .executableTarget(

@@ -1,4 +1,5 @@
 import Hummingbird
+import IAP
 import ModelFormats
 import NIOCore
 import SafeTensors
@@ -67,6 +68,21 @@ public final class OpenAIServer: Sendable {
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) })
     }
 
+    /// The assistant message; when the reply is an IAP rollout (it has an `<intent>` block),
+    /// the extra field `iap` carries `{"intents": [...], "answer": ..., "valid": ..., "problem": ...}`
+    /// so clients get the inferred intents without parsing tags (OpenAI clients ignore it).
+    static func message(_ text: String) -> JSONValue {
+        var members: [(String, JSONValue)] = [("role", .string("assistant")), ("content", .string(text))]
+        let parsed = RolloutParser.parse(text)
+        if parsed.intent != nil {
+            members.append(("iap", .object([
+                ("intents", .array(parsed.intents.map { .string($0) })), ("answer", parsed.answer.map { .string($0) } ?? .null),
+                ("valid", .bool(parsed.isValid)), ("problem", parsed.problem.map { .string($0) } ?? .null),
+            ])))
+        }
+        return .object(members)
+    }
+
     static func json(_ value: JSONValue, status: Int = 200) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
@@ -114,7 +130,7 @@ public final class OpenAIServer: Sendable {
             ("id", .string(id)), ("object", .string("chat.completion")), ("created", .int(created)), ("model", .string(settings.modelName)),
             ("choices", .array(out.enumerated().map { i, s in
                 .object([
-                    ("index", .int(i)), ("message", .object([("role", .string("assistant")), ("content", .string(s.text))])),
+                    ("index", .int(i)), ("message", OpenAIServer.message(s.text)),
                     ("finish_reason", .string(s.finishReason.rawValue)),
                 ])
             })),

@@ -5,7 +5,7 @@ import ModelFormats
 import ModelStore
 import NIOCore
 import SafeTensors
-import Serving
+@testable import Serving
 import Testing
 import Transformers
 
@@ -209,5 +209,15 @@ func item(_ n: Int) -> JudgeItem {
             #expect(usageStatus == 200 && usageBody.contains(#""completion_tokens":3"#))
             try await client.shutdown()
         }
+    }
+}
+
+@Suite struct ServedIntentsTests {
+    @Test func iapRepliesCarryTheirIntents() {
+        let reply = "<think>a</think><intent>1. save money\n2. be safe</intent><think>b</think><answer>Walk.</answer>"
+        let message = OpenAIServer.message(reply)
+        #expect(message["iap"]?["intents"] == .array([.string("save money"), .string("be safe")]))
+        #expect(message["iap"]?["answer"] == .string("Walk.") && message["iap"]?["valid"] == .bool(true))
+        #expect(OpenAIServer.message("plain text")["iap"] == nil)
     }
 }

@@ -1,0 +1,79 @@
+import ArgumentParser
+import IAP
+import LaMPQA
+import ModelFormats
+import SafeTensors
+import Torch
+import Transformers
+
+/// `iap ask`: one question to an IAP model: its inferred intents and personalized answer.
+struct AskCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ask", abstract: "Ask an IAP-trained model a question: prints the inferred intents and the answer (streams; --json).")
+
+    @Argument(help: "The question.")
+    var question: String
+
+    @Option(help: "A known model name, a path, or a run's checkpoint (runs/NAME/final).")
+    var model = "smollm2-135m-instruct"
+
+    @Option(help: "What the model should know about you (shown as in training: \"About me: …\").")
+    var userContext: String?
+
+    @Option var maxTokens = 512
+    @Option(help: "Sampling temperature (0: greedy).")
+    var temperature = 0.0
+    @Option var seed: UInt64 = 0
+
+    @Flag(help: "Print {\"intents\": [...], \"answer\": ..., \"valid\": ..., \"problem\": ..., \"completion\": ...}.")
+    var json = false
+
+    func run() throws {
+        let files = try CLI.openModel(model)
+        let tokenizer = try CLI.loadTokenizer(files)
+        let lm: CausalLM
+        let template: ChatTemplate
+        do {
+            lm = try CausalLM.load(files)
+            template = try files.chatTemplate()
+        } catch {
+            throw CLI.failure("\(error)")
+        }
+        var input = "Question: \(question)"
+        if let userContext, !userContext.isEmpty { input += "\n\nAbout me: \(userContext)" }
+        let ids: [Int]
+        do { ids = tokenizer.encode(try template.render(RolloutPrompt.standard.messages(input: input), addGenerationPrompt: true)) } catch {
+            throw CLI.failure(error)
+        }
+        var options = GenerationOptions()
+        options.maxNewTokens = maxTokens
+        options.greedy = temperature == 0
+        options.temperature = max(temperature, 1e-3)
+        options.seed = seed
+        let out: [GeneratedSequence]
+        do {
+            out = try lm.generate(prompts: [ids], tokenizer: tokenizer, options: options) { _, piece in
+                if !json { CLI.writeOutput(piece) }
+            }
+        } catch {
+            throw CLI.failure(error)
+        }
+        let parsed = RolloutParser.parse(out[0].text)
+        if json {
+            print(JSONValue.object([
+                ("intents", .array(parsed.intents.map { .string($0) })),
+                ("answer", .string(parsed.answer ?? IAPTrainer.withoutTags(out[0].text))), ("valid", .bool(parsed.isValid)),
+                ("problem", parsed.problem.map { .string($0) } ?? .null), ("completion", .string(out[0].text)),
+            ]).pretty())
+            return
+        }
+        CLI.writeOutput("\n\n")
+        if parsed.intents.isEmpty {
+            print("(no intent list: \(parsed.problem ?? "none found"))")
+        } else {
+            print("Inferred intents:")
+            for (i, intent) in parsed.intents.enumerated() { print("  \(i + 1). \(intent)") }
+        }
+        if let answer = parsed.answer { print("Answer:\n\(answer.trimmingCharacters())") }
+    }
+}
