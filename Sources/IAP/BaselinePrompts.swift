@@ -1,4 +1,5 @@
 import LaMPQA
+import SafeTensors
 import ModelFormats
 
 /// The paper's baselines (§4, appendix A.1) as prompts in our words, each replaceable by a
@@ -50,6 +51,6 @@ extension RolloutPrompt {
     /// The conversation with `{intents}` filled in as a numbered list.
     public func messages(input: String, intents: [String]) -> [ChatMessage] {
         let list = intents.enumerated().map { "\($0.offset + 1). \($0.element)" }.joined(separator: "\n")
-        return messages(input: input).map { ChatMessage($0.role, $0.content.replacingOccurrences("{intents}", with: list.isEmpty ? "(none)" : list)) }
+        return messages(input: input).map { ChatMessage($0.role, $0.content.replacingAll("{intents}", with: list.isEmpty ? "(none)" : list)) }
     }
 }

@@ -141,7 +141,7 @@ public final class IAPTrainer: @unchecked Sendable {
             }
         }
         let keep = max(1, config.int("run.keep_checkpoints"))
-        for old in run.checkpointSteps().dropLast(keep) { RunFolder.removeFolder(run.checkpointPath(step: old)) }
+        for old in run.checkpointSteps().dropLast(keep) { FileSystem.removeFolder(run.checkpointPath(step: old)) }
     }
 
     /// Restores weights, optimizer, data position and step from a checkpoint folder, and
@@ -214,7 +214,7 @@ public final class IAPTrainer: @unchecked Sendable {
     /// A completion with the IAP tags taken out (what a reader would see).
     public static func withoutTags(_ text: String) -> String {
         var out = text
-        for tag in ["<think>", "</think>", "<intent>", "</intent>", "<answer>", "</answer>"] { out = out.replacingOccurrences(tag, with: " ") }
+        for tag in ["<think>", "</think>", "<intent>", "</intent>", "<answer>", "</answer>"] { out = out.replacingAll(tag, with: " ") }
         return out
     }
 
@@ -246,7 +246,7 @@ public final class IAPTrainer: @unchecked Sendable {
         let scores = try await judgeScores(zip(missing, out).map { ($0, $1.text) })
         for (k, record) in missing.enumerated() {
             referenceAnswers[record.id] = (out[k].text, scores[k])
-            RunFolder.appendLine(.object([("id", .string(record.id)), ("text", .string(out[k].text)), ("score", .double(scores[k]))]), to: run.referencePath)
+            try RunFolder.appendLine(.object([("id", .string(record.id)), ("text", .string(out[k].text)), ("score", .double(scores[k]))]), to: run.referencePath)
         }
     }
 
@@ -377,9 +377,9 @@ public final class IAPTrainer: @unchecked Sendable {
         ]
         tensorBoard?.write(step: step, scalars: metrics)
         let line = JSONValue.object([("step", .int(step))] + metrics.map { ($0.0, $0.1.isFinite ? .double($0.1) : .null) })
-        RunFolder.appendLine(line, to: run.metricsPath)
+        try RunFolder.appendLine(line, to: run.metricsPath)
         for r in allRollouts.prefix(config.int("run.log_rollouts")) {
-            RunFolder.appendLine(.object([
+            try RunFolder.appendLine(.object([
                 ("step", .int(step)), ("question_id", .string(r.record.id)), ("completion", .string(r.sequence.text)),
                 ("valid", .bool(r.reward.valid)), ("problem", r.parsed.problem.map { .string($0) } ?? .null),
                 ("intents", .array(r.parsed.intents.map { .string($0) })), ("answer", r.parsed.answer.map { .string($0) } ?? .null),

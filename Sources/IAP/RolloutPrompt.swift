@@ -57,9 +57,9 @@ public struct RolloutPrompt: Sendable, Equatable {
     /// The conversation for one question.
     public func messages(input: String) -> [ChatMessage] {
         var messages: [ChatMessage] = []
-        let system = self.system.replacingOccurrences("{input}", with: input)
+        let system = self.system.replacingAll("{input}", with: input)
         if !system.isEmpty { messages.append(ChatMessage(.system, system)) }
-        messages.append(ChatMessage(.user, user.replacingOccurrences("{input}", with: input)))
+        messages.append(ChatMessage(.user, user.replacingAll("{input}", with: input)))
         return messages
     }
 }
@@ -68,18 +68,4 @@ public struct RolloutPromptError: Error, CustomStringConvertible, Sendable {
     public let message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
-}
-
-extension String {
-    func replacingOccurrences(_ target: String, with replacement: String) -> String {
-        guard !target.isEmpty, contains(target) else { return self }
-        var out = ""
-        var rest = self[...]
-        while let range = rest.firstRange(of: target) {
-            out += rest[..<range.lowerBound]
-            out += replacement
-            rest = rest[range.upperBound...]
-        }
-        return out + rest
-    }
 }

@@ -13,15 +13,7 @@ public struct RunFolder: Sendable {
 
     public init(path: String) throws(ConfigError) {
         self.path = path
-        for folder in [path, path + "/checkpoints"] where access(folder, F_OK) != 0 {
-            var current = path.hasPrefix("/") ? "" : "."
-            for part in folder.split(separator: "/") {
-                current += "/" + part
-                if access(current, F_OK) != 0 && mkdir(current, 0o755) != 0 && errno != EEXIST {
-                    throw ConfigError("cannot create \(current) (\(String(cString: strerror(errno))))")
-                }
-            }
-        }
+        do { try FileSystem.makeDirectories(path + "/checkpoints") } catch { throw ConfigError("\(error)") }
     }
 
     public var metricsPath: String { path + "/metrics.jsonl" }
@@ -49,12 +41,14 @@ public struct RunFolder: Sendable {
         return steps.sorted()
     }
 
-    public static func appendLine(_ value: JSONValue, to path: String) {
+    /// Appends one line; an unwritable file is an error naming it (metrics are never lost quietly).
+    public static func appendLine(_ value: JSONValue, to path: String) throws(SafeTensorsError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        guard fd >= 0 else { return }
+        guard fd >= 0 else { throw SafeTensorsError(path: path, reason: "cannot open for appending (\(String(cString: strerror(errno))))") }
         defer { close(fd) }
         let bytes = Array((value.serialized + "\n").utf8)
-        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count else { throw SafeTensorsError(path: path, reason: "short write (\(String(cString: strerror(errno))))") }
     }
 
     /// Parsed lines of a JSON-lines file (unparsable lines, e.g. a cut-off last one, skipped).
@@ -68,16 +62,5 @@ public struct RunFolder: Sendable {
         guard access(path, F_OK) == 0 else { return }
         let kept = readLines(path).filter { ($0["step"]?.intValue ?? 0) <= step }
         try AtomicFile.write(kept.map { $0.serialized + "\n" }.joined(), to: path)
-    }
-
-    /// Removes the folder of a checkpoint (plain files only).
-    public static func removeFolder(_ path: String) {
-        guard let dir = opendir(path) else { return }
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { unlink(path + "/" + name) }
-        }
-        closedir(dir)
-        rmdir(path)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SafeTensors
 import Yams
 
 /// A configuration error naming the key.
@@ -169,7 +170,7 @@ public enum ConfigValue: Sendable, Equatable {
         case .int(let i): String(i)
         case .double(let d): String(d)
         case .bool(let b): b ? "true" : "false"
-        case .string(let s): "\"" + s.replacingOccurrences("\\", with: "\\\\").replacingOccurrences("\"", with: "\\\"") + "\""
+        case .string(let s): "\"" + s.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"") + "\""
         case .list(let items): "[" + items.map { ConfigValue.string($0).yaml }.joined(separator: ", ") + "]"
         case .none: "null"
         }

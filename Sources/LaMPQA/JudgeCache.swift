@@ -20,8 +20,8 @@ public actor JudgeCache {
 
     public init(path: String) throws(JudgeConfigurationError) {
         self.path = path
+        var bytes: [UInt8] = []
         if access(path, F_OK) == 0 {
-            let bytes: [UInt8]
             do { bytes = try AtomicFile.read(path) } catch { throw JudgeConfigurationError("judge cache \(path): \(error.reason)") }
             var start = 0
             var skipped = 0
@@ -47,7 +47,7 @@ public actor JudgeCache {
             throw JudgeConfigurationError("judge cache \(path): cannot open for writing (\(String(cString: strerror(errno))))")
         }
         // A partial last line from a killed run would glue onto the next record: start on a new line.
-        if let size = try? AtomicFile.read(path).count, size > 0, (try? AtomicFile.read(path).last) != 0x0A {
+        if let last = bytes.last, last != 0x0A {
             _ = "\n".withCString { write(descriptor, $0, 1) }
         }
         fd = descriptor

@@ -138,28 +138,6 @@ extension StringProtocol {
     }
 }
 
-extension String {
-    /// Every occurrence of `target` replaced (single pass, left to right: replaced text is not rescanned).
-    func replacingAll(_ target: String, with replacement: String) -> String {
-        guard !target.isEmpty else { return self }
-        let source = Array(utf8)
-        let pattern = Array(target.utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(source.count)
-        var i = 0
-        while i < source.count {
-            if i + pattern.count <= source.count && source[i..<(i + pattern.count)].elementsEqual(pattern) {
-                out += replacement.utf8
-                i += pattern.count
-            } else {
-                out.append(source[i])
-                i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-}
-
 /// 128-bit FNV-1a-style hash of text as 32 hex digits (two 64-bit lanes with different
 /// offsets); stable across runs and platforms, for cache keys and fingerprints.
 public func stableHash(_ text: String) -> String {

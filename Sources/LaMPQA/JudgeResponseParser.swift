@@ -36,9 +36,9 @@ public enum JudgeResponseParser {
         var sources: [Substring] = []
         // Contents of ``` fences come first.
         var rest = text[...]
-        while let open = rest.range(of: "```") {
+        while let open = rest.firstRange(of: "```") {
             let afterFence = rest[open.upperBound...]
-            guard let close = afterFence.range(of: "```") else { break }
+            guard let close = afterFence.firstRange(of: "```") else { break }
             var body = afterFence[..<close.lowerBound]
             if body.hasPrefix("json") { body = body.dropFirst(4) }
             sources.append(body)
@@ -89,24 +89,12 @@ public enum JudgeResponseParser {
 
     /// `match_score` followed by `:` or `=` and a number, anywhere in the text.
     static func looseScore(_ text: String) -> Int? {
-        guard let key = text.range(of: "match_score") else { return nil }
+        guard let key = text.firstRange(of: "match_score") else { return nil }
         var rest = text[key.upperBound...].drop { $0 == "\"" || $0 == "'" || $0 == " " }
         guard let sep = rest.first, sep == ":" || sep == "=" else { return nil }
         rest = rest.dropFirst().drop { $0 == " " || $0 == "\"" || $0 == "'" }
         let number = rest.prefix { $0.isNumber || $0 == "." || $0 == "-" }
         guard let d = Double(number), d.rounded() == d, (0...2).contains(d) else { return nil }
         return Int(d)
-    }
-}
-
-extension StringProtocol {
-    func range(of target: String) -> Range<Index>? {
-        guard !target.isEmpty else { return nil }
-        var i = startIndex
-        while i < endIndex {
-            if self[i...].hasPrefix(target) { return i..<index(i, offsetBy: target.count) }
-            i = index(after: i)
-        }
-        return nil
     }
 }

@@ -90,7 +90,8 @@ public struct ResultsTable: Sendable {
         self.columns = columns
     }
 
-    static func format(_ x: Double?) -> String {
+    /// Four decimals (0.4497), "–" for a missing value.
+    public static func format(_ x: Double?) -> String {
         guard let x else { return "–" }
         let scaled = Int((x * 10000).rounded())
         let text = String(scaled)

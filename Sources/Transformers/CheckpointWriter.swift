@@ -21,7 +21,7 @@ public enum CheckpointWriter {
     ) throws(ModelLoadError) {
         let temporary = folder + ".partial-\(getpid())"
         func fail(_ reason: String) -> ModelLoadError { ModelLoadError(source: folder, reason: reason) }
-        removeTree(temporary)
+        FileSystem.removeFolder(temporary)
         guard mkdir(temporary, 0o755) == 0 else { throw fail("cannot create \(temporary) (\(String(cString: strerror(errno))))") }
         do throws(ModelLoadError) {
             var config = model.config
@@ -50,48 +50,14 @@ public enum CheckpointWriter {
                 if hadPrevious { _ = rename(previous, folder) }
                 throw fail("cannot rename \(temporary) into place (\(String(cString: strerror(errno))))")
             }
-            if hadPrevious { removeTree(previous) }
+            if hadPrevious { FileSystem.removeFolder(previous) }
         } catch {
-            removeTree(temporary)
+            FileSystem.removeFolder(temporary)
             throw error
         }
     }
 
-    /// Writes a small text file atomically (temporary file, fsync, rename).
     static func writeText(_ text: String, to path: String) throws(ModelLoadError) {
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw ModelLoadError(source: path, reason: "cannot create (\(String(cString: strerror(errno))))") }
-        var bytes = Array(text.utf8)
-        bytes.append(0x0A)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n <= 0 {
-                close(fd)
-                throw ModelLoadError(source: path, reason: "write failed (\(String(cString: strerror(errno))))")
-            }
-            offset += n
-        }
-        guard fsync(fd) == 0, close(fd) == 0, rename(temporary, path) == 0 else {
-            throw ModelLoadError(source: path, reason: "cannot finish writing (\(String(cString: strerror(errno))))")
-        }
-    }
-
-    /// Removes a folder of plain files (what this writer creates).
-    static func removeTree(_ path: String) {
-        guard let dir = opendir(path) else {
-            unlink(path)
-            return
-        }
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name == "." || name == ".." { continue }
-            unlink(path + "/" + name)
-        }
-        closedir(dir)
-        rmdir(path)
+        do { try AtomicFile.write(text + "\n", to: path) } catch { throw ModelLoadError(source: path, reason: error.reason) }
     }
 }

@@ -209,16 +209,19 @@ extension CausalLM {
     /// that end after `searchFrom` (the text before was already checked).
     static func stopCut(_ text: String, stops: [String], searchFrom: Int) -> Int? {
         guard !stops.isEmpty else { return nil }
-        let bytes = Array(text.utf8)
+        // Only the tail where a match ending after `searchFrom` can start (decode loop: do not
+        // rescan the whole completion for every new piece).
+        let longest = stops.map(\.utf8.count).max() ?? 0
+        let tailStart = max(0, searchFrom - longest + 1)
+        let bytes = Array(text.utf8.dropFirst(tailStart))
         var best: Int?
         for stop in stops where !stop.isEmpty {
             let pattern = Array(stop.utf8)
             guard pattern.count <= bytes.count else { continue }
-            let first = max(0, searchFrom - pattern.count + 1)
-            var i = first
+            var i = max(0, searchFrom - pattern.count + 1 - tailStart)
             while i + pattern.count <= bytes.count {
                 if bytes[i..<(i + pattern.count)].elementsEqual(pattern) {
-                    best = min(best ?? i, i)
+                    best = min(best ?? i + tailStart, i + tailStart)
                     break
                 }
                 i += 1

@@ -1,7 +1,9 @@
 import ArgumentParser
 import ModelFormats
 import ModelStore
+import SafeTensors
 import Torch
+import Transformers
 
 #if canImport(Glibc)
     import Glibc
@@ -15,11 +17,17 @@ enum CLI {
     }
 
     /// Straight to file descriptor 2 (the C `stderr` global is not concurrency-safe in Swift 6).
-    static func writeError(_ text: String) {
-        var bytes = Array(text.utf8)
+    static func writeError(_ text: String) { writeAll(text, to: 2) }
+
+    /// Text to standard output without buffering (streamed generation).
+    static func writeOutput(_ text: String) { writeAll(text, to: 1) }
+
+    private static func writeAll(_ text: String, to descriptor: Int32) {
+        let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
+            let n = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
             if n <= 0 { return }
             offset += n
         }
@@ -42,19 +50,21 @@ enum CLI {
         do { return try ModelFiles(path: location.path) } catch { throw failure(error) }
     }
 
-    static func loadTokenizer(_ model: ModelFiles) throws(ExitCode) -> Tokenizer {
-        do { return try model.loadTokenizer() } catch { throw failure(error) }
+    /// A causal LM with its tokenizer and chat renderer (the model's own, or a template file).
+    static func openLanguageModel(
+        _ reference: String, chatTemplate: String? = nil, dtype: DType = .float32, device: Device = .cpu
+    ) throws(ExitCode) -> (files: ModelFiles, tokenizer: Tokenizer, model: CausalLM, template: ChatTemplate) {
+        let files = try openModel(reference)
+        let tokenizer = try loadTokenizer(files)
+        do {
+            return (files, tokenizer, try CausalLM.load(files, dtype: dtype, device: device), try files.chatTemplate(file: chatTemplate))
+        } catch {
+            throw failure("\(error)")
+        }
     }
 
-    /// Text to standard output without buffering (streamed generation).
-    static func writeOutput(_ text: String) {
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress! + offset, $0.count - offset) }
-            if n <= 0 { return }
-            offset += n
-        }
+    static func loadTokenizer(_ model: ModelFiles) throws(ExitCode) -> Tokenizer {
+        do { return try model.loadTokenizer() } catch { throw failure(error) }
     }
 
     /// `--dtype` and `--device` checked, with the CUDA backend loaded when a GPU is asked for.
@@ -72,19 +82,7 @@ enum CLI {
 
     /// Whole file as text, or a clear failure naming it.
     static func readText(_ path: String) throws(ExitCode) -> String {
-        guard let handle = fopen(path, "rb") else {
-            throw failure("\(path): cannot open (\(String(cString: strerror(errno))))")
-        }
-        defer { fclose(handle) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = fread(&buffer, 1, buffer.count, handle)
-            if n > 0 { bytes += buffer[0..<n] }
-            if n < buffer.count { break }
-        }
-        guard ferror(handle) == 0 else { throw failure("\(path): read error") }
-        return String(decoding: bytes, as: UTF8.self)
+        do { return String(decoding: try AtomicFile.read(path), as: UTF8.self) } catch { throw failure(error) }
     }
 
     /// All of standard input as text.
@@ -105,9 +103,3 @@ enum CLI {
     }
 }
 
-import ModelStore
-
-/// The cache root shared with the model store ($IAP_CACHE or ~/.cache/iap).
-enum ModelStoreRootResolver {
-    static var root: String { ModelStore.defaultCacheRoot }
-}

@@ -52,7 +52,7 @@ import Transformers
         let folder = try RunFolder(path: base + "/stopped")
         #expect(folder.checkpointSteps() == [1])
         // Anything written after the checkpoint (a step that was killed) is trimmed on resume.
-        RunFolder.appendLine(.object([("step", .int(2)), ("partial", .bool(true))]), to: first.run.metricsPath)
+        try RunFolder.appendLine(.object([("step", .int(2)), ("partial", .bool(true))]), to: first.run.metricsPath)
         let resumed = try trainer(folder: base + "/stopped")
         try resumed.restore(from: folder.checkpointPath(step: 1))
         #expect(resumed.step == 1)

@@ -1,3 +1,5 @@
+import SafeTensors
+
 /// A text tokenizer: byte-level BPE (GPT-2 family: SmolLM2, Qwen2.5, Llama 3, Mistral
 /// Nemo…) or WordPiece (BERT), loaded from `tokenizer.json`, `vocab.txt` or GGUF metadata.
 ///
@@ -176,27 +178,9 @@ public final class Tokenizer: Sendable {
             (" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
             (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"),
         ] where piece.utf8.count >= from.utf8.count {
-            piece = replacing(piece, from, to)
+            piece = piece.replacingAll(from, with: to)
         }
         return piece
-    }
-
-    static func replacing(_ text: String, _ from: String, _ to: String) -> String {
-        let source = Array(text.utf8)
-        let pattern = Array(from.utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(source.count)
-        var i = 0
-        while i < source.count {
-            if i + pattern.count <= source.count && source[i..<(i + pattern.count)].elementsEqual(pattern) {
-                out += to.utf8
-                i += pattern.count
-            } else {
-                out.append(source[i])
-                i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// A decoder that takes one id at a time and returns only complete characters.

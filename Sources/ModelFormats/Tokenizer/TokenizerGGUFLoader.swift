@@ -44,11 +44,9 @@ extension Tokenizer {
         for (rank, value) in mergeValues.enumerated() {
             guard let text = value.stringValue else { throw fail("tokenizer.ggml.merges[\(rank)]", "not a string") }
             let parts = text.split(separator: " ", omittingEmptySubsequences: false)
-            guard parts.count == 2, let left = ids[String(parts[0])], let right = ids[String(parts[1])],
-                let merged = ids[String(parts[0] + parts[1])]
-            else { throw fail("tokenizer.ggml.merges[\(rank)]", "\(text) is not two vocabulary tokens whose join is one") }
-            let key = UInt64(UInt32(left)) << 32 | UInt64(UInt32(right))
-            if merges[key] == nil { merges[key] = UInt64(rank) << 32 | UInt64(UInt32(merged)) }
+            guard parts.count == 2, BPEModel.addMerge(parts[0], parts[1], rank: rank, ids: ids, to: &merges) else {
+                throw fail("tokenizer.ggml.merges[\(rank)]", "\(text) is not two vocabulary tokens whose join is one")
+            }
         }
         let pre = file["tokenizer.ggml.pre"]?.stringValue ?? "default"
         var pipeline = ByteLevelPipeline()

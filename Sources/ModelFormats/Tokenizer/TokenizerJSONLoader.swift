@@ -136,11 +136,9 @@ private struct TokenizerJSONReader {
             } else {
                 throw fail("model.merges[\(rank)]", "expected \"a b\" or [\"a\", \"b\"]")
             }
-            guard let left = ids[String(pair.0)], let right = ids[String(pair.1)], let merged = ids[String(pair.0 + pair.1)] else {
+            guard BPEModel.addMerge(pair.0, pair.1, rank: rank, ids: ids, to: &merges) else {
                 throw fail("model.merges[\(rank)]", "\(pair.0) \(pair.1) uses a token that is not in the vocabulary")
             }
-            let key = UInt64(UInt32(left)) << 32 | UInt64(UInt32(right))
-            if merges[key] == nil { merges[key] = UInt64(rank) << 32 | UInt64(UInt32(merged)) }
         }
         let whole = model["ignore_merges"]?.boolValue == true ? ids : nil
         let bpe = BPEModel(byteIds: byteIds, merges: merges, wholePieces: whole)

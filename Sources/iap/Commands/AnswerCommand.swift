@@ -82,16 +82,7 @@ struct AnswerCommand: AsyncParsableCommand {
         options.limit = limit
         let dataset: LaMPQADataset
         do { dataset = try LaMPQADataset(folder: data, options: options) } catch { throw CLI.failure(error) }
-        let files = try CLI.openModel(model)
-        let tokenizer = try CLI.loadTokenizer(files)
-        let lm: CausalLM
-        let template: ChatTemplate
-        do {
-            lm = try CausalLM.load(files)
-            template = try files.chatTemplate()
-        } catch {
-            throw CLI.failure("\(error)")
-        }
+        let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model)
         // Non-personalized means no user information at all: the question only.
         let builder = PolicyInputBuilder(mode: baseline == .nonPersonalized ? .questionOnly : mode)
         var generation = GenerationOptions()

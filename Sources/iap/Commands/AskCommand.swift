@@ -29,16 +29,7 @@ struct AskCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let files = try CLI.openModel(model)
-        let tokenizer = try CLI.loadTokenizer(files)
-        let lm: CausalLM
-        let template: ChatTemplate
-        do {
-            lm = try CausalLM.load(files)
-            template = try files.chatTemplate()
-        } catch {
-            throw CLI.failure("\(error)")
-        }
+        let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model)
         var input = "Question: \(question)"
         if let userContext, !userContext.isEmpty { input += "\n\nAbout me: \(userContext)" }
         let ids: [Int]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import LaMPQA
+import ModelStore
 import ModelFormats
 import SafeTensors
 import Torch
@@ -91,8 +92,8 @@ struct EvaluateCommand: AsyncParsableCommand {
         let judge = try makeJudge()
         var judgeCache: JudgeCache?
         if !noCache {
-            let path = cache ?? (ModelStoreRoot.path + "/judge/verdicts.jsonl")
-            _ = mkdirParents(String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]))
+            let path = cache ?? (ModelStore.defaultCacheRoot + "/judge/verdicts.jsonl")
+            do { try FileSystem.makeDirectories(String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])) } catch { throw CLI.failure(error) }
             do { judgeCache = try JudgeCache(path: path) } catch { throw CLI.failure(error) }
         }
         // Ctrl-C: every verdict so far is already a complete line in the cache, so stopping at
@@ -109,7 +110,7 @@ struct EvaluateCommand: AsyncParsableCommand {
             let answers: [String: String]
             do { answers = try ResponsesFile.load(responsesPath) } catch { throw CLI.failure(error) }
             let folder = responses.count > 1 ? out + "/" + baseName(responsesPath) : out
-            _ = mkdirParents(folder)
+            do { try FileSystem.makeDirectories(folder) } catch { throw CLI.failure(error) }
             var evaluator = Evaluator(judge: judge, cache: judgeCache)
             evaluator.retryRounds = retryRounds
             evaluator.parallelCalls = judge.identity.hasPrefix("llm:openai") ? 1 : 4
@@ -161,29 +162,9 @@ struct EvaluateCommand: AsyncParsableCommand {
     }
 }
 
-func formatScore(_ x: Double) -> String {
-    let scaled = Int((x * 10000).rounded())
-    let text = String(scaled)
-    let padded = String(repeating: "0", count: max(0, 5 - text.count)) + text
-    return String(padded.dropLast(4)) + "." + String(padded.suffix(4))
-}
+func formatScore(_ x: Double) -> String { ResultsTable.format(x) }
 
 func baseName(_ path: String) -> String {
     let name = path.split(separator: "/").last.map(String.init) ?? path
     return name.hasSuffix(".json") ? String(name.dropLast(5)) : name
-}
-
-/// mkdir -p; returns false when the folder cannot be made.
-@discardableResult
-func mkdirParents(_ path: String) -> Bool {
-    var current = path.hasPrefix("/") ? "" : "."
-    for part in path.split(separator: "/") {
-        current += "/" + part
-        if access(current, F_OK) != 0 && mkdir(current, 0o755) != 0 && errno != EEXIST { return false }
-    }
-    return true
-}
-
-enum ModelStoreRoot {
-    static var path: String { ModelStoreRootResolver.root }
 }

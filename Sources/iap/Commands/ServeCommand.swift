@@ -44,16 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let runtime = try CLI.runtime(dtype: dtype, device: device)
         Torch.keepFreedMemory()
-        let files = try CLI.openModel(model)
-        let tokenizer = try CLI.loadTokenizer(files)
-        let lm: CausalLM
-        let template: ChatTemplate
-        do {
-            lm = try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device)
-            template = try files.chatTemplate(file: chatTemplate)
-        } catch {
-            throw CLI.failure("\(error)")
-        }
+        let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model, chatTemplate: chatTemplate, dtype: runtime.dtype, device: runtime.device)
         var settings = OpenAIServer.Settings(modelName: servedName ?? model)
         settings.host = host
         settings.port = port

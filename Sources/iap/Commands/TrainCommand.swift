@@ -1,6 +1,7 @@
 import ArgumentParser
 import IAP
 import LaMPQA
+import ModelStore
 import ModelFormats
 import SafeTensors
 import Torch
@@ -121,8 +122,8 @@ struct TrainCommand: AsyncParsableCommand {
             backend: cfg.string("judge.backend"), model: cfg.optionalString("judge.model"), urls: cfg.list("judge.urls"),
             apiKeyVariable: cfg.optionalString("judge.api_key_env"), concurrency: cfg.int("judge.concurrency"), timeout: 120,
             maxTokens: cfg.int("judge.max_tokens"), promptFile: cfg.optionalString("judge.prompt_file")))
-        let cachePath = ModelStoreRoot.path + "/judge/verdicts.jsonl"
-        mkdirParents(ModelStoreRoot.path + "/judge")
+        let cachePath = ModelStore.defaultCacheRoot + "/judge/verdicts.jsonl"
+        do { try FileSystem.makeDirectories(ModelStore.defaultCacheRoot + "/judge") } catch { throw CLI.failure(error) }
         let cache: JudgeCache
         do { cache = try JudgeCache(path: cachePath) } catch { throw CLI.failure(error) }
         let similarityFiles = try CLI.openModel(cfg.string("reward.similarity_model"))
