@@ -11,6 +11,9 @@ public enum BaselineMethod: String, Sendable, CaseIterable {
     case implicitIntent = "implicit-intent"
     /// The intents an IAP model inferred are given in the prompt.
     case explicitIntent = "explicit-intent"
+    /// No instruction at all: the question and its context as the user's message, the whole
+    /// reply as the answer (what `iap sft` fine-tunes, and how an SFT model is asked).
+    case direct = "direct"
 
     public var prompt: RolloutPrompt {
         switch self {
@@ -37,6 +40,8 @@ public enum BaselineMethod: String, Sendable, CaseIterable {
                     says "Final answer:".
                     """,
                 user: "{input}\n\nThe person's likely intents:\n{intents}")
+        case .direct:
+            RolloutPrompt(system: "", user: "{input}")
         }
     }
 

@@ -11,7 +11,7 @@ import Transformers
 /// into group-relative advantages, drops zero-spread groups (sampling more questions, for a
 /// bounded number of extra rounds), and updates the policy μ times with the clipped,
 /// KL-regularised, token-aggregated objective, accumulating gradients over micro-batches.
-public final class IAPTrainer: @unchecked Sendable {
+public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
     public struct Parts: Sendable {
         public var policy: CausalLM
         public var reference: CausalLM
@@ -122,44 +122,28 @@ public final class IAPTrainer: @unchecked Sendable {
 
     // MARK: Checkpoints
 
+    public var totalSteps: Int { config.int("run.steps") }
+
+    public func prepare() async throws {}
+
     /// Writes checkpoints/step-N (weights, tokenizer, config, optimizer, trainer state) and
     /// keeps the newest `run.keep_checkpoints`.
     public func saveCheckpoint() throws {
-        let folder = run.checkpointPath(step: step)
         let state = JSONValue.object([
             ("step", .int(step)), ("cursor", .int(cursor)), ("epoch", .int(epoch)), ("seed", .int(config.int("run.seed"))),
             ("optimizer_step", .int(optimizer.stepCount)),
         ])
-        let optimizerState = optimizer.stateTensors()
-        try CheckpointWriter.save(parts.policy, tokenizer: parts.tokenizer, chatTemplate: parts.chatTemplateText, to: folder) {
-            (temporary) throws(ModelLoadError) in
-            do {
-                try TensorFile.save(optimizerState.tensors, metadata: ["step": String(optimizerState.step)], to: temporary + "/optimizer.safetensors")
-                try AtomicFile.write(state.pretty() + "\n", to: temporary + "/trainer_state.json")
-            } catch {
-                throw ModelLoadError(source: temporary, reason: "writing trainer state: \(error)")
-            }
-        }
-        let keep = max(1, config.int("run.keep_checkpoints"))
-        for old in run.checkpointSteps().dropLast(keep) { FileSystem.removeFolder(run.checkpointPath(step: old)) }
+        try TrainingCheckpoint.save(
+            policy: parts.policy, tokenizer: parts.tokenizer, chatTemplate: parts.chatTemplateText, optimizer: optimizer, state: state, run: run,
+            step: step, keep: config.int("run.keep_checkpoints"))
     }
 
     /// Restores weights, optimizer, data position and step from a checkpoint folder, and
     /// trims metrics/rollouts written after it.
     public func restore(from folder: String) throws {
-        let stateBytes = try AtomicFile.read(folder + "/trainer_state.json")
-        let state = try JSONValue.parse(String(decoding: stateBytes, as: UTF8.self))
+        let state = try TrainingCheckpoint.restore(from: folder, policy: parts.policy, optimizer: optimizer)
         guard let savedStep = state["step"]?.intValue, let savedCursor = state["cursor"]?.intValue, let savedEpoch = state["epoch"]?.intValue
         else { throw ConfigError("\(folder)/trainer_state.json: missing step, cursor or epoch") }
-        let weights = try WeightLoader(files: ModelFiles(path: folder), dtype: parts.policy.dtype, device: parts.policy.device).loadAll()
-        try withNoGrad {
-            for (name, tensor) in parts.policy.weights {
-                guard let saved = weights[name] else { throw ConfigError("\(folder): tensor \(name) is missing") }
-                try tensor.copy_(saved)
-            }
-        }
-        let (tensors, metadata) = try TensorFile.load(from: folder + "/optimizer.safetensors")
-        try optimizer.loadState(tensors: tensors, step: Int(metadata["step"] ?? "0") ?? 0)
         step = savedStep
         cursor = savedCursor
         epoch = savedEpoch
@@ -222,6 +206,11 @@ public final class IAPTrainer: @unchecked Sendable {
 
     /// Rubric scores for (record, answer) pairs through the evaluator (cache, retry rounds).
     func judgeScores(_ pairs: [(LaMPQARecord, String)]) async throws -> [Double] {
+        try await IAPTrainer.judgeScores(pairs, judge: parts.judge, cache: parts.judgeCache, retryRounds: config.int("judge.retry_rounds"))
+    }
+
+    /// Several answers to the same question are judged as distinct items (`id#k`).
+    static func judgeScores(_ pairs: [(LaMPQARecord, String)], judge: RubricJudge, cache: JudgeCache?, retryRounds: Int) async throws -> [Double] {
         var records: [LaMPQARecord] = []
         var responses: [String: String] = [:]
         for (k, (record, answer)) in pairs.enumerated() {
@@ -230,8 +219,8 @@ public final class IAPTrainer: @unchecked Sendable {
             records.append(r)
             responses[r.id] = answer
         }
-        var evaluator = Evaluator(judge: parts.judge, cache: parts.judgeCache)
-        evaluator.retryRounds = config.int("judge.retry_rounds")
+        var evaluator = Evaluator(judge: judge, cache: cache)
+        evaluator.retryRounds = retryRounds
         let report = try await evaluator.evaluate(records: records, responses: responses)
         let byId = Dictionary(uniqueKeysWithValues: report.questions.map { ($0.id, $0.score) })
         return records.map { byId[$0.id] ?? 0 }

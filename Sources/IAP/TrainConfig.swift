@@ -43,6 +43,9 @@ public struct TrainConfig: Sendable {
         ("dapo", "kl_coef", .double(0.001)), ("dapo", "aggregation", .string("token-mean")),
         ("dapo", "advantage_scaling", .string("group")), ("dapo", "advantage_eps", .double(1e-6)),
         ("dapo", "dynamic_sampling", .bool(true)), ("dapo", "max_extra_rounds", .int(2)), ("dapo", "mask_truncated", .bool(true)),
+        // iap sft: best-of-N silver labels, then cross-entropy on the labels' reply tokens.
+        ("sft", "samples", .int(5)), ("sft", "method", .string("direct")), ("sft", "temperature", .double(1.0)),
+        ("sft", "top_p", .double(1.0)), ("sft", "max_new_tokens", .int(192)), ("sft", "epochs", .int(2)), ("sft", "batch_size", .int(8)),
     ]
 
     public private(set) var values: [String: ConfigValue]
@@ -51,12 +54,30 @@ public struct TrainConfig: Sendable {
         values = Dictionary(uniqueKeysWithValues: TrainConfig.schema.map { ("\($0.0).\($0.1)", $0.2) })
     }
 
-    /// Reads a YAML file's text over the defaults.
-    public mutating func apply(yaml text: String, source: String) throws(ConfigError) {
+    /// Reads a config file over the current values.
+    public mutating func apply(file path: String) throws(ConfigError) {
+        let bytes: [UInt8]
+        do { bytes = try AtomicFile.read(path) } catch { throw ConfigError("\(error)") }
+        try apply(yaml: String(decoding: bytes, as: UTF8.self), source: path)
+    }
+
+    /// Reads a YAML file's text over the current values. A top-level `base: FILE` (relative
+    /// to this file's folder) is applied first, so a variant names only what it changes
+    /// (configs/ablations/).
+    public mutating func apply(yaml text: String, source: String, depth: Int = 0) throws(ConfigError) {
         let document: Any?
         do { document = try Yams.load(yaml: text) } catch { throw ConfigError("\(source): not valid YAML: \(error)") }
         guard let document else { return }
-        guard let sections = document as? [String: Any] else { throw ConfigError("\(source): expected a mapping of sections") }
+        guard var sections = document as? [String: Any] else { throw ConfigError("\(source): expected a mapping of sections") }
+        if let base = sections.removeValue(forKey: "base") {
+            guard let name = base as? String else { throw ConfigError("\(source): base: expected a file name") }
+            guard depth < 8 else { throw ConfigError("\(source): base: more than 8 levels (a loop?)") }
+            let folder = source.lastIndex(of: "/").map { String(source[..<$0]) + "/" } ?? ""
+            let path = name.hasPrefix("/") ? name : folder + name
+            let bytes: [UInt8]
+            do { bytes = try AtomicFile.read(path) } catch { throw ConfigError("\(source): base: \(error)") }
+            try apply(yaml: String(decoding: bytes, as: UTF8.self), source: path, depth: depth + 1)
+        }
         for (section, body) in sections {
             guard TrainConfig.schema.contains(where: { $0.0 == section }) else {
                 throw ConfigError("\(source): unknown section '\(section)' (known: \(Array(Set(TrainConfig.schema.map(\.0))).sorted().joined(separator: ", ")))")

@@ -12,7 +12,7 @@ struct AnswerCommand: AsyncParsableCommand {
         commandName: "answer",
         abstract: "Answer a split's questions and write the benchmark's responses file (iap: also the inferred intents).")
 
-    @Option(help: "iap (the tagged rollout; the <answer> block is the response), non-personalized, implicit-intent or explicit-intent.")
+    @Option(help: "iap (the tagged rollout; the <answer> block is the response), non-personalized, implicit-intent, explicit-intent or direct (no instruction; SFT models).")
     var method = "iap"
 
     @Option(help: "explicit-intent: the .intents.json an `iap answer --method iap` run wrote.")
@@ -54,23 +54,15 @@ struct AnswerCommand: AsyncParsableCommand {
 
     /// Synchronous on purpose: Swift 6.3's optimiser crashes splitting this body as an async function.
     func produce() throws {
-        let baseline = BaselineMethod(rawValue: method)
-        guard method == "iap" || baseline != nil else {
-            throw CLI.failure("--method \(method): iap, non-personalized, implicit-intent or explicit-intent")
+        guard let answering = AnsweringMethod(name: method, prefill: prefill) else {
+            throw CLI.failure("--method \(method): \(AnsweringMethod.names.joined(separator: ", "))")
         }
-        var givenIntents: [String: [String]] = [:]
-        if baseline == .explicitIntent {
+        var givenIntents: [String: [String]]?
+        if answering == .baseline(.explicitIntent) {
             guard let intents else { throw CLI.failure("--method explicit-intent needs --intents FILE (from iap answer --method iap)") }
-            do {
-                let document = try JSONValue.parse(String(decoding: try AtomicFile.read(intents), as: UTF8.self))
-                for (id, value) in document.objectValue ?? [] {
-                    givenIntents[id] = value["intents"]?.arrayValue?.compactMap(\.stringValue) ?? []
-                }
-            } catch {
-                throw CLI.failure("\(intents): \(error)")
-            }
+            do { givenIntents = try IntentsFile.load(intents) } catch { throw CLI.failure(error) }
         }
-        var prompt: RolloutPrompt = baseline?.prompt ?? .standard
+        var prompt = answering.defaultPrompt
         if let promptFile {
             do { prompt = try RolloutPrompt.load(promptFile) } catch { throw CLI.failure(error) }
         }
@@ -84,59 +76,21 @@ struct AnswerCommand: AsyncParsableCommand {
         do { dataset = try LaMPQADataset(folder: data, options: options) } catch { throw CLI.failure(error) }
         let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model)
         // Non-personalized means no user information at all: the question only.
-        let builder = PolicyInputBuilder(mode: baseline == .nonPersonalized ? .questionOnly : mode)
+        let builder = PolicyInputBuilder(mode: answering == .baseline(.nonPersonalized) ? .questionOnly : mode)
         var generation = GenerationOptions()
         generation.maxNewTokens = maxTokens
         generation.greedy = temperature == 0
         generation.temperature = max(temperature, 1e-3)
-        var responses: [(id: String, text: String)] = []
-        var intents: [(String, JSONValue)] = []
-        for start in stride(from: 0, to: dataset.records.count, by: max(1, batch)) {
-            let chunk = Array(dataset.records[start..<min(start + max(1, batch), dataset.records.count)])
-            let prompts = try chunk.map { record -> [Int] in
-                let text = try builder.render(record)
-                let messages =
-                    baseline == .explicitIntent
-                    ? prompt.messages(input: text, intents: givenIntents[record.id] ?? []) : prompt.messages(input: text)
-                var chat = try template.render(messages, addGenerationPrompt: true)
-                if !prefill.isEmpty { chat.parts.append(.template(prefill)) }
-                return tokenizer.encode(chat)
-            }
-            let out = try lm.generate(prompts: prompts, tokenizer: tokenizer, options: generation)
-            for (record, sequence) in zip(chunk, out) {
-                if method == "iap" {
-                    let parsed = RolloutParser.parse(prefill + sequence.text)
-                    // The <answer> block when there is one; otherwise the whole reply without tags.
-                    let answer = parsed.answer ?? IAPTrainer.withoutTags(prefill + sequence.text)
-                    responses.append((record.id, answer.trimmingCharacters()))
-                    intents.append((record.id, .object([
-                        ("intents", .array(parsed.intents.map { .string($0) })), ("valid", .bool(parsed.isValid)),
-                        ("problem", parsed.problem.map { .string($0) } ?? .null),
-                    ])))
-                } else {
-                    responses.append((record.id, BaselineMethod.finalAnswer(sequence.text).trimmingCharacters()))
-                }
-            }
-            CLI.note("\(min(start + batch, dataset.records.count))/\(dataset.records.count) questions answered")
-        }
+        var generator = AnswerGenerator(
+            model: lm, tokenizer: tokenizer, template: template, input: builder, method: answering, prompt: prompt, options: generation)
+        generator.batch = batch
+        let answers = try generator.answer(dataset.records, intents: givenIntents) { done, total in CLI.note("\(done)/\(total) questions answered") }
         do {
-            try ResponsesFile.write(responses, to: out)
-            if method == "iap" {
-                let path = out.hasSuffix(".json") ? String(out.dropLast(5)) + ".intents.json" : out + ".intents.json"
-                try AtomicFile.write(JSONValue.object(intents).pretty() + "\n", to: path)
-            }
+            try ResponsesFile.write(answers.map { ($0.id, $0.response) }, to: out)
+            if case .iap = answering { try IntentsFile.write(answers, to: IntentsFile.path(forResponses: out)) }
         } catch {
             throw CLI.failure(error)
         }
-        print("wrote \(out) (\(responses.count) responses)")
-    }
-}
-
-extension String {
-    func trimmingCharacters() -> String {
-        var s = self[...]
-        while let f = s.first, f.isWhitespace { s = s.dropFirst() }
-        while let l = s.last, l.isWhitespace { s = s.dropLast() }
-        return String(s)
+        print("wrote \(out) (\(answers.count) responses)")
     }
 }

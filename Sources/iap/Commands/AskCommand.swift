@@ -65,6 +65,6 @@ struct AskCommand: ParsableCommand {
             print("Inferred intents:")
             for (i, intent) in parsed.intents.enumerated() { print("  \(i + 1). \(intent)") }
         }
-        if let answer = parsed.answer { print("Answer:\n\(answer.trimmingCharacters())") }
+        if let answer = parsed.answer { print("Answer:\n\(answer.trimmedWhitespace)") }
     }
 }

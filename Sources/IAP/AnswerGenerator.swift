@@ -1,0 +1,132 @@
+import LaMPQA
+import ModelFormats
+import Torch
+import Transformers
+
+/// How a model is asked to answer: the IAP rollout (the `<answer>` block is the response) or
+/// one of the baseline prompts (the text after "Final answer:").
+public enum AnsweringMethod: Sendable, Equatable {
+    case iap(prefill: String)
+    case baseline(BaselineMethod)
+
+    /// `iap` or a baseline's name.
+    public init?(name: String, prefill: String = "") {
+        if name == "iap" {
+            self = .iap(prefill: prefill)
+        } else if let baseline = BaselineMethod(rawValue: name) {
+            self = .baseline(baseline)
+        } else {
+            return nil
+        }
+    }
+
+    public static let names = ["iap"] + BaselineMethod.allCases.map(\.rawValue)
+
+    public var defaultPrompt: RolloutPrompt {
+        switch self {
+        case .iap: .standard
+        case .baseline(let b): b.prompt
+        }
+    }
+}
+
+/// One reply of a model to one question: the full reply and the response taken from it.
+public struct GeneratedAnswer: Sendable {
+    public var id: String
+    public var reply: String
+    /// What is scored: the `<answer>` block (or the reply without tags when there is none) for
+    /// IAP, the final answer for the baselines.
+    public var response: String
+    /// IAP only: the parsed intents, whether the reply had the four-block format, and why not.
+    public var intents: [String]
+    public var valid: Bool
+    public var problem: String?
+    /// Tokens of the reply (with `prefill`'s text before them for IAP) and the prompt's ids.
+    public var promptIds: [Int]
+    public var replyIds: [Int]
+    public var finishReason: GeneratedSequence.FinishReason
+}
+
+/// Answers questions in batches with one prompt family; shared by `iap answer`, the intent
+/// ablation and the SFT labeller. Synchronous on purpose: Swift 6.3's optimiser crashes on
+/// async functions holding generation closures.
+public struct AnswerGenerator {
+    public var model: CausalLM
+    public var tokenizer: Tokenizer
+    public var template: ChatTemplate
+    public var input: PolicyInputBuilder
+    public var method: AnsweringMethod
+    public var prompt: RolloutPrompt
+    public var options: GenerationOptions
+    /// Questions generated together.
+    public var batch = 16
+
+    public init(
+        model: CausalLM, tokenizer: Tokenizer, template: ChatTemplate, input: PolicyInputBuilder, method: AnsweringMethod,
+        prompt: RolloutPrompt? = nil, options: GenerationOptions
+    ) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.template = template
+        self.input = input
+        self.method = method
+        self.prompt = prompt ?? method.defaultPrompt
+        self.options = options
+    }
+
+    /// The prompt ids of one question; `intents` fills `{intents}` (explicit intent, ablations).
+    public func promptIds(_ record: LaMPQARecord, intents: [String]? = nil) throws -> [Int] {
+        let text = try input.render(record)
+        let messages = intents.map { prompt.messages(input: text, intents: $0) } ?? prompt.messages(input: text)
+        var chat = try template.render(messages, addGenerationPrompt: true)
+        if case .iap(let prefill) = method, !prefill.isEmpty { chat.parts.append(.template(prefill)) }
+        return tokenizer.encode(chat)
+    }
+
+    /// `options.samplesPerPrompt` answers per record, in record order; `intents[id]` is given
+    /// to the prompt when present. `progress(done, total)` after each batch.
+    public func answer(
+        _ records: [LaMPQARecord], intents: [String: [String]]? = nil, progress: (Int, Int) -> Void = { _, _ in }
+    ) throws -> [GeneratedAnswer] {
+        var out: [GeneratedAnswer] = []
+        let size = max(1, batch)
+        for start in stride(from: 0, to: records.count, by: size) {
+            let chunk = Array(records[start..<min(start + size, records.count)])
+            let prompts = try chunk.map { record in try promptIds(record, intents: intents.map { all in all[record.id] ?? [] }) }
+            var o = options
+            o.seed = options.seed &+ UInt64(start)
+            let sequences = try withNoGrad { try model.generate(prompts: prompts, tokenizer: tokenizer, options: o) }
+                .sorted { ($0.prompt, $0.sample) < ($1.prompt, $1.sample) }
+            for s in sequences {
+                let record = chunk[s.prompt]
+                var answer = GeneratedAnswer(
+                    id: record.id, reply: s.text, response: "", intents: [], valid: true, problem: nil, promptIds: prompts[s.prompt],
+                    replyIds: s.tokens, finishReason: s.finishReason)
+                switch method {
+                case .iap(let prefill):
+                    let parsed = RolloutParser.parse(prefill + s.text)
+                    answer.reply = prefill + s.text
+                    answer.response = (parsed.answer ?? IAPTrainer.withoutTags(prefill + s.text)).trimmedWhitespace
+                    answer.intents = parsed.intents
+                    answer.valid = parsed.isValid
+                    answer.problem = parsed.problem
+                case .baseline:
+                    answer.response = BaselineMethod.finalAnswer(s.text).trimmedWhitespace
+                }
+                out.append(answer)
+            }
+            progress(min(start + size, records.count), records.count)
+        }
+        return out
+    }
+}
+
+extension String {
+    /// Without leading and trailing whitespace.
+    public var trimmedWhitespace: String {
+        var s = self[...]
+        while let f = s.first, f.isWhitespace { s = s.dropFirst() }
+        while let l = s.last, l.isWhitespace { s = s.dropLast() }
+        return String(s)
+    }
+}

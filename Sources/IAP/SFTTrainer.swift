@@ -1,0 +1,254 @@
+import LaMPQA
+import ModelFormats
+import SafeTensors
+import Torch
+import Transformers
+
+/// The SFT baseline (paper §4): for each training question the starting policy writes
+/// `sft.samples` answers, the judge scores them, the best one becomes the question's silver
+/// label, and the policy is fine-tuned on (prompt, label) pairs with cross-entropy on the
+/// label's tokens only (the prompt is context, not target).
+///
+/// Labelling is resumable (one line per question in silver-labels.jsonl, questions already
+/// there are skipped); fine-tuning uses the same run folder, checkpoints and resumption as
+/// `iap train`. A step takes `sft.batch_size` labels of the epoch's seeded order, so the
+/// position in the data follows from the step alone.
+public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
+    public struct Parts: Sendable {
+        public var policy: CausalLM
+        public var tokenizer: Tokenizer
+        public var template: ChatTemplate
+        public var judge: RubricJudge
+        public var judgeCache: JudgeCache?
+        public var records: [LaMPQARecord]
+        public var input: PolicyInputBuilder
+        public var chatTemplateText: String?
+        public init(
+            policy: CausalLM, tokenizer: Tokenizer, template: ChatTemplate, judge: RubricJudge, judgeCache: JudgeCache?, records: [LaMPQARecord],
+            input: PolicyInputBuilder, chatTemplateText: String?
+        ) {
+            self.policy = policy
+            self.tokenizer = tokenizer
+            self.template = template
+            self.judge = judge
+            self.judgeCache = judgeCache
+            self.records = records
+            self.input = input
+            self.chatTemplateText = chatTemplateText
+        }
+    }
+
+    /// One silver label: the prompt and the best reply's token ids (EOS included when the
+    /// reply ended by itself), its response text and score, and every candidate's score.
+    public struct Label: Sendable {
+        public var id: String
+        public var promptIds: [Int]
+        public var replyIds: [Int]
+        public var response: String
+        public var score: Double
+        public var candidateScores: [Double]
+    }
+
+    public let config: TrainConfig
+    public let run: RunFolder
+    let parts: Parts
+    let optimizer: AdamW
+    let schedule: LearningRateSchedule
+    let method: AnsweringMethod
+    let tensorBoard: TensorBoardWriter?
+    public private(set) var step = 0
+    public private(set) var labels: [Label] = []
+    /// Progress messages (labelling), for the command's display.
+    public var progress: @Sendable (String) -> Void = { _ in }
+
+    public var labelsPath: String { run.path + "/silver-labels.jsonl" }
+    public var stepsPerEpoch: Int { max(1, (parts.records.count + batchSize - 1) / batchSize) }
+    public var totalSteps: Int { stepsPerEpoch * max(1, config.int("sft.epochs")) }
+    var batchSize: Int { max(1, config.int("sft.batch_size")) }
+
+    public init(config: TrainConfig, run: RunFolder, parts: Parts) throws {
+        self.config = config
+        self.run = run
+        self.parts = parts
+        guard !parts.records.isEmpty else { throw ConfigError("data: no training questions") }
+        guard let method = AnsweringMethod(name: config.string("sft.method")), case .baseline = method else {
+            throw ConfigError("sft.method: one of \(BaselineMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard method != .baseline(.explicitIntent) else { throw ConfigError("sft.method: explicit-intent needs intents; use direct, non-personalized or implicit-intent") }
+        guard config.int("sft.samples") >= 1 else { throw ConfigError("sft.samples: at least 1") }
+        self.method = method
+        parts.policy.gradientCheckpointing = config.bool("policy.gradient_checkpointing")
+        for p in parts.policy.parameters { _ = try p.tensor.requiresGrad() }
+        optimizer = AdamW(
+            parameters: parts.policy.parameters, learningRate: config.double("optim.lr"),
+            betas: (config.double("optim.beta1"), config.double("optim.beta2")), weightDecay: config.double("optim.weight_decay"))
+        schedule = LearningRateSchedule(
+            base: config.double("optim.lr"), warmupRatio: config.double("optim.warmup_ratio"),
+            totalSteps: max(1, (parts.records.count + max(1, config.int("sft.batch_size")) - 1) / max(1, config.int("sft.batch_size")))
+                * max(1, config.int("sft.epochs")),
+            shape: config.string("optim.schedule") == "cosine" ? .cosine : .constant)
+        tensorBoard = try? TensorBoardWriter(folder: run.path)
+    }
+
+    // MARK: Silver labels
+
+    /// Reads the labels already in the run folder, labels the remaining questions (a few at a
+    /// time, each batch's lines appended as soon as it is judged), and keeps them in record order.
+    public func prepare() async throws {
+        var byId: [String: Label] = [:]
+        for line in RunFolder.readLines(labelsPath) {
+            if let label = Self.label(from: line) { byId[label.id] = label }
+        }
+        let missing = parts.records.filter { byId[$0.id] == nil }
+        if !missing.isEmpty { progress("silver labels: \(byId.count) of \(parts.records.count) done, labelling \(missing.count)") }
+        let chunk = 8
+        for start in stride(from: 0, to: missing.count, by: chunk) {
+            let records = Array(missing[start..<min(start + chunk, missing.count)])
+            let candidates = try candidateAnswers(records, round: start)
+            let recordById = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            let scores = try await IAPTrainer.judgeScores(
+                candidates.compactMap { answer in recordById[answer.id].map { ($0, answer.response) } }, judge: parts.judge,
+                cache: parts.judgeCache, retryRounds: config.int("judge.retry_rounds"))
+            for record in records {
+                let indices = candidates.indices.filter { candidates[$0].id == record.id }
+                guard let best = indices.max(by: { scores[$0] < scores[$1] || (scores[$0] == scores[$1] && $0 > $1) }) else { continue }
+                let label = Label(
+                    id: record.id, promptIds: candidates[best].promptIds, replyIds: candidates[best].replyIds, response: candidates[best].response,
+                    score: scores[best], candidateScores: indices.map { scores[$0] })
+                try RunFolder.appendLine(Self.line(label), to: labelsPath)
+                byId[record.id] = label
+            }
+            progress("silver labels: \(min(start + chunk, missing.count))/\(missing.count) questions labelled")
+        }
+        labels = parts.records.compactMap { byId[$0.id] }
+    }
+
+    /// `sft.samples` sampled answers per record (synchronous: see AnswerGenerator).
+    func candidateAnswers(_ records: [LaMPQARecord], round: Int) throws -> [GeneratedAnswer] {
+        var options = GenerationOptions()
+        options.samplesPerPrompt = config.int("sft.samples")
+        options.temperature = config.double("sft.temperature")
+        options.topP = config.double("sft.top_p")
+        options.maxNewTokens = config.int("sft.max_new_tokens")
+        options.seed = UInt64(config.int("run.seed")) &* 7919 &+ UInt64(round)
+        var generator = AnswerGenerator(
+            model: parts.policy, tokenizer: parts.tokenizer, template: parts.template, input: parts.input, method: method, options: options)
+        generator.batch = records.count
+        return try generator.answer(records)
+    }
+
+    static func line(_ label: Label) -> JSONValue {
+        .object([
+            ("id", .string(label.id)), ("score", .double(label.score)), ("response", .string(label.response)),
+            ("candidate_scores", .array(label.candidateScores.map { .double($0) })),
+            ("prompt_ids", .array(label.promptIds.map { .int($0) })), ("reply_ids", .array(label.replyIds.map { .int($0) })),
+        ])
+    }
+
+    static func label(from line: JSONValue) -> Label? {
+        guard let id = line["id"]?.stringValue, let score = line["score"]?.doubleValue, let response = line["response"]?.stringValue,
+            let prompt = line["prompt_ids"]?.arrayValue?.compactMap(\.intValue), let reply = line["reply_ids"]?.arrayValue?.compactMap(\.intValue),
+            !prompt.isEmpty
+        else { return nil }
+        return Label(
+            id: id, promptIds: prompt, replyIds: reply, response: response, score: score,
+            candidateScores: line["candidate_scores"]?.arrayValue?.compactMap(\.doubleValue) ?? [])
+    }
+
+    // MARK: Fine-tuning
+
+    /// Label indices of a step: the epoch's seeded permutation, `batch_size` at a time.
+    public func batchIndices(step: Int) -> [Int] {
+        let epoch = step / stepsPerEpoch
+        let position = step % stepsPerEpoch
+        var rng = SplitMix64(seed: UInt64(config.int("run.seed")) &* 0x9E37_79B9 &+ UInt64(epoch))
+        let order = Array(labels.indices).shuffled(using: &rng)
+        let start = position * batchSize
+        return start < order.count ? Array(order[start..<min(start + batchSize, order.count)]) : []
+    }
+
+    /// Right-padded ids, validity and the target mask in log-prob coordinates (index t scores
+    /// token t + 1): 1 exactly on the reply's tokens.
+    public static func batch(_ labels: [Label]) throws(TorchError) -> (ids: Tensor, valid: Tensor, target: Tensor) {
+        let width = max(2, labels.map { $0.promptIds.count + $0.replyIds.count }.max() ?? 2)
+        var ids: [Int64] = []
+        var valid: [Bool] = []
+        var target: [Float] = []
+        for label in labels {
+            let sequence = label.promptIds + label.replyIds
+            ids += sequence.map(Int64.init) + [Int64](repeating: 0, count: width - sequence.count)
+            valid += [Bool](repeating: true, count: sequence.count) + [Bool](repeating: false, count: width - sequence.count)
+            for t in 0..<(width - 1) { target.append(t + 1 >= label.promptIds.count && t + 1 < sequence.count ? 1 : 0) }
+        }
+        return (
+            try Tensor(ids, shape: [labels.count, width]), try Tensor(valid, shape: [labels.count, width]),
+            try Tensor(target, shape: [labels.count, width - 1])
+        )
+    }
+
+    public func trainStep() async throws -> JSONValue { try fineTuneStep() }
+
+    /// Cross-entropy averaged over every label token of the step, accumulated over
+    /// micro-batches; a non-finite loss or gradient skips the update.
+    func fineTuneStep() throws -> JSONValue {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let chosen = batchIndices(step: step).map { labels[$0] }
+        let lr = schedule.rate(at: step)
+        optimizer.learningRate = lr
+        try optimizer.zeroGrad()
+        let micro = max(1, config.int("optim.micro_batch"))
+        let tokens = Double(chosen.reduce(0) { $0 + $1.replyIds.count })
+        var total = 0.0
+        var skipped = chosen.isEmpty || tokens == 0
+        var norm = 0.0
+        if !skipped {
+            for start in stride(from: 0, to: chosen.count, by: micro) {
+                let (ids, valid, target) = try SFTTrainer.batch(Array(chosen[start..<min(start + micro, chosen.count)]))
+                let logp = try parts.policy.sequenceLogProbs(ids: ids, valid: valid).logProbs
+                let loss = try (logp * target).sum() * (-1 / tokens)
+                let value = try loss.item()
+                guard value.isFinite else {
+                    skipped = true
+                    break
+                }
+                try loss.backward()
+                total += value
+            }
+            norm = try clipGradientNorm(parts.policy.parameters.map(\.tensor), maxNorm: config.double("optim.max_grad_norm"))
+            if skipped || !norm.isFinite {
+                skipped = true
+                try optimizer.zeroGrad()
+            } else {
+                try optimizer.step()
+            }
+        }
+        step += 1
+        let elapsed = clock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let metrics: [(String, Double)] = [
+            ("sft/loss", total), ("sft/label_tokens", tokens), ("sft/labels", Double(chosen.count)),
+            ("sft/label_score", chosen.isEmpty ? 0 : chosen.map(\.score).reduce(0, +) / Double(chosen.count)),
+            ("sft/epoch", Double((step - 1) / stepsPerEpoch)), ("policy/grad_norm", norm), ("policy/skipped_update", skipped ? 1 : 0),
+            ("optim/lr", lr), ("time/update", seconds),
+        ]
+        tensorBoard?.write(step: step, scalars: metrics)
+        let line = JSONValue.object([("step", .int(step))] + metrics.map { ($0.0, $0.1.isFinite ? .double($0.1) : .null) })
+        try RunFolder.appendLine(line, to: run.metricsPath)
+        return line
+    }
+
+    public func saveCheckpoint() throws {
+        let state = JSONValue.object([("step", .int(step)), ("seed", .int(config.int("run.seed"))), ("optimizer_step", .int(optimizer.stepCount))])
+        try TrainingCheckpoint.save(
+            policy: parts.policy, tokenizer: parts.tokenizer, chatTemplate: parts.chatTemplateText, optimizer: optimizer, state: state, run: run,
+            step: step, keep: config.int("run.keep_checkpoints"))
+    }
+
+    public func restore(from folder: String) throws {
+        let state = try TrainingCheckpoint.restore(from: folder, policy: parts.policy, optimizer: optimizer)
+        guard let savedStep = state["step"]?.intValue else { throw ConfigError("\(folder)/trainer_state.json: missing step") }
+        step = savedStep
+        try RunFolder.truncate(run.metricsPath, afterStep: step)
+    }
+}

@@ -1,0 +1,174 @@
+import ArgumentParser
+import IAP
+import LaMPQA
+import ModelFormats
+import SafeTensors
+import Torch
+import Transformers
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `iap ablate`: the paper's analyses as commands (Table 2, Figure 4). Tables 3 and 4 are
+/// training runs: configs/ablations/*.yaml, tabulated by `iap compare`.
+struct AblateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ablate",
+        abstract: "Analyses: intent ablation (Table 2) and scores by intent-count bucket (Figure 4).",
+        subcommands: [AblateIntentsCommand.self, AblateBucketsCommand.self])
+}
+
+/// Table 2: a trained model answers with no intent, a random intent from the same domain, a
+/// random intent from another domain, and its own selected intents; each is scored and the
+/// drop from the selected intent reported.
+struct AblateIntentsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "intents",
+        abstract: "Intent ablation: answer under four intent conditions, score them, tabulate the drop from the selected intent.")
+
+    @Option(help: "The trained model (name, path or checkpoint folder).")
+    var model: String
+
+    @Option(help: "The model's own intents: the .intents.json of `iap answer --method iap` on the same split.")
+    var intents: String
+
+    @Option var data = "data/sample"
+    @Option var split = "test"
+
+    @Option(help: "What the model is shown: question, narrative, profile:K, narrative+profile:K.")
+    var input = "narrative"
+
+    @Option(help: "At most this many questions per domain.")
+    var limit: Int?
+
+    @Option(help: "Conditions to run (default all): no-intent, in-group-random, cross-group-random, selected.")
+    var conditions: [String] = []
+
+    @Option(help: "Maximum new tokens per answer.")
+    var maxTokens = 160
+
+    @Option(help: "Sampling temperature (0: greedy).")
+    var temperature = 0.0
+
+    @Option(help: "Seed of the random intent draws and of sampling.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Questions generated together.")
+    var batch = 16
+
+    @OptionGroup var judgeOptions: JudgeOptions
+
+    @Option(help: "Output folder: <condition>.responses.json, <condition>/ (scores), intent-ablation.{md,csv,json}.")
+    var out: String
+
+    func run() async throws {
+        let chosen = try conditions.isEmpty
+            ? IntentCondition.allCases
+            : conditions.map { (name) throws(ExitCode) -> IntentCondition in
+                guard let c = IntentCondition(rawValue: name) else {
+                    throw CLI.failure("--conditions \(name): \(IntentCondition.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return c
+            }
+        guard let split = LaMPQASplit(rawValue: split) else { throw CLI.failure("--split: train, validation or test") }
+        var options = LaMPQADataset.Options()
+        options.split = split
+        options.limit = limit
+        let dataset: LaMPQADataset
+        do { dataset = try LaMPQADataset(folder: data, options: options) } catch { throw CLI.failure(error) }
+        do { try FileSystem.makeDirectories(out) } catch { throw CLI.failure(error) }
+        // Answers first (kept: a rerun skips conditions already answered), then the judge.
+        try produceAnswers(chosen, dataset: dataset)
+        let judge = try judgeOptions.makeJudge()
+        let cache = try judgeOptions.makeCache()
+        var results: [MethodResult] = []
+        for condition in chosen {
+            let path = "\(out)/\(condition.rawValue).responses.json"
+            let answers: [String: String]
+            do { answers = try ResponsesFile.load(path) } catch { throw CLI.failure(error) }
+            let folder = "\(out)/\(condition.rawValue)"
+            _ = try await Scoring.evaluate(
+                answers, label: condition.rawValue, responsesPath: path, dataset: dataset, split: split,
+                evaluator: judgeOptions.evaluator(judge, cache: cache), folder: folder)
+            do { results.append(try ResultsTable.load(folder: folder, name: condition.title)) } catch { throw CLI.failure(error) }
+        }
+        let table = DeltaTable(results, reference: chosen.firstIndex(of: .selected) ?? chosen.count - 1)
+        do {
+            try AtomicFile.write(table.markdown + "\n", to: out + "/intent-ablation.md")
+            try AtomicFile.write(table.csv + "\n", to: out + "/intent-ablation.csv")
+            try AtomicFile.write(table.json.pretty() + "\n", to: out + "/intent-ablation.json")
+        } catch {
+            throw CLI.failure(error)
+        }
+        print(table.markdown)
+        print("written: \(out)/intent-ablation.{md,csv,json}")
+    }
+
+    /// Synchronous on purpose (Swift 6.3's optimiser and generation closures in async bodies).
+    func produceAnswers(_ chosen: [IntentCondition], dataset: LaMPQADataset) throws {
+        let own: [String: [String]]
+        do { own = try IntentsFile.load(intents) } catch { throw CLI.failure(error) }
+        let covered = dataset.records.filter { own[$0.id] != nil }.count
+        guard covered > 0 else { throw CLI.failure("\(intents): none of the \(dataset.records.count) questions of \(data) \(split) has intents there") }
+        let withIntents = dataset.records.filter { !(own[$0.id] ?? []).isEmpty }.count
+        CLI.note("\(intents): intents for \(covered) of \(dataset.records.count) questions, \(withIntents) non-empty")
+        let pending = chosen.filter { access("\(out)/\($0.rawValue).responses.json", F_OK) != 0 }
+        guard !pending.isEmpty else { return }
+        guard let mode = PolicyInputMode(name: input) else { throw CLI.failure("--input \(input): question, narrative, profile:K or narrative+profile:K") }
+        Torch.keepFreedMemory()
+        let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model)
+        var generation = GenerationOptions()
+        generation.maxNewTokens = maxTokens
+        generation.greedy = temperature == 0
+        generation.temperature = max(temperature, 1e-3)
+        generation.seed = seed
+        for condition in pending {
+            let assigned = condition.assignments(records: dataset.records, intents: own, seed: seed)
+            var generator = AnswerGenerator(
+                model: lm, tokenizer: tokenizer, template: template, input: PolicyInputBuilder(mode: mode), method: .baseline(.explicitIntent),
+                prompt: assigned == nil ? IntentCondition.noIntentPrompt : nil, options: generation)
+            generator.batch = batch
+            let answers = try generator.answer(dataset.records, intents: assigned) { done, total in
+                CLI.note("\(condition.rawValue): \(done)/\(total) questions answered")
+            }
+            do { try ResponsesFile.write(answers.map { ($0.id, $0.response) }, to: "\(out)/\(condition.rawValue).responses.json") } catch {
+                throw CLI.failure("\(error)")
+            }
+        }
+    }
+}
+
+/// Figure 4: an evaluation's scores grouped by the number of intents the model inferred.
+struct AblateBucketsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "buckets",
+        abstract: "Scores by intent-count bucket: Low (1–2), Medium (3–4), High (5+), per domain and overall.")
+
+    @Option(help: "The .intents.json of `iap answer --method iap`.")
+    var intents: String
+
+    @Option(help: "The `iap evaluate` folder of the same responses.")
+    var results: String
+
+    @Option(help: "Write <out>.md, <out>.csv and <out>.json besides printing the table.")
+    var out: String?
+
+    func run() throws {
+        let own: [String: [String]]
+        do { own = try IntentsFile.load(intents) } catch { throw CLI.failure(error) }
+        let scores: MethodResult
+        do { scores = try ResultsTable.load(folder: results) } catch { throw CLI.failure(error) }
+        let table = IntentBucketTable(intentCounts: own.mapValues(\.count), scores: scores)
+        if let out {
+            do {
+                try AtomicFile.write(table.markdown + "\n", to: out + ".md")
+                try AtomicFile.write(table.csv + "\n", to: out + ".csv")
+                try AtomicFile.write(table.json.pretty() + "\n", to: out + ".json")
+            } catch {
+                throw CLI.failure(error)
+            }
+        }
+        print(table.markdown)
+    }
+}

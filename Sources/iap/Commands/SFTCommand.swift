@@ -1,0 +1,69 @@
+import ArgumentParser
+import IAP
+import LaMPQA
+import ModelFormats
+import SafeTensors
+import Torch
+import Transformers
+
+/// `iap sft`: the SFT baseline — best-of-N silver labels judged by the rubric judge, then
+/// fine-tuning on them; the run folder, checkpoints and --resume work as for `iap train`.
+struct SFTCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sft",
+        abstract: "SFT baseline: N answers per training question, the judge's best kept as a silver label, fine-tuning on the labels.",
+        discussion: """
+            Uses the same YAML as iap train (run, policy, data, judge, optim) plus the sft section: samples (5), method \
+            (direct, non-personalized or implicit-intent: the prompt the labels are written and learned with), temperature, \
+            top_p, max_new_tokens, epochs, batch_size. Answer with the trained model through the same prompt: \
+            iap answer --method <sft.method> --model RUN/final.
+            """)
+
+    @Option(help: "YAML configuration (configs/sft-demo-cpu.yaml).")
+    var config: String?
+
+    @Option(help: "Run folder (default runs/<run.name>).")
+    var runDir: String?
+
+    @Option(name: .customLong("set"), help: "Override one key: section.key=value (repeatable).")
+    var overrides: [String] = []
+
+    @Option(help: "Continue the run in this folder (labels done are kept; fine-tuning resumes from the last checkpoint).")
+    var resume: String?
+
+    func run() async throws {
+        let (cfg, folder, run) = try TrainingSession.open(config: config, runDir: runDir, overrides: overrides, resume: resume)
+        Torch.keepFreedMemory()
+        Torch.manualSeed(UInt64(cfg.int("run.seed")))
+        let runtime = try CLI.runtime(dtype: cfg.string("policy.dtype"), device: cfg.string("policy.device"))
+        let (files, tokenizer, policy, template) = try CLI.openLanguageModel(
+            cfg.string("policy.model"), chatTemplate: cfg.optionalString("policy.chat_template"), dtype: runtime.dtype, device: runtime.device)
+        let (judge, cache) = try TrainingSession.judge(cfg)
+        let records = try TrainingSession.records(cfg)
+        let input: PolicyInputBuilder
+        if case .withProfile = PolicyInputMode(name: cfg.string("data.input")) ?? .questionOnly {
+            // Profile posts are ranked by the similarity encoder, as in iap train.
+            let encoderFiles = try CLI.openModel(cfg.string("reward.similarity_model"))
+            let encoder: BertEncoder
+            do { encoder = try BertEncoder.load(encoderFiles, device: runtime.device) } catch { throw CLI.failure(error) }
+            input = try TrainingSession.input(cfg, ranker: PolicyInputBuilder.encoderRanker(encoder, tokenizer: try CLI.loadTokenizer(encoderFiles)))
+        } else {
+            input = try TrainingSession.input(cfg) { _, posts in Array(posts.indices) }
+        }
+        let trainer: SFTTrainer
+        do {
+            trainer = try SFTTrainer(
+                config: cfg, run: run,
+                parts: SFTTrainer.Parts(
+                    policy: policy, tokenizer: tokenizer, template: template, judge: judge, judgeCache: cache, records: records, input: input,
+                    chatTemplateText: files.chatTemplateText))
+        } catch {
+            throw CLI.failure("\(error)")
+        }
+        trainer.progress = { CLI.note($0) }
+        try await TrainingSession.drive(trainer, cfg: cfg, folder: folder, run: run, resuming: resume != nil, command: "sft") { line in
+            "loss \(TrainingSession.value(line, "sft/loss"))  label score \(TrainingSession.value(line, "sft/label_score"))  "
+                + "grad norm \(TrainingSession.value(line, "policy/grad_norm"))"
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import LaMPQA
+import ModelStore
+import SafeTensors
+
+/// The judge flags of every command that scores answers (evaluate, ablate, sft), with the
+/// judge cache they share.
+struct JudgeOptions: ParsableArguments {
+    @Option(help: "Judge backend: embedding (CPU proxy), local (a causal LM in process) or openai.")
+    var judge = "embedding"
+
+    @Option(help: "Judge model: a known name or path (default: all-minilm-l6-v2 for embedding, smollm2-135m-instruct for local).")
+    var judgeModel: String?
+
+    @Option(help: "OpenAI-compatible base URL of the judge, e.g. http://127.0.0.1:8000/v1 (repeat to balance over several).")
+    var judgeUrl: [String] = []
+
+    @Option(help: "Environment variable holding the judge server's API key (the key itself is never printed or saved).")
+    var judgeApiKeyEnv: String?
+
+    @Option(help: "Seconds before a judge request times out.")
+    var judgeTimeout = 120.0
+
+    @Option(help: "Judge prompt file ([system] / [user] sections; docs/judge-prompt.md).")
+    var judgePrompt: String?
+
+    @Option(help: "Retry rounds for unusable judge answers (the benchmark uses 100).")
+    var retryRounds = 10
+
+    @Option(help: "Maximum new tokens of an LLM judge's answer.")
+    var judgeMaxTokens = 256
+
+    @Option(help: "Judge requests in flight at once.")
+    var concurrency = 16
+
+    @Flag(help: "Do not read or write the judge cache.")
+    var noCache = false
+
+    @Option(help: "Judge cache file (default: $IAP_CACHE/judge/verdicts.jsonl).")
+    var cache: String?
+
+    func makeJudge() throws -> RubricJudge {
+        try JudgeFactory.make(JudgeFactory.Options(
+            backend: judge, model: judgeModel, urls: judgeUrl, apiKeyVariable: judgeApiKeyEnv, concurrency: concurrency,
+            timeout: judgeTimeout, maxTokens: judgeMaxTokens, promptFile: judgePrompt))
+    }
+
+    func makeCache() throws(ExitCode) -> JudgeCache? {
+        guard !noCache else { return nil }
+        let path = cache ?? (ModelStore.defaultCacheRoot + "/judge/verdicts.jsonl")
+        do { try FileSystem.makeDirectories(String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])) } catch { throw CLI.failure(error) }
+        do { return try JudgeCache(path: path) } catch { throw CLI.failure(error) }
+    }
+
+    /// An evaluator with the flags' retry rounds and the batching that suits the backend.
+    func evaluator(_ judge: RubricJudge, cache: JudgeCache?) -> Evaluator {
+        var evaluator = Evaluator(judge: judge, cache: cache)
+        evaluator.retryRounds = retryRounds
+        evaluator.parallelCalls = judge.identity.hasPrefix("llm:openai") ? 1 : 4
+        evaluator.batchSize = judge.identity.hasPrefix("llm:openai") ? max(64, concurrency * 4) : 64
+        return evaluator
+    }
+}
