@@ -364,7 +364,7 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
             ("time/generation", times.generation), ("time/reference", times.reference), ("time/judge", times.judge),
             ("time/similarity", times.similarity), ("time/update", times.update),
         ]
-        tensorBoard?.write(step: step, scalars: metrics)
+        tensorBoard?.write(step: step, scalars: metrics.filter { $0.1.isFinite })
         let line = JSONValue.object([("step", .int(step))] + metrics.map { ($0.0, $0.1.isFinite ? .double($0.1) : .null) })
         try RunFolder.appendLine(line, to: run.metricsPath)
         for r in allRollouts.prefix(config.int("run.log_rollouts")) {
@@ -391,7 +391,10 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
         var stats = UpdateStats()
         stats.lr = schedule.rate(at: step)
         guard !rollouts.isEmpty else {
+            // Nothing to learn from (every group had zero spread): no loss, KL or entropy to
+            // report, logged as null rather than a misleading 0.
             stats.skipped = true
+            (stats.loss, stats.kl, stats.clipLow, stats.clipHigh, stats.entropy, stats.gradNorm) = (.nan, .nan, .nan, .nan, .nan, .nan)
             return stats
         }
         let temperature = config.double("rollout.temperature")

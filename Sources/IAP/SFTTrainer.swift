@@ -232,7 +232,7 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
             ("sft/epoch", Double((step - 1) / stepsPerEpoch)), ("policy/grad_norm", norm), ("policy/skipped_update", skipped ? 1 : 0),
             ("optim/lr", lr), ("time/update", seconds),
         ]
-        tensorBoard?.write(step: step, scalars: metrics)
+        tensorBoard?.write(step: step, scalars: metrics.filter { $0.1.isFinite })
         let line = JSONValue.object([("step", .int(step))] + metrics.map { ($0.0, $0.1.isFinite ? .double($0.1) : .null) })
         try RunFolder.appendLine(line, to: run.metricsPath)
         return line

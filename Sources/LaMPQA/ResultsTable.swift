@@ -92,7 +92,8 @@ public struct ResultsTable: Sendable {
 
     /// Four decimals (0.4497), "–" for a missing value.
     public static func format(_ x: Double?) -> String {
-        guard let x else { return "–" }
+        guard let x, x.isFinite else { return "–" }
+        if x < 0 && Int((x * 10000).rounded()) != 0 { return "−" + format(-x) }
         let scaled = Int((x * 10000).rounded())
         let text = String(scaled)
         let padded = String(repeating: "0", count: max(0, 5 - text.count)) + text
@@ -100,7 +101,7 @@ public struct ResultsTable: Sendable {
     }
 
     /// † t-test, ‡ Wilcoxon: corrected p < α for the best method over the strongest other.
-    func marks(_ column: Column) -> String {
+    public func marks(_ column: Column) -> String {
         var m = ""
         if let p = column.tTestP, p < alpha { m += "†" }
         if let p = column.wilcoxonP, p < alpha { m += "‡" }
