@@ -91,6 +91,8 @@ let package = Package(
         .testTarget(name: "TorchTests", dependencies: ["Torch"]),
         .testTarget(name: "TransformersTests", dependencies: ["Transformers", "ModelStore"]),
         .testTarget(name: "IAPTests", dependencies: ["IAP", "ModelStore"]),
+        // Drives the built iap binary end to end (make test builds it first).
+        .testTarget(name: "CLITests", dependencies: ["SafeTensors"]),
         .testTarget(
             name: "LaMPQATests",
             dependencies: ["LaMPQA", "Serving", "ModelStore", .product(name: "Hummingbird", package: "hummingbird")]),

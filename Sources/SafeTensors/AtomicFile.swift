@@ -10,7 +10,12 @@ public enum AtomicFile {
         func fail(_ what: String) -> SafeTensorsError {
             SafeTensorsError(path: path, reason: "\(what) (\(String(cString: strerror(errno))))")
         }
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        var fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        if fd < 0 && errno == ENOENT, let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+            // Output paths may name folders that do not exist yet (runs/x/answers/iap.json).
+            try FileSystem.makeDirectories(String(path[..<slash]))
+            fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        }
         guard fd >= 0 else { throw fail("cannot create \(temporary)") }
         var offset = 0
         while offset < bytes.count {
