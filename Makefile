@@ -27,8 +27,8 @@ demo: build
 	.build/release/iap models pull $(MODELS)
 	.build/release/iap doctor
 	.build/release/iap train --config configs/demo-cpu.yaml --run-dir $(DEMO_RUN)
-	.build/release/iap answer --method iap --model smollm2-135m-instruct --out $(DEMO_RUN)/start.responses.json
-	.build/release/iap answer --method iap --model $(DEMO_RUN)/final --out $(DEMO_RUN)/trained.responses.json
+	.build/release/iap answer --method iap --model smollm2-135m-instruct --max-tokens 160 --temperature 0 --out $(DEMO_RUN)/start.responses.json
+	.build/release/iap answer --method iap --model $(DEMO_RUN)/final --max-tokens 160 --temperature 0 --out $(DEMO_RUN)/trained.responses.json
 	.build/release/iap evaluate --data data/sample --split test --judge embedding --out $(DEMO_RUN)/evaluation \
 		--responses $(DEMO_RUN)/start.responses.json $(DEMO_RUN)/trained.responses.json
 	@echo "run folder: $(DEMO_RUN)  (tensorboard --logdir runs)"

@@ -356,6 +356,7 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
             ("intent/tokens", mean(valid.map { Double($0.intentTokens) })),
             ("response/tokens", mean(allRollouts.map { Double($0.sequence.tokens.count) })),
             ("response/truncated_fraction", mean(allRollouts.map { $0.sequence.finishReason == .length ? 1 : 0 })),
+            ("update/learned_tokens", update.learnedTokens),
             ("dapo/zero_spread_fraction", sampledGroups == 0 ? 0 : Double(zeroSpread) / Double(sampledGroups)),
             ("dapo/groups_kept", Double(kept.count)), ("dapo/sampling_rounds", Double(round)),
             ("policy/kl", update.kl), ("policy/clip_low", update.clipLow), ("policy/clip_high", update.clipHigh),
@@ -383,6 +384,8 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
 
     struct UpdateStats {
         var loss = 0.0, kl = 0.0, clipLow = 0.0, clipHigh = 0.0, entropy = 0.0, gradNorm = 0.0, lr = 0.0
+        /// Completion tokens the loss covered (after masking truncated completions).
+        var learnedTokens = 0.0
         var skipped = false
     }
 
@@ -399,46 +402,83 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
         }
         let temperature = config.double("rollout.temperature")
         let maskTruncated = config.bool("dapo.mask_truncated")
-        // Sequences (prompt + completion), right-padded per micro-batch; the completion mask
-        // in log-prob coordinates (index t scores token t + 1).
+        // Either one prompt + its group's completions (optim.share_prompt: the prompt is
+        // computed once per micro-batch) or whole sequences (prompt + completion); right-padded,
+        // with the completion mask in log-prob coordinates.
         struct Batch {
+            /// Shared prompt [P] (then `ids` are the completions [n, C]) or nil (`ids` are whole sequences).
+            let prefix: Tensor?
             let ids: Tensor, valid: Tensor, completion: Tensor, advantages: Tensor
             var old: Tensor?, ref: Tensor?
         }
         let micro = max(1, config.int("optim.micro_batch"))
+        let share = config.bool("optim.share_prompt")
+        // Micro-batches: consecutive rollouts, and with shared prompts never two prompts in one.
+        var chunks: [[Rollout]] = []
+        for r in rollouts {
+            if let last = chunks.last, last.count < micro, !share || last[0].prompt == r.prompt {
+                chunks[chunks.count - 1].append(r)
+            } else {
+                chunks.append([r])
+            }
+        }
         var batches: [Batch] = []
         var globalTokens = 0.0
-        for start in stride(from: 0, to: rollouts.count, by: micro) {
-            let chunk = Array(rollouts[start..<min(start + micro, rollouts.count)])
-            let width = chunk.map { $0.prompt.count + $0.sequence.tokens.count }.max() ?? 2
+        for chunk in chunks {
             var ids: [Int64] = []
             var valid: [Bool] = []
             var completion: [Float] = []
-            for r in chunk {
-                let sequence = r.prompt + r.sequence.tokens
-                ids += sequence.map(Int64.init) + [Int64](repeating: 0, count: width - sequence.count)
-                valid += [Bool](repeating: true, count: sequence.count) + [Bool](repeating: false, count: width - sequence.count)
-                let use: Float = (maskTruncated && r.sequence.finishReason == .length) ? 0 : 1
-                for t in 0..<(width - 1) {
-                    let target = t + 1
-                    completion.append(target >= r.prompt.count && target < sequence.count ? use : 0)
+            let width: Int
+            if share {
+                // Completions only; index t scores completion token t.
+                width = max(1, chunk.map { $0.sequence.tokens.count }.max() ?? 1)
+                for r in chunk {
+                    let tokens = r.sequence.tokens
+                    let use: Float = (maskTruncated && r.sequence.finishReason == .length) ? 0 : 1
+                    ids += tokens.map(Int64.init) + [Int64](repeating: 0, count: width - tokens.count)
+                    valid += [Bool](repeating: true, count: tokens.count) + [Bool](repeating: false, count: width - tokens.count)
+                    completion += (0..<width).map { $0 < tokens.count ? use : 0 }
+                }
+            } else {
+                // Whole sequences; index t scores token t + 1.
+                width = max(2, chunk.map { $0.prompt.count + $0.sequence.tokens.count }.max() ?? 2)
+                for r in chunk {
+                    let sequence = r.prompt + r.sequence.tokens
+                    ids += sequence.map(Int64.init) + [Int64](repeating: 0, count: width - sequence.count)
+                    valid += [Bool](repeating: true, count: sequence.count) + [Bool](repeating: false, count: width - sequence.count)
+                    let use: Float = (maskTruncated && r.sequence.finishReason == .length) ? 0 : 1
+                    for t in 0..<(width - 1) {
+                        let target = t + 1
+                        completion.append(target >= r.prompt.count && target < sequence.count ? use : 0)
+                    }
                 }
             }
-            let completionTensor = try Tensor(completion, shape: [chunk.count, width - 1])
+            let completionTensor = try Tensor(completion, shape: [chunk.count, share ? width : width - 1])
             globalTokens += try completionTensor.sum().item()
+            stats.learnedTokens = globalTokens
             batches.append(Batch(
+                prefix: share ? try Tensor(chunk[0].prompt.map(Int64.init), shape: [chunk[0].prompt.count]) : nil,
                 ids: try Tensor(ids, shape: [chunk.count, width]), valid: try Tensor(valid, shape: [chunk.count, width]),
                 completion: completionTensor, advantages: try Tensor(chunk.map { Float($0.advantage) })))
+        }
+        func logProbs(_ model: CausalLM, _ batch: Batch, entropy: Bool = false) throws(TorchError) -> (logProbs: Tensor, entropy: Tensor?) {
+            if let prefix = batch.prefix {
+                return try model.continuationLogProbs(prefix: prefix, continuations: batch.ids, valid: batch.valid, temperature: temperature, entropy: entropy)
+            }
+            return try model.sequenceLogProbs(ids: batch.ids, valid: batch.valid, temperature: temperature, entropy: entropy)
+        }
+        guard globalTokens > 0 else {
+            // Every kept completion was masked (all truncated with dapo.mask_truncated): no
+            // token to learn from; logged as null, not as a misleading 0.
+            stats.skipped = true
+            (stats.loss, stats.kl, stats.clipLow, stats.clipHigh, stats.entropy, stats.gradNorm) = (.nan, .nan, .nan, .nan, .nan, .nan)
+            return stats
         }
         let updates = max(1, config.int("optim.updates_per_batch"))
         try withNoGrad {
             for i in batches.indices {
-                if updates > 1 {
-                    batches[i].old = try parts.policy.sequenceLogProbs(ids: batches[i].ids, valid: batches[i].valid, temperature: temperature).logProbs
-                }
-                if loss.klCoefficient != 0 {
-                    batches[i].ref = try parts.reference.sequenceLogProbs(ids: batches[i].ids, valid: batches[i].valid, temperature: temperature).logProbs
-                }
+                if updates > 1 { batches[i].old = try logProbs(parts.policy, batches[i]).logProbs }
+                if loss.klCoefficient != 0 { batches[i].ref = try logProbs(parts.reference, batches[i]).logProbs }
             }
         }
         optimizer.learningRate = stats.lr
@@ -448,7 +488,7 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
             var totalLoss = 0.0
             var kl = 0.0, low = 0.0, high = 0.0, active = 0.0
             for batch in batches {
-                let (logp, entropy) = try parts.policy.sequenceLogProbs(ids: batch.ids, valid: batch.valid, temperature: temperature, entropy: true)
+                let (logp, entropy) = try logProbs(parts.policy, batch, entropy: true)
                 let result = try loss(
                     logProbs: logp, oldLogProbs: batch.old ?? logp.detach(), referenceLogProbs: batch.ref, advantages: batch.advantages,
                     mask: batch.completion, globalTokens: globalTokens, globalSequences: Double(rollouts.count),

@@ -268,16 +268,8 @@ struct DecoderLayer {
         _ x: Tensor, cos: Tensor, sin: Tensor, mask: AttentionMask, config: CausalLMConfig, cache: KVCache?, layerIndex: Int,
         packed: PackedWeights.Layer? = nil
     ) throws(TorchError) -> Tensor {
-        let batch = x.shape[0]
         let time = x.shape[1]
-        let d = config.headDim
-        let normed = try x.rmsNorm([config.hiddenSize], weight: inputNorm, eps: config.rmsNormEps)
-        // [B, T, heads·d] → [B, heads, T, d]
-        var query = try q(normed, packed: packed?.q).view([batch, time, config.headCount, d]).transpose(1, 2)
-        var key = try k(normed, packed: packed?.k).view([batch, time, config.kvHeadCount, d]).transpose(1, 2)
-        var value = try v(normed, packed: packed?.v).view([batch, time, config.kvHeadCount, d]).transpose(1, 2)
-        query = try RotaryEmbedding.apply(query, cos: cos, sin: sin)
-        key = try RotaryEmbedding.apply(key, cos: cos, sin: sin)
+        var (query, key, value) = try projections(x, cos: cos, sin: sin, config: config, packed: packed)
         if let cache { (key, value) = try cache.store(layer: layerIndex, keys: key, values: value) }
         let attended: Tensor
         let grouped = config.kvHeadCount != config.headCount
@@ -288,15 +280,35 @@ struct DecoderLayer {
             attended = try DecoderLayer.groupedDecodeAttention(query: query, key: key, value: value, mask: mask, config: config)
         } else {
             switch mask {
-        case .none:
-            attended = try scaledDotProductAttention(query: query, key: key, value: value, groupedQuery: grouped)
-        case .causal:
-            attended = try scaledDotProductAttention(query: query, key: key, value: value, causal: true, groupedQuery: grouped)
-        case .mask(let m):
-            attended = try scaledDotProductAttention(query: query, key: key, value: value, mask: m, groupedQuery: grouped)
+            case .none:
+                attended = try scaledDotProductAttention(query: query, key: key, value: value, groupedQuery: grouped)
+            case .causal:
+                attended = try scaledDotProductAttention(query: query, key: key, value: value, causal: true, groupedQuery: grouped)
+            case .mask(let m):
+                attended = try scaledDotProductAttention(query: query, key: key, value: value, mask: m, groupedQuery: grouped)
+            }
         }
-        }
-        let merged = try attended.transpose(1, 2).reshape([batch, time, config.headCount * d])
+        return try finish(x, attended: attended, config: config, packed: packed)
+    }
+
+    /// Rotated queries [B, heads, T, d] and keys, and values [B, kv_heads, T, d] of x [B, T, hidden].
+    func projections(
+        _ x: Tensor, cos: Tensor, sin: Tensor, config: CausalLMConfig, packed: PackedWeights.Layer? = nil
+    ) throws(TorchError) -> (Tensor, Tensor, Tensor) {
+        let batch = x.shape[0]
+        let time = x.shape[1]
+        let d = config.headDim
+        let normed = try x.rmsNorm([config.hiddenSize], weight: inputNorm, eps: config.rmsNormEps)
+        // [B, T, heads·d] → [B, heads, T, d]
+        let query = try q(normed, packed: packed?.q).view([batch, time, config.headCount, d]).transpose(1, 2)
+        let key = try k(normed, packed: packed?.k).view([batch, time, config.kvHeadCount, d]).transpose(1, 2)
+        let value = try v(normed, packed: packed?.v).view([batch, time, config.kvHeadCount, d]).transpose(1, 2)
+        return (try RotaryEmbedding.apply(query, cos: cos, sin: sin), try RotaryEmbedding.apply(key, cos: cos, sin: sin), value)
+    }
+
+    /// The residual stream after attention output [B, heads, T, d] and the MLP.
+    func finish(_ x: Tensor, attended: Tensor, config: CausalLMConfig, packed: PackedWeights.Layer? = nil) throws(TorchError) -> Tensor {
+        let merged = try attended.transpose(1, 2).reshape([x.shape[0], x.shape[1], config.headCount * config.headDim])
         let h = try x + o(merged, packed: packed?.o)
         let normed2 = try h.rmsNorm([config.hiddenSize], weight: postNorm, eps: config.rmsNormEps)
         let inner = try gate(normed2, packed: packed?.gate).silu() * up(normed2, packed: packed?.up)

@@ -18,7 +18,7 @@ import Transformers
         var config = TrainConfig()
         for o in ["run.steps=2", "rollout.questions_per_step=1", "rollout.group_size=3", "rollout.max_new_tokens=12",
                   "rollout.reference_max_new_tokens=8", "optim.micro_batch=3", "optim.lr=1e-4", "optim.warmup_ratio=0",
-                  "reward.malformed=judged-minus:1.0", "dapo.dynamic_sampling=false"] {
+                  "reward.malformed=judged-minus:1.0", "dapo.dynamic_sampling=false", "dapo.mask_truncated=false"] {
             try config.apply(override: o)
         }
         let store = ModelStore()

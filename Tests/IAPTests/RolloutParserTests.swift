@@ -63,6 +63,7 @@ import Testing
         let messages = BaselineMethod.explicitIntent.prompt.messages(input: "Question: Why?", intents: ["save money", "be quick"])
         #expect(messages.last?.content == "Question: Why?\n\nThe person's likely intents:\n1. save money\n2. be quick")
         #expect(BaselineMethod.implicitIntent.prompt.system.contains("intent"))
-        #expect(BaselineMethod.allCases.map(\.rawValue) == ["non-personalized", "implicit-intent", "explicit-intent"])
+        #expect(BaselineMethod.allCases.map(\.rawValue) == ["non-personalized", "implicit-intent", "explicit-intent", "direct"])
+        #expect(BaselineMethod.direct.prompt.messages(input: "Q?").map(\.content) == ["Q?"])
     }
 }

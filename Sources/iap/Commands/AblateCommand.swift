@@ -45,14 +45,7 @@ struct AblateIntentsCommand: AsyncParsableCommand {
     @Option(help: "Conditions to run (default all): no-intent, in-group-random, cross-group-random, selected.")
     var conditions: [String] = []
 
-    @Option(help: "Maximum new tokens per answer.")
-    var maxTokens = 160
-
-    @Option(help: "Sampling temperature (0: greedy).")
-    var temperature = 0.0
-
-    @Option(help: "Seed of the random intent draws and of sampling.")
-    var seed: UInt64 = 0
+    @OptionGroup var decoding: DecodingOptions
 
     @Option(help: "Questions generated together.")
     var batch = 16
@@ -118,13 +111,9 @@ struct AblateIntentsCommand: AsyncParsableCommand {
         guard let mode = PolicyInputMode(name: input) else { throw CLI.failure("--input \(input): question, narrative, profile:K or narrative+profile:K") }
         Torch.keepFreedMemory()
         let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model)
-        var generation = GenerationOptions()
-        generation.maxNewTokens = maxTokens
-        generation.greedy = temperature == 0
-        generation.temperature = max(temperature, 1e-3)
-        generation.seed = seed
+        let generation = decoding.generation
         for condition in pending {
-            let assigned = condition.assignments(records: dataset.records, intents: own, seed: seed)
+            let assigned = condition.assignments(records: dataset.records, intents: own, seed: decoding.seed)
             var generator = AnswerGenerator(
                 model: lm, tokenizer: tokenizer, template: template, input: PolicyInputBuilder(mode: mode), method: .baseline(.explicitIntent),
                 prompt: assigned == nil ? IntentCondition.noIntentPrompt : nil, options: generation)

@@ -35,11 +35,7 @@ struct AnswerCommand: AsyncParsableCommand {
     @Option(help: "At most this many questions per domain.")
     var limit: Int?
 
-    @Option(help: "Maximum new tokens per answer.")
-    var maxTokens = 160
-
-    @Option(help: "Sampling temperature (0: greedy).")
-    var temperature = 0.0
+    @OptionGroup var decoding: DecodingOptions
 
     @Option(help: "Text the reply starts with (e.g. <think>), as in training.")
     var prefill = ""
@@ -77,10 +73,7 @@ struct AnswerCommand: AsyncParsableCommand {
         let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model)
         // Non-personalized means no user information at all: the question only.
         let builder = PolicyInputBuilder(mode: answering == .baseline(.nonPersonalized) ? .questionOnly : mode)
-        var generation = GenerationOptions()
-        generation.maxNewTokens = maxTokens
-        generation.greedy = temperature == 0
-        generation.temperature = max(temperature, 1e-3)
+        let generation = decoding.generation
         var generator = AnswerGenerator(
             model: lm, tokenizer: tokenizer, template: template, input: builder, method: answering, prompt: prompt, options: generation)
         generator.batch = batch
