@@ -39,6 +39,39 @@ let modelFixtureFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompone
         try reread.apply(yaml: config.yaml, source: "config.yaml")
         #expect(reread.values == config.values)
     }
+
+    /// `base:` applies another file first (relative to the including file); loops and missing
+    /// files are errors naming the file; the bundled ablation configs all load.
+    @Test func baseFilesAndBundledConfigs() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("iap-config-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try AtomicFile.write("run:\n  steps: 50\n  seed: 4\nrollout:\n  group_size: 5\n", to: folder + "/base.yaml")
+        try AtomicFile.write("base: base.yaml\nrollout:\n  group_size: 3\n", to: folder + "/variant.yaml")
+        var config = TrainConfig()
+        try config.apply(file: folder + "/variant.yaml")
+        #expect(config.int("run.steps") == 50 && config.int("run.seed") == 4 && config.int("rollout.group_size") == 3)
+        try AtomicFile.write("base: loop.yaml\n", to: folder + "/loop.yaml")
+        var looped = TrainConfig()
+        #expect { try looped.apply(file: folder + "/loop.yaml") } throws: { "\($0)".contains("more than 8 levels") }
+        try AtomicFile.write("base: missing.yaml\n", to: folder + "/dangling.yaml")
+        #expect { try looped.apply(file: folder + "/dangling.yaml") } throws: { "\($0)".contains("dangling.yaml: base:") && "\($0)".contains("missing.yaml") }
+        try AtomicFile.write("base: [1]\n", to: folder + "/bad.yaml")
+        #expect { try looped.apply(file: folder + "/bad.yaml") } throws: { "\($0)".contains("base: expected a file name") }
+        let configs = modelFixtureFolder.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("configs").path
+        for (file, key, value) in [
+            ("ablations/no-contrast.yaml", "reward.lambda_contrast", 0.0), ("ablations/group-3.yaml", "rollout.group_size", 3.0),
+            ("ablations/group-7.yaml", "rollout.group_size", 7.0), ("ablations/demo-no-contrast.yaml", "reward.lambda_contrast", 0.0),
+        ] {
+            var c = TrainConfig()
+            try c.apply(file: configs + "/" + file)
+            #expect((key.hasPrefix("reward") ? c.double(key) : Double(c.int(key))) == value, "\(file)")
+            #expect(c.string("policy.model") != "" && c.int("run.steps") > 0)
+        }
+        for file in ["demo-cpu.yaml", "sft-demo-cpu.yaml", "paper-qwen2.5-7b-instruct.yaml"] {
+            var c = TrainConfig()
+            try c.apply(file: configs + "/" + file)
+        }
+    }
 }
 
 @Suite struct TensorBoardWriterTests {
