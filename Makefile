@@ -31,7 +31,10 @@ demo: build
 	.build/release/iap answer --method iap --model $(DEMO_RUN)/final --max-tokens 160 --temperature 0 --out $(DEMO_RUN)/trained.responses.json
 	.build/release/iap evaluate --data data/sample --split test --judge embedding --out $(DEMO_RUN)/evaluation \
 		--responses $(DEMO_RUN)/start.responses.json $(DEMO_RUN)/trained.responses.json
-	@echo "run folder: $(DEMO_RUN)  (tensorboard --logdir runs)"
+	.build/release/iap compare $(DEMO_RUN)/evaluation/start.responses $(DEMO_RUN)/evaluation/trained.responses --names start trained
+	.build/release/iap report $(DEMO_RUN) $(DEMO_RUN)/evaluation/start.responses $(DEMO_RUN)/evaluation/trained.responses \
+		--names training start trained --out $(DEMO_RUN)/report.html
+	@echo "run folder: $(DEMO_RUN)  (report: $(DEMO_RUN)/report.html; tensorboard --logdir runs)"
 
 ## Everything the tests need, then the tests. Serial: the leak test counts libtorch handles
 ## process-wide, and every test target shares one process.

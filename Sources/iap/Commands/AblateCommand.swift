@@ -33,8 +33,11 @@ struct AblateIntentsCommand: AsyncParsableCommand {
     @Option(help: "The model's own intents: the .intents.json of `iap answer --method iap` on the same split.")
     var intents: String
 
-    @Option var data = "data/sample"
-    @Option var split = "test"
+    @Option(help: "Folder with the benchmark's files.")
+    var data = "data/sample"
+
+    @Option(help: "Split: train, validation or test (the split the intents were inferred on).")
+    var split = "test"
 
     @Option(help: "What the model is shown: question, narrative, profile:K, narrative+profile:K.")
     var input = "narrative"
