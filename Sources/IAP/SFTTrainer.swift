@@ -60,6 +60,8 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
     public private(set) var labels: [Label] = []
     /// Progress messages (labelling), for the command's display.
     public var progress: @Sendable (String) -> Void = { _ in }
+    /// Asked between labelling batches; true stops labelling early (labels so far are kept).
+    public var shouldStop: @Sendable () -> Bool = { false }
 
     public var labelsPath: String { run.path + "/silver-labels.jsonl" }
     public var stepsPerEpoch: Int { max(1, (parts.records.count + batchSize - 1) / batchSize) }
@@ -103,6 +105,10 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
         if !missing.isEmpty { progress("silver labels: \(byId.count) of \(parts.records.count) done, labelling \(missing.count)") }
         let chunk = 8
         for start in stride(from: 0, to: missing.count, by: chunk) {
+            if shouldStop() {
+                progress("silver labels: stopped after \(start) of \(missing.count); the rest are labelled on --resume")
+                break
+            }
             let records = Array(missing[start..<min(start + chunk, missing.count)])
             let candidates = try candidateAnswers(records, round: start)
             let recordById = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })

@@ -50,9 +50,20 @@ enum TrainingSession {
         summary: (JSONValue) -> String
     ) async throws {
         if resuming {
-            guard let last = run.checkpointSteps().last else { throw CLI.failure("\(folder) has no complete checkpoint to resume from") }
-            do { try trainer.restore(from: run.checkpointPath(step: last)) } catch { throw CLI.failure("\(error)") }
-            CLI.note("resumed \(folder) at step \(last)")
+            if let last = run.checkpointSteps().last {
+                do { try trainer.restore(from: run.checkpointPath(step: last)) } catch { throw CLI.failure("\(error)") }
+                CLI.note("resumed \(folder) at step \(last)")
+            } else {
+                // Stopped before the first checkpoint: start over in the same folder, keeping
+                // what is reusable (SFT labels, reference answers), dropping partial steps.
+                do {
+                    try RunFolder.truncate(run.metricsPath, afterStep: 0)
+                    try RunFolder.truncate(run.rolloutsPath, afterStep: 0)
+                } catch {
+                    throw CLI.failure(error)
+                }
+                CLI.note("\(folder) has no checkpoint yet: starting at step 0 (labels and reference answers already there are kept)")
+            }
         }
         signal(SIGINT) { _ in
             if trainingStopRequested != 0 { _exit(130) }

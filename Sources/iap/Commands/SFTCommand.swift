@@ -61,6 +61,7 @@ struct SFTCommand: AsyncParsableCommand {
             throw CLI.failure("\(error)")
         }
         trainer.progress = { CLI.note($0) }
+        trainer.shouldStop = { trainingStopRequested != 0 }
         try await TrainingSession.drive(trainer, cfg: cfg, folder: folder, run: run, resuming: resume != nil, command: "sft") { line in
             "loss \(TrainingSession.value(line, "sft/loss"))  label score \(TrainingSession.value(line, "sft/label_score"))  "
                 + "grad norm \(TrainingSession.value(line, "policy/grad_norm"))"
