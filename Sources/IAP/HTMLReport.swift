@@ -162,7 +162,14 @@ public struct HTMLReport {
             out += "<td>\(number(r["reward"]))</td><td>\(number(r["personalization"]))</td><td>\(number(r["similarity"]))</td>"
             out += "<td>\(number(r["contrast"]))</td><td>\(number(r["length_penalty"]))</td>"
             out += "<td>" + (intents.isEmpty ? "–" : "<ol>" + intents.map { "<li>\($0.xmlEscaped)</li>" }.joined() + "</ol>") + "</td>"
-            out += "<td><pre>\((r["answer"]?.stringValue ?? "(no answer block)").xmlEscaped)</pre>"
+            if let answer = r["answer"]?.stringValue {
+                out += "<td><pre>\(answer.xmlEscaped)</pre>"
+            } else {
+                // No <answer> block: show how the reply starts, so a reader sees what went wrong.
+                let completion = r["completion"]?.stringValue ?? ""
+                let start = completion.count > 300 ? String(completion.prefix(300)) + "…" : completion
+                out += "<td><span class=\"note\">no answer block; the reply starts:</span><pre>\(start.xmlEscaped)</pre>"
+            }
             out += "<details><summary>full completion</summary><pre>\((r["completion"]?.stringValue ?? "").xmlEscaped)</pre></details></td></tr>"
         }
         return out + "</tbody></table>"

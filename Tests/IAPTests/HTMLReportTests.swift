@@ -97,6 +97,7 @@ import Testing
         #expect((collector.elements["svg"] ?? 0) == 13 && (collector.elements["polyline"] ?? 0) >= 8)
         #expect(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;quoted&quot;  end"))
         #expect(html.contains("<li>learn &lt;b&gt;</li>") && html.contains("missing &lt;think&gt;"))
+        #expect(html.contains("no answer block; the reply starts:</span><pre>no tags</pre>"))
         // Table 1 marks the best per column: eval-iap leads art (0.6 vs 0.25), eval-base lifestyle.
         #expect(html.contains("<td>eval-iap</td><td><b>0.6000</b></td><td><u>0.4000</u></td>"))
         // Figure 4: art has one question with 3 intents (0.5) and one with 1 (0.7).
