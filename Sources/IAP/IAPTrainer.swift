@@ -63,6 +63,7 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
         self.config = config
         self.run = run
         self.parts = parts
+        try IAPTrainer.validate(config)
         parts.policy.gradientCheckpointing = config.bool("policy.gradient_checkpointing")
         for p in parts.policy.parameters { _ = try p.tensor.requiresGrad() }
         optimizer = AdamW(
@@ -113,6 +114,26 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
             }
         }
         order = shuffledOrder(epoch: 0)
+    }
+
+    /// Values outside their range are errors naming the key (before any model work starts).
+    static func validate(_ config: TrainConfig) throws(ConfigError) {
+        for key in [
+            "rollout.group_size", "rollout.questions_per_step", "rollout.max_new_tokens", "rollout.reference_max_new_tokens",
+            "optim.micro_batch", "optim.updates_per_batch", "run.checkpoint_every", "run.keep_checkpoints",
+        ] where config.int(key) < 1 {
+            throw ConfigError("\(key): at least 1, got \(config.int(key))")
+        }
+        if config.int("run.steps") < 0 { throw ConfigError("run.steps: 0 or more, got \(config.int("run.steps"))") }
+        if config.int("dapo.max_extra_rounds") < 0 { throw ConfigError("dapo.max_extra_rounds: 0 or more") }
+        let temperature = config.double("rollout.temperature"), topP = config.double("rollout.top_p")
+        guard temperature > 0, temperature.isFinite else { throw ConfigError("rollout.temperature: above 0, got \(temperature)") }
+        guard topP > 0, topP <= 1 else { throw ConfigError("rollout.top_p: in (0, 1], got \(topP)") }
+        for key in ["optim.lr", "dapo.clip_low", "dapo.clip_high", "dapo.kl_coef", "optim.max_grad_norm", "optim.warmup_ratio"] {
+            let v = config.double(key)
+            guard v >= 0, v.isFinite else { throw ConfigError("\(key): 0 or more, got \(v)") }
+        }
+        guard config.double("optim.warmup_ratio") <= 1 else { throw ConfigError("optim.warmup_ratio: at most 1") }
     }
 
     func shuffledOrder(epoch: Int) -> [Int] {

@@ -77,7 +77,9 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
             throw ConfigError("sft.method: one of \(BaselineMethod.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard method != .baseline(.explicitIntent) else { throw ConfigError("sft.method: explicit-intent needs intents; use direct, non-personalized or implicit-intent") }
-        guard config.int("sft.samples") >= 1 else { throw ConfigError("sft.samples: at least 1") }
+        for key in ["sft.samples", "sft.epochs", "sft.batch_size", "sft.max_new_tokens", "optim.micro_batch"] where config.int(key) < 1 {
+            throw ConfigError("\(key): at least 1, got \(config.int(key))")
+        }
         self.method = method
         parts.policy.gradientCheckpointing = config.bool("policy.gradient_checkpointing")
         for p in parts.policy.parameters { _ = try p.tensor.requiresGrad() }
@@ -98,9 +100,18 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
     /// time, each batch's lines appended as soon as it is judged), and keeps them in record order.
     public func prepare() async throws {
         var byId: [String: Label] = [:]
+        let vocabulary = parts.policy.config.vocabSize
+        var rejected = 0
         for line in RunFolder.readLines(labelsPath) {
-            if let label = Self.label(from: line) { byId[label.id] = label }
+            guard let label = Self.label(from: line) else { continue }
+            // A label written for another model (or edited by hand) is asked again, not trained on.
+            guard (label.promptIds + label.replyIds).allSatisfy({ $0 >= 0 && $0 < vocabulary }) else {
+                rejected += 1
+                continue
+            }
+            byId[label.id] = label
         }
+        if rejected > 0 { progress("silver labels: \(rejected) line(s) of \(labelsPath) hold token ids outside this model's vocabulary; those questions are labelled again") }
         let missing = parts.records.filter { byId[$0.id] == nil }
         if !missing.isEmpty { progress("silver labels: \(byId.count) of \(parts.records.count) done, labelling \(missing.count)") }
         let chunk = 8

@@ -40,6 +40,19 @@ let modelFixtureFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompone
         #expect(reread.values == config.values)
     }
 
+    @Test func outOfRangeValuesNameTheKey() throws {
+        for (override, message) in [
+            ("rollout.group_size=0", "rollout.group_size: at least 1"), ("rollout.top_p=1.5", "rollout.top_p"),
+            ("rollout.temperature=0", "rollout.temperature"), ("optim.lr=-1", "optim.lr"), ("run.steps=-2", "run.steps"),
+            ("optim.warmup_ratio=2", "optim.warmup_ratio"),
+        ] {
+            var config = TrainConfig()
+            try config.apply(override: override)
+            #expect { try IAPTrainer.validate(config) } throws: { "\($0)".contains(message) }
+        }
+        try IAPTrainer.validate(TrainConfig())
+    }
+
     /// `base:` applies another file first (relative to the including file); loops and missing
     /// files are errors naming the file; the bundled ablation configs all load.
     @Test func baseFilesAndBundledConfigs() throws {
