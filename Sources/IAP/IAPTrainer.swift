@@ -68,7 +68,8 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
         for p in parts.policy.parameters { _ = try p.tensor.requiresGrad() }
         optimizer = AdamW(
             parameters: parts.policy.parameters, learningRate: config.double("optim.lr"),
-            betas: (config.double("optim.beta1"), config.double("optim.beta2")), weightDecay: config.double("optim.weight_decay"))
+            betas: (config.double("optim.beta1"), config.double("optim.beta2")), weightDecay: config.double("optim.weight_decay"),
+            masterWeights: config.bool("optim.master_weights"))
         schedule = LearningRateSchedule(
             base: config.double("optim.lr"), warmupRatio: config.double("optim.warmup_ratio"), totalSteps: config.int("run.steps"),
             shape: config.string("optim.schedule") == "cosine" ? .cosine : .constant)

@@ -85,7 +85,8 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
         for p in parts.policy.parameters { _ = try p.tensor.requiresGrad() }
         optimizer = AdamW(
             parameters: parts.policy.parameters, learningRate: config.double("optim.lr"),
-            betas: (config.double("optim.beta1"), config.double("optim.beta2")), weightDecay: config.double("optim.weight_decay"))
+            betas: (config.double("optim.beta1"), config.double("optim.beta2")), weightDecay: config.double("optim.weight_decay"),
+            masterWeights: config.bool("optim.master_weights"))
         schedule = LearningRateSchedule(
             base: config.double("optim.lr"), warmupRatio: config.double("optim.warmup_ratio"),
             totalSteps: max(1, (parts.records.count + max(1, config.int("sft.batch_size")) - 1) / max(1, config.int("sft.batch_size")))

@@ -39,7 +39,7 @@ public struct TrainConfig: Sendable {
         ("optim", "lr", .double(1e-5)), ("optim", "warmup_ratio", .double(0.285)), ("optim", "schedule", .string("constant")),
         ("optim", "weight_decay", .double(0.0)), ("optim", "beta1", .double(0.9)), ("optim", "beta2", .double(0.999)),
         ("optim", "max_grad_norm", .double(1.0)), ("optim", "updates_per_batch", .int(1)), ("optim", "micro_batch", .int(4)),
-        ("optim", "share_prompt", .bool(true)),
+        ("optim", "share_prompt", .bool(true)), ("optim", "master_weights", .bool(true)),
         ("dapo", "clip_low", .double(0.2)), ("dapo", "clip_high", .double(0.28)), ("dapo", "dual_clip", .none(.double)),
         ("dapo", "kl_coef", .double(0.001)), ("dapo", "aggregation", .string("token-mean")),
         ("dapo", "advantage_scaling", .string("group")), ("dapo", "advantage_eps", .double(1e-6)),

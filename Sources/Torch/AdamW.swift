@@ -7,6 +7,12 @@
 ///
 /// Parameters without a gradient are skipped. The learning rate may change between steps
 /// (schedules set `learningRate`).
+///
+/// Parameters stored in bfloat16/float16 get float32 master copies when `masterWeights` is on
+/// (the default, as mixed-precision training in PyTorch/FSDP does): moments and the update
+/// are float32 and the parameter receives the rounded result. Without them, an update smaller
+/// than half the spacing of bfloat16 around a weight (2⁻⁸ relative) is lost entirely — at
+/// lr 1e-5 most of them.
 public final class AdamW: @unchecked Sendable {
     public struct Parameter: Sendable {
         public let name: String
@@ -23,16 +29,21 @@ public final class AdamW: @unchecked Sendable {
     public var eps: Double
     public var weightDecay: Double
     public let parameters: [Parameter]
+    /// Float32 master copies of reduced-precision parameters (see above).
+    public let masterWeights: Bool
     /// Completed steps (t in the update rule).
     public private(set) var stepCount = 0
     private var firstMoments: [Tensor?]
     private var secondMoments: [Tensor?]
+    private var masters: [Tensor?]
 
     public init(
         parameters: [Parameter], learningRate: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
-        eps: Double = 1e-8, weightDecay: Double = 0.01
+        eps: Double = 1e-8, weightDecay: Double = 0.01, masterWeights: Bool = true
     ) {
         self.parameters = parameters
+        self.masterWeights = masterWeights
+        self.masters = Array(repeating: nil, count: parameters.count)
         self.learningRate = learningRate
         self.beta1 = betas.0
         self.beta2 = betas.1
@@ -61,8 +72,16 @@ public final class AdamW: @unchecked Sendable {
         let stepSize = learningRate / biasCorrection1
         try withNoGrad { () throws(TorchError) in
             for (i, parameter) in parameters.enumerated() {
-                guard let g = parameter.tensor.grad else { continue }
-                let p = parameter.tensor
+                guard var g = parameter.tensor.grad else { continue }
+                let parameterTensor = parameter.tensor
+                // What the update is applied to: the parameter, or its float32 master copy.
+                var p = parameterTensor
+                let mixed = masterWeights && (parameterTensor.dtype == .bfloat16 || parameterTensor.dtype == .float16)
+                if mixed {
+                    if let existing = masters[i] { p = existing } else { p = try parameterTensor.detach().to(.float32).clone() }
+                    masters[i] = p
+                    g = try g.to(.float32)
+                }
                 let m: Tensor
                 let v: Tensor
                 if let existing = firstMoments[i] { m = existing } else { m = try p.detach().zerosLike() }
@@ -75,6 +94,7 @@ public final class AdamW: @unchecked Sendable {
                 try v.addcmul_(g, g, value: 1 - beta2)
                 let denominator = try v.sqrt() / biasCorrection2Root + eps
                 try p.addcdiv_(m, denominator, value: -stepSize)
+                if mixed { try parameterTensor.copy_(p) }
             }
         }
     }
@@ -91,29 +111,32 @@ public final class AdamW: @unchecked Sendable {
         for (i, parameter) in parameters.enumerated() {
             if let m = firstMoments[i] { tensors["exp_avg." + parameter.name] = m }
             if let v = secondMoments[i] { tensors["exp_avg_sq." + parameter.name] = v }
+            if let master = masters[i] { tensors["master." + parameter.name] = master }
         }
         return (tensors, stepCount)
     }
 
     /// Restores what `stateTensors` returned; shapes must match the parameters.
     public func loadState(tensors: [String: Tensor], step: Int) throws(TorchError) {
-        var first = [Tensor?](repeating: nil, count: parameters.count)
-        var second = [Tensor?](repeating: nil, count: parameters.count)
+        var loaded: [[Tensor?]] = Array(repeating: [Tensor?](repeating: nil, count: parameters.count), count: 3)
         for (i, parameter) in parameters.enumerated() {
-            for (prefix, isFirst) in [("exp_avg.", true), ("exp_avg_sq.", false)] {
+            let mixed = masterWeights && (parameter.tensor.dtype == .bfloat16 || parameter.tensor.dtype == .float16)
+            for (k, prefix) in ["exp_avg.", "exp_avg_sq.", "master."].enumerated() {
                 guard let saved = tensors[prefix + parameter.name] else { continue }
                 guard saved.shape == parameter.tensor.shape else {
                     throw TorchError(
                         operation: "AdamW.loadState",
                         message: "\(prefix)\(parameter.name) has shape \(saved.shape), the parameter \(parameter.tensor.shape)")
                 }
-                // A private copy: the optimizer updates its moments in place.
-                let placed = try saved.to(parameter.tensor.device).to(parameter.tensor.dtype).clone()
-                if isFirst { first[i] = placed } else { second[i] = placed }
+                if k == 2 && !mixed { continue }  // a master copy is only kept for reduced-precision parameters
+                // A private copy: the optimizer updates its state in place. Moments and masters
+                // of reduced-precision parameters stay float32.
+                loaded[k][i] = try saved.to(parameter.tensor.device).to(mixed ? .float32 : parameter.tensor.dtype).clone()
             }
         }
-        firstMoments = first
-        secondMoments = second
+        firstMoments = loaded[0]
+        secondMoments = loaded[1]
+        masters = loaded[2]
         self.stepCount = step
     }
 }

@@ -14,7 +14,7 @@ import Transformers
 @Suite(.serialized, .timeLimit(.minutes(5))) struct ResumeTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    func trainer(folder: String) throws -> IAPTrainer {
+    func trainer(folder: String, dtype: DType) throws -> IAPTrainer {
         var config = TrainConfig()
         for o in ["run.steps=2", "rollout.questions_per_step=1", "rollout.group_size=3", "rollout.max_new_tokens=12",
                   "rollout.reference_max_new_tokens=8", "optim.micro_batch=3", "optim.lr=1e-4", "optim.warmup_ratio=0",
@@ -32,28 +32,30 @@ import Transformers
         options.domains = [.artAndEntertainment]
         let data = try LaMPQADataset(folder: Self.repository.appendingPathComponent("data/sample").path, options: options)
         let parts = IAPTrainer.Parts(
-            policy: try CausalLM.load(policyFiles), reference: try CausalLM.load(policyFiles), tokenizer: try policyFiles.loadTokenizer(),
+            policy: try CausalLM.load(policyFiles, dtype: dtype), reference: try CausalLM.load(policyFiles, dtype: dtype), tokenizer: try policyFiles.loadTokenizer(),
             template: try policyFiles.chatTemplate(), judge: EmbeddingJudge(encoder: encoder, tokenizer: encoderTokenizer, name: "minilm"),
             judgeCache: nil, scorer: BERTScorer(encoder: encoder, tokenizer: encoderTokenizer), records: data.records,
             input: PolicyInputBuilder(mode: .questionAndNarrative), prompt: .standard, chatTemplateText: policyFiles.chatTemplateText)
         return try IAPTrainer(config: config, run: RunFolder(path: folder), parts: parts)
     }
 
-    @Test func resumedRunRepeatsTheUninterruptedOne() async throws {
+    /// float32, and bfloat16 with float32 master weights (which must come back from the checkpoint).
+    @Test(arguments: [DType.float32, .bfloat16])
+    func resumedRunRepeatsTheUninterruptedOne(dtype: DType) async throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("iap-resume-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: base) }
-        let straight = try trainer(folder: base + "/straight")
+        let straight = try trainer(folder: base + "/straight", dtype: dtype)
         _ = try await straight.trainStep()
         let expected = try await straight.trainStep()
 
-        let first = try trainer(folder: base + "/stopped")
+        let first = try trainer(folder: base + "/stopped", dtype: dtype)
         _ = try await first.trainStep()
         try first.saveCheckpoint()
         let folder = try RunFolder(path: base + "/stopped")
         #expect(folder.checkpointSteps() == [1])
         // Anything written after the checkpoint (a step that was killed) is trimmed on resume.
         try RunFolder.appendLine(.object([("step", .int(2)), ("partial", .bool(true))]), to: first.run.metricsPath)
-        let resumed = try trainer(folder: base + "/stopped")
+        let resumed = try trainer(folder: base + "/stopped", dtype: dtype)
         try resumed.restore(from: folder.checkpointPath(step: 1))
         #expect(resumed.step == 1)
         let again = try await resumed.trainStep()
@@ -65,6 +67,10 @@ import Transformers
         let lines = RunFolder.readLines(base + "/stopped/metrics.jsonl")
         #expect(lines.map { $0["step"]?.intValue } == [1, 2] && lines.allSatisfy { $0["partial"] == nil })
         // The checkpoint is a Hugging Face folder with the optimizer and trainer state.
+        if dtype == .bfloat16 {
+            let (state, _) = try TensorFile.load(from: folder.checkpointPath(step: 1) + "/optimizer.safetensors")
+            #expect(state.keys.contains { $0.hasPrefix("master.") } && state.values.allSatisfy { $0.dtype == .float32 })
+        }
         for name in ["model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "optimizer.safetensors", "trainer_state.json"] {
             #expect(FileManager.default.fileExists(atPath: folder.checkpointPath(step: 1) + "/" + name), "\(name)")
         }

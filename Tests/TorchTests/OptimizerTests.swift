@@ -81,6 +81,48 @@ extension TorchSuite {
             #expect(try doubles(a) == doubles(b))
         }
 
+        /// bfloat16 parameters with float32 master weights follow the float32 run (rounded),
+        /// where pure bfloat16 updates of lr 1e-4 near 1.0 are rounded away every time; the
+        /// master copy survives a save/load of the optimizer state.
+        @Test func masterWeightsKeepSmallUpdatesOfBFloat16Parameters() throws {
+            func run(_ dtype: DType, master: Bool, steps: Int) throws -> (Tensor, AdamW) {
+                let p = try Tensor([1.0, -0.5, 2.0] as [Float]).to(dtype).requiresGrad()
+                let optimizer = AdamW(parameters: [.init(name: "w", tensor: p)], learningRate: 1e-4, weightDecay: 0, masterWeights: master)
+                for _ in 0..<steps {
+                    try optimizer.zeroGrad()
+                    try (p.to(.float32) * (try Tensor([1.0, -1.0, 1.0] as [Float]))).sum().backward()
+                    try optimizer.step()
+                }
+                return (p, optimizer)
+            }
+            let (reference, _) = try run(.float32, master: true, steps: 60)
+            let (pure, _) = try run(.bfloat16, master: false, steps: 60)
+            let (mixed, optimizer) = try run(.bfloat16, master: true, steps: 60)
+            // Each step moves a weight by lr = 1e-4 (Adam's normalised step): 60 steps = 6e-3.
+            #expect(try doubles(pure.to(.float32)) == [1.0, -0.5, 2.0])
+            let rounded = try doubles(reference.to(.bfloat16).to(.float32))
+            #expect(try doubles(mixed.to(.float32)) == rounded)
+            #expect(rounded != [1.0, -0.5, 2.0])
+            let state = optimizer.stateTensors()
+            #expect(state.tensors["master.w"]?.dtype == .float32 && state.tensors["exp_avg.w"]?.dtype == .float32)
+            #expect(try doubles(state.tensors["master.w"]!) == doubles(reference).map { Double(Float($0)) })
+            // Restored into a fresh optimizer, the next step matches the uninterrupted one.
+            let q = try mixed.detach().clone().requiresGrad()
+            let restored = AdamW(parameters: [.init(name: "w", tensor: q)], learningRate: 1e-4, weightDecay: 0)
+            try restored.loadState(tensors: state.tensors, step: state.step)
+            for (param, opt) in [(mixed, optimizer), (q, restored)] {
+                try opt.zeroGrad()
+                try (param.to(.float32) * (try Tensor([1.0, -1.0, 1.0] as [Float]))).sum().backward()
+                try opt.step()
+            }
+            #expect(try doubles(opt0Master(optimizer)) == doubles(opt0Master(restored)))
+        }
+
+        func opt0Master(_ optimizer: AdamW) throws -> Tensor {
+            guard let m = optimizer.stateTensors().tensors["master.w"] else { throw TorchError(operation: "test", message: "no master") }
+            return m
+        }
+
         @Test func gradientClippingScalesToTheGlobalNorm() throws {
             let a = try Tensor([1.0, 1.0]).requiresGrad()
             let b = try Tensor([1.0]).requiresGrad()
