@@ -18,20 +18,8 @@ nonisolated(unsafe) var trainingStopRequested: sig_atomic_t = 0
 enum TrainingSession {
     /// The effective config, the run folder's path and the folder (config.yaml written for a new run).
     static func open(config: String?, runDir: String?, overrides: [String], resume: String?) throws(ExitCode) -> (TrainConfig, String, RunFolder) {
-        var cfg = TrainConfig()
-        let folderPath: String
-        do throws(ConfigError) {
-            if let resume {
-                try cfg.apply(file: resume + "/config.yaml")
-                folderPath = resume
-            } else {
-                if let config { try cfg.apply(file: config) }
-                folderPath = runDir ?? "runs/\(cfg.string("run.name"))"
-            }
-            for o in overrides { try cfg.apply(override: o) }
-        } catch {
-            throw CLI.failure(error)
-        }
+        let cfg = try effectiveConfig(config: config, overrides: overrides, resume: resume)
+        let folderPath = resume ?? runDir ?? "runs/\(cfg.string("run.name"))"
         let run: RunFolder
         do { run = try RunFolder(path: folderPath) } catch { throw CLI.failure(error) }
         if resume == nil && !run.checkpointSteps().isEmpty {
@@ -41,6 +29,23 @@ enum TrainingSession {
             do { try AtomicFile.write(cfg.yaml, to: folderPath + "/config.yaml") } catch { throw CLI.failure(error) }
         }
         return (cfg, folderPath, run)
+    }
+
+    /// The defaults, then the config file (or the run's own config.yaml when resuming), then
+    /// the --set overrides.
+    static func effectiveConfig(config: String?, overrides: [String], resume: String?) throws(ExitCode) -> TrainConfig {
+        var cfg = TrainConfig()
+        do throws(ConfigError) {
+            if let resume {
+                try cfg.apply(file: resume + "/config.yaml")
+            } else if let config {
+                try cfg.apply(file: config)
+            }
+            for o in overrides { try cfg.apply(override: o) }
+        } catch {
+            throw CLI.failure(error)
+        }
+        return cfg
     }
 
     /// Restores the last checkpoint when resuming, prepares, then steps to the end, saving

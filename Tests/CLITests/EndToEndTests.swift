@@ -103,6 +103,8 @@ import Testing
                    "chart-results", "table-buckets-7", "chart-fig4-7"] {
             #expect(html.contains("id=\"\(id)\""), "report lacks \(id)")
         }
+        let printed = try succeed(["train", "--config", "configs/ablations/demo-no-contrast.yaml", "--set", "rollout.group_size=3", "--print-config"])
+        #expect(printed.output.contains("  lambda_contrast: 0.0\n") && printed.output.contains("  group_size: 3\n") && printed.output.contains("  steps: 16\n"))
         // Errors name what is wrong and exit 1.
         let missing = try iap(["compare", d + "/no-such-folder"])
         #expect(missing.status == 1 && missing.errors.contains("no-such-folder"))

@@ -31,7 +31,14 @@ struct SFTCommand: AsyncParsableCommand {
     @Option(help: "Continue the run in this folder (labels done are kept; fine-tuning resumes from the last checkpoint).")
     var resume: String?
 
+    @Flag(help: "Print the effective configuration (every key, with the file's and --set's values over the defaults) and exit.")
+    var printConfig = false
+
     func run() async throws {
+        if printConfig {
+            print(try TrainingSession.effectiveConfig(config: config, overrides: overrides, resume: resume).yaml, terminator: "")
+            return
+        }
         let (cfg, folder, run) = try TrainingSession.open(config: config, runDir: runDir, overrides: overrides, resume: resume)
         Torch.keepFreedMemory()
         Torch.manualSeed(UInt64(cfg.int("run.seed")))
