@@ -12,7 +12,7 @@ import SafeTensors
 /// - runs: `chart-reward-k` (reward and its parts), `chart-fig3-reward-k`, `chart-fig3-intent-k`,
 ///   `chart-fig3-response-k` (Figure 3), `chart-format-k`, `chart-kl-k`, `chart-clip-k`,
 ///   `chart-entropy-k`, `chart-time-k`, `table-summary-k`, `table-rollouts-k`;
-///   SFT runs: `chart-sft-loss-k`, `table-summary-k`;
+///   SFT runs: `chart-sft-loss-k`, `chart-sft-grad-k`, `table-summary-k`, `table-labels-k`;
 /// - evaluations together: `table-results`, `chart-results` (Table 1);
 /// - per evaluation with an intents file: `table-buckets-k`, `chart-fig4-k` (Figure 4);
 /// - intent ablations: `table-intent-ablation-k`, `chart-intent-ablation-k` (Table 2).
@@ -102,6 +102,7 @@ public struct HTMLReport {
             out += chart("chart-sft-grad", "Gradient norm", [("policy/grad_norm", "grad norm")])
             out += "</div>"
             out += summaryTable(k, lines, keys: [("sft/loss", "loss"), ("sft/label_score", "label score"), ("policy/grad_norm", "grad norm")])
+            out += labelsTable(k, path: path)
             return out + "</section>"
         }
         out += "<h3>Reward</h3><div class=\"charts\">"
@@ -132,6 +133,18 @@ public struct HTMLReport {
         ])
         out += rolloutsTable(k, path: path)
         return out + "</section>"
+    }
+
+    /// What best-of-N selection gained: the labels' mean score against all candidates' mean.
+    func labelsTable(_ k: Int, path: String) -> String {
+        let labels = RunFolder.readLines(path + "/silver-labels.jsonl")
+        guard !labels.isEmpty else { return "" }
+        let best = labels.compactMap { $0["score"]?.doubleValue }
+        let all = labels.flatMap { $0["candidate_scores"]?.arrayValue?.compactMap(\.doubleValue) ?? [] }
+        func mean(_ xs: [Double]) -> Double? { xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count) }
+        return "<h3>Silver labels</h3><table id=\"table-labels-\(k)\" class=\"results\"><thead><tr><th>questions</th><th>candidates</th>"
+            + "<th>mean score of the kept label</th><th>mean score of all candidates</th></tr></thead><tbody><tr><td>\(labels.count)</td>"
+            + "<td>\(all.count)</td><td>\(ResultsTable.format(mean(best)))</td><td>\(ResultsTable.format(mean(all)))</td></tr></tbody></table>"
     }
 
     /// Mean of the first and last three steps for each key.

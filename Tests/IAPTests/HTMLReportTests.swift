@@ -62,6 +62,8 @@ import Testing
         try write(
             (1...3).map { JSONValue.object([("step", .int($0)), ("sft/loss", .double(2.5 - 0.1 * Double($0))), ("sft/label_score", .double(0.3))]).serialized }
                 .joined(separator: "\n") + "\n", base + "/sft/metrics.jsonl")
+        try write(#"{"id":"q1","score":0.5,"candidate_scores":[0.5,0.1]}"# + "\n" + #"{"id":"q2","score":0.3,"candidate_scores":[0.3,0.3]}"# + "\n",
+            base + "/sft/silver-labels.jsonl")
         // Two evaluations; the IAP one has intents beside its responses (Figure 4).
         let art = LaMPQADomain.artAndEntertainment.rawValue, life = LaMPQADomain.lifestyleAndPersonalDevelopment.rawValue
         try write(scores([("0_0_0", 0.5), ("0_0_1", 0.7)]), base + "/eval-iap/\(art)_test.scores.json")
@@ -88,7 +90,7 @@ import Testing
         let ids = Set(collector.ids)
         let promised = [
             "chart-reward-0", "chart-format-0", "chart-fig3-reward-0", "chart-fig3-intent-0", "chart-fig3-response-0", "chart-kl-0",
-            "chart-clip-0", "chart-entropy-0", "chart-time-0", "table-summary-0", "table-rollouts-0", "chart-sft-loss-1", "table-summary-1",
+            "chart-clip-0", "chart-entropy-0", "chart-time-0", "table-summary-0", "table-rollouts-0", "chart-sft-loss-1", "table-summary-1", "table-labels-1",
             "table-results", "chart-results", "table-buckets-2", "chart-fig4-2", "table-intent-ablation-4", "chart-intent-ablation-4",
         ]
         for id in promised { #expect(ids.contains(id), "missing \(id)") }
@@ -98,6 +100,7 @@ import Testing
         #expect(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;quoted&quot;  end"))
         #expect(html.contains("<li>learn &lt;b&gt;</li>") && html.contains("missing &lt;think&gt;"))
         #expect(html.contains("no answer block; the reply starts:</span><pre>no tags</pre>"))
+        #expect(html.contains("<td>2</td><td>4</td><td>0.4000</td><td>0.3000</td>"))
         // Table 1 marks the best per column: eval-iap leads art (0.6 vs 0.25), eval-base lifestyle.
         #expect(html.contains("<td>eval-iap</td><td><b>0.6000</b></td><td><u>0.4000</u></td>"))
         // Figure 4: art has one question with 3 intents (0.5) and one with 1 (0.7).
