@@ -64,15 +64,8 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
         self.run = run
         self.parts = parts
         try IAPTrainer.validate(config)
-        parts.policy.gradientCheckpointing = config.bool("policy.gradient_checkpointing")
-        for p in parts.policy.parameters { _ = try p.tensor.requiresGrad() }
-        optimizer = AdamW(
-            parameters: parts.policy.parameters, learningRate: config.double("optim.lr"),
-            betas: (config.double("optim.beta1"), config.double("optim.beta2")), weightDecay: config.double("optim.weight_decay"),
-            masterWeights: config.bool("optim.master_weights"))
-        schedule = LearningRateSchedule(
-            base: config.double("optim.lr"), warmupRatio: config.double("optim.warmup_ratio"), totalSteps: config.int("run.steps"),
-            shape: config.string("optim.schedule") == "cosine" ? .cosine : .constant)
+        optimizer = try config.trainableOptimizer(for: parts.policy)
+        schedule = config.learningRateSchedule(totalSteps: config.int("run.steps"))
         var reward = RewardSettings()
         reward.personalization = config.double("reward.lambda_pers")
         reward.contrast = config.double("reward.lambda_contrast")

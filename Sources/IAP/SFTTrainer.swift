@@ -64,8 +64,13 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
     public var shouldStop: @Sendable () -> Bool = { false }
 
     public var labelsPath: String { run.path + "/silver-labels.jsonl" }
-    public var stepsPerEpoch: Int { max(1, (parts.records.count + batchSize - 1) / batchSize) }
-    public var totalSteps: Int { stepsPerEpoch * max(1, config.int("sft.epochs")) }
+    public var stepsPerEpoch: Int { SFTTrainer.steps(labels: parts.records.count, batchSize: batchSize, epochs: 1) }
+    public var totalSteps: Int { SFTTrainer.steps(labels: parts.records.count, batchSize: batchSize, epochs: config.int("sft.epochs")) }
+
+    /// ceil(labels / batch) steps per epoch (at least one), times the epochs.
+    static func steps(labels: Int, batchSize: Int, epochs: Int) -> Int {
+        max(1, (labels + max(1, batchSize) - 1) / max(1, batchSize)) * max(1, epochs)
+    }
     var batchSize: Int { max(1, config.int("sft.batch_size")) }
 
     public init(config: TrainConfig, run: RunFolder, parts: Parts) throws {
@@ -81,17 +86,9 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
             throw ConfigError("\(key): at least 1, got \(config.int(key))")
         }
         self.method = method
-        parts.policy.gradientCheckpointing = config.bool("policy.gradient_checkpointing")
-        for p in parts.policy.parameters { _ = try p.tensor.requiresGrad() }
-        optimizer = AdamW(
-            parameters: parts.policy.parameters, learningRate: config.double("optim.lr"),
-            betas: (config.double("optim.beta1"), config.double("optim.beta2")), weightDecay: config.double("optim.weight_decay"),
-            masterWeights: config.bool("optim.master_weights"))
-        schedule = LearningRateSchedule(
-            base: config.double("optim.lr"), warmupRatio: config.double("optim.warmup_ratio"),
-            totalSteps: max(1, (parts.records.count + max(1, config.int("sft.batch_size")) - 1) / max(1, config.int("sft.batch_size")))
-                * max(1, config.int("sft.epochs")),
-            shape: config.string("optim.schedule") == "cosine" ? .cosine : .constant)
+        optimizer = try config.trainableOptimizer(for: parts.policy)
+        schedule = config.learningRateSchedule(
+            totalSteps: SFTTrainer.steps(labels: parts.records.count, batchSize: config.int("sft.batch_size"), epochs: config.int("sft.epochs")))
         tensorBoard = try? TensorBoardWriter(folder: run.path)
     }
 

@@ -53,3 +53,22 @@ public protocol CheckpointedTrainer: AnyObject {
     func saveCheckpoint() throws
     func restore(from folder: String) throws
 }
+
+extension TrainConfig {
+    /// The policy made trainable (gradients, `policy.gradient_checkpointing`) and its AdamW
+    /// from `optim.*`; shared by `iap train` and `iap sft`.
+    public func trainableOptimizer(for policy: CausalLM) throws(TorchError) -> AdamW {
+        policy.gradientCheckpointing = bool("policy.gradient_checkpointing")
+        for p in policy.parameters { _ = try p.tensor.requiresGrad() }
+        return AdamW(
+            parameters: policy.parameters, learningRate: double("optim.lr"), betas: (double("optim.beta1"), double("optim.beta2")),
+            weightDecay: double("optim.weight_decay"), masterWeights: bool("optim.master_weights"))
+    }
+
+    /// Warm-up by `optim.warmup_ratio`, then `optim.schedule`, over `totalSteps`.
+    public func learningRateSchedule(totalSteps: Int) -> LearningRateSchedule {
+        LearningRateSchedule(
+            base: double("optim.lr"), warmupRatio: double("optim.warmup_ratio"), totalSteps: totalSteps,
+            shape: string("optim.schedule") == "cosine" ? .cosine : .constant)
+    }
+}

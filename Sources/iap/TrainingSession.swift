@@ -12,6 +12,35 @@ import Torch
 /// Set by SIGINT: finish the current step, save a checkpoint, stop.
 nonisolated(unsafe) var trainingStopRequested: sig_atomic_t = 0
 
+/// The flags `iap train` and `iap sft` share.
+struct TrainingOptions: ParsableArguments {
+    @Option(help: "YAML configuration (configs/demo-cpu.yaml, configs/sft-demo-cpu.yaml, configs/paper-qwen2.5-7b-instruct.yaml).")
+    var config: String?
+
+    @Option(help: "Run folder (default runs/<run.name>).")
+    var runDir: String?
+
+    @Option(name: .customLong("set"), help: "Override one key: section.key=value (repeatable).")
+    var overrides: [String] = []
+
+    @Option(help: "Continue the run in this folder from its last checkpoint (SFT: labels already made are kept).")
+    var resume: String?
+
+    @Flag(help: "Print the effective configuration (every key, with the file's and --set's values over the defaults) and exit.")
+    var printConfig = false
+
+    /// Prints the configuration when asked (true: nothing else to do).
+    func printedConfig() throws(ExitCode) -> Bool {
+        guard printConfig else { return false }
+        print(try TrainingSession.effectiveConfig(config: config, overrides: overrides, resume: resume).yaml, terminator: "")
+        return true
+    }
+
+    func open() throws(ExitCode) -> (TrainConfig, String, RunFolder) {
+        try TrainingSession.open(config: config, runDir: runDir, overrides: overrides, resume: resume)
+    }
+}
+
 /// What `iap train` and `iap sft` share: reading the config (or the run's own on --resume),
 /// the run folder, Ctrl-C handling, the step loop with progress and ETA, checkpoints, and the
 /// `final` link.

@@ -19,27 +19,11 @@ struct SFTCommand: AsyncParsableCommand {
             iap answer --method <sft.method> --model RUN/final.
             """)
 
-    @Option(help: "YAML configuration (configs/sft-demo-cpu.yaml).")
-    var config: String?
-
-    @Option(help: "Run folder (default runs/<run.name>).")
-    var runDir: String?
-
-    @Option(name: .customLong("set"), help: "Override one key: section.key=value (repeatable).")
-    var overrides: [String] = []
-
-    @Option(help: "Continue the run in this folder (labels done are kept; fine-tuning resumes from the last checkpoint).")
-    var resume: String?
-
-    @Flag(help: "Print the effective configuration (every key, with the file's and --set's values over the defaults) and exit.")
-    var printConfig = false
+    @OptionGroup var options: TrainingOptions
 
     func run() async throws {
-        if printConfig {
-            print(try TrainingSession.effectiveConfig(config: config, overrides: overrides, resume: resume).yaml, terminator: "")
-            return
-        }
-        let (cfg, folder, run) = try TrainingSession.open(config: config, runDir: runDir, overrides: overrides, resume: resume)
+        if try options.printedConfig() { return }
+        let (cfg, folder, run) = try options.open()
         Torch.keepFreedMemory()
         Torch.manualSeed(UInt64(cfg.int("run.seed")))
         let runtime = try CLI.runtime(dtype: cfg.string("policy.dtype"), device: cfg.string("policy.device"))
@@ -69,7 +53,7 @@ struct SFTCommand: AsyncParsableCommand {
         }
         trainer.progress = { CLI.note($0) }
         trainer.shouldStop = { trainingStopRequested != 0 }
-        try await TrainingSession.drive(trainer, cfg: cfg, folder: folder, run: run, resuming: resume != nil, command: "sft") { line in
+        try await TrainingSession.drive(trainer, cfg: cfg, folder: folder, run: run, resuming: options.resume != nil, command: "sft") { line in
             "loss \(TrainingSession.value(line, "sft/loss"))  label score \(TrainingSession.value(line, "sft/label_score"))  "
                 + "grad norm \(TrainingSession.value(line, "policy/grad_norm"))"
         }

@@ -13,31 +13,15 @@ struct TrainCommand: AsyncParsableCommand {
         commandName: "train",
         abstract: "Train a policy with IAP (intent-aware rollouts, rubric + contrast + length reward, DAPO).")
 
-    @Option(help: "YAML configuration (configs/demo-cpu.yaml, configs/paper-qwen2.5-7b-instruct.yaml).")
-    var config: String?
-
-    @Option(help: "Run folder (default runs/<run.name>).")
-    var runDir: String?
-
-    @Option(name: .customLong("set"), help: "Override one key: section.key=value (repeatable).")
-    var overrides: [String] = []
-
-    @Option(help: "Continue the run in this folder from its last checkpoint.")
-    var resume: String?
-
-    @Flag(help: "Print the effective configuration (every key, with the file's and --set's values over the defaults) and exit.")
-    var printConfig = false
+    @OptionGroup var options: TrainingOptions
 
     func run() async throws {
-        if printConfig {
-            print(try TrainingSession.effectiveConfig(config: config, overrides: overrides, resume: resume).yaml, terminator: "")
-            return
-        }
-        let (cfg, folder, run) = try TrainingSession.open(config: config, runDir: runDir, overrides: overrides, resume: resume)
+        if try options.printedConfig() { return }
+        let (cfg, folder, run) = try options.open()
         Torch.keepFreedMemory()
         Torch.manualSeed(UInt64(cfg.int("run.seed")))
         let trainer = try makeTrainer(cfg, run: run)
-        try await TrainingSession.drive(trainer, cfg: cfg, folder: folder, run: run, resuming: resume != nil, command: "train") { line in
+        try await TrainingSession.drive(trainer, cfg: cfg, folder: folder, run: run, resuming: options.resume != nil, command: "train") { line in
             "reward \(TrainingSession.value(line, "reward/mean"))  rubric \(TrainingSession.value(line, "reward/personalization"))  "
                 + "valid \(TrainingSession.value(line, "format/valid_fraction"))  kl \(TrainingSession.value(line, "policy/kl"))"
         }
