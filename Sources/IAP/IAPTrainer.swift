@@ -471,10 +471,12 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
             let completionTensor = try Tensor(completion, shape: [chunk.count, share ? width : width - 1])
             globalTokens += try completionTensor.sum().item()
             stats.learnedTokens = globalTokens
+            // Built on the CPU, used where the policy lives.
+            let device = parts.policy.device
             batches.append(Batch(
-                prefix: share ? try Tensor(chunk[0].prompt.map(Int64.init), shape: [chunk[0].prompt.count]) : nil,
-                ids: try Tensor(ids, shape: [chunk.count, width]), valid: try Tensor(valid, shape: [chunk.count, width]),
-                completion: completionTensor, advantages: try Tensor(chunk.map { Float($0.advantage) })))
+                prefix: share ? try Tensor(chunk[0].prompt.map(Int64.init), shape: [chunk[0].prompt.count]).to(device) : nil,
+                ids: try Tensor(ids, shape: [chunk.count, width]).to(device), valid: try Tensor(valid, shape: [chunk.count, width]).to(device),
+                completion: try completionTensor.to(device), advantages: try Tensor(chunk.map { Float($0.advantage) }).to(device)))
         }
         func logProbs(_ model: CausalLM, _ batch: Batch, entropy: Bool = false) throws(TorchError) -> (logProbs: Tensor, entropy: Tensor?) {
             if let prefix = batch.prefix {

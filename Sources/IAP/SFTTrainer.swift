@@ -184,7 +184,7 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
 
     /// Right-padded ids, validity and the target mask in log-prob coordinates (index t scores
     /// token t + 1): 1 exactly on the reply's tokens.
-    public static func batch(_ labels: [Label]) throws(TorchError) -> (ids: Tensor, valid: Tensor, target: Tensor) {
+    public static func batch(_ labels: [Label], device: Device = .cpu) throws(TorchError) -> (ids: Tensor, valid: Tensor, target: Tensor) {
         let width = max(2, labels.map { $0.promptIds.count + $0.replyIds.count }.max() ?? 2)
         var ids: [Int64] = []
         var valid: [Bool] = []
@@ -196,8 +196,8 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
             for t in 0..<(width - 1) { target.append(t + 1 >= label.promptIds.count && t + 1 < sequence.count ? 1 : 0) }
         }
         return (
-            try Tensor(ids, shape: [labels.count, width]), try Tensor(valid, shape: [labels.count, width]),
-            try Tensor(target, shape: [labels.count, width - 1])
+            try Tensor(ids, shape: [labels.count, width]).to(device), try Tensor(valid, shape: [labels.count, width]).to(device),
+            try Tensor(target, shape: [labels.count, width - 1]).to(device)
         )
     }
 
@@ -219,7 +219,7 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
         var norm = 0.0
         if !skipped {
             for start in stride(from: 0, to: chosen.count, by: micro) {
-                let (ids, valid, target) = try SFTTrainer.batch(Array(chosen[start..<min(start + micro, chosen.count)]))
+                let (ids, valid, target) = try SFTTrainer.batch(Array(chosen[start..<min(start + micro, chosen.count)]), device: parts.policy.device)
                 let logp = try parts.policy.sequenceLogProbs(ids: ids, valid: valid).logProbs
                 let loss = try (logp * target).sum() * (-1 / tokens)
                 let value = try loss.item()

@@ -10,6 +10,7 @@ public enum Torch {
 
     /// libtorch's build configuration (compiler, BLAS, CPU capability, CUDA).
     public static var buildConfiguration: String {
+        CUDARuntime.load()  // asks for the CUDA hooks, which are looked up once per process
         guard let text = ct_build_config() else { return "unavailable: \(String(cString: ct_last_error()))" }
         defer { ct_free_string(text) }
         return String(cString: text)
@@ -30,7 +31,12 @@ public enum Torch {
     public static func keepFreedMemory() { ct_keep_freed_memory() }
 
     /// Seeds the global generators of every device.
-    public static func manualSeed(_ seed: UInt64) { ct_manual_seed(seed) }
+    /// Seeds the global generators of every device (loading the CUDA backend first where there
+    /// is one: seeding looks libtorch's CUDA hooks up, once per process).
+    public static func manualSeed(_ seed: UInt64) {
+        CUDARuntime.load()
+        ct_manual_seed(seed)
+    }
 
     /// Number of tensor handles alive in this process (for leak checks).
     public static var liveTensors: Int { Int(ct_live_tensors()) }

@@ -18,8 +18,9 @@ func run() throws -> Bool {
     let b = try Tensor.randn([256, 384], dtype: .float32, generator: generator)
 
     func forwardBackward(_ device: Device) throws -> (product: [Float], gradA: [Float]) {
-        let x = try a.to(device).requiresGrad()
-        let y = try b.to(device).requiresGrad()
+        // Fresh leaves on each device (a copy of a tensor that requires grad is not a leaf).
+        let x = try a.to(device).detach().requiresGrad()
+        let y = try b.to(device).detach().requiresGrad()
         let product = try x.matmul(y)
         try (product.tanh().sum()).backward()
         try device.synchronize()

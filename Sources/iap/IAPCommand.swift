@@ -1,4 +1,5 @@
 import ArgumentParser
+import Torch
 
 @main
 struct IAPCommand: AsyncParsableCommand {
@@ -12,6 +13,14 @@ struct IAPCommand: AsyncParsableCommand {
             BenchCommand.self,
         ]
     )
+
+    static func main() async {
+        // libtorch looks its CUDA hooks up once per process: anything that asks before
+        // libtorch_cuda.so is loaded (seeding, the build configuration) leaves CUDA invisible
+        // for good, so the backend is loaded first (a quick miss on CPU-only machines).
+        CUDARuntime.load()
+        await main(nil)
+    }
 }
 
 enum IAPVersion {

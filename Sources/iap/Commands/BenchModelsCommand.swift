@@ -28,13 +28,16 @@ extension BenchCommand {
         @Option(help: "Model dtype: float32 or bfloat16.")
         var dtype = "float32"
 
+        @Option(help: "Device: cpu or cuda[:N].")
+        var device = "cpu"
+
         func run() throws {
             Torch.threads = threads
             Torch.keepFreedMemory()
-            let runtime = try CLI.runtime(dtype: dtype, device: "cpu")
+            let runtime = try CLI.runtime(dtype: dtype, device: device)
             let files = try CLI.openModel(model)
             let tokenizer = try CLI.loadTokenizer(files)
-            let lm = try CausalLM.load(files, dtype: runtime.dtype)
+            let lm = try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device)
             let rendered = try files.chatTemplate().render([ChatMessage(.user, benchmarkPrompt)], addGenerationPrompt: true)
             let prompt = tokenizer.encode(rendered)
             var options = GenerationOptions()
@@ -50,11 +53,12 @@ extension BenchCommand {
             let elapsed = try clock.measure {
                 let out = try lm.generate(prompts: Array(repeating: prompt, count: batch), tokenizer: tokenizer, options: options)
                 produced = out.reduce(0) { $0 + $1.tokens.count }
+                try runtime.device.synchronize()
             }
             let s = seconds(elapsed)
             print(
                 #"{"bench":"generate","batch":\#(batch),"new_tokens":\#(newTokens),"prompt_tokens":\#(prompt.count),"#
-                    + #""threads":\#(threads),"dtype":"\#(dtype)","tokens":\#(produced),"seconds":\#(rounded(s, 2)),"#
+                    + #""threads":\#(threads),"dtype":"\#(dtype)","device":"\#(device)","tokens":\#(produced),"seconds":\#(rounded(s, 2)),"#
                     + #""tokens_per_s":\#(rounded(Double(produced) / s, 1))}"#)
         }
     }
@@ -85,22 +89,26 @@ extension BenchCommand {
         @Flag(help: "Recompute each block in the backward pass (gradient checkpointing).")
         var checkpointing = false
 
+        @Option(help: "Device: cpu or cuda[:N].")
+        var device = "cpu"
+
         @Option(help: "Also time the shared-prompt forward: the batch is one group of continuations of a common prompt of this many tokens (of `length`); prints both and the ratio.")
         var sharedPrefix: Int?
 
         func run() throws {
             Torch.threads = threads
             Torch.keepFreedMemory()
-            let runtime = try CLI.runtime(dtype: dtype, device: "cpu")
+            let runtime = try CLI.runtime(dtype: dtype, device: device)
             let files = try CLI.openModel(model)
-            let lm = try CausalLM.load(files, dtype: runtime.dtype)
+            let lm = try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device)
             lm.gradientCheckpointing = checkpointing
             for p in lm.parameters { _ = try p.tensor.requiresGrad() }
-            let ids = try Tensor.randint(0, lm.config.vocabSize, [batch, length], generator: Generator(seed: 0))
+            let ids = try Tensor.randint(0, lm.config.vocabSize, [batch, length], generator: Generator(seed: 0)).to(runtime.device)
             func step() throws {
                 let (logProbs, _) = try lm.sequenceLogProbs(ids: ids, valid: nil)
                 try logProbs.mean().neg().backward()
                 for p in lm.parameters { try p.tensor.zeroGrad() }
+                try runtime.device.synchronize()
             }
             try step()
             let clock = ContinuousClock()
@@ -140,7 +148,7 @@ extension BenchCommand {
             getrusage(RUSAGE_SELF.rawValue, &usage)
             print(
                 #"{"bench":"train_step","batch":\#(batch),"length":\#(length),"threads":\#(threads),"dtype":"\#(dtype)","#
-                    + #""checkpointing":\#(checkpointing),"best_step_s":\#(rounded(best, 3)),"#
+                    + #""device":"\#(device)","checkpointing":\#(checkpointing),"best_step_s":\#(rounded(best, 3)),"#
                     + #""tokens_per_s":\#(rounded(Double(tokens) / best, 1)),"peak_rss_mb":\#(usage.ru_maxrss / 1024)}"#)
         }
     }

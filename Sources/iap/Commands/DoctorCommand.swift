@@ -39,8 +39,11 @@ struct DoctorCommand: ParsableCommand {
         print("cache: \(cache)")
         let names = (try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? []
         let libtorchEntries = names.filter { $0.hasPrefix("libtorch-") }.sorted()
-        if libtorchEntries.isEmpty {
+        if libtorchEntries.isEmpty && Torch.version != expected {
             problems.append("no libtorch in the cache \(cache): run 'make setup'.")
+        } else if libtorchEntries.isEmpty {
+            // A GPU machine's own PyTorch (LD_LIBRARY_PATH) of the pinned version will do.
+            print("  no libtorch in the cache; using the one loaded above (the pinned version)")
         }
         for entry in libtorchEntries {
             let complete = FileManager.default.fileExists(atPath: cache + "/" + entry + "/.iap-complete")
