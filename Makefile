@@ -39,6 +39,7 @@ demo: build
 ## Everything the tests need, then the tests. Serial: the leak test counts libtorch handles
 ## process-wide, and every test target shares one process.
 test: setup
+	bash scripts/check-layers.sh
 	$(SWIFT) build --build-tests
 	.build/debug/iap models pull $(MODELS)
 	$(SWIFT) test --skip-build --no-parallel

@@ -1,7 +1,8 @@
 // swift-tools-version: 6.0
 // iap — Intent-Aware Personalization: RL training and LaMP-QA evaluation on libtorch.
 //
-// Layers (lower never imports upper): CTorch → Torch → Transformers → LaMPQA / IAP → iap.
+// Layers (lower never imports upper): CTorch → Torch → Transformers → LaMPQA / IAP → iap;
+// the *Core targets, FileIO, JSONFiles, ModelFormats and OpenAIWire build without libtorch.
 // libtorch comes from `make setup` (scripts/setup-libtorch.sh), which points .deps/libtorch
 // at a cache outside the repository; IAP_LIBTORCH overrides the location.
 import Foundation
@@ -50,52 +51,73 @@ let package = Package(
                 .linkedLibrary("dl"),
             ]
         ),
-        .target(name: "SafeTensors"),
+        // Files that appear whole or not at all, JSON-lines appends, folders (no Foundation:
+        // the tensor layer and the GPU check program use it).
+        .target(name: "FileIO"),
+        // Codable documents and JSON-lines records on top of FileIO.
+        .target(name: "JSONFiles", dependencies: ["FileIO"]),
+        .target(name: "SafeTensors", dependencies: ["FileIO"]),
         .target(name: "ModelStore"),
-        // Pure-Swift model file formats (GGUF; later config.json, tokenizers): testable without libtorch.
-        .target(name: "ModelFormats", dependencies: ["SafeTensors"]),
-        .target(name: "Torch", dependencies: ["CTorch", "SafeTensors"]),
+        // Pure-Swift model files (GGUF, config.json, tokenizers, chat templates): no libtorch.
+        .target(name: "ModelFormats", dependencies: ["SafeTensors", "FileIO", "JSONFiles"]),
+        .target(name: "Torch", dependencies: ["CTorch", "SafeTensors", "FileIO"]),
         // Language models on libtorch: Llama-family causal LM, BERT, generation, log-probs.
-        .target(name: "Transformers", dependencies: ["Torch", "ModelFormats", "SafeTensors"]),
-        // The benchmark layer: LaMP-QA data, the rubric judge and its backends, evaluation.
+        .target(name: "Transformers", dependencies: ["Torch", "ModelFormats", "SafeTensors", "FileIO", "JSONFiles"]),
+        // The OpenAI chat-completions wire types, shared by the judge client and `iap serve`.
+        .target(name: "OpenAIWire"),
+        // The benchmark without libtorch: data, judge prompt and parser, the judge client,
+        // evaluation, scores files, statistics and tables.
         .target(
-            name: "LaMPQA",
+            name: "LaMPQACore",
             dependencies: [
-                "Transformers", "ModelFormats", "SafeTensors", .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                "ModelFormats", "FileIO", "JSONFiles", "SafeTensors", "OpenAIWire",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
-        // The method: IAP rollouts, rewards (rubric, contrast, length), DAPO.
+        // Judges that run models in process (embedding proxy, local LLM), profile ranking.
+        .target(name: "LaMPQA", dependencies: ["LaMPQACore", "Transformers", "ModelFormats", "Torch"]),
+        // The method without libtorch: configuration, rollout format, rewards, advantages,
+        // ROUGE-L, run-folder files, reports.
         .target(
-            name: "IAP",
-            dependencies: ["LaMPQA", "Transformers", "ModelFormats", "SafeTensors", "Torch", .product(name: "Yams", package: "Yams")]),
+            name: "IAPCore",
+            dependencies: ["LaMPQACore", "ModelFormats", "FileIO", "JSONFiles", "SafeTensors", .product(name: "Yams", package: "Yams")]),
+        // The method on models: rollouts, DAPO and SFT trainers, the run driver, checkpoints.
+        .target(name: "IAP", dependencies: ["IAPCore", "LaMPQACore", "LaMPQA", "Transformers", "ModelFormats", "FileIO", "JSONFiles", "SafeTensors", "Torch"]),
         // `iap serve`: an OpenAI-compatible HTTP server over our models.
         .target(
             name: "Serving",
             dependencies: [
-                "Transformers", "ModelFormats", "SafeTensors", "IAP", .product(name: "Hummingbird", package: "hummingbird"),
+                "Transformers", "ModelFormats", "SafeTensors", "IAPCore", "OpenAIWire", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
         .executableTarget(
             name: "iap",
             dependencies: [
-                "Torch", "Transformers", "LaMPQA", "IAP", "Serving", "SafeTensors", "ModelStore", "ModelFormats",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+                "Torch", "Transformers", "LaMPQACore", "LaMPQA", "IAPCore", "IAP", "Serving", "FileIO", "JSONFiles", "SafeTensors", "ModelStore",
+                "ModelFormats", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // A Foundation-free program for GPU machines: `scripts/build-gpu-check.sh`.
         .executableTarget(name: "iap-gpu-check", dependencies: ["Torch"]),
-        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "FileIOTests", dependencies: ["FileIO", "JSONFiles"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "FileIO"]),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"]),
-        .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "ModelStore"]),
+        .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "ModelStore", "FileIO", "JSONFiles"]),
         .testTarget(name: "TorchTests", dependencies: ["Torch"]),
-        .testTarget(name: "TransformersTests", dependencies: ["Transformers", "ModelStore"]),
-        .testTarget(name: "IAPTests", dependencies: ["IAP", "ModelStore"]),
+        .testTarget(name: "TransformersTests", dependencies: ["Transformers", "ModelStore", "FileIO"]),
+        // Pure tests: build and run without libtorch.
+        .testTarget(name: "LaMPQACoreTests", dependencies: ["LaMPQACore", "FileIO", "JSONFiles"]),
+        .testTarget(name: "IAPCoreTests", dependencies: ["IAPCore", "LaMPQACore", "FileIO", "JSONFiles"]),
+        .testTarget(name: "IAPTests", dependencies: ["IAP", "IAPCore", "LaMPQACore", "LaMPQA", "ModelStore", "FileIO", "JSONFiles"]),
         // Drives the built iap binary end to end (make test builds it first).
-        .testTarget(name: "CLITests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "CLITests", dependencies: ["FileIO", "JSONFiles"]),
         .testTarget(
             name: "LaMPQATests",
-            dependencies: ["LaMPQA", "Serving", "ModelStore", .product(name: "Hummingbird", package: "hummingbird")]),
+            dependencies: [
+                "LaMPQA", "LaMPQACore", "Serving", "OpenAIWire", "ModelStore", "FileIO", .product(name: "Hummingbird", package: "hummingbird"),
+            ]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

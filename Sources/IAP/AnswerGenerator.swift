@@ -1,34 +1,9 @@
+import IAPCore
 import LaMPQA
+import LaMPQACore
 import ModelFormats
 import Torch
 import Transformers
-
-/// How a model is asked to answer: the IAP rollout (the `<answer>` block is the response) or
-/// one of the baseline prompts (the text after "Final answer:").
-public enum AnsweringMethod: Sendable, Equatable {
-    case iap(prefill: String)
-    case baseline(BaselineMethod)
-
-    /// `iap` or a baseline's name.
-    public init?(name: String, prefill: String = "") {
-        if name == "iap" {
-            self = .iap(prefill: prefill)
-        } else if let baseline = BaselineMethod(rawValue: name) {
-            self = .baseline(baseline)
-        } else {
-            return nil
-        }
-    }
-
-    public static let names = ["iap"] + BaselineMethod.allCases.map(\.rawValue)
-
-    public var defaultPrompt: RolloutPrompt {
-        switch self {
-        case .iap: .standard
-        case .baseline(let b): b.prompt
-        }
-    }
-}
 
 /// One reply of a model to one question: the full reply and the response taken from it.
 public struct GeneratedAnswer: Sendable {
@@ -106,7 +81,7 @@ public struct AnswerGenerator {
                 case .iap(let prefill):
                     let parsed = RolloutParser.parse(prefill + s.text)
                     answer.reply = prefill + s.text
-                    answer.response = (parsed.answer ?? IAPTrainer.withoutTags(prefill + s.text)).trimmedWhitespace
+                    answer.response = (parsed.answer ?? RolloutParser.withoutTags(prefill + s.text)).trimmedWhitespace
                     answer.intents = parsed.intents
                     answer.valid = parsed.isValid
                     answer.problem = parsed.problem
@@ -118,15 +93,5 @@ public struct AnswerGenerator {
             progress(min(start + size, records.count), records.count)
         }
         return out
-    }
-}
-
-extension String {
-    /// Without leading and trailing whitespace.
-    public var trimmedWhitespace: String {
-        var s = self[...]
-        while let f = s.first, f.isWhitespace { s = s.dropFirst() }
-        while let l = s.last, l.isWhitespace { s = s.dropLast() }
-        return String(s)
     }
 }

@@ -1,8 +1,11 @@
+import IAPCore
 import LaMPQA
 import ModelFormats
-import SafeTensors
+import FileIO
+import JSONFiles
 import Torch
 import Transformers
+import LaMPQACore
 
 /// The SFT baseline (paper §4): for each training question the starting policy writes
 /// `sft.samples` answers, the judge scores them, the best one becomes the question's silver
@@ -38,16 +41,7 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
         }
     }
 
-    /// One silver label: the prompt and the best reply's token ids (EOS included when the
-    /// reply ended by itself), its response text and score, and every candidate's score.
-    public struct Label: Sendable {
-        public var id: String
-        public var promptIds: [Int]
-        public var replyIds: [Int]
-        public var response: String
-        public var score: Double
-        public var candidateScores: [Double]
-    }
+    public typealias Label = SilverLabel
 
     public let config: TrainConfig
     public let run: RunFolder
@@ -63,32 +57,26 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
     /// Asked between labelling batches; true stops labelling early (labels so far are kept).
     public var shouldStop: @Sendable () -> Bool = { false }
 
-    public var labelsPath: String { run.path + "/silver-labels.jsonl" }
+    public var labelsPath: String { run.labelsPath }
     public var stepsPerEpoch: Int { SFTTrainer.steps(labels: parts.records.count, batchSize: batchSize, epochs: 1) }
-    public var totalSteps: Int { SFTTrainer.steps(labels: parts.records.count, batchSize: batchSize, epochs: config.int("sft.epochs")) }
+    public var totalSteps: Int { SFTTrainer.steps(labels: parts.records.count, batchSize: batchSize, epochs: config.sft.epochs) }
 
     /// ceil(labels / batch) steps per epoch (at least one), times the epochs.
     static func steps(labels: Int, batchSize: Int, epochs: Int) -> Int {
         max(1, (labels + max(1, batchSize) - 1) / max(1, batchSize)) * max(1, epochs)
     }
-    var batchSize: Int { max(1, config.int("sft.batch_size")) }
+    var batchSize: Int { max(1, config.sft.batchSize) }
 
     public init(config: TrainConfig, run: RunFolder, parts: Parts) throws {
         self.config = config
         self.run = run
         self.parts = parts
         guard !parts.records.isEmpty else { throw ConfigError("data: no training questions") }
-        guard let method = AnsweringMethod(name: config.string("sft.method")), case .baseline = method else {
-            throw ConfigError("sft.method: one of \(BaselineMethod.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        guard method != .baseline(.explicitIntent) else { throw ConfigError("sft.method: explicit-intent needs intents; use direct, non-personalized or implicit-intent") }
-        for key in ["sft.samples", "sft.epochs", "sft.batch_size", "sft.max_new_tokens", "optim.micro_batch"] where config.int(key) < 1 {
-            throw ConfigError("\(key): at least 1, got \(config.int(key))")
-        }
-        self.method = method
+        try config.validate()
+        self.method = .baseline(config.sft.method)
         optimizer = try config.trainableOptimizer(for: parts.policy)
-        schedule = config.learningRateSchedule(
-            totalSteps: SFTTrainer.steps(labels: parts.records.count, batchSize: config.int("sft.batch_size"), epochs: config.int("sft.epochs")))
+        schedule = config.optim.learningRateSchedule(
+            totalSteps: SFTTrainer.steps(labels: parts.records.count, batchSize: config.sft.batchSize, epochs: config.sft.epochs))
         tensorBoard = try? TensorBoardWriter(folder: run.path)
     }
 
@@ -100,8 +88,7 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
         var byId: [String: Label] = [:]
         let vocabulary = parts.policy.config.vocabSize
         var rejected = 0
-        for line in RunFolder.readLines(labelsPath) {
-            guard let label = Self.label(from: line) else { continue }
+        for label in try JSONLines.read(SilverLabel.self, from: labelsPath).records {
             // A label written for another model (or edited by hand) is asked again, not trained on.
             guard (label.promptIds + label.replyIds).allSatisfy({ $0 >= 0 && $0 < vocabulary }) else {
                 rejected += 1
@@ -121,16 +108,16 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
             let records = Array(missing[start..<min(start + chunk, missing.count)])
             let candidates = try candidateAnswers(records, round: start)
             let recordById = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-            let scores = try await IAPTrainer.judgeScores(
-                candidates.compactMap { answer in recordById[answer.id].map { ($0, answer.response) } }, judge: parts.judge,
-                cache: parts.judgeCache, retryRounds: config.int("judge.retry_rounds"))
+            var evaluator = Evaluator(judge: parts.judge, cache: parts.judgeCache)
+            evaluator.retryRounds = config.judge.retryRounds
+            let scores = try await evaluator.scores(of: candidates.compactMap { answer in recordById[answer.id].map { (record: $0, answer: answer.response) } })
             for record in records {
                 let indices = candidates.indices.filter { candidates[$0].id == record.id }
                 guard let best = indices.max(by: { scores[$0] < scores[$1] || (scores[$0] == scores[$1] && $0 > $1) }) else { continue }
-                let label = Label(
-                    id: record.id, promptIds: candidates[best].promptIds, replyIds: candidates[best].replyIds, response: candidates[best].response,
-                    score: scores[best], candidateScores: indices.map { scores[$0] })
-                try RunFolder.appendLine(Self.line(label), to: labelsPath)
+                let label = SilverLabel(
+                    id: record.id, score: scores[best], response: candidates[best].response, candidateScores: indices.map { scores[$0] },
+                    promptIds: candidates[best].promptIds, replyIds: candidates[best].replyIds)
+                try JSONLines.append(label, to: labelsPath)
                 byId[record.id] = label
             }
             progress("silver labels: \(min(start + chunk, missing.count))/\(missing.count) questions labelled")
@@ -141,33 +128,15 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
     /// `sft.samples` sampled answers per record (synchronous: see AnswerGenerator).
     func candidateAnswers(_ records: [LaMPQARecord], round: Int) throws -> [GeneratedAnswer] {
         var options = GenerationOptions()
-        options.samplesPerPrompt = config.int("sft.samples")
-        options.temperature = config.double("sft.temperature")
-        options.topP = config.double("sft.top_p")
-        options.maxNewTokens = config.int("sft.max_new_tokens")
-        options.seed = UInt64(config.int("run.seed")) &* 7919 &+ UInt64(round)
+        options.samplesPerPrompt = config.sft.samples
+        options.temperature = config.sft.temperature
+        options.topP = config.sft.topP
+        options.maxNewTokens = config.sft.maxNewTokens
+        options.seed = UInt64(config.run.seed) &* 7919 &+ UInt64(round)
         var generator = AnswerGenerator(
             model: parts.policy, tokenizer: parts.tokenizer, template: parts.template, input: parts.input, method: method, options: options)
         generator.batch = records.count
         return try generator.answer(records)
-    }
-
-    static func line(_ label: Label) -> JSONValue {
-        .object([
-            ("id", .string(label.id)), ("score", .double(label.score)), ("response", .string(label.response)),
-            ("candidate_scores", .array(label.candidateScores.map { .double($0) })),
-            ("prompt_ids", .array(label.promptIds.map { .int($0) })), ("reply_ids", .array(label.replyIds.map { .int($0) })),
-        ])
-    }
-
-    static func label(from line: JSONValue) -> Label? {
-        guard let id = line["id"]?.stringValue, let score = line["score"]?.doubleValue, let response = line["response"]?.stringValue,
-            let prompt = line["prompt_ids"]?.arrayValue?.compactMap(\.intValue), let reply = line["reply_ids"]?.arrayValue?.compactMap(\.intValue),
-            !prompt.isEmpty
-        else { return nil }
-        return Label(
-            id: id, promptIds: prompt, replyIds: reply, response: response, score: score,
-            candidateScores: line["candidate_scores"]?.arrayValue?.compactMap(\.doubleValue) ?? [])
     }
 
     // MARK: Fine-tuning
@@ -176,7 +145,7 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
     public func batchIndices(step: Int) -> [Int] {
         let epoch = step / stepsPerEpoch
         let position = step % stepsPerEpoch
-        var rng = SplitMix64(seed: UInt64(config.int("run.seed")) &* 0x9E37_79B9 &+ UInt64(epoch))
+        var rng = SplitMix64(seed: UInt64(config.run.seed) &* 0x9E37_79B9 &+ UInt64(epoch))
         let order = Array(labels.indices).shuffled(using: &rng)
         let start = position * batchSize
         return start < order.count ? Array(order[start..<min(start + batchSize, order.count)]) : []
@@ -201,18 +170,18 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
         )
     }
 
-    public func trainStep() async throws -> JSONValue { try fineTuneStep() }
+    public func trainStep() async throws -> MetricsLine { try fineTuneStep() }
 
     /// Cross-entropy averaged over every label token of the step, accumulated over
     /// micro-batches; a non-finite loss or gradient skips the update.
-    func fineTuneStep() throws -> JSONValue {
+    func fineTuneStep() throws -> MetricsLine {
         let clock = ContinuousClock()
         let started = clock.now
         let chosen = batchIndices(step: step).map { labels[$0] }
         let lr = schedule.rate(at: step)
         optimizer.learningRate = lr
         try optimizer.zeroGrad()
-        let micro = max(1, config.int("optim.micro_batch"))
+        let micro = max(1, config.optim.microBatch)
         let tokens = Double(chosen.reduce(0) { $0 + $1.replyIds.count })
         var total = 0.0
         var skipped = chosen.isEmpty || tokens == 0
@@ -230,7 +199,7 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
                 try loss.backward()
                 total += value
             }
-            norm = try clipGradientNorm(parts.policy.parameters.map(\.tensor), maxNorm: config.double("optim.max_grad_norm"))
+            norm = try clipGradientNorm(parts.policy.parameters.map(\.tensor), maxNorm: config.optim.maxGradNorm)
             if skipped || !norm.isFinite {
                 skipped = true
                 try optimizer.zeroGrad()
@@ -241,29 +210,26 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
         step += 1
         let elapsed = clock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        let metrics: [(String, Double)] = [
-            ("sft/loss", total), ("sft/label_tokens", tokens), ("sft/labels", Double(chosen.count)),
+        let line = MetricsLine(step: step, values: [
+            ("sft/loss", skipped ? nil : total), ("sft/label_tokens", tokens), ("sft/labels", Double(chosen.count)),
             ("sft/label_score", chosen.isEmpty ? 0 : chosen.map(\.score).reduce(0, +) / Double(chosen.count)),
             ("sft/epoch", Double((step - 1) / stepsPerEpoch)), ("policy/grad_norm", norm), ("policy/skipped_update", skipped ? 1 : 0),
             ("optim/lr", lr), ("time/update", seconds),
-        ]
-        tensorBoard?.write(step: step, scalars: metrics.filter { $0.1.isFinite })
-        let line = JSONValue.object([("step", .int(step))] + metrics.map { ($0.0, $0.1.isFinite ? .double($0.1) : .null) })
-        try RunFolder.appendLine(line, to: run.metricsPath)
+        ])
+        tensorBoard?.write(step: step, scalars: line.values.compactMap { key, value in value.map { (key, $0) } }.sorted { $0.0 < $1.0 })
+        try JSONLines.append(line, to: run.metricsPath)
         return line
     }
 
     public func saveCheckpoint() throws {
-        let state = JSONValue.object([("step", .int(step)), ("seed", .int(config.int("run.seed"))), ("optimizer_step", .int(optimizer.stepCount))])
+        let state = TrainerState(step: step, seed: config.run.seed, optimizerStep: optimizer.stepCount)
         try TrainingCheckpoint.save(
             policy: parts.policy, tokenizer: parts.tokenizer, chatTemplate: parts.chatTemplateText, optimizer: optimizer, state: state, run: run,
-            step: step, keep: config.int("run.keep_checkpoints"))
+            step: step, keep: config.run.keepCheckpoints)
     }
 
     public func restore(from folder: String) throws {
-        let state = try TrainingCheckpoint.restore(from: folder, policy: parts.policy, optimizer: optimizer)
-        guard let savedStep = state["step"]?.intValue else { throw ConfigError("\(folder)/trainer_state.json: missing step") }
-        step = savedStep
+        step = try TrainingCheckpoint.restore(from: folder, policy: parts.policy, optimizer: optimizer).step
         try RunFolder.truncate(run.metricsPath, afterStep: step)
     }
 }

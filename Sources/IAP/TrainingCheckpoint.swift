@@ -1,5 +1,8 @@
-import SafeTensors
+import FileIO
+import IAPCore
+import JSONFiles
 import ModelFormats
+import SafeTensors
 import Torch
 import Transformers
 
@@ -8,14 +11,14 @@ import Transformers
 /// written into a temporary folder renamed into place, the newest K kept.
 public enum TrainingCheckpoint {
     public static func save(
-        policy: CausalLM, tokenizer: Tokenizer, chatTemplate: String?, optimizer: AdamW, state: JSONValue, run: RunFolder, step: Int, keep: Int
+        policy: CausalLM, tokenizer: Tokenizer, chatTemplate: String?, optimizer: AdamW, state: TrainerState, run: RunFolder, step: Int, keep: Int
     ) throws {
         let optimizerState = optimizer.stateTensors()
         try CheckpointWriter.save(policy, tokenizer: tokenizer, chatTemplate: chatTemplate, to: run.checkpointPath(step: step)) {
             (temporary) throws(ModelLoadError) in
             do {
                 try TensorFile.save(optimizerState.tensors, metadata: ["step": String(optimizerState.step)], to: temporary + "/optimizer.safetensors")
-                try AtomicFile.write(state.pretty() + "\n", to: temporary + "/trainer_state.json")
+                try JSONFile.write(state, to: temporary + "/" + TrainerState.fileName)
             } catch {
                 throw ModelLoadError(source: temporary, reason: "writing trainer state: \(error)")
             }
@@ -24,10 +27,9 @@ public enum TrainingCheckpoint {
     }
 
     /// Copies the folder's weights into `policy`, its moments into `optimizer`, and returns
-    /// its trainer_state.json.
-    public static func restore(from folder: String, policy: CausalLM, optimizer: AdamW) throws -> JSONValue {
-        let stateBytes = try AtomicFile.read(folder + "/trainer_state.json")
-        let state = try JSONValue.parse(String(decoding: stateBytes, as: UTF8.self))
+    /// its trainer state.
+    public static func restore(from folder: String, policy: CausalLM, optimizer: AdamW) throws -> TrainerState {
+        let state = try JSONFile.read(TrainerState.self, from: folder + "/" + TrainerState.fileName)
         let weights = try WeightLoader(files: ModelFiles(path: folder), dtype: policy.dtype, device: policy.device).loadAll()
         try withNoGrad {
             for (name, tensor) in policy.weights {
@@ -41,7 +43,7 @@ public enum TrainingCheckpoint {
     }
 }
 
-/// A trainer the CLI's loop drives (`iap train`, `iap sft`): steps, checkpoints, resumption.
+/// A trainer `TrainingRun` drives (`iap train`, `iap sft`): steps, checkpoints, resumption.
 public protocol CheckpointedTrainer: AnyObject {
     /// Completed optimizer steps, and how many the run has.
     var step: Int { get }
@@ -49,7 +51,7 @@ public protocol CheckpointedTrainer: AnyObject {
     /// Work before the first step (SFT: the silver labels); resumable.
     func prepare() async throws
     /// One optimizer step; its metrics line.
-    func trainStep() async throws -> JSONValue
+    func trainStep() async throws -> MetricsLine
     func saveCheckpoint() throws
     func restore(from folder: String) throws
 }
@@ -58,17 +60,10 @@ extension TrainConfig {
     /// The policy made trainable (gradients, `policy.gradient_checkpointing`) and its AdamW
     /// from `optim.*`; shared by `iap train` and `iap sft`.
     public func trainableOptimizer(for policy: CausalLM) throws(TorchError) -> AdamW {
-        policy.gradientCheckpointing = bool("policy.gradient_checkpointing")
+        policy.gradientCheckpointing = self.policy.gradientCheckpointing
         for p in policy.parameters { _ = try p.tensor.requiresGrad() }
         return AdamW(
-            parameters: policy.parameters, learningRate: double("optim.lr"), betas: (double("optim.beta1"), double("optim.beta2")),
-            weightDecay: double("optim.weight_decay"), masterWeights: bool("optim.master_weights"))
-    }
-
-    /// Warm-up by `optim.warmup_ratio`, then `optim.schedule`, over `totalSteps`.
-    public func learningRateSchedule(totalSteps: Int) -> LearningRateSchedule {
-        LearningRateSchedule(
-            base: double("optim.lr"), warmupRatio: double("optim.warmup_ratio"), totalSteps: totalSteps,
-            shape: string("optim.schedule") == "cosine" ? .cosine : .constant)
+            parameters: policy.parameters, learningRate: optim.lr, betas: (optim.beta1, optim.beta2), weightDecay: optim.weightDecay,
+            masterWeights: optim.masterWeights)
     }
 }

@@ -1,3 +1,4 @@
+import LaMPQACore
 import ModelFormats
 import Torch
 import Transformers

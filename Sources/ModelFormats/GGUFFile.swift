@@ -1,4 +1,5 @@
 import SafeTensors
+import FileIO
 
 /// A memory-mapped GGUF file (versions 2 and 3): header, typed metadata, tensor infos and
 /// the data section. Every count, length and offset is checked against the file before it is

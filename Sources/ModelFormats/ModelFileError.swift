@@ -1,4 +1,5 @@
 import SafeTensors
+import FileIO
 
 /// A model file (config.json, an index, a folder) that cannot be used: which file and why.
 public struct ModelFileError: Error, CustomStringConvertible, Sendable {

@@ -2,6 +2,7 @@
     import Glibc
 #endif
 import SafeTensors
+import FileIO
 
 /// A model on disk, either form: a single `.gguf` file, or a Hugging Face folder
 /// (`config.json`, `model.safetensors` or shards with their index, `tokenizer.json` or

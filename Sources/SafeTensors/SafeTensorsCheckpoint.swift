@@ -1,3 +1,4 @@
+import FileIO
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -21,7 +22,8 @@ public final class SafeTensorsCheckpoint: @unchecked Sendable {
         var location: [String: (shard: Int, entry: SafeTensorEntry)] = [:]
         var names: [String] = []
         if access(indexPath, F_OK) == 0 {
-            let index = try MappedFile(path: indexPath)
+            let index: MappedFile
+            do { index = try MappedFile(path: indexPath) } catch { throw SafeTensorsError(error) }
             func fail(_ reason: String) -> SafeTensorsError { SafeTensorsError(path: indexPath, reason: reason) }
             let document: JSONValue
             do { document = try JSONValue.parse(index.bytes) } catch { throw fail(error.description) }

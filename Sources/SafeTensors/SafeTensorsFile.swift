@@ -1,3 +1,4 @@
+import FileIO
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -23,6 +24,10 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Sendable {
     public init(path: String, reason: String) {
         self.path = path
         self.reason = reason
+    }
+
+    public init(_ error: FileIOError) {
+        self.init(path: error.path, reason: error.reason)
     }
 }
 
@@ -53,7 +58,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
     public init(path: String) throws(SafeTensorsError) {
         self.path = path
         func fail(_ reason: String) -> SafeTensorsError { SafeTensorsError(path: path, reason: reason) }
-        file = try MappedFile(path: path)
+        do { file = try MappedFile(path: path) } catch { throw SafeTensorsError(error) }
         guard file.bytes.count >= 8 else { throw fail("file is \(file.bytes.count) bytes, shorter than the 8-byte header length") }
         let parsed = try SafeTensorsFile.parseHeader(file.bytes, fail: fail)
         self.entries = parsed.entries

@@ -1,9 +1,9 @@
 import Hummingbird
-import IAP
 import ModelFormats
 import NIOCore
 import SafeTensors
 import Transformers
+import IAPCore
 
 #if canImport(Glibc)
     import Glibc

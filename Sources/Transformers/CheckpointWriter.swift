@@ -1,6 +1,7 @@
 import ModelFormats
 import SafeTensors
 import Torch
+import FileIO
 
 #if canImport(Glibc)
     import Glibc

@@ -4,6 +4,7 @@ import ModelStore
 import SafeTensors
 import Torch
 import Transformers
+import FileIO
 
 #if canImport(Glibc)
     import Glibc

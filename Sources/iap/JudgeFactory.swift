@@ -2,6 +2,7 @@ import ArgumentParser
 import LaMPQA
 import ModelFormats
 import Transformers
+import LaMPQACore
 
 /// Builds the rubric judge the CLI's options describe (shared by evaluate and train).
 enum JudgeFactory {

@@ -2,6 +2,8 @@ import ArgumentParser
 import LaMPQA
 import ModelStore
 import SafeTensors
+import FileIO
+import LaMPQACore
 
 /// The judge flags of every command that scores answers (evaluate, ablate, sft), with the
 /// judge cache they share.

@@ -4,6 +4,9 @@ import LaMPQA
 import ModelStore
 import SafeTensors
 import Torch
+import FileIO
+import LaMPQACore
+import IAPCore
 
 #if canImport(Glibc)
     import Glibc
@@ -32,7 +35,7 @@ struct TrainingOptions: ParsableArguments {
     /// Prints the configuration when asked (true: nothing else to do).
     func printedConfig() throws(ExitCode) -> Bool {
         guard printConfig else { return false }
-        print(try TrainingSession.effectiveConfig(config: config, overrides: overrides, resume: resume).yaml, terminator: "")
+        print(ConfigLoader.yaml(try TrainingSession.effectiveConfig(config: config, overrides: overrides, resume: resume)), terminator: "")
         return true
     }
 
@@ -48,129 +51,78 @@ enum TrainingSession {
     /// The effective config, the run folder's path and the folder (config.yaml written for a new run).
     static func open(config: String?, runDir: String?, overrides: [String], resume: String?) throws(ExitCode) -> (TrainConfig, String, RunFolder) {
         let cfg = try effectiveConfig(config: config, overrides: overrides, resume: resume)
-        let folderPath = resume ?? runDir ?? "runs/\(cfg.string("run.name"))"
-        let run: RunFolder
-        do { run = try RunFolder(path: folderPath) } catch { throw CLI.failure(error) }
-        if resume == nil && !run.checkpointSteps().isEmpty {
-            throw CLI.failure("\(folderPath) already holds a run: continue it with --resume \(folderPath), or choose another --run-dir")
+        let folderPath = resume ?? runDir ?? "runs/\(cfg.run.name)"
+        do {
+            let run = try resume.map { (path) throws(FileIOError) in try RunFolder(path: path) } ?? TrainingRun.start(config: cfg, folder: folderPath)
+            return (cfg, folderPath, run)
+        } catch {
+            throw CLI.failure("\(error)")
         }
-        if resume == nil {
-            do { try AtomicFile.write(cfg.yaml, to: folderPath + "/config.yaml") } catch { throw CLI.failure(error) }
-        }
-        return (cfg, folderPath, run)
     }
 
     /// The defaults, then the config file (or the run's own config.yaml when resuming), then
     /// the --set overrides.
     static func effectiveConfig(config: String?, overrides: [String], resume: String?) throws(ExitCode) -> TrainConfig {
-        var cfg = TrainConfig()
-        do throws(ConfigError) {
-            if let resume {
-                try cfg.apply(file: resume + "/config.yaml")
-            } else if let config {
-                try cfg.apply(file: config)
-            }
-            for o in overrides { try cfg.apply(override: o) }
-        } catch {
-            throw CLI.failure(error)
-        }
-        return cfg
+        do { return try ConfigLoader.load(file: resume.map { $0 + "/config.yaml" } ?? config, overrides: overrides) } catch { throw CLI.failure(error) }
     }
 
-    /// Restores the last checkpoint when resuming, prepares, then steps to the end, saving
-    /// every `run.checkpoint_every` steps, at the end, and when Ctrl-C asked to stop.
+    /// Runs the trainer to the end (or until Ctrl-C, which saves a checkpoint first),
+    /// printing progress; `summary` picks the figures shown per step.
     static func drive(
         _ trainer: CheckpointedTrainer, cfg: TrainConfig, folder: String, run: RunFolder, resuming: Bool, command: String,
-        summary: (JSONValue) -> String
+        summary: @escaping (MetricsLine) -> String
     ) async throws {
-        if resuming {
-            if let last = run.checkpointSteps().last {
-                do { try trainer.restore(from: run.checkpointPath(step: last)) } catch { throw CLI.failure("\(error)") }
-                CLI.note("resumed \(folder) at step \(last)")
-            } else {
-                // Stopped before the first checkpoint: start over in the same folder, keeping
-                // what is reusable (SFT labels, reference answers), dropping partial steps.
-                do {
-                    try RunFolder.truncate(run.metricsPath, afterStep: 0)
-                    try RunFolder.truncate(run.rolloutsPath, afterStep: 0)
-                } catch {
-                    throw CLI.failure(error)
-                }
-                CLI.note("\(folder) has no checkpoint yet: starting at step 0 (labels and reference answers already there are kept)")
-            }
-        }
         signal(SIGINT) { _ in
             if trainingStopRequested != 0 { _exit(130) }
             trainingStopRequested = 1
             let message: StaticString = "\nstopping after this step (a checkpoint will be saved); Ctrl-C again to quit at once\n"
             _ = Glibc.write(2, message.utf8Start, message.utf8CodeUnitCount)
         }
-        do { try await trainer.prepare() } catch let code as ExitCode { throw code } catch { throw CLI.failure("\(error)") }
-        if trainingStopRequested != 0 {
-            CLI.note("stopped before the first step; continue with: iap \(command) --resume \(folder)")
-            return
-        }
-        let total = trainer.totalSteps
-        let clock = ContinuousClock()
-        let start = clock.now
-        let startStep = trainer.step
-        while trainer.step < total {
-            let line: JSONValue
-            do { line = try await trainer.trainStep() } catch let code as ExitCode { throw code } catch { throw CLI.failure("step \(trainer.step + 1): \(error)") }
-            let elapsed = clock.now - start
-            let perStep = (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18) / Double(trainer.step - startStep)
-            let eta = Int(perStep * Double(total - trainer.step))
-            CLI.note("step \(trainer.step)/\(total)  \(summary(line))  \(Int(perStep))s/step  ETA \(eta)s")
-            let every = max(1, cfg.int("run.checkpoint_every"))
-            let stopping = trainingStopRequested != 0
-            if trainer.step % every == 0 || trainer.step == total || stopping {
-                do { try trainer.saveCheckpoint() } catch { throw CLI.failure("saving a checkpoint: \(error)") }
-            }
-            if stopping {
-                CLI.note("stopped at step \(trainer.step); continue with: iap \(command) --resume \(folder)")
-                return
+        var driver = TrainingRun(trainer: trainer, config: cfg, run: run)
+        driver.shouldStop = { trainingStopRequested != 0 }
+        driver.report = { event in
+            switch event {
+            case .resumed(let step): CLI.note("resumed \(folder) at step \(step)")
+            case .startedOver:
+                CLI.note("\(folder) has no checkpoint yet: starting at step 0 (labels and reference answers already there are kept)")
+            case .stepped(let line, let perStep, let left):
+                CLI.note("step \(line.step)/\(trainer.totalSteps)  \(summary(line))  \(Int(perStep))s/step  ETA \(Int(left))s")
+            case .stoppedEarly(let step):
+                CLI.note(step == 0 ? "stopped before the first step; continue with: iap \(command) --resume \(folder)"
+                    : "stopped at step \(step); continue with: iap \(command) --resume \(folder)")
+            case .finished(let checkpoint):
+                print("run folder: \(folder)")
+                print("final checkpoint: \(checkpoint) (also \(folder)/final)")
             }
         }
-        // runs/<name>/final points at the last checkpoint.
-        if trainer.step > 0 && run.checkpointSteps().last != trainer.step {
-            do { try trainer.saveCheckpoint() } catch { throw CLI.failure("saving a checkpoint: \(error)") }
+        do { try await driver.drive(resuming: resuming) } catch let code as ExitCode { throw code } catch {
+            throw CLI.failure(trainer.step < trainer.totalSteps ? "step \(trainer.step + 1): \(error)" : "\(error)")
         }
-        unlink(folder + "/final")
-        symlink("checkpoints/" + (run.checkpointPath(step: trainer.step).split(separator: "/").last.map(String.init) ?? ""), folder + "/final")
-        print("run folder: \(folder)")
-        print("final checkpoint: \(run.checkpointPath(step: trainer.step)) (also \(folder)/final)")
     }
 
     /// The rubric judge of `judge.*` and the shared verdict cache.
     static func judge(_ cfg: TrainConfig) throws -> (RubricJudge, JudgeCache) {
         let judge = try JudgeFactory.make(JudgeFactory.Options(
-            backend: cfg.string("judge.backend"), model: cfg.optionalString("judge.model"), urls: cfg.list("judge.urls"),
-            apiKeyVariable: cfg.optionalString("judge.api_key_env"), concurrency: cfg.int("judge.concurrency"), timeout: 120,
-            maxTokens: cfg.int("judge.max_tokens"), promptFile: cfg.optionalString("judge.prompt_file")))
+            backend: cfg.judge.backend.rawValue, model: cfg.judge.model, urls: cfg.judge.urls,
+            apiKeyVariable: cfg.judge.apiKeyEnv, concurrency: cfg.judge.concurrency, timeout: 120,
+            maxTokens: cfg.judge.maxTokens, promptFile: cfg.judge.promptFile))
         do { try FileSystem.makeDirectories(ModelStore.defaultCacheRoot + "/judge") } catch { throw CLI.failure(error) }
         do { return (judge, try JudgeCache(path: ModelStore.defaultCacheRoot + "/judge/verdicts.jsonl")) } catch { throw CLI.failure(error) }
     }
 
     /// The training questions of `data.*`.
     static func records(_ cfg: TrainConfig) throws(ExitCode) -> [LaMPQARecord] {
-        guard let split = LaMPQASplit(rawValue: cfg.string("data.split")) else { throw CLI.failure("data.split: train, validation or test") }
         var options = LaMPQADataset.Options()
-        options.split = split
-        options.limit = cfg.optionalInt("data.limit")
-        options.domains = try cfg.list("data.domains").map { (name) throws(ExitCode) -> LaMPQADomain in
-            guard let d = LaMPQADomain(name: name) else { throw CLI.failure("data.domains: unknown domain \(name)") }
-            return d
-        }
-        do { return try LaMPQADataset(folder: cfg.string("data.folder"), options: options).records } catch { throw CLI.failure(error) }
+        options.split = cfg.data.split
+        options.limit = cfg.data.limit
+        options.domains = cfg.data.domains
+        do { return try LaMPQADataset(folder: cfg.data.folder, options: options).records } catch { throw CLI.failure(error) }
     }
 
     /// What the policy is shown (`data.input`); `ranker` orders profile posts for profile:K.
-    static func input(_ cfg: TrainConfig, ranker: @escaping @Sendable (String, [String]) throws -> [Int]) throws(ExitCode) -> PolicyInputBuilder {
-        guard let mode = PolicyInputMode(name: cfg.string("data.input")) else {
-            throw CLI.failure("data.input: question, narrative, profile:K or narrative+profile:K")
-        }
-        return PolicyInputBuilder(mode: mode, rank: ranker)
+    static func input(_ cfg: TrainConfig, ranker: @escaping @Sendable (String, [String]) throws -> [Int]) -> PolicyInputBuilder {
+        PolicyInputBuilder(mode: cfg.data.input, rank: ranker)
     }
 
-    static func value(_ line: JSONValue, _ key: String) -> String { line[key]?.doubleValue.map { formatScore($0) } ?? "-" }
+    static func value(_ line: MetricsLine, _ key: String) -> String { line[key].map { formatScore($0) } ?? "-" }
 }

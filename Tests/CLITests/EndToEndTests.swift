@@ -1,6 +1,7 @@
 import Foundation
 import SafeTensors
 import Testing
+import FileIO
 
 /// The whole research loop through the `iap` binary on the bundled sample, tiny settings and
 /// the embedding judge: train (IAP, 1 step) and sft → answer with every method → evaluate →

@@ -3,9 +3,13 @@ import LaMPQA
 import ModelFormats
 import ModelStore
 import SafeTensors
+import JSONFiles
+import FileIO
 import Testing
 import Torch
 import Transformers
+import LaMPQACore
+import IAPCore
 
 @testable import IAP
 
@@ -15,12 +19,11 @@ import Transformers
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     func trainer(folder: String, dtype: DType) throws -> IAPTrainer {
-        var config = TrainConfig()
-        for o in ["run.steps=2", "rollout.questions_per_step=1", "rollout.group_size=3", "rollout.max_new_tokens=12",
-                  "rollout.reference_max_new_tokens=8", "optim.micro_batch=3", "optim.lr=1e-4", "optim.warmup_ratio=0",
-                  "reward.malformed=judged-minus:1.0", "dapo.dynamic_sampling=false", "dapo.mask_truncated=false"] {
-            try config.apply(override: o)
-        }
+        let config = try ConfigLoader.load(file: nil, overrides: [
+            "run.steps=2", "rollout.questions_per_step=1", "rollout.group_size=3", "rollout.max_new_tokens=12",
+            "rollout.reference_max_new_tokens=8", "optim.micro_batch=3", "optim.lr=1e-4", "optim.warmup_ratio=0",
+            "reward.malformed=judged-minus:1.0", "dapo.dynamic_sampling=false", "dapo.mask_truncated=false",
+        ])
         let store = ModelStore()
         let policyFiles = try ModelFiles(path: store.resolve("smollm2-135m-instruct", pull: false).path)
         let encoderFiles = try ModelFiles(path: store.resolve("all-minilm-l6-v2", pull: false).path)
@@ -54,18 +57,18 @@ import Transformers
         let folder = try RunFolder(path: base + "/stopped")
         #expect(folder.checkpointSteps() == [1])
         // Anything written after the checkpoint (a step that was killed) is trimmed on resume.
-        try RunFolder.appendLine(.object([("step", .int(2)), ("partial", .bool(true))]), to: first.run.metricsPath)
+        try JSONLinesFile.append(line: #"{"step": 2, "partial": true}"#, to: first.run.metricsPath)
         let resumed = try trainer(folder: base + "/stopped", dtype: dtype)
         try resumed.restore(from: folder.checkpointPath(step: 1))
         #expect(resumed.step == 1)
         let again = try await resumed.trainStep()
         for key in ["reward/mean", "reward/personalization", "response/tokens", "policy/loss", "policy/grad_norm", "optim/lr"] {
-            let a = try #require(expected[key]?.doubleValue)
-            let b = try #require(again[key]?.doubleValue)
+            let a = try #require(expected[key], "\(key) is missing")
+            let b = try #require(again[key], "\(key) is missing")
             #expect(Swift.abs(a - b) <= 1e-6 * max(1, Swift.abs(a)), "\(key): \(a) vs \(b)")
         }
-        let lines = RunFolder.readLines(base + "/stopped/metrics.jsonl")
-        #expect(lines.map { $0["step"]?.intValue } == [1, 2] && lines.allSatisfy { $0["partial"] == nil })
+        let lines = try JSONLines.read(MetricsLine.self, from: base + "/stopped/metrics.jsonl")
+        #expect(lines.records.map(\.step) == [1, 2] && lines.records.allSatisfy { $0.values["partial"] == nil } && lines.skipped.isEmpty)
         // The checkpoint is a Hugging Face folder with the optimizer and trainer state.
         if dtype == .bfloat16 {
             let (state, _) = try TensorFile.load(from: folder.checkpointPath(step: 1) + "/optimizer.safetensors")

@@ -3,9 +3,13 @@ import LaMPQA
 import ModelFormats
 import ModelStore
 import SafeTensors
+import JSONFiles
+import FileIO
 import Testing
 import Torch
 import Transformers
+import LaMPQACore
+import IAPCore
 
 @testable import IAP
 
@@ -17,8 +21,8 @@ import Transformers
 
     @Test func targetMaskCoversTheReplyOnly() throws {
         let labels = [
-            SFTTrainer.Label(id: "a", promptIds: [1, 2, 3], replyIds: [4, 5], response: "", score: 0, candidateScores: []),
-            SFTTrainer.Label(id: "b", promptIds: [1], replyIds: [6, 7, 8], response: "", score: 0, candidateScores: []),
+            SilverLabel(id: "a", score: 0, response: "", candidateScores: [], promptIds: [1, 2, 3], replyIds: [4, 5]),
+            SilverLabel(id: "b", score: 0, response: "", candidateScores: [], promptIds: [1], replyIds: [6, 7, 8]),
         ]
         let (ids, valid, target) = try SFTTrainer.batch(labels)
         #expect(ids.shape == [2, 5] && target.shape == [2, 4])
@@ -29,11 +33,10 @@ import Transformers
     }
 
     func trainer(folder: String, judge: EmbeddingJudge, overrides: [String] = []) throws -> SFTTrainer {
-        var config = TrainConfig()
-        for o in ["sft.samples=3", "sft.max_new_tokens=12", "sft.batch_size=2", "sft.epochs=3", "optim.lr=1e-4", "optim.warmup_ratio=0",
-                  "optim.micro_batch=1"] + overrides {
-            try config.apply(override: o)
-        }
+        let config = try ConfigLoader.load(file: nil, overrides: [
+            "sft.samples=3", "sft.max_new_tokens=12", "sft.batch_size=2", "sft.epochs=3", "optim.lr=1e-4", "optim.warmup_ratio=0",
+            "optim.micro_batch=1",
+        ] + overrides)
         let files = try ModelFiles(path: ModelStore().resolve("smollm2-135m-instruct", pull: false).path)
         var options = LaMPQADataset.Options()
         options.split = .train
@@ -61,12 +64,12 @@ import Transformers
             #expect(label.candidateScores.count == 3 && label.score == label.candidateScores.max())
             #expect(!label.replyIds.isEmpty && label.replyIds.count <= 12)
         }
-        #expect(RunFolder.readLines(straight.labelsPath).count == 2)
+        #expect(try JSONLines.read(SilverLabel.self, from: straight.labelsPath).records.count == 2)
         // Each step sees both labels (batch 2): the loss on them falls as they are learned.
         let first = try await straight.trainStep()
         _ = try await straight.trainStep()
         let third = try await straight.trainStep()
-        let l1 = try #require(first["sft/loss"]?.doubleValue), l3 = try #require(third["sft/loss"]?.doubleValue)
+        let l1 = try #require(first["sft/loss"]), l3 = try #require(third["sft/loss"])
         #expect(l3 < l1 * 0.9, "loss \(l1) → \(l3)")
 
         // Stopped after step 1 and resumed in new objects: labels are read back, not regenerated,
@@ -76,16 +79,19 @@ import Transformers
         _ = try await stopped.trainStep()
         try stopped.saveCheckpoint()
         let run = try RunFolder(path: base + "/stopped")
-        try RunFolder.appendLine(.object([("step", .int(1)), ("id", .string("cut"))]), to: stopped.labelsPath)  // a cut-off line is skipped
+        try JSONLinesFile.append(line: #"{"step": 1, "id": "cut"}"#, to: stopped.labelsPath)  // a cut-off line is skipped
         let resumed = try trainer(folder: base + "/stopped", judge: judge)
         try resumed.restore(from: run.checkpointPath(step: 1))
         try await resumed.prepare()
         #expect(resumed.step == 1 && resumed.labels.map(\.replyIds) == stopped.labels.map(\.replyIds))
-        #expect(RunFolder.readLines(resumed.labelsPath).count == 3)
+        let labels = try JSONLines.read(SilverLabel.self, from: resumed.labelsPath)
+        #expect(labels.records.count == 2 && labels.skipped.count == 1)
         let again = try await resumed.trainStep()
-        let straightSecond = RunFolder.readLines(base + "/straight/metrics.jsonl")[1]
+        let straightLines = try JSONLines.read(MetricsLine.self, from: base + "/straight/metrics.jsonl").records
+        try #require(straightLines.count == 3)
+        let straightSecond = straightLines[1]
         for key in ["sft/loss", "policy/grad_norm", "optim/lr"] {
-            let a = try #require(straightSecond[key]?.doubleValue), b = try #require(again[key]?.doubleValue)
+            let a = try #require(straightSecond[key], "\(key) is missing"), b = try #require(again[key], "\(key) is missing")
             #expect(Swift.abs(a - b) <= 1e-5 * max(1, Swift.abs(a)), "\(key): \(a) vs \(b)")
         }
     }

@@ -3,6 +3,7 @@ import ModelFormats
 import ModelStore
 import Testing
 import Transformers
+import LaMPQACore
 
 @testable import LaMPQA
 

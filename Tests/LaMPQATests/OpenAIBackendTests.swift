@@ -8,6 +8,7 @@ import SafeTensors
 @testable import Serving
 import Testing
 import Transformers
+import LaMPQACore
 
 @testable import LaMPQA
 

@@ -1,4 +1,5 @@
 import SafeTensors
+import FileIO
 
 /// A chat format written by hand, for models whose template we do not recognise.
 ///

@@ -1,4 +1,5 @@
 import SafeTensors
+import FileIO
 
 extension Tokenizer {
     /// Loads a Hugging Face `tokenizer.json`. `config` is the folder's

@@ -5,6 +5,9 @@ import ModelFormats
 import SafeTensors
 import Torch
 import Transformers
+import FileIO
+import LaMPQACore
+import IAPCore
 
 #if canImport(Glibc)
     import Glibc

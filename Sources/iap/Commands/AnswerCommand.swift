@@ -5,6 +5,8 @@ import ModelFormats
 import SafeTensors
 import Torch
 import Transformers
+import LaMPQACore
+import IAPCore
 
 /// `iap answer`: a model's answers to a split, in the benchmark's responses format.
 struct AnswerCommand: AsyncParsableCommand {
@@ -80,7 +82,10 @@ struct AnswerCommand: AsyncParsableCommand {
         let answers = try generator.answer(dataset.records, intents: givenIntents) { done, total in CLI.note("\(done)/\(total) questions answered") }
         do {
             try ResponsesFile.write(answers.map { ($0.id, $0.response) }, to: out)
-            if case .iap = answering { try IntentsFile.write(answers, to: IntentsFile.path(forResponses: out)) }
+            if case .iap = answering {
+                let intents = answers.map { ($0.id, InferredIntents(intents: $0.intents, valid: $0.valid, problem: $0.problem)) }
+                try IntentsFile.write(Dictionary(intents, uniquingKeysWith: { a, _ in a }), to: IntentsFile.path(forResponses: out))
+            }
         } catch {
             throw CLI.failure(error)
         }

@@ -5,6 +5,8 @@ import ModelFormats
 import SafeTensors
 import Torch
 import Transformers
+import LaMPQACore
+import IAPCore
 
 /// `iap ask`: one question to an IAP model: its inferred intents and personalized answer.
 struct AskCommand: ParsableCommand {
@@ -53,7 +55,7 @@ struct AskCommand: ParsableCommand {
         if json {
             print(JSONValue.object([
                 ("intents", .array(parsed.intents.map { .string($0) })),
-                ("answer", .string(parsed.answer ?? IAPTrainer.withoutTags(out[0].text))), ("valid", .bool(parsed.isValid)),
+                ("answer", .string(parsed.answer ?? RolloutParser.withoutTags(out[0].text))), ("valid", .bool(parsed.isValid)),
                 ("problem", parsed.problem.map { .string($0) } ?? .null), ("completion", .string(out[0].text)),
             ]).pretty())
             return

@@ -8,6 +8,7 @@ import SafeTensors
 import Serving
 import Torch
 import Transformers
+import LaMPQACore
 
 #if canImport(Glibc)
     import Glibc

@@ -1,6 +1,8 @@
 import ArgumentParser
 import LaMPQA
 import SafeTensors
+import FileIO
+import LaMPQACore
 
 /// `iap compare`: the paper's Table 1 from several `iap evaluate` outputs.
 struct CompareCommand: ParsableCommand {

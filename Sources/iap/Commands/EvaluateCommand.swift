@@ -5,6 +5,7 @@ import ModelFormats
 import SafeTensors
 import Torch
 import Transformers
+import LaMPQACore
 
 #if canImport(Glibc)
     import Glibc

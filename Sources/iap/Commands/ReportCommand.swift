@@ -2,6 +2,9 @@ import ArgumentParser
 import IAP
 import LaMPQA
 import SafeTensors
+import FileIO
+import LaMPQACore
+import IAPCore
 
 /// `iap report`: a self-contained HTML page of training curves, result tables and analyses.
 struct ReportCommand: ParsableCommand {

@@ -5,6 +5,8 @@ import ModelFormats
 import SafeTensors
 import Torch
 import Transformers
+import LaMPQACore
+import IAPCore
 
 /// `iap sft`: the SFT baseline — best-of-N silver labels judged by the rubric judge, then
 /// fine-tuning on them; the run folder, checkpoints and --resume work as for `iap train`.
@@ -25,21 +27,21 @@ struct SFTCommand: AsyncParsableCommand {
         if try options.printedConfig() { return }
         let (cfg, folder, run) = try options.open()
         Torch.keepFreedMemory()
-        Torch.manualSeed(UInt64(cfg.int("run.seed")))
-        let runtime = try CLI.runtime(dtype: cfg.string("policy.dtype"), device: cfg.string("policy.device"))
+        Torch.manualSeed(UInt64(cfg.run.seed))
+        let runtime = try CLI.runtime(dtype: cfg.policy.dtype.rawValue, device: cfg.policy.device)
         let (files, tokenizer, policy, template) = try CLI.openLanguageModel(
-            cfg.string("policy.model"), chatTemplate: cfg.optionalString("policy.chat_template"), dtype: runtime.dtype, device: runtime.device)
+            cfg.policy.model, chatTemplate: cfg.policy.chatTemplate, dtype: runtime.dtype, device: runtime.device)
         let (judge, cache) = try TrainingSession.judge(cfg)
         let records = try TrainingSession.records(cfg)
         let input: PolicyInputBuilder
-        if case .withProfile = PolicyInputMode(name: cfg.string("data.input")) ?? .questionOnly {
+        if case .withProfile = cfg.data.input {
             // Profile posts are ranked by the similarity encoder, as in iap train.
-            let encoderFiles = try CLI.openModel(cfg.string("reward.similarity_model"))
+            let encoderFiles = try CLI.openModel(cfg.reward.similarityModel)
             let encoder: BertEncoder
             do { encoder = try BertEncoder.load(encoderFiles, device: runtime.device) } catch { throw CLI.failure(error) }
-            input = try TrainingSession.input(cfg, ranker: PolicyInputBuilder.encoderRanker(encoder, tokenizer: try CLI.loadTokenizer(encoderFiles)))
+            input = TrainingSession.input(cfg, ranker: PolicyInputBuilder.encoderRanker(encoder, tokenizer: try CLI.loadTokenizer(encoderFiles)))
         } else {
-            input = try TrainingSession.input(cfg) { _, posts in Array(posts.indices) }
+            input = TrainingSession.input(cfg) { _, posts in Array(posts.indices) }
         }
         let trainer: SFTTrainer
         do {

@@ -6,6 +6,8 @@ import ModelFormats
 import SafeTensors
 import Torch
 import Transformers
+import LaMPQACore
+import IAPCore
 
 /// `iap train`: IAP training with DAPO.
 struct TrainCommand: AsyncParsableCommand {
@@ -19,7 +21,7 @@ struct TrainCommand: AsyncParsableCommand {
         if try options.printedConfig() { return }
         let (cfg, folder, run) = try options.open()
         Torch.keepFreedMemory()
-        Torch.manualSeed(UInt64(cfg.int("run.seed")))
+        Torch.manualSeed(UInt64(cfg.run.seed))
         let trainer = try makeTrainer(cfg, run: run)
         try await TrainingSession.drive(trainer, cfg: cfg, folder: folder, run: run, resuming: options.resume != nil, command: "train") { line in
             "reward \(TrainingSession.value(line, "reward/mean"))  rubric \(TrainingSession.value(line, "reward/personalization"))  "
@@ -28,8 +30,8 @@ struct TrainCommand: AsyncParsableCommand {
     }
 
     func makeTrainer(_ cfg: TrainConfig, run: RunFolder) throws -> IAPTrainer {
-        let runtime = try CLI.runtime(dtype: cfg.string("policy.dtype"), device: cfg.string("policy.device"))
-        let files = try CLI.openModel(cfg.string("policy.model"))
+        let runtime = try CLI.runtime(dtype: cfg.policy.dtype.rawValue, device: cfg.policy.device)
+        let files = try CLI.openModel(cfg.policy.model)
         let tokenizer = try CLI.loadTokenizer(files)
         let policy: CausalLM
         let reference: CausalLM
@@ -37,20 +39,20 @@ struct TrainCommand: AsyncParsableCommand {
         do {
             policy = try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device)
             reference = try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device)
-            template = try files.chatTemplate(file: cfg.optionalString("policy.chat_template"))
+            template = try files.chatTemplate(file: cfg.policy.chatTemplate)
         } catch {
             throw CLI.failure("\(error)")
         }
         let (judge, cache) = try TrainingSession.judge(cfg)
-        let similarityFiles = try CLI.openModel(cfg.string("reward.similarity_model"))
+        let similarityFiles = try CLI.openModel(cfg.reward.similarityModel)
         let encoder: BertEncoder
         do { encoder = try BertEncoder.load(similarityFiles, device: runtime.device) } catch { throw CLI.failure(error) }
         let encoderTokenizer = try CLI.loadTokenizer(similarityFiles)
-        let scorer = BERTScorer(encoder: encoder, tokenizer: encoderTokenizer, layer: cfg.optionalInt("reward.similarity_layer"))
+        let scorer = BERTScorer(encoder: encoder, tokenizer: encoderTokenizer, layer: cfg.reward.similarityLayer)
         let records = try TrainingSession.records(cfg)
-        let input = try TrainingSession.input(cfg, ranker: PolicyInputBuilder.encoderRanker(encoder, tokenizer: encoderTokenizer))
+        let input = TrainingSession.input(cfg, ranker: PolicyInputBuilder.encoderRanker(encoder, tokenizer: encoderTokenizer))
         let prompt: RolloutPrompt
-        do { prompt = try cfg.optionalString("rollout.prompt_file").map { (p) throws(RolloutPromptError) in try RolloutPrompt.load(p) } ?? .standard } catch {
+        do { prompt = try cfg.rollout.promptFile.map { (p) throws(RolloutPromptError) in try RolloutPrompt.load(p) } ?? .standard } catch {
             throw CLI.failure(error)
         }
         let parts = IAPTrainer.Parts(

@@ -1,0 +1,78 @@
+import FileIO
+import IAPCore
+import JSONFiles
+
+/// Drives a trainer through a run folder: restores the last checkpoint when resuming,
+/// prepares, steps to the end saving every `run.checkpoint_every` steps and at the end,
+/// stops cleanly (with a checkpoint) when asked, and points `final` at the last checkpoint.
+/// Shared by `iap train` and `iap sft`; what it prints goes through `report`.
+public struct TrainingRun {
+    public enum Event {
+        case resumed(step: Int)
+        case startedOver
+        case stepped(MetricsLine, secondsPerStep: Double, secondsLeft: Double)
+        case stoppedEarly(atStep: Int)
+        case finished(checkpoint: String)
+    }
+
+    public let trainer: CheckpointedTrainer
+    public let config: TrainConfig
+    public let run: RunFolder
+    /// Asked after every step (and before the first): true stops after saving a checkpoint.
+    public var shouldStop: () -> Bool = { false }
+    public var report: (Event) -> Void = { _ in }
+
+    public init(trainer: CheckpointedTrainer, config: TrainConfig, run: RunFolder) {
+        self.trainer = trainer
+        self.config = config
+        self.run = run
+    }
+
+    /// A new run's folder: refuses one that already holds a run, writes config.yaml.
+    public static func start(config: TrainConfig, folder: String) throws -> RunFolder {
+        let run = try RunFolder(path: folder)
+        guard run.checkpointSteps().isEmpty && !FileSystem.exists(run.metricsPath) else {
+            throw ConfigError("\(folder) already holds a run: continue it with --resume \(folder), or choose another --run-dir")
+        }
+        try AtomicFile.write(ConfigLoader.yaml(config), to: run.configPath)
+        return run
+    }
+
+    public func drive(resuming: Bool) async throws {
+        if resuming { try resume() }
+        try await trainer.prepare()
+        if shouldStop() { return report(.stoppedEarly(atStep: trainer.step)) }
+        let started = ContinuousClock.now
+        let firstStep = trainer.step
+        while trainer.step < trainer.totalSteps {
+            let line = try await trainer.trainStep()
+            let perStep = seconds(since: started) / Double(trainer.step - firstStep)
+            report(.stepped(line, secondsPerStep: perStep, secondsLeft: perStep * Double(trainer.totalSteps - trainer.step)))
+            let stopping = shouldStop()
+            if trainer.step % config.run.checkpointEvery == 0 || trainer.step == trainer.totalSteps || stopping { try trainer.saveCheckpoint() }
+            if stopping { return report(.stoppedEarly(atStep: trainer.step)) }
+        }
+        if trainer.step > 0 && run.checkpointSteps().last != trainer.step { try trainer.saveCheckpoint() }
+        let checkpoint = run.checkpointPath(step: trainer.step)
+        try FileSystem.replaceLink(run.finalPath, target: "checkpoints/" + (checkpoint.split(separator: "/").last.map(String.init) ?? ""))
+        report(.finished(checkpoint: checkpoint))
+    }
+
+    /// The last complete checkpoint, or — when the run stopped before its first one — a
+    /// fresh start in the same folder keeping what is reusable (labels, reference answers).
+    func resume() throws {
+        if let last = run.checkpointSteps().last {
+            try trainer.restore(from: run.checkpointPath(step: last))
+            return report(.resumed(step: last))
+        }
+        let broken = run.incompleteCheckpoints()
+        guard broken.isEmpty else {
+            throw ConfigError(
+                "\(run.path): checkpoint folder(s) \(broken.joined(separator: ", ")) lack \(TrainerState.fileName); "
+                    + "refusing to start over and overwrite them (move them aside to start at step 0)")
+        }
+        try RunFolder.truncate(run.metricsPath, afterStep: 0)
+        try RunFolder.truncate(run.rolloutsPath, afterStep: 0)
+        report(.startedOver)
+    }
+}

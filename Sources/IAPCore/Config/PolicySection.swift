@@ -1,0 +1,37 @@
+extension TrainConfig {
+    /// `policy:` — the model trained, and where and how it runs.
+    public struct Policy: Codable, Sendable, Equatable {
+        /// A known model name, a .gguf file or a Hugging Face folder.
+        public var model = "smollm2-135m-instruct"
+        public var dtype = WeightType.float32
+        /// `cpu` or `cuda[:N]`.
+        public var device = "cpu"
+        /// Recompute each block in the backward pass (less memory, same result).
+        public var gradientCheckpointing = false
+        /// A chat template file instead of the model's own.
+        public var chatTemplate: String?
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case model, dtype, device
+            case gradientCheckpointing = "gradient_checkpointing"
+            case chatTemplate = "chat_template"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let read = try SectionReader(decoder, CodingKeys.self)
+            let d = Self()
+            model = try read(.model, d.model)
+            dtype = try read(.dtype, d.dtype)
+            device = try read(.device, d.device)
+            gradientCheckpointing = try read(.gradientCheckpointing, d.gradientCheckpointing)
+            chatTemplate = try read(.chatTemplate, d.chatTemplate)
+        }
+    }
+}
+
+/// The dtype a model's weights are held in.
+public enum WeightType: String, ConfigChoice {
+    case float32, bfloat16, float16
+}

@@ -1,0 +1,35 @@
+extension TrainConfig {
+    /// `run:` — the run's name, seed, length and what it keeps.
+    public struct Run: Codable, Sendable, Equatable {
+        /// Folder name under runs/ when --run-dir is not given.
+        public var name = "iap"
+        public var seed = 0
+        /// Optimizer steps.
+        public var steps = 12
+        public var checkpointEvery = 4
+        /// Newest checkpoints kept (older ones are removed).
+        public var keepCheckpoints = 2
+        /// Rollouts per step written to rollouts.jsonl.
+        public var logRollouts = 10
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case name, seed, steps
+            case checkpointEvery = "checkpoint_every"
+            case keepCheckpoints = "keep_checkpoints"
+            case logRollouts = "log_rollouts"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let read = try SectionReader(decoder, CodingKeys.self)
+            let d = Self()
+            name = try read(.name, d.name)
+            seed = try read(.seed, d.seed)
+            steps = try read(.steps, d.steps)
+            checkpointEvery = try read(.checkpointEvery, d.checkpointEvery)
+            keepCheckpoints = try read(.keepCheckpoints, d.keepCheckpoints)
+            logRollouts = try read(.logRollouts, d.logRollouts)
+        }
+    }
+}

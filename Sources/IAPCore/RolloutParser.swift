@@ -1,0 +1,161 @@
+/// A policy rollout split into its four blocks, with a format verdict.
+public struct ParsedRollout: Sendable, Equatable {
+    public var firstThink: String?
+    public var intent: String?
+    public var secondThink: String?
+    public var answer: String?
+    /// Items of the numbered intent list, without their numbers.
+    public var intents: [String]
+    /// nil when the rollout follows the format; otherwise why not.
+    public var problem: String?
+
+    public var isValid: Bool { problem == nil }
+
+    /// Low (1–2), Medium (3–4) or High (5+) intent count (paper Figure 4).
+    public var intentBucket: String? {
+        switch intents.count {
+        case 0: nil
+        case 1...2: "low"
+        case 3...4: "medium"
+        default: "high"
+        }
+    }
+}
+
+/// Reads `<think>…</think><intent>…</intent><think>…</think><answer>…</answer>`.
+///
+/// Valid means: exactly these four blocks in this order, only white space outside them,
+/// a closed `</answer>`, and an intent block with at least one numbered item (`1.` or `1)`
+/// at the start of a line). Otherwise the verdict names the first problem found: a missing,
+/// duplicated or out-of-order tag, text outside the blocks, an empty intent list, or a
+/// rollout cut off before `</answer>`. Whatever is recognisable is still returned (the
+/// answer of a malformed rollout, for instance), so callers can log it.
+public enum RolloutParser {
+    static let order = ["think", "intent", "think", "answer"]
+
+    public static func parse(_ text: String) -> ParsedRollout {
+        var result = ParsedRollout(intents: [])
+        // Locate every tag occurrence in text order.
+        struct Tag {
+            let name: String
+            let closing: Bool
+            let range: Range<String.Index>
+        }
+        var tags: [Tag] = []
+        var i = text.startIndex
+        while let open = text[i...].firstIndex(of: "<") {
+            var matched = false
+            for name in ["think", "intent", "answer"] {
+                for closing in [false, true] {
+                    let literal = closing ? "</\(name)>" : "<\(name)>"
+                    if text[open...].hasPrefix(literal) {
+                        let end = text.index(open, offsetBy: literal.count)
+                        tags.append(Tag(name: name, closing: closing, range: open..<end))
+                        i = end
+                        matched = true
+                    }
+                    if matched { break }
+                }
+                if matched { break }
+            }
+            if !matched { i = text.index(after: open) }
+        }
+        // Pair tags into blocks.
+        var blocks: [(name: String, content: String, outer: Range<String.Index>)] = []
+        var problem: String?
+        var k = 0
+        var openTag: Tag?
+        while k < tags.count {
+            let tag = tags[k]
+            if let current = openTag {
+                if tag.closing && tag.name == current.name {
+                    blocks.append((current.name, String(text[current.range.upperBound..<tag.range.lowerBound]), current.range.lowerBound..<tag.range.upperBound))
+                    openTag = nil
+                } else {
+                    problem = problem ?? "<\(tag.closing ? "/" : "")\(tag.name)> inside <\(current.name)>"
+                }
+            } else if tag.closing {
+                problem = problem ?? "</\(tag.name)> without an opening tag"
+            } else {
+                openTag = tag
+            }
+            k += 1
+        }
+        if let unclosed = openTag {
+            let content = String(text[unclosed.range.upperBound...])
+            if unclosed.name == "answer" { result.answer = content }
+            problem = problem ?? (unclosed.name == "answer" ? "cut off before </answer>" : "<\(unclosed.name)> is never closed")
+        }
+        // Assign blocks to the four slots by order of appearance.
+        var thinks: [String] = []
+        for block in blocks {
+            switch block.name {
+            case "think": thinks.append(block.content)
+            case "intent":
+                if result.intent != nil { problem = problem ?? "duplicated <intent>" }
+                result.intent = result.intent ?? block.content
+            default:
+                if result.answer != nil { problem = problem ?? "duplicated <answer>" }
+                result.answer = result.answer ?? block.content
+            }
+        }
+        result.firstThink = thinks.first
+        result.secondThink = thinks.count > 1 ? thinks[1] : nil
+        if thinks.count > 2 { problem = problem ?? "duplicated <think> (\(thinks.count) blocks)" }
+        if problem == nil {
+            let names = blocks.map(\.name)
+            for (n, expected) in order.enumerated() where n >= names.count || names[n] != expected {
+                if !names.contains(expected) || (expected == "think" && names.filter { $0 == "think" }.count < 2) {
+                    problem = "missing <\(expected)>"
+                } else {
+                    problem = "blocks out of order: \(names.map { "<\($0)>" }.joined(separator: " "))"
+                }
+                break
+            }
+        }
+        if problem == nil {
+            // Only white space outside the blocks.
+            var cursor = text.startIndex
+            for block in blocks {
+                if !text[cursor..<block.outer.lowerBound].allSatisfy(\.isWhitespace) {
+                    problem = "text outside the tagged blocks"
+                    break
+                }
+                cursor = block.outer.upperBound
+            }
+            if problem == nil && !text[cursor...].allSatisfy(\.isWhitespace) { problem = "text after </answer>" }
+        }
+        if let intent = result.intent {
+            result.intents = numberedItems(intent)
+            if result.intents.isEmpty { problem = problem ?? "the intent list has no numbered items" }
+        }
+        result.problem = problem
+        return result
+    }
+
+    /// Items of a numbered list: a line starting with digits and `.` or `)` opens an item;
+    /// following lines that do not continue it.
+    static func numberedItems(_ text: String) -> [String] {
+        var items: [String] = []
+        for rawLine in text.split(separator: "\n") {
+            let line = rawLine.drop { $0 == " " || $0 == "\t" }
+            let digits = line.prefix { $0.isASCII && $0.isNumber }
+            if !digits.isEmpty, let marker = line.dropFirst(digits.count).first, marker == "." || marker == ")" {
+                let body = line.dropFirst(digits.count + 1).drop { $0 == " " || $0 == "\t" }
+                items.append(String(body))
+            } else if !items.isEmpty, !line.isEmpty {
+                items[items.count - 1] += " " + line
+            }
+        }
+        return items.filter { !$0.allSatisfy(\.isWhitespace) }
+    }
+}
+
+extension RolloutParser {
+    /// A completion with the IAP tags taken out (what a reader would see).
+    public static func withoutTags(_ text: String) -> String {
+        var out = text
+        for tag in ["<think>", "</think>", "<intent>", "</intent>", "<answer>", "</answer>"] { out = out.replacingAll(tag, with: " ") }
+        return out
+    }
+}

@@ -1,0 +1,171 @@
+import FileIO
+import JSONFiles
+
+/// An `iap evaluate` output folder: `{Configuration}_{split}.scores.json` per domain (the
+/// benchmark's scores format) and `summary.json` (judge, counts, failures, the macro score).
+public struct EvaluationFolder: Sendable {
+    public let path: String
+
+    public init(path: String) { self.path = path }
+
+    public var summaryPath: String { path + "/summary.json" }
+
+    public func scoresPath(_ domain: LaMPQADomain, _ split: LaMPQASplit) -> String {
+        "\(path)/\(domain.rawValue)_\(split.rawValue).scores.json"
+    }
+
+    /// Writes the scores files and summary.json of one evaluation.
+    public func write(_ report: EvaluationReport, responses: String, data: String, split: LaMPQASplit) throws(JSONFileError) {
+        do { try FileSystem.makeDirectories(path) } catch { throw JSONFileError(path: error.path, reason: error.reason) }
+        for domain in LaMPQADomain.allCases where report.domainScores[domain] != nil {
+            try JSONFile.write(DomainScoresFile(report.questions.filter { $0.domain == domain }), to: scoresPath(domain, split))
+        }
+        try JSONFile.write(EvaluationSummary(report, responses: responses, data: data, split: split), to: summaryPath)
+    }
+
+    public func summary() throws(JSONFileError) -> EvaluationSummary { try JSONFile.read(from: summaryPath) }
+
+    /// Per-question scores of every domain scored here (any split), named `name` (default:
+    /// the folder's name).
+    public func methodResult(name: String? = nil) throws(LaMPQADataError) -> MethodResult {
+        var scores: [LaMPQADomain: [String: Double]] = [:]
+        for domain in LaMPQADomain.allCases {
+            for split in LaMPQASplit.allCases where FileSystem.exists(scoresPath(domain, split)) {
+                let file: DomainScoresFile
+                do { file = try JSONFile.read(from: scoresPath(domain, split)) } catch {
+                    throw LaMPQADataError(file: error.path, reason: error.reason)
+                }
+                scores[domain] = Dictionary(file.perQuestionScores.map { ($0.id, $0.score) }, uniquingKeysWith: { a, _ in a })
+            }
+        }
+        guard !scores.isEmpty else { throw LaMPQADataError(file: path, reason: "no *.scores.json files (an iap evaluate output folder is expected)") }
+        return MethodResult(name: name ?? (path.split(separator: "/").last.map(String.init) ?? path), scores: scores)
+    }
+}
+
+/// The benchmark's scores file for one domain.
+public struct DomainScoresFile: Codable, Sendable, Equatable {
+    public struct Question: Codable, Sendable, Equatable {
+        public var id: String
+        public var score: Double
+        public var details: [Aspect]
+        public init(id: String, score: Double, details: [Aspect]) {
+            self.id = id
+            self.score = score
+            self.details = details
+        }
+
+        /// `details` may be absent (files written by other tools carry only id and score).
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            id = try c.decode(String.self, forKey: .id)
+            score = try c.decode(Double.self, forKey: .score)
+            details = try c.decodeIfPresent([Aspect].self, forKey: .details) ?? []
+        }
+
+        enum CodingKeys: String, CodingKey { case id, score, details }
+    }
+    public struct Aspect: Codable, Sendable, Equatable {
+        public var aspect: String
+        public var score: Int
+        public init(aspect: String, score: Int) {
+            self.aspect = aspect
+            self.score = score
+        }
+    }
+
+    /// Mean question score.
+    public var score: Double
+    public var perQuestionScores: [Question]
+
+    public init(_ questions: [QuestionScore]) {
+        score = questions.isEmpty ? 0 : questions.reduce(0) { $0 + $1.score } / Double(questions.count)
+        perQuestionScores = questions.map { q in
+            Question(id: q.id, score: q.score, details: q.aspects.map { Aspect(aspect: $0.aspect, score: $0.score) })
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case score
+        case perQuestionScores = "per_question_scores"
+    }
+
+    /// Only `per_question_scores` is needed (the mean follows from it).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        perQuestionScores = try c.decode([Question].self, forKey: .perQuestionScores)
+        score = try c.decodeIfPresent(Double.self, forKey: .score)
+            ?? (perQuestionScores.isEmpty ? 0 : perQuestionScores.reduce(0) { $0 + $1.score } / Double(perQuestionScores.count))
+    }
+}
+
+/// summary.json of an evaluation.
+public struct EvaluationSummary: Codable, Sendable, Equatable {
+    public struct FailedItem: Codable, Sendable, Equatable {
+        public var id: String
+        public var aspect: String
+        public var problem: String
+    }
+
+    /// The responses file scored, the data folder and split.
+    public var responses: String
+    public var data: String
+    public var split: String
+    public var judge: String
+    public var judgeIsProxy: Bool
+    public var promptVersion: String
+    /// Domain (configuration name) → mean score.
+    public var domains: [String: Double]
+    public var macro: Double?
+    public var questions: Int
+    public var judgeCalls: Int
+    public var cacheHits: Int
+    public var retries: Int
+    public var failedItems: [FailedItem]
+    public var missingResponses: [String]
+
+    public init(_ report: EvaluationReport, responses: String, data: String, split: LaMPQASplit) {
+        self.responses = responses
+        self.data = data
+        self.split = split.rawValue
+        judge = report.judgeIdentity
+        judgeIsProxy = report.judgeIsProxy
+        promptVersion = report.promptVersion
+        domains = Dictionary(report.domainScores.map { ($0.key.rawValue, $0.value) }, uniquingKeysWith: { a, _ in a })
+        macro = report.macro
+        questions = report.questions.count
+        judgeCalls = report.calls
+        cacheHits = report.cacheHits
+        retries = report.retries
+        failedItems = report.failed.map { FailedItem(id: $0.id, aspect: $0.aspect, problem: $0.problem) }
+        missingResponses = report.missingResponses
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case responses, data, split, judge, domains, macro, questions, retries
+        case judgeIsProxy = "judge_is_proxy"
+        case promptVersion = "prompt_version"
+        case judgeCalls = "judge_calls"
+        case cacheHits = "cache_hits"
+        case failedItems = "failed_items"
+        case missingResponses = "missing_responses"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(responses, forKey: .responses)
+        try c.encode(data, forKey: .data)
+        try c.encode(split, forKey: .split)
+        try c.encode(judge, forKey: .judge)
+        try c.encode(judgeIsProxy, forKey: .judgeIsProxy)
+        try c.encode(promptVersion, forKey: .promptVersion)
+        try c.encode(domains, forKey: .domains)
+        try c.encode(macro, forKey: .macro)  // null when no domain was scored
+        try c.encode(questions, forKey: .questions)
+        try c.encode(judgeCalls, forKey: .judgeCalls)
+        try c.encode(cacheHits, forKey: .cacheHits)
+        try c.encode(retries, forKey: .retries)
+        try c.encode(failedItems, forKey: .failedItems)
+        try c.encode(missingResponses, forKey: .missingResponses)
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+
+@testable import LaMPQACore
+
+@Suite struct PairedTestsAgainstScipy {
+    struct Case: Decodable {
+        let name: String
+        let a: [Double]
+        let b: [Double]
+        let t_test_p: Double
+        let wilcoxon_p: Double
+    }
+    struct File: Decodable { let cases: [Case] }
+
+    @Test func pValuesMatchScipy() throws {
+        let url = repositoryRoot.appendingPathComponent("Tests/Fixtures/rl/paired-tests.json")
+        let file = try JSONDecoder().decode(File.self, from: Data(contentsOf: url))
+        for c in file.cases {
+            let t = try #require(PairedTests.tTest(c.a, c.b))
+            let w = try #require(PairedTests.wilcoxon(c.a, c.b))
+            #expect(Swift.abs(t - c.t_test_p) <= 1e-9 + 1e-6 * c.t_test_p, "\(c.name) t: \(t) vs \(c.t_test_p)")
+            #expect(Swift.abs(w - c.wilcoxon_p) <= 1e-9 + 1e-6 * c.wilcoxon_p, "\(c.name) wilcoxon: \(w) vs \(c.wilcoxon_p)")
+        }
+        #expect(PairedTests.tTest([1], [0]) == nil && PairedTests.wilcoxon([1, 2], [1, 2]) == nil)
+    }
+}
+
+@Suite struct ResultsTableTests {
+    /// Hand-computed: art means A 0.5, B 0.75, C 0.75 (a tie for best); society A 1.0,
+    /// B 0.5, C missing. Macro: A 0.75, B 0.625, C – (missing a domain).
+    @Test func layoutTiesAndAMissingDomain() {
+        let a = MethodResult(name: "A", scores: [.artAndEntertainment: ["1": 0.5, "2": 0.5], .societyAndCulture: ["9": 1.0]])
+        let b = MethodResult(name: "B", scores: [.artAndEntertainment: ["1": 1.0, "2": 0.5], .societyAndCulture: ["9": 0.5]])
+        let c = MethodResult(name: "C", scores: [.artAndEntertainment: ["1": 0.75, "2": 0.75]])
+        let table = ResultsTable([a, b, c], alpha: 0.05)
+        #expect(table.columns.map(\.title) == ["Art_and_Entertainment", "Society_and_Culture", "Macro average"])
+        let art = table.columns[0]
+        #expect(art.cells.map(\.value) == [0.5, 0.75, 0.75] && art.cells.map(\.rank) == [2, 1, 1])
+        #expect(art.best == [1, 2] && art.delta == 0 && art.tTestP == nil)
+        let society = table.columns[1]
+        #expect(society.cells.map(\.value) == [1.0, 0.5, nil] && society.cells.map(\.rank) == [1, 2, nil])
+        #expect(society.delta == 100)
+        let macro = table.columns[2]
+        #expect(macro.cells.map(\.value) == [0.75, 0.625, nil])
+        #expect(Swift.abs((macro.delta ?? 0) - 20) < 1e-9)
+        let markdown = table.markdown
+        #expect(markdown.contains("| A | <u>0.5000</u> | **1.0000** | **0.7500** |"))
+        #expect(markdown.contains("| C | **0.7500** | – | – |"))
+        #expect(table.csv.contains("delta_percent,0.0,100.0,20.0"))
+        #expect(table.json["columns"]?.arrayValue?[2]["compared_with"] == .string("B"))
+    }
+
+    @Test func significanceIsBonferroniCorrected() {
+        var better: [String: Double] = [:]
+        var worse: [String: Double] = [:]
+        for i in 0..<40 {
+            better["\(i)"] = 0.6 + Double(i % 5) * 0.05
+            worse["\(i)"] = 0.3 + Double(i % 7) * 0.03
+        }
+        let table = ResultsTable([
+            MethodResult(name: "IAP", scores: [.artAndEntertainment: better]), MethodResult(name: "base", scores: [.artAndEntertainment: worse]),
+        ])
+        let column = table.columns[0]
+        let raw = PairedTests.tTest(Array(better.keys.sorted().map { better[$0]! }), Array(better.keys.sorted().map { worse[$0]! }))!
+        #expect(column.tTestP == min(1, raw * 1))  // one column: no correction factor beyond 1
+        #expect(table.markdown.contains("†‡"))
+    }
+}
