@@ -30,29 +30,15 @@ public struct RolloutPrompt: Sendable, Equatable {
         self.user = user
     }
 
-    /// `[system]` / `[user]` sections; `{input}` must appear in one of them.
+    /// A prompt file (`[system]` / `[user]` sections, see `PromptFile`); `{input}` must
+    /// appear in one of them, and an absent user section means `{input}` alone.
     public static func load(_ path: String) throws(RolloutPromptError) -> RolloutPrompt {
-        let bytes: [UInt8]
-        do { bytes = try AtomicFile.read(path) } catch { throw RolloutPromptError("\(path): \(error.reason)") }
-        var sections: [String: [Substring]] = [:]
-        var current: String?
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
-            let trimmed = line.filter { $0 != " " && $0 != "\t" && $0 != "\r" }
-            if trimmed == "[system]" || trimmed == "[user]" {
-                current = String(trimmed.dropFirst().dropLast())
-                sections[current!] = []
-            } else if let current {
-                sections[current, default: []].append(line)
-            } else if !trimmed.isEmpty {
-                throw RolloutPromptError("\(path): text before the first [system] or [user] line")
-            }
-        }
-        let system = (sections["system"] ?? []).joined(separator: "\n")
-        let user = (sections["user"] ?? []).joined(separator: "\n")
-        guard system.contains("{input}") || user.contains("{input}") else {
+        let file: PromptFile
+        do { file = try PromptFile.load(path) } catch { throw RolloutPromptError("\(error)") }
+        guard file.placeholders.contains("input") else {
             throw RolloutPromptError("\(path): the prompt must contain {input} (where the question goes)")
         }
-        return RolloutPrompt(system: system, user: user.isEmpty ? "{input}" : user)
+        return RolloutPrompt(system: file.system, user: file.user.isEmpty ? "{input}" : file.user)
     }
 
     /// The conversation for one question.

@@ -11,11 +11,7 @@ public enum JSONFile {
     }
 
     public static func write<T: Encodable>(_ value: T, to path: String) throws(JSONFileError) {
-        do { try AtomicFile.write(try encode(value, pretty: true) + "\n", to: path) } catch let error as FileIOError {
-            throw JSONFileError(path: path, reason: error.reason)
-        } catch {
-            throw JSONFileError(path: path, reason: "\(error)")
-        }
+        try AtomicFile.write(try encode(value, pretty: true) + "\n", to: path)
     }
 
     /// `value` as JSON text (one line unless `pretty`).

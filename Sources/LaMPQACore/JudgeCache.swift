@@ -1,5 +1,5 @@
-import SafeTensors
 import FileIO
+import JSONFiles
 
 #if canImport(Glibc)
     import Glibc
@@ -14,57 +14,40 @@ import FileIO
 /// different judge, prompt or answer never reuses a verdict. Only real scores are stored;
 /// failures are asked again next time.
 public actor JudgeCache {
+    /// One line of the cache file.
+    struct Verdict: Codable {
+        var k: String
+        var s: Int
+    }
+
     public nonisolated let path: String
     private var entries: [String: Int] = [:]
-    private var fd: Int32 = -1
     public private(set) var skippedLines = 0
 
     public init(path: String) throws(JudgeConfigurationError) {
         self.path = path
-        var bytes: [UInt8] = []
-        if access(path, F_OK) == 0 {
-            do { bytes = try AtomicFile.read(path) } catch { throw JudgeConfigurationError("judge cache \(path): \(error.reason)") }
-            var start = 0
-            var skipped = 0
-            while start < bytes.count {
-                var end = start
-                while end < bytes.count && bytes[end] != 0x0A { end += 1 }
-                let line = Array(bytes[start..<end])
-                if !line.isEmpty {
-                    if let value = try? line.withUnsafeBytes({ try JSONValue.parse($0) }), let key = value["k"]?.stringValue,
-                        let score = value["s"]?.intValue, (0...2).contains(score)
-                    {
-                        entries[key] = score
-                    } else {
-                        skipped += 1
-                    }
-                }
-                start = end + 1
-            }
-            skippedLines = skipped
+        let contents: JSONLines.Contents<Verdict>
+        do { contents = try JSONLines.read(Verdict.self, from: path) } catch { throw JudgeConfigurationError("judge cache \(error)") }
+        for verdict in contents.records {
+            if (0...2).contains(verdict.s) { entries[verdict.k] = verdict.s } else { skippedLines += 1 }
         }
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        guard descriptor >= 0 else {
-            throw JudgeConfigurationError("judge cache \(path): cannot open for writing (\(String(cString: strerror(errno))))")
-        }
-        // A partial last line from a killed run would glue onto the next record: start on a new line.
-        if let last = bytes.last, last != 0x0A {
-            _ = "\n".withCString { write(descriptor, $0, 1) }
-        }
-        fd = descriptor
+        skippedLines += contents.skipped.count
+        // Fail now, not at the first verdict, when the file cannot be written.
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        guard fd >= 0 else { throw JudgeConfigurationError("judge cache \(path): cannot open for writing (\(FileIOError.systemReason))") }
+        close(fd)
     }
-
-    deinit { if fd >= 0 { close(fd) } }
 
     public var count: Int { entries.count }
 
     public func lookup(_ key: String) -> Int? { entries[key] }
 
+    /// Appends the verdict (one line, one write); a verdict that cannot be written is still
+    /// used in this run and asked again in the next.
     public func store(_ key: String, score: Int) {
         guard entries[key] != score else { return }
         entries[key] = score
-        let line = Array((JSONValue.object([("k", .string(key)), ("s", .int(score))]).serialized + "\n").utf8)
-        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        try? JSONLines.append(Verdict(k: key, s: score), to: path)
     }
 
     /// The key of one verdict.

@@ -1,3 +1,4 @@
+import ModelFormats
 import SafeTensors
 import FileIO
 
@@ -52,55 +53,19 @@ public struct JudgePrompt: Sendable, Equatable {
         self.user = user
     }
 
-    /// Reads a prompt file (`[system]` and `[user]` section lines); every placeholder used
-    /// must be a known one, and `{response}` and `{aspect}` must appear.
+    /// Reads a prompt file (docs/judge-prompt.md); every placeholder used must be a known
+    /// one, and `{response}` and `{aspect}` must appear.
     public static func load(_ path: String) throws(JudgeConfigurationError) -> JudgePrompt {
-        let bytes: [UInt8]
-        do { bytes = try AtomicFile.read(path) } catch { throw JudgeConfigurationError("\(path): \(error.reason)") }
-        let text = String(decoding: bytes, as: UTF8.self)
-        var sections: [String: [Substring]] = [:]
-        var current: String?
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            let trimmed = line.trimmingCharacters(in: " \t\r")
-            if trimmed == "[system]" || trimmed == "[user]" {
-                current = String(trimmed.dropFirst().dropLast())
-                guard sections[current!] == nil else { throw JudgeConfigurationError("\(path): [\(current!)] appears twice") }
-                sections[current!] = []
-            } else if let current {
-                sections[current, default: []].append(line)
-            } else if !trimmed.isEmpty {
-                throw JudgeConfigurationError("\(path): text before the first [system] or [user] line")
-            }
-        }
-        guard let system = sections["system"], let user = sections["user"] else {
-            throw JudgeConfigurationError("\(path): needs a [system] line and a [user] line, each followed by its text")
-        }
-        let prompt = JudgePrompt(
-            system: system.joined(separator: "\n").trimmingCharacters(in: "\n"),
-            user: user.joined(separator: "\n").trimmingCharacters(in: "\n"))
-        for name in prompt.usedPlaceholders where !placeholders.contains(name) {
+        let file: PromptFile
+        do { file = try PromptFile.load(path, requireBoth: true) } catch { throw JudgeConfigurationError("\(error)") }
+        let prompt = JudgePrompt(system: file.system, user: file.user)
+        for name in file.placeholders where !placeholders.contains(name) {
             throw JudgeConfigurationError("\(path): unknown placeholder {\(name)} (known: \(placeholders.map { "{\($0)}" }.joined(separator: ", ")))")
         }
-        for required in ["response", "aspect"] where !prompt.usedPlaceholders.contains(required) {
+        for required in ["response", "aspect"] where !file.placeholders.contains(required) {
             throw JudgeConfigurationError("\(path): the prompt never shows {\(required)}")
         }
         return prompt
-    }
-
-    /// Names inside braces in either message.
-    var usedPlaceholders: Set<String> {
-        var names: Set<String> = []
-        for text in [system, user] {
-            var rest = text[...]
-            while let open = rest.firstIndex(of: "{") {
-                let after = rest[rest.index(after: open)...]
-                guard let close = after.firstIndex(of: "}") else { break }
-                let name = after[..<close]
-                if !name.isEmpty && name.allSatisfy({ $0.isLetter || $0 == "_" }) { names.insert(String(name)) }
-                rest = after[after.index(after: close)...]
-            }
-        }
-        return names
     }
 
     /// A short fingerprint of the wording (part of the judge cache key).
