@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "Serving",
             dependencies: [
-                "Transformers", "ModelFormats", "SafeTensors", "IAPCore", "OpenAIWire", .product(name: "Hummingbird", package: "hummingbird"),
+                "Transformers", "ModelFormats", "IAPCore", "OpenAIWire", "JSONFiles", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
         .executableTarget(
@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(
             name: "LaMPQATests",
             dependencies: [
-                "LaMPQA", "LaMPQACore", "Serving", "OpenAIWire", "ModelStore", "FileIO", .product(name: "Hummingbird", package: "hummingbird"),
+                "LaMPQA", "LaMPQACore", "Serving", "OpenAIWire", "ModelStore", "FileIO", "JSONFiles", .product(name: "Hummingbird", package: "hummingbird"),
             ]),
     ],
     swiftLanguageModes: [.v6],

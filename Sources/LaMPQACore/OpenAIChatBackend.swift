@@ -2,7 +2,9 @@ import AsyncHTTPClient
 import ModelFormats
 import NIOCore
 import NIOHTTP1
-import SafeTensors
+import FileIO
+import JSONFiles
+import OpenAIWire
 
 #if canImport(Glibc)
     import Glibc
@@ -91,16 +93,17 @@ public final class OpenAIChatBackend: ChatBackend, @unchecked Sendable {
     }
 
     /// The request body OpenAI's API expects.
-    func body(_ conversation: [ChatMessage], temperature: Double, topP: Double, maxTokens: Int) -> String {
-        JSONValue.object([
-            ("model", .string(settings.model)),
-            ("messages", .array(conversation.map { .object([("role", .string($0.role.rawValue)), ("content", .string($0.content))]) })),
-            ("temperature", .double(temperature)), ("top_p", .double(topP)), ("max_tokens", .int(maxTokens)), ("n", .int(1)),
-        ]).serialized
+    func body(_ conversation: [ChatMessage], temperature: Double, topP: Double, maxTokens: Int) throws(FileIOError) -> String {
+        try JSONFile.encode(ChatCompletionRequestBody(
+            model: settings.model, messages: conversation.map { WireMessage(role: $0.role.rawValue, content: $0.content) },
+            temperature: temperature, topP: topP, n: 1, maxTokens: maxTokens))
     }
 
     func call(_ conversation: [ChatMessage], temperature: Double, topP: Double, maxTokens: Int) async -> Result<String, JudgeCallError> {
-        let payload = body(conversation, temperature: temperature, topP: topP, maxTokens: maxTokens)
+        let payload: String
+        do { payload = try body(conversation, temperature: temperature, topP: topP, maxTokens: maxTokens) } catch {
+            return .failure(JudgeCallError("the request could not be written: \(error.reason)"))
+        }
         var lastProblem = "no attempt made"
         for attempt in 0..<settings.maxAttempts {
             if Task.isCancelled { return .failure(JudgeCallError("cancelled")) }
@@ -119,21 +122,21 @@ public final class OpenAIChatBackend: ChatBackend, @unchecked Sendable {
                 let text = String(buffer: bytes)
                 switch response.status.code {
                 case 200..<300:
-                    guard let value = try? JSONValue.parse(text) else {
-                        lastProblem = "\(base): the reply is not JSON"
-                        break
+                    do {
+                        let reply = try JSONFile.decode(ChatCompletionReply.self, from: text, source: base)
+                        if let content = reply.choices.first?.message.content { return .success(content) }
+                        lastProblem = "\(base): the reply has no choices[0].message.content"
+                    } catch {
+                        lastProblem = error.reason.hasPrefix("not valid JSON")
+                            ? "\(base): the reply is not JSON" : "\(base): the reply is not a chat completion (\(error.reason))"
                     }
-                    if let content = value["choices"]?.arrayValue?.first?["message"]?["content"]?.stringValue {
-                        return .success(content)
-                    }
-                    lastProblem = "\(base): the reply has no choices[0].message.content"
                 case 429:
                     lastProblem = "\(base): HTTP 429 (rate limited)"
                     if let after = response.headers.first(name: "Retry-After").flatMap(Double.init) { wait = max(wait, min(after, 60)) }
                 case 500..<600:
                     lastProblem = "\(base): HTTP \(response.status.code)"
                 default:
-                    let message = (try? JSONValue.parse(text))?["error"]?["message"]?.stringValue ?? String(text.prefix(200))
+                    let message = (try? JSONFile.decode(APIErrorBody.self, from: text, source: base))?.error.message ?? String(text.prefix(200))
                     return .failure(JudgeCallError("\(base): HTTP \(response.status.code): \(message)"))
                 }
             } catch {

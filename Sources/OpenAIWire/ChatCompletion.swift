@@ -86,3 +86,15 @@ public struct Usage: Codable, Sendable, Equatable {
         case totalTokens = "total_tokens"
     }
 }
+
+/// The part of a completion a client needs (servers differ in the rest): the choices'
+/// message texts.
+public struct ChatCompletionReply: Decodable, Sendable, Equatable {
+    public struct Choice: Decodable, Sendable, Equatable {
+        public struct Message: Decodable, Sendable, Equatable {
+            public var content: String?
+        }
+        public var message: Message
+    }
+    public var choices: [Choice]
+}

@@ -1,5 +1,6 @@
+import JSONFiles
 import ModelFormats
-import SafeTensors
+import OpenAIWire
 
 /// An OpenAI-shaped error: HTTP status, type, the offending field, a message.
 public struct APIError: Error, Sendable, CustomStringConvertible {
@@ -18,12 +19,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 
     /// `{"error": {"message", "type", "param", "code"}}`
-    public var body: JSONValue {
-        .object([("error", .object([
-            ("message", .string(message)), ("type", .string(type)), ("param", parameter.map { .string($0) } ?? .null),
-            ("code", .null),
-        ]))])
-    }
+    public var body: APIErrorBody { APIErrorBody(message: message, type: type, parameter: parameter) }
 }
 
 /// The fields of `POST /v1/chat/completions` we honour, validated.
@@ -39,71 +35,55 @@ public struct ChatCompletionRequest: Sendable {
     public var seed: UInt64?
     public var stream = false
 
-    public static func parse(_ body: JSONValue, maxN: Int = 16) throws(APIError) -> ChatCompletionRequest {
-        guard case .object = body else { throw APIError("the request body must be a JSON object") }
-        guard let list = body["messages"]?.arrayValue, !list.isEmpty else {
-            throw APIError(parameter: "messages", "messages must be a non-empty array")
+    public init(messages: [ChatMessage]) { self.messages = messages }
+
+    /// Decodes and checks a request body; errors name the field (`messages[1].role`).
+    public static func parse(_ bytes: [UInt8], maxN: Int = 16) throws(APIError) -> ChatCompletionRequest {
+        let body: ChatCompletionRequestBody
+        do { body = try JSONFile.decode(ChatCompletionRequestBody.self, from: bytes, source: "the request body") } catch {
+            let field = error.reason.split(separator: ":").first.map(String.init)
+            throw APIError(parameter: field?.contains(" ") == false ? field : nil, "the request body: \(error.reason)")
         }
-        var messages: [ChatMessage] = []
-        for (i, m) in list.enumerated() {
-            guard let roleName = m["role"]?.stringValue, let role = ChatMessage.Role(rawValue: roleName) else {
-                throw APIError(parameter: "messages[\(i)].role", "role must be system, user or assistant")
-            }
-            let content: String
-            switch m["content"] {
-            case .some(.string(let s)): content = s
-            case .some(.array(let parts)):
-                // [{"type": "text", "text": …}, …]
-                content = try parts.enumerated().map { (k, part) throws(APIError) -> String in
-                    guard part["type"]?.stringValue == "text", let text = part["text"]?.stringValue else {
-                        throw APIError(parameter: "messages[\(i)].content[\(k)]", "only text content parts are supported")
-                    }
-                    return text
-                }.joined()
-            default: throw APIError(parameter: "messages[\(i)].content", "content must be a string")
-            }
-            messages.append(ChatMessage(role, content))
+        return try parse(body, maxN: maxN)
+    }
+
+    public static func parse(_ body: ChatCompletionRequestBody, maxN: Int = 16) throws(APIError) -> ChatCompletionRequest {
+        guard !body.messages.isEmpty else { throw APIError(parameter: "messages", "messages must be a non-empty array") }
+        var request = ChatCompletionRequest(messages: try body.messages.enumerated().map { (i, m) throws(APIError) in try message(m, index: i) })
+        request.model = body.model
+        func number(_ key: String, _ value: Double?, _ range: ClosedRange<Double>, integer: Bool = false) throws(APIError) -> Double? {
+            guard let value else { return nil }
+            guard range.contains(value) else { throw APIError(parameter: key, "\(key) must be a number in \(range.lowerBound)…\(range.upperBound)") }
+            guard !integer || value.rounded() == value else { throw APIError(parameter: key, "\(key) must be an integer") }
+            return value
         }
-        var request = ChatCompletionRequest(messages: messages)
-        request.model = body["model"]?.stringValue
-        func number(_ key: String, _ range: ClosedRange<Double>) throws(APIError) -> Double? {
-            guard let v = body[key], !v.isNull else { return nil }
-            guard let x = v.doubleValue, range.contains(x) else {
-                throw APIError(parameter: key, "\(key) must be a number in \(range.lowerBound)…\(range.upperBound)")
-            }
-            return x
-        }
-        if let t = try number("temperature", 0...2) { request.temperature = t }
-        if let p = try number("top_p", 0...1) { request.topP = p > 0 ? p : 1 }
-        if let n = try number("n", 1...Double(maxN)) {
-            guard n.rounded() == n else { throw APIError(parameter: "n", "n must be an integer") }
-            request.n = Int(n)
-        }
-        for key in ["max_tokens", "max_completion_tokens"] {
-            if let m = try number(key, 1...1_000_000) {
-                guard m.rounded() == m else { throw APIError(parameter: key, "\(key) must be an integer") }
-                request.maxTokens = Int(m)
-            }
-        }
-        if let s = try number("seed", -9.2e18...9.2e18) { request.seed = UInt64(bitPattern: Int64(s)) }
-        switch body["stop"] {
-        case nil, .some(.null): break
-        case .some(.string(let s)): request.stop = [s]
-        case .some(.array(let items)):
-            request.stop = try items.map { (item) throws(APIError) -> String in
-                guard let s = item.stringValue else { throw APIError(parameter: "stop", "stop must be a string or an array of strings") }
-                return s
-            }
-            guard request.stop.count <= 8 else { throw APIError(parameter: "stop", "at most 8 stop strings") }
-        default: throw APIError(parameter: "stop", "stop must be a string or an array of strings")
-        }
-        switch body["stream"] {
-        case nil, .some(.null): break
-        case .some(.bool(let b)): request.stream = b
-        default: throw APIError(parameter: "stream", "stream must be true or false")
-        }
+        if let t = try number("temperature", body.temperature, 0...2) { request.temperature = t }
+        if let p = try number("top_p", body.topP, 0...1) { request.topP = p > 0 ? p : 1 }
+        if let n = try number("n", body.n, 1...Double(maxN), integer: true) { request.n = Int(n) }
+        if let m = try number("max_tokens", body.maxTokens, 1...1_000_000, integer: true) { request.maxTokens = Int(m) }
+        if let m = try number("max_completion_tokens", body.maxCompletionTokens, 1...1_000_000, integer: true) { request.maxTokens = Int(m) }
+        if let s = try number("seed", body.seed, -9.2e18...9.2e18) { request.seed = UInt64(bitPattern: Int64(s)) }
+        request.stop = body.stop?.list ?? []
+        guard request.stop.count <= 8 else { throw APIError(parameter: "stop", "at most 8 stop strings") }
+        request.stream = body.stream ?? false
         return request
     }
 
-    public init(messages: [ChatMessage]) { self.messages = messages }
+    static func message(_ m: WireMessage, index i: Int) throws(APIError) -> ChatMessage {
+        guard let role = ChatMessage.Role(rawValue: m.role) else {
+            throw APIError(parameter: "messages[\(i)].role", "role must be system, user or assistant")
+        }
+        switch m.content {
+        case .text(let text): return ChatMessage(role, text)
+        case .parts(let parts):
+            var text = ""
+            for (k, part) in parts.enumerated() {
+                guard part.type == "text", let piece = part.text else {
+                    throw APIError(parameter: "messages[\(i)].content[\(k)]", "only text content parts are supported")
+                }
+                text += piece
+            }
+            return ChatMessage(role, text)
+        }
+    }
 }

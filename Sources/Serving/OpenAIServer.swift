@@ -1,7 +1,8 @@
 import Hummingbird
 import ModelFormats
 import NIOCore
-import SafeTensors
+import JSONFiles
+import OpenAIWire
 import Transformers
 import IAPCore
 
@@ -45,14 +46,7 @@ public final class OpenAIServer: Sendable {
     public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = Router()
         router.get("health") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok"))) }
-        router.get("v1/models") { [settings] _, _ in
-            OpenAIServer.json(.object([
-                ("object", .string("list")),
-                ("data", .array([.object([
-                    ("id", .string(settings.modelName)), ("object", .string("model")), ("created", .int(0)), ("owned_by", .string("iap")),
-                ])])),
-            ]))
-        }
+        router.get("v1/models") { [settings] _, _ in OpenAIServer.json(ModelList(names: [settings.modelName])) }
         router.post("v1/chat/completions") { [self] request, _ in
             do {
                 return try await self.chatCompletions(request)
@@ -69,25 +63,20 @@ public final class OpenAIServer: Sendable {
     }
 
     /// The assistant message; when the reply is an IAP rollout (it has an `<intent>` block),
-    /// the extra field `iap` carries `{"intents": [...], "answer": ..., "valid": ..., "problem": ...}`
-    /// so clients get the inferred intents without parsing tags (OpenAI clients ignore it).
-    static func message(_ text: String) -> JSONValue {
-        var members: [(String, JSONValue)] = [("role", .string("assistant")), ("content", .string(text))]
+    /// the extra field `iap` carries its intents, answer and format verdict, so clients get
+    /// the inferred intents without parsing tags (OpenAI clients ignore it).
+    static func message(_ text: String) -> AssistantMessage {
         let parsed = RolloutParser.parse(text)
-        if parsed.intent != nil {
-            members.append(("iap", .object([
-                ("intents", .array(parsed.intents.map { .string($0) })), ("answer", parsed.answer.map { .string($0) } ?? .null),
-                ("valid", .bool(parsed.isValid)), ("problem", parsed.problem.map { .string($0) } ?? .null),
-            ])))
-        }
-        return .object(members)
+        guard parsed.intent != nil else { return AssistantMessage(content: text) }
+        return AssistantMessage(
+            content: text, iap: RolloutSummary(intents: parsed.intents, answer: parsed.answer, valid: parsed.isValid, problem: parsed.problem))
     }
 
-    static func json(_ value: JSONValue, status: Int = 200) -> Response {
+    static func json<T: Encodable>(_ value: T, status: Int = 200) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
-        return Response(
-            status: HTTPResponse.Status(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: value.serialized)))
+        let text = (try? JSONFile.encode(value)) ?? #"{"error": {"message": "the reply could not be encoded"}}"#
+        return Response(status: HTTPResponse.Status(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     func chatCompletions(_ incoming: Request) async throws -> Response {
@@ -96,9 +85,7 @@ public final class OpenAIServer: Sendable {
         do { buffer = try await request.collectBody(upTo: settings.maxRequestBytes) } catch {
             throw APIError(status: 413, "the request body exceeds \(settings.maxRequestBytes) bytes")
         }
-        let body: JSONValue
-        do { body = try JSONValue.parse(String(buffer: buffer)) } catch { throw APIError("the body is not valid JSON: \(error)") }
-        let chat = try ChatCompletionRequest.parse(body)
+        let chat = try ChatCompletionRequest.parse(Array(buffer: buffer))
         if let asked = chat.model, asked != settings.modelName {
             throw APIError(status: 404, parameter: "model", "model \(asked) is not served here (serving \(settings.modelName))")
         }
@@ -126,19 +113,12 @@ public final class OpenAIServer: Sendable {
         }
         let out = try await queue.submit(prompt: prompt, options: options)
         let completionTokens = out.reduce(0) { $0 + $1.tokens.count }
-        return OpenAIServer.json(.object([
-            ("id", .string(id)), ("object", .string("chat.completion")), ("created", .int(created)), ("model", .string(settings.modelName)),
-            ("choices", .array(out.enumerated().map { i, s in
-                .object([
-                    ("index", .int(i)), ("message", OpenAIServer.message(s.text)),
-                    ("finish_reason", .string(s.finishReason.rawValue)),
-                ])
-            })),
-            ("usage", .object([
-                ("prompt_tokens", .int(prompt.count)), ("completion_tokens", .int(completionTokens)),
-                ("total_tokens", .int(prompt.count + completionTokens)),
-            ])),
-        ]))
+        let choices = out.enumerated().map { i, s in
+            ChatCompletion.Choice(index: i, message: OpenAIServer.message(s.text), finishReason: s.finishReason.rawValue)
+        }
+        return OpenAIServer.json(ChatCompletion(
+            id: id, created: created, model: settings.modelName, choices: choices,
+            usage: Usage(promptTokens: prompt.count, completionTokens: completionTokens)))
     }
 
     /// Server-sent events: one `chat.completion.chunk` per text piece, a last chunk per
@@ -146,34 +126,24 @@ public final class OpenAIServer: Sendable {
     func streamingResponse(prompt: [Int], options: GenerationOptions, id: String, created: Int, samples: Int) -> Response {
         let (stream, continuation) = AsyncStream<String>.makeStream()
         let modelName = settings.modelName
-        @Sendable func chunk(_ choices: [JSONValue], usage: JSONValue? = nil) -> String {
-            var members: [(String, JSONValue)] = [
-                ("id", .string(id)), ("object", .string("chat.completion.chunk")), ("created", .int(created)),
-                ("model", .string(modelName)), ("choices", .array(choices)),
-            ]
-            if let usage { members.append(("usage", usage)) }
-            return "data: " + JSONValue.object(members).serialized + "\n\n"
+        @Sendable func event(_ choice: ChatCompletionChunk.Choice, usage: Usage? = nil) -> String {
+            let chunk = ChatCompletionChunk(id: id, created: created, model: modelName, choices: [choice], usage: usage)
+            return "data: " + ((try? JSONFile.encode(chunk)) ?? "{}") + "\n\n"
         }
         let queue = self.queue
         Task {
-            for i in 0..<samples {
-                continuation.yield(chunk([.object([("index", .int(i)), ("delta", .object([("role", .string("assistant")), ("content", .string(""))])), ("finish_reason", .null)])]))
-            }
+            for i in 0..<samples { continuation.yield(event(.init(index: i, delta: .init(role: "assistant", content: "")))) }
             do {
                 let out = try await queue.submit(prompt: prompt, options: options) { index, piece in
-                    continuation.yield(chunk([.object([("index", .int(index)), ("delta", .object([("content", .string(piece))])), ("finish_reason", .null)])]))
+                    continuation.yield(event(.init(index: index, delta: .init(content: piece))))
                 }
-                let completionTokens = out.reduce(0) { $0 + $1.tokens.count }
-                let usage = JSONValue.object([
-                    ("prompt_tokens", .int(prompt.count)), ("completion_tokens", .int(completionTokens)),
-                    ("total_tokens", .int(prompt.count + completionTokens)),
-                ])
+                let usage = Usage(promptTokens: prompt.count, completionTokens: out.reduce(0) { $0 + $1.tokens.count })
                 for (i, s) in out.enumerated() {
-                    continuation.yield(chunk([.object([("index", .int(i)), ("delta", .object([])), ("finish_reason", .string(s.finishReason.rawValue))])],
-                                             usage: i == out.count - 1 ? usage : nil))
+                    continuation.yield(event(.init(index: i, delta: .init(), finishReason: s.finishReason.rawValue), usage: i == out.count - 1 ? usage : nil))
                 }
             } catch {
-                continuation.yield("data: " + APIError(status: 500, type: "server_error", "\(error)").body.serialized + "\n\n")
+                let body = APIError(status: 500, type: "server_error", "\(error)").body
+                continuation.yield("data: " + ((try? JSONFile.encode(body)) ?? "{}") + "\n\n")
             }
             continuation.yield("data: [DONE]\n\n")
             continuation.finish()

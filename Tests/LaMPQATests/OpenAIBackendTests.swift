@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import JSONFiles
+import OpenAIWire
 import ModelFormats
 import ModelStore
 import NIOCore
@@ -39,8 +41,9 @@ final class FaultServer: Sendable {
     }
 
     static func reply(_ text: String) -> Response {
-        let body = JSONValue.object([("choices", .array([.object([("message", .object([("role", .string("assistant")), ("content", .string(text))]))])]))])
-        return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: body.serialized)))
+        // The least a server may answer: choices[0].message.content.
+        let body = #"{"choices": [{"message": {"role": "assistant", "content": "# + (try! JSONFile.encode(text)) + "}}]}"
+        return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
     func application(onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
@@ -217,8 +220,7 @@ func item(_ n: Int) -> JudgeItem {
     @Test func iapRepliesCarryTheirIntents() {
         let reply = "<think>a</think><intent>1. save money\n2. be safe</intent><think>b</think><answer>Walk.</answer>"
         let message = OpenAIServer.message(reply)
-        #expect(message["iap"]?["intents"] == .array([.string("save money"), .string("be safe")]))
-        #expect(message["iap"]?["answer"] == .string("Walk.") && message["iap"]?["valid"] == .bool(true))
-        #expect(OpenAIServer.message("plain text")["iap"] == nil)
+        #expect(message.iap == RolloutSummary(intents: ["save money", "be safe"], answer: "Walk.", valid: true, problem: nil))
+        #expect(OpenAIServer.message("plain text").iap == nil)
     }
 }
