@@ -1,4 +1,4 @@
-import SafeTensors
+import JSONFiles
 
 /// The paper's Table 2 layout: one row per condition (domains and macro average), and the
 /// difference of each from a reference row (the selected intent), with a paired t-test of
@@ -77,15 +77,28 @@ public struct DeltaTable: Sendable {
         return lines.joined(separator: "\n")
     }
 
-    public var json: JSONValue {
-        func list(_ xs: [Double?]) -> JSONValue { .array(xs.map { $0.map { .double($0) } ?? .null }) }
-        return .object([
-            ("columns", .array(columns.map { .string($0) })),
-            ("reference", rows.indices.contains(reference) ? .string(rows[reference].name) : .null),
-            ("rows", .array(rows.map { r in
-                .object([("name", .string(r.name)), ("values", list(r.values)), ("deltas", list(r.deltas)), ("t_test_p", list(r.pValues))])
-            })),
-        ])
+    /// The table as data (intent-ablation.json).
+    public struct Document: Codable, Sendable, Equatable {
+        public struct Row: Codable, Sendable, Equatable {
+            public var name: String
+            public var values: [Double?]
+            public var deltas: [Double?]
+            public var tTestP: [Double?]
+            enum CodingKeys: String, CodingKey {
+                case name, values, deltas
+                case tTestP = "t_test_p"
+            }
+        }
+        public var columns: [String]
+        public var reference: String?
+        public var rows: [Row]
+    }
+
+    public var json: String {
+        let document = Document(
+            columns: columns, reference: rows.indices.contains(reference) ? rows[reference].name : nil,
+            rows: rows.map { Document.Row(name: $0.name, values: $0.values, deltas: $0.deltas, tTestP: $0.pValues) })
+        return (try? JSONFile.encode(document, pretty: true)) ?? "{}"
     }
 }
 
@@ -151,16 +164,21 @@ public struct IntentBucketTable: Sendable {
         return lines.joined(separator: "\n")
     }
 
-    public var json: JSONValue {
-        .object([
-            ("buckets", .array(IntentBucketTable.buckets.map { .string($0) })),
-            ("groups", .array(groups.enumerated().map { (g, name) in
-                .object([
-                    ("name", .string(name)),
-                    ("means", .array(cells[g].map { $0.mean.map { .double($0) } ?? .null })),
-                    ("counts", .array(cells[g].map { .int($0.count) })),
-                ])
-            })),
-        ])
+    /// The table as data.
+    public struct Document: Codable, Sendable, Equatable {
+        public struct Group: Codable, Sendable, Equatable {
+            public var name: String
+            public var means: [Double?]
+            public var counts: [Int]
+        }
+        public var buckets: [String]
+        public var groups: [Group]
+    }
+
+    public var json: String {
+        let document = Document(
+            buckets: IntentBucketTable.buckets,
+            groups: groups.enumerated().map { (g, name) in Document.Group(name: name, means: cells[g].map(\.mean), counts: cells[g].map(\.count)) })
+        return (try? JSONFile.encode(document, pretty: true)) ?? "{}"
     }
 }

@@ -2,7 +2,8 @@
     import Glibc
 #endif
 
-import SafeTensors
+import FileIO
+import JSONFiles
 import FileIO
 
 /// A data file that cannot be used, naming the file, the record (index and id) and the field.
@@ -92,38 +93,12 @@ public struct LaMPQADataset: Sendable {
     static func readFile(_ path: String, domain: LaMPQADomain, skipInvalid: Bool, warnings: inout [String]) throws(LaMPQADataError)
         -> [LaMPQARecord]
     {
-        let file: MappedFile
-        do { file = try MappedFile(path: path) } catch { throw LaMPQADataError(file: path, reason: error.reason) }
-        var items: [JSONValue] = []
-        if path.hasSuffix(".jsonl") {
-            var lineStart = 0
-            let bytes = file.bytes
-            var lineNumber = 0
-            while lineStart < bytes.count {
-                var end = lineStart
-                while end < bytes.count && bytes[end] != 0x0A { end += 1 }
-                lineNumber += 1
-                let line = UnsafeRawBufferPointer(rebasing: bytes[lineStart..<end])
-                if !line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
-                    do { items.append(try JSONValue.parse(line)) } catch {
-                        throw LaMPQADataError(file: "\(path):\(lineNumber)", reason: error.description)
-                    }
-                }
-                lineStart = end + 1
-            }
-        } else {
-            let document: JSONValue
-            do { document = try JSONValue.parse(file.bytes) } catch { throw LaMPQADataError(file: path, reason: error.description) }
-            guard let array = document.arrayValue else {
-                throw LaMPQADataError(file: path, reason: "expected a JSON array of records (the benchmark's layout)")
-            }
-            items = array
-        }
+        let slots = try RecordSlot.read(path)
         var records: [LaMPQARecord] = []
         var seen: Set<String> = []
-        for (index, item) in items.enumerated() {
+        for (index, slot) in slots.enumerated() {
             do throws(LaMPQADataError) {
-                let record = try parseRecord(item, index: index, file: path, domain: domain)
+                let record = try slot.record(index: index, file: path, domain: domain)
                 guard seen.insert(record.id).inserted else {
                     throw LaMPQADataError(file: path, record: index, id: record.id, field: "id", reason: "appears twice")
                 }
@@ -134,56 +109,6 @@ public struct LaMPQADataset: Sendable {
             }
         }
         return records
-    }
-
-    static func parseRecord(_ value: JSONValue, index: Int, file: String, domain: LaMPQADomain) throws(LaMPQADataError) -> LaMPQARecord {
-        guard case .object = value else { throw LaMPQADataError(file: file, record: index, reason: "not a JSON object") }
-        let id: String
-        switch value["id"] {
-        case .some(.string(let s)) where !s.isEmpty: id = s
-        case .some(.int(let i)): id = String(i)
-        default: throw LaMPQADataError(file: file, record: index, field: "id", reason: "missing or not a non-empty string")
-        }
-        func fail(_ field: String, _ reason: String) -> LaMPQADataError {
-            LaMPQADataError(file: file, record: index, id: id, field: field, reason: reason)
-        }
-        func text(_ key: String, required: Bool = true, in object: JSONValue? = nil, field: String? = nil) throws(LaMPQADataError) -> String {
-            let name = field ?? key
-            guard let v = (object ?? value)[key] else {
-                if required { throw fail(name, "missing") }
-                return ""
-            }
-            guard let s = v.stringValue else { throw fail(name, "must be a string") }
-            if required && s.allSatisfy({ $0.isWhitespace }) { throw fail(name, "is empty") }
-            return s
-        }
-        let question = try text("question")
-        let narrative = try text("narrative", required: false)
-        let category = try text("category", required: false)
-        var profile: [ProfilePost] = []
-        if let p = value["profile"], !p.isNull {
-            guard let posts = p.arrayValue else { throw fail("profile", "must be an array") }
-            for (k, post) in posts.enumerated() {
-                guard case .object = post else { throw fail("profile[\(k)]", "must be an object") }
-                let postId = post["id"].map { $0.stringValue ?? ($0.intValue.map(String.init) ?? "") } ?? ""
-                profile.append(ProfilePost(
-                    id: postId, category: try text("category", required: false, in: post, field: "profile[\(k)].category"),
-                    text: try text("text", in: post, field: "profile[\(k)].text")))
-            }
-        }
-        guard let rubric = value["rubric_aspects"] else { throw fail("rubric_aspects", "missing") }
-        guard let list = rubric.arrayValue else { throw fail("rubric_aspects", "must be an array") }
-        guard !list.isEmpty else { throw fail("rubric_aspects", "is empty: a question needs at least one aspect to be scored") }
-        var aspects: [RubricAspect] = []
-        for (k, a) in list.enumerated() {
-            guard case .object = a else { throw fail("rubric_aspects[\(k)]", "must be an object") }
-            aspects.append(RubricAspect(
-                aspect: try text("aspect", in: a, field: "rubric_aspects[\(k)].aspect"),
-                reason: try text("reason", required: false, in: a, field: "rubric_aspects[\(k)].reason"),
-                evidence: try text("evidence", required: false, in: a, field: "rubric_aspects[\(k)].evidence")))
-        }
-        return LaMPQARecord(
-            id: id, domain: domain, question: question, narrative: narrative, category: category, profile: profile, aspects: aspects)
     }
 }
 

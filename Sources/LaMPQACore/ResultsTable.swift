@@ -1,5 +1,5 @@
 import Foundation
-import SafeTensors
+import JSONFiles
 import FileIO
 
 /// One method's per-question scores (from `iap evaluate` outputs).
@@ -144,23 +144,41 @@ public struct ResultsTable: Sendable {
         return lines.joined(separator: "\n")
     }
 
-    public var json: JSONValue {
-        .object([
-            ("methods", .array(methods.map { .string($0) })), ("alpha", .double(alpha)),
-            ("columns", .array(columns.map { c in
-                .object([
-                    ("title", .string(c.title)),
-                    ("values", .array(c.cells.map { $0.value.map { .double($0) } ?? .null })),
-                    ("ranks", .array(c.cells.map { $0.rank.map { .int($0) } ?? .null })),
-                    ("best", .array(c.best.map { .string(methods[$0]) })),
-                    ("compared_with", c.comparedWith.map { .string(methods[$0]) } ?? .null),
-                    ("delta_percent", c.delta.map { .double($0) } ?? .null),
-                    ("t_test_p_bonferroni", c.tTestP.map { .double($0) } ?? .null),
-                    ("wilcoxon_p_bonferroni", c.wilcoxonP.map { .double($0) } ?? .null),
-                ])
-            })),
-        ])
+    /// The table as data (`iap compare --format json`).
+    public struct Document: Codable, Sendable, Equatable {
+        public struct Column: Codable, Sendable, Equatable {
+            public var title: String
+            public var values: [Double?]
+            public var ranks: [Int?]
+            public var best: [String]
+            public var comparedWith: String?
+            public var deltaPercent: Double?
+            public var tTestPBonferroni: Double?
+            public var wilcoxonPBonferroni: Double?
+
+            enum CodingKeys: String, CodingKey {
+                case title, values, ranks, best
+                case comparedWith = "compared_with"
+                case deltaPercent = "delta_percent"
+                case tTestPBonferroni = "t_test_p_bonferroni"
+                case wilcoxonPBonferroni = "wilcoxon_p_bonferroni"
+            }
+        }
+        public var methods: [String]
+        public var alpha: Double
+        public var columns: [Column]
     }
+
+    public var document: Document {
+        Document(methods: methods, alpha: alpha, columns: columns.map { c in
+            Document.Column(
+                title: c.title, values: c.cells.map(\.value), ranks: c.cells.map(\.rank), best: c.best.map { methods[$0] },
+                comparedWith: c.comparedWith.map { methods[$0] }, deltaPercent: c.delta, tTestPBonferroni: c.tTestP, wilcoxonPBonferroni: c.wilcoxonP)
+        })
+    }
+
+    /// `document` as pretty JSON.
+    public var json: String { (try? JSONFile.encode(document, pretty: true)) ?? "{}" }
 
     /// Reads an `iap evaluate` output folder (its `*.scores.json` files).
     public static func load(folder: String, name: String? = nil) throws(LaMPQADataError) -> MethodResult {

@@ -1,7 +1,7 @@
-import Foundation
-import SafeTensors
-import Testing
 import FileIO
+import Foundation
+import JSONFiles
+import Testing
 
 /// The whole research loop through the `iap` binary on the bundled sample, tiny settings and
 /// the embedding judge: train (IAP, 1 step) and sft → answer with every method → evaluate →
@@ -83,9 +83,13 @@ import FileIO
         // Table 1 over the five methods.
         let compared = try succeed(["compare", "--format", "json", "--out", d + "/table1.json"] + methods.map { d + "/eval/\($0)" })
         _ = compared
-        let table = try JSONValue.parse(String(decoding: try AtomicFile.read(d + "/table1.json"), as: UTF8.self))
-        #expect(table["methods"]?.arrayValue?.compactMap(\.stringValue) == methods)
-        #expect(table["columns"]?.arrayValue?.count == 4)
+        struct Table: Decodable {
+            struct Column: Decodable { var title: String }
+            var methods: [String]
+            var columns: [Column]
+        }
+        let table = try JSONFile.read(Table.self, from: d + "/table1.json")
+        #expect(table.methods == methods && table.columns.count == 4)
         let markdown = try succeed(["compare"] + methods.map { d + "/eval/\($0)" })
         #expect(markdown.output.contains("| Δ% best vs next |") && markdown.output.contains("**"))
         // The analyses.

@@ -29,7 +29,7 @@ import Testing
 @Suite struct ResultsTableTests {
     /// Hand-computed: art means A 0.5, B 0.75, C 0.75 (a tie for best); society A 1.0,
     /// B 0.5, C missing. Macro: A 0.75, B 0.625, C – (missing a domain).
-    @Test func layoutTiesAndAMissingDomain() {
+    @Test func layoutTiesAndAMissingDomain() throws {
         let a = MethodResult(name: "A", scores: [.artAndEntertainment: ["1": 0.5, "2": 0.5], .societyAndCulture: ["9": 1.0]])
         let b = MethodResult(name: "B", scores: [.artAndEntertainment: ["1": 1.0, "2": 0.5], .societyAndCulture: ["9": 0.5]])
         let c = MethodResult(name: "C", scores: [.artAndEntertainment: ["1": 0.75, "2": 0.75]])
@@ -48,7 +48,10 @@ import Testing
         #expect(markdown.contains("| A | <u>0.5000</u> | **1.0000** | **0.7500** |"))
         #expect(markdown.contains("| C | **0.7500** | – | – |"))
         #expect(table.csv.contains("delta_percent,0.0,100.0,20.0"))
-        #expect(table.json["columns"]?.arrayValue?[2]["compared_with"] == .string("B"))
+        let document = table.document
+        try #require(document.columns.count == 3)
+        #expect(document.columns[2].comparedWith == "B" && document.columns[2].best == ["A"] && document.methods == ["A", "B", "C"])
+        #expect(table.json.contains("\"compared_with\" : \"B\""))
     }
 
     @Test func significanceIsBonferroniCorrected() {

@@ -96,7 +96,7 @@ struct AblateIntentsCommand: AsyncParsableCommand {
         do {
             try AtomicFile.write(table.markdown + "\n", to: out + "/intent-ablation.md")
             try AtomicFile.write(table.csv + "\n", to: out + "/intent-ablation.csv")
-            try AtomicFile.write(table.json.pretty() + "\n", to: out + "/intent-ablation.json")
+            try AtomicFile.write(table.json + "\n", to: out + "/intent-ablation.json")
         } catch {
             throw CLI.failure(error)
         }
@@ -159,7 +159,7 @@ struct AblateBucketsCommand: ParsableCommand {
             do {
                 try AtomicFile.write(table.markdown + "\n", to: out + ".md")
                 try AtomicFile.write(table.csv + "\n", to: out + ".csv")
-                try AtomicFile.write(table.json.pretty() + "\n", to: out + ".json")
+                try AtomicFile.write(table.json + "\n", to: out + ".json")
             } catch {
                 throw CLI.failure(error)
             }

@@ -40,7 +40,7 @@ struct CompareCommand: ParsableCommand {
         switch format {
         case "markdown": text = table.markdown
         case "csv": text = table.csv
-        case "json": text = table.json.pretty()
+        case "json": text = table.json
         default: throw CLI.failure("--format \(format): markdown, csv or json")
         }
         if let out {
