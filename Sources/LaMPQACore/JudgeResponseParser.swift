@@ -1,4 +1,4 @@
-import SafeTensors
+import JSONFiles
 
 /// Reads `match_score` out of a judge's reply.
 ///
@@ -11,25 +11,38 @@ import SafeTensors
 public enum JudgeResponseParser {
     public static func score(_ reply: String) -> Int? {
         for candidate in jsonObjects(in: reply) {
-            if let value = try? JSONValue.parse(candidate), let raw = value["match_score"] {
-                return normalise(raw)
+            if let verdict = try? JSONFile.decode(Verdict.self, from: candidate, source: "judge reply"), verdict.hasScore {
+                return verdict.score
             }
         }
         return looseScore(reply)
     }
 
-    static func normalise(_ raw: JSONValue) -> Int? {
-        switch raw {
-        case .int(let i): return (0...2).contains(i) ? i : nil
-        case .double(let d): return d.rounded() == d && (0...2).contains(d) ? Int(d) : nil
-        case .string(let s):
-            let t = s.trimmingCharacters(in: " \t\n")
-            if let i = Int(t), (0...2).contains(i) { return i }
-            if let d = Double(t), d.rounded() == d, (0...2).contains(d) { return Int(d) }
-            return nil
-        default: return nil
+    /// An object that may hold `match_score` (other keys are ignored).
+    struct Verdict: Decodable {
+        let hasScore: Bool
+        let score: Int?
+
+        enum CodingKeys: String, CodingKey { case matchScore = "match_score" }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            hasScore = c.contains(.matchScore)
+            if let i = try? c.decode(Int.self, forKey: .matchScore) {
+                score = (0...2).contains(i) ? i : nil
+            } else if let d = try? c.decode(Double.self, forKey: .matchScore) {
+                score = JudgeResponseParser.whole(d)
+            } else if let text = try? c.decode(String.self, forKey: .matchScore) {
+                let t = text.trimmingCharacters(in: " \t\n")
+                score = Int(t).flatMap { (0...2).contains($0) ? $0 : nil } ?? Double(t).flatMap(JudgeResponseParser.whole)
+            } else {
+                score = nil
+            }
         }
     }
+
+    /// 0, 1 or 2 written as a number; nil for anything else (1.5, 3, −1).
+    static func whole(_ d: Double) -> Int? { d.rounded() == d && (0...2).contains(d) ? Int(d) : nil }
 
     /// Balanced `{…}` spans (respecting strings and escapes), fenced blocks first.
     static func jsonObjects(in text: String) -> [String] {

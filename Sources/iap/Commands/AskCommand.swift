@@ -53,11 +53,10 @@ struct AskCommand: ParsableCommand {
         }
         let parsed = RolloutParser.parse(out[0].text)
         if json {
-            print(JSONValue.object([
-                ("intents", .array(parsed.intents.map { .string($0) })),
-                ("answer", .string(parsed.answer ?? RolloutParser.withoutTags(out[0].text))), ("valid", .bool(parsed.isValid)),
-                ("problem", parsed.problem.map { .string($0) } ?? .null), ("completion", .string(out[0].text)),
-            ]).pretty())
+            CommandOutput.print(
+                CommandOutput.Answer(
+                    intents: parsed.intents, answer: parsed.answer ?? RolloutParser.withoutTags(out[0].text), valid: parsed.isValid,
+                    problem: parsed.problem, completion: out[0].text), pretty: true)
             return
         }
         CLI.writeOutput("\n\n")

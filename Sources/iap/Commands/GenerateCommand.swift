@@ -1,6 +1,5 @@
 import ArgumentParser
 import ModelFormats
-import SafeTensors
 import Torch
 import Transformers
 
@@ -111,11 +110,10 @@ struct GenerateCommand: ParsableCommand {
         }
         if json {
             for r in results {
-                print(
-                    JSONValue.object([
-                        ("sample", .int(r.sample)), ("text", .string(r.text)), ("token_ids", .array(r.tokens.map { .int($0) })),
-                        ("logprobs", .array(r.logProbs.map { .double(Double($0)) })), ("finish_reason", .string(r.finishReason.rawValue)),
-                    ]).serialized)
+                CommandOutput.print(
+                    CommandOutput.Completion(
+                        sample: r.sample, text: r.text, tokenIds: r.tokens, logprobs: r.logProbs.map(Double.init),
+                        finishReason: r.finishReason.rawValue))
             }
         } else if stream {
             CLI.writeOutput("\n")
@@ -158,7 +156,7 @@ struct EmbedCommand: ParsableCommand {
             let values = try embeddings.toArray(Float.self)
             let width = embeddings.shape[1]
             for i in 0..<texts.count {
-                print(JSONValue.array(values[(i * width)..<((i + 1) * width)].map { .double(Double($0)) }).serialized)
+                CommandOutput.print(values[(i * width)..<((i + 1) * width)].map(Double.init))
             }
         } catch {
             throw CLI.failure("\(error)")

@@ -1,6 +1,6 @@
 import ArgumentParser
 import ModelFormats
-import SafeTensors
+import JSONFiles
 
 /// `iap tokenize`: text → ids with the model's own tokenizer.
 struct TokenizeCommand: ParsableCommand {
@@ -43,8 +43,7 @@ struct TokenizeCommand: ParsableCommand {
         }
         let ids = tokenizer.encode(input, addSpecialTokens: addSpecialTokens, recognizeSpecialTokens: special)
         if json {
-            let tokens = ids.map { JSONValue.string(tokenizer.token($0) ?? "") }
-            print(JSONValue.object([("ids", .array(ids.map { .int($0) })), ("tokens", .array(tokens))]).serialized)
+            CommandOutput.print(CommandOutput.Tokens(ids: ids, tokens: ids.map { tokenizer.token($0) ?? "" }))
         } else {
             print(ids.map(String.init).joined(separator: " "))
         }
@@ -78,12 +77,11 @@ struct DetokenizeCommand: ParsableCommand {
 
     /// Numbers separated by spaces, commas or newlines, a JSON array, or an object with "ids".
     static func parseIds(_ text: String) throws(ExitCode) -> [Int] {
-        if let value = try? JSONValue.parse(text) {
-            let list = value["ids"]?.arrayValue ?? value.arrayValue
-            guard let items = list, let ids = Optional(items.compactMap(\.intValue)), ids.count == items.count else {
-                throw CLI.failure("expected a JSON array of integers or an object with an \"ids\" array")
-            }
-            return ids
+        let trimmed = String(text.drop { $0.isWhitespace })
+        if trimmed.hasPrefix("[") || trimmed.hasPrefix("{") {
+            if let list = try? JSONFile.decode([Int].self, from: trimmed, source: "input") { return list }
+            if let object = try? JSONFile.decode(CommandOutput.Tokens.self, from: trimmed, source: "input") { return object.ids }
+            throw CLI.failure("expected a JSON array of integers or an object with an \"ids\" array")
         }
         var out: [Int] = []
         for piece in text.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\n" || $0 == "\t" || $0 == "\r" }) {
