@@ -134,7 +134,8 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
         options.maxNewTokens = config.sft.maxNewTokens
         options.seed = UInt64(config.run.seed) &* 7919 &+ UInt64(round)
         var generator = AnswerGenerator(
-            model: parts.policy, tokenizer: parts.tokenizer, template: parts.template, input: parts.input, method: method, options: options)
+            model: parts.policy, tokenizer: parts.tokenizer, template: parts.template,
+            input: PolicyInputBuilder(mode: method.input(parts.input.mode), rank: parts.input.rank), method: method, options: options)
         generator.batch = records.count
         return try generator.answer(records)
     }

@@ -1,3 +1,4 @@
+import LaMPQACore
 /// How a model is asked to answer: the IAP rollout (the `<answer>` block is the response) or
 /// one of the baseline prompts (the text after "Final answer:").
 public enum AnsweringMethod: Sendable, Equatable {
@@ -22,5 +23,11 @@ public enum AnsweringMethod: Sendable, Equatable {
         case .iap: .standard
         case .baseline(let b): b.prompt
         }
+    }
+
+    /// What the model is shown under this method: the non-personalized baseline sees the
+    /// question only (no user information at all), every other method what `mode` says.
+    public func input(_ mode: PolicyInputMode) -> PolicyInputMode {
+        self == .baseline(.nonPersonalized) ? .questionOnly : mode
     }
 }

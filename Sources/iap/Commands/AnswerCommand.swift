@@ -73,8 +73,7 @@ struct AnswerCommand: AsyncParsableCommand {
         let dataset: LaMPQADataset
         do { dataset = try LaMPQADataset(folder: data, options: options) } catch { throw CLI.failure(error) }
         let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model)
-        // Non-personalized means no user information at all: the question only.
-        let builder = PolicyInputBuilder(mode: answering == .baseline(.nonPersonalized) ? .questionOnly : mode)
+        let builder = PolicyInputBuilder(mode: answering.input(mode))
         let generation = decoding.generation
         var generator = AnswerGenerator(
             model: lm, tokenizer: tokenizer, template: template, input: builder, method: answering, prompt: prompt, options: generation)
