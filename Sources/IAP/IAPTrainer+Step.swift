@@ -34,8 +34,7 @@ extension IAPTrainer {
 
     /// One optimizer step: sample groups → score → advantages → update; returns its metrics.
     public func trainStep() async throws -> MetricsLine {
-        var times = PhaseTimes()
-        var groups = try await sampleGroups(&times)
+        var (groups, times) = try await sampleGroups()
         assignAdvantages(&groups.kept)
         let started = ContinuousClock.now
         let update = try updatePolicy(groups.kept.flatMap { $0 })
@@ -48,34 +47,35 @@ extension IAPTrainer {
         return metrics.line
     }
 
+    // The async phases below pass values rather than `inout` and keep closures in synchronous
+    // helpers: Swift 6.3's optimiser crashes splitting such async functions into coroutines.
+
     /// Rounds of sampling and scoring until `rollout.questions_per_step` groups with a
     /// reward spread are kept (DAPO's dynamic sampling), or the extra rounds run out.
-    func sampleGroups(_ times: inout PhaseTimes) async throws -> SampledGroups {
+    func sampleGroups() async throws -> (SampledGroups, PhaseTimes) {
         var groups = SampledGroups()
+        var times = PhaseTimes()
         let wanted = config.rollout.questionsPerStep
         let dynamic = config.dapo.dynamicSampling
-        let size = config.rollout.groupSize
         while groups.kept.count < wanted && groups.rounds <= (dynamic ? config.dapo.maxExtraRounds : 0) {
             let records = nextRecords(wanted - groups.kept.count)
-            var rollouts = try await sampleRound(records, round: groups.rounds, times: &times)
-            try await score(&rollouts, times: &times)
-            for start in stride(from: 0, to: rollouts.count, by: size) {
-                let group = Array(rollouts[start..<(start + size)])
-                groups.all += group
-                groups.sampled += 1
-                if GroupAdvantages.hasZeroSpread(group.map { $0.reward.total }) {
-                    groups.zeroSpread += 1
-                    if dynamic { continue }
-                }
-                groups.kept.append(group)
-            }
+            var started = ContinuousClock.now
+            let (prompts, sequences) = try generateRound(records, round: groups.rounds)
+            times.generation += seconds(since: started)
+            started = ContinuousClock.now
+            try await ensureReferenceAnswers(records)
+            times.reference += seconds(since: started)
+            let (rollouts, judged, similar) = try await score(parseRollouts(records, prompts: prompts, sequences: sequences))
+            times.judge += judged
+            times.similarity += similar
+            collect(rollouts, into: &groups)
             groups.rounds += 1
         }
-        return groups
+        return (groups, times)
     }
 
-    /// G rollouts per question, parsed, with the questions' reference answers made ready.
-    func sampleRound(_ records: [LaMPQARecord], round: Int, times: inout PhaseTimes) async throws -> [Rollout] {
+    /// G completions per question from the policy (synchronous, see `referenceGenerations`).
+    func generateRound(_ records: [LaMPQARecord], round: Int) throws -> ([[Int]], [GeneratedSequence]) {
         var options = GenerationOptions()
         options.samplesPerPrompt = config.rollout.groupSize
         options.temperature = config.rollout.temperature
@@ -83,12 +83,11 @@ extension IAPTrainer {
         options.maxNewTokens = config.rollout.maxNewTokens
         options.seed = UInt64(config.run.seed) &* 1_000_003 &+ UInt64(step) &* 1009 &+ UInt64(round)
         let prompts = try records.map { try promptIds($0, intentFree: false) }
-        var started = ContinuousClock.now
-        let sequences = try policyGenerations(prompts, options: options)
-        times.generation += seconds(since: started)
-        started = ContinuousClock.now
-        try await ensureReferenceAnswers(records)
-        times.reference += seconds(since: started)
+        return (prompts, try policyGenerations(prompts, options: options))
+    }
+
+    /// Completions split into their four blocks (`rollout.prefill` counts as rollout text).
+    func parseRollouts(_ records: [LaMPQARecord], prompts: [[Int]], sequences: [GeneratedSequence]) -> [Rollout] {
         let prefill = config.rollout.prefill
         return sequences.map { s in
             let parsed = RolloutParser.parse(prefill + s.text)
@@ -98,39 +97,73 @@ extension IAPTrainer {
         }
     }
 
-    /// Rewards: the judge scores well-formed answers (and, with `judged-minus`, malformed
-    /// replies' whole text), similarity compares answers with the reference's, and each
-    /// group's malformed rollouts get the configured reward.
-    func score(_ rollouts: inout [Rollout], times: inout PhaseTimes) async throws {
-        let settings = config.reward.settings
-        let prefill = config.rollout.prefill
-        let valid = rollouts.indices.filter { rollouts[$0].parsed.isValid }
+    /// Groups of G, each kept unless its rewards have no spread (with dynamic sampling).
+    func collect(_ rollouts: [Rollout], into groups: inout SampledGroups) {
+        let size = config.rollout.groupSize
+        for start in stride(from: 0, to: rollouts.count, by: size) {
+            let group = Array(rollouts[start..<(start + size)])
+            groups.all += group
+            groups.sampled += 1
+            if GroupAdvantages.hasZeroSpread(group.map { $0.reward.total }) {
+                groups.zeroSpread += 1
+                if config.dapo.dynamicSampling { continue }
+            }
+            groups.kept.append(group)
+        }
+    }
+
+    /// What the judge is asked for a round: well-formed answers, then (with `judged-minus`)
+    /// malformed replies' whole text.
+    struct JudgeRequests {
+        var valid: [Int] = []
         var malformed: [Int] = []
-        if case .judgedMinus = settings.malformed { malformed = rollouts.indices.filter { !rollouts[$0].parsed.isValid } }
+        var pairs: [(LaMPQARecord, String)] = []
+    }
+
+    func judgeRequests(_ rollouts: [Rollout]) -> JudgeRequests {
+        var requests = JudgeRequests()
+        requests.valid = rollouts.indices.filter { rollouts[$0].parsed.isValid }
+        if case .judgedMinus = config.reward.malformed { requests.malformed = rollouts.indices.filter { !rollouts[$0].parsed.isValid } }
+        let prefill = config.rollout.prefill
+        requests.pairs = requests.valid.map { (rollouts[$0].record, rollouts[$0].parsed.answer ?? "") }
+            + requests.malformed.map { (rollouts[$0].record, RolloutParser.withoutTags(prefill + rollouts[$0].sequence.text)) }
+        return requests
+    }
+
+    /// Rewards: the judge scores, similarity to the reference answers, the composed reward
+    /// and each group's malformed rollouts; returns the rollouts and the judge and similarity seconds.
+    func score(_ rollouts: [Rollout]) async throws -> ([Rollout], Double, Double) {
+        let requests = judgeRequests(rollouts)
         var started = ContinuousClock.now
-        let judged = try await judgeScores(
-            valid.map { (rollouts[$0].record, rollouts[$0].parsed.answer ?? "") }
-                + malformed.map { (rollouts[$0].record, RolloutParser.withoutTags(prefill + rollouts[$0].sequence.text)) })
-        var wholeText: [Int: Double] = [:]
-        for (k, i) in malformed.enumerated() { wholeText[i] = judged[valid.count + k] }
-        times.judge += seconds(since: started)
+        let judged = try await judgeScores(requests.pairs)
+        let judgeSeconds = seconds(since: started)
         started = ContinuousClock.now
-        let similarities = try similarities(valid.map { rollouts[$0] })
-        times.similarity += seconds(since: started)
+        let similarities = try similarities(requests.valid.map { rollouts[$0] })
+        let similaritySeconds = seconds(since: started)
+        return (rewarded(rollouts, requests: requests, judged: judged, similarities: similarities), judgeSeconds, similaritySeconds)
+    }
+
+    /// The rollouts with their reward parts (IAPReward over each group).
+    func rewarded(_ rollouts: [Rollout], requests: JudgeRequests, judged: [Double], similarities: [Double]) -> [Rollout] {
+        let settings = config.reward.settings
+        var wholeText: [Int: Double] = [:]
+        for (k, i) in requests.malformed.enumerated() { wholeText[i] = judged[requests.valid.count + k] }
         var composed: [Int: RewardParts] = [:]
-        for (k, i) in valid.enumerated() {
+        for (k, i) in requests.valid.enumerated() {
             composed[i] = IAPReward.compose(
                 personalization: judged[k], similarity: similarities[k], referenceScore: referenceAnswers[rollouts[i].record.id]?.score ?? 0,
                 intentTokens: rollouts[i].intentTokens, completionTokens: rollouts[i].sequence.tokens.count, settings: settings)
         }
+        var out = rollouts
         let size = config.rollout.groupSize
-        for start in stride(from: 0, to: rollouts.count, by: size) {
+        for start in stride(from: 0, to: out.count, by: size) {
             let indices = Array(start..<(start + size))
             let finished = IAPReward.finishGroup(
-                indices.map { composed[$0] }, completionTokens: indices.map { rollouts[$0].sequence.tokens.count }, settings: settings,
+                indices.map { composed[$0] }, completionTokens: indices.map { out[$0].sequence.tokens.count }, settings: settings,
                 wholeTextScores: indices.map { wholeText[$0] })
-            for (k, i) in indices.enumerated() { rollouts[i].reward = finished[k] }
+            for (k, i) in indices.enumerated() { out[i].reward = finished[k] }
         }
+        return out
     }
 
     /// sim(ŷ, ȳ) of each well-formed answer with its question's reference answer.

@@ -97,7 +97,7 @@ public struct DeltaTable: Sendable {
     public var json: String {
         let document = Document(
             columns: columns, reference: rows.indices.contains(reference) ? rows[reference].name : nil,
-            rows: rows.map { Document.Row(name: $0.name, values: $0.values, deltas: $0.deltas, tTestP: $0.pValues) })
+            rows: rows.map { Document.Row(name: $0.name, values: $0.values.map(finite), deltas: $0.deltas.map(finite), tTestP: $0.pValues.map(finite)) })
         return (try? JSONFile.encode(document, pretty: true)) ?? "{}"
     }
 }
@@ -178,7 +178,7 @@ public struct IntentBucketTable: Sendable {
     public var json: String {
         let document = Document(
             buckets: IntentBucketTable.buckets,
-            groups: groups.enumerated().map { (g, name) in Document.Group(name: name, means: cells[g].map(\.mean), counts: cells[g].map(\.count)) })
+            groups: groups.enumerated().map { (g, name) in Document.Group(name: name, means: cells[g].map { finite($0.mean) }, counts: cells[g].map(\.count)) })
         return (try? JSONFile.encode(document, pretty: true)) ?? "{}"
     }
 }

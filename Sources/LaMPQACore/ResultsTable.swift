@@ -172,8 +172,9 @@ public struct ResultsTable: Sendable {
     public var document: Document {
         Document(methods: methods, alpha: alpha, columns: columns.map { c in
             Document.Column(
-                title: c.title, values: c.cells.map(\.value), ranks: c.cells.map(\.rank), best: c.best.map { methods[$0] },
-                comparedWith: c.comparedWith.map { methods[$0] }, deltaPercent: c.delta, tTestPBonferroni: c.tTestP, wilcoxonPBonferroni: c.wilcoxonP)
+                title: c.title, values: c.cells.map { finite($0.value) }, ranks: c.cells.map(\.rank), best: c.best.map { methods[$0] },
+                comparedWith: c.comparedWith.map { methods[$0] }, deltaPercent: finite(c.delta), tTestPBonferroni: finite(c.tTestP),
+                wilcoxonPBonferroni: finite(c.wilcoxonP))
         })
     }
 
@@ -185,3 +186,6 @@ public struct ResultsTable: Sendable {
         try EvaluationFolder(path: folder).methodResult(name: name)
     }
 }
+
+/// JSON has no infinity or NaN (a Δ% over a zero score is infinite): such values are null.
+func finite(_ x: Double?) -> Double? { x.flatMap { $0.isFinite ? $0 : nil } }

@@ -69,4 +69,14 @@ import Testing
         #expect(column.tTestP == min(1, raw * 1))  // one column: no correction factor beyond 1
         #expect(table.markdown.contains("†‡"))
     }
+
+    /// A lead over a zero score is an infinite Δ%: the JSON table writes no value for it
+    /// (JSON has no infinity) instead of failing as a whole.
+    @Test func jsonTableWithAnInfiniteDelta() {
+        let a = MethodResult(name: "A", scores: [.artAndEntertainment: ["1": 0.5]])
+        let b = MethodResult(name: "B", scores: [.artAndEntertainment: ["1": 0.0]])
+        let table = ResultsTable([a, b])
+        #expect(table.columns.first?.delta == .infinity)
+        #expect(table.json.contains("\"methods\"") && !table.json.contains("delta_percent"))
+    }
 }
