@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# usage: shortdemo.sh BINARY RUNDIR — the demo's pipeline, shortened: 2 training steps of
+# usage: short-demo.sh BINARY RUNDIR — the demo's pipeline, shortened: 2 training steps of
 # configs/demo-cpu.yaml, answers for 2 test questions per domain, embedding-judge scores.
 set -e
 BIN=$1; R=$2
