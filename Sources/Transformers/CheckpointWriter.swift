@@ -20,42 +20,38 @@ public enum CheckpointWriter {
         _ model: CausalLM, tokenizer: Tokenizer?, chatTemplate: String?, to folder: String,
         extra: ((String) throws(ModelLoadError) -> Void)? = nil
     ) throws(ModelLoadError) {
-        let temporary = folder + ".partial-\(getpid())"
         func fail(_ reason: String) -> ModelLoadError { ModelLoadError(source: folder, reason: reason) }
-        FileSystem.removeFolder(temporary)
-        guard mkdir(temporary, 0o755) == 0 else { throw fail("cannot create \(temporary) (\(String(cString: strerror(errno))))") }
-        do throws(ModelLoadError) {
-            var config = model.config
-            config.dtype = model.dtype == .bfloat16 ? "bfloat16" : model.dtype == .float16 ? "float16" : "float32"
-            try writeText(ModelConfig.causalLM(config).configJSON.serialized, to: temporary + "/config.json")
-            do {
-                try TensorFile.save(model.weights, metadata: ["format": "pt"], to: temporary + "/model.safetensors")
-            } catch {
-                throw fail("writing model.safetensors: \(error)")
-            }
-            if let tokenizer {
-                do {
-                    try writeText(try tokenizer.tokenizerJSON().serialized, to: temporary + "/tokenizer.json")
-                } catch {
-                    throw fail("writing tokenizer.json: \(error)")
-                }
-                let settings = tokenizer.tokenizerConfigJSON(chatTemplate: chatTemplate, maxLength: model.config.maxPositions)
-                try writeText(settings.serialized, to: temporary + "/tokenizer_config.json")
-            }
-            try extra?(temporary)
-            // Swap the finished folder in.
-            let previous = folder + ".previous-\(getpid())"
-            let hadPrevious = access(folder, F_OK) == 0
-            if hadPrevious && rename(folder, previous) != 0 { throw fail("cannot move the old folder aside (\(String(cString: strerror(errno))))") }
-            guard rename(temporary, folder) == 0 else {
-                if hadPrevious { _ = rename(previous, folder) }
-                throw fail("cannot rename \(temporary) into place (\(String(cString: strerror(errno))))")
-            }
-            if hadPrevious { FileSystem.removeFolder(previous) }
-        } catch {
-            FileSystem.removeFolder(temporary)
+        do {
+            try AtomicFolder.replace(folder) { temporary in try fill(temporary, model, tokenizer: tokenizer, chatTemplate: chatTemplate, extra: extra) }
+        } catch let error as ModelLoadError {
             throw error
+        } catch {
+            throw fail("\(error)")
         }
+    }
+
+    /// The folder's files, written into `temporary`.
+    static func fill(
+        _ temporary: String, _ model: CausalLM, tokenizer: Tokenizer?, chatTemplate: String?, extra: ((String) throws(ModelLoadError) -> Void)?
+    ) throws(ModelLoadError) {
+        var config = model.config
+        config.dtype = model.dtype == .bfloat16 ? "bfloat16" : model.dtype == .float16 ? "float16" : "float32"
+        try writeText(ModelConfig.causalLM(config).configJSON.serialized, to: temporary + "/config.json")
+        do {
+            try TensorFile.save(model.weights, metadata: ["format": "pt"], to: temporary + "/model.safetensors")
+        } catch {
+            throw ModelLoadError(source: temporary, reason: "writing model.safetensors: \(error)")
+        }
+        if let tokenizer {
+            do {
+                try writeText(try tokenizer.tokenizerJSON().serialized, to: temporary + "/tokenizer.json")
+            } catch {
+                throw ModelLoadError(source: temporary, reason: "writing tokenizer.json: \(error)")
+            }
+            let settings = tokenizer.tokenizerConfigJSON(chatTemplate: chatTemplate, maxLength: model.config.maxPositions)
+            try writeText(settings.serialized, to: temporary + "/tokenizer_config.json")
+        }
+        try extra?(temporary)
     }
 
     static func writeText(_ text: String, to path: String) throws(ModelLoadError) {

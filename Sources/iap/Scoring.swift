@@ -30,7 +30,7 @@ enum Scoring {
         do { try EvaluationFolder(path: folder).write(report, responses: responsesPath, data: dataset.folder, split: split) } catch {
             throw CLI.failure(error)
         }
-        print("\(baseName(responsesPath))  judge \(report.judgeIdentity)\(report.judgeIsProxy ? " (proxy)" : "")")
+        print("\(FileSystem.baseName(responsesPath))  judge \(report.judgeIdentity)\(report.judgeIsProxy ? " (proxy)" : "")")
         for (domain, score) in report.domainScores.sorted(by: { $0.key < $1.key }) {
             print("  \(domain.rawValue.padding(toLength: 36)) \(formatScore(score))")
         }

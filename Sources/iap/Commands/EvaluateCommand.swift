@@ -1,4 +1,5 @@
 import ArgumentParser
+import FileIO
 import LaMPQA
 import ModelStore
 import ModelFormats
@@ -74,18 +75,13 @@ struct EvaluateCommand: AsyncParsableCommand {
         for responsesPath in responses {
             let answers: [String: String]
             do { answers = try ResponsesFile.load(responsesPath) } catch { throw CLI.failure(error) }
-            let folder = responses.count > 1 ? out + "/" + baseName(responsesPath) : out
+            let folder = responses.count > 1 ? out + "/" + FileSystem.baseName(responsesPath) : out
             let evaluator = judgeOptions.evaluator(judge, cache: judgeCache)
             _ = try await Scoring.evaluate(
-                answers, label: baseName(responsesPath), responsesPath: responsesPath, dataset: dataset, split: split, evaluator: evaluator,
+                answers, label: FileSystem.baseName(responsesPath), responsesPath: responsesPath, dataset: dataset, split: split, evaluator: evaluator,
                 folder: folder)
         }
     }
 }
 
 func formatScore(_ x: Double) -> String { ResultsTable.format(x) }
-
-func baseName(_ path: String) -> String {
-    let name = path.split(separator: "/").last.map(String.init) ?? path
-    return name.hasSuffix(".json") ? String(name.dropLast(5)) : name
-}
