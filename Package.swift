@@ -21,6 +21,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "iap", targets: ["iap"]),
+        .executable(name: "iap-bench", targets: ["iap-bench"]),
         .library(name: "Torch", targets: ["Torch"]),
     ],
     dependencies: [
@@ -90,13 +91,27 @@ let package = Package(
                 "Transformers", "ModelFormats", "IAPCore", "OpenAIWire", "JSONFiles", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
+        // What both command-line programs share: messages, failures, opening models.
+        .target(
+            name: "CommandSupport",
+            dependencies: [
+                "Torch", "Transformers", "ModelFormats", "ModelStore", "FileIO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         .executableTarget(
             name: "iap",
             dependencies: [
-                "Torch", "Transformers", "LaMPQACore", "LaMPQA", "IAPCore", "IAP", "Serving", "FileIO", "JSONFiles", "SafeTensors", "ModelStore",
-                "ModelFormats", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
+                "CommandSupport", "Torch", "Transformers", "LaMPQACore", "LaMPQA", "IAPCore", "IAP", "Serving", "FileIO", "JSONFiles",
+                "SafeTensors", "ModelStore", "ModelFormats", "OpenAIWire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        // The benchmarks (with their stand-in judge server): scripts/bench-*.sh and the GPU probe run it.
+        .executableTarget(
+            name: "iap-bench",
+            dependencies: [
+                "CommandSupport", "Torch", "Transformers", "LaMPQACore", "Serving", "JSONFiles", "ModelStore", "ModelFormats", "OpenAIWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // A Foundation-free program for GPU machines: `scripts/build-gpu-check.sh`.

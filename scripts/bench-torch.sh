@@ -6,7 +6,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 bash scripts/setup-libtorch.sh
-swift build -c release --product iap >&2
+swift build -c release --product iap-bench >&2
 python=$(bash scripts/python-reference.sh)
 torch="$repo/.deps/libtorch/torch"
 
@@ -15,7 +15,7 @@ g++ -O2 -std=c++17 -D_GLIBCXX_USE_CXX11_ABI=1 -isystem "$torch/include" \
   -isystem "$torch/include/torch/csrc/api/include" bench/op_floor.cpp \
   -L"$torch/lib" -Wl,--no-as-needed -ltorch_cpu -lc10 -Wl,-rpath,"$torch/lib" -o "$floor_bin"
 
-swift_out=$(.build/release/iap bench ops)
+swift_out=$(.build/release/iap-bench ops)
 cpp_out=$("$floor_bin")
 python_out=$("$python" bench/torch_ops.py)
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds gpu/ for a GPU machine (no Swift, no network there; it travels with the working
-# tree, 64 MiB at most): the iap binary with the Swift runtime linked statically (xz-packed:
+# tree, 64 MiB at most): the iap and iap-bench binaries with the Swift runtime linked statically (xz-packed:
 # Foundation makes it ~80 MB unpacked), the GPU check program, SmolLM2's tokenizer files
 # (random-weight models are built there by python around them), and the scripts run there.
 # libtorch is not packed: the binary loads that machine's own PyTorch 2.11 libraries.
@@ -8,10 +8,12 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 bash scripts/build-gpu-check.sh
-swift build -c release --static-swift-stdlib --product iap --scratch-path .build-gpu >&2
-cp .build-gpu/release/iap gpu/iap
-strip gpu/iap 2>/dev/null || true
-xz -T2 -6 -f gpu/iap
+for product in iap iap-bench; do
+  swift build -c release --static-swift-stdlib --product $product --scratch-path .build-gpu >&2
+  cp .build-gpu/release/$product gpu/$product
+  strip gpu/$product 2>/dev/null || true
+  xz -T2 -6 -f gpu/$product
+done
 # Tokenizer files of the embedded policy (a random-weight model of its shape reuses them).
 mkdir -p gpu/tokenizer
 .build-gpu/release/iap models pull smollm2-135m-instruct all-minilm-l6-v2 >&2

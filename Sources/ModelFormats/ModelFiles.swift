@@ -3,6 +3,7 @@
 #endif
 import SafeTensors
 import FileIO
+import JSONFiles
 
 /// A model on disk, either form: a single `.gguf` file, or a Hugging Face folder
 /// (`config.json`, `model.safetensors` or shards with their index, `tokenizer.json` or
@@ -18,7 +19,8 @@ public final class ModelFiles: @unchecked Sendable {
     public let weights: Weights
     /// The Jinja chat template text the model ships, if any.
     public let chatTemplateText: String?
-    private let tokenizerConfig: JSONValue?
+    /// `tokenizer_config.json`, when the folder has one.
+    public let tokenizerSettings: TokenizerSettings?
 
     public init(path: String) throws(ModelFileError) {
         self.path = path
@@ -30,14 +32,14 @@ public final class ModelFiles: @unchecked Sendable {
                 throw ModelFileError(path: error.path, reason: error.reason)
             }
             let tokenizerConfigPath = path + "/tokenizer_config.json"
-            tokenizerConfig = access(tokenizerConfigPath, F_OK) == 0 ? try readJSONFile(tokenizerConfigPath).get() : nil
-            chatTemplateText = try ModelFiles.folderChatTemplate(path, tokenizerConfig: tokenizerConfig)
+            tokenizerSettings = access(tokenizerConfigPath, F_OK) == 0 ? try readJSON(TokenizerSettings.self, tokenizerConfigPath) : nil
+            chatTemplateText = try ModelFiles.folderChatTemplate(path, settings: tokenizerSettings)
         } else {
             let file: GGUFFile
             do { file = try GGUFFile(path: path) } catch { throw ModelFileError(path: error.path, reason: error.reason) }
             config = try ModelConfig.from(gguf: file)
             weights = .gguf(file)
-            tokenizerConfig = nil
+            tokenizerSettings = nil
             chatTemplateText = file["tokenizer.chat_template"]?.stringValue
         }
     }
@@ -45,7 +47,7 @@ public final class ModelFiles: @unchecked Sendable {
     /// The chat template of a folder: `chat_template.jinja`, `chat_template.json`, or the
     /// `chat_template` field of tokenizer_config.json (a string, or named templates of which
     /// `default` is taken).
-    static func folderChatTemplate(_ folder: String, tokenizerConfig: JSONValue?) throws(ModelFileError) -> String? {
+    static func folderChatTemplate(_ folder: String, settings: TokenizerSettings?) throws(ModelFileError) -> String? {
         let jinja = folder + "/chat_template.jinja"
         if access(jinja, F_OK) == 0 {
             do { return String(decoding: try MappedFile(path: jinja).bytes, as: UTF8.self) } catch {
@@ -53,13 +55,8 @@ public final class ModelFiles: @unchecked Sendable {
             }
         }
         let json = folder + "/chat_template.json"
-        if access(json, F_OK) == 0, let text = try readJSONFile(json).get()["chat_template"]?.stringValue { return text }
-        switch tokenizerConfig?["chat_template"] {
-        case .some(.string(let text)): return text
-        case .some(.array(let named)):
-            return named.first { $0["name"]?.stringValue == "default" }?["template"]?.stringValue
-        default: return nil
-        }
+        if access(json, F_OK) == 0, let text = try readJSON(ChatTemplateJSON.self, json).chatTemplate { return text }
+        return settings?.chatTemplate?.chatTemplate
     }
 
     /// Loads the tokenizer: GGUF metadata, else `tokenizer.json`, else `vocab.txt` (BERT).
@@ -68,10 +65,10 @@ public final class ModelFiles: @unchecked Sendable {
         case .gguf(let file): return try Tokenizer.load(gguf: file)
         case .safetensors:
             let json = path + "/tokenizer.json"
-            if access(json, F_OK) == 0 { return try Tokenizer.load(tokenizerJSON: json, config: tokenizerConfig) }
+            if access(json, F_OK) == 0 { return try Tokenizer.load(tokenizerJSON: json, settings: tokenizerSettings) }
             let vocab = path + "/vocab.txt"
             if access(vocab, F_OK) == 0 {
-                return try Tokenizer.load(vocabTXT: vocab, lowercase: tokenizerConfig?["do_lower_case"]?.boolValue ?? true)
+                return try Tokenizer.load(vocabTXT: vocab, lowercase: tokenizerSettings?.doLowerCase ?? true)
             }
             throw TokenizerError(source: path, reason: "no tokenizer.json or vocab.txt in the folder")
         }

@@ -2,6 +2,7 @@ import ModelFormats
 import SafeTensors
 import Torch
 import FileIO
+import JSONFiles
 
 #if canImport(Glibc)
     import Glibc
@@ -36,7 +37,7 @@ public enum CheckpointWriter {
     ) throws(ModelLoadError) {
         var config = model.config
         config.dtype = model.dtype == .bfloat16 ? "bfloat16" : model.dtype == .float16 ? "float16" : "float32"
-        try writeText(ModelConfig.causalLM(config).configJSON.serialized, to: temporary + "/config.json")
+        try writeJSON(ModelConfig.causalLM(config).huggingFaceConfig, to: temporary + "/config.json")
         do {
             try TensorFile.save(model.weights, metadata: ["format": "pt"], to: temporary + "/model.safetensors")
         } catch {
@@ -48,10 +49,14 @@ public enum CheckpointWriter {
             } catch {
                 throw ModelLoadError(source: temporary, reason: "writing tokenizer.json: \(error)")
             }
-            let settings = tokenizer.tokenizerConfigJSON(chatTemplate: chatTemplate, maxLength: model.config.maxPositions)
-            try writeText(settings.serialized, to: temporary + "/tokenizer_config.json")
+            let settings = tokenizer.tokenizerSettings(chatTemplate: chatTemplate, maxLength: model.config.maxPositions)
+            try writeJSON(settings, to: temporary + "/tokenizer_config.json")
         }
         try extra?(temporary)
+    }
+
+    static func writeJSON(_ value: some Encodable, to path: String) throws(ModelLoadError) {
+        do { try JSONFile.write(value, to: path) } catch { throw ModelLoadError(source: path, reason: error.reason) }
     }
 
     static func writeText(_ text: String, to path: String) throws(ModelLoadError) {

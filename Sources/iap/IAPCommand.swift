@@ -10,7 +10,6 @@ struct IAPCommand: AsyncParsableCommand {
         subcommands: [
             DoctorCommand.self, ModelsCommand.self, GenerateCommand.self, TrainCommand.self, SFTCommand.self, AnswerCommand.self, AskCommand.self, EvaluateCommand.self, CompareCommand.self, AblateCommand.self, ReportCommand.self, ServeCommand.self, EmbedCommand.self, TokenizeCommand.self,
             DetokenizeCommand.self, SelfCheckCommand.self,
-            BenchCommand.self,
         ]
     )
 

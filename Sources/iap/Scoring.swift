@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import LaMPQA
 import SafeTensors
 import FileIO

@@ -1,4 +1,5 @@
 import Foundation
+import JSONFiles
 import ModelStore
 import SafeTensors
 import Testing
@@ -27,7 +28,7 @@ func writeFile(_ path: String, _ text: String) throws {
         for (i, item) in cases.enumerated() {
             let input = try JSONSerialization.data(withJSONObject: item["input"]!)
             let expected = try #require(item["expected"] as? [String: Any])
-            let config = try ModelConfig.parse(JSONValue.parse(String(decoding: input, as: UTF8.self)), source: "case \(i)")
+            let config = try ModelConfig.parse(json: String(decoding: input, as: UTF8.self), source: "case \(i)")
             func int(_ key: String) -> Int? { (expected[key] as? NSNumber)?.intValue }
             func double(_ key: String) -> Double? { (expected[key] as? NSNumber)?.doubleValue }
             switch config {
@@ -60,7 +61,7 @@ func writeFile(_ path: String, _ text: String) throws {
 
     @Test func transformersV5RopeParametersAreRead() throws {
         let config = try ModelConfig.parse(
-            JSONValue.parse(#"{"model_type":"llama","rope_parameters":{"rope_type":"llama3","rope_theta":500000.0,"factor":32.0,"low_freq_factor":1.0,"high_freq_factor":4.0,"original_max_position_embeddings":8192}}"#),
+            json: #"{"model_type":"llama","rope_parameters":{"rope_type":"llama3","rope_theta":500000.0,"factor":32.0,"low_freq_factor":1.0,"high_freq_factor":4.0,"original_max_position_embeddings":8192}}"#,
             source: "v5")
         guard case .causalLM(let c) = config else { Issue.record("not a causal LM"); return }
         #expect(c.ropeTheta == 500000)
@@ -77,13 +78,16 @@ func writeFile(_ path: String, _ text: String) throws {
         #expect(c.tieWordEmbeddings && !c.qkvBias)
         #expect(c.parameterCount == 134_515_008)
         // The JSON we write for checkpoints reads back as the same configuration.
-        #expect(try ModelConfig.parse(fromGGUF.configJSON, source: "round trip") == .causalLM(c))
+        #expect(try ModelConfig.parse(
+            json: JSONFile.encode(fromGGUF.huggingFaceConfig), source: "round trip") == .causalLM(c))
     }
 
     @Test(arguments: [
-        (#"[1, 2]"#, "expected a JSON object"),
+        (#"[1, 2]"#, "(top level): expected an object"),
         (#"{"model_type": "gpt_neox"}"#, "gpt_neox is not supported"),
-        (#"{"model_type": "llama", "hidden_size": "big"}"#, "hidden_size must be an integer"),
+        (#"{"model_type": "llama", "hidden_size": "big"}"#, "hidden_size: expected an integer"),
+        (#"{"model_type": "llama", "eos_token_id": "two"}"#, "eos_token_id"),
+        (#"{"model_type": "bert", "vocab_size": -3}"#, "vocab_size = -3 is out of range"),
         (#"{"model_type": "llama", "num_attention_heads": 6, "num_key_value_heads": 4, "hidden_size": 48}"#, "not a multiple"),
         (#"{"model_type": "llama", "num_hidden_layers": -1}"#, "out of range"),
         (#"{"model_type": "llama", "rope_scaling": {"rope_type": "yarn"}}"#, "yarn is not supported"),
@@ -91,7 +95,7 @@ func writeFile(_ path: String, _ text: String) throws {
     ])
     func badConfigsNameTheField(json: String, message: String) throws {
         do {
-            _ = try ModelConfig.parse(JSONValue.parse(json), source: "config.json")
+            _ = try ModelConfig.parse(json: json, source: "config.json")
             Issue.record("accepted \(json)")
         } catch {
             #expect("\(error)".contains(message), "\(error)")

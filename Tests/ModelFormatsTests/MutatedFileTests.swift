@@ -1,4 +1,5 @@
 import Foundation
+import JSONFiles
 import SafeTensors
 import Testing
 
@@ -16,12 +17,19 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 }
 
+/// A damaged copy of a valid file; `truncated` when it is a strict prefix of the original
+/// (a binary or JSON file cut short must fail or, if only padding went, read as the original).
+struct Mutant {
+    var bytes: [UInt8]
+    var truncated: Bool
+}
+
 /// Damaged copies of a valid file: truncations, flipped bytes, 8-byte windows set to huge
 /// or zero values (counts, lengths, offsets), invalid UTF-8, and for text formats, digits
 /// and brackets replaced.
-func mutations(of original: [UInt8], count: Int, seed: UInt64, text: Bool = false) -> [[UInt8]] {
+func mutations(of original: [UInt8], count: Int, seed: UInt64, text: Bool = false) -> [Mutant] {
     var rng = SeededGenerator(state: seed)
-    var out: [[UInt8]] = [[], Array(original.prefix(1)), Array(original.prefix(7)), Array(original.prefix(original.count / 2))]
+    var out = [0, 1, 7, original.count / 2].map { Mutant(bytes: Array(original.prefix($0)), truncated: true) }
     for i in 0..<count {
         var bytes = original
         switch i % 6 {
@@ -45,7 +53,7 @@ func mutations(of original: [UInt8], count: Int, seed: UInt64, text: Bool = fals
             let at = Int.random(in: 0..<bytes.count, using: &rng)
             bytes.removeSubrange(at..<min(bytes.count, at + Int.random(in: 1...64, using: &rng)))
         }
-        out.append(bytes)
+        out.append(Mutant(bytes: bytes, truncated: i % 6 == 0))
     }
     return out
 }
@@ -58,33 +66,51 @@ func withTemporaryFile(_ bytes: [UInt8], suffix: String, _ body: (String) -> Voi
     body(path)
 }
 
+/// Counts what a reader did with the damaged copies, checking the rule for each: an error
+/// that names the file, or a result; for a truncated copy, only the intact file's result.
+struct MutantOutcomes<Result: Equatable> {
+    let intact: Result
+    var errors = 0
+    var results = 0
+
+    mutating func check(_ mutant: Mutant, index: Int, naming name: String, _ read: () throws -> Result) {
+        do {
+            let result = try read()
+            results += 1
+            if mutant.truncated { #expect(result == intact, "truncated copy \(index) read as a different file") }
+        } catch {
+            errors += 1
+            #expect("\(error)".contains(name), "mutation \(index): the error does not name the file: \(error)")
+        }
+    }
+}
+
 @Suite(.timeLimit(.minutes(2))) struct MutatedFileTests {
-    /// Every reader must return an error or a valid result for each damaged file; a crash
-    /// ends the test process and a hang trips the time limit.
+    /// Every reader must return an error naming the file or a valid result for each damaged
+    /// file; a crash ends the test process and a hang trips the time limit.
     @Test func ggufReaderSurvivesDamage() throws {
         let original = try [UInt8](Data(contentsOf: fixtures.appendingPathComponent("quant-types.gguf")))
-        var errors = 0
-        for (i, bytes) in mutations(of: original, count: 600, seed: 1).enumerated() {
-            try withTemporaryFile(bytes, suffix: ".gguf") { path in
-                do {
-                    let file = try GGUFFile(path: path)
-                    for tensor in file.tensors where tensor.type.canDequantize { _ = try file.dequantize(tensor) }
-                    _ = try? ModelConfig.from(gguf: file)
-                    _ = try? Tokenizer.load(gguf: file)
-                } catch {
-                    errors += 1
-                    #expect(!"\(error)".isEmpty, "mutation \(i)")
-                }
-            }
+        func read(_ path: String) throws -> [String: [Float]] {
+            let file = try GGUFFile(path: path)
+            var values: [String: [Float]] = [:]
+            for tensor in file.tensors where tensor.type.canDequantize { values[tensor.name] = try file.dequantize(tensor) }
+            _ = try? ModelConfig.from(gguf: file)
+            _ = try? Tokenizer.load(gguf: file)
+            return values
         }
-        #expect(errors > 100)
+        var outcomes = try withTemporaryFileResult(original, suffix: ".gguf") { path in MutantOutcomes(intact: try read(path)) }
+        #expect(!outcomes.intact.isEmpty)
+        for (i, mutant) in mutations(of: original, count: 600, seed: 1).enumerated() {
+            try withTemporaryFile(mutant.bytes, suffix: ".gguf") { path in outcomes.check(mutant, index: i, naming: path) { try read(path) } }
+        }
+        #expect(outcomes.errors > 100)
     }
 
     @Test func ggufTokenizerLoaderSurvivesDamage() throws {
         let original = try [UInt8](Data(contentsOf: tokenizerFixtures.appendingPathComponent("tiny-tokenizer.gguf")))
         var loaded = 0
-        for bytes in mutations(of: original, count: 300, seed: 7) {
-            try withTemporaryFile(bytes, suffix: ".gguf") { path in
+        for mutant in mutations(of: original, count: 300, seed: 7) {
+            try withTemporaryFile(mutant.bytes, suffix: ".gguf") { path in
                 guard let file = try? GGUFFile(path: path), let tokenizer = try? Tokenizer.load(gguf: file) else { return }
                 loaded += 1
                 _ = tokenizer.decode(tokenizer.encode("Hello, wörld 123 <|im_end|>", addSpecialTokens: true, recognizeSpecialTokens: true))
@@ -105,44 +131,54 @@ func withTemporaryFile(_ bytes: [UInt8], suffix: String, _ body: (String) -> Voi
         }
         try SafeTensorsWriter.write([record, record.renamed("bias")], metadata: ["format": "pt"], to: folder + "/model.safetensors")
         let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/model.safetensors")))
-        for bytes in mutations(of: original, count: 400, seed: 2) {
-            try withTemporaryFile(bytes, suffix: ".safetensors") { path in
-                if let file = try? SafeTensorsFile(path: path) {
-                    for entry in file.entries { _ = file.bytes(of: entry).reduce(0, &+) }
-                }
-            }
+        func read(_ path: String) throws -> [String: [UInt8]] {
+            let file = try SafeTensorsFile(path: path)
+            return Dictionary(file.entries.map { ($0.name, Array(file.bytes(of: $0))) }, uniquingKeysWith: { a, _ in a })
         }
+        var outcomes = try withTemporaryFileResult(original, suffix: ".safetensors") { path in MutantOutcomes(intact: try read(path)) }
+        #expect(outcomes.intact.count == 2)
+        for (i, mutant) in mutations(of: original, count: 400, seed: 2).enumerated() {
+            try withTemporaryFile(mutant.bytes, suffix: ".safetensors") { path in outcomes.check(mutant, index: i, naming: path) { try read(path) } }
+        }
+        #expect(outcomes.errors > 100)
     }
 
     @Test func tokenizerJSONReaderSurvivesDamage() throws {
         let original = try [UInt8](Data(contentsOf: tokenizerFixtures.appendingPathComponent("tiny-llama3.tokenizer.json")))
-        var loaded = 0
-        for bytes in mutations(of: original, count: 300, seed: 3, text: true) {
-            try withTemporaryFile(bytes, suffix: ".json") { path in
-                if let tokenizer = try? Tokenizer.load(tokenizerJSON: path) {
-                    loaded += 1
-                    let ids = tokenizer.encode("Hello, wörld 123 <|im_end|>", recognizeSpecialTokens: true)
-                    _ = tokenizer.decode(ids + [-1, 1 << 40])
-                }
-            }
+        func read(_ path: String) throws -> [Int] {
+            let tokenizer = try Tokenizer.load(tokenizerJSON: path)
+            let ids = tokenizer.encode("Hello, wörld 123 <|im_end|>", recognizeSpecialTokens: true)
+            _ = tokenizer.decode(ids + [-1, 1 << 40])
+            return ids
         }
-        #expect(loaded > 0)
+        var outcomes = try withTemporaryFileResult(original, suffix: ".json") { path in MutantOutcomes(intact: try read(path)) }
+        for (i, mutant) in mutations(of: original, count: 300, seed: 3, text: true).enumerated() {
+            try withTemporaryFile(mutant.bytes, suffix: ".json") { path in outcomes.check(mutant, index: i, naming: path) { try read(path) } }
+        }
+        #expect(outcomes.results > 0 && outcomes.errors > 50)
     }
 
-    @Test func configAndTemplateReadersSurviveDamage() throws {
+@Test func configAndTemplateReadersSurviveDamage() throws {
         let config = Array(#"{"model_type":"llama","hidden_size":64,"num_attention_heads":4,"num_key_value_heads":2,"rope_scaling":{"rope_type":"llama3","factor":8.0},"eos_token_id":[1,2]}"#.utf8)
-        for bytes in mutations(of: config, count: 400, seed: 4, text: true) {
-            _ = try? ModelConfig.parse(JSONValue.parse(String(decoding: bytes, as: UTF8.self)), source: "mutant")
+        var configs = MutantOutcomes(intact: try ModelConfig.parse(json: String(decoding: config, as: UTF8.self), source: "intact"))
+        for (i, mutant) in mutations(of: config, count: 400, seed: 4, text: true).enumerated() {
+            configs.check(mutant, index: i, naming: "mutant") {
+                let parsed = try ModelConfig.parse(json: String(decoding: mutant.bytes, as: UTF8.self), source: "mutant")
+                // What was accepted is a configuration we would write back unchanged.
+                #expect(try ModelConfig.parse(json: JSONFile.encode(parsed.huggingFaceConfig), source: "again") == parsed, "mutation \(i)")
+                return parsed
+            }
         }
+        #expect(configs.errors > 100 && configs.results > 0)
         let template = Array("begin: <s>\nsystem: [S]{content}\\n\nuser: [U]{content}\nassistant: [A]{content}\ngeneration: [A]\n".utf8)
-        for bytes in mutations(of: template, count: 300, seed: 5, text: true) {
-            if let file = try? ChatTemplateFile.parse(String(decoding: bytes, as: UTF8.self), source: "mutant") {
+        for mutant in mutations(of: template, count: 300, seed: 5, text: true) {
+            if let file = try? ChatTemplateFile.parse(String(decoding: mutant.bytes, as: UTF8.self), source: "mutant") {
                 _ = try? ChatTemplate(family: .custom(file)).render([ChatMessage(.user, "hi")], addGenerationPrompt: true)
             }
         }
         let vocab = Array("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n##s\nworld\n".utf8)
-        for bytes in mutations(of: vocab, count: 200, seed: 6) {
-            try withTemporaryFile(bytes, suffix: ".txt") { path in
+        for mutant in mutations(of: vocab, count: 200, seed: 6) {
+            try withTemporaryFile(mutant.bytes, suffix: ".txt") { path in
                 if let tokenizer = try? Tokenizer.load(vocabTXT: path) { _ = tokenizer.encode("hellos world", addSpecialTokens: true) }
             }
         }
@@ -152,6 +188,14 @@ func withTemporaryFile(_ bytes: [UInt8], suffix: String, _ body: (String) -> Voi
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         #expect(throws: JSONError.self) { try JSONValue.parse(deep) }
     }
+}
+
+/// `body` on a temporary file holding `bytes`, returning what it returns.
+func withTemporaryFileResult<T>(_ bytes: [UInt8], suffix: String, _ body: (String) throws -> T) throws -> T {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("iap-intact-\(UUID().uuidString)\(suffix)").path
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try body(path)
 }
 
 extension SafeTensorsRecord {

@@ -3,14 +3,14 @@ models of two real shapes around SmolLM2's tokenizer, then our binary against tr
 on the same GPU — logits of greedy continuations (float32, bfloat16), generation speed,
 training-step speed — and a 3-step IAP run on CUDA. Writes $OUT/probe.json; prints lines.
 
-usage: python3 probe.py IAP_BINARY TOKENIZER_FOLDER ENCODER_FOLDER (files without weights)
+usage: python3 probe.py IAP_BINARY BENCH_BINARY TOKENIZER_FOLDER ENCODER_FOLDER (files without weights)
 """
 import json, os, shutil, subprocess, sys, time, traceback
 
 import torch
 from transformers import AutoModelForCausalLM, BertConfig, BertModel, LlamaConfig, Qwen2Config
 
-IAP, TOKENIZER, ENCODER = sys.argv[1], sys.argv[2], sys.argv[3]
+IAP, BENCH, TOKENIZER, ENCODER = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 OUT = os.environ.get("OUT", "/tmp/out")
 WORK = "/tmp/probe"
 results = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__}
@@ -30,6 +30,8 @@ def iap(*args, timeout=180):
             log.flush()
             p = subprocess.run([IAP, *args], stdout=subprocess.PIPE, stderr=log, text=True, timeout=timeout)
         p.stderr = open(os.path.join(OUT, "train.log")).read()[-2000:]
+    elif args[0] == "bench":  # the benchmarks are their own program
+        p = subprocess.run([BENCH, *args[1:]], capture_output=True, text=True, timeout=timeout)
     else:
         p = subprocess.run([IAP, *args], capture_output=True, text=True, timeout=timeout)
     took = time.time() - start

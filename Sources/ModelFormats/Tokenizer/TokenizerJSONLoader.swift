@@ -2,15 +2,15 @@ import SafeTensors
 import FileIO
 
 extension Tokenizer {
-    /// Loads a Hugging Face `tokenizer.json`. `config` is the folder's
+    /// Loads a Hugging Face `tokenizer.json`. `settings` is the folder's
     /// `tokenizer_config.json` when present (names of BOS/EOS/PAD/UNK tokens).
-    public static func load(tokenizerJSON path: String, config: JSONValue? = nil) throws(TokenizerError) -> Tokenizer {
+    public static func load(tokenizerJSON path: String, settings: TokenizerSettings? = nil) throws(TokenizerError) -> Tokenizer {
         let document: JSONValue
         switch readJSONFile(path) {
         case .success(let value): document = value
         case .failure(let error): throw TokenizerError(source: path, reason: error.reason)
         }
-        return try TokenizerJSONReader(path: path, document: document, config: config).read()
+        return try TokenizerJSONReader(path: path, document: document, settings: settings).read()
     }
 
     /// Loads a BERT `vocab.txt` (one token per line, id = line number) with the uncased
@@ -51,7 +51,7 @@ extension Tokenizer {
 private struct TokenizerJSONReader {
     let path: String
     let document: JSONValue
-    let config: JSONValue?
+    let settings: TokenizerSettings?
 
     func fail(_ field: String, _ reason: String) -> TokenizerError {
         TokenizerError(source: path, reason: "\(field): \(reason)")
@@ -231,12 +231,11 @@ private struct TokenizerJSONReader {
 
     /// BOS/EOS/PAD/UNK from tokenizer_config.json (strings or {"content": …} objects).
     func specialTokenIds(tokens: [String], added: [AddedToken]) -> (bos: Int?, eos: Int?, pad: Int?, unk: Int?) {
-        func lookup(_ key: String) -> Int? {
-            guard let value = config?[key] else { return nil }
-            guard let name = value.stringValue ?? value["content"]?.stringValue else { return nil }
+        func lookup(_ token: TokenizerSettings.TokenName?) -> Int? {
+            guard let name = token?.content else { return nil }
             return added.first { $0.content == name }?.id ?? tokens.firstIndex(of: name)
         }
-        return (lookup("bos_token"), lookup("eos_token"), lookup("pad_token"), lookup("unk_token"))
+        return (lookup(settings?.bosToken), lookup(settings?.eosToken), lookup(settings?.padToken), lookup(settings?.unkToken))
     }
 
     func postProcessor(tokens: [String], added: [AddedToken]) throws(TokenizerError) -> PostProcessor {

@@ -88,14 +88,14 @@ extension Tokenizer {
     }
 
     /// The matching `tokenizer_config.json`: special token names, the chat template.
-    public func tokenizerConfigJSON(chatTemplate: String?, maxLength: Int?) -> JSONValue {
-        var members: [(String, JSONValue)] = [("tokenizer_class", .string("PreTrainedTokenizerFast"))]
-        for (key, id) in [("bos_token", bosId), ("eos_token", eosId), ("pad_token", padId), ("unk_token", unknownId)] {
-            if let id, let name = token(id) { members.append((key, .string(name))) }
-        }
-        members.append(("clean_up_tokenization_spaces", .bool(false)))
-        if let maxLength { members.append(("model_max_length", .int(maxLength))) }
-        if let chatTemplate { members.append(("chat_template", .string(chatTemplate))) }
-        return .object(members)
+    public func tokenizerSettings(chatTemplate: String?, maxLength: Int?) -> TokenizerSettings {
+        func name(_ id: Int?) -> TokenizerSettings.TokenName? { id.flatMap(token).map(TokenizerSettings.TokenName.init) }
+        var settings = TokenizerSettings()
+        settings.tokenizerClass = "PreTrainedTokenizerFast"
+        (settings.bosToken, settings.eosToken, settings.padToken, settings.unkToken) = (name(bosId), name(eosId), name(padId), name(unknownId))
+        settings.cleanUpTokenizationSpaces = false
+        settings.modelMaxLength = maxLength
+        settings.chatTemplate = chatTemplate.map(TokenizerSettings.ChatTemplates.single)
+        return settings
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import FileIO
 import LaMPQA
 import ModelStore

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import ModelFormats
 import Torch
 import Transformers

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import IAP
 import LaMPQA
 import ModelFormats

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import Hummingbird
 import ModelFormats
 import Serving

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import FoundationEssentials
 import ModelFormats
 import ModelStore
@@ -8,15 +9,23 @@ import Torch
     import Glibc
 #endif
 
-/// Micro-benchmarks of the tensor layer; `scripts/bench-torch.sh` runs them beside the same
-/// measurements from Python PyTorch and compares.
+/// `iap-bench`: the benchmarks, apart from the product CLI (they carry stand-in servers).
+/// The scripts in scripts/bench-*.sh run them beside the Python/C++ references and compare;
+/// every measurement prints one JSON line.
+@main
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench",
-        abstract: "Measure tensor-engine speed (matmul GFLOP/s, per-op overhead); prints one JSON object per line.",
+        commandName: "iap-bench",
+        abstract: "Measure the tensor engine, tokenizer, models, judge client and server; prints one JSON object per line.",
         subcommands: [
             Ops.self, GGUF.self, Tokenize.self, Generate.self, TrainStep.self, JudgeServer.self, JudgeClient.self, Serve.self,
         ])
+
+    static func main() async {
+        // As in `iap`: the CUDA backend is loaded before anything asks libtorch for its hooks.
+        CUDARuntime.load()
+        await main(nil)
+    }
 
     struct Ops: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -32,11 +41,11 @@ struct BenchCommand: AsyncParsableCommand {
             for threads in [1, 2] {
                 Torch.threads = threads
                 let gflops = try measureMatmul(size: size)
-                print(#"{"bench":"matmul_f32","size":\#(size),"threads":\#(threads),"gflops":\#(rounded(gflops))}"#)
+                BenchResult.print(BenchResult.Matmul(size: size, threads: threads, gflops: rounded(gflops)))
             }
             Torch.threads = 1
             let micros = try measureSmallAdd(iterations: iterations)
-            print(#"{"bench":"add_8_f32","threads":1,"us_per_op":\#(rounded(micros, 3))}"#)
+            BenchResult.print(BenchResult.SmallAdd(usPerOp: rounded(micros, 3)))
         }
     }
 }
@@ -63,10 +72,10 @@ extension BenchCommand {
             let total = clock.now - start
             var usage = rusage()
             getrusage(RUSAGE_SELF.rawValue, &usage)
-            print(
-                #"{"bench":"gguf_dequantize","tensors":\#(file.tensors.count),"values":\#(values),"#
-                    + #""open_s":\#(rounded(seconds(opened), 3)),"total_s":\#(rounded(seconds(total), 3)),"#
-                    + #""peak_rss_mb":\#(usage.ru_maxrss / 1024)}"#)
+            BenchResult.print(
+                BenchResult.GGUFDequantize(
+                    tensors: file.tensors.count, values: values, openS: rounded(seconds(opened), 3), totalS: rounded(seconds(total), 3),
+                    peakRSSMB: usage.ru_maxrss / 1024))
         }
     }
 }
@@ -108,17 +117,16 @@ extension BenchCommand {
                 best = min(best, seconds(elapsed))
                 ids = all
             }
-            var comparison = ""
+            let megabytes = Double(text.utf8.count) / 1e6
+            var result = BenchResult.Tokenize(
+                paragraphs: paragraphs.count, megabytes: rounded(megabytes, 2), tokens: ids.count, firstRoundS: rounded(first, 3),
+                bestS: rounded(best, 3), mbPerS: rounded(megabytes / best, 2), tokensPerS: Int(Double(ids.count) / best))
             if let referenceIds {
                 let reference = try Self.readInt32(referenceIds)
-                let same = reference == ids.map { Int32($0) }
-                comparison = #","reference_tokens":\#(reference.count),"ids_identical":\#(same)"#
+                result.referenceTokens = reference.count
+                result.idsIdentical = reference == ids.map { Int32($0) }
             }
-            let megabytes = Double(text.utf8.count) / 1e6
-            print(
-                #"{"bench":"tokenize","paragraphs":\#(paragraphs.count),"megabytes":\#(rounded(megabytes, 2)),"#
-                    + #""tokens":\#(ids.count),"first_round_s":\#(rounded(first, 3)),"best_s":\#(rounded(best, 3)),"#
-                    + #""mb_per_s":\#(rounded(megabytes / best, 2)),"tokens_per_s":\#(Int(Double(ids.count) / best))\#(comparison)}"#)
+            BenchResult.print(result)
         }
 
         static func readInt32(_ path: String) throws(ExitCode) -> [Int32] {
@@ -134,17 +142,6 @@ extension BenchCommand {
             return out
         }
     }
-}
-
-func rounded(_ x: Double, _ digits: Int = 1) -> String {
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    return String((x * scale).rounded() / scale)
-}
-
-func seconds(_ duration: Duration) -> Double {
-    let parts = duration.components
-    return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
 }
 
 /// Best of several timed rounds of n×n·n×n products (2n³ flops each).

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import ModelFormats
 import Torch
 import Transformers
@@ -56,10 +57,10 @@ extension BenchCommand {
                 try runtime.device.synchronize()
             }
             let s = seconds(elapsed)
-            print(
-                #"{"bench":"generate","batch":\#(batch),"new_tokens":\#(newTokens),"prompt_tokens":\#(prompt.count),"#
-                    + #""threads":\#(threads),"dtype":"\#(dtype)","device":"\#(device)","tokens":\#(produced),"seconds":\#(rounded(s, 2)),"#
-                    + #""tokens_per_s":\#(rounded(Double(produced) / s, 1))}"#)
+            BenchResult.print(
+                BenchResult.Generate(
+                    batch: batch, newTokens: newTokens, promptTokens: prompt.count, threads: threads, dtype: dtype, device: device,
+                    tokens: produced, seconds: rounded(s, 2), tokensPerS: rounded(Double(produced) / s, 1)))
         }
     }
 
@@ -138,18 +139,18 @@ extension BenchCommand {
                     plainBest = min(plainBest, seconds(try clock.measure { try plainStep() }))
                     sharedBest = min(sharedBest, seconds(try clock.measure { try sharedStep() }))
                 }
-                print(
-                    #"{"bench":"train_step_group","group":\#(batch),"prompt":\#(p),"continuation":\#(length - p),"threads":\#(threads),"#
-                        + #""dtype":"\#(dtype)","checkpointing":\#(checkpointing),"plain_step_s":\#(rounded(plainBest, 3)),"#
-                        + #""shared_step_s":\#(rounded(sharedBest, 3)),"speedup":\#(rounded(plainBest / sharedBest, 2))}"#)
+                BenchResult.print(
+                    BenchResult.TrainStepGroup(
+                        group: batch, prompt: p, continuation: length - p, threads: threads, dtype: dtype, checkpointing: checkpointing,
+                        plainStepS: rounded(plainBest, 3), sharedStepS: rounded(sharedBest, 3), speedup: rounded(plainBest / sharedBest, 2)))
             }
             let tokens = batch * length
             var usage = rusage()
             getrusage(RUSAGE_SELF.rawValue, &usage)
-            print(
-                #"{"bench":"train_step","batch":\#(batch),"length":\#(length),"threads":\#(threads),"dtype":"\#(dtype)","#
-                    + #""device":"\#(device)","checkpointing":\#(checkpointing),"best_step_s":\#(rounded(best, 3)),"#
-                    + #""tokens_per_s":\#(rounded(Double(tokens) / best, 1)),"peak_rss_mb":\#(usage.ru_maxrss / 1024)}"#)
+            BenchResult.print(
+                BenchResult.TrainStep(
+                    batch: batch, length: length, threads: threads, dtype: dtype, device: device, checkpointing: checkpointing,
+                    bestStepS: rounded(best, 3), tokensPerS: rounded(Double(tokens) / best, 1), peakRSSMB: usage.ru_maxrss / 1024))
         }
     }
 }

@@ -1,10 +1,11 @@
 import ArgumentParser
+import CommandSupport
 import AsyncHTTPClient
 import Hummingbird
-import LaMPQA
 import ModelFormats
 import NIOCore
-import SafeTensors
+import OpenAIWire
+import JSONFiles
 import Serving
 import Torch
 import Transformers
@@ -28,9 +29,13 @@ extension BenchCommand {
         func run() async throws {
             let router = Router()
             let delay = UInt64(delayMs) * 1_000_000
+            let reply = ChatCompletion(
+                id: "bench", created: 0, model: "bench",
+                choices: [.init(index: 0, message: AssistantMessage(content: "```json\n{\"match_score\": 1}\n```"), finishReason: "stop")],
+                usage: nil)
+            let body = try JSONFile.encode(reply)
             router.post("v1/chat/completions") { _, _ in
                 try await Task.sleep(nanoseconds: delay)
-                let body = #"{"choices":[{"index":0,"message":{"role":"assistant","content":"```json\n{\"match_score\": 1}\n```"},"finish_reason":"stop"}]}"#
                 return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: body)))
             }
             let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
@@ -72,11 +77,12 @@ extension BenchCommand {
             }
             let scored = verdicts.filter { $0 == .score(1) }.count
             let achieved = Double(calls) * Double(delayMs) / 1000 / wall
-            print(
-                #"{"bench":"judge_client","calls":\#(calls),"scored":\#(scored),"configured_concurrency":\#(concurrency),"#
-                    + #""achieved_concurrency":\#(rounded(achieved, 1)),"fraction":\#(rounded(achieved / Double(concurrency), 3)),"#
-                    + #""calls_per_s":\#(rounded(Double(calls) / wall, 1)),"wall_s":\#(rounded(wall, 2)),"#
-                    + #""cpu_s":\#(rounded(cpu(after) - cpu(before), 2)),"cpu_ms_per_call":\#(rounded((cpu(after) - cpu(before)) * 1000 / Double(calls), 3))}"#)
+            let cpuSeconds = cpu(after) - cpu(before)
+            BenchResult.print(
+                BenchResult.JudgeClient(
+                    calls: calls, scored: scored, configuredConcurrency: concurrency, achievedConcurrency: rounded(achieved, 1),
+                    fraction: rounded(achieved / Double(concurrency), 3), callsPerS: rounded(Double(calls) / wall, 1),
+                    wallS: rounded(wall, 2), cpuS: rounded(cpuSeconds, 2), cpuMsPerCall: rounded(cpuSeconds * 1000 / Double(calls), 3)))
         }
     }
 
@@ -109,7 +115,10 @@ extension BenchCommand {
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { throw CLI.failure("the server did not start") }
             let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
-            let body = #"{"messages":[{"role":"user","content":"Write a sentence about the sea."}],"temperature":1,"max_tokens":\#(maxTokens),"seed":1}"#
+            let request = ChatCompletionRequestBody(
+                model: "bench", messages: [WireMessage(role: "user", content: "Write a sentence about the sea.")], temperature: 1,
+                maxTokens: maxTokens, seed: 1)
+            let body = try JSONFile.encode(request)
             for count in clients {
                 let clock = ContinuousClock()
                 let gate = AsyncSemaphore(count)
@@ -125,16 +134,18 @@ extension BenchCommand {
                                 request.body = .bytes(ByteBuffer(string: body))
                                 let response = try await client.execute(request, timeout: .seconds(600))
                                 let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
-                                return (try? JSONValue.parse(text))?["usage"]?["completion_tokens"]?.intValue ?? 0
+                                let reply = try? JSONFile.decode(ChatCompletion.self, from: text, source: "the server's reply")
+                                return reply?.usage?.completionTokens ?? 0
                             }
                         }
                         return try await group.reduce(0, +)
                     }
                 }
                 let s = seconds(elapsed)
-                print(
-                    #"{"bench":"serve","clients":\#(count),"requests":\#(requests),"max_tokens":\#(maxTokens),"threads":\#(threads),"#
-                        + #""seconds":\#(rounded(s, 2)),"requests_per_s":\#(rounded(Double(requests) / s, 2)),"tokens_per_s":\#(rounded(Double(tokens) / s, 1))}"#)
+                BenchResult.print(
+                    BenchResult.Serve(
+                        clients: count, requests: requests, maxTokens: maxTokens, threads: threads, seconds: rounded(s, 2),
+                        requestsPerS: rounded(Double(requests) / s, 2), tokensPerS: rounded(Double(tokens) / s, 1)))
             }
             try await client.shutdown()
         }

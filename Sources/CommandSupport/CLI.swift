@@ -10,18 +10,18 @@ import FileIO
     import Glibc
 #endif
 
-/// Helpers every command shares: messages on stderr, failures as one line and exit code 1,
+/// Helpers the `iap` and `iap-bench` commands share: messages on stderr, failures as one line and exit code 1,
 /// and turning `--model` (a known name or a path) into opened model files.
-enum CLI {
-    static func note(_ message: String) {
+public enum CLI {
+    public static func note(_ message: String) {
         writeError(message + "\n")
     }
 
     /// Straight to file descriptor 2 (the C `stderr` global is not concurrency-safe in Swift 6).
-    static func writeError(_ text: String) { writeAll(text, to: 2) }
+    public static func writeError(_ text: String) { writeAll(text, to: 2) }
 
     /// Text to standard output without buffering (streamed generation).
-    static func writeOutput(_ text: String) { writeAll(text, to: 1) }
+    public static func writeOutput(_ text: String) { writeAll(text, to: 1) }
 
     private static func writeAll(_ text: String, to descriptor: Int32) {
         let bytes = Array(text.utf8)
@@ -35,13 +35,13 @@ enum CLI {
     }
 
     /// Prints `iap: <message>` on stderr and returns the exit code to throw.
-    static func failure(_ message: CustomStringConvertible) -> ExitCode {
+    public static func failure(_ message: CustomStringConvertible) -> ExitCode {
         writeError("iap: \(message)\n")
         return ExitCode(1)
     }
 
     /// A catalog name (pulled when missing) or a path to a .gguf file / model folder.
-    static func openModel(_ reference: String) throws(ExitCode) -> ModelFiles {
+    public static func openModel(_ reference: String) throws(ExitCode) -> ModelFiles {
         let location: ModelLocation
         do {
             location = try ModelStore().resolve(reference) { note("\(reference): \($0)") }
@@ -52,7 +52,7 @@ enum CLI {
     }
 
     /// A causal LM with its tokenizer and chat renderer (the model's own, or a template file).
-    static func openLanguageModel(
+    public static func openLanguageModel(
         _ reference: String, chatTemplate: String? = nil, dtype: DType = .float32, device: Device = .cpu
     ) throws(ExitCode) -> (files: ModelFiles, tokenizer: Tokenizer, model: CausalLM, template: ChatTemplate) {
         let files = try openModel(reference)
@@ -64,12 +64,12 @@ enum CLI {
         }
     }
 
-    static func loadTokenizer(_ model: ModelFiles) throws(ExitCode) -> Tokenizer {
+    public static func loadTokenizer(_ model: ModelFiles) throws(ExitCode) -> Tokenizer {
         do { return try model.loadTokenizer() } catch { throw failure(error) }
     }
 
     /// `--dtype` and `--device` checked, with the CUDA backend loaded when a GPU is asked for.
-    static func runtime(dtype: String, device: String) throws(ExitCode) -> (dtype: DType, device: Device) {
+    public static func runtime(dtype: String, device: String) throws(ExitCode) -> (dtype: DType, device: Device) {
         let types: [String: DType] = ["float32": .float32, "f32": .float32, "bfloat16": .bfloat16, "bf16": .bfloat16,
                                       "float16": .float16, "f16": .float16]
         guard let type = types[dtype] else { throw failure("--dtype \(dtype): use float32, bfloat16 or float16") }
@@ -82,12 +82,12 @@ enum CLI {
     }
 
     /// Whole file as text, or a clear failure naming it.
-    static func readText(_ path: String) throws(ExitCode) -> String {
+    public static func readText(_ path: String) throws(ExitCode) -> String {
         do { return String(decoding: try AtomicFile.read(path), as: UTF8.self) } catch { throw failure(error) }
     }
 
     /// All of standard input as text.
-    static func readStandardInput() -> String {
+    public static func readStandardInput() -> String {
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
@@ -104,3 +104,10 @@ enum CLI {
     }
 }
 
+
+extension String {
+    /// Left-aligned in a column of `width` characters (at least one space after).
+    public func padding(toLength width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+    }
+}

@@ -1,0 +1,101 @@
+/// The keys of a Hugging Face `config.json` that we read and write. Every key is optional:
+/// transformers fills missing ones with per-model-type defaults (`ModelConfig.parse`), and
+/// keys we do not use are ignored on reading.
+public struct HuggingFaceConfig: Codable, Sendable, Equatable {
+    public var architectures: [String]?
+    public var modelType: String?
+    public var vocabSize: Int?
+    public var hiddenSize: Int?
+    public var intermediateSize: Int?
+    public var numHiddenLayers: Int?
+    public var numAttentionHeads: Int?
+    public var numKeyValueHeads: Int?
+    public var headDim: Int?
+    public var rmsNormEps: Double?
+    public var ropeTheta: Double?
+    /// transformers ≤ 4.x: RoPE scaling beside a top-level `rope_theta`.
+    public var ropeScaling: RopeParameters?
+    /// transformers 5: theta and scaling together.
+    public var ropeParameters: RopeParameters?
+    public var maxPositionEmbeddings: Int?
+    public var tieWordEmbeddings: Bool?
+    public var attentionBias: Bool?
+    public var mlpBias: Bool?
+    public var hiddenAct: String?
+    public var bosTokenId: Int?
+    public var eosTokenId: TokenIDs?
+    public var torchDtype: String?
+    public var dtype: String?
+    // BERT
+    public var typeVocabSize: Int?
+    public var layerNormEps: Double?
+    public var padTokenId: Int?
+    public var positionEmbeddingType: String?
+
+    public init() {}
+
+    /// `rope_scaling` / `rope_parameters`.
+    public struct RopeParameters: Codable, Sendable, Equatable {
+        public var ropeType: String?
+        /// The older spelling of `rope_type`.
+        public var type: String?
+        public var ropeTheta: Double?
+        public var factor: Double?
+        public var lowFreqFactor: Double?
+        public var highFreqFactor: Double?
+        /// A number in the files (sometimes written as a float).
+        public var originalMaxPositionEmbeddings: Double?
+
+        public init(ropeType: String? = nil, factor: Double? = nil) {
+            self.ropeType = ropeType
+            self.factor = factor
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case ropeType = "rope_type", type, ropeTheta = "rope_theta", factor, lowFreqFactor = "low_freq_factor"
+            case highFreqFactor = "high_freq_factor", originalMaxPositionEmbeddings = "original_max_position_embeddings"
+        }
+    }
+
+    /// `eos_token_id`: one id or a list of them.
+    public enum TokenIDs: Codable, Sendable, Equatable {
+        case one(Int)
+        case many([Int])
+
+        public var ids: [Int] {
+            switch self {
+            case .one(let id): [id]
+            case .many(let ids): ids
+            }
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let id = try? container.decode(Int.self) {
+                self = .one(id)
+            } else {
+                self = .many(try container.decode([Int].self))
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .one(let id): try container.encode(id)
+            case .many(let ids): try container.encode(ids)
+            }
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case architectures, modelType = "model_type", vocabSize = "vocab_size", hiddenSize = "hidden_size"
+        case intermediateSize = "intermediate_size", numHiddenLayers = "num_hidden_layers"
+        case numAttentionHeads = "num_attention_heads", numKeyValueHeads = "num_key_value_heads", headDim = "head_dim"
+        case rmsNormEps = "rms_norm_eps", ropeTheta = "rope_theta", ropeScaling = "rope_scaling"
+        case ropeParameters = "rope_parameters", maxPositionEmbeddings = "max_position_embeddings"
+        case tieWordEmbeddings = "tie_word_embeddings", attentionBias = "attention_bias", mlpBias = "mlp_bias"
+        case hiddenAct = "hidden_act", bosTokenId = "bos_token_id", eosTokenId = "eos_token_id"
+        case torchDtype = "torch_dtype", dtype, typeVocabSize = "type_vocab_size", layerNormEps = "layer_norm_eps"
+        case padTokenId = "pad_token_id", positionEmbeddingType = "position_embedding_type"
+    }
+}

@@ -1,0 +1,86 @@
+/// The keys of a Hugging Face `tokenizer_config.json` that we read and write (special
+/// token names, the chat template, BERT's casing). Other keys are ignored on reading.
+public struct TokenizerSettings: Codable, Sendable, Equatable {
+    public var tokenizerClass: String?
+    public var bosToken: TokenName?
+    public var eosToken: TokenName?
+    public var padToken: TokenName?
+    public var unkToken: TokenName?
+    public var doLowerCase: Bool?
+    public var cleanUpTokenizationSpaces: Bool?
+    public var modelMaxLength: Int?
+    public var chatTemplate: ChatTemplates?
+
+    public init() {}
+
+    /// A special token: its text, or an object `{"content": text, …}` (AddedToken form).
+    public struct TokenName: Codable, Sendable, Equatable {
+        public var content: String
+
+        public init(_ content: String) { self.content = content }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let text = try? container.decode(String.self) {
+                content = text
+            } else {
+                content = try container.decode(Object.self).content
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(content)
+        }
+
+        private struct Object: Decodable { var content: String }
+    }
+
+    /// `chat_template`: one template, or named templates of which `default` is the chat one.
+    public enum ChatTemplates: Codable, Sendable, Equatable {
+        case single(String)
+        case named([Named])
+
+        public struct Named: Codable, Sendable, Equatable {
+            public var name: String
+            public var template: String
+        }
+
+        /// The template used for chat: the single one, or the one named `default`.
+        public var chatTemplate: String? {
+            switch self {
+            case .single(let text): text
+            case .named(let list): list.first { $0.name == "default" }?.template
+            }
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let text = try? container.decode(String.self) {
+                self = .single(text)
+            } else {
+                self = .named(try container.decode([Named].self))
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .single(let text): try container.encode(text)
+            case .named(let list): try container.encode(list)
+            }
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case tokenizerClass = "tokenizer_class", bosToken = "bos_token", eosToken = "eos_token", padToken = "pad_token"
+        case unkToken = "unk_token", doLowerCase = "do_lower_case", cleanUpTokenizationSpaces = "clean_up_tokenization_spaces"
+        case modelMaxLength = "model_max_length", chatTemplate = "chat_template"
+    }
+}
+
+/// `chat_template.json`: the template alone.
+struct ChatTemplateJSON: Codable {
+    var chatTemplate: String?
+    enum CodingKeys: String, CodingKey { case chatTemplate = "chat_template" }
+}

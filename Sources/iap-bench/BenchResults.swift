@@ -1,0 +1,145 @@
+import JSONFiles
+
+/// One JSON line per measurement (what the benchmark scripts parse); `bench` names it.
+enum BenchResult {
+    struct Matmul: Encodable {
+        var bench = "matmul_f32"
+        var size: Int
+        var threads: Int
+        var gflops: Double
+    }
+
+    struct SmallAdd: Encodable {
+        var bench = "add_8_f32"
+        var threads = 1
+        var usPerOp: Double
+        enum CodingKeys: String, CodingKey { case bench, threads, usPerOp = "us_per_op" }
+    }
+
+    struct GGUFDequantize: Encodable {
+        var bench = "gguf_dequantize"
+        var tensors: Int
+        var values: Int
+        var openS: Double
+        var totalS: Double
+        var peakRSSMB: Int
+        enum CodingKeys: String, CodingKey { case bench, tensors, values, openS = "open_s", totalS = "total_s", peakRSSMB = "peak_rss_mb" }
+    }
+
+    struct Tokenize: Encodable {
+        var bench = "tokenize"
+        var paragraphs: Int
+        var megabytes: Double
+        var tokens: Int
+        var firstRoundS: Double
+        var bestS: Double
+        var mbPerS: Double
+        var tokensPerS: Int
+        var referenceTokens: Int?
+        var idsIdentical: Bool?
+        enum CodingKeys: String, CodingKey {
+            case bench, paragraphs, megabytes, tokens, firstRoundS = "first_round_s", bestS = "best_s", mbPerS = "mb_per_s"
+            case tokensPerS = "tokens_per_s", referenceTokens = "reference_tokens", idsIdentical = "ids_identical"
+        }
+    }
+
+    struct Generate: Encodable {
+        var bench = "generate"
+        var batch: Int
+        var newTokens: Int
+        var promptTokens: Int
+        var threads: Int
+        var dtype: String
+        var device: String
+        var tokens: Int
+        var seconds: Double
+        var tokensPerS: Double
+        enum CodingKeys: String, CodingKey {
+            case bench, batch, newTokens = "new_tokens", promptTokens = "prompt_tokens", threads, dtype, device, tokens, seconds
+            case tokensPerS = "tokens_per_s"
+        }
+    }
+
+    struct TrainStep: Encodable {
+        var bench = "train_step"
+        var batch: Int
+        var length: Int
+        var threads: Int
+        var dtype: String
+        var device: String
+        var checkpointing: Bool
+        var bestStepS: Double
+        var tokensPerS: Double
+        var peakRSSMB: Int
+        enum CodingKeys: String, CodingKey {
+            case bench, batch, length, threads, dtype, device, checkpointing, bestStepS = "best_step_s"
+            case tokensPerS = "tokens_per_s", peakRSSMB = "peak_rss_mb"
+        }
+    }
+
+    struct TrainStepGroup: Encodable {
+        var bench = "train_step_group"
+        var group: Int
+        var prompt: Int
+        var continuation: Int
+        var threads: Int
+        var dtype: String
+        var checkpointing: Bool
+        var plainStepS: Double
+        var sharedStepS: Double
+        var speedup: Double
+        enum CodingKeys: String, CodingKey {
+            case bench, group, prompt, continuation, threads, dtype, checkpointing, plainStepS = "plain_step_s"
+            case sharedStepS = "shared_step_s", speedup
+        }
+    }
+
+    struct JudgeClient: Encodable {
+        var bench = "judge_client"
+        var calls: Int
+        var scored: Int
+        var configuredConcurrency: Int
+        var achievedConcurrency: Double
+        var fraction: Double
+        var callsPerS: Double
+        var wallS: Double
+        var cpuS: Double
+        var cpuMsPerCall: Double
+        enum CodingKeys: String, CodingKey {
+            case bench, calls, scored, configuredConcurrency = "configured_concurrency", achievedConcurrency = "achieved_concurrency"
+            case fraction, callsPerS = "calls_per_s", wallS = "wall_s", cpuS = "cpu_s", cpuMsPerCall = "cpu_ms_per_call"
+        }
+    }
+
+    struct Serve: Encodable {
+        var bench = "serve"
+        var clients: Int
+        var requests: Int
+        var maxTokens: Int
+        var threads: Int
+        var seconds: Double
+        var requestsPerS: Double
+        var tokensPerS: Double
+        enum CodingKeys: String, CodingKey {
+            case bench, clients, requests, maxTokens = "max_tokens", threads, seconds, requestsPerS = "requests_per_s"
+            case tokensPerS = "tokens_per_s"
+        }
+    }
+
+    /// Prints one result as a JSON line.
+    static func print(_ value: some Encodable) {
+        Swift.print((try? JSONFile.encode(value)) ?? #"{"bench":"(unencodable)"}"#)
+    }
+}
+
+/// `x` rounded to `digits` decimals (figures are printed, not computed with).
+func rounded(_ x: Double, _ digits: Int = 1) -> Double {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    return (x * scale).rounded() / scale
+}
+
+func seconds(_ duration: Duration) -> Double {
+    let parts = duration.components
+    return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
+}
