@@ -35,60 +35,15 @@ public enum RolloutParser {
 
     public static func parse(_ text: String) -> ParsedRollout {
         var result = ParsedRollout(intents: [])
-        // Locate every tag occurrence in text order.
-        struct Tag {
-            let name: String
-            let closing: Bool
-            let range: Range<String.Index>
-        }
-        var tags: [Tag] = []
-        var i = text.startIndex
-        while let open = text[i...].firstIndex(of: "<") {
-            var matched = false
-            for name in ["think", "intent", "answer"] {
-                for closing in [false, true] {
-                    let literal = closing ? "</\(name)>" : "<\(name)>"
-                    if text[open...].hasPrefix(literal) {
-                        let end = text.index(open, offsetBy: literal.count)
-                        tags.append(Tag(name: name, closing: closing, range: open..<end))
-                        i = end
-                        matched = true
-                    }
-                    if matched { break }
-                }
-                if matched { break }
-            }
-            if !matched { i = text.index(after: open) }
-        }
-        // Pair tags into blocks.
-        var blocks: [(name: String, content: String, outer: Range<String.Index>)] = []
-        var problem: String?
-        var k = 0
-        var openTag: Tag?
-        while k < tags.count {
-            let tag = tags[k]
-            if let current = openTag {
-                if tag.closing && tag.name == current.name {
-                    blocks.append((current.name, String(text[current.range.upperBound..<tag.range.lowerBound]), current.range.lowerBound..<tag.range.upperBound))
-                    openTag = nil
-                } else {
-                    problem = problem ?? "<\(tag.closing ? "/" : "")\(tag.name)> inside <\(current.name)>"
-                }
-            } else if tag.closing {
-                problem = problem ?? "</\(tag.name)> without an opening tag"
-            } else {
-                openTag = tag
-            }
-            k += 1
-        }
-        if let unclosed = openTag {
-            let content = String(text[unclosed.range.upperBound...])
-            if unclosed.name == "answer" { result.answer = content }
+        let paired = pair(tags(in: text), in: text)
+        var problem = paired.problem
+        if let unclosed = paired.unclosed {
+            if unclosed.name == "answer" { result.answer = String(text[unclosed.range.upperBound...]) }
             problem = problem ?? (unclosed.name == "answer" ? "cut off before </answer>" : "<\(unclosed.name)> is never closed")
         }
         // Assign blocks to the four slots by order of appearance.
         var thinks: [String] = []
-        for block in blocks {
+        for block in paired.blocks {
             switch block.name {
             case "think": thinks.append(block.content)
             case "intent":
@@ -102,35 +57,92 @@ public enum RolloutParser {
         result.firstThink = thinks.first
         result.secondThink = thinks.count > 1 ? thinks[1] : nil
         if thinks.count > 2 { problem = problem ?? "duplicated <think> (\(thinks.count) blocks)" }
-        if problem == nil {
-            let names = blocks.map(\.name)
-            for (n, expected) in order.enumerated() where n >= names.count || names[n] != expected {
-                if !names.contains(expected) || (expected == "think" && names.filter { $0 == "think" }.count < 2) {
-                    problem = "missing <\(expected)>"
-                } else {
-                    problem = "blocks out of order: \(names.map { "<\($0)>" }.joined(separator: " "))"
-                }
-                break
-            }
-        }
-        if problem == nil {
-            // Only white space outside the blocks.
-            var cursor = text.startIndex
-            for block in blocks {
-                if !text[cursor..<block.outer.lowerBound].allSatisfy(\.isWhitespace) {
-                    problem = "text outside the tagged blocks"
-                    break
-                }
-                cursor = block.outer.upperBound
-            }
-            if problem == nil && !text[cursor...].allSatisfy(\.isWhitespace) { problem = "text after </answer>" }
-        }
+        problem = problem ?? orderProblem(paired.blocks.map(\.name)) ?? outsideProblem(paired.blocks, in: text)
         if let intent = result.intent {
             result.intents = numberedItems(intent)
             if result.intents.isEmpty { problem = problem ?? "the intent list has no numbered items" }
         }
         result.problem = problem
         return result
+    }
+
+    /// One `<name>` or `</name>` occurrence.
+    struct Tag {
+        let name: String
+        let closing: Bool
+        let range: Range<String.Index>
+    }
+
+    /// A closed block: its tag name, the text inside, and the range including both tags.
+    struct Block {
+        let name: String
+        let content: String
+        let outer: Range<String.Index>
+    }
+
+    /// Every tag occurrence of the format, in text order.
+    static func tags(in text: String) -> [Tag] {
+        var tags: [Tag] = []
+        var i = text.startIndex
+        scan: while let open = text[i...].firstIndex(of: "<") {
+            for name in ["think", "intent", "answer"] {
+                for closing in [false, true] {
+                    let literal = closing ? "</\(name)>" : "<\(name)>"
+                    if text[open...].hasPrefix(literal) {
+                        let end = text.index(open, offsetBy: literal.count)
+                        tags.append(Tag(name: name, closing: closing, range: open..<end))
+                        i = end
+                        continue scan
+                    }
+                }
+            }
+            i = text.index(after: open)
+        }
+        return tags
+    }
+
+    /// Tags paired into blocks; the first nesting or stray-closing problem; the tag left open.
+    static func pair(_ tags: [Tag], in text: String) -> (blocks: [Block], problem: String?, unclosed: Tag?) {
+        var blocks: [Block] = []
+        var problem: String?
+        var openTag: Tag?
+        for tag in tags {
+            if let current = openTag {
+                if tag.closing && tag.name == current.name {
+                    let content = String(text[current.range.upperBound..<tag.range.lowerBound])
+                    blocks.append(Block(name: current.name, content: content, outer: current.range.lowerBound..<tag.range.upperBound))
+                    openTag = nil
+                } else {
+                    problem = problem ?? "<\(tag.closing ? "/" : "")\(tag.name)> inside <\(current.name)>"
+                }
+            } else if tag.closing {
+                problem = problem ?? "</\(tag.name)> without an opening tag"
+            } else {
+                openTag = tag
+            }
+        }
+        return (blocks, problem, openTag)
+    }
+
+    /// A missing block or blocks out of the think, intent, think, answer order.
+    static func orderProblem(_ names: [String]) -> String? {
+        for (n, expected) in order.enumerated() where n >= names.count || names[n] != expected {
+            if !names.contains(expected) || (expected == "think" && names.filter { $0 == "think" }.count < 2) {
+                return "missing <\(expected)>"
+            }
+            return "blocks out of order: \(names.map { "<\($0)>" }.joined(separator: " "))"
+        }
+        return nil
+    }
+
+    /// Text other than white space between, before or after the blocks.
+    static func outsideProblem(_ blocks: [Block], in text: String) -> String? {
+        var cursor = text.startIndex
+        for block in blocks {
+            if !text[cursor..<block.outer.lowerBound].allSatisfy(\.isWhitespace) { return "text outside the tagged blocks" }
+            cursor = block.outer.upperBound
+        }
+        return text[cursor...].allSatisfy(\.isWhitespace) ? nil : "text after </answer>"
     }
 
     /// Items of a numbered list: a line starting with digits and `.` or `)` opens an item;

@@ -14,6 +14,17 @@ public struct EvaluationFolder: Sendable {
         "\(path)/\(domain.rawValue)_\(split.rawValue).scores.json"
     }
 
+    /// Scores one responses file against `dataset` and writes the folder: what `iap evaluate`
+    /// does for each responses file (and the ablations for each condition).
+    public func evaluate(
+        _ answers: [String: String], responses: String, dataset: LaMPQADataset, evaluator: Evaluator,
+        progress: (@Sendable (EvaluationProgress) -> Void)? = nil
+    ) async throws -> EvaluationReport {
+        let report = try await evaluator.evaluate(records: dataset.records, responses: answers, progress: progress)
+        try write(report, responses: responses, data: dataset.folder, split: dataset.options.split)
+        return report
+    }
+
     /// Writes the scores files and summary.json of one evaluation.
     public func write(_ report: EvaluationReport, responses: String, data: String, split: LaMPQASplit) throws(JSONFileError) {
         do { try FileSystem.makeDirectories(path) } catch { throw JSONFileError(path: error.path, reason: error.reason) }

@@ -55,6 +55,34 @@ public struct Evaluator: Sendable {
     public func evaluate(
         records: [LaMPQARecord], responses: [String: String], progress: (@Sendable (EvaluationProgress) -> Void)? = nil
     ) async throws -> EvaluationReport {
+        let (items, missing) = Self.items(records: records, responses: responses)
+        var ledger = await cachedVerdicts(items)
+        var pending = ledger.unscored
+        let start = ContinuousClock.now
+        for round in 0...max(0, retryRounds) where !pending.isEmpty {
+            if round > 0 { ledger.retries += pending.count }
+            (ledger, pending) = try await judgeRound(round, pending: pending, items: items, ledger: ledger, start: start, progress: progress)
+            try Task.checkCancellation()
+        }
+        return report(records: records, responses: responses, items: items, ledger: ledger, missing: missing)
+    }
+
+    /// What the judge said so far, item by item, with the counts the report gives.
+    struct Ledger: Sendable {
+        var scores: [Int?]
+        /// The last problem of each item without a score.
+        var problems: [String]
+        var calls = 0
+        var cacheHits = 0
+        var retries = 0
+        /// Items scored by the judge (not the cache), for the rate.
+        var judged = 0
+
+        var unscored: [Int] { scores.indices.filter { scores[$0] == nil } }
+    }
+
+    /// One item per (question, aspect) of the questions that have a response; the ids without one.
+    static func items(records: [LaMPQARecord], responses: [String: String]) -> (items: [JudgeItem], missing: [String]) {
         var items: [JudgeItem] = []
         var missing: [String] = []
         for record in records {
@@ -67,75 +95,76 @@ public struct Evaluator: Sendable {
                                        response: response, aspectIndex: k, aspect: aspect))
             }
         }
-        var scores = [Int?](repeating: nil, count: items.count)
-        var problems = [String](repeating: "", count: items.count)
-        var pending: [Int] = []
-        var hits = 0
+        return (items, missing)
+    }
+
+    /// The verdicts the cache already holds.
+    func cachedVerdicts(_ items: [JudgeItem]) async -> Ledger {
+        var ledger = Ledger(scores: [Int?](repeating: nil, count: items.count), problems: [String](repeating: "", count: items.count))
+        guard let cache else { return ledger }
         for (i, item) in items.enumerated() {
-            if let cache, let cached = await cache.lookup(JudgeCache.key(judge: judge, item: item)) {
-                scores[i] = cached
-                hits += 1
-            } else {
-                pending.append(i)
+            if let cached = await cache.lookup(JudgeCache.key(judge: judge, item: item)) {
+                ledger.scores[i] = cached
+                ledger.cacheHits += 1
             }
         }
-        let clock = ContinuousClock()
-        let start = clock.now
-        var calls = 0
-        var retries = 0
-        var judged = 0
-        for round in 0...max(0, retryRounds) where !pending.isEmpty {
-            if round > 0 { retries += pending.count }
-            let temperature = min(1.0, 0.1 * Double(round))
-            let chunks = stride(from: 0, to: pending.count, by: max(1, batchSize)).map {
-                Array(pending[$0..<min($0 + max(1, batchSize), pending.count)])
-            }
-            var next: [Int] = []
-            var chunkIterator = chunks.makeIterator()
-            try await withThrowingTaskGroup(of: ([Int], [JudgeVerdict]).self) { group in
-                func submit() -> Bool {
-                    guard let chunk = chunkIterator.next() else { return false }
-                    let batch = chunk.map { items[$0] }
-                    group.addTask { [judge] in
-                        try Task.checkCancellation()
-                        return (chunk, await judge.judge(batch, temperature: temperature))
-                    }
-                    return true
+        return ledger
+    }
+
+    /// Sends the `pending` items in chunks, `parallelCalls` at a time, at this round's
+    /// temperature; returns the ledger and the items to ask again.
+    func judgeRound(
+        _ round: Int, pending: [Int], items: [JudgeItem], ledger: Ledger, start: ContinuousClock.Instant,
+        progress: (@Sendable (EvaluationProgress) -> Void)?
+    ) async throws -> (Ledger, [Int]) {
+        var ledger = ledger
+        let temperature = min(1.0, 0.1 * Double(round))
+        let size = max(1, batchSize)
+        var chunks = stride(from: 0, to: pending.count, by: size).map { Array(pending[$0..<min($0 + size, pending.count)]) }.makeIterator()
+        var next: [Int] = []
+        try await withThrowingTaskGroup(of: ([Int], [JudgeVerdict]).self) { group in
+            func submit() -> Bool {
+                guard let chunk = chunks.next() else { return false }
+                let batch = chunk.map { items[$0] }
+                group.addTask { [judge] in
+                    try Task.checkCancellation()
+                    return (chunk, await judge.judge(batch, temperature: temperature))
                 }
-                for _ in 0..<max(1, parallelCalls) where submit() {}
-                while let (chunk, verdicts) = try await group.next() {
-                    calls += chunk.count
-                    for (i, verdict) in zip(chunk, verdicts) {
-                        switch verdict {
-                        case .score(let s):
-                            scores[i] = s
-                            judged += 1
-                            if let cache { await cache.store(JudgeCache.key(judge: judge, item: items[i]), score: s) }
-                        case .unparsable(let text):
-                            problems[i] = "unusable answer: \(text.prefix(120))"
-                            next.append(i)
-                        case .failed(let reason):
-                            problems[i] = reason
-                            next.append(i)
-                        }
-                    }
-                    let elapsed = clock.now - start
-                    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-                    progress?(EvaluationProgress(
-                        done: scores.lazy.filter { $0 != nil }.count, total: items.count, round: round, secondsElapsed: seconds,
-                        rate: seconds > 0 ? Double(judged) / seconds : 0))
-                    if Task.isCancelled { group.cancelAll() } else { _ = submit() }
-                }
+                return true
             }
-            try Task.checkCancellation()
-            pending = next.sorted()
+            for _ in 0..<max(1, parallelCalls) where submit() {}
+            while let (chunk, verdicts) = try await group.next() {
+                ledger.calls += chunk.count
+                for (i, verdict) in zip(chunk, verdicts) {
+                    switch verdict {
+                    case .score(let s):
+                        ledger.scores[i] = s
+                        ledger.judged += 1
+                        if let cache { await cache.store(JudgeCache.key(judge: judge, item: items[i]), score: s) }
+                    case .unparsable(let text):
+                        ledger.problems[i] = "unusable answer: \(text.prefix(120))"
+                        next.append(i)
+                    case .failed(let reason):
+                        ledger.problems[i] = reason
+                        next.append(i)
+                    }
+                }
+                progress?(ledger.progress(total: items.count, round: round, since: start))
+                if Task.isCancelled { group.cancelAll() } else { _ = submit() }
+            }
         }
+        return (ledger, next.sorted())
+    }
+
+    /// Scores per question and domain as LaMP-QA aggregates them (an item without a score counts 0).
+    func report(
+        records: [LaMPQARecord], responses: [String: String], items: [JudgeItem], ledger: Ledger, missing: [String]
+    ) -> EvaluationReport {
         var failed: [(id: String, aspect: String, problem: String)] = []
         var byQuestion: [String: [(Int, Int)]] = [:]
         for (i, item) in items.enumerated() {
-            let s = scores[i] ?? 0
-            if scores[i] == nil { failed.append((item.questionId, item.aspect.aspect, problems[i])) }
-            byQuestion[item.questionId, default: []].append((item.aspectIndex, s))
+            if ledger.scores[i] == nil { failed.append((item.questionId, item.aspect.aspect, ledger.problems[i])) }
+            byQuestion[item.questionId, default: []].append((item.aspectIndex, ledger.scores[i] ?? 0))
         }
         var questions: [QuestionScore] = []
         for record in records where responses[record.id] != nil {
@@ -146,8 +175,18 @@ public struct Evaluator: Sendable {
         let domains = RubricScores.domainScores(questions)
         return EvaluationReport(
             questions: questions, domainScores: domains, macro: RubricScores.macro(domains), judgeIdentity: judge.identity,
-            judgeIsProxy: judge.isProxy, promptVersion: judge.promptVersion, calls: calls, cacheHits: hits, retries: retries,
-            failed: failed, missingResponses: missing)
+            judgeIsProxy: judge.isProxy, promptVersion: judge.promptVersion, calls: ledger.calls, cacheHits: ledger.cacheHits,
+            retries: ledger.retries, failed: failed, missingResponses: missing)
+    }
+}
+
+extension Evaluator.Ledger {
+    func progress(total: Int, round: Int, since start: ContinuousClock.Instant) -> EvaluationProgress {
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        return EvaluationProgress(
+            done: scores.lazy.filter { $0 != nil }.count, total: total, round: round, secondsElapsed: seconds,
+            rate: seconds > 0 ? Double(judged) / seconds : 0)
     }
 }
 

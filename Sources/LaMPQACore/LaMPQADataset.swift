@@ -47,12 +47,15 @@ public struct LaMPQADataset: Sendable {
     }
 
     public let folder: String
+    /// What was read: the split, domains, limit.
+    public let options: Options
     public let records: [LaMPQARecord]
     /// One line per skipped record (only with `skipInvalid`).
     public let warnings: [String]
 
     public init(folder: String, options: Options = Options()) throws(LaMPQADataError) {
         self.folder = folder
+        self.options = options
         var all: [LaMPQARecord] = []
         var warnings: [String] = []
         for domain in options.domains {

@@ -1,7 +1,4 @@
-import ArgumentParser
 import CommandSupport
-import LaMPQA
-import SafeTensors
 import FileIO
 import LaMPQACore
 
@@ -9,29 +6,21 @@ import LaMPQACore
     import Glibc
 #endif
 
-/// Scoring one responses file into an `iap evaluate` folder ({domain}_{split}.scores.json per
-/// domain + summary.json), shared by evaluate and the ablation commands.
-enum Scoring {
-    static func evaluate(
-        _ answers: [String: String], label: String, responsesPath: String, dataset: LaMPQADataset, split: LaMPQASplit, evaluator: Evaluator,
-        folder: String
-    ) async throws -> EvaluationReport {
+/// How the commands that score answers (evaluate, ablate) show an evaluation: a progress
+/// line on stderr, then the per-domain scores and the judge's counts.
+enum EvaluationDisplay {
+    /// Rewrites one progress line on a terminal; prints only the last one otherwise.
+    static func progress(_ label: String) -> @Sendable (EvaluationProgress) -> Void {
         let terminal = isatty(2) != 0
-        let report = try await evaluator.evaluate(records: dataset.records, responses: answers) { p in
+        return { p in
             let eta = p.secondsLeft.map { " ETA \(Int($0))s" } ?? ""
             let line = "\(label): \(p.done)/\(p.total) items, round \(p.round), \(Int(p.rate * 10) / 10)/s\(eta)"
-            if terminal { CLI.writeError("\r" + line) } else if p.done == p.total { CLI.note(line) }
+            if terminal { CLI.writeError("\r" + line + (p.done == p.total ? "\n" : "")) } else if p.done == p.total { CLI.note(line) }
         }
-        if terminal { CLI.writeError("\n") }
-        try write(report, dataset: dataset, split: split, responsesPath: responsesPath, to: folder)
-        return report
     }
 
-    static func write(_ report: EvaluationReport, dataset: LaMPQADataset, split: LaMPQASplit, responsesPath: String, to folder: String) throws {
-        do { try EvaluationFolder(path: folder).write(report, responses: responsesPath, data: dataset.folder, split: split) } catch {
-            throw CLI.failure(error)
-        }
-        print("\(FileSystem.baseName(responsesPath))  judge \(report.judgeIdentity)\(report.judgeIsProxy ? " (proxy)" : "")")
+    static func show(_ report: EvaluationReport, responses: String) {
+        print("\(FileSystem.baseName(responses))  judge \(report.judgeIdentity)\(report.judgeIsProxy ? " (proxy)" : "")")
         for (domain, score) in report.domainScores.sorted(by: { $0.key < $1.key }) {
             print("  \(domain.rawValue.padding(toLength: 36)) \(formatScore(score))")
         }
@@ -42,3 +31,5 @@ enum Scoring {
         }
     }
 }
+
+func formatScore(_ x: Double) -> String { ResultsTable.format(x) }

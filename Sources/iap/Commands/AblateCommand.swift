@@ -75,62 +75,47 @@ struct AblateIntentsCommand: AsyncParsableCommand {
         var options = LaMPQADataset.Options()
         options.split = split
         options.limit = limit
-        let dataset: LaMPQADataset
-        do { dataset = try LaMPQADataset(folder: data, options: options) } catch { throw CLI.failure(error) }
-        do { try FileSystem.makeDirectories(out) } catch { throw CLI.failure(error) }
-        // Answers first (kept: a rerun skips conditions already answered), then the judge.
-        try produceAnswers(chosen, dataset: dataset)
-        let judge = try judgeOptions.makeJudge()
-        let cache = try judgeOptions.makeCache()
-        var results: [MethodResult] = []
-        for condition in chosen {
-            let path = "\(out)/\(condition.rawValue).responses.json"
-            let answers: [String: String]
-            do { answers = try ResponsesFile.load(path) } catch { throw CLI.failure(error) }
-            let folder = "\(out)/\(condition.rawValue)"
-            _ = try await Scoring.evaluate(
-                answers, label: condition.rawValue, responsesPath: path, dataset: dataset, split: split,
-                evaluator: judgeOptions.evaluator(judge, cache: cache), folder: folder)
-            do { results.append(try ResultsTable.load(folder: folder, name: condition.title)) } catch { throw CLI.failure(error) }
-        }
-        let table = DeltaTable(results, reference: chosen.firstIndex(of: .selected) ?? chosen.count - 1)
+        let run: IntentAblationRun
         do {
-            try AtomicFile.write(table.markdown + "\n", to: out + "/intent-ablation.md")
-            try AtomicFile.write(table.csv + "\n", to: out + "/intent-ablation.csv")
-            try AtomicFile.write(table.json + "\n", to: out + "/intent-ablation.json")
+            let dataset = try LaMPQADataset(folder: data, options: options)
+            run = IntentAblationRun(dataset: dataset, intents: try IntentsFile.load(intents), conditions: chosen, folder: out)
         } catch {
             throw CLI.failure(error)
+        }
+        let (covered, nonEmpty) = run.coverage
+        guard covered > 0 else {
+            throw CLI.failure("\(intents): none of the \(run.dataset.records.count) questions of \(data) \(split) has intents there")
+        }
+        CLI.note("\(intents): intents for \(covered) of \(run.dataset.records.count) questions, \(nonEmpty) non-empty")
+        // Answers first (kept: a rerun skips conditions already answered), then the judge.
+        try produceAnswers(run)
+        let evaluator = judgeOptions.evaluator(try judgeOptions.makeJudge(), cache: try judgeOptions.makeCache())
+        let table: DeltaTable
+        do {
+            table = try await run.score(with: evaluator) { condition, p in EvaluationDisplay.progress(condition.rawValue)(p) }
+        } catch {
+            throw CLI.failure("\(error)")
         }
         print(table.markdown)
         print("written: \(out)/intent-ablation.{md,csv,json}")
     }
 
     /// Synchronous on purpose (Swift 6.3's optimiser and generation closures in async bodies).
-    func produceAnswers(_ chosen: [IntentCondition], dataset: LaMPQADataset) throws {
-        let own: [String: [String]]
-        do { own = try IntentsFile.load(intents) } catch { throw CLI.failure(error) }
-        let covered = dataset.records.filter { own[$0.id] != nil }.count
-        guard covered > 0 else { throw CLI.failure("\(intents): none of the \(dataset.records.count) questions of \(data) \(split) has intents there") }
-        let withIntents = dataset.records.filter { !(own[$0.id] ?? []).isEmpty }.count
-        CLI.note("\(intents): intents for \(covered) of \(dataset.records.count) questions, \(withIntents) non-empty")
-        let pending = chosen.filter { access("\(out)/\($0.rawValue).responses.json", F_OK) != 0 }
-        guard !pending.isEmpty else { return }
+    func produceAnswers(_ run: IntentAblationRun) throws {
+        guard !run.pending.isEmpty else { return }
         guard let mode = PolicyInputMode(name: input) else { throw CLI.failure("--input \(input): question, narrative, profile:K or narrative+profile:K") }
         Torch.keepFreedMemory()
         let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model)
-        let generation = decoding.generation
-        for condition in pending {
-            let assigned = condition.assignments(records: dataset.records, intents: own, seed: decoding.seed)
-            var generator = AnswerGenerator(
-                model: lm, tokenizer: tokenizer, template: template, input: PolicyInputBuilder(mode: mode), method: .baseline(.explicitIntent),
-                prompt: assigned == nil ? IntentCondition.noIntentPrompt : nil, options: generation)
-            generator.batch = batch
-            let answers = try generator.answer(dataset.records, intents: assigned) { done, total in
+        var generator = AnswerGenerator(
+            model: lm, tokenizer: tokenizer, template: template, input: PolicyInputBuilder(mode: mode), method: .baseline(.explicitIntent),
+            options: decoding.generation)
+        generator.batch = batch
+        do {
+            try run.answer(with: generator, seed: decoding.seed) { condition, done, total in
                 CLI.note("\(condition.rawValue): \(done)/\(total) questions answered")
             }
-            do { try ResponsesFile.write(answers.map { ($0.id, $0.response) }, to: "\(out)/\(condition.rawValue).responses.json") } catch {
-                throw CLI.failure("\(error)")
-            }
+        } catch {
+            throw CLI.failure("\(error)")
         }
     }
 }

@@ -78,11 +78,15 @@ struct EvaluateCommand: AsyncParsableCommand {
             do { answers = try ResponsesFile.load(responsesPath) } catch { throw CLI.failure(error) }
             let folder = responses.count > 1 ? out + "/" + FileSystem.baseName(responsesPath) : out
             let evaluator = judgeOptions.evaluator(judge, cache: judgeCache)
-            _ = try await Scoring.evaluate(
-                answers, label: FileSystem.baseName(responsesPath), responsesPath: responsesPath, dataset: dataset, split: split, evaluator: evaluator,
-                folder: folder)
+            let report: EvaluationReport
+            do {
+                report = try await EvaluationFolder(path: folder).evaluate(
+                    answers, responses: responsesPath, dataset: dataset, evaluator: evaluator,
+                    progress: EvaluationDisplay.progress(FileSystem.baseName(responsesPath)))
+            } catch {
+                throw CLI.failure("\(error)")
+            }
+            EvaluationDisplay.show(report, responses: responsesPath)
         }
     }
 }
-
-func formatScore(_ x: Double) -> String { ResultsTable.format(x) }

@@ -2,7 +2,11 @@ import ModelFormats
 import Synchronization
 import Torch
 
-/// A Llama-family decoder (Llama 1–3, SmolLM, Qwen2/2.5, Mistral):
+/// A Llama-family decoder (Llama 1–3, SmolLM, Qwen2/2.5, Mistral), top to bottom: the model
+/// (weights by Hugging Face name, forward, mask), then one block (attention, MLP). The fast
+/// paths for inference (packed weights, grouped decode attention) are in
+/// LlamaDecoder+FastPaths.swift; the config.json mapping is ModelFormats' LlamaConfig.swift.
+///
 ///
 ///     h₀ = embed(ids)
 ///     hₗ₊₁ = hₗ' + MLP(RMSNorm(hₗ')),   hₗ' = hₗ + Attention(RMSNorm(hₗ))
@@ -23,8 +27,8 @@ public final class CausalLM: @unchecked Sendable {
     let head: Tensor
     let rotary: RotaryEmbedding
     /// Inference copies of the matmul weights in oneDNN's packed layout (see `PackedWeights`).
-    private let packed = Mutex<PackedWeights?>(nil)
-    private let packingState = Mutex<Bool>(true)
+    let packed = Mutex<PackedWeights?>(nil)
+    let packingState = Mutex<Bool>(true)
 
     /// Recompute each decoder block during the backward pass instead of keeping its
     /// activations (applies to forward passes with autograd and no KV cache).
@@ -149,27 +153,6 @@ public final class CausalLM: @unchecked Sendable {
         return try hidden.linear(head)
     }
 
-    /// The packed weights when this forward pass may use them (CPU, no autograd, f32/bf16),
-    /// repacked when any weight changed since (their data versions move on every in-place
-    /// update, so an optimizer step is noticed without being told).
-    func inferenceWeights() -> PackedWeights? {
-        guard device == .cpu, dtype == .float32 || dtype == .bfloat16, !isGradEnabled, usesPackedInference else { return nil }
-        let version = layers.reduce(head.dataVersion) { $0 &+ $1.dataVersion }
-        return packed.withLock { current -> PackedWeights? in
-            if let current, current.version == version { return current }
-            do {
-                let fresh = try PackedWeights(layers: layers, head: head, version: version)
-                try fresh.check(against: layers[0])
-                current = fresh
-                return current
-            } catch {
-                current = nil
-                packingState.withLock { $0 = false }  // oneDNN packing unavailable: plain matmuls from now on
-                return nil
-            }
-        }
-    }
-
     /// The attention mask for a step, as a bool [batch, 1, time, keys] tensor (true = may
     /// attend), or `.causal` when plain causal attention over the step is enough.
     func attentionMask(time: Int, valid: Tensor?, cache: KVCache?) throws(TorchError) -> AttentionMask {
@@ -209,40 +192,6 @@ struct Linear {
     func callAsFunction(_ x: Tensor, packed: Tensor?) throws(TorchError) -> Tensor {
         if let packed { return try x.packedLinear(packed, bias: bias) }
         return try x.linear(weight, bias: bias)
-    }
-}
-
-/// oneDNN-packed copies of every matmul weight, for inference on the CPU.
-final class PackedWeights: @unchecked Sendable {
-    struct Layer {
-        let q, k, v, o, gate, up, down: Tensor
-    }
-    let layers: [Layer]
-    let head: Tensor
-    /// Sum of the data versions of the weights these were packed from.
-    let version: Int
-
-    init(layers: [DecoderLayer], head: Tensor, version: Int) throws(TorchError) {
-        self.layers = try layers.map { (l) throws(TorchError) -> Layer in
-            Layer(
-                q: try l.q.weight.packedForLinear(), k: try l.k.weight.packedForLinear(), v: try l.v.weight.packedForLinear(),
-                o: try l.o.weight.packedForLinear(), gate: try l.gate.weight.packedForLinear(),
-                up: try l.up.weight.packedForLinear(), down: try l.down.weight.packedForLinear())
-        }
-        self.head = try head.packedForLinear()
-        self.version = version
-    }
-
-    /// One product through the packed path compared with the plain one, so a libtorch
-    /// whose oneDNN ops behave differently is detected before it is used.
-    func check(against layer: DecoderLayer) throws(TorchError) {
-        let input = try Tensor.ones([2, layer.q.weight.shape[1]], dtype: layer.q.weight.dtype)
-        let plain = try input.linear(layer.q.weight, bias: layer.q.bias)
-        let fast = try input.packedLinear(layers[0].q, bias: layer.q.bias)
-        let scale = try plain.abs().amax().item() + 1
-        guard try (plain - fast).abs().amax().item() <= 1e-2 * scale else {
-            throw TorchError(operation: "packedLinear", message: "packed and plain products disagree")
-        }
     }
 }
 
@@ -313,21 +262,5 @@ struct DecoderLayer {
         let normed2 = try h.rmsNorm([config.hiddenSize], weight: postNorm, eps: config.rmsNormEps)
         let inner = try gate(normed2, packed: packed?.gate).silu() * up(normed2, packed: packed?.up)
         return try h + down(inner, packed: packed?.down)
-    }
-
-    /// Attention of single queries q [B, heads, 1, d] over k, v [B, kv_heads, L, d]: the
-    /// `heads / kv_heads` query heads sharing a key/value head become rows of one product
-    /// (head h uses key/value head h / group, Hugging Face's `repeat_kv` order). Scores and
-    /// softmax in f32, as transformers' eager attention does.
-    static func groupedDecodeAttention(
-        query: Tensor, key: Tensor, value: Tensor, mask: AttentionMask, config: CausalLMConfig
-    ) throws(TorchError) -> Tensor {
-        let batch = query.shape[0]
-        let group = config.headCount / config.kvHeadCount
-        let q = try query.reshape([batch, config.kvHeadCount, group, config.headDim])
-        var scores = try q.matmul(key.transpose(2, 3)).to(.float32) * (1 / Double(config.headDim).squareRoot())
-        if case .mask(let m) = mask { scores = try scores.maskedFill(try m.logicalNot(), -Double.infinity) }  // m [B, 1, 1, L]
-        let weights = try scores.softmax(dim: -1).to(query.dtype)
-        return try weights.matmul(value).reshape([batch, config.headCount, 1, config.headDim])
     }
 }

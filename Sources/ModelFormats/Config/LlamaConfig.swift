@@ -1,0 +1,144 @@
+/// Architecture of a Llama-family decoder (Llama 1–3, SmolLM, Qwen2/2.5, Mistral): the
+/// fields our model code needs, with the defaults transformers applies for missing keys.
+public struct CausalLMConfig: Sendable, Equatable {
+    public enum Family: String, Sendable {
+        case llama, qwen2, mistral
+    }
+
+    /// RoPE frequency scaling beyond plain `theta`.
+    public enum RopeScaling: Sendable, Equatable {
+        /// Llama 3.1's smooth per-frequency scaling.
+        case llama3(factor: Double, lowFrequencyFactor: Double, highFrequencyFactor: Double, originalMaxPositions: Int)
+        /// Position interpolation: positions divided by `factor`.
+        case linear(factor: Double)
+        /// Per-frequency divisors stored as a tensor (llama.cpp's `rope_freqs.weight`).
+        case frequencyFactorsTensor(String)
+    }
+
+    public var family: Family
+    public var vocabSize: Int
+    public var hiddenSize: Int
+    public var intermediateSize: Int
+    public var layerCount: Int
+    public var headCount: Int
+    public var kvHeadCount: Int
+    public var headDim: Int
+    public var rmsNormEps: Double
+    public var ropeTheta: Double
+    public var ropeScaling: RopeScaling?
+    public var maxPositions: Int
+    public var tieWordEmbeddings: Bool
+    /// Biases on the q, k, v projections (Qwen2 always; Llama's `attention_bias`).
+    public var qkvBias: Bool
+    /// Bias on the output projection (Llama's `attention_bias` only).
+    public var outputBias: Bool
+    public var mlpBias: Bool
+    public var hiddenAct: String
+    public var bosTokenId: Int?
+    public var eosTokenIds: [Int]
+    /// The dtype the weights were saved in (`torch_dtype` / `dtype`), when stated.
+    public var dtype: String?
+
+    /// Attention heads per key/value head.
+    public var groupSize: Int { headCount / kvHeadCount }
+
+    /// Number of parameters the shapes imply (embeddings counted once when tied).
+    public var parameterCount: Int {
+        let q = hiddenSize * headCount * headDim + (qkvBias ? headCount * headDim : 0)
+        let kv = 2 * (hiddenSize * kvHeadCount * headDim + (qkvBias ? kvHeadCount * headDim : 0))
+        let o = headCount * headDim * hiddenSize + (outputBias ? hiddenSize : 0)
+        let mlp = 3 * hiddenSize * intermediateSize + (mlpBias ? 2 * intermediateSize + hiddenSize : 0)
+        let block = q + kv + o + mlp + 2 * hiddenSize
+        let embeddings = vocabSize * hiddenSize * (tieWordEmbeddings ? 1 : 2)
+        return layerCount * block + embeddings + hiddenSize
+    }
+
+    func validate(_ source: String) throws(ModelFileError) {
+        func fail(_ reason: String) -> ModelFileError { ModelFileError(path: source, reason: reason) }
+        for (name, value) in [("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
+                              ("num_hidden_layers", layerCount), ("num_attention_heads", headCount),
+                              ("num_key_value_heads", kvHeadCount), ("head_dim", headDim), ("max_position_embeddings", maxPositions)]
+        where value <= 0 || value > 1 << 24 {
+            throw fail("\(name) = \(value) is out of range")
+        }
+        guard headCount % kvHeadCount == 0 else {
+            throw fail("num_attention_heads (\(headCount)) is not a multiple of num_key_value_heads (\(kvHeadCount))")
+        }
+        guard headDim % 2 == 0 else { throw fail("head_dim (\(headDim)) must be even for rotary embeddings") }
+        guard rmsNormEps > 0, rmsNormEps < 1 else { throw fail("rms_norm_eps = \(rmsNormEps) is out of range") }
+        guard ropeTheta > 0 else { throw fail("rope_theta = \(ropeTheta) must be positive") }
+        guard ["silu", "swish"].contains(hiddenAct) else { throw fail("hidden_act \(hiddenAct) is not supported (silu is)") }
+    }
+}
+
+// MARK: config.json
+
+extension CausalLMConfig {
+    /// From a config.json's keys, with transformers' defaults for `family` where one is missing.
+    init(huggingFace d: HuggingFaceConfig, family: Family, source: String) throws(ModelFileError) {
+        // transformers' defaults for each model type.
+        let defaults: (vocab: Int, hidden: Int, inter: Int, layers: Int, heads: Int, kv: Int?, maxPos: Int, eps: Double) =
+            switch family {
+            case .llama: (32000, 4096, 11008, 32, 32, nil, 2048, 1e-6)
+            case .qwen2: (151936, 4096, 22016, 32, 32, 32, 32768, 1e-6)
+            case .mistral: (32000, 4096, 14336, 32, 32, 8, 4096 * 32, 1e-6)
+            }
+        let hidden = d.hiddenSize ?? defaults.hidden
+        let heads = d.numAttentionHeads ?? defaults.heads
+        guard heads > 0 else { throw ModelFileError(path: source, reason: "num_attention_heads must be positive") }
+        let attentionBias = d.attentionBias ?? false
+        self.init(
+            family: family, vocabSize: d.vocabSize ?? defaults.vocab, hiddenSize: hidden,
+            intermediateSize: d.intermediateSize ?? defaults.inter, layerCount: d.numHiddenLayers ?? defaults.layers,
+            headCount: heads, kvHeadCount: d.numKeyValueHeads ?? defaults.kv ?? heads, headDim: d.headDim ?? hidden / heads,
+            rmsNormEps: d.rmsNormEps ?? defaults.eps, ropeTheta: d.ropeTheta ?? d.ropeParameters?.ropeTheta ?? 10000,
+            ropeScaling: try Self.ropeScaling(d.ropeScaling ?? d.ropeParameters, source: source),
+            maxPositions: d.maxPositionEmbeddings ?? defaults.maxPos, tieWordEmbeddings: d.tieWordEmbeddings ?? false,
+            qkvBias: family == .qwen2 || attentionBias, outputBias: family == .llama && attentionBias,
+            mlpBias: d.mlpBias ?? false, hiddenAct: d.hiddenAct ?? "silu",
+            bosTokenId: d.bosTokenId ?? (family == .qwen2 ? nil : 1),
+            eosTokenIds: d.eosTokenId?.ids ?? (family == .qwen2 ? [] : [2]), dtype: d.torchDtype ?? d.dtype)
+        try validate(source)
+    }
+
+    private static func ropeScaling(_ s: HuggingFaceConfig.RopeParameters?, source: String) throws(ModelFileError) -> RopeScaling? {
+        guard let s else { return nil }
+        switch s.ropeType ?? s.type ?? "default" {
+        case "default": return nil
+        case "llama3":
+            let original = s.originalMaxPositionEmbeddings ?? 8192
+            guard original >= 1, original < Double(1 << 24) else {
+                throw ModelFileError(path: source, reason: "original_max_position_embeddings = \(original) is out of range")
+            }
+            return .llama3(
+                factor: s.factor ?? 8, lowFrequencyFactor: s.lowFreqFactor ?? 1, highFrequencyFactor: s.highFreqFactor ?? 4,
+                originalMaxPositions: Int(original))
+        case "linear": return .linear(factor: s.factor ?? 1)
+        case let kind: throw ModelFileError(path: source, reason: "rope scaling type \(kind) is not supported (llama3, linear are)")
+        }
+    }
+
+    /// The config.json transformers loads for this model.
+    public var huggingFaceConfig: HuggingFaceConfig {
+        var d = HuggingFaceConfig()
+        d.architectures = [family == .qwen2 ? "Qwen2ForCausalLM" : family == .mistral ? "MistralForCausalLM" : "LlamaForCausalLM"]
+        d.modelType = family.rawValue
+        (d.vocabSize, d.hiddenSize, d.intermediateSize) = (vocabSize, hiddenSize, intermediateSize)
+        (d.numHiddenLayers, d.numAttentionHeads, d.numKeyValueHeads, d.headDim) = (layerCount, headCount, kvHeadCount, headDim)
+        (d.rmsNormEps, d.ropeTheta, d.maxPositionEmbeddings) = (rmsNormEps, ropeTheta, maxPositions)
+        (d.tieWordEmbeddings, d.hiddenAct, d.mlpBias) = (tieWordEmbeddings, hiddenAct, mlpBias)
+        if family == .llama { d.attentionBias = outputBias }
+        d.bosTokenId = bosTokenId
+        if !eosTokenIds.isEmpty { d.eosTokenId = eosTokenIds.count == 1 ? .one(eosTokenIds[0]) : .many(eosTokenIds) }
+        d.torchDtype = dtype
+        switch ropeScaling {
+        case .llama3(let factor, let low, let high, let original):
+            var rope = HuggingFaceConfig.RopeParameters(ropeType: "llama3", factor: factor)
+            (rope.lowFreqFactor, rope.highFreqFactor, rope.originalMaxPositionEmbeddings) = (low, high, Double(original))
+            d.ropeScaling = rope
+        case .linear(let factor): d.ropeScaling = .init(ropeType: "linear", factor: factor)
+        case .frequencyFactorsTensor, nil: break
+        }
+        return d
+    }
+}

@@ -1,0 +1,59 @@
+import JSONFiles
+
+extension ModelConfig {
+    /// Reads a Hugging Face `config.json`, applying transformers' defaults per model type
+    /// for missing keys (both the v4 `rope_theta`/`rope_scaling` and v5 `rope_parameters`
+    /// spellings are read).
+    public static func load(configJSON path: String) throws(ModelFileError) -> ModelConfig {
+        try parse(try readJSON(HuggingFaceConfig.self, path), source: path)
+    }
+
+    /// `config.json` text; `source` names it in errors.
+    public static func parse(json text: String, source: String) throws(ModelFileError) -> ModelConfig {
+        let document: HuggingFaceConfig
+        do { document = try JSONFile.decode(from: text, source: source) } catch {
+            throw ModelFileError(path: error.path, reason: error.reason)
+        }
+        return try parse(document, source: source)
+    }
+
+    public static func parse(_ document: HuggingFaceConfig, source: String) throws(ModelFileError) -> ModelConfig {
+        var type = document.modelType
+        if type == nil, let first = document.architectures?.first {
+            for (prefix, name) in [("Llama", "llama"), ("Qwen2", "qwen2"), ("Mistral", "mistral"), ("Bert", "bert")]
+            where first.hasPrefix(prefix) {
+                type = name
+            }
+        }
+        switch type {
+        case "llama", "smollm", "qwen2", "mistral":
+            let family: CausalLMConfig.Family = type == "qwen2" ? .qwen2 : type == "mistral" ? .mistral : .llama
+            return .causalLM(try CausalLMConfig(huggingFace: document, family: family, source: source))
+        case "bert":
+            return .bert(try BertConfig(huggingFace: document, source: source))
+        case let other:
+            throw ModelFileError(path: source, reason: "model_type \(other ?? "(missing)") is not supported (llama, smollm, qwen2, mistral, bert are)")
+        }
+    }
+
+    /// The `config.json` transformers loads for this model (written with checkpoints).
+    public var huggingFaceConfig: HuggingFaceConfig {
+        switch self {
+        case .causalLM(let c): c.huggingFaceConfig
+        case .bert(let b): b.huggingFaceConfig
+        }
+    }
+}
+
+/// What a model folder or GGUF file describes.
+public enum ModelConfig: Sendable, Equatable {
+    case causalLM(CausalLMConfig)
+    case bert(BertConfig)
+
+    public var architectureName: String {
+        switch self {
+        case .causalLM(let c): c.family.rawValue
+        case .bert: "bert"
+        }
+    }
+}
