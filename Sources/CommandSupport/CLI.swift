@@ -14,7 +14,7 @@ import FileIO
 /// and turning `--model` (a known name or a path) into opened model files.
 public enum CLI {
     public static func note(_ message: String) {
-        writeError(message + "\n")
+        writeError(PrintableText.escaped(message) + "\n")
     }
 
     /// Straight to file descriptor 2 (the C `stderr` global is not concurrency-safe in Swift 6).
@@ -36,7 +36,7 @@ public enum CLI {
 
     /// Prints `iap: <message>` on stderr and returns the exit code to throw.
     public static func failure(_ message: CustomStringConvertible) -> ExitCode {
-        writeError("iap: \(message)\n")
+        writeError("iap: \(PrintableText.escaped(message.description))\n")
         return ExitCode(1)
     }
 

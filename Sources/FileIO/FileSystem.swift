@@ -36,6 +36,9 @@ public enum FileSystem {
         return names.sorted()
     }
 
+    /// Removes a file; a missing one is fine.
+    public static func removeFile(_ path: String) { unlink(path) }
+
     /// Removes a folder of plain files (checkpoints and the like); a missing folder is fine.
     public static func removeFolder(_ path: String) {
         guard isFolder(path) else {

@@ -119,6 +119,9 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
         guard let savedCursor = state.cursor, let savedEpoch = state.epoch else {
             throw ConfigError("\(folder)/\(TrainerState.fileName): no cursor or epoch (an iap sft checkpoint?)")
         }
+        guard savedCursor <= order.count else {
+            throw ConfigError("\(folder)/\(TrainerState.fileName): cursor \(savedCursor) is past the \(order.count) training questions (another data set?)")
+        }
         step = state.step
         cursor = savedCursor
         epoch = savedEpoch

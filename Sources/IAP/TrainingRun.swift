@@ -13,6 +13,8 @@ public struct TrainingRun {
         case stepped(MetricsLine, secondsPerStep: Double, secondsLeft: Double)
         case stoppedEarly(atStep: Int)
         case finished(checkpoint: String)
+        /// A leftover of an interrupted save, removed or put back.
+        case cleanedUp(String)
     }
 
     public let trainer: CheckpointedTrainer
@@ -39,6 +41,7 @@ public struct TrainingRun {
     }
 
     public func drive(resuming: Bool) async throws {
+        for line in AtomicFolder.recoverStale(in: run.checkpointsPath) { report(.cleanedUp(line)) }
         if resuming { try resume() }
         try await trainer.prepare()
         if shouldStop() { return report(.stoppedEarly(atStep: trainer.step)) }

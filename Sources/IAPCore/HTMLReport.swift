@@ -28,6 +28,8 @@ public struct HTMLReport {
     public var title = "IAP report"
     public var inputs: [Input] = []
     public var alpha = 0.01
+    /// Show evaluations whose judge calls failed (marked as such) instead of refusing them.
+    public var allowIncomplete = false
     /// Rollouts shown per run (the latest ones).
     public var rollouts = 40
 
@@ -39,7 +41,9 @@ public struct HTMLReport {
         let label = name ?? (path.split(separator: "/").last.map(String.init) ?? path)
         if FileSystem.exists(path + "/metrics.jsonl") { return .run(name: label, path: path) }
         if FileSystem.exists(path + "/intent-ablation.json") { return .intentAblation(name: label, path: path) }
-        if (try? ResultsTable.load(folder: path)) != nil { return .evaluation(name: label, path: path) }
+        if FileSystem.exists(path + "/summary.json") || (try? ResultsTable.load(folder: path)) != nil {
+            return .evaluation(name: label, path: path)
+        }
         throw ConfigError("\(path): not a run folder (metrics.jsonl), an iap evaluate folder (*.scores.json) or an iap ablate intents folder")
     }
 
@@ -70,7 +74,7 @@ public struct HTMLReport {
             switch input {
             case .run(let name, let path): body += runSection(k, name: name, path: path)
             case .evaluation(let name, let path):
-                do { evaluations.append((k, try ResultsTable.load(folder: path, name: name), path)) } catch { throw ConfigError("\(error)") }
+                do { evaluations.append((k, try ResultsTable.load(folder: path, name: name, allowIncomplete: allowIncomplete), path)) } catch { throw ConfigError("\(error)") }
             case .intentAblation(let name, let path): body += try ablationSection(k, name: name, path: path)
             }
         }

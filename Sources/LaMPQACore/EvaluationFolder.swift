@@ -3,6 +3,9 @@ import JSONFiles
 
 /// An `iap evaluate` output folder: `{Configuration}_{split}.scores.json` per domain (the
 /// benchmark's scores format) and `summary.json` (judge, counts, failures, the macro score).
+/// An evaluation whose judge calls failed is incomplete: summary.json says so and lists the
+/// items, and its scores files are named `….scores.incomplete.json` so that nothing takes
+/// them for results (a rerun finishes it from the judge cache and renames them).
 public struct EvaluationFolder: Sendable {
     public let path: String
 
@@ -10,8 +13,8 @@ public struct EvaluationFolder: Sendable {
 
     public var summaryPath: String { path + "/summary.json" }
 
-    public func scoresPath(_ domain: LaMPQADomain, _ split: LaMPQASplit) -> String {
-        "\(path)/\(domain.rawValue)_\(split.rawValue).scores.json"
+    public func scoresPath(_ domain: LaMPQADomain, _ split: LaMPQASplit, complete: Bool = true) -> String {
+        "\(path)/\(domain.rawValue)_\(split.rawValue).scores\(complete ? "" : ".incomplete").json"
     }
 
     /// Scores one responses file against `dataset` and writes the folder: what `iap evaluate`
@@ -29,7 +32,10 @@ public struct EvaluationFolder: Sendable {
     public func write(_ report: EvaluationReport, responses: String, data: String, split: LaMPQASplit) throws(JSONFileError) {
         do { try FileSystem.makeDirectories(path) } catch { throw JSONFileError(path: error.path, reason: error.reason) }
         for domain in LaMPQADomain.allCases where report.domainScores[domain] != nil {
-            try JSONFile.write(DomainScoresFile(report.questions.filter { $0.domain == domain }), to: scoresPath(domain, split))
+            let scores = DomainScoresFile(report.questions.filter { $0.domain == domain })
+            try JSONFile.write(scores, to: scoresPath(domain, split, complete: report.isComplete))
+            // The other kind, from an earlier run, would contradict this one.
+            FileSystem.removeFile(scoresPath(domain, split, complete: !report.isComplete))
         }
         try JSONFile.write(EvaluationSummary(report, responses: responses, data: data, split: split), to: summaryPath)
     }
@@ -37,21 +43,45 @@ public struct EvaluationFolder: Sendable {
     public func summary() throws(JSONFileError) -> EvaluationSummary { try JSONFile.read(from: summaryPath) }
 
     /// Per-question scores of every domain scored here (any split), named `name` (default:
-    /// the folder's name).
-    public func methodResult(name: String? = nil) throws(LaMPQADataError) -> MethodResult {
+    /// the folder's name). An incomplete evaluation is refused unless `allowIncomplete`.
+    public func methodResult(name: String? = nil, allowIncomplete: Bool = false) throws(LaMPQADataError) -> MethodResult {
+        var incomplete = false
+        if FileSystem.exists(summaryPath) {
+            // Only the completeness fields: summaries written by other tools may hold less.
+            let summary: Completeness
+            do { summary = try JSONFile.read(from: summaryPath) } catch { throw LaMPQADataError(file: error.path, reason: error.reason) }
+            incomplete = !(summary.complete ?? true)
+            if incomplete && !allowIncomplete {
+                let items = summary.incompleteItems ?? []
+                let first = items.first.map { ": \($0.problem)" } ?? ""
+                throw LaMPQADataError(
+                    file: summaryPath,
+                    reason: "an incomplete evaluation (\(items.count) judge calls failed\(first)); rerun iap evaluate to finish it, or pass --allow-incomplete")
+            }
+        }
         var scores: [LaMPQADomain: [String: Double]] = [:]
         for domain in LaMPQADomain.allCases {
-            for split in LaMPQASplit.allCases where FileSystem.exists(scoresPath(domain, split)) {
+            for split in LaMPQASplit.allCases {
+                let candidates = [scoresPath(domain, split)] + (allowIncomplete ? [scoresPath(domain, split, complete: false)] : [])
+                guard let scoresFile = candidates.first(where: FileSystem.exists) else { continue }
                 let file: DomainScoresFile
-                do { file = try JSONFile.read(from: scoresPath(domain, split)) } catch {
+                do { file = try JSONFile.read(from: scoresFile) } catch {
                     throw LaMPQADataError(file: error.path, reason: error.reason)
                 }
                 scores[domain] = Dictionary(file.perQuestionScores.map { ($0.id, $0.score) }, uniquingKeysWith: { a, _ in a })
             }
         }
         guard !scores.isEmpty else { throw LaMPQADataError(file: path, reason: "no *.scores.json files (an iap evaluate output folder is expected)") }
-        return MethodResult(name: name ?? (path.split(separator: "/").last.map(String.init) ?? path), scores: scores)
+        let label = name ?? (path.split(separator: "/").last.map(String.init) ?? path)
+        return MethodResult(name: incomplete ? label + " (incomplete)" : label, scores: scores)
     }
+}
+
+/// The part of summary.json that says whether the evaluation finished.
+struct Completeness: Decodable {
+    var complete: Bool?
+    var incompleteItems: [EvaluationSummary.FailedItem]?
+    enum CodingKeys: String, CodingKey { case complete, incompleteItems = "incomplete_items" }
 }
 
 /// The benchmark's scores file for one domain.
@@ -134,6 +164,13 @@ public struct EvaluationSummary: Codable, Sendable, Equatable {
     public var retries: Int
     public var failedItems: [FailedItem]
     public var missingResponses: [String]
+    /// False when judge calls failed: the scores are not results (files written before this
+    /// field existed were complete).
+    public var complete: Bool
+    /// The items whose judge call failed, with the last problem.
+    public var incompleteItems: [FailedItem]
+    /// Judge requests that got no reply.
+    public var unansweredRequests: Int
 
     public init(_ report: EvaluationReport, responses: String, data: String, split: LaMPQASplit) {
         self.responses = responses
@@ -150,6 +187,30 @@ public struct EvaluationSummary: Codable, Sendable, Equatable {
         retries = report.retries
         failedItems = report.failed.map { FailedItem(id: $0.id, aspect: $0.aspect, problem: $0.problem) }
         missingResponses = report.missingResponses
+        complete = report.isComplete
+        incompleteItems = report.incomplete.map { FailedItem(id: $0.id, aspect: $0.aspect, problem: $0.problem) }
+        unansweredRequests = report.unanswered
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        responses = try c.decode(String.self, forKey: .responses)
+        data = try c.decode(String.self, forKey: .data)
+        split = try c.decode(String.self, forKey: .split)
+        judge = try c.decode(String.self, forKey: .judge)
+        judgeIsProxy = try c.decode(Bool.self, forKey: .judgeIsProxy)
+        promptVersion = try c.decode(String.self, forKey: .promptVersion)
+        domains = try c.decode([String: Double].self, forKey: .domains)
+        macro = try c.decodeIfPresent(Double.self, forKey: .macro)
+        questions = try c.decode(Int.self, forKey: .questions)
+        judgeCalls = try c.decode(Int.self, forKey: .judgeCalls)
+        cacheHits = try c.decode(Int.self, forKey: .cacheHits)
+        retries = try c.decode(Int.self, forKey: .retries)
+        failedItems = try c.decode([FailedItem].self, forKey: .failedItems)
+        missingResponses = try c.decode([String].self, forKey: .missingResponses)
+        complete = try c.decodeIfPresent(Bool.self, forKey: .complete) ?? true
+        incompleteItems = try c.decodeIfPresent([FailedItem].self, forKey: .incompleteItems) ?? []
+        unansweredRequests = try c.decodeIfPresent(Int.self, forKey: .unansweredRequests) ?? 0
     }
 
     enum CodingKeys: String, CodingKey {
@@ -160,6 +221,9 @@ public struct EvaluationSummary: Codable, Sendable, Equatable {
         case cacheHits = "cache_hits"
         case failedItems = "failed_items"
         case missingResponses = "missing_responses"
+        case complete
+        case incompleteItems = "incomplete_items"
+        case unansweredRequests = "unanswered_requests"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -178,5 +242,8 @@ public struct EvaluationSummary: Codable, Sendable, Equatable {
         try c.encode(retries, forKey: .retries)
         try c.encode(failedItems, forKey: .failedItems)
         try c.encode(missingResponses, forKey: .missingResponses)
+        try c.encode(complete, forKey: .complete)
+        try c.encode(incompleteItems, forKey: .incompleteItems)
+        try c.encode(unansweredRequests, forKey: .unansweredRequests)
     }
 }

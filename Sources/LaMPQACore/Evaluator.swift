@@ -20,15 +20,27 @@ public struct EvaluationReport: Sendable {
     public var judgeIdentity: String
     public var judgeIsProxy: Bool
     public var promptVersion: String
-    /// Judge items sent (all rounds).
+    /// Requests sent to the judge: HTTP requests when the backend counts them (what the
+    /// server received, its retries included), else items judged (all rounds).
     public var calls: Int
     public var cacheHits: Int
-    /// Items asked again after an unusable or failed answer.
+    /// Of those, repeats: items asked again after an unusable answer, and the backend's
+    /// own retries of failed requests.
     public var retries: Int
-    /// Items still without a score after the retry budget (scored 0): question id, aspect, last problem.
+    /// Items still without a usable answer after the retry budget (scored 0, as LaMP-QA
+    /// does): question id, aspect, last problem.
     public var failed: [(id: String, aspect: String, problem: String)]
+    /// Items whose judge call itself failed (server down, refused key, 5xx after the
+    /// backend's retries): not scored at all, so the evaluation is incomplete.
+    public var incomplete: [(id: String, aspect: String, problem: String)] = []
+    /// Requests that got no reply from the judge server (connection refused, reset, timed out).
+    public var unanswered = 0
+
     /// Questions in the data without a response (not scored, listed here).
     public var missingResponses: [String]
+
+    /// Every item has a score or an unusable-answer verdict (the protocol's 0).
+    public var isComplete: Bool { incomplete.isEmpty }
 }
 
 /// Runs the rubric judge over responses: one item per (question, aspect), cached verdicts
@@ -56,6 +68,7 @@ public struct Evaluator: Sendable {
         records: [LaMPQARecord], responses: [String: String], progress: (@Sendable (EvaluationProgress) -> Void)? = nil
     ) async throws -> EvaluationReport {
         let (items, missing) = Self.items(records: records, responses: responses)
+        let countsBefore = await judge.requestCounts()
         var ledger = await cachedVerdicts(items)
         var pending = ledger.unscored
         let start = ContinuousClock.now
@@ -63,6 +76,12 @@ public struct Evaluator: Sendable {
             if round > 0 { ledger.retries += pending.count }
             (ledger, pending) = try await judgeRound(round, pending: pending, items: items, ledger: ledger, start: start, progress: progress)
             try Task.checkCancellation()
+        }
+        if let before = countsBefore, let after = await judge.requestCounts() {
+            // What the server saw, rather than the items this loop handed over.
+            ledger.calls = after.requests - before.requests
+            ledger.retries += after.retries - before.retries
+            ledger.unanswered = after.unanswered - before.unanswered
         }
         return report(records: records, responses: responses, items: items, ledger: ledger, missing: missing)
     }
@@ -72,6 +91,9 @@ public struct Evaluator: Sendable {
         var scores: [Int?]
         /// The last problem of each item without a score.
         var problems: [String]
+        /// Items whose call failed (not asked again: the backend has retried already).
+        var callFailed: Set<Int> = []
+        var unanswered = 0
         var calls = 0
         var cacheHits = 0
         var retries = 0
@@ -146,7 +168,7 @@ public struct Evaluator: Sendable {
                         next.append(i)
                     case .failed(let reason):
                         ledger.problems[i] = reason
-                        next.append(i)
+                        ledger.callFailed.insert(i)
                     }
                 }
                 progress?(ledger.progress(total: items.count, round: round, since: start))
@@ -161,22 +183,26 @@ public struct Evaluator: Sendable {
         records: [LaMPQARecord], responses: [String: String], items: [JudgeItem], ledger: Ledger, missing: [String]
     ) -> EvaluationReport {
         var failed: [(id: String, aspect: String, problem: String)] = []
+        var incomplete: [(id: String, aspect: String, problem: String)] = []
         var byQuestion: [String: [(Int, Int)]] = [:]
+        for (i, item) in items.enumerated() where ledger.scores[i] == nil {
+            let entry = (item.questionId, item.aspect.aspect, ledger.problems[i])
+            if ledger.callFailed.contains(i) { incomplete.append(entry) } else { failed.append(entry) }
+        }
         for (i, item) in items.enumerated() {
-            if ledger.scores[i] == nil { failed.append((item.questionId, item.aspect.aspect, ledger.problems[i])) }
             byQuestion[item.questionId, default: []].append((item.aspectIndex, ledger.scores[i] ?? 0))
         }
         var questions: [QuestionScore] = []
         for record in records where responses[record.id] != nil {
             let aspectScores = (byQuestion[record.id] ?? []).sorted { $0.0 < $1.0 }.map { (record.aspects[$0.0].aspect, $0.1) }
-            let failures = failed.filter { $0.id == record.id }.count
+            let failures = failed.filter { $0.id == record.id }.count + incomplete.filter { $0.id == record.id }.count
             questions.append(QuestionScore(id: record.id, domain: record.domain, aspects: aspectScores, failedAspects: failures))
         }
         let domains = RubricScores.domainScores(questions)
         return EvaluationReport(
             questions: questions, domainScores: domains, macro: RubricScores.macro(domains), judgeIdentity: judge.identity,
             judgeIsProxy: judge.isProxy, promptVersion: judge.promptVersion, calls: ledger.calls, cacheHits: ledger.cacheHits,
-            retries: ledger.retries, failed: failed, missingResponses: missing)
+            retries: ledger.retries, failed: failed, incomplete: incomplete, unanswered: ledger.unanswered, missingResponses: missing)
     }
 }
 
@@ -203,7 +229,20 @@ extension Evaluator {
             responses[item.id] = answer
         }
         let report = try await evaluate(records: records, responses: responses)
+        if let first = report.incomplete.first {
+            throw EvaluationIncomplete(judge: judge.identity, failedCalls: report.incomplete.count, firstProblem: first.problem)
+        }
         let byId = Dictionary(uniqueKeysWithValues: report.questions.map { ($0.id, $0.score) })
         return records.map { byId[$0.id] ?? 0 }
+    }
+}
+
+/// Judge calls failed (not unusable answers: the calls themselves), so scores would be made up.
+public struct EvaluationIncomplete: Error, CustomStringConvertible, Sendable {
+    public var judge: String
+    public var failedCalls: Int
+    public var firstProblem: String
+    public var description: String {
+        "the judge (\(judge)) could not be reached for \(failedCalls) item(s): \(firstProblem)"
     }
 }

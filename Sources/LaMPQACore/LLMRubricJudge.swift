@@ -7,6 +7,12 @@ public protocol ChatBackend: Sendable {
     /// One reply per conversation, in order; a failed call is a `.failure` with a reason.
     func complete(_ conversations: [[ChatMessage]], temperature: Double, topP: Double, maxTokens: Int) async
         -> [Result<String, JudgeCallError>]
+    /// Requests sent so far (nil for backends that are not behind a server).
+    func requestCounts() async -> JudgeRequestCounts?
+}
+
+extension ChatBackend {
+    public func requestCounts() async -> JudgeRequestCounts? { nil }
 }
 
 /// Why a judge call produced no reply.
@@ -34,6 +40,8 @@ public struct LLMRubricJudge: RubricJudge {
     public var identity: String { "llm:\(backend.identity):top_p=\(topP)" }
     public var promptVersion: String { prompt.version }
     public var isProxy: Bool { false }
+
+    public func requestCounts() async -> JudgeRequestCounts? { await backend.requestCounts() }
 
     public func judge(_ items: [JudgeItem], temperature: Double) async -> [JudgeVerdict] {
         let conversations = items.map { item -> [ChatMessage] in

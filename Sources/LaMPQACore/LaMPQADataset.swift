@@ -56,8 +56,12 @@ public struct LaMPQADataset: Sendable {
     public init(folder: String, options: Options = Options()) throws(LaMPQADataError) {
         self.folder = folder
         self.options = options
+        if let limit = options.limit, limit < 1 {
+            throw LaMPQADataError(file: folder, reason: "limit \(limit): give at least 1 question per domain")
+        }
         var all: [LaMPQARecord] = []
         var warnings: [String] = []
+        var firstFile: [String: String] = [:]
         for domain in options.domains {
             let base = "\(folder)/\(domain.rawValue)_\(options.split.rawValue)"
             let path: String
@@ -69,6 +73,15 @@ public struct LaMPQADataset: Sendable {
                     file: base + ".json", reason: "missing: the folder needs one file per domain and split, named as the benchmark names them")
             }
             var records = try LaMPQADataset.readFile(path, domain: domain, skipInvalid: options.skipInvalid, warnings: &warnings)
+            // Ids key responses and scores across domains: one in two files would be ambiguous.
+            for (index, record) in records.enumerated() {
+                if let other = firstFile.updateValue(path, forKey: record.id) {
+                    throw LaMPQADataError(file: path, record: index, id: record.id, field: "id", reason: "is also in \(other)")
+                }
+            }
+            if records.isEmpty {
+                warnings.append("\(path) holds no questions: the macro average leaves \(domain.rawValue) out")
+            }
             if let limit = options.limit, limit < records.count {
                 if let seed = options.sampleSeed {
                     var rng = SplitMix64(seed: seed &+ UInt64(domain.index))

@@ -46,7 +46,7 @@ public final class OpenAIChatBackend: ChatBackend, @unchecked Sendable {
     public init(settings: Settings) throws(JudgeConfigurationError) {
         guard !settings.baseURLs.isEmpty else { throw JudgeConfigurationError("--judge-url: give at least one base URL") }
         for url in settings.baseURLs where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
-            throw JudgeConfigurationError("--judge-url \(url): must start with http:// or https://")
+            throw JudgeConfigurationError("--judge-url \(Self.withoutCredentials(url)): must start with http:// or https://")
         }
         guard settings.concurrency >= 1, settings.maxAttempts >= 1, settings.timeout > 0 else {
             throw JudgeConfigurationError("judge concurrency, attempts and timeout must be positive")
@@ -99,7 +99,35 @@ public final class OpenAIChatBackend: ChatBackend, @unchecked Sendable {
             temperature: temperature, topP: topP, n: 1, maxTokens: maxTokens))
     }
 
+    /// `url` with any `user:password@` replaced by `***@`, for messages and files.
+    public static func withoutCredentials(_ url: String) -> String {
+        guard let slashes = url.indices.first(where: { url[$0...].hasPrefix("://") }) else { return url }
+        let start = url.index(slashes, offsetBy: 3)
+        let authority = url[start...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard let at = authority.lastIndex(of: "@") else { return url }
+        return String(url[..<start]) + "***" + String(url[at...])
+    }
+
+    /// A problem as it may be printed or stored: no credentials of the judge URLs, and not the
+    /// API key (a server may echo it back in an error body).
+    func scrubbed(_ text: String) -> String {
+        var out = text
+        for url in settings.baseURLs where Self.withoutCredentials(url) != url {
+            out = out.replacingAll(url, with: Self.withoutCredentials(url))
+        }
+        if let apiKey, apiKey.count >= 4 { out = out.replacingAll(apiKey, with: "[API key]") }
+        return out
+    }
+
     func call(_ conversation: [ChatMessage], temperature: Double, topP: Double, maxTokens: Int) async -> Result<String, JudgeCallError> {
+        switch await attempt(conversation, temperature: temperature, topP: topP, maxTokens: maxTokens) {
+        case .success(let text): return .success(text)
+        case .failure(let error): return .failure(JudgeCallError(scrubbed(error.message)))
+        }
+    }
+
+    /// The request with its retries; failures as they come (`call` scrubs them).
+    private func attempt(_ conversation: [ChatMessage], temperature: Double, topP: Double, maxTokens: Int) async -> Result<String, JudgeCallError> {
         let payload: String
         do { payload = try body(conversation, temperature: temperature, topP: topP, maxTokens: maxTokens) } catch {
             return .failure(JudgeCallError("the request could not be written: \(error.reason)"))
@@ -141,6 +169,7 @@ public final class OpenAIChatBackend: ChatBackend, @unchecked Sendable {
                 }
             } catch {
                 lastProblem = "\(base): \(error)"
+                await counters.add(calls: 0, retries: 0, unanswered: 1)
                 await rotation.markDown(base)
             }
             if attempt + 1 < settings.maxAttempts {
@@ -150,12 +179,19 @@ public final class OpenAIChatBackend: ChatBackend, @unchecked Sendable {
         return .failure(JudgeCallError("gave up after \(settings.maxAttempts) attempts; last: \(lastProblem)"))
     }
 
+    public func requestCounts() async -> JudgeRequestCounts? {
+        JudgeRequestCounts(requests: await counters.calls, retries: await counters.retries, unanswered: await counters.unanswered)
+    }
+
     public actor Counters {
         public private(set) var calls = 0
         public private(set) var retries = 0
-        func add(calls c: Int, retries r: Int) {
+        /// Requests that got no HTTP reply (refused, reset, timed out).
+        public private(set) var unanswered = 0
+        func add(calls c: Int, retries r: Int, unanswered u: Int = 0) {
             calls += c
             retries += r
+            unanswered += u
         }
     }
 }

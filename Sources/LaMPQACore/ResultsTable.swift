@@ -181,9 +181,10 @@ public struct ResultsTable: Sendable {
     /// `document` as pretty JSON.
     public var json: String { (try? JSONFile.encode(document, pretty: true)) ?? "{}" }
 
-    /// Reads an `iap evaluate` output folder (its `*.scores.json` files).
-    public static func load(folder: String, name: String? = nil) throws(LaMPQADataError) -> MethodResult {
-        try EvaluationFolder(path: folder).methodResult(name: name)
+    /// Reads an `iap evaluate` output folder (its `*.scores.json` files); an incomplete
+    /// evaluation only when `allowIncomplete`.
+    public static func load(folder: String, name: String? = nil, allowIncomplete: Bool = false) throws(LaMPQADataError) -> MethodResult {
+        try EvaluationFolder(path: folder).methodResult(name: name, allowIncomplete: allowIncomplete)
     }
 }
 

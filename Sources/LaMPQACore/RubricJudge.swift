@@ -49,4 +49,23 @@ public protocol RubricJudge: Sendable {
     var isProxy: Bool { get }
     /// One verdict per item, in order. `temperature` rises with each retry round.
     func judge(_ items: [JudgeItem], temperature: Double) async -> [JudgeVerdict]
+    /// Requests sent so far, for judges behind a server (nil for in-process judges).
+    func requestCounts() async -> JudgeRequestCounts?
+}
+
+extension RubricJudge {
+    public func requestCounts() async -> JudgeRequestCounts? { nil }
+}
+
+/// What a judge backend sent: every HTTP request (retries included), the retries, and
+/// those that got no reply at all.
+public struct JudgeRequestCounts: Sendable, Equatable {
+    public var requests: Int
+    public var retries: Int
+    public var unanswered: Int
+    public init(requests: Int, retries: Int, unanswered: Int) {
+        self.requests = requests
+        self.retries = retries
+        self.unanswered = unanswered
+    }
 }

@@ -97,8 +97,32 @@ public final class GGUFFile: @unchecked Sendable {
             index[t.name] = tensors.count
             tensors.append(GGUFTensorInfo(name: t.name, shape: t.shape, type: t.type, byteRange: start..<end))
         }
+        try GGUFFile.checkLayout(tensors, alignment: alignment, dataEnd: file.bytes.count, fail: reader.error)
         self.tensors = tensors
         self.index = index
+    }
+
+    /// Tensor data must not overlap, and each tensor's bytes must be what its type and shape
+    /// need: the next tensor (or the end of the file) starts where this one ends, rounded up
+    /// to the alignment, as llama.cpp and gguf-py write them. A type changed in the header
+    /// would otherwise read another tensor's bytes or leave some unread.
+    static func checkLayout(
+        _ tensors: [GGUFTensorInfo], alignment: Int, dataEnd: Int, fail: (String) -> GGUFError
+    ) throws(GGUFError) {
+        let ordered = tensors.sorted { $0.byteRange.lowerBound < $1.byteRange.lowerBound }
+        for (k, t) in ordered.enumerated() {
+            let padded = (t.byteRange.upperBound + alignment - 1) / alignment * alignment
+            let next = k + 1 < ordered.count ? ordered[k + 1].byteRange.lowerBound : nil
+            if let next, next < t.byteRange.upperBound {
+                throw fail("tensor \(t.name) (\(t.type), \(t.byteRange.count) bytes) overlaps the data of \(ordered[k + 1].name)")
+            }
+            if let next, next > padded {
+                throw fail("tensor \(t.name): \(next - t.byteRange.lowerBound) bytes up to the next tensor, but its type \(t.type) and shape \(t.shape) need \(t.byteRange.count)")
+            }
+            if next == nil && dataEnd > padded {
+                throw fail("tensor \(t.name): \(dataEnd - t.byteRange.lowerBound) bytes up to the end of the file, but its type \(t.type) and shape \(t.shape) need \(t.byteRange.count)")
+            }
+        }
     }
 
     public subscript(key: String) -> GGUFValue? { metadata.first { $0.key == key }?.value }

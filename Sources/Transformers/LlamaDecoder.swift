@@ -102,7 +102,27 @@ public final class CausalLM: @unchecked Sendable {
             throw ModelLoadError(source: files.path, reason: "a \(files.config.architectureName) model is not a causal LM")
         }
         let weights = try WeightLoader(files: files, dtype: dtype, device: device).loadAll()
-        return try CausalLM(config: config, weights: weights, source: files.path)
+        let model = try CausalLM(config: config, weights: weights, source: files.path)
+        try model.checkForward(source: files.path)
+        return model
+    }
+
+    /// One token through the model: weights that a damaged or doctored file filled with
+    /// garbage give NaN or infinite logits, an error naming the model here rather than
+    /// "generated" token 0 with NaN log-probs later.
+    func checkForward(source: String) throws(ModelLoadError) {
+        let finite: Bool
+        do {
+            finite = try withNoGrad { () throws(TorchError) -> Bool in
+                let token = min(max(config.bosTokenId ?? 0, 0), config.vocabSize - 1)
+                let ids = try Tensor([Int64(token)], shape: [1, 1]).to(device)
+                let positions = try Tensor([Int64(0)], shape: [1, 1]).to(device)
+                return try logits(hiddenStates(ids: ids, positions: positions, valid: nil)).isFinite().all().item() != 0
+            }
+        } catch {
+            throw ModelLoadError.torch(source, error)
+        }
+        guard finite else { throw ModelLoadError(source: source, reason: "a forward pass gives NaN or infinite logits: the weights are damaged") }
     }
 
     /// Trainable parameters with their Hugging Face names (sorted, tied head not repeated).

@@ -16,6 +16,7 @@ enum JudgeFactory {
         var timeout: Double
         var maxTokens: Int
         var promptFile: String?
+        var attempts = 6
     }
 
     static func make(_ o: Options) throws -> RubricJudge {
@@ -42,6 +43,7 @@ enum JudgeFactory {
             settings.apiKeyVariable = o.apiKeyVariable
             settings.concurrency = o.concurrency
             settings.timeout = o.timeout
+            settings.maxAttempts = o.attempts
             do {
                 let prompt = try o.promptFile.map { (path) throws(JudgeConfigurationError) in try JudgePrompt.load(path) } ?? .standard
                 return LLMRubricJudge(backend: try OpenAIChatBackend(settings: settings), prompt: prompt, maxTokens: o.maxTokens)

@@ -36,6 +36,9 @@ struct JudgeOptions: ParsableArguments {
     @Option(help: "Judge requests in flight at once.")
     var concurrency = 16
 
+    @Option(help: "Attempts per judge request (429, 5xx, timeouts and connection errors are retried with backoff).")
+    var judgeAttempts = 6
+
     @Flag(help: "Do not read or write the judge cache.")
     var noCache = false
 
@@ -45,7 +48,7 @@ struct JudgeOptions: ParsableArguments {
     func makeJudge() throws -> RubricJudge {
         try JudgeFactory.make(JudgeFactory.Options(
             backend: judge, model: judgeModel, urls: judgeUrl, apiKeyVariable: judgeApiKeyEnv, concurrency: concurrency,
-            timeout: judgeTimeout, maxTokens: judgeMaxTokens, promptFile: judgePrompt))
+            timeout: judgeTimeout, maxTokens: judgeMaxTokens, promptFile: judgePrompt, attempts: judgeAttempts))
     }
 
     func makeCache() throws(ExitCode) -> JudgeCache? {

@@ -25,7 +25,11 @@ enum EvaluationDisplay {
             print("  \(domain.rawValue.padding(toLength: 36)) \(formatScore(score))")
         }
         if let macro = report.macro { print("  \("macro average".padding(toLength: 36)) \(formatScore(macro))") }
-        print("  judge calls \(report.calls), cache hits \(report.cacheHits), retries \(report.retries), failed \(report.failed.count)")
+        let unanswered = report.unanswered > 0 ? " (\(report.unanswered) without a reply)" : ""
+        print("  judge calls \(report.calls)\(unanswered), cache hits \(report.cacheHits), retries \(report.retries), unusable answers \(report.failed.count)")
+        if let first = report.incomplete.first {
+            CLI.note("error: \(report.incomplete.count) judge calls failed (first: \(first.problem)); these items have no score")
+        }
         if !report.missingResponses.isEmpty {
             CLI.note("warning: \(report.missingResponses.count) questions have no response and were not scored (listed in summary.json)")
         }

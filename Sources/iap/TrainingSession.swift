@@ -91,6 +91,7 @@ enum TrainingSession {
             case .stoppedEarly(let step):
                 CLI.note(step == 0 ? "stopped before the first step; continue with: iap \(command) --resume \(folder)"
                     : "stopped at step \(step); continue with: iap \(command) --resume \(folder)")
+            case .cleanedUp(let what): CLI.note(what)
             case .finished(let checkpoint):
                 print("run folder: \(folder)")
                 print("final checkpoint: \(checkpoint) (also \(folder)/final)")
@@ -99,6 +100,8 @@ enum TrainingSession {
         do { try await driver.drive(resuming: resuming) } catch let code as ExitCode { throw code } catch {
             throw CLI.failure(trainer.step < trainer.totalSteps ? "step \(trainer.step + 1): \(error)" : "\(error)")
         }
+        // Stopped by Ctrl-C (after saving): not a finished run, so `iap train && …` stops too.
+        if trainingStopRequested != 0 { throw ExitCode(130) }
     }
 
     /// The rubric judge of `judge.*` and the shared verdict cache.

@@ -6,51 +6,9 @@ import Testing
 /// The whole research loop through the `iap` binary on the bundled sample, tiny settings and
 /// the embedding judge: train (IAP, 1 step) and sft → answer with every method → evaluate →
 /// compare → ablate intents / buckets → report. Run by `make test` after `swift build`.
-@Suite(.serialized, .timeLimit(.minutes(10))) struct EndToEndTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    struct Result {
-        var status: Int32
-        var output: String
-        var errors: String
-    }
-
-    /// Runs `.build/debug/iap` in the repository folder.
-    func iap(_ arguments: [String]) throws -> Result {
-        let binary = Self.repository.appendingPathComponent(".build/debug/iap").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.currentDirectoryURL = Self.repository
-        // Output goes to files (no pipe can fill up and block the child).
-        let stem = FileManager.default.temporaryDirectory.appendingPathComponent("iap-e2e-io-\(UUID().uuidString)").path
-        FileManager.default.createFile(atPath: stem + ".out", contents: nil)
-        FileManager.default.createFile(atPath: stem + ".err", contents: nil)
-        defer {
-            try? FileManager.default.removeItem(atPath: stem + ".out")
-            try? FileManager.default.removeItem(atPath: stem + ".err")
-        }
-        process.standardOutput = FileHandle(forWritingAtPath: stem + ".out")
-        process.standardError = FileHandle(forWritingAtPath: stem + ".err")
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        if process.terminationReason == .uncaughtSignal { return Result(status: 128 + process.terminationStatus, output: "", errors: "killed by signal \(process.terminationStatus)") }
-        let output = String(decoding: FileManager.default.contents(atPath: stem + ".out") ?? Data(), as: UTF8.self)
-        let errors = String(decoding: FileManager.default.contents(atPath: stem + ".err") ?? Data(), as: UTF8.self)
-        return Result(status: process.terminationStatus, output: output, errors: errors)
-    }
-
-    @discardableResult
-    func succeed(_ arguments: [String]) throws -> Result {
-        let r = try iap(arguments)
-        #expect(r.status == 0, "iap \(arguments.joined(separator: " ")) failed (\(r.status)):\n\(r.errors.suffix(2000))\n\(r.output.suffix(500))")
-        if r.status != 0 { throw CancellationError() }
-        return r
-    }
-
+@Suite(.serialized, .timeLimit(.minutes(10))) struct EndToEndTests: RunsIAP {
     @Test func answerEvaluateCompareAblateReport() throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.repository.appendingPathComponent(".build/debug/iap").path) else {
+        guard FileManager.default.isExecutableFile(atPath: repository.appendingPathComponent(".build/debug/iap").path) else {
             Issue.record("build the iap binary first (swift build; make test does)")
             return
         }

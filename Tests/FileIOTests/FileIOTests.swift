@@ -33,6 +33,23 @@ func scratchFolder(_ name: String = #function) throws -> String {
         #expect(FileSystem.list(folder) == ["x.bin"])
     }
 
+    /// A save killed between its steps leaves `NAME.partial-PID` (possibly GBs) or, between
+    /// the two renames, the old folder as `NAME.previous-PID` and no NAME: the next start
+    /// removes the first and puts the second back. Folders of live processes are left alone.
+    @Test func leftoversOfDeadWritersAreCleanedUp() throws {
+        let folder = try scratchFolder()
+        let dead: Int32 = 4_194_305  // above Linux's largest pid: no such process
+        for name in ["step-8.partial-\(dead)", "step-16.previous-\(dead)", "step-24.previous-\(dead)", "step-24",
+                     "step-32.partial-\(getppid())"] {
+            try FileSystem.makeDirectories(folder + "/" + name)
+        }
+        try AtomicFile.write("weights", to: folder + "/step-16.previous-\(dead)/model.safetensors")
+        let done = AtomicFolder.recoverStale(in: folder)
+        #expect(done.count == 3, "\(done)")
+        #expect(FileSystem.list(folder).sorted() == ["step-16", "step-24", "step-32.partial-\(getppid())"])
+        #expect(try AtomicFile.readText(folder + "/step-16/model.safetensors") == "weights")
+    }
+
     @Test func aFailedFillLeavesTheOldFolder() throws {
         let folder = try scratchFolder() + "/checkpoint"
         try AtomicFolder.replace(folder) { try AtomicFile.write("1", to: $0 + "/w") }
@@ -84,6 +101,11 @@ func scratchFolder(_ name: String = #function) throws -> String {
         struct Post: Codable, Equatable { var text: String }
         var id: String
         var profile: [Post]
+    }
+
+    @Test func controlCharactersAreShownNotObeyed() {
+        #expect(PrintableText.escaped("plain\ttext\n") == "plain\ttext\n")
+        #expect(PrintableText.escaped("id \u{1B}[2J\r\u{7}\u{9B}x") == "id \\u{1B}[2J\\u{D}\\u{7}\\u{9B}x")
     }
 
     @Test func decodingErrorsNameTheFileAndTheField() throws {

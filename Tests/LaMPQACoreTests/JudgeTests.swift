@@ -90,7 +90,7 @@ final class ScriptedJudge: RubricJudge, @unchecked Sendable {
             switch item.aspect.aspect {
             case "A": .score(2)
             case "B": round >= 3 ? .score(1) : .unparsable("no json")  // usable from the third call (round 2) on
-            default: .failed("HTTP 500")  // never works
+            default: .unparsable("garbage")  // never usable
             }
         }
         var evaluator = Evaluator(judge: judge, cache: nil)
@@ -100,9 +100,23 @@ final class ScriptedJudge: RubricJudge, @unchecked Sendable {
         #expect(judge.temperatures == [0, 0.1, 0.2, 0.30000000000000004, 0.4])
         #expect(report.missingResponses == ["2_2_1"])
         #expect(report.questions.map(\.score) == [0.75, 0])
-        #expect(report.failed.count == 1 && report.failed[0].id == "2_2_0" && report.failed[0].problem == "HTTP 500")
+        #expect(report.failed.count == 1 && report.failed[0].id == "2_2_0" && report.failed[0].problem == "unusable answer: garbage")
+        #expect(report.isComplete)
         #expect(report.domainScores == [.artAndEntertainment: 0.75, .societyAndCulture: 0])
         #expect(report.retries == 2 + 2 + 1 + 1)  // rounds 1–2 ask B and C again, rounds 3–4 only C
+    }
+
+    /// A failed call (not an unusable answer) is not asked again in later rounds and leaves
+    /// the evaluation incomplete instead of scoring 0; training's scores refuse it.
+    @Test func failedCallsLeaveTheEvaluationIncomplete() async throws {
+        let judge = ScriptedJudge { item, _ in item.aspect.aspect == "C" ? .failed("HTTP 503") : .score(2) }
+        var evaluator = Evaluator(judge: judge, cache: nil)
+        evaluator.parallelCalls = 1
+        let report = try await evaluator.evaluate(records: records(), responses: ["0_2_0": "x", "2_2_0": "y"])
+        #expect(!report.isComplete && report.failed.isEmpty)
+        #expect(report.incomplete.count == 1 && report.incomplete[0].id == "2_2_0" && report.incomplete[0].problem == "HTTP 503")
+        #expect(judge.temperatures == [0] && report.retries == 0)
+        await #expect(throws: EvaluationIncomplete.self) { try await evaluator.scores(of: [(records()[1], "y")]) }
     }
 
     /// A finished evaluation rerun makes zero judge calls; a cache file whose last line was

@@ -76,6 +76,15 @@ final class FaultServer: Sendable {
             _ = await counts.bump("garbage")
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "<html>not json")))
         }
+        router.post("echo/v1/chat/completions") { request, _ in
+            // A server that repeats the credentials it got in its error body.
+            let said = request.headers[.authorization] ?? "none"
+            return Response(status: .forbidden, body: .init(byteBuffer: ByteBuffer(string: #"{"error": {"message": "bad key: "# + "\(said)\"}}")))
+        }
+        router.post("unauthorized/v1/chat/completions") { _, _ in
+            _ = await counts.bump("unauthorized")
+            return Response(status: .unauthorized, body: .init(byteBuffer: ByteBuffer(string: #"{"error": {"message": "invalid API key"}}"#)))
+        }
         router.post("bad/v1/chat/completions") { _, _ in
             _ = await counts.bump("bad")
             return Response(status: .badRequest, body: .init(byteBuffer: ByteBuffer(string: #"{"error": {"message": "no such model"}}"#)))
@@ -138,6 +147,76 @@ func item(_ n: Int) -> JudgeItem {
         // Nothing listening: connection refused, retried, then failed.
         let refused = await LLMRubricJudge(backend: try backend("http://127.0.0.1:1/v1", attempts: 2)).judge([item(0)], temperature: 0)
         #expect(refused.allSatisfy { if case .failed = $0 { true } else { false } })
+    }
+
+    /// A judge that refuses the key (401), errors (5xx) or is down leaves the evaluation
+    /// incomplete — no zeros posing as scores: summary.json says so and lists the items, no
+    /// final scores file is written, and reading the folder as a result is refused. The call
+    /// and retry counts are the requests the server received.
+    @Test func failedJudgeCallsMakeTheEvaluationIncomplete() async throws {
+        let aspect = RubricAspect(aspect: "A", reason: "r", evidence: "e")
+        let records = [
+            LaMPQARecord(id: "0_1_0", domain: .artAndEntertainment, question: "Q", narrative: "N", category: "c", profile: [], aspects: [aspect, aspect]),
+            LaMPQARecord(id: "0_1_1", domain: .artAndEntertainment, question: "Q", narrative: "N", category: "c", profile: [], aspects: [aspect]),
+        ]
+        let responses = ["0_1_0": "a", "0_1_1": "b"]
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("iap-incomplete-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let faults = FaultServer()
+        try await withServer({ faults.application(onRunning: $0) }) { port in
+            let base = "http://127.0.0.1:\(port)"
+            let refused = try await Evaluator(judge: LLMRubricJudge(backend: try backend(base + "/unauthorized/v1")), cache: nil)
+                .evaluate(records: records, responses: responses)
+            #expect(!refused.isComplete && refused.incomplete.count == 3 && refused.failed.isEmpty)
+            #expect(refused.incomplete[0].problem.contains("HTTP 401: invalid API key"))
+            #expect(refused.calls == 3 && refused.retries == 0)
+            #expect(await faults.counts.count("unauthorized") == 3, "401 is asked once per item, not in every retry round")
+
+            let scores = EvaluationFolder(path: folder)
+            try scores.write(refused, responses: "r.json", data: "d", split: .test)
+            let summary = try scores.summary()
+            #expect(!summary.complete && summary.incompleteItems.count == 3)
+            #expect(!FileManager.default.fileExists(atPath: scores.scoresPath(.artAndEntertainment, .test)))
+            #expect(FileManager.default.fileExists(atPath: scores.scoresPath(.artAndEntertainment, .test, complete: false)))
+            #expect { try scores.methodResult() } throws: { "\($0)".contains("incomplete evaluation") && "\($0)".contains("summary.json") }
+            #expect(try scores.methodResult(allowIncomplete: true).name.hasSuffix("(incomplete)"))
+            await #expect(throws: EvaluationIncomplete.self) {
+                try await Evaluator(judge: LLMRubricJudge(backend: try backend(base + "/unauthorized/v1")), cache: nil)
+                    .scores(of: [(records[1], "b")])
+            }
+
+            // 500s retried by the backend until answered: complete, and the counts are the server's.
+            let flaky = try await Evaluator(judge: LLMRubricJudge(backend: try backend(base + "/flaky/v1", attempts: 6)), cache: nil)
+                .evaluate(records: records, responses: responses)
+            let received = await faults.counts.count("flaky")
+            #expect(flaky.isComplete && flaky.calls == received && flaky.retries == received - 3)
+            // Once complete, the folder holds final scores again and reads as a result.
+            try scores.write(flaky, responses: "r.json", data: "d", split: .test)
+            #expect(!FileManager.default.fileExists(atPath: scores.scoresPath(.artAndEntertainment, .test, complete: false)))
+            #expect(try scores.methodResult().name == FileManager.default.displayName(atPath: folder))
+        }
+        // Nothing listening: every request goes unanswered.
+        let down = try await Evaluator(judge: LLMRubricJudge(backend: try backend("http://127.0.0.1:1/v1", attempts: 2)), cache: nil)
+            .evaluate(records: records, responses: responses)
+        #expect(!down.isComplete && down.unanswered == down.calls && down.calls == 6)
+    }
+
+    /// Credentials in a judge URL and the API key never reach a message (and so no file).
+    @Test func credentialsAreRedacted() async throws {
+        #expect(OpenAIChatBackend.withoutCredentials("http://user:secret@host:8000/v1") == "http://***@host:8000/v1")
+        #expect(OpenAIChatBackend.withoutCredentials("https://host/v1?u=a@b") == "https://host/v1?u=a@b")
+        setenv("IAP_TEST_JUDGE_KEY", "sk-test-very-secret", 1)
+        defer { unsetenv("IAP_TEST_JUDGE_KEY") }
+        let faults = FaultServer()
+        try await withServer({ faults.application(onRunning: $0) }) { port in
+            var settings = OpenAIChatBackend.Settings(baseURLs: ["http://judge:pa55word@127.0.0.1:\(port)/echo/v1"], model: "judge")
+            settings.apiKeyVariable = "IAP_TEST_JUDGE_KEY"
+            settings.maxAttempts = 1
+            let verdicts = await LLMRubricJudge(backend: try OpenAIChatBackend(settings: settings)).judge([item(0)], temperature: 0)
+            guard case .failed(let problem) = verdicts[0] else { Issue.record("not failed: \(verdicts)"); return }
+            #expect(problem.contains("HTTP 403") && problem.contains("***@127.0.0.1"), "\(problem)")
+            #expect(!problem.contains("pa55word") && !problem.contains("sk-test-very-secret"), "\(problem)")
+        }
     }
 
     /// Dropped connections (accepted, then closed without a reply) are retried and end failed.

@@ -149,5 +149,22 @@ func temporaryFile(_ bytes: [UInt8]) throws -> String {
         #expect(try reason(Array("GGUF".utf8) + [3, 0, 0, 0, 1]).contains("truncated"))
         let empty = Array("GGUF".utf8) + [3, 0, 0, 0] + [UInt8](repeating: 0, count: 16)
         #expect(try reason(empty) == "accepted")
+
+        // Two 64-value tensors, F32 (256 bytes each, one after the other): as written, then
+        // with a type or an offset changed in the header.
+        func file(types: (UInt32, UInt32), offsets: (UInt64, UInt64), data: Int = 512) -> [UInt8] {
+            func u32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
+            func u64(_ v: UInt64) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
+            var bytes = Array("GGUF".utf8) + u32(3) + u64(2) + u64(0)
+            for (name, type, offset) in [("a", types.0, offsets.0), ("b", types.1, offsets.1)] {
+                bytes += u64(1) + Array(name.utf8) + u32(1) + u64(64) + u32(type) + u64(offset)
+            }
+            bytes += [UInt8](repeating: 0, count: (32 - bytes.count % 32) % 32)
+            return bytes + [UInt8](repeating: 0, count: data)
+        }
+        #expect(try reason(file(types: (0, 0), offsets: (0, 256))) == "accepted")
+        #expect(try reason(file(types: (1, 0), offsets: (0, 256))).contains("tensor a: 256 bytes up to the next tensor, but its type"))
+        #expect(try reason(file(types: (0, 0), offsets: (0, 128))).contains("overlaps the data of b"))
+        #expect(try reason(file(types: (0, 1), offsets: (0, 256))).contains("tensor b: 256 bytes up to the end of the file"))
     }
 }

@@ -58,6 +58,25 @@ enum SmolLM {
         #expect(worst <= 1e-4, "max |Δlogit| = \(worst)")
     }
 
+    /// Weights that decode to NaN (a doctored file whose header still checks out) are an
+    /// error naming the model at load, not NaN log-probs and token 0 later.
+    @Test func nanWeightsAreRefusedAtLoad() throws {
+        let source = modelFixtures.appendingPathComponent("tiny-llama3").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("iap-nan-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.copyItem(atPath: source, toPath: folder)
+        let path = folder + "/model.safetensors"
+        let entry = try #require(try SafeTensorsFile(path: path).entries.first { $0.name == "model.norm.weight" })
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        let headerLength = bytes[0..<8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let start = 8 + headerLength + entry.dataOffsets.lowerBound
+        for k in stride(from: start, to: 8 + headerLength + entry.dataOffsets.upperBound, by: 4) {
+            bytes.replaceSubrange(k..<k + 4, with: [0x00, 0x00, 0xC0, 0x7F])  // float32 NaN
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect { try CausalLM.load(ModelFiles(path: folder)) } throws: { "\($0)".contains(folder) && "\($0)".contains("NaN") }
+    }
+
     @Test func tinyQwenHasBiasesAndLlamaHasScaledRope() throws {
         let qwen = try CausalLM.load(ModelFiles(path: modelFixtures.appendingPathComponent("tiny-qwen2").path))
         #expect(qwen.config.qkvBias && qwen.config.tieWordEmbeddings)

@@ -22,4 +22,23 @@ public struct TrainerState: Codable, Sendable, Equatable {
         case step, cursor, epoch, seed
         case optimizerStep = "optimizer_step"
     }
+
+    /// Counts are checked here: a negative one (a damaged or hand-edited file) is an error
+    /// naming the field, not an index that crashes a trainer later.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func count(_ key: CodingKeys) throws -> Int? {
+            guard let value = try c.decodeIfPresent(Int.self, forKey: key) else { return nil }
+            guard value >= 0 else { throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "must be 0 or more, got \(value)") }
+            return value
+        }
+        guard let step = try count(.step) else {
+            throw DecodingError.keyNotFound(CodingKeys.step, .init(codingPath: c.codingPath, debugDescription: "missing"))
+        }
+        self.step = step
+        cursor = try count(.cursor)
+        epoch = try count(.epoch)
+        seed = try c.decode(Int.self, forKey: .seed)
+        optimizerStep = try count(.optimizerStep) ?? step
+    }
 }

@@ -26,12 +26,15 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Write the table to this file instead of standard output.")
     var out: String?
 
+    @Flag(help: "Tabulate evaluations whose judge calls failed too (their rows are marked incomplete).")
+    var allowIncomplete = false
+
     func run() throws {
         guard !results.isEmpty else { throw CLI.failure("give at least one results folder") }
         guard names.isEmpty || names.count == results.count else { throw CLI.failure("--names: give one name per results folder") }
         let methods = try results.enumerated().map { (i, folder) throws(ExitCode) -> MethodResult in
             do throws(LaMPQADataError) {
-                return try ResultsTable.load(folder: folder, name: names.isEmpty ? nil : names[i])
+                return try ResultsTable.load(folder: folder, name: names.isEmpty ? nil : names[i], allowIncomplete: allowIncomplete)
             } catch {
                 throw CLI.failure(error)
             }

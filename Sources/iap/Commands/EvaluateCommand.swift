@@ -58,6 +58,16 @@ struct EvaluateCommand: AsyncParsableCommand {
                 return d
             }
         }
+        // Each responses file gets the subfolder named after it: two of the same name would
+        // write over each other.
+        if responses.count > 1 {
+            var seen: [String: String] = [:]
+            for path in responses {
+                if let other = seen.updateValue(path, forKey: FileSystem.baseName(path)) {
+                    throw CLI.failure("--responses \(other) and \(path) have the same file name, so their results would share \(out)/\(FileSystem.baseName(path)): rename one")
+                }
+            }
+        }
         let dataset: LaMPQADataset
         do { dataset = try LaMPQADataset(folder: data, options: options) } catch { throw CLI.failure(error) }
         for warning in dataset.warnings { CLI.note("warning: \(warning)") }
@@ -73,6 +83,7 @@ struct EvaluateCommand: AsyncParsableCommand {
         if judge.isProxy {
             CLI.note("note: the \(judge.identity) judge is a proxy for the LaMP-QA LLM judge; its scores are not benchmark scores.")
         }
+        var incomplete: [String] = []
         for responsesPath in responses {
             let answers: [String: String]
             do { answers = try ResponsesFile.load(responsesPath) } catch { throw CLI.failure(error) }
@@ -87,6 +98,12 @@ struct EvaluateCommand: AsyncParsableCommand {
                 throw CLI.failure("\(error)")
             }
             EvaluationDisplay.show(report, responses: responsesPath)
+            if !report.isComplete { incomplete.append(folder) }
+        }
+        if !incomplete.isEmpty {
+            throw CLI.failure(
+                "incomplete: judge calls failed, so \(incomplete.joined(separator: ", ")) holds no results (summary.json lists the items); "
+                    + "rerun the same command when the judge is reachable: the verdicts so far are in the judge cache")
         }
     }
 }

@@ -36,6 +36,9 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Sample rollouts shown per run.")
     var rollouts = 40
 
+    @Flag(help: "Show evaluations whose judge calls failed too (marked incomplete) instead of refusing them.")
+    var allowIncomplete = false
+
     func run() throws {
         guard !inputs.isEmpty else { throw CLI.failure("give at least one run, evaluation or ablation folder") }
         guard names.isEmpty || names.count == inputs.count else { throw CLI.failure("--names: give one name per input") }
@@ -43,6 +46,7 @@ struct ReportCommand: ParsableCommand {
         report.title = title
         report.alpha = alpha
         report.rollouts = rollouts
+        report.allowIncomplete = allowIncomplete
         for (i, path) in inputs.enumerated() {
             do { report.inputs.append(try HTMLReport.classify(path, name: names.isEmpty ? nil : names[i])) } catch { throw CLI.failure(error) }
         }

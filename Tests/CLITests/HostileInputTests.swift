@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+
+/// Bad input and faults through the `iap` binary, as a user meets them: each case ends in a
+/// clear error (exit 1 naming the culprit), a warning, or an exit status that stops a
+/// script — never a crash, a made-up result or lost work.
+@Suite(.serialized, .timeLimit(.minutes(10))) struct HostileInputTests: RunsIAP {
+    /// A responses file for the first test question of each domain of the bundled sample.
+    func responses(at path: String) throws {
+        var entries: [String: [[String: String]]] = [:]
+        for domain in ["Art_and_Entertainment", "Lifestyle_and_Personal_Development", "Society_and_Culture"] {
+            let data = try Data(contentsOf: repository.appendingPathComponent("data/sample/\(domain)_test.json"))
+            let records = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
+            let id = try #require(records.first?["id"] as? String)
+            entries[id] = [["output": "Practise a little every day and keep a log."]]
+        }
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: entries).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// A judge that cannot be reached gives no scores: exit 1, summary.json says incomplete,
+    /// and compare refuses the folder unless told to show it.
+    @Test func anUnreachableJudgeIsAnIncompleteEvaluation() throws {
+        guard binaryIsBuilt else {
+            Issue.record("build the iap binary first (make test does)")
+            return
+        }
+        let d = scratch("unreachable")
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        try responses(at: d + "/r.json")
+        let evaluated = try iap([
+            "evaluate", "--data", "data/sample", "--split", "test", "--limit", "1", "--judge", "openai", "--judge-model", "judge",
+            "--judge-url", "http://user:hunter2@127.0.0.1:1/v1", "--judge-attempts", "1", "--retry-rounds", "1", "--no-cache",
+            "--out", d + "/eval", "--responses", d + "/r.json",
+        ])
+        #expect(evaluated.status == 1, "\(evaluated.errors)")
+        #expect(evaluated.errors.contains("incomplete") && evaluated.errors.contains("judge calls failed"), "\(evaluated.errors)")
+        let summary = try String(contentsOfFile: d + "/eval/summary.json", encoding: .utf8)
+        #expect(summary.contains(#""complete" : false"#), "\(summary)")
+        #expect(!summary.contains("hunter2") && !evaluated.errors.contains("hunter2") && !evaluated.output.contains("hunter2"))
+        let files = try FileManager.default.contentsOfDirectory(atPath: d + "/eval")
+        #expect(!files.contains { $0.hasSuffix(".scores.json") }, "\(files)")
+        let compared = try iap(["compare", d + "/eval"])
+        #expect(compared.status == 1 && compared.errors.contains("incomplete evaluation"), "\(compared.errors)")
+        let shown = try iap(["compare", "--allow-incomplete", d + "/eval"])
+        #expect(shown.status == 0 && shown.output.contains("(incomplete)"), "\(shown.errors)")
+    }
+
+    /// Out-of-range counts, ambiguous files and colliding outputs are refused before any work.
+    @Test func badDataAndFlagsAreRefusedNamingTheCulprit() throws {
+        guard binaryIsBuilt else {
+            Issue.record("build the iap binary first (make test does)")
+            return
+        }
+        let d = scratch("baddata")
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        try responses(at: d + "/ra/r.json")
+        try responses(at: d + "/rb/r.json")
+        let evaluate = ["evaluate", "--data", "data/sample", "--split", "test", "--judge", "embedding", "--no-cache"]
+
+        let negative = try iap(evaluate + ["--limit=-1", "--out", d + "/e1", "--responses", d + "/ra/r.json"])
+        #expect(negative.status == 1 && negative.errors.contains("limit -1"), "\(negative.errors)")
+        let answerNegative = try iap(["answer", "--method", "non-personalized", "--limit=-1", "--out", d + "/a.json"])
+        #expect(answerNegative.status == 1 && answerNegative.errors.contains("limit -1"), "\(answerNegative.errors)")
+        let trainNegative = try iap(["train", "--config", "configs/demo-cpu.yaml", "--set", "data.limit=-1", "--print-config"])
+        #expect(trainNegative.status == 1 && trainNegative.errors.contains("data.limit"), "\(trainNegative.errors)")
+
+        let colliding = try iap(evaluate + ["--limit", "1", "--out", d + "/e2", "--responses", d + "/ra/r.json", d + "/rb/r.json"])
+        #expect(colliding.status == 1 && colliding.errors.contains("ra/r.json") && colliding.errors.contains("rb/r.json"), "\(colliding.errors)")
+        #expect(!FileManager.default.fileExists(atPath: d + "/e2"), "nothing was written")
+
+        // The same question id in two domain files.
+        let data = d + "/data"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        for name in ["Art_and_Entertainment", "Lifestyle_and_Personal_Development", "Society_and_Culture"] {
+            try FileManager.default.copyItem(atPath: repository.appendingPathComponent("data/sample/\(name)_test.json").path, toPath: "\(data)/\(name)_test.json")
+        }
+        let art = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: data + "/Art_and_Entertainment_test.json"))) as? [[String: Any]])
+        let societyPath = data + "/Society_and_Culture_test.json"
+        var society = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: societyPath))) as? [[String: Any]])
+        society[0]["id"] = art[0]["id"]
+        try JSONSerialization.data(withJSONObject: society).write(to: URL(fileURLWithPath: societyPath))
+        let duplicated = try iap(["evaluate", "--data", data, "--split", "test", "--judge", "embedding", "--no-cache", "--out", d + "/e3", "--responses", d + "/ra/r.json"])
+        #expect(duplicated.status == 1 && duplicated.errors.contains("Society_and_Culture_test.json") && duplicated.errors.contains("is also in"), "\(duplicated.errors)")
+
+        // An empty domain file is said, not silently left out of the macro average.
+        try "[]".write(toFile: societyPath, atomically: true, encoding: .utf8)
+        let emptied = try iap(["evaluate", "--data", data, "--split", "test", "--limit", "1", "--judge", "embedding", "--no-cache", "--out", d + "/e4", "--responses", d + "/ra/r.json"])
+        #expect(emptied.status == 0 && emptied.errors.contains("holds no questions"), "\(emptied.errors)")
+
+        // Control characters in what a message echoes are shown, not obeyed by the terminal.
+        let escape = try iap(["compare", d + "/no\u{1B}[2Jsuch"])
+        #expect(escape.status == 1 && !escape.errors.contains("\u{1B}") && escape.errors.contains("\\u{1B}"), "\(escape.errors)")
+    }
+
+    /// Ctrl-C during training saves a checkpoint and exits 130 (so `iap train && …` stops);
+    /// the run resumes from that checkpoint.
+    @Test func anInterruptedTrainingRunSavesAndExitsNonZero() throws {
+        guard binaryIsBuilt else {
+            Issue.record("build the iap binary first (make test does)")
+            return
+        }
+        let d = scratch("interrupt")
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        let tiny = [
+            "--set", "rollout.questions_per_step=1", "--set", "rollout.group_size=2", "--set", "rollout.max_new_tokens=8",
+            "--set", "rollout.reference_max_new_tokens=8", "--set", "dapo.dynamic_sampling=false",
+        ]
+        let interrupted = try iap(["train", "--config", "configs/demo-cpu.yaml", "--run-dir", d, "--set", "run.steps=3"] + tiny, interruptWhen: "step 1/3")
+        #expect(interrupted.status == 130, "\(interrupted.status): \(interrupted.errors.suffix(1500))")
+        #expect(interrupted.errors.contains("continue with: iap train --resume"), "\(interrupted.errors.suffix(800))")
+        let checkpoints = (try? FileManager.default.contentsOfDirectory(atPath: d + "/checkpoints")) ?? []
+        #expect(checkpoints.contains { $0.hasPrefix("step-") && !$0.contains(".") }, "\(checkpoints)")
+    }
+}
