@@ -59,19 +59,28 @@ public struct AnswerGenerator {
     }
 
     /// `options.samplesPerPrompt` answers per record, in record order; `intents[id]` is given
-    /// to the prompt when present. `progress(done, total)` after each batch.
+    /// to the prompt when present. `progress(done, total)` after each batch. `finished` holds
+    /// batches answered before (by their first index: they are not generated again), and
+    /// `batchDone(start, answers)` is told of each new one (to keep it).
     public func answer(
-        _ records: [LaMPQARecord], intents: [String: [String]]? = nil, progress: (Int, Int) -> Void = { _, _ in }
+        _ records: [LaMPQARecord], intents: [String: [String]]? = nil, finished: [Int: [GeneratedAnswer]] = [:],
+        batchDone: (Int, [GeneratedAnswer]) throws -> Void = { _, _ in }, progress: (Int, Int) -> Void = { _, _ in }
     ) throws -> [GeneratedAnswer] {
         var out: [GeneratedAnswer] = []
         let size = max(1, batch)
         for start in stride(from: 0, to: records.count, by: size) {
             let chunk = Array(records[start..<min(start + size, records.count)])
+            if let done = finished[start], done.map(\.id) == chunk.flatMap({ r in Array(repeating: r.id, count: max(1, options.samplesPerPrompt)) }) {
+                out += done
+                progress(min(start + size, records.count), records.count)
+                continue
+            }
             let prompts = try chunk.map { record in try promptIds(record, intents: intents.map { all in all[record.id] ?? [] }) }
             var o = options
             o.seed = options.seed &+ UInt64(start)
             let sequences = try withNoGrad { try model.generate(prompts: prompts, tokenizer: tokenizer, options: o) }
                 .sorted { ($0.prompt, $0.sample) < ($1.prompt, $1.sample) }
+            var batch: [GeneratedAnswer] = []
             for s in sequences {
                 let record = chunk[s.prompt]
                 var answer = GeneratedAnswer(
@@ -88,8 +97,10 @@ public struct AnswerGenerator {
                 case .baseline:
                     answer.response = BaselineMethod.finalAnswer(s.text).trimmedWhitespace
                 }
-                out.append(answer)
+                batch.append(answer)
             }
+            try batchDone(start, batch)
+            out += batch
             progress(min(start + size, records.count), records.count)
         }
         return out

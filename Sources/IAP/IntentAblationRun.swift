@@ -40,7 +40,7 @@ public struct IntentAblationRun: Sendable {
             var g = generator
             g.method = .baseline(.explicitIntent)
             g.prompt = assigned == nil ? IntentCondition.noIntentPrompt : AnsweringMethod.baseline(.explicitIntent).defaultPrompt
-            let answers = try g.answer(dataset.records, intents: assigned) { done, total in progress(condition, done, total) }
+            let answers = try g.answer(dataset.records, intents: assigned, progress: { done, total in progress(condition, done, total) })
             try ResponsesFile.write(answers.map { ($0.id, $0.response) }, to: responsesPath(condition))
         }
     }

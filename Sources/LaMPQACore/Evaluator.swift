@@ -56,9 +56,12 @@ public struct Evaluator: Sendable {
     /// Judge calls in flight at once.
     public var parallelCalls = 4
 
+    /// Batching as the judge prefers it (`RubricJudge.batching`).
     public init(judge: RubricJudge, cache: JudgeCache?) {
         self.judge = judge
         self.cache = cache
+        batchSize = judge.batching.itemsPerCall
+        parallelCalls = judge.batching.callsInFlight
     }
 
     /// `responses`: question id → answer text. Questions of `records` without a response

@@ -9,10 +9,13 @@ public protocol ChatBackend: Sendable {
         -> [Result<String, JudgeCallError>]
     /// Requests sent so far (nil for backends that are not behind a server).
     func requestCounts() async -> JudgeRequestCounts?
+    /// Conversations per call and calls at once that suit the backend.
+    var batching: JudgeBatching { get }
 }
 
 extension ChatBackend {
     public func requestCounts() async -> JudgeRequestCounts? { nil }
+    public var batching: JudgeBatching { JudgeBatching(itemsPerCall: 64, callsInFlight: 4) }
 }
 
 /// Why a judge call produced no reply.
@@ -42,6 +45,7 @@ public struct LLMRubricJudge: RubricJudge {
     public var isProxy: Bool { false }
 
     public func requestCounts() async -> JudgeRequestCounts? { await backend.requestCounts() }
+    public var batching: JudgeBatching { backend.batching }
 
     public func judge(_ items: [JudgeItem], temperature: Double) async -> [JudgeVerdict] {
         let conversations = items.map { item -> [ChatMessage] in

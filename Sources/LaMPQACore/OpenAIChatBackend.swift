@@ -179,6 +179,9 @@ public final class OpenAIChatBackend: ChatBackend, @unchecked Sendable {
         return .failure(JudgeCallError("gave up after \(settings.maxAttempts) attempts; last: \(lastProblem)"))
     }
 
+    /// One conversation per call, `concurrency` at once: verdicts are cached as they arrive.
+    public var batching: JudgeBatching { JudgeBatching(itemsPerCall: 1, callsInFlight: settings.concurrency) }
+
     public func requestCounts() async -> JudgeRequestCounts? {
         JudgeRequestCounts(requests: await counters.calls, retries: await counters.retries, unanswered: await counters.unanswered)
     }

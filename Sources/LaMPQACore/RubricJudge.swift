@@ -51,10 +51,24 @@ public protocol RubricJudge: Sendable {
     func judge(_ items: [JudgeItem], temperature: Double) async -> [JudgeVerdict]
     /// Requests sent so far, for judges behind a server (nil for in-process judges).
     func requestCounts() async -> JudgeRequestCounts?
+    /// How the evaluator should hand items over: in batches (in-process models batch their
+    /// forward passes) or one item per call, many at once (a server: each verdict is then
+    /// cached the moment it arrives, and a slow request holds up no others).
+    var batching: JudgeBatching { get }
 }
 
 extension RubricJudge {
     public func requestCounts() async -> JudgeRequestCounts? { nil }
+    public var batching: JudgeBatching { JudgeBatching(itemsPerCall: 64, callsInFlight: 4) }
+}
+
+public struct JudgeBatching: Sendable, Equatable {
+    public var itemsPerCall: Int
+    public var callsInFlight: Int
+    public init(itemsPerCall: Int, callsInFlight: Int) {
+        self.itemsPerCall = itemsPerCall
+        self.callsInFlight = callsInFlight
+    }
 }
 
 /// What a judge backend sent: every HTTP request (retries included), the retries, and

@@ -58,12 +58,10 @@ struct JudgeOptions: ParsableArguments {
         do { return try JudgeCache(path: path) } catch { throw CLI.failure(error) }
     }
 
-    /// An evaluator with the flags' retry rounds and the batching that suits the backend.
+    /// An evaluator with the flags' retry rounds (batching as the judge prefers it).
     func evaluator(_ judge: RubricJudge, cache: JudgeCache?) -> Evaluator {
         var evaluator = Evaluator(judge: judge, cache: cache)
         evaluator.retryRounds = retryRounds
-        evaluator.parallelCalls = judge.identity.hasPrefix("llm:openai") ? 1 : 4
-        evaluator.batchSize = judge.identity.hasPrefix("llm:openai") ? max(64, concurrency * 4) : 64
         return evaluator
     }
 }

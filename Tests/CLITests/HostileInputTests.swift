@@ -93,6 +93,32 @@ import Testing
         #expect(escape.status == 1 && !escape.errors.contains("\u{1B}") && escape.errors.contains("\\u{1B}"), "\(escape.errors)")
     }
 
+    /// `iap answer` stopped by Ctrl-C keeps the batches it finished; the same command continues
+    /// after them and writes what an uninterrupted run writes.
+    @Test func anInterruptedAnswerRunContinues() throws {
+        guard binaryIsBuilt else {
+            Issue.record("build the iap binary first (make test does)")
+            return
+        }
+        let d = scratch("answer")
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        let command = ["answer", "--method", "non-personalized", "--limit", "2", "--max-tokens", "8", "--batch", "2"]
+        let stopped = try iap(command + ["--out", d + "/r.json"], interruptWhen: "2/6 questions answered")
+        #expect(stopped.status != 0 && !FileManager.default.fileExists(atPath: d + "/r.json"), "\(stopped.errors)")
+        #expect(FileManager.default.fileExists(atPath: d + "/r.json.partial.jsonl"), "the finished batch is kept")
+        let continued = try succeed(command + ["--out", d + "/r.json"])
+        #expect(continued.errors.contains("continuing after"), "\(continued.errors)")
+        #expect(!FileManager.default.fileExists(atPath: d + "/r.json.partial.jsonl"))
+        try succeed(command + ["--out", d + "/whole.json"])
+        let resumed = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: d + "/r.json"))) as? NSDictionary
+        let whole = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: d + "/whole.json"))) as? NSDictionary
+        #expect(resumed != nil && resumed == whole)
+        // Another command's leftovers are not mixed in.
+        try "{\"settings\":\"another model\"}\n".write(toFile: d + "/x.json.partial.jsonl", atomically: true, encoding: .utf8)
+        let other = try iap(command + ["--out", d + "/x.json"])
+        #expect(other.status == 1 && other.errors.contains("other settings"), "\(other.errors)")
+    }
+
     /// Ctrl-C during training saves a checkpoint and exits 130 (so `iap train && …` stops);
     /// the run resumes from that checkpoint.
     @Test func anInterruptedTrainingRunSavesAndExitsNonZero() throws {

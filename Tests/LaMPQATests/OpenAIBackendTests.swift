@@ -81,6 +81,13 @@ final class FaultServer: Sendable {
             let said = request.headers[.authorization] ?? "none"
             return Response(status: .forbidden, body: .init(byteBuffer: ByteBuffer(string: #"{"error": {"message": "bad key: "# + "\(said)\"}}")))
         }
+        router.post("mixed/v1/chat/completions") { request, _ in
+            // Answers at once, except for responses that ask to be slow.
+            var request = request
+            let body = String(buffer: try await request.collectBody(upTo: 1 << 20))
+            if body.contains("SLOW") { try await Task.sleep(nanoseconds: 20_000_000_000) }
+            return FaultServer.reply("{\"match_score\": 2}")
+        }
         router.post("unauthorized/v1/chat/completions") { _, _ in
             _ = await counts.bump("unauthorized")
             return Response(status: .unauthorized, body: .init(byteBuffer: ByteBuffer(string: #"{"error": {"message": "invalid API key"}}"#)))
@@ -199,6 +206,30 @@ func item(_ n: Int) -> JudgeItem {
         let down = try await Evaluator(judge: LLMRubricJudge(backend: try backend("http://127.0.0.1:1/v1", attempts: 2)), cache: nil)
             .evaluate(records: records, responses: responses)
         #expect(!down.isComplete && down.unanswered == down.calls && down.calls == 6)
+    }
+
+    /// Each verdict is cached when it arrives, not when its batch ends: stopping an evaluation
+    /// while one request hangs keeps every verdict that came back.
+    @Test func verdictsAreCachedAsTheyArrive() async throws {
+        let aspect = RubricAspect(aspect: "A", reason: "r", evidence: "e")
+        let records = (0..<5).map { k in
+            LaMPQARecord(id: "0_1_\(k)", domain: .artAndEntertainment, question: "Q", narrative: "N", category: "c", profile: [], aspects: [aspect])
+        }
+        let responses = Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0.id == "0_1_4" ? "SLOW" : "fast \($0.id)") })
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("iap-arrive-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let faults = FaultServer()
+        try await withServer({ faults.application(onRunning: $0) }) { port in
+            let judge = LLMRubricJudge(backend: try backend("http://127.0.0.1:\(port)/mixed/v1", attempts: 1, timeout: 60))
+            let cache = try JudgeCache(path: folder + "/verdicts.jsonl")
+            let evaluation = Task { try await Evaluator(judge: judge, cache: cache).evaluate(records: records, responses: responses) }
+            try await Task.sleep(nanoseconds: 1_500_000_000)
+            evaluation.cancel()
+            _ = try? await evaluation.value
+            let kept = try JudgeCache(path: folder + "/verdicts.jsonl")
+            #expect(await kept.count == 4, "the four answered verdicts are on disk")
+        }
     }
 
     /// Credentials in a judge URL and the API key never reach a message (and so no file).

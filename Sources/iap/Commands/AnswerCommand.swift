@@ -79,7 +79,22 @@ struct AnswerCommand: AsyncParsableCommand {
         var generator = AnswerGenerator(
             model: lm, tokenizer: tokenizer, template: template, input: builder, method: answering, prompt: prompt, options: generation)
         generator.batch = batch
-        let answers = try generator.answer(dataset.records, intents: givenIntents) { done, total in CLI.note("\(done)/\(total) questions answered") }
+        // Finished batches are kept beside the output as they come, so Ctrl-C loses at most one.
+        let kept = AnswerProgressFile(
+            output: out,
+            settings: [model, method, prefill, promptFile ?? "", intents ?? "", data, split.rawValue, input, limit.map(String.init) ?? "all",
+                       "\(generation)", "batch \(batch)"].joined(separator: " | "))
+        let finished: [Int: [GeneratedAnswer]]
+        do { finished = try kept.finished() } catch { throw CLI.failure(error) }
+        if !finished.isEmpty { CLI.note("\(kept.path): continuing after \(finished.values.map(\.count).reduce(0, +)) answers made before") }
+        let answers: [GeneratedAnswer]
+        do {
+            answers = try generator.answer(
+                dataset.records, intents: givenIntents, finished: finished, batchDone: { start, batch in try kept.append(start: start, batch) }
+            ) { done, total in CLI.note("\(done)/\(total) questions answered") }
+        } catch {
+            throw CLI.failure("\(error)")
+        }
         do {
             try ResponsesFile.write(answers.map { ($0.id, $0.response) }, to: out)
             if case .iap = answering {
@@ -89,6 +104,7 @@ struct AnswerCommand: AsyncParsableCommand {
         } catch {
             throw CLI.failure(error)
         }
+        kept.remove()
         print("wrote \(out) (\(answers.count) responses)")
     }
 }
