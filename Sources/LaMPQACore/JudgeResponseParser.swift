@@ -46,58 +46,54 @@ public enum JudgeResponseParser {
 
     /// Balanced `{…}` spans (respecting strings and escapes), fenced blocks first.
     static func jsonObjects(in text: String) -> [String] {
-        var sources: [Substring] = []
-        // Contents of ``` fences come first.
+        var out: [String] = []
+        for source in fencedBlocks(in: text) + [text[...]] {
+            let bytes = Array(source.utf8)
+            var i = 0
+            while let start = bytes[i...].firstIndex(of: UInt8(ascii: "{")) {
+                guard let end = closingBrace(bytes, from: start) else { break }
+                out.append(String(decoding: bytes[start...end], as: UTF8.self))
+                i = end + 1
+            }
+        }
+        return out
+    }
+
+    /// The contents of ``` fences (a `json` tag dropped), in order.
+    static func fencedBlocks(in text: String) -> [Substring] {
+        var blocks: [Substring] = []
         var rest = text[...]
         while let open = rest.firstRange(of: "```") {
             let afterFence = rest[open.upperBound...]
             guard let close = afterFence.firstRange(of: "```") else { break }
             var body = afterFence[..<close.lowerBound]
             if body.hasPrefix("json") { body = body.dropFirst(4) }
-            sources.append(body)
+            blocks.append(body)
             rest = afterFence[close.upperBound...]
         }
-        sources.append(text[...])
-        var out: [String] = []
-        for source in sources {
-            let bytes = Array(source.utf8)
-            var i = 0
-            while i < bytes.count {
-                guard bytes[i] == UInt8(ascii: "{") else {
-                    i += 1
-                    continue
-                }
-                var depth = 0
-                var inString = false
-                var escaped = false
-                var j = i
-                var end: Int?
-                while j < bytes.count {
-                    let c = bytes[j]
-                    if inString {
-                        if escaped { escaped = false } else if c == UInt8(ascii: "\\") { escaped = true } else if c == UInt8(ascii: "\"") { inString = false }
-                    } else if c == UInt8(ascii: "\"") {
-                        inString = true
-                    } else if c == UInt8(ascii: "{") {
-                        depth += 1
-                    } else if c == UInt8(ascii: "}") {
-                        depth -= 1
-                        if depth == 0 {
-                            end = j
-                            break
-                        }
-                    }
-                    j += 1
-                }
-                if let end {
-                    out.append(String(decoding: bytes[i...end], as: UTF8.self))
-                    i = end + 1
-                } else {
-                    break
-                }
+        return blocks
+    }
+
+    /// The index of the `}` that closes the `{` at `start`, skipping braces inside strings;
+    /// nil when it is never closed.
+    static func closingBrace(_ bytes: [UInt8], from start: Int) -> Int? {
+        var depth = 0
+        var inString = false
+        var escaped = false
+        for j in start..<bytes.count {
+            let c = bytes[j]
+            if inString {
+                if escaped { escaped = false } else if c == UInt8(ascii: "\\") { escaped = true } else if c == UInt8(ascii: "\"") { inString = false }
+            } else if c == UInt8(ascii: "\"") {
+                inString = true
+            } else if c == UInt8(ascii: "{") {
+                depth += 1
+            } else if c == UInt8(ascii: "}") {
+                depth -= 1
+                if depth == 0 { return j }
             }
         }
-        return out
+        return nil
     }
 
     /// `match_score` followed by `:` or `=` and a number, anywhere in the text.

@@ -6,7 +6,7 @@ import Testing
 /// The whole research loop through the `iap` binary on the bundled sample, tiny settings and
 /// the embedding judge: train (IAP, 1 step) and sft → answer with every method → evaluate →
 /// compare → ablate intents / buckets → report. Run by `make test` after `swift build`.
-@Suite(.serialized, .timeLimit(.minutes(10))) struct EndToEndTests: RunsIAP {
+@Suite(.serialized, .timeLimit(.minutes(20))) struct EndToEndTests: RunsIAP {
     @Test func answerEvaluateCompareAblateReport() throws {
         guard FileManager.default.isExecutableFile(atPath: repository.appendingPathComponent(".build/debug/iap").path) else {
             Issue.record("build the iap binary first (swift build; make test does)")

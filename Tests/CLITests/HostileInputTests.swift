@@ -4,7 +4,7 @@ import Testing
 /// Bad input and faults through the `iap` binary, as a user meets them: each case ends in a
 /// clear error (exit 1 naming the culprit), a warning, or an exit status that stops a
 /// script — never a crash, a made-up result or lost work.
-@Suite(.serialized, .timeLimit(.minutes(10))) struct HostileInputTests: RunsIAP {
+@Suite(.serialized, .timeLimit(.minutes(20))) struct HostileInputTests: RunsIAP {
     /// A responses file for the first test question of each domain of the bundled sample.
     func responses(at path: String) throws {
         var entries: [String: [[String: String]]] = [:]
@@ -68,6 +68,11 @@ import Testing
         let colliding = try iap(evaluate + ["--limit", "1", "--out", d + "/e2", "--responses", d + "/ra/r.json", d + "/rb/r.json"])
         #expect(colliding.status == 1 && colliding.errors.contains("ra/r.json") && colliding.errors.contains("rb/r.json"), "\(colliding.errors)")
         #expect(!FileManager.default.fileExists(atPath: d + "/e2"), "nothing was written")
+
+        // Answers to questions that are not there: said, not a null macro with exit 0.
+        try JSONSerialization.data(withJSONObject: ["no_such_id": [["output": "x"]]]).write(to: URL(fileURLWithPath: d + "/stray.json"))
+        let stray = try iap(evaluate + ["--out", d + "/e5", "--responses", d + "/stray.json"])
+        #expect(stray.status == 1 && stray.errors.contains("none of its 1 ids"), "\(stray.errors)")
 
         // The same question id in two domain files.
         let data = d + "/data"

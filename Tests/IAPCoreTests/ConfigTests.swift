@@ -76,6 +76,11 @@ func failure(_ body: () throws -> Void) -> String {
             #expect(got.contains(message), "\(text) → \(got)")
         }
         #expect(failure { _ = try ConfigLoader.load(yaml: "", source: "e.yaml") }.contains("e.yaml: the file is empty"))
+        // An alias bomb is refused before anything expands it (it used to take seconds and GBs).
+        var bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+        for k in 1...9 { bomb += "a\(k): &a\(k) [" + Array(repeating: "*a\(k - 1)", count: 10).joined(separator: ", ") + "]\n" }
+        #expect(failure { _ = try ConfigLoader.load(yaml: bomb + "run:\n  steps: 1\n", source: "bomb.yaml") }.contains("bomb.yaml: expands to more than"))
+        #expect(failure { _ = try ConfigLoader.load(yaml: String(repeating: "# pad\n", count: 200_000), source: "big.yaml") }.contains("at most 1 MiB"))
         #expect(failure { _ = try ConfigLoader.load(file: nil, overrides: ["nonsense"]) }.contains("expected section.key=value"))
         #expect(failure { _ = try ConfigLoader.load(file: nil, overrides: ["lr=1"]) }.contains("must be section.key"))
     }

@@ -49,11 +49,19 @@ public enum ConfigLoader {
 
     // MARK: Trees
 
+    /// Far beyond any real configuration (a few dozen keys), far below what hurts.
+    static let maxBytes = 1 << 20
+    static let maxNodes = 100_000
+
     static func parse(_ text: String, source: String) throws(ConfigError) -> Node {
+        guard text.utf8.count <= maxBytes else { throw ConfigError("\(source): \(text.utf8.count) bytes; a configuration file is at most 1 MiB") }
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch { throw ConfigError("\(source): not valid YAML: \(error)") }
         guard let node else { throw ConfigError("\(source): the file is empty (give at least one section, or no --config for the defaults)") }
         guard case .mapping = node else { throw ConfigError("\(source): expected a mapping of sections (run:, policy:, …)") }
+        guard node.hasAtMost(maxNodes) else {
+            throw ConfigError("\(source): expands to more than \(maxNodes) values (YAML aliases repeated inside each other?); refusing it")
+        }
         return node
     }
 

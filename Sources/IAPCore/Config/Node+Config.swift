@@ -5,6 +5,23 @@ import Yams
 extension Node {
     static var emptyMapping: Node { .mapping(Node.Mapping([])) }
 
+    /// Whether the tree holds at most `limit` nodes, an alias counting again each time it is
+    /// used; counting stops as soon as the limit is passed, so an alias bomb ("billion
+    /// laughs") is caught in microseconds, before anything expands it.
+    func hasAtMost(_ limit: Int) -> Bool {
+        var budget = limit
+        func visit(_ node: Node) -> Bool {
+            budget -= 1
+            guard budget >= 0 else { return false }
+            switch node {
+            case .scalar: return true
+            case .mapping(let pairs): return pairs.allSatisfy { visit($0.key) && visit($0.value) }
+            case .sequence(let items): return items.allSatisfy(visit)
+            }
+        }
+        return visit(self)
+    }
+
     /// The value at a key path of nested mappings.
     func value(at path: [String]) -> Node? {
         var node = self

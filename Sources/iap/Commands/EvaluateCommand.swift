@@ -45,7 +45,8 @@ struct EvaluateCommand: AsyncParsableCommand {
     @Option(help: "Output folder (one subfolder per responses file when several are given).")
     var out: String
 
-    func run() async throws {
+    /// The data flags as dataset options.
+    func datasetOptions() throws(ExitCode) -> LaMPQADataset.Options {
         guard let split = LaMPQASplit(rawValue: split) else { throw CLI.failure("--split \(split): use train, validation or test") }
         var options = LaMPQADataset.Options()
         options.split = split
@@ -58,16 +59,24 @@ struct EvaluateCommand: AsyncParsableCommand {
                 return d
             }
         }
-        // Each responses file gets the subfolder named after it: two of the same name would
-        // write over each other.
-        if responses.count > 1 {
-            var seen: [String: String] = [:]
-            for path in responses {
-                if let other = seen.updateValue(path, forKey: FileSystem.baseName(path)) {
-                    throw CLI.failure("--responses \(other) and \(path) have the same file name, so their results would share \(out)/\(FileSystem.baseName(path)): rename one")
-                }
+        return options
+    }
+
+    /// Each responses file gets the subfolder named after it: two of one name would write
+    /// over each other.
+    func checkDistinctNames() throws(ExitCode) {
+        guard responses.count > 1 else { return }
+        var seen: [String: String] = [:]
+        for path in responses {
+            if let other = seen.updateValue(path, forKey: FileSystem.baseName(path)) {
+                throw CLI.failure("--responses \(other) and \(path) have the same file name, so their results would share \(out)/\(FileSystem.baseName(path)): rename one")
             }
         }
+    }
+
+    func run() async throws {
+        let options = try datasetOptions()
+        try checkDistinctNames()
         let dataset: LaMPQADataset
         do { dataset = try LaMPQADataset(folder: data, options: options) } catch { throw CLI.failure(error) }
         for warning in dataset.warnings { CLI.note("warning: \(warning)") }
@@ -87,6 +96,10 @@ struct EvaluateCommand: AsyncParsableCommand {
         for responsesPath in responses {
             let answers: [String: String]
             do { answers = try ResponsesFile.load(responsesPath) } catch { throw CLI.failure(error) }
+            guard dataset.records.contains(where: { answers[$0.id] != nil }) else {
+                throw CLI.failure(
+                    "\(responsesPath): none of its \(answers.count) ids is a question of \(data) \(options.split.rawValue) (answers of another split or data set?)")
+            }
             let folder = responses.count > 1 ? out + "/" + FileSystem.baseName(responsesPath) : out
             let evaluator = judgeOptions.evaluator(judge, cache: judgeCache)
             let report: EvaluationReport
