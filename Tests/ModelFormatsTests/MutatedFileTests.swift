@@ -58,12 +58,13 @@ func mutations(of original: [UInt8], count: Int, seed: UInt64, text: Bool = fals
     return out
 }
 
-/// Writes `bytes` to a temporary file, calls `body` with its path, and removes it.
-func withTemporaryFile(_ bytes: [UInt8], suffix: String, _ body: (String) -> Void) throws {
+/// Writes `bytes` to a temporary file, calls `body` with its path, removes the file, and
+/// returns what `body` returned.
+func withTemporaryFile<T>(_ bytes: [UInt8], suffix: String, _ body: (String) throws -> T) throws -> T {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("iap-mutant-\(UUID().uuidString)\(suffix)").path
     try Data(bytes).write(to: URL(fileURLWithPath: path))
     defer { try? FileManager.default.removeItem(atPath: path) }
-    body(path)
+    return try body(path)
 }
 
 /// Counts what a reader did with the damaged copies, checking the rule for each: an error
@@ -98,7 +99,7 @@ struct MutantOutcomes<Result: Equatable> {
             _ = try? Tokenizer.load(gguf: file)
             return values
         }
-        var outcomes = try withTemporaryFileResult(original, suffix: ".gguf") { path in MutantOutcomes(intact: try read(path)) }
+        var outcomes = try withTemporaryFile(original, suffix: ".gguf") { path in MutantOutcomes(intact: try read(path)) }
         #expect(!outcomes.intact.isEmpty)
         for (i, mutant) in mutations(of: original, count: 600, seed: 1).enumerated() {
             try withTemporaryFile(mutant.bytes, suffix: ".gguf") { path in outcomes.check(mutant, index: i, naming: path) { try read(path) } }
@@ -135,7 +136,7 @@ struct MutantOutcomes<Result: Equatable> {
             let file = try SafeTensorsFile(path: path)
             return Dictionary(file.entries.map { ($0.name, Array(file.bytes(of: $0))) }, uniquingKeysWith: { a, _ in a })
         }
-        var outcomes = try withTemporaryFileResult(original, suffix: ".safetensors") { path in MutantOutcomes(intact: try read(path)) }
+        var outcomes = try withTemporaryFile(original, suffix: ".safetensors") { path in MutantOutcomes(intact: try read(path)) }
         #expect(outcomes.intact.count == 2)
         for (i, mutant) in mutations(of: original, count: 400, seed: 2).enumerated() {
             try withTemporaryFile(mutant.bytes, suffix: ".safetensors") { path in outcomes.check(mutant, index: i, naming: path) { try read(path) } }
@@ -151,7 +152,7 @@ struct MutantOutcomes<Result: Equatable> {
             _ = tokenizer.decode(ids + [-1, 1 << 40])
             return ids
         }
-        var outcomes = try withTemporaryFileResult(original, suffix: ".json") { path in MutantOutcomes(intact: try read(path)) }
+        var outcomes = try withTemporaryFile(original, suffix: ".json") { path in MutantOutcomes(intact: try read(path)) }
         for (i, mutant) in mutations(of: original, count: 300, seed: 3, text: true).enumerated() {
             try withTemporaryFile(mutant.bytes, suffix: ".json") { path in outcomes.check(mutant, index: i, naming: path) { try read(path) } }
         }
@@ -188,14 +189,6 @@ struct MutantOutcomes<Result: Equatable> {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         #expect(throws: JSONError.self) { try JSONValue.parse(deep) }
     }
-}
-
-/// `body` on a temporary file holding `bytes`, returning what it returns.
-func withTemporaryFileResult<T>(_ bytes: [UInt8], suffix: String, _ body: (String) throws -> T) throws -> T {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("iap-intact-\(UUID().uuidString)\(suffix)").path
-    try Data(bytes).write(to: URL(fileURLWithPath: path))
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try body(path)
 }
 
 extension SafeTensorsRecord {
