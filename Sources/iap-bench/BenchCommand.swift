@@ -98,11 +98,21 @@ extension BenchCommand {
         @Option(help: "Timed rounds (the best is reported; the first round starts with an empty cache).")
         var rounds = 3
 
+        @Option(help: "Repeat the file's text until it holds at least this many MB (scaling checks).")
+        var repeatToMb: Double?
+
+        @Flag(help: "Encode the whole text in one call instead of paragraph by paragraph.")
+        var whole = false
+
         func run() throws {
             let files = try CLI.openModel(model)
             let tokenizer = try CLI.loadTokenizer(files)
-            let text = try CLI.readText(file)
-            let paragraphs = text.split(separator: "\n\n", omittingEmptySubsequences: true).map(String.init)
+            var text = try CLI.readText(file)
+            if let repeatToMb, !text.isEmpty {
+                let unit = text
+                while Double(text.utf8.count) < repeatToMb * 1e6 { text += unit }
+            }
+            let paragraphs = whole ? [text] : text.split(separator: "\n\n", omittingEmptySubsequences: true).map(String.init)
             let clock = ContinuousClock()
             var best = Double.infinity
             var first = 0.0
@@ -119,7 +129,7 @@ extension BenchCommand {
             }
             let megabytes = Double(text.utf8.count) / 1e6
             var result = BenchResult.Tokenize(
-                paragraphs: paragraphs.count, megabytes: rounded(megabytes, 2), tokens: ids.count, firstRoundS: rounded(first, 3),
+                model: model, paragraphs: paragraphs.count, megabytes: rounded(megabytes, 2), tokens: ids.count, firstRoundS: rounded(first, 3),
                 bestS: rounded(best, 3), mbPerS: rounded(megabytes / best, 2), tokensPerS: Int(Double(ids.count) / best))
             if let referenceIds {
                 let reference = try Self.readInt32(referenceIds)

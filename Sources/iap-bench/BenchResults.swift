@@ -28,6 +28,7 @@ enum BenchResult {
 
     struct Tokenize: Encodable {
         var bench = "tokenize"
+        var model: String
         var paragraphs: Int
         var megabytes: Double
         var tokens: Int
@@ -38,7 +39,7 @@ enum BenchResult {
         var referenceTokens: Int?
         var idsIdentical: Bool?
         enum CodingKeys: String, CodingKey {
-            case bench, paragraphs, megabytes, tokens, firstRoundS = "first_round_s", bestS = "best_s", mbPerS = "mb_per_s"
+            case bench, model, paragraphs, megabytes, tokens, firstRoundS = "first_round_s", bestS = "best_s", mbPerS = "mb_per_s"
             case tokensPerS = "tokens_per_s", referenceTokens = "reference_tokens", idsIdentical = "ids_identical"
         }
     }

@@ -172,6 +172,28 @@ func expectSameIds(
         }
     }
 
+    /// A few MB of text in one call (accents, CJK, upper case, control characters) gives the
+    /// ids of its lines encoded one by one: WordPiece splits on whitespace, so nothing may
+    /// differ. Issue 18 item 15: this size took minutes when normalisation was quadratic
+    /// (the speed itself is checked by scripts/bench-wordpiece-scale.sh, not here).
+    @Test func wordPieceOnMegabytesEqualsItsLinesOneByOne() throws {
+        let tokenizer = try Tokenizer.load(tokenizerJSON: try Self.miniLMFolder() + "/tokenizer.json")
+        let lines = corpus.prefix(400).map { $0.replacingOccurrences(of: "\n", with: " ") } + [
+            "Café NAÏVE résumé — Ångström", "北京大学的学生 Tokyo 東京", "tab\there\u{7}bell\u{0}nul", "ﬁ ligature ß Straße",
+        ]
+        var big = ""
+        var expected: [Int] = []
+        while big.utf8.count < 3 << 20 {
+            for line in lines {
+                big += line + "\n"
+                expected += tokenizer.encode(line, addSpecialTokens: false)
+            }
+        }
+        let got = tokenizer.encode(big, addSpecialTokens: false)
+        #expect(got.count == expected.count)
+        #expect(got == expected)
+    }
+
     @Test func batchPaddingToTheLongest() throws {
         let tokenizer = try Tokenizer.load(tokenizerJSON: Self.miniLMFolder() + "/tokenizer.json")
         let batch = try tokenizer.encodeBatch(["short", "a somewhat longer sentence here"], padding: Padding(length: .longest))
