@@ -30,6 +30,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        // Already in the graph through Hummingbird; named here because `iap serve` runs its
+        // own service group (the generation queue stops before the HTTP server drains).
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.5.0"),
     ],
     targets: [
         .target(
@@ -90,6 +94,9 @@ let package = Package(
             dependencies: [
                 "Transformers", "ModelFormats", "IAPCore", "OpenAIWire", "JSONFiles", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         // What both command-line programs share: messages, failures, opening models.
         .target(
@@ -132,6 +139,7 @@ let package = Package(
             name: "LaMPQATests",
             dependencies: [
                 "LaMPQA", "LaMPQACore", "Serving", "OpenAIWire", "ModelStore", "FileIO", "JSONFiles", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
     ],
     swiftLanguageModes: [.v6],

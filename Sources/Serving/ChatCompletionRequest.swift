@@ -8,6 +8,8 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     public let type: String
     public let parameter: String?
     public let message: String
+    /// Seconds a client should wait before retrying (the `Retry-After` header of a 503).
+    public var retryAfter: Int?
 
     public init(status: Int = 400, type: String = "invalid_request_error", parameter: String? = nil, _ message: String) {
         self.status = status

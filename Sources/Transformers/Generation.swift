@@ -25,10 +25,20 @@ public struct GenerationOptions: Sendable {
     public init() {}
 }
 
+/// Asked every decoding step whether anyone still waits for a prompt's completions (a
+/// server whose client went away says no). A type rather than a bare closure so that a
+/// trailing closure at the call site still means `onText`.
+public struct AbandonCheck {
+    let isAbandoned: (_ prompt: Int) -> Bool
+    public init(_ isAbandoned: @escaping (_ prompt: Int) -> Bool) { self.isAbandoned = isAbandoned }
+}
+
 /// One completion.
 public struct GeneratedSequence: Sendable, Equatable {
     public enum FinishReason: String, Sendable {
         case stop, length
+        /// Ended because nobody waits for it any more (`generate`'s `abandoned`).
+        case abandoned
     }
     public let prompt: Int
     public let sample: Int
@@ -48,11 +58,45 @@ extension CausalLM {
     /// Decoding appends one token per step to a preallocated cache. Finished sequences are
     /// dropped from the batch as they accumulate. `onText(index, piece)` receives each
     /// completion's text as it grows (index = prompt · samplesPerPrompt + sample).
+    /// `promptSeeds` (one per prompt) replaces `options.seed` by a seed per prompt, so each
+    /// prompt samples as it would alone; `abandoned(prompt)`, asked every step, ends a
+    /// prompt's completions early (finish reason `abandoned`).
     public func generate(
-        prompts: [[Int]], tokenizer: Tokenizer, options: GenerationOptions,
-        onText: ((Int, String) -> Void)? = nil
+        prompts: [[Int]], tokenizer: Tokenizer, options: GenerationOptions, promptSeeds: [UInt64]? = nil,
+        abandoned: AbandonCheck? = nil, onText: ((Int, String) -> Void)? = nil
     ) throws(TorchError) -> [GeneratedSequence] {
         guard !prompts.isEmpty else { return [] }
+        try checkGenerationInput(prompts: prompts, options: options, promptSeeds: promptSeeds)
+        let samples = options.samplesPerPrompt
+        var stopIds = Set(options.stopTokenIds)
+        if options.stopAtEOS { stopIds.formUnion(config.eosTokenIds + (tokenizer.eosId.map { [$0] } ?? [])) }
+        var state = GenerationState(prompts: prompts, samples: samples, tokenizer: tokenizer, stopIds: stopIds, stopStrings: options.stopStrings)
+        if options.maxNewTokens == 0 { return state.results }
+        let draws = try UniformDraws(seed: options.seed, promptSeeds: promptSeeds, samples: samples, device: device)
+        let longest = prompts.map(\.count).max() ?? 0
+        let cache = try KVCache(
+            layers: config.layerCount, batch: prompts.count, kvHeads: config.kvHeadCount, headDim: config.headDim,
+            capacity: longest + options.maxNewTokens, dtype: dtype, device: device)
+        var logits = try prefill(prompts: prompts, samples: samples, cache: cache)
+
+        for step in 0..<options.maxNewTokens {
+            if let abandoned {
+                state.abandon(where: abandoned.isAbandoned)
+                if state.allFinished { break }
+            }
+            let (chosen, chosenLogProbs) = try withNoGrad { () throws(TorchError) -> ([Int], [Float]) in
+                try sample(logits: logits, options: options, uniform: { () throws(TorchError) in try draws.next(rowOf: state.rowOf) })
+            }
+            state.accept(chosen, logProbs: chosenLogProbs, onText: onText)
+            if state.allFinished || step == options.maxNewTokens - 1 { break }
+            try state.compact(cache, device: device)
+            logits = try decodeStep(state: state, cache: cache)
+        }
+        state.flushUnfinished(onText: onText)
+        return state.results
+    }
+
+    private func checkGenerationInput(prompts: [[Int]], options: GenerationOptions, promptSeeds: [UInt64]?) throws(TorchError) {
         for (i, p) in prompts.enumerated() where p.isEmpty || p.contains(where: { $0 < 0 || $0 >= config.vocabSize }) {
             throw TorchError(operation: "generate", message: "prompt \(i) is empty or holds an id outside 0..<\(config.vocabSize)")
         }
@@ -62,17 +106,15 @@ extension CausalLM {
         guard options.greedy || options.temperature > 0 else {
             throw TorchError(operation: "generate", message: "temperature must be positive (or use greedy)")
         }
-        let samples = options.samplesPerPrompt
-        let total = prompts.count * samples
-        var stopIds = Set(options.stopTokenIds)
-        if options.stopAtEOS { stopIds.formUnion(config.eosTokenIds + (tokenizer.eosId.map { [$0] } ?? [])) }
-        var results = (0..<total).map {
-            GeneratedSequence(prompt: $0 / samples, sample: $0 % samples, tokens: [], logProbs: [], text: "", finishReason: .length)
+        if let promptSeeds, promptSeeds.count != prompts.count {
+            throw TorchError(operation: "generate", message: "\(promptSeeds.count) prompt seeds for \(prompts.count) prompts")
         }
-        if options.maxNewTokens == 0 { return results }
-        let generator = try Generator(seed: options.seed, device: device)
+    }
 
-        // Prefill: [P, L] left-padded.
+    /// Runs the left-padded prompts [P, L] through the model into `cache`, then repeats each
+    /// prompt's cache rows for its samples (row r ← prompt r / samples). Returns the last
+    /// position's logits, [P · samples, V].
+    private func prefill(prompts: [[Int]], samples: Int, cache: KVCache) throws(TorchError) -> Tensor {
         let longest = prompts.map(\.count).max() ?? 0
         var ids = [Int64]()
         var valid = [Bool]()
@@ -82,87 +124,38 @@ extension CausalLM {
         }
         let idTensor = try Tensor(ids, shape: [prompts.count, longest]).to(device)
         let validTensor = try Tensor(valid, shape: [prompts.count, longest]).to(device)
-        let cache = try KVCache(
-            layers: config.layerCount, batch: prompts.count, kvHeads: config.kvHeadCount, headDim: config.headDim,
-            capacity: longest + options.maxNewTokens, dtype: dtype, device: device)
         let padded = longest != prompts.map(\.count).min()
         var logits = try withNoGrad { () throws(TorchError) -> Tensor in
             let positions = try CausalLM.positions(valid: padded ? validTensor : nil, batch: prompts.count, time: longest, device: device)
             let hidden = try hiddenStates(ids: idTensor, positions: positions, valid: padded ? validTensor : nil, cache: cache)
             return try self.logits(hidden.narrow(dim: 1, start: longest - 1, length: 1)).squeeze(1)  // [P, V]
         }
-        // Each prompt's cache rows repeated for its samples: row r ← prompt r / samples.
         if samples > 1 {
-            let rows = try Tensor((0..<total).map { Int64($0 / samples) }).to(device)
+            let rows = try Tensor((0..<(prompts.count * samples)).map { Int64($0 / samples) }).to(device)
             try cache.select(rows: rows)
             logits = try logits.indexSelect(dim: 0, index: rows)
         }
+        return logits
+    }
 
-        var rowOf = Array(0..<total)  // batch row → sequence index
-        var nextPosition = (0..<total).map { prompts[$0 / samples].count }
-        var finished = [Bool](repeating: false, count: total)
-        var decoders = (0..<total).map { _ in tokenizer.streamingDecoder(skipSpecialTokens: true) }
-        var parked = 0  // finished sequences still occupying a batch row
-
-        for step in 0..<options.maxNewTokens {
-            let (chosen, chosenLogProbs) = try withNoGrad { () throws(TorchError) -> ([Int], [Float]) in
-                try sample(logits: logits, options: options, generator: generator)
-            }
-            for (row, sequence) in rowOf.enumerated() where !finished[sequence] {
-                let token = chosen[row]
-                results[sequence].tokens.append(token)
-                results[sequence].logProbs.append(chosenLogProbs[row])
-                nextPosition[sequence] += 1
-                if stopIds.contains(token) {
-                    finished[sequence] = true
-                    results[sequence].finishReason = .stop
-                    results[sequence].text += decoders[sequence].finish()
-                    parked += 1
-                    continue
-                }
-                let piece = decoders[sequence].push(token)
-                if piece.isEmpty { continue }
-                let before = results[sequence].text
-                results[sequence].text += piece
-                if let cut = CausalLM.stopCut(results[sequence].text, stops: options.stopStrings, searchFrom: before.utf8.count) {
-                    results[sequence].text = String(decoding: Array(results[sequence].text.utf8)[..<cut], as: UTF8.self)
-                    finished[sequence] = true
-                    results[sequence].finishReason = .stop
-                    parked += 1
-                    if cut > before.utf8.count {
-                        onText?(sequence, String(decoding: Array(results[sequence].text.utf8)[before.utf8.count...], as: UTF8.self))
-                    }
-                    continue
-                }
-                onText?(sequence, piece)
-            }
-            if finished.allSatisfy({ $0 }) || step == options.maxNewTokens - 1 { break }
-            // Drop finished rows once they are a quarter of the batch (a cache copy each time).
-            if parked > 0 && parked * 4 >= rowOf.count {
-                let keep = rowOf.indices.filter { !finished[rowOf[$0]] }
-                try cache.select(rows: try Tensor(keep.map(Int64.init)).to(device))
-                rowOf = keep.map { rowOf[$0] }
-                parked = 0
-            }
-            let stepIds = try Tensor(rowOf.map { Int64(results[$0].tokens.last ?? 0) }, shape: [rowOf.count, 1]).to(device)
-            let stepPositions = try Tensor(rowOf.map { Int64(nextPosition[$0] - 1) }, shape: [rowOf.count, 1]).to(device)
-            let stepValid = try Tensor.ones([rowOf.count, 1], dtype: .bool, device: device)
-            logits = try withNoGrad { () throws(TorchError) -> Tensor in
-                let hidden = try hiddenStates(ids: stepIds, positions: stepPositions, valid: stepValid, cache: cache)
-                return try self.logits(hidden).squeeze(1)
-            }
+    /// One decoding step: the last token of every live row → next logits [rows, V].
+    private func decodeStep(state: GenerationState, cache: KVCache) throws(TorchError) -> Tensor {
+        let rows = state.rowOf
+        let stepIds = try Tensor(rows.map { Int64(state.results[$0].tokens.last ?? 0) }, shape: [rows.count, 1]).to(device)
+        let stepPositions = try Tensor(rows.map { Int64(state.nextPosition[$0] - 1) }, shape: [rows.count, 1]).to(device)
+        let stepValid = try Tensor.ones([rows.count, 1], dtype: .bool, device: device)
+        return try withNoGrad { () throws(TorchError) -> Tensor in
+            let hidden = try hiddenStates(ids: stepIds, positions: stepPositions, valid: stepValid, cache: cache)
+            return try self.logits(hidden).squeeze(1)
         }
-        for i in 0..<total where !finished[i] {
-            let rest = decoders[i].finish()
-            results[i].text += rest
-            if !rest.isEmpty { onText?(i, rest) }
-        }
-        return results
     }
 
     /// Picks one token per row of logits [rows, vocab]; returns the tokens and their
     /// log-probabilities under softmax(logits / temperature).
-    private func sample(logits: Tensor, options: GenerationOptions, generator: Generator) throws(TorchError) -> ([Int], [Float]) {
+    /// `uniform()` gives the draws [rows, 1] (asked only when sampling, as before).
+    private func sample(logits: Tensor, options: GenerationOptions, uniform: () throws(TorchError) -> Tensor) throws(TorchError)
+        -> ([Int], [Float])
+    {
         let temperature = options.greedy ? 1 : options.temperature
         let scaled = try logits.to(.float32) / temperature
         let logProbs = try scaled.logSoftmax(dim: -1)
@@ -184,7 +177,7 @@ extension CausalLM {
                 let drop = try dropSorted.scatter(dim: -1, index: order, source: dropSorted)
                 filtered = try filtered.maskedFill(drop, -Double.infinity)
             }
-            chosen = try CausalLM.sampleInverseCDF(probabilities: try filtered.softmax(dim: -1), generator: generator)
+            chosen = try CausalLM.sampleInverseCDF(probabilities: try filtered.softmax(dim: -1), uniform: try uniform())
         }
         let picked = try logProbs.gather(dim: -1, index: chosen).squeeze(1)
         return (try chosen.squeeze(1).to(.int64).toArray(Int64.self).map { Int($0) }, try picked.toArray(Float.self))
@@ -193,13 +186,13 @@ extension CausalLM {
     /// One draw per row of probabilities [rows, vocab] by inverting the cumulative
     /// distribution at a uniform number: the first id whose cumulative probability exceeds
     /// u·total. Exact like `multinomial` (sums in f64), and about 10× faster than ATen's
-    /// CPU multinomial over a 49k vocabulary. Returns [rows, 1] int64.
-    static func sampleInverseCDF(probabilities: Tensor, generator: Generator) throws(TorchError) -> Tensor {
-        let rows = probabilities.shape[0]
+    /// CPU multinomial over a 49k vocabulary. `uniform`: [rows, 1] float64 in [0, 1).
+    /// Returns [rows, 1] int64.
+    static func sampleInverseCDF(probabilities: Tensor, uniform: Tensor) throws(TorchError) -> Tensor {
         let vocab = probabilities.shape[1]
         let cdf = try probabilities.to(.float64).cumsum(dim: -1)
         let total = try cdf.narrow(dim: 1, start: vocab - 1, length: 1)
-        let u = try Tensor.rand([rows, 1], dtype: .float64, device: probabilities.device, generator: generator) * total
+        let u = try uniform * total
         // Count of ids whose cumulative probability is ≤ u = the index of the first one above.
         let index = try cdf.le(u).sum(dims: [1], keepDim: true).clamp(max: Double(vocab - 1)).to(.int64)
         return index

@@ -45,6 +45,14 @@ struct JudgeOptions: ParsableArguments {
     @Option(help: "Judge cache file (default: $IAP_CACHE/judge/verdicts.jsonl).")
     var cache: String?
 
+    func validate() throws {
+        try FlagCheck.seconds("--judge-timeout", judgeTimeout)
+        try FlagCheck.atLeast("--retry-rounds", retryRounds, 0)
+        try FlagCheck.atLeast("--judge-max-tokens", judgeMaxTokens, 1)
+        try FlagCheck.atLeast("--concurrency", concurrency, 1)
+        try FlagCheck.atLeast("--judge-attempts", judgeAttempts, 1)
+    }
+
     func makeJudge() throws -> RubricJudge {
         try JudgeFactory.make(JudgeFactory.Options(
             backend: judge, model: judgeModel, urls: judgeUrl, apiKeyVariable: judgeApiKeyEnv, concurrency: concurrency,

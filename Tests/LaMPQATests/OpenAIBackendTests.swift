@@ -305,6 +305,7 @@ func item(_ n: Int) -> JudgeItem {
             func post(_ body: String) async throws -> (Int, String) {
                 var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/chat/completions")
                 request.method = .POST
+                request.headers.add(name: "Content-Type", value: "application/json")
                 request.body = .bytes(ByteBuffer(string: body))
                 let response = try await client.execute(request, timeout: .seconds(60))
                 return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))

@@ -82,6 +82,29 @@ struct SmolLMFixture: Decodable {
         for s in a { #expect(s.text == tokenizer.decode(s.tokens, skipSpecialTokens: true) || s.finishReason == .stop) }
     }
 
+    /// Issue 18 item 12: completions generated in memory-sized batches are numbered across
+    /// batches; a single batch is exactly `generate`; memory sizing refuses what cannot fit.
+    @Test func completionsInBatchesCountAcrossBatches() throws {
+        let model = try #require(SmolLM.model)
+        let tokenizer = try #require(SmolLM.tokenizer)
+        let prompt = try Self.promptIds()[2]
+        var options = GenerationOptions()
+        options.maxNewTokens = 6
+        options.samplesPerPrompt = 5
+        options.seed = 11
+        let whole = try model.generate(prompts: [prompt], tokenizer: tokenizer, options: options)
+        #expect(try model.generateSamples(prompt: prompt, tokenizer: tokenizer, options: options, perBatch: 5) == whole)
+        var indices: [Int] = []
+        let split = try model.generateSamples(prompt: prompt, tokenizer: tokenizer, options: options, perBatch: 2) { i, _ in indices.append(i) }
+        #expect(split.map(\.sample) == [0, 1, 2, 3, 4])
+        #expect(Set(indices).isSubset(of: Set(0..<5)) && indices.contains(4))
+        let each = GenerationMemory.bytesPerCompletion(config: model.config, dtype: .float32, promptTokens: 10, maxNewTokens: 1_000)
+        #expect(each > model.config.vocabSize * 4)
+        #expect(GenerationMemory.completionsPerBatch(wanted: 100_000, bytesPerCompletion: each, available: 10 * each) == 7)
+        #expect(GenerationMemory.completionsPerBatch(wanted: 1, bytesPerCompletion: each, available: each / 2) == 0)
+        #expect((GenerationMemory.availableBytes() ?? 0) > 0)
+    }
+
     @Test func stopStringsEndTheCompletionBeforeTheString() throws {
         let model = try #require(SmolLM.model)
         let tokenizer = try #require(SmolLM.tokenizer)

@@ -24,21 +24,29 @@ public struct TrainerState: Codable, Sendable, Equatable {
     }
 
     /// Counts are checked here: a negative one (a damaged or hand-edited file) is an error
-    /// naming the field, not an index that crashes a trainer later.
+    /// naming the field, not an index that crashes a trainer later; so is a number that is no
+    /// whole number or does not fit an Int (Foundation would call the whole file invalid JSON).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func count(_ key: CodingKeys) throws -> Int? {
-            guard let value = try c.decodeIfPresent(Int.self, forKey: key) else { return nil }
-            guard value >= 0 else { throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "must be 0 or more, got \(value)") }
+        func integer(_ key: CodingKeys, minimum: Int) throws -> Int? {
+            guard c.contains(key), try !c.decodeNil(forKey: key) else { return nil }
+            guard let value = try? c.decode(Int.self, forKey: key) else {
+                let number = try c.decode(Double.self, forKey: key)
+                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "must be a whole number that fits 64 bits, got \(number)")
+            }
+            guard value >= minimum else { throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "must be \(minimum) or more, got \(value)") }
             return value
         }
-        guard let step = try count(.step) else {
+        guard let step = try integer(.step, minimum: 0) else {
             throw DecodingError.keyNotFound(CodingKeys.step, .init(codingPath: c.codingPath, debugDescription: "missing"))
         }
         self.step = step
-        cursor = try count(.cursor)
-        epoch = try count(.epoch)
-        seed = try c.decode(Int.self, forKey: .seed)
-        optimizerStep = try count(.optimizerStep) ?? step
+        cursor = try integer(.cursor, minimum: 0)
+        epoch = try integer(.epoch, minimum: 0)
+        guard let seed = try integer(.seed, minimum: Int.min) else {
+            throw DecodingError.keyNotFound(CodingKeys.seed, .init(codingPath: c.codingPath, debugDescription: "missing"))
+        }
+        self.seed = seed
+        optimizerStep = try integer(.optimizerStep, minimum: 0) ?? step
     }
 }

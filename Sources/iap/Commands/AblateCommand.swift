@@ -62,6 +62,11 @@ struct AblateIntentsCommand: AsyncParsableCommand {
     @Option(help: "Output folder: <condition>.responses.json, <condition>/ (scores), intent-ablation.{md,csv,json}.")
     var out: String
 
+    func validate() throws {
+        try FlagCheck.atLeast("--batch", batch, 1)
+        try FlagCheck.atLeast("--limit", limit, 1)
+    }
+
     func run() async throws {
         let chosen = try conditions.isEmpty
             ? IntentCondition.allCases

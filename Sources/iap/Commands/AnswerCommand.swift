@@ -49,6 +49,8 @@ struct AnswerCommand: AsyncParsableCommand {
     @Option(help: "Responses file to write.")
     var out: String
 
+    func validate() throws { try FlagCheck.atLeast("--batch", batch, 1) }
+
     func run() async throws { try produce() }
 
     /// Synchronous on purpose: Swift 6.3's optimiser crashes splitting this body as an async function.

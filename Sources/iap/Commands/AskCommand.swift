@@ -23,13 +23,20 @@ struct AskCommand: ParsableCommand {
     @Option(help: "What the model should know about you (shown as in training: \"About me: …\").")
     var userContext: String?
 
-    @Option var maxTokens = 512
+    @Option(help: "Maximum new tokens (intents and answer together).")
+    var maxTokens = 512
     @Option(help: "Sampling temperature (0: greedy).")
     var temperature = 0.0
-    @Option var seed: UInt64 = 0
+    @Option(help: "Seed of sampling.")
+    var seed: UInt64 = 0
 
     @Flag(help: "Print {\"intents\": [...], \"answer\": ..., \"valid\": ..., \"problem\": ..., \"completion\": ...}.")
     var json = false
+
+    func validate() throws {
+        try FlagCheck.atLeast("--max-tokens", maxTokens, 1)
+        try FlagCheck.within("--temperature", temperature, 0...100)
+    }
 
     func run() throws {
         let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model)

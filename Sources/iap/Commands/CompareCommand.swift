@@ -29,6 +29,8 @@ struct CompareCommand: ParsableCommand {
     @Flag(help: "Tabulate evaluations whose judge calls failed too (their rows are marked incomplete).")
     var allowIncomplete = false
 
+    func validate() throws { try FlagCheck.probability("--alpha", alpha) }
+
     func run() throws {
         guard !results.isEmpty else { throw CLI.failure("give at least one results folder") }
         guard names.isEmpty || names.count == results.count else { throw CLI.failure("--names: give one name per results folder") }

@@ -29,7 +29,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "A chat template file (docs/chat-templates.md) instead of the model's own.")
     var chatTemplate: String?
 
-    @Option(help: "Completions to sample.")
+    @Option(help: "Completions to sample (at most \(GenerateCommand.maxCompletions); generated in batches that fit in memory).")
     var n = 1
 
     @Option(help: "Sampling temperature.")
@@ -62,11 +62,19 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Print one JSON object per completion: text, token ids, log-probs, finish reason.")
     var json = false
 
+    static let maxCompletions = 4096
+
     func validate() throws {
         guard (prompt == nil) != (chat == nil) else { throw ValidationError("give exactly one of --prompt or --chat") }
         guard n >= 1, maxTokens >= 0 else { throw ValidationError("--n must be ≥ 1 and --max-tokens ≥ 0") }
-        guard greedy || temperature > 0 else { throw ValidationError("--temperature must be > 0 (or use --greedy)") }
+        guard n <= Self.maxCompletions else {
+            throw ValidationError("--n is \(n); at most \(Self.maxCompletions) completions per run (run again with another --seed for more)")
+        }
+        guard greedy || (temperature > 0 && temperature.isFinite) else {
+            throw ValidationError("--temperature must be a finite number > 0 (or use --greedy); got \(temperature)")
+        }
         guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
+        try FlagCheck.atLeast("--top-k", topK, 0)
         if system != nil && chat == nil { throw ValidationError("--system needs --chat") }
     }
 
@@ -101,9 +109,10 @@ struct GenerateCommand: ParsableCommand {
         options.stopStrings = stop
         // Stream only a single completion to a terminal; several would interleave.
         let stream = !json && n == 1
+        let perBatch = try completionsPerBatch(lm, promptTokens: ids.count)
         let results: [GeneratedSequence]
         do {
-            results = try lm.generate(prompts: [ids], tokenizer: tokenizer, options: options) { _, piece in
+            results = try lm.generateSamples(prompt: ids, tokenizer: tokenizer, options: options, perBatch: perBatch) { _, piece in
                 if stream { CLI.writeOutput(piece) }
             }
         } catch {
@@ -127,6 +136,23 @@ struct GenerateCommand: ParsableCommand {
     }
 }
 
+extension GenerateCommand {
+    /// Completions generated together: all of them when they fit in 70% of the memory still
+    /// available (CPU), else as many as do; an error with the figures when not one does.
+    func completionsPerBatch(_ lm: CausalLM, promptTokens: Int) throws(ExitCode) -> Int {
+        guard lm.device == .cpu, let available = GenerationMemory.availableBytes() else { return n }
+        let each = GenerationMemory.bytesPerCompletion(config: lm.config, dtype: lm.dtype, promptTokens: promptTokens, maxNewTokens: maxTokens)
+        let perBatch = GenerationMemory.completionsPerBatch(wanted: n, bytesPerCompletion: each, available: available)
+        guard perBatch >= 1 else {
+            throw CLI.failure(
+                "one completion of \(promptTokens) prompt + \(maxTokens) new tokens needs about \(each >> 20) MB; "
+                    + "\(available >> 20) MB of memory are available (lower --max-tokens)")
+        }
+        if perBatch < n { CLI.note("generating \(n) completions in batches of \(perBatch) (memory: \(available >> 20) MB available)") }
+        return perBatch
+    }
+}
+
 /// `iap embed`: sentence embeddings from a BERT encoder.
 struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -144,6 +170,8 @@ struct EmbedCommand: ParsableCommand {
 
     @Option(help: "Maximum tokens per text (longer texts are truncated).")
     var maxLength = 256
+
+    func validate() throws { try FlagCheck.atLeast("--max-length", maxLength, 2) }
 
     func run() throws {
         var texts = text

@@ -39,6 +39,11 @@ struct ReportCommand: ParsableCommand {
     @Flag(help: "Show evaluations whose judge calls failed too (marked incomplete) instead of refusing them.")
     var allowIncomplete = false
 
+    func validate() throws {
+        try FlagCheck.probability("--alpha", alpha)
+        try FlagCheck.atLeast("--rollouts", rollouts, 0)
+    }
+
     func run() throws {
         guard !inputs.isEmpty else { throw CLI.failure("give at least one run, evaluation or ablation folder") }
         guard names.isEmpty || names.count == inputs.count else { throw CLI.failure("--names: give one name per input") }

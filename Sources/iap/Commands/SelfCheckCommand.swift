@@ -15,6 +15,8 @@ struct SelfCheckCommand: ParsableCommand {
     @Option(help: "Random seed.")
     var seed: UInt64 = 0
 
+    func validate() throws { try FlagCheck.atLeast("--steps", steps, 1) }
+
     func run() throws {
         let generator = try Generator(seed: seed)
         // Target: y = sin(3x) on [-1, 1]; model: 1 → 32 → 1 with tanh.

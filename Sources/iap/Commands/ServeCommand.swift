@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import CommandSupport
 import Hummingbird
 import ModelFormats
@@ -33,6 +34,27 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Most requests generated together in one batch.")
     var maxBatch = 16
 
+    @Option(help: "Most new tokens one completion may ask for (max_tokens above it: 400).")
+    var maxTokensLimit = 8192
+
+    @Option(help: "Most completions (n) one request may ask for.")
+    var maxN = 16
+
+    @Option(help: "Requests that may wait for the model; beyond it: 503 with Retry-After.")
+    var maxWaiting = 256
+
+    @Option(help: "Seconds a connection may stay without sending a complete request head.")
+    var idleTimeout = 60.0
+
+    @Option(help: "Seconds a client has to send a request body (then 408).")
+    var bodyTimeout = 30.0
+
+    @Option(help: "A name the Host header may carry besides IP addresses and localhost (repeatable; * allows any).")
+    var allowedHost: [String] = []
+
+    @Option(help: "Require `Authorization: Bearer KEY` (default: the IAP_SERVE_API_KEY environment variable, if set).")
+    var apiKey: String?
+
     @Option(help: "A chat template file (docs/chat-templates.md) instead of the model's own.")
     var chatTemplate: String?
 
@@ -41,6 +63,18 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Device: cpu or cuda[:N].")
     var device = "cpu"
+
+    func validate() throws {
+        for (flag, value) in [
+            ("--max-tokens-limit", maxTokensLimit), ("--max-n", maxN), ("--max-waiting", maxWaiting), ("--max-batch", maxBatch),
+            ("--max-request-bytes", maxRequestBytes), ("--default-max-tokens", defaultMaxTokens),
+        ] {
+            try FlagCheck.atLeast(flag, value, 1)
+        }
+        try FlagCheck.seconds("--idle-timeout", idleTimeout)
+        try FlagCheck.seconds("--body-timeout", bodyTimeout)
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be in 0…65535 (got \(port))") }
+    }
 
     func run() async throws {
         let runtime = try CLI.runtime(dtype: dtype, device: device)
@@ -52,10 +86,16 @@ struct ServeCommand: AsyncParsableCommand {
         settings.maxRequestBytes = maxRequestBytes
         settings.defaultMaxTokens = defaultMaxTokens
         settings.maxBatch = maxBatch
+        settings.maxTokensLimit = maxTokensLimit
+        settings.maxN = maxN
+        settings.maxWaiting = maxWaiting
+        settings.idleTimeout = idleTimeout
+        settings.bodyTimeout = bodyTimeout
+        let key = apiKey ?? ProcessInfo.processInfo.environment["IAP_SERVE_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        settings.screen = RequestScreen(allowedHosts: allowedHost, apiKey: key)
         let server = OpenAIServer(model: lm, tokenizer: tokenizer, template: template, settings: settings)
         let name = settings.modelName
         let address = settings.host
-        let app = server.application { port in CLI.note("iap serve: \(name) on http://\(address):\(port)/v1") }
-        try await app.runService()
+        try await server.run { port in CLI.note("iap serve: \(name) on http://\(address):\(port)/v1") }
     }
 }

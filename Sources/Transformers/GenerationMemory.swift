@@ -1,0 +1,69 @@
+import ModelFormats
+import Torch
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// How many completions fit in memory at once, so that `iap generate --n 100000` is split
+/// into batches or refused with the figures instead of growing until the machine swaps.
+public enum GenerationMemory {
+    /// Peak bytes one completion adds to a `generate` call: its keys and values for every
+    /// layer over prompt + new tokens, and the per-row sampling work on the vocabulary
+    /// (logits, scaled float32 copies, log-softmax, sort, masks, the float64 CDF: about 48
+    /// bytes per vocabulary entry).
+    public static func bytesPerCompletion(config: CausalLMConfig, dtype: DType, promptTokens: Int, maxNewTokens: Int) -> Int {
+        let cache = 2 * config.layerCount * config.kvHeadCount * config.headDim * (promptTokens + maxNewTokens) * dtype.byteSize
+        return cache + config.vocabSize * 48
+    }
+
+    /// Memory the system can still hand out (`MemAvailable` in /proc/meminfo), nil where
+    /// that is not known.
+    public static func availableBytes() -> Int? {
+        guard let file = fopen("/proc/meminfo", "r") else { return nil }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 256)
+        while fgets(&line, Int32(line.count), file) != nil {
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            guard text.hasPrefix("MemAvailable:") else { continue }
+            let kilobytes = text.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+            return kilobytes.map { $0 * 1024 }
+        }
+        return nil
+    }
+
+    /// Completions per batch: as many as fit in `fraction` of `available` bytes, at most
+    /// `wanted`; 0 when not even one fits.
+    public static func completionsPerBatch(wanted: Int, bytesPerCompletion: Int, available: Int, fraction: Double = 0.7) -> Int {
+        guard bytesPerCompletion > 0 else { return wanted }
+        return min(wanted, Int(Double(available) * fraction) / bytesPerCompletion)
+    }
+}
+
+extension CausalLM {
+    /// `options.samplesPerPrompt` completions of one prompt, generated `perBatch` at a time
+    /// (batch k after the first uses seed + k, so one batch gives exactly what `generate`
+    /// gives). Sample numbers and `onText` indices count across batches.
+    public func generateSamples(
+        prompt: [Int], tokenizer: Tokenizer, options: GenerationOptions, perBatch: Int,
+        onText: ((Int, String) -> Void)? = nil
+    ) throws(TorchError) -> [GeneratedSequence] {
+        let wanted = options.samplesPerPrompt
+        let size = max(1, min(perBatch, wanted))
+        var results: [GeneratedSequence] = []
+        results.reserveCapacity(wanted)
+        var batch = 0
+        while results.count < wanted {
+            let offset = results.count
+            var chunk = options
+            chunk.samplesPerPrompt = min(size, wanted - offset)
+            chunk.seed = options.seed &+ UInt64(batch)
+            let out = try generate(prompts: [prompt], tokenizer: tokenizer, options: chunk) { index, piece in onText?(offset + index, piece) }
+            results += out.map { s in
+                GeneratedSequence(prompt: 0, sample: offset + s.sample, tokens: s.tokens, logProbs: s.logProbs, text: s.text, finishReason: s.finishReason)
+            }
+            batch += 1
+        }
+        return results
+    }
+}
