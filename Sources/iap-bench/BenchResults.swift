@@ -112,17 +112,32 @@ enum BenchResult {
         }
     }
 
+    struct ServeAbandon: Encodable {
+        var bench = "serve_abandon"
+        var largeN: Int
+        var largeMaxTokens: Int
+        var staySeconds: Double
+        var smallAloneS: Double
+        var smallBehindAbandonedS: Double
+        var threads: Int
+        enum CodingKeys: String, CodingKey {
+            case bench, largeN = "large_n", largeMaxTokens = "large_max_tokens", staySeconds = "stay_s", smallAloneS = "small_alone_s"
+            case smallBehindAbandonedS = "small_behind_abandoned_s", threads
+        }
+    }
+
     struct Serve: Encodable {
         var bench = "serve"
         var clients: Int
         var requests: Int
         var maxTokens: Int
         var threads: Int
+        var seeds: String
         var seconds: Double
         var requestsPerS: Double
         var tokensPerS: Double
         enum CodingKeys: String, CodingKey {
-            case bench, clients, requests, maxTokens = "max_tokens", threads, seconds, requestsPerS = "requests_per_s"
+            case bench, clients, requests, maxTokens = "max_tokens", threads, seeds, seconds, requestsPerS = "requests_per_s"
             case tokensPerS = "tokens_per_s"
         }
     }

@@ -98,6 +98,12 @@ extension BenchCommand {
         @Option(help: "Tokens per completion.")
         var maxTokens = 64
         @Option var threads = 2
+        @Option(help: "Seeds of the requests: fixed (all 1), distinct (one each) or none (the server draws one).")
+        var seeds = "fixed"
+
+        func validate() throws {
+            guard ["fixed", "distinct", "none"].contains(seeds) else { throw ValidationError("--seeds must be fixed, distinct or none") }
+        }
 
         func run() async throws {
             Torch.threads = threads
@@ -115,22 +121,26 @@ extension BenchCommand {
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { throw CLI.failure("the server did not start") }
             let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
-            let request = ChatCompletionRequestBody(
-                model: "bench", messages: [WireMessage(role: "user", content: "Write a sentence about the sea.")], temperature: 1,
-                maxTokens: maxTokens, seed: 1)
-            let body = try JSONFile.encode(request)
+            func body(_ index: Int) throws -> String {
+                let seed: Int? = seeds == "fixed" ? 1 : seeds == "distinct" ? index : nil
+                return try JSONFile.encode(ChatCompletionRequestBody(
+                    model: "bench", messages: [WireMessage(role: "user", content: "Write a sentence about the sea.")], temperature: 1,
+                    maxTokens: maxTokens, seed: seed))
+            }
             for count in clients {
                 let clock = ContinuousClock()
                 let gate = AsyncSemaphore(count)
                 var tokens = 0
                 let elapsed = try await clock.measure {
                     tokens = try await withThrowingTaskGroup(of: Int.self) { group in
-                        for _ in 0..<requests {
+                        for index in 0..<requests {
+                            let body = try body(index)
                             group.addTask {
                                 await gate.acquire()
                                 defer { Task { await gate.release() } }
                                 var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/chat/completions")
                                 request.method = .POST
+                                request.headers.add(name: "Content-Type", value: "application/json")
                                 request.body = .bytes(ByteBuffer(string: body))
                                 let response = try await client.execute(request, timeout: .seconds(600))
                                 let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
@@ -144,7 +154,7 @@ extension BenchCommand {
                 let s = seconds(elapsed)
                 BenchResult.print(
                     BenchResult.Serve(
-                        clients: count, requests: requests, maxTokens: maxTokens, threads: threads, seconds: rounded(s, 2),
+                        clients: count, requests: requests, maxTokens: maxTokens, threads: threads, seeds: seeds, seconds: rounded(s, 2),
                         requestsPerS: rounded(Double(requests) / s, 2), tokensPerS: rounded(Double(tokens) / s, 1)))
             }
             try await client.shutdown()

@@ -17,9 +17,9 @@ protocol RunsIAP {}
 extension RunsIAP {
     var binary: String { repository.appendingPathComponent(".build/debug/iap").path }
 
-    /// Runs the binary to its end; `interruptWhen` sends one SIGINT as soon as standard error
-    /// contains that text (checked every 0.2 s).
-    func iap(_ arguments: [String], interruptWhen marker: String? = nil) throws -> CommandResult {
+    /// Runs the binary to its end; `interruptWhen` sends one SIGINT (SIGTERM when `terminate`)
+    /// as soon as standard error contains that text (checked every 0.2 s).
+    func iap(_ arguments: [String], interruptWhen marker: String? = nil, terminate: Bool = false) throws -> CommandResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
@@ -40,7 +40,7 @@ extension RunsIAP {
             while process.isRunning {
                 let soFar = String(decoding: FileManager.default.contents(atPath: stem + ".err") ?? Data(), as: UTF8.self)
                 if soFar.contains(marker) {
-                    process.interrupt()
+                    if terminate { process.terminate() } else { process.interrupt() }
                     break
                 }
                 Thread.sleep(forTimeInterval: 0.2)

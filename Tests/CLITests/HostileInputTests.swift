@@ -98,6 +98,20 @@ import Testing
         #expect(escape.status == 1 && !escape.errors.contains("\u{1B}") && escape.errors.contains("\\u{1B}"), "\(escape.errors)")
     }
 
+    /// `iap serve` stops on SIGTERM (its own service group: the generation queue first, then
+    /// the HTTP server) with exit 0; flags out of range are refused before any model loads.
+    @Test func serveStopsOnSIGTERM() throws {
+        guard binaryIsBuilt else {
+            Issue.record("build the iap binary first (make test does)")
+            return
+        }
+        let stopped = try iap(["serve", "--port", "0"], interruptWhen: "iap serve: ", terminate: true)
+        #expect(stopped.status == 0, "\(stopped.errors.suffix(500))")
+        #expect(stopped.errors.contains("http://127.0.0.1:"), "\(stopped.errors.suffix(500))")
+        let zero = try iap(["serve", "--max-waiting", "0"])
+        #expect(zero.status != 0 && zero.errors.contains("--max-waiting"), "\(zero.errors)")
+    }
+
     /// `iap answer` stopped by Ctrl-C keeps the batches it finished; the same command continues
     /// after them and writes what an uninterrupted run writes.
     @Test func anInterruptedAnswerRunContinues() throws {
