@@ -106,20 +106,8 @@ extension BenchCommand {
         }
 
         func run() async throws {
-            Torch.threads = threads
-            Torch.keepFreedMemory()
-            let files = try CLI.openModel(model)
-            let tokenizer = try CLI.loadTokenizer(files)
-            let lm = try CausalLM.load(files)
-            var settings = OpenAIServer.Settings(modelName: "bench")
-            settings.port = 0
-            let server = OpenAIServer(model: lm, tokenizer: tokenizer, template: try files.chatTemplate(), settings: settings)
-            let (ports, continuation) = AsyncStream<Int>.makeStream()
-            let app = server.application { continuation.yield($0) }
-            let task = Task { try await app.run() }
+            let (port, task) = try await BenchCommand.startServer(model: model, threads: threads)
             defer { task.cancel() }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw CLI.failure("the server did not start") }
             let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
             func body(_ index: Int) throws -> String {
                 let seed: Int? = seeds == "fixed" ? 1 : seeds == "distinct" ? index : nil
