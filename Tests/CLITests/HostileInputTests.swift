@@ -112,6 +112,19 @@ import Testing
         #expect(zero.status != 0 && zero.errors.contains("--max-waiting"), "\(zero.errors)")
     }
 
+    /// `iap generate --n 100000` is refused at once; completions that cannot fit in memory are
+    /// refused with the figures instead of growing until the machine swaps.
+    @Test func generateRefusesWhatCannotFit() throws {
+        guard binaryIsBuilt else {
+            Issue.record("build the iap binary first (make test does)")
+            return
+        }
+        let many = try iap(["generate", "--prompt", "Hi", "--n", "100000"])
+        #expect(many.status != 0 && many.errors.contains("--n") && many.errors.contains("4096"), "\(many.errors)")
+        let long = try iap(["generate", "--prompt", "Hi", "--n", "2", "--max-tokens", "1000000000"])
+        #expect(long.status == 1 && long.errors.contains("MB of memory are available"), "\(long.errors)")
+    }
+
     /// `iap answer` stopped by Ctrl-C keeps the batches it finished; the same command continues
     /// after them and writes what an uninterrupted run writes.
     @Test func anInterruptedAnswerRunContinues() throws {
