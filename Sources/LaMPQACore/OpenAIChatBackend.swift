@@ -158,8 +158,9 @@ public final class OpenAIChatBackend: ChatBackend, @unchecked Sendable {
                         lastProblem = error.reason.hasPrefix("not valid JSON")
                             ? "\(base): the reply is not JSON" : "\(base): the reply is not a chat completion (\(error.reason))"
                     }
-                case 429:
-                    lastProblem = "\(base): HTTP 429 (rate limited)"
+                case 429, 503:
+                    // Rate limited, or a full queue (iap serve, vLLM): both may say when to retry.
+                    lastProblem = "\(base): HTTP \(response.status.code) (\(response.status.code == 429 ? "rate limited" : "busy"))"
                     if let after = response.headers.first(name: "Retry-After").flatMap(Double.init) { wait = max(wait, min(after, 60)) }
                 case 500..<600:
                     lastProblem = "\(base): HTTP \(response.status.code)"

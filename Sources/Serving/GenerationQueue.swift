@@ -77,12 +77,14 @@ public actor GenerationQueue {
     }
 
     /// Ends every waiting and running request with `Refusal.shuttingDown`; later submissions
-    /// are refused. Running generations stop at their next token.
-    public func shutdown() {
+    /// are refused. Returns once the running generation has stopped (at its next token), so
+    /// the process can exit without libtorch still working on another thread.
+    public func shutdown() async {
         stopping = true
         for ticket in running { ticket.cancel() }
         for job in waiting { job.ticket.cancel() }
         dropCancelled()
+        while draining { try? await Task.sleep(nanoseconds: 10_000_000) }
     }
 
     /// Takes requests whose tickets were cancelled out of the queue, answering them.

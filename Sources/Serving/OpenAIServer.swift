@@ -51,7 +51,7 @@ public final class OpenAIServer: Sendable {
     }
 
     public let settings: Settings
-    let queue: GenerationQueue
+    public let queue: GenerationQueue
     let tokenizer: Tokenizer
     let template: ChatTemplate
     let contextLength: Int

@@ -28,9 +28,15 @@ extension BenchCommand {
         @Option var threads = 2
 
         func run() async throws {
-            let (port, task) = try await BenchCommand.startServer(model: model, threads: threads)
-            defer { task.cancel() }
+            let server = try await BenchCommand.startServer(model: model, threads: threads)
+            do { try await measure(port: server.port) } catch {
+                await server.stop()
+                throw error
+            }
+            await server.stop()
+        }
 
+        func measure(port: Int) async throws {
             _ = try await Self.timedSmallRequest(port: port)  // warm-up
             let alone = try await Self.timedSmallRequest(port: port)
             let large = try LoopbackConnection(port: port, receiveTimeout: 600)
@@ -63,9 +69,21 @@ extension BenchCommand {
         }
     }
 
-    /// `iap serve` over `model` in this process on a free loopback port: the port, and the
-    /// task to cancel when done.
-    static func startServer(model: String, threads: Int) async throws -> (port: Int, task: Task<Void, Error>) {
+    /// An in-process server for a benchmark; `stop()` ends its generation before the
+    /// application, so the benchmark never exits while libtorch still runs on another thread.
+    struct RunningServer {
+        let port: Int
+        let server: OpenAIServer
+        let task: Task<Void, Error>
+
+        func stop() async {
+            await server.queue.shutdown()
+            task.cancel()
+        }
+    }
+
+    /// `iap serve` over `model` in this process on a free loopback port.
+    static func startServer(model: String, threads: Int) async throws -> RunningServer {
         Torch.threads = threads
         Torch.keepFreedMemory()
         let files = try CLI.openModel(model)
@@ -81,7 +99,7 @@ extension BenchCommand {
             task.cancel()
             throw CLI.failure("the server did not start")
         }
-        return (port, task)
+        return RunningServer(port: port, server: server, task: task)
     }
 }
 

@@ -106,9 +106,20 @@ extension BenchCommand {
         }
 
         func run() async throws {
-            let (port, task) = try await BenchCommand.startServer(model: model, threads: threads)
-            defer { task.cancel() }
-            let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+            let server = try await BenchCommand.startServer(model: model, threads: threads)
+            do { try await measure(port: server.port) } catch {
+                await server.stop()
+                throw error
+            }
+            await server.stop()
+        }
+
+        /// Clients share one HTTP client whose pool holds a connection per client (the
+        /// default 8 would make the others wait, and time out, for a connection).
+        func measure(port: Int) async throws {            var configuration = HTTPClient.Configuration()
+            configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(clients.max() ?? 1, 8))
+            configuration.timeout = .init(connect: .seconds(600), read: .seconds(600))
+            let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
             func body(_ index: Int) throws -> String {
                 let seed: Int? = seeds == "fixed" ? 1 : seeds == "distinct" ? index : nil
                 return try JSONFile.encode(ChatCompletionRequestBody(

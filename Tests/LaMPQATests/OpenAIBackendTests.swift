@@ -58,14 +58,17 @@ final class FaultServer: Sendable {
             let n = await counts.bump("flaky")
             return n % 3 == 0 ? FaultServer.reply("{\"match_score\": 1}") : Response(status: .internalServerError)
         }
-        router.post("limited/v1/chat/completions") { _, _ in
-            let n = await counts.bump("limited")
-            if n == 1 {
-                var headers = HTTPFields()
-                headers[.retryAfter] = "1"
-                return Response(status: .tooManyRequests, headers: headers)
+        // Rate limited (429) or busy (503, a full queue), each once, saying when to retry.
+        for (path, status) in [("limited", HTTPResponse.Status.tooManyRequests), ("busy", .serviceUnavailable)] {
+            router.post("\(path)/v1/chat/completions") { _, _ in
+                let n = await counts.bump(path)
+                if n == 1 {
+                    var headers = HTTPFields()
+                    headers[.retryAfter] = "1"
+                    return Response(status: status, headers: headers)
+                }
+                return FaultServer.reply("{\"match_score\": 0}")
             }
-            return FaultServer.reply("{\"match_score\": 0}")
         }
         router.post("slow/v1/chat/completions") { _, _ in
             _ = await counts.bump("slow")
@@ -131,12 +134,14 @@ func item(_ n: Int) -> JudgeItem {
             #expect(await flaky.counters.retries > 0)
 
             let clock = ContinuousClock()
-            var limitedVerdicts: [JudgeVerdict] = []
-            let waited = await clock.measure {
-                limitedVerdicts = await LLMRubricJudge(backend: try! backend(base + "/limited/v1")).judge([item(0)], temperature: 0)
+            for path in ["limited", "busy"] {
+                var verdicts: [JudgeVerdict] = []
+                let waited = await clock.measure {
+                    verdicts = await LLMRubricJudge(backend: try! backend(base + "/\(path)/v1")).judge([item(0)], temperature: 0)
+                }
+                #expect(verdicts == [.score(0)])
+                #expect(waited >= .milliseconds(900), "\(path): Retry-After was honoured")
             }
-            #expect(limitedVerdicts == [.score(0)])
-            #expect(waited >= .milliseconds(900), "Retry-After was honoured")
 
             let slowStart = clock.now
             let slow = await LLMRubricJudge(backend: try backend(base + "/slow/v1", attempts: 2, timeout: 0.5)).judge([item(0), item(1)], temperature: 0)
