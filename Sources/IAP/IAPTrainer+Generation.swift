@@ -44,7 +44,7 @@ extension IAPTrainer {
     func referenceGenerations(_ records: [LaMPQARecord]) throws -> [GeneratedSequence] {
         var options = GenerationOptions()
         options.greedy = true
-        options.maxNewTokens = config.rollout.referenceMaxNewTokens
+        options.maxNewTokens = config.rollout.referenceBudget
         let prompts = try records.map { try promptIds($0, intentFree: true) }
         return try withNoGrad { try parts.reference.generate(prompts: prompts, tokenizer: parts.tokenizer, options: options) }
     }

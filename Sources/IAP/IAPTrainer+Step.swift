@@ -19,7 +19,7 @@ extension IAPTrainer {
         var stats: RolloutStats {
             RolloutStats(
                 reward: reward, intentCount: parsed.intents.count, intentTokens: intentTokens, completionTokens: sequence.tokens.count,
-                truncated: sequence.finishReason == .length)
+                truncated: sequence.finishReason == .length, budgetEnded: !sequence.budgetEndedBlocks.isEmpty)
         }
     }
 
@@ -82,6 +82,7 @@ extension IAPTrainer {
         options.topP = config.rollout.topP
         options.maxNewTokens = config.rollout.maxNewTokens
         options.seed = UInt64(config.run.seed) &* 1_000_003 &+ UInt64(step) &* 1009 &+ UInt64(round)
+        options.scaffold = RolloutFormat(config.rollout).blockScaffold
         let prompts = try records.map { try promptIds($0, intentFree: false) }
         return (prompts, try policyGenerations(prompts, options: options))
     }
@@ -191,7 +192,8 @@ extension IAPTrainer {
         for r in rollouts.prefix(config.run.logRollouts) {
             try JSONLines.append(
                 RolloutRecord(
-                    step: step, questionId: r.record.id, completion: r.sequence.text, valid: r.reward.valid, problem: r.parsed.problem,
+                    step: step, questionId: r.record.id, completion: r.sequence.text, valid: r.reward.valid,
+                    problem: r.parsed.problem ?? RolloutFormat(config.rollout).budgetNote(r.sequence.budgetEndedBlocks),
                     intents: r.parsed.intents, answer: r.parsed.answer, reward: r.reward.total, personalization: r.reward.personalization,
                     similarity: r.reward.similarity, contrast: r.reward.contrast, lengthPenalty: r.reward.lengthPenalty, advantage: r.advantage,
                     finishReason: r.sequence.finishReason.rawValue), to: run.rolloutsPath)

@@ -109,7 +109,7 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
         let state = TrainerState(step: step, cursor: cursor, epoch: epoch, seed: config.run.seed, optimizerStep: optimizer.stepCount)
         try TrainingCheckpoint.save(
             policy: parts.policy, tokenizer: parts.tokenizer, chatTemplate: parts.chatTemplateText, optimizer: optimizer, state: state, run: run,
-            step: step, keep: config.run.keepCheckpoints)
+            step: step, keep: config.run.keepCheckpoints, format: RolloutFormat(config.rollout))
     }
 
     /// Restores weights, optimizer, data position and step from a checkpoint folder, and

@@ -124,8 +124,12 @@ extension IAPTrainer {
         return (batches, tokens)
     }
 
-    /// 1 for a completion the loss learns from; 0 for a truncated one with `dapo.mask_truncated`.
-    func lossWeight(_ r: Rollout) -> Float { (config.dapo.maskTruncated && r.sequence.finishReason == .length) ? 0 : 1 }
+    /// 1 for a completion token the loss learns from; 0 for a token the scaffold wrote (context,
+    /// not a choice of the policy) and for a truncated completion with `dapo.mask_truncated`.
+    func lossWeight(_ r: Rollout, token: Int) -> Float {
+        if token < r.sequence.forced.count && r.sequence.forced[token] { return 0 }
+        return (config.dapo.maskTruncated && r.sequence.finishReason == .length) ? 0 : 1
+    }
 
     /// The group's prompt once, its completions right-padded: [n, C].
     func sharedPromptBatch(_ chunk: [Rollout]) throws -> PolicyBatch {
@@ -135,7 +139,7 @@ extension IAPTrainer {
             let tokens = r.sequence.tokens
             ids += tokens.map(Int64.init) + [Int64](repeating: 0, count: width - tokens.count)
             valid += [Bool](repeating: true, count: tokens.count) + [Bool](repeating: false, count: width - tokens.count)
-            completion += (0..<width).map { $0 < tokens.count ? lossWeight(r) : 0 }
+            completion += (0..<width).map { $0 < tokens.count ? lossWeight(r, token: $0) : 0 }
         }
         let prompt = chunk[0].prompt
         return try tensors(
@@ -151,8 +155,7 @@ extension IAPTrainer {
             let sequence = r.prompt + r.sequence.tokens
             ids += sequence.map(Int64.init) + [Int64](repeating: 0, count: width - sequence.count)
             valid += [Bool](repeating: true, count: sequence.count) + [Bool](repeating: false, count: width - sequence.count)
-            let use = lossWeight(r)
-            completion += (1..<width).map { $0 >= r.prompt.count && $0 < sequence.count ? use : 0 }
+            completion += (1..<width).map { $0 >= r.prompt.count && $0 < sequence.count ? lossWeight(r, token: $0 - r.prompt.count) : 0 }
         }
         return try tensors(prefix: nil, ids: ids, valid: valid, completion: completion, chunk: chunk, width: width, scored: width - 1)
     }

@@ -133,6 +133,7 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
         options.topP = config.sft.topP
         options.maxNewTokens = config.sft.maxNewTokens
         options.seed = UInt64(config.run.seed) &* 7919 &+ UInt64(round)
+        if case .iap = method { options.scaffold = RolloutFormat(config.rollout).blockScaffold }
         var generator = AnswerGenerator(
             model: parts.policy, tokenizer: parts.tokenizer, template: parts.template,
             input: PolicyInputBuilder(mode: method.input(parts.input.mode), rank: parts.input.rank), method: method, options: options)
@@ -226,7 +227,7 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
         let state = TrainerState(step: step, seed: config.run.seed, optimizerStep: optimizer.stepCount)
         try TrainingCheckpoint.save(
             policy: parts.policy, tokenizer: parts.tokenizer, chatTemplate: parts.chatTemplateText, optimizer: optimizer, state: state, run: run,
-            step: step, keep: config.run.keepCheckpoints)
+            step: step, keep: config.run.keepCheckpoints, format: RolloutFormat(config.rollout))
     }
 
     public func restore(from folder: String) throws {

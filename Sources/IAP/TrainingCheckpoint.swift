@@ -8,10 +8,12 @@ import Transformers
 
 /// What `iap train` and `iap sft` share: checkpoints/step-N as a Hugging Face folder (weights,
 /// config, tokenizer, chat template) plus optimizer.safetensors and trainer_state.json,
-/// written into a temporary folder renamed into place, the newest K kept.
+/// and iap_rollout.json (the scaffold and prefill answering with it uses), written into a
+/// temporary folder renamed into place, the newest K kept.
 public enum TrainingCheckpoint {
     public static func save(
-        policy: CausalLM, tokenizer: Tokenizer, chatTemplate: String?, optimizer: AdamW, state: TrainerState, run: RunFolder, step: Int, keep: Int
+        policy: CausalLM, tokenizer: Tokenizer, chatTemplate: String?, optimizer: AdamW, state: TrainerState, run: RunFolder, step: Int, keep: Int,
+        format: RolloutFormat
     ) throws {
         let optimizerState = optimizer.stateTensors()
         try CheckpointWriter.save(policy, tokenizer: tokenizer, chatTemplate: chatTemplate, to: run.checkpointPath(step: step)) {
@@ -19,6 +21,8 @@ public enum TrainingCheckpoint {
             do {
                 try TensorFile.save(optimizerState.tensors, metadata: ["step": String(optimizerState.step)], to: temporary + "/optimizer.safetensors")
                 try JSONFile.write(state, to: temporary + "/" + TrainerState.fileName)
+                // How the policy writes its replies, for `iap answer`/`ask`/`serve` with this folder.
+                try JSONFile.write(format, to: temporary + "/" + RolloutFormat.fileName)
             } catch {
                 throw ModelLoadError(source: temporary, reason: "writing trainer state: \(error)")
             }

@@ -5,13 +5,16 @@ public struct RolloutStats: Sendable, Equatable {
     public var intentTokens: Int
     public var completionTokens: Int
     public var truncated: Bool
+    /// A scaffolded rollout with a block that its token budget ended.
+    public var budgetEnded: Bool
 
-    public init(reward: RewardParts, intentCount: Int, intentTokens: Int, completionTokens: Int, truncated: Bool) {
+    public init(reward: RewardParts, intentCount: Int, intentTokens: Int, completionTokens: Int, truncated: Bool, budgetEnded: Bool = false) {
         self.reward = reward
         self.intentCount = intentCount
         self.intentTokens = intentTokens
         self.completionTokens = completionTokens
         self.truncated = truncated
+        self.budgetEnded = budgetEnded
     }
 }
 
@@ -78,6 +81,7 @@ public struct StepMetrics: Sendable, Equatable {
             ("reward/length_penalty", mean(valid.map(\.reward.lengthPenalty))),
             ("reward/overlong", mean(rollouts.map(\.reward.overlong))),
             ("format/valid_fraction", rollouts.isEmpty ? 0 : Double(valid.count) / Double(rollouts.count)),
+            ("format/budget_ended_fraction", mean(rollouts.map { $0.budgetEnded ? 1 : 0 })),
             ("intent/count", mean(valid.map { Double($0.intentCount) })),
             ("intent/tokens", mean(valid.map { Double($0.intentTokens) })),
             ("response/tokens", mean(rollouts.map { Double($0.completionTokens) })),

@@ -178,7 +178,7 @@ public actor GenerationQueue {
     static func sameSettings(_ a: GenerationOptions, _ b: GenerationOptions) -> Bool {
         a.maxNewTokens == b.maxNewTokens && a.temperature == b.temperature && a.topP == b.topP && a.topK == b.topK
             && a.greedy == b.greedy && a.samplesPerPrompt == b.samplesPerPrompt && a.stopStrings == b.stopStrings
-            && a.stopTokenIds == b.stopTokenIds && a.stopAtEOS == b.stopAtEOS
+            && a.stopTokenIds == b.stopTokenIds && a.stopAtEOS == b.stopAtEOS && a.scaffold == b.scaffold
     }
 }
 

@@ -47,6 +47,9 @@ public final class OpenAIServer: Sendable {
         /// Seconds a client has to send a request body.
         public var bodyTimeout = 30.0
         public var screen = RequestScreen()
+        /// Scaffolded replies (a model trained with `rollout.scaffold: tags`): the sampler
+        /// writes the IAP tags of every completion.
+        public var scaffold: BlockScaffold?
         public init(modelName: String) { self.modelName = modelName }
     }
 
@@ -202,6 +205,7 @@ public final class OpenAIServer: Sendable {
         options.maxNewTokens = min(chat.maxTokens ?? min(settings.defaultMaxTokens, settings.maxTokensLimit), room)
         options.stopStrings = chat.stop
         options.seed = chat.seed ?? UInt64.random(in: 0...UInt64.max)
+        options.scaffold = settings.scaffold
         return options
     }
 

@@ -21,6 +21,8 @@ public struct GenerationOptions: Sendable {
     /// Texts that end a completion; the text is cut before the stop string.
     public var stopStrings: [String] = []
     public var seed: UInt64 = 0
+    /// Scaffolded generation (`BlockScaffold`): the sampler writes the blocks' tags.
+    public var scaffold: BlockScaffold?
 
     public init() {}
 }
@@ -48,6 +50,11 @@ public struct GeneratedSequence: Sendable, Equatable {
     public var logProbs: [Float]
     public var text: String
     public var finishReason: FinishReason
+    /// With a scaffold: true for each token the sampler wrote (context, not a choice of the
+    /// model); empty without one.
+    public var forced: [Bool] = []
+    /// With a scaffold: the blocks (by index) that their token budget ended.
+    public var budgetEndedBlocks: [Int] = []
 }
 
 extension CausalLM {
@@ -70,7 +77,9 @@ extension CausalLM {
         let samples = options.samplesPerPrompt
         var stopIds = Set(options.stopTokenIds)
         if options.stopAtEOS { stopIds.formUnion(config.eosTokenIds + (tokenizer.eosId.map { [$0] } ?? [])) }
-        var state = GenerationState(prompts: prompts, samples: samples, tokenizer: tokenizer, stopIds: stopIds, stopStrings: options.stopStrings)
+        var state = GenerationState(
+            prompts: prompts, samples: samples, tokenizer: tokenizer, stopIds: stopIds, stopStrings: options.stopStrings,
+            scaffold: options.scaffold)
         if options.maxNewTokens == 0 { return state.results }
         let draws = try UniformDraws(seed: options.seed, promptSeeds: promptSeeds, samples: samples, device: device)
         let longest = prompts.map(\.count).max() ?? 0
@@ -84,10 +93,15 @@ extension CausalLM {
                 state.abandon(where: abandoned.isAbandoned)
                 if state.allFinished { break }
             }
-            let (chosen, chosenLogProbs) = try withNoGrad { () throws(TorchError) -> ([Int], [Float]) in
+            let (chosen, logProbs) = try withNoGrad { () throws(TorchError) -> (Tensor, Tensor) in
                 try sample(logits: logits, options: options, uniform: { () throws(TorchError) in try draws.next(rowOf: state.rowOf) })
             }
-            state.accept(chosen, logProbs: chosenLogProbs, onText: onText)
+            var tokens = try chosen.squeeze(1).to(.int64).toArray(Int64.self).map { Int($0) }
+            var forced: [Bool]?
+            if let written = state.scaffoldOverrides(tokens) { (tokens, forced) = written }
+            let index = forced == nil ? chosen : try Tensor(tokens.map(Int64.init), shape: [tokens.count, 1]).to(device)
+            let picked = try logProbs.gather(dim: -1, index: index).squeeze(1).toArray(Float.self)
+            state.accept(tokens, logProbs: picked, forced: forced, onText: onText)
             if state.allFinished || step == options.maxNewTokens - 1 { break }
             try state.compact(cache, device: device)
             logits = try decodeStep(state: state, cache: cache)
@@ -105,6 +119,9 @@ extension CausalLM {
         }
         guard options.greedy || options.temperature > 0 else {
             throw TorchError(operation: "generate", message: "temperature must be positive (or use greedy)")
+        }
+        if let scaffold = options.scaffold, scaffold.blocks.isEmpty || scaffold.blocks.contains(where: { $0.budget < 1 }) {
+            throw TorchError(operation: "generate", message: "a scaffold needs at least one block, each with a budget of at least 1 token")
         }
         if let promptSeeds, promptSeeds.count != prompts.count {
             throw TorchError(operation: "generate", message: "\(promptSeeds.count) prompt seeds for \(prompts.count) prompts")
@@ -150,11 +167,11 @@ extension CausalLM {
         }
     }
 
-    /// Picks one token per row of logits [rows, vocab]; returns the tokens and their
-    /// log-probabilities under softmax(logits / temperature).
+    /// Picks one token per row of logits [rows, vocab]; returns the tokens [rows, 1] and the
+    /// log-probabilities under softmax(logits / temperature) [rows, vocab].
     /// `uniform()` gives the draws [rows, 1] (asked only when sampling, as before).
     private func sample(logits: Tensor, options: GenerationOptions, uniform: () throws(TorchError) -> Tensor) throws(TorchError)
-        -> ([Int], [Float])
+        -> (Tensor, Tensor)
     {
         let temperature = options.greedy ? 1 : options.temperature
         let scaled = try logits.to(.float32) / temperature
@@ -179,8 +196,7 @@ extension CausalLM {
             }
             chosen = try CausalLM.sampleInverseCDF(probabilities: try filtered.softmax(dim: -1), uniform: try uniform())
         }
-        let picked = try logProbs.gather(dim: -1, index: chosen).squeeze(1)
-        return (try chosen.squeeze(1).to(.int64).toArray(Int64.self).map { Int($0) }, try picked.toArray(Float.self))
+        return (chosen, logProbs)
     }
 
     /// One draw per row of probabilities [rows, vocab] by inverting the cumulative

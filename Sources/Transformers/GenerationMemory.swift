@@ -60,7 +60,9 @@ extension CausalLM {
             chunk.seed = options.seed &+ UInt64(batch)
             let out = try generate(prompts: [prompt], tokenizer: tokenizer, options: chunk) { index, piece in onText?(offset + index, piece) }
             results += out.map { s in
-                GeneratedSequence(prompt: 0, sample: offset + s.sample, tokens: s.tokens, logProbs: s.logProbs, text: s.text, finishReason: s.finishReason)
+                GeneratedSequence(
+                    prompt: 0, sample: offset + s.sample, tokens: s.tokens, logProbs: s.logProbs, text: s.text, finishReason: s.finishReason,
+                    forced: s.forced, budgetEndedBlocks: s.budgetEndedBlocks)
             }
             batch += 1
         }

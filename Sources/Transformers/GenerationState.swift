@@ -16,8 +16,13 @@ struct GenerationState {
     let samples: Int
     let stopIds: Set<Int>
     let stopStrings: [String]
+    /// Scaffolded generation: the forced texts and each sequence's place in its blocks.
+    let scaffold: ScaffoldPlan?
+    var cursors: [ScaffoldCursor]
 
-    init(prompts: [[Int]], samples: Int, tokenizer: Tokenizer, stopIds: Set<Int>, stopStrings: [String]) {
+    init(
+        prompts: [[Int]], samples: Int, tokenizer: Tokenizer, stopIds: Set<Int>, stopStrings: [String], scaffold: BlockScaffold? = nil
+    ) {
         let total = prompts.count * samples
         results = (0..<total).map {
             GeneratedSequence(prompt: $0 / samples, sample: $0 % samples, tokens: [], logProbs: [], text: "", finishReason: .length)
@@ -29,6 +34,25 @@ struct GenerationState {
         self.samples = samples
         self.stopIds = stopIds
         self.stopStrings = stopStrings
+        let plan = scaffold.map { ScaffoldPlan($0, tokenizer: tokenizer) }
+        self.scaffold = plan
+        cursors = plan.map { p in (0..<total).map { _ in ScaffoldCursor(start: p.start) } } ?? []
+    }
+
+    /// The scaffold's say over each live row's token: a token it writes replaces the sample
+    /// (also a stop token sampled inside a block, which the block's closing replaces).
+    /// Returns the tokens to take and which of them were written; nil without a scaffold.
+    mutating func scaffoldOverrides(_ chosen: [Int]) -> (tokens: [Int], forced: [Bool])? {
+        guard let plan = scaffold else { return nil }
+        var tokens = chosen
+        var forced = [Bool](repeating: false, count: chosen.count)
+        for (row, sequence) in rowOf.enumerated() where !finished[sequence] {
+            if let written = cursors[sequence].override(sampled: chosen[row], isStop: stopIds.contains(chosen[row]), plan: plan) {
+                tokens[row] = written
+                forced[row] = true
+            }
+        }
+        return (tokens, forced)
     }
 
     var allFinished: Bool { finished.allSatisfy { $0 } }
@@ -47,12 +71,18 @@ struct GenerationState {
 
     /// Appends each live row's sampled token; ends sequences at a stop id or stop string
     /// (the text is cut before the stop string) and reports new text through `onText`.
-    mutating func accept(_ chosen: [Int], logProbs: [Float], onText: ((Int, String) -> Void)?) {
+    /// With a scaffold, `forced` marks the written tokens; the scaffold ends a sequence after
+    /// its last block (stop ids are then never sampled: they close a block instead).
+    mutating func accept(_ chosen: [Int], logProbs: [Float], forced: [Bool]? = nil, onText: ((Int, String) -> Void)?) {
         for (row, sequence) in rowOf.enumerated() where !finished[sequence] {
             let token = chosen[row]
             results[sequence].tokens.append(token)
             results[sequence].logProbs.append(logProbs[row])
             nextPosition[sequence] += 1
+            if let plan = scaffold {
+                acceptScaffolded(token, forced: forced?[row] ?? false, sequence: sequence, plan: plan, onText: onText)
+                continue
+            }
             if stopIds.contains(token) {
                 finish(sequence, reason: .stop)
                 results[sequence].text += decoders[sequence].finish()
@@ -69,6 +99,21 @@ struct GenerationState {
             results[sequence].text = String(decoding: Array(results[sequence].text.utf8)[..<cut], as: UTF8.self)
             finish(sequence, reason: .stop)
             if cut > before { onText?(sequence, String(decoding: Array(results[sequence].text.utf8)[before...], as: UTF8.self)) }
+        }
+    }
+
+    private mutating func acceptScaffolded(_ token: Int, forced: Bool, sequence: Int, plan: ScaffoldPlan, onText: ((Int, String) -> Void)?) {
+        results[sequence].forced.append(forced)
+        let piece = decoders[sequence].push(token)
+        results[sequence].text += piece
+        if !piece.isEmpty { onText?(sequence, piece) }
+        let end = cursors[sequence].accept(token: token, forced: forced, piece: piece, plan: plan)
+        results[sequence].budgetEndedBlocks = cursors[sequence].budgetEnded
+        if let end {
+            finish(sequence, reason: end)
+            let rest = decoders[sequence].finish()
+            results[sequence].text += rest
+            if !rest.isEmpty { onText?(sequence, rest) }
         }
     }
 

@@ -9,10 +9,19 @@ extension TrainConfig {
         public var maxNewTokens = 192
         /// A `[system]`/`[user]` file with `{input}` instead of the built-in instruction.
         public var promptFile: String?
-        /// Budget of the reference policy's intent-free answers.
-        public var referenceMaxNewTokens = 160
+        /// Budget of the reference policy's intent-free answers; unset: `max_new_tokens`, the
+        /// rollouts' budget (the paper gives every generation the same 2,048 tokens).
+        public var referenceMaxNewTokens: Int?
+
+        /// The reference answers' budget in effect.
+        public var referenceBudget: Int { referenceMaxNewTokens ?? maxNewTokens }
         /// Text the reply starts with (e.g. `<think>`), part of the prompt, not learned.
         public var prefill = ""
+        /// `tags`: the sampler writes the four blocks' tags (scaffolded rollouts), the model the contents.
+        public var scaffold = ScaffoldMode.none
+        /// Under the `tags` scaffold: the tokens the model may sample in each block (think,
+        /// intent, think, answer) before the sampler closes it.
+        public var blockBudgets = [256, 256, 256, 1024]
 
         public init() {}
 
@@ -25,6 +34,8 @@ extension TrainConfig {
             case promptFile = "prompt_file"
             case referenceMaxNewTokens = "reference_max_new_tokens"
             case prefill
+            case scaffold
+            case blockBudgets = "block_budgets"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -38,6 +49,8 @@ extension TrainConfig {
             promptFile = try read(.promptFile, d.promptFile)
             referenceMaxNewTokens = try read(.referenceMaxNewTokens, d.referenceMaxNewTokens)
             prefill = try read(.prefill, d.prefill)
+            scaffold = try read(.scaffold, d.scaffold)
+            blockBudgets = try read(.blockBudgets, d.blockBudgets)
         }
     }
 }

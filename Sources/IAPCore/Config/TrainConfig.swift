@@ -61,7 +61,11 @@ extension TrainConfig {
         try atLeast("rollout.group_size", rollout.groupSize, 1)
         try atLeast("rollout.questions_per_step", rollout.questionsPerStep, 1)
         try atLeast("rollout.max_new_tokens", rollout.maxNewTokens, 1)
-        try atLeast("rollout.reference_max_new_tokens", rollout.referenceMaxNewTokens, 1)
+        if let budget = rollout.referenceMaxNewTokens { try atLeast("rollout.reference_max_new_tokens", budget, 1) }
+        if let problem = RolloutFormat(rollout).problem { throw ConfigError("rollout.\(problem)") }
+        if rollout.scaffold == .tags && !rollout.prefill.isEmpty {
+            throw ConfigError("rollout.prefill: leave it empty with rollout.scaffold: tags (the scaffold writes the opening <think>)")
+        }
         try within("rollout.temperature", rollout.temperature, 0...Double.infinity, open: true)
         try within("rollout.top_p", rollout.topP, 0...1, open: true)
         try atLeast("reward.intent_token_limit", reward.intentTokenLimit, 0)

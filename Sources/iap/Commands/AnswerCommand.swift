@@ -40,8 +40,10 @@ struct AnswerCommand: AsyncParsableCommand {
 
     @OptionGroup var decoding: DecodingOptions
 
-    @Option(help: "Text the reply starts with (e.g. <think>), as in training.")
+    @Option(help: "Text the reply starts with (e.g. <think>), as in training (default: the model's).")
     var prefill = ""
+
+    @OptionGroup var scaffolding: ScaffoldOptions
 
     @Option(help: "Questions generated together.")
     var batch = 16
@@ -55,7 +57,8 @@ struct AnswerCommand: AsyncParsableCommand {
 
     /// Synchronous on purpose: Swift 6.3's optimiser crashes splitting this body as an async function.
     func produce() throws {
-        guard let answering = AnsweringMethod(name: method, prefill: prefill) else {
+        let format = try scaffolding.format(model: model, prefill: prefill)
+        guard let answering = AnsweringMethod(name: method, prefill: format.prefill) else {
             throw CLI.failure("--method \(method): \(AnsweringMethod.names.joined(separator: ", "))")
         }
         var givenIntents: [String: [String]]?
@@ -77,14 +80,15 @@ struct AnswerCommand: AsyncParsableCommand {
         do { dataset = try LaMPQADataset(folder: data, options: options) } catch { throw CLI.failure(error) }
         let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model)
         let builder = PolicyInputBuilder(mode: answering.input(mode))
-        let generation = decoding.generation
+        var generation = decoding.generation
+        if case .iap = answering { generation.scaffold = format.blockScaffold }
         var generator = AnswerGenerator(
             model: lm, tokenizer: tokenizer, template: template, input: builder, method: answering, prompt: prompt, options: generation)
         generator.batch = batch
         // Finished batches are kept beside the output as they come, so Ctrl-C loses at most one.
         let kept = AnswerProgressFile(
             output: out,
-            settings: [model, method, prefill, promptFile ?? "", intents ?? "", data, split.rawValue, input, limit.map(String.init) ?? "all",
+            settings: [model, method, format.prefill, "\(format.scaffold) \(format.blockBudgets)", promptFile ?? "", intents ?? "", data, split.rawValue, input, limit.map(String.init) ?? "all",
                        "\(generation)", "batch \(batch)"].joined(separator: " | "))
         let finished: [Int: [GeneratedAnswer]]
         do { finished = try kept.finished() } catch { throw CLI.failure(error) }

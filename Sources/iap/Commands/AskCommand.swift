@@ -33,17 +33,24 @@ struct AskCommand: ParsableCommand {
     @Flag(help: "Print {\"intents\": [...], \"answer\": ..., \"valid\": ..., \"problem\": ..., \"completion\": ...}.")
     var json = false
 
+    @OptionGroup var scaffolding: ScaffoldOptions
+
     func validate() throws {
         try FlagCheck.atLeast("--max-tokens", maxTokens, 1)
         try FlagCheck.within("--temperature", temperature, 0...100)
     }
 
     func run() throws {
+        let format = try scaffolding.format(model: model)
         let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model)
         var input = "Question: \(question)"
         if let userContext, !userContext.isEmpty { input += "\n\nAbout me: \(userContext)" }
         let ids: [Int]
-        do { ids = tokenizer.encode(try template.render(RolloutPrompt.standard.messages(input: input), addGenerationPrompt: true)) } catch {
+        do {
+            var chat = try template.render(RolloutPrompt.standard.messages(input: input), addGenerationPrompt: true)
+            if !format.prefill.isEmpty { chat.parts.append(.template(format.prefill)) }
+            ids = tokenizer.encode(chat)
+        } catch {
             throw CLI.failure(error)
         }
         var options = GenerationOptions()
@@ -51,6 +58,7 @@ struct AskCommand: ParsableCommand {
         options.greedy = temperature == 0
         options.temperature = max(temperature, 1e-3)
         options.seed = seed
+        options.scaffold = format.blockScaffold
         let out: [GeneratedSequence]
         do {
             out = try lm.generate(prompts: [ids], tokenizer: tokenizer, options: options) { _, piece in
@@ -59,12 +67,13 @@ struct AskCommand: ParsableCommand {
         } catch {
             throw CLI.failure(error)
         }
-        let parsed = RolloutParser.parse(out[0].text)
+        let reply = format.prefill + out[0].text
+        let parsed = RolloutParser.parse(reply)
         if json {
             CommandOutput.print(
                 CommandOutput.Answer(
-                    intents: parsed.intents, answer: parsed.answer ?? RolloutParser.withoutTags(out[0].text), valid: parsed.isValid,
-                    problem: parsed.problem, completion: out[0].text), pretty: true)
+                    intents: parsed.intents, answer: parsed.answer ?? RolloutParser.withoutTags(reply), valid: parsed.isValid,
+                    problem: parsed.problem, completion: reply), pretty: true)
             return
         }
         CLI.writeOutput("\n\n")

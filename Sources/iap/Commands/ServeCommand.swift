@@ -64,6 +64,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Device: cpu or cuda[:N].")
     var device = "cpu"
 
+    @OptionGroup var scaffolding: ScaffoldOptions
+
     func validate() throws {
         for (flag, value) in [
             ("--max-tokens-limit", maxTokensLimit), ("--max-n", maxN), ("--max-waiting", maxWaiting), ("--max-batch", maxBatch),
@@ -93,6 +95,7 @@ struct ServeCommand: AsyncParsableCommand {
         settings.bodyTimeout = bodyTimeout
         let key = apiKey ?? ProcessInfo.processInfo.environment["IAP_SERVE_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         settings.screen = RequestScreen(allowedHosts: allowedHost, apiKey: key)
+        settings.scaffold = try scaffolding.format(model: model).blockScaffold
         let server = OpenAIServer(model: lm, tokenizer: tokenizer, template: template, settings: settings)
         let name = settings.modelName
         let address = settings.host
