@@ -130,7 +130,7 @@ let package = Package(
         .testTarget(name: "TorchTests", dependencies: ["Torch"]),
         .testTarget(name: "TransformersTests", dependencies: ["Transformers", "ModelStore", "FileIO"]),
         // Pure tests: build and run without libtorch.
-        .testTarget(name: "LaMPQACoreTests", dependencies: ["LaMPQACore", "FileIO", "JSONFiles"]),
+        .testTarget(name: "LaMPQACoreTests", dependencies: ["LaMPQACore", "ModelFormats", "FileIO", "JSONFiles"]),
         .testTarget(name: "IAPCoreTests", dependencies: ["IAPCore", "LaMPQACore", "FileIO", "JSONFiles"]),
         .testTarget(name: "IAPTests", dependencies: ["IAP", "IAPCore", "LaMPQACore", "LaMPQA", "ModelStore", "FileIO", "JSONFiles"]),
         // Drives the built iap binary end to end (make test builds it first).

@@ -56,6 +56,6 @@ extension RolloutPrompt {
     /// The conversation with `{intents}` filled in as a numbered list.
     public func messages(input: String, intents: [String]) -> [ChatMessage] {
         let list = intents.enumerated().map { "\($0.offset + 1). \($0.element)" }.joined(separator: "\n")
-        return messages(input: input).map { ChatMessage($0.role, $0.content.replacingAll("{intents}", with: list.isEmpty ? "(none)" : list)) }
+        return messages(filling: ["input": input, "intents": list.isEmpty ? "(none)" : list])
     }
 }

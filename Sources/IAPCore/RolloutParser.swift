@@ -146,7 +146,9 @@ public enum RolloutParser {
     }
 
     /// Items of a numbered list: a line starting with digits and `.` or `)` opens an item;
-    /// following lines that do not continue it.
+    /// following lines that do not continue it. A list written on one line ("1. a 2. b 3. c")
+    /// gives one item per number: the next number in sequence, after white space and
+    /// followed by `.` or `)` and white space, opens the next item.
     static func numberedItems(_ text: String) -> [String] {
         var items: [String] = []
         for rawLine in text.split(separator: "\n") {
@@ -154,12 +156,41 @@ public enum RolloutParser {
             let digits = line.prefix { $0.isASCII && $0.isNumber }
             if !digits.isEmpty, let marker = line.dropFirst(digits.count).first, marker == "." || marker == ")" {
                 let body = line.dropFirst(digits.count + 1).drop { $0 == " " || $0 == "\t" }
-                items.append(String(body))
+                items += splitInline(String(body), number: Int(digits) ?? 0)
             } else if !items.isEmpty, !line.isEmpty {
                 items[items.count - 1] += " " + line
             }
         }
-        return items.filter { !$0.allSatisfy(\.isWhitespace) }
+        return items.map(\.trimmedWhitespace).filter { !$0.isEmpty }
+    }
+
+    /// Item `number`'s text split where items number + 1, number + 2, … begin on the same line.
+    static func splitInline(_ body: String, number: Int) -> [String] {
+        var items: [String] = []
+        var rest = Substring(body)
+        var next = number + 1
+        while let start = inlineItemStart(in: rest, number: next) {
+            items.append(String(rest[..<start.item]))
+            rest = rest[start.body...]
+            next += 1
+        }
+        return items + [String(rest)]
+    }
+
+    /// Where "␣N." or "␣N)" followed by white space begins in `text` (the item's end) and
+    /// where its text begins.
+    static func inlineItemStart(in text: Substring, number: Int) -> (item: Substring.Index, body: Substring.Index)? {
+        let marker = String(number)
+        var search = text.startIndex
+        while let found = text[search...].firstRange(of: marker) {
+            search = found.upperBound
+            guard found.lowerBound > text.startIndex, text[text.index(before: found.lowerBound)].isWhitespace else { continue }
+            guard found.upperBound < text.endIndex, ".)".contains(text[found.upperBound]) else { continue }
+            let afterMarker = text.index(after: found.upperBound)
+            guard afterMarker < text.endIndex, text[afterMarker].isWhitespace else { continue }
+            return (text.index(before: found.lowerBound), afterMarker)
+        }
+        return nil
     }
 }
 

@@ -42,11 +42,15 @@ public struct RolloutPrompt: Sendable, Equatable {
     }
 
     /// The conversation for one question.
-    public func messages(input: String) -> [ChatMessage] {
+    public func messages(input: String) -> [ChatMessage] { messages(filling: ["input": input]) }
+
+    /// The system and user texts with the placeholders filled in one pass (a question that
+    /// holds `{intents}` reaches the model as written).
+    func messages(filling values: [String: String]) -> [ChatMessage] {
         var messages: [ChatMessage] = []
-        let system = self.system.replacingAll("{input}", with: input)
+        let system = PromptFile.fill(self.system, with: values)
         if !system.isEmpty { messages.append(ChatMessage(.system, system)) }
-        messages.append(ChatMessage(.user, user.replacingAll("{input}", with: input)))
+        messages.append(ChatMessage(.user, PromptFile.fill(user, with: values)))
         return messages
     }
 }

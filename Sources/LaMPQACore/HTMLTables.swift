@@ -31,8 +31,7 @@ extension ResultsTable {
             out += "<tr><td>\(name.xmlEscaped)</td>"
             for column in columns {
                 let cell = column.cells[m]
-                var text = ResultsTable.format(cell.value)
-                if column.best.contains(m) && column.best.count == 1 { text += marks(column) }
+                let text = ResultsTable.format(cell.value) + mark(column, row: m)
                 switch cell.rank {
                 case 1: out += "<td><b>\(text.xmlEscaped)</b></td>"
                 case 2: out += "<td><u>\(text.xmlEscaped)</u></td>"
@@ -41,10 +40,10 @@ extension ResultsTable {
             }
             out += "</tr>"
         }
-        out += "<tr class=\"delta\"><td>Δ% best vs next</td>"
+        out += "<tr class=\"delta\"><td>Δ% \((methods.isEmpty ? "" : methods[interest]).xmlEscaped) vs strongest other</td>"
         out += columns.map { "<td>\(percent($0.delta))</td>" }.joined()
         out += "</tr></tbody></table>"
-        out += "<p class=\"caption\">Bold: best; underlined: second. † / ‡: the best method's lead over the next is significant by a paired t-test / Wilcoxon signed-rank test over questions, Bonferroni-corrected over \(columns.count) columns, α = \(alpha).</p>"
+        out += "<p class=\"caption\">\(caption.xmlEscaped)</p>"
         return out
     }
 

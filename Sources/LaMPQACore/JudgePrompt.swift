@@ -73,16 +73,11 @@ public struct JudgePrompt: Sendable, Equatable {
 
     /// The two messages for one item.
     public func messages(for item: JudgeItem) -> (system: String, user: String) {
-        func fill(_ text: String) -> String {
-            var out = text
-            for (name, value) in [
-                ("question", item.question), ("details", item.details), ("response", item.response),
-                ("aspect", item.aspect.aspect), ("reason", item.aspect.reason), ("evidence", item.aspect.evidence),
-            ] {
-                out = out.replacingAll("{\(name)}", with: value)
-            }
-            return out
-        }
+        let values = [
+            "question": item.question, "details": item.details, "response": item.response, "aspect": item.aspect.aspect,
+            "reason": item.aspect.reason, "evidence": item.aspect.evidence,
+        ]
+        func fill(_ text: String) -> String { PromptFile.fill(text, with: values) }
         return (fill(system), fill(user))
     }
 }

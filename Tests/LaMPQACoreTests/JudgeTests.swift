@@ -1,5 +1,6 @@
 import Foundation
 import JSONFiles
+import ModelFormats
 import Testing
 
 @testable import LaMPQACore
@@ -173,5 +174,18 @@ final class ScriptedJudge: RubricJudge, @unchecked Sendable {
         #expect { try JudgePrompt.load(folder + "/bad.txt") } throws: { "\($0)".contains("unknown placeholder {colour}") }
         let standard = JudgePrompt.standard.messages(for: item)
         #expect(standard.user.contains("response: because") && standard.user.contains("-evidence: e") && standard.system.contains("match_score"))
+    }
+
+    /// Issue 14: placeholders are filled in one pass — a question or response holding
+    /// placeholder text reaches the judge verbatim, and unknown braces stay.
+    @Test func placeholderTextInAResponseReachesTheJudgeVerbatim() {
+        let item = JudgeItem(
+            questionId: "1", question: "what is {reason}?", details: "d", response: "see {evidence} and {aspect} {x}", aspectIndex: 0,
+            aspect: RubricAspect(aspect: "depth", reason: "because-{response}", evidence: "e"))
+        let user = JudgePrompt.standard.messages(for: item).user
+        #expect(user.contains("question: what is {reason}?"))
+        #expect(user.contains("response: see {evidence} and {aspect} {x}"))
+        #expect(user.contains("-reason: because-{response}") && user.contains("-evidence: e"))
+        #expect(PromptFile.fill("{a}{b}{ {c", with: ["a": "{b}", "b": "2"]) == "{b}2{ {c")
     }
 }

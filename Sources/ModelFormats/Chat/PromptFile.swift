@@ -60,4 +60,24 @@ public struct PromptFile: Sendable, Equatable {
         }
         return names
     }
+
+    /// `template` with each `{name}` of `values` replaced, in one pass over the template: text
+    /// that a value brings in (a question or a response holding `{evidence}`) is never read
+    /// for placeholders, and braces of unknown names stay as they are.
+    public static func fill(_ template: String, with values: [String: String]) -> String {
+        var out = ""
+        var rest = template[...]
+        while let open = rest.firstIndex(of: "{") {
+            out += rest[..<open]
+            let after = rest[rest.index(after: open)...]
+            if let close = after.firstIndex(of: "}"), let value = values[String(after[..<close])] {
+                out += value
+                rest = after[after.index(after: close)...]
+            } else {
+                out += "{"
+                rest = after
+            }
+        }
+        return out + rest
+    }
 }
