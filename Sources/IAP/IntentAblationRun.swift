@@ -20,6 +20,9 @@ public struct IntentAblationRun: Sendable {
         self.folder = folder
     }
 
+    /// How random intents are drawn for this data (category where every record has one).
+    public var grouping: IntentGrouping { IntentGrouping.choose(dataset.records) }
+
     public func responsesPath(_ condition: IntentCondition) -> String { "\(folder)/\(condition.rawValue).responses.json" }
 
     /// Questions with an entry in the intents file, and those whose entry is not empty.
@@ -36,7 +39,7 @@ public struct IntentAblationRun: Sendable {
     public func answer(with generator: AnswerGenerator, seed: UInt64, progress: (IntentCondition, Int, Int) -> Void) throws {
         try FileSystem.makeDirectories(folder)
         for condition in pending {
-            let assigned = condition.assignments(records: dataset.records, intents: intents, seed: seed)
+            let assigned = condition.assignments(records: dataset.records, intents: intents, seed: seed, grouping: grouping)
             var g = generator
             g.method = .baseline(.explicitIntent)
             g.prompt = assigned == nil ? IntentCondition.noIntentPrompt : AnsweringMethod.baseline(.explicitIntent).defaultPrompt
@@ -61,7 +64,7 @@ public struct IntentAblationRun: Sendable {
             results.append(try scores.methodResult(name: condition.title))
         }
         let table = DeltaTable(results, reference: conditions.firstIndex(of: .selected) ?? conditions.count - 1)
-        try AtomicFile.write(table.markdown + "\n", to: folder + "/intent-ablation.md")
+        try AtomicFile.write(table.markdown + "\n\n" + grouping.note + "\n", to: folder + "/intent-ablation.md")
         try AtomicFile.write(table.csv + "\n", to: folder + "/intent-ablation.csv")
         try AtomicFile.write(table.json + "\n", to: folder + "/intent-ablation.json")
         return table

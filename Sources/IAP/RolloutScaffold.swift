@@ -6,11 +6,13 @@ extension RolloutFormat {
     public static let blockNames = ["think", "intent", "think", "answer"]
 
     /// The sampler's part of a `tags` rollout: `<think>` … `</think>`, `<intent>` … and so
-    /// on, one line each, the model writing what is between (nil for `none`).
+    /// on, each tag on its own line, the model writing what is between (nil for `none`). The
+    /// intent block opens with "1." — the start of the numbered list the format asks for, so
+    /// the model continues a list rather than deciding whether to begin one.
     public var blockScaffold: BlockScaffold? {
         guard scaffold == .tags else { return nil }
         let blocks = zip(Self.blockNames, blockBudgets).map { name, budget in
-            BlockScaffold.Block(opening: "<\(name)>\n", closing: "</\(name)>", budget: budget)
+            BlockScaffold.Block(opening: "<\(name)>\n" + (name == "intent" ? "1." : ""), closing: "</\(name)>", budget: budget)
         }
         return BlockScaffold(blocks: blocks, separator: "\n")
     }

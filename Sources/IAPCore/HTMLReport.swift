@@ -110,12 +110,12 @@ public struct HTMLReport {
         }
         out += "<h3>Reward</h3><div class=\"charts\">"
         out += chart("chart-reward", "Reward and its parts", [
-            ("reward/mean", "reward"), ("reward/personalization", "rubric score"), ("reward/contrast", "contrast"),
-            ("reward/length_penalty", "length penalty"),
+            ("reward/mean", "reward"), ("reward/personalization", "rubric score"), ("reward/similarity", "similarity to the reference"),
+            ("reward/contrast", "contrast"), ("reward/length_penalty", "length penalty"),
         ])
         out += chart("chart-format", "Format and sampling", [
             ("format/valid_fraction", "format-valid fraction"), ("dapo/zero_spread_fraction", "zero-spread groups"),
-            ("response/truncated_fraction", "truncated"),
+            ("response/truncated_fraction", "truncated"), ("format/budget_ended_fraction", "a block ended by its budget"),
         ])
         out += "</div><h3>Figure 3: reward, intent length and response length per step</h3><div class=\"charts\">"
         out += chart("chart-fig3-reward", "Training reward", [("reward/mean", "reward")])
@@ -208,6 +208,10 @@ public struct HTMLReport {
         var out = "<section id=\"results\"><h2>Results (Table 1 layout)</h2>"
         out += ResultsTable(results, alpha: alpha).html(id: "table-results")
         out += "<div class=\"charts\">" + domainBars("chart-results", "Score per domain", results) + "</div>"
+        let withIntents = evaluations.filter { Self.intentsFile(forEvaluation: $0.2) != nil }
+        if let shown = try? SideBySide.load(folders: withIntents.map(\.2), names: withIntents.map(\.1.name), count: 3), !shown.questions.isEmpty {
+            out += "<h3>Side by side: three test questions</h3>" + shown.html(id: "side-by-side")
+        }
         for (k, result, path) in evaluations {
             guard let intentsPath = Self.intentsFile(forEvaluation: path), let intents = try? IntentsFile.load(intentsPath) else { continue }
             let table = IntentBucketTable(intentCounts: intents.mapValues(\.count), scores: result)

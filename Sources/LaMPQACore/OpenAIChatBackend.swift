@@ -19,8 +19,9 @@ import OpenAIWire
 /// - 429 (honouring Retry-After), 5xx, timeouts and connection errors are retried with
 ///   exponential backoff and jitter, up to `maxAttempts`; other 4xx are not (they would fail
 ///   again) and come back as the call's error.
-/// - The API key is read from an environment variable by name; it is never printed or
-///   written anywhere (the identity names the variable, not the key).
+/// - The API key is read from an environment variable by name (`apiKeyVariable`, else
+///   `OPENAI_API_KEY` when set, as OpenAI's own clients do); it is never printed or written
+///   anywhere (the identity names the variable, not the key).
 public final class OpenAIChatBackend: ChatBackend, @unchecked Sendable {
     public struct Settings: Sendable {
         public var baseURLs: [String]
@@ -52,7 +53,7 @@ public final class OpenAIChatBackend: ChatBackend, @unchecked Sendable {
             throw JudgeConfigurationError("judge concurrency, attempts and timeout must be positive")
         }
         self.settings = settings
-        if let name = settings.apiKeyVariable {
+        if let name = settings.apiKeyVariable ?? Self.conventionalKeyVariable() {
             guard let value = getenv(name).map({ String(cString: $0) }), !value.isEmpty else {
                 throw JudgeConfigurationError("the API key variable \(name) is not set")
             }
@@ -65,6 +66,13 @@ public final class OpenAIChatBackend: ChatBackend, @unchecked Sendable {
         configuration.timeout = .init(connect: .seconds(10), read: .milliseconds(Int64(settings.timeout * 1000)))
         client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         gate = AsyncSemaphore(settings.concurrency)
+    }
+
+    /// `OPENAI_API_KEY` when it is set and not empty: what every OpenAI-compatible client
+    /// sends when no other variable is named.
+    static func conventionalKeyVariable() -> String? {
+        guard let value = getenv("OPENAI_API_KEY"), value.pointee != 0 else { return nil }
+        return "OPENAI_API_KEY"
     }
 
     // Non-blocking: deinit may run on one of the client's own event-loop threads.

@@ -7,7 +7,8 @@ import FileIO
 import LaMPQACore
 
 /// The judge flags of every command that scores answers (evaluate, ablate, sft), with the
-/// judge cache they share.
+/// judge cache they share. Defaults follow the benchmark's protocol (SPEC-LAMPQA: max_tokens
+/// 4096, 100 retry rounds); cheaper values are flags.
 struct JudgeOptions: ParsableArguments {
     @Option(help: "Judge backend: embedding (CPU proxy), local (a causal LM in process) or openai.")
     var judge = "embedding"
@@ -27,11 +28,11 @@ struct JudgeOptions: ParsableArguments {
     @Option(help: "Judge prompt file ([system] / [user] sections; docs/judge-prompt.md).")
     var judgePrompt: String?
 
-    @Option(help: "Retry rounds for unusable judge answers (the benchmark uses 100).")
-    var retryRounds = 10
+    @Option(help: "Retry rounds for unusable judge answers (the benchmark's 100; fewer are cheaper with a judge that rarely fails).")
+    var retryRounds = 100
 
-    @Option(help: "Maximum new tokens of an LLM judge's answer.")
-    var judgeMaxTokens = 256
+    @Option(help: "Maximum new tokens of an LLM judge's answer (the benchmark's 4096; 256 is enough for a judge that answers tersely).")
+    var judgeMaxTokens = 4096
 
     @Option(help: "Judge requests in flight at once.")
     var concurrency = 16

@@ -126,8 +126,13 @@ func failure(_ body: () throws -> Void) -> String {
         let configs = repositoryRoot.appendingPathComponent("configs").path
         let noContrast = try ConfigLoader.load(file: configs + "/ablations/no-contrast.yaml")
         #expect(noContrast.reward.lambdaContrast == 0)
-        #expect(try ConfigLoader.load(file: configs + "/ablations/group-3.yaml").rollout.groupSize == 3)
-        #expect(try ConfigLoader.load(file: configs + "/ablations/group-7.yaml").rollout.groupSize == 7)
+        // Table 4's group sizes keep the paper's rollout batch: 512 / G questions, rounded.
+        for (file, g) in [("paper-qwen2.5-7b-instruct.yaml", 5), ("ablations/group-3.yaml", 3), ("ablations/group-7.yaml", 7)] {
+            let rollout = try ConfigLoader.load(file: configs + "/" + file).rollout
+            #expect(rollout.groupSize == g && rollout.questionsPerStep == Int((512.0 / Double(g)).rounded()), "\(file)")
+        }
+        let paper = try ConfigLoader.load(file: configs + "/paper-qwen2.5-7b-instruct.yaml")
+        #expect(paper.rollout.referenceBudget == 2048 && paper.rollout.scaffold == .none)
         #expect(try ConfigLoader.load(file: configs + "/ablations/demo-no-contrast.yaml").reward.lambdaContrast == 0)
         let demo = try ConfigLoader.load(file: configs + "/demo-cpu.yaml")
         #expect(demo.run.steps == 16 && demo.reward.malformed == .judgedMinus(penalty: 1) && demo.reward.similarityLayer == 6)

@@ -4,8 +4,27 @@ import Testing
 @testable import IAPCore
 
 @Suite struct IntentAblationTests {
-    func record(_ id: String, _ domain: LaMPQADomain) -> LaMPQARecord {
-        LaMPQARecord(id: id, domain: domain, question: "q \(id)", narrative: "", category: "", profile: [], aspects: [])
+    func record(_ id: String, _ domain: LaMPQADomain, category: String = "") -> LaMPQARecord {
+        LaMPQARecord(id: id, domain: domain, question: "q \(id)", narrative: "", category: category, profile: [], aspects: [])
+    }
+
+    /// Issue 14: with a category on every record, "same category" is the record's category
+    /// (two categories inside one domain never mix); without, the domain.
+    @Test func randomIntentsFollowTheRecordsCategoryWhereTheDataHasOne() {
+        let records = [
+            record("m1", .artAndEntertainment, category: "music"), record("m2", .artAndEntertainment, category: "music"),
+            record("g1", .artAndEntertainment, category: "gaming"), record("g2", .artAndEntertainment, category: "gaming"),
+        ]
+        let intents = ["m1": ["M1"], "m2": ["M2"], "g1": ["G1"], "g2": ["G2"]]
+        #expect(IntentGrouping.choose(records) == .category)
+        #expect(IntentGrouping.choose(records + [record("x", .artAndEntertainment)]) == .domain)
+        for seed in UInt64(0)..<10 {
+            let inGroup = IntentCondition.inGroupRandom.assignments(records: records, intents: intents, seed: seed)!
+            #expect(inGroup == ["m1": ["M2"], "m2": ["M1"], "g1": ["G2"], "g2": ["G1"]])
+            let cross = IntentCondition.crossGroupRandom.assignments(records: records, intents: intents, seed: seed)!
+            #expect(cross["m1"]!.first!.hasPrefix("G") && cross["g2"]!.first!.hasPrefix("M"))
+        }
+        #expect(IntentGrouping.category.note.contains("category") && IntentGrouping.domain.note.contains("domain"))
     }
 
     @Test func randomIntentsComeFromTheRightGroup() {

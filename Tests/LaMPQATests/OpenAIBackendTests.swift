@@ -84,6 +84,13 @@ final class FaultServer: Sendable {
             let said = request.headers[.authorization] ?? "none"
             return Response(status: .forbidden, body: .init(byteBuffer: ByteBuffer(string: #"{"error": {"message": "bad key: "# + "\(said)\"}}")))
         }
+        router.post("keyed/v1/chat/completions") { request, _ in
+            // Answers only a request that carries the conventional test key.
+            guard request.headers[.authorization] == "Bearer sk-openai-convention" else {
+                return Response(status: .unauthorized, body: .init(byteBuffer: ByteBuffer(string: #"{"error": {"message": "no key"}}"#)))
+            }
+            return FaultServer.reply("{\"match_score\": 2}")
+        }
         router.post("mixed/v1/chat/completions") { request, _ in
             // Answers at once, except for responses that ask to be slow.
             var request = request
@@ -252,6 +259,28 @@ func item(_ n: Int) -> JudgeItem {
             guard case .failed(let problem) = verdicts[0] else { Issue.record("not failed: \(verdicts)"); return }
             #expect(problem.contains("HTTP 403") && problem.contains("***@127.0.0.1"), "\(problem)")
             #expect(!problem.contains("pa55word") && !problem.contains("sk-test-very-secret"), "\(problem)")
+        }
+    }
+
+    /// Issue 14: with no variable named, a key in OPENAI_API_KEY is sent (the convention of
+    /// OpenAI-compatible clients); a named variable still wins.
+    @Test func openAIAPIKeyIsSentWhenNoVariableIsNamed() async throws {
+        setenv("OPENAI_API_KEY", "sk-openai-convention", 1)
+        setenv("IAP_TEST_OTHER_KEY", "sk-other", 1)
+        defer {
+            unsetenv("OPENAI_API_KEY")
+            unsetenv("IAP_TEST_OTHER_KEY")
+        }
+        let faults = FaultServer()
+        try await withServer({ faults.application(onRunning: $0) }) { port in
+            var settings = OpenAIChatBackend.Settings(baseURLs: ["http://127.0.0.1:\(port)/keyed/v1"], model: "judge")
+            settings.maxAttempts = 1
+            let sent = await LLMRubricJudge(backend: try OpenAIChatBackend(settings: settings)).judge([item(0)], temperature: 0)
+            guard case .score = sent[0] else { Issue.record("OPENAI_API_KEY was not sent: \(sent)"); return }
+            settings.apiKeyVariable = "IAP_TEST_OTHER_KEY"
+            let other = await LLMRubricJudge(backend: try OpenAIChatBackend(settings: settings)).judge([item(0)], temperature: 0)
+            guard case .failed(let problem) = other[0] else { Issue.record("the named variable did not win: \(other)"); return }
+            #expect(problem.contains("HTTP 401") && !problem.contains("sk-other"), "\(problem)")
         }
     }
 

@@ -92,6 +92,7 @@ struct AblateIntentsCommand: AsyncParsableCommand {
             throw CLI.failure("\(intents): none of the \(run.dataset.records.count) questions of \(data) \(split) has intents there")
         }
         CLI.note("\(intents): intents for \(covered) of \(run.dataset.records.count) questions, \(nonEmpty) non-empty")
+        CLI.note(run.grouping.note)
         // Answers first (kept: a rerun skips conditions already answered), then the judge.
         try produceAnswers(run)
         let evaluator = judgeOptions.evaluator(try judgeOptions.makeJudge(), cache: try judgeOptions.makeCache())

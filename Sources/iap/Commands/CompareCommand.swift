@@ -4,6 +4,7 @@ import LaMPQA
 import SafeTensors
 import FileIO
 import LaMPQACore
+import IAPCore
 
 /// `iap compare`: the paper's Table 1 from several `iap evaluate` outputs.
 struct CompareCommand: ParsableCommand {
@@ -35,7 +36,13 @@ struct CompareCommand: ParsableCommand {
     @Flag(help: "Tabulate evaluations whose judge calls failed too (their rows are marked incomplete).")
     var allowIncomplete = false
 
-    func validate() throws { try FlagCheck.probability("--alpha", alpha) }
+    @Option(help: "Also print N questions side by side: each method's inferred intents, answer and score (IAP answer sets).")
+    var show = 0
+
+    func validate() throws {
+        try FlagCheck.probability("--alpha", alpha)
+        try FlagCheck.atLeast("--show", show, 0)
+    }
 
     func run() throws {
         guard !results.isEmpty else { throw CLI.failure("give at least one results folder") }
@@ -63,6 +70,12 @@ struct CompareCommand: ParsableCommand {
             do { try AtomicFile.write(text + "\n", to: out) } catch { throw CLI.failure(error) }
         } else {
             print(text)
+        }
+        guard show > 0 else { return }
+        do {
+            print("\n" + (try SideBySide.load(folders: results, names: methods.map(\.name), count: show)).text)
+        } catch {
+            throw CLI.failure("--show: \(error)")
         }
     }
 }

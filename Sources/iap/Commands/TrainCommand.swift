@@ -25,8 +25,10 @@ struct TrainCommand: AsyncParsableCommand {
         Torch.manualSeed(UInt64(cfg.run.seed))
         let trainer = try makeTrainer(cfg, run: run)
         try await TrainingSession.drive(trainer, cfg: cfg, folder: folder, run: run, resuming: options.resume != nil, command: "train") { line in
-            "reward \(TrainingSession.value(line, "reward/mean"))  rubric \(TrainingSession.value(line, "reward/personalization"))  "
-                + "valid \(TrainingSession.value(line, "format/valid_fraction"))  kl \(TrainingSession.value(line, "policy/kl"))"
+            let v = { (key: String) in TrainingSession.value(line, key) }
+            return "reward \(v("reward/mean"))  parts: rubric \(v("reward/personalization")) contrast \(v("reward/contrast")) "
+                + "similarity \(v("reward/similarity")) length \(v("reward/length_penalty"))  valid \(v("format/valid_fraction"))  "
+                + "intents \(v("intent/count"))  kl \(v("policy/kl"))"
         }
     }
 
