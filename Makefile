@@ -29,7 +29,7 @@ endif
 ## contents), then answer the sample's test split with the starting policy, the trained policy,
 ## and the explicit-intent baseline given the trained policy's intents; score all three with
 ## the same (embedding proxy) judge; print Table 1 and three questions side by side; write the report.
-DEMO_ANSWER := --max-tokens 190 --temperature 0
+DEMO_ANSWER := --max-tokens 190 --temperature 0 --batch 36
 demo: build
 	.build/release/iap models pull $(MODELS)
 	.build/release/iap doctor

@@ -3,6 +3,8 @@ import Torch
 
 /// Decoding settings for `CausalLM.generate`.
 public struct GenerationOptions: Sendable {
+    /// With a `scaffold`, raised to what its budgets and tags can take, so that a scaffolded
+    /// completion always ends its last block.
     public var maxNewTokens = 256
     /// Sampling temperature; the reported log-probs are of the distribution at this
     /// temperature. Ignored (taken as 1) when `greedy`.
@@ -80,6 +82,8 @@ extension CausalLM {
         var state = GenerationState(
             prompts: prompts, samples: samples, tokenizer: tokenizer, stopIds: stopIds, stopStrings: options.stopStrings,
             scaffold: options.scaffold)
+        var options = options
+        if let plan = state.scaffold { options.maxNewTokens = max(options.maxNewTokens, plan.longestCompletion) }
         if options.maxNewTokens == 0 { return state.results }
         let draws = try UniformDraws(seed: options.seed, promptSeeds: promptSeeds, samples: samples, device: device)
         let longest = prompts.map(\.count).max() ?? 0

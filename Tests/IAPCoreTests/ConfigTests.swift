@@ -135,7 +135,7 @@ func failure(_ body: () throws -> Void) -> String {
         #expect(paper.rollout.referenceBudget == 2048 && paper.rollout.scaffold == .none)
         #expect(try ConfigLoader.load(file: configs + "/ablations/demo-no-contrast.yaml").reward.lambdaContrast == 0)
         let demo = try ConfigLoader.load(file: configs + "/demo-cpu.yaml")
-        #expect(demo.run.steps == 16 && demo.reward.malformed == .judgedMinus(penalty: 1) && demo.reward.similarityLayer == 6)
+        #expect(demo.run.steps == 5 && demo.rollout.scaffold == .tags && demo.reward.malformed == .judgedMinus(penalty: 1) && demo.reward.similarityLayer == 6)
         for file in ["sft-demo-cpu.yaml", "paper-qwen2.5-7b-instruct.yaml"] { _ = try ConfigLoader.load(file: configs + "/" + file) }
     }
 

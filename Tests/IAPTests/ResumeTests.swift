@@ -21,12 +21,13 @@ import IAPCore
 @Suite(.serialized, .timeLimit(.minutes(20))) struct ResumeTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    func trainer(folder: String, dtype: DType) throws -> IAPTrainer {
+    /// A small trainer on SmolLM2 and MiniLM; `overrides` (`section.key=value`) go last.
+    static func trainer(folder: String, dtype: DType, overrides: [String] = []) throws -> IAPTrainer {
         let config = try ConfigLoader.load(file: nil, overrides: [
             "run.steps=2", "rollout.questions_per_step=1", "rollout.group_size=3", "rollout.max_new_tokens=12",
             "rollout.reference_max_new_tokens=8", "optim.micro_batch=3", "optim.lr=1e-4", "optim.warmup_ratio=0",
             "reward.malformed=judged-minus:1.0", "dapo.dynamic_sampling=false", "dapo.mask_truncated=false",
-        ])
+        ] + overrides)
         let store = ModelStore()
         let policyFiles = try ModelFiles(path: store.resolve("smollm2-135m-instruct", pull: false).path)
         let encoderFiles = try ModelFiles(path: store.resolve("all-minilm-l6-v2", pull: false).path)
@@ -36,7 +37,7 @@ import IAPCore
         options.split = .train
         options.limit = 2
         options.domains = [.artAndEntertainment]
-        let data = try LaMPQADataset(folder: Self.repository.appendingPathComponent("data/sample").path, options: options)
+        let data = try LaMPQADataset(folder: repository.appendingPathComponent("data/sample").path, options: options)
         let parts = IAPTrainer.Parts(
             policy: try CausalLM.load(policyFiles, dtype: dtype), reference: try CausalLM.load(policyFiles, dtype: dtype), tokenizer: try policyFiles.loadTokenizer(),
             template: try policyFiles.chatTemplate(), judge: EmbeddingJudge(encoder: encoder, tokenizer: encoderTokenizer, name: "minilm"),
@@ -50,18 +51,18 @@ import IAPCore
     func resumedRunRepeatsTheUninterruptedOne(dtype: DType) async throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("iap-resume-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: base) }
-        let straight = try trainer(folder: base + "/straight", dtype: dtype)
+        let straight = try Self.trainer(folder: base + "/straight", dtype: dtype)
         _ = try await straight.trainStep()
         let expected = try await straight.trainStep()
 
-        let first = try trainer(folder: base + "/stopped", dtype: dtype)
+        let first = try Self.trainer(folder: base + "/stopped", dtype: dtype)
         _ = try await first.trainStep()
         try first.saveCheckpoint()
         let folder = try RunFolder(path: base + "/stopped")
         #expect(folder.checkpointSteps() == [1])
         // Anything written after the checkpoint (a step that was killed) is trimmed on resume.
         try JSONLinesFile.append(line: #"{"step": 2, "partial": true}"#, to: first.run.metricsPath)
-        let resumed = try trainer(folder: base + "/stopped", dtype: dtype)
+        let resumed = try Self.trainer(folder: base + "/stopped", dtype: dtype)
         try resumed.restore(from: folder.checkpointPath(step: 1))
         #expect(resumed.step == 1)
         let again = try await resumed.trainStep()

@@ -76,6 +76,19 @@ import Torch
         #expect(stopped.finishReason == .stop || stopped.finishReason == .length)
     }
 
+    /// A token cap below what the blocks and tags need is raised: the last block always closes.
+    @Test func theLastBlockAlwaysCloses() throws {
+        let model = try #require(SmolLM.model)
+        let tokenizer = try #require(SmolLM.tokenizer)
+        var options = GenerationOptions()
+        options.maxNewTokens = 2
+        options.samplesPerPrompt = 4
+        options.seed = 9
+        options.scaffold = Self.scaffold
+        let out = try model.generate(prompts: [try GenerationTests.promptIds()[1]], tokenizer: tokenizer, options: options)
+        for s in out { #expect(s.text.hasSuffix("</answer>") && s.tokens.count > 24, "\(s.text)") }
+    }
+
     @Test func aScaffoldWithoutBlocksOrBudgetsIsAnError() throws {
         let model = try #require(SmolLM.model)
         let tokenizer = try #require(SmolLM.tokenizer)

@@ -1,0 +1,43 @@
+import FileIO
+import Foundation
+import IAPCore
+import JSONFiles
+import Testing
+import Torch
+
+@testable import IAP
+
+/// Issue 14 item 1 at the trainer: scaffolded rollouts parse as the four-block format, the
+/// tokens the sampler wrote are left out of the loss, a budget-ended block is recorded, and
+/// a checkpoint says how its policy answers.
+@Suite(.serialized) struct ScaffoldedTrainingTests {
+    @Test func writtenTokensAreContextAndCheckpointsRecordTheScaffold() async throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("iap-scaffold-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let trainer = try ResumeTests.trainer(folder: base, dtype: .float32, overrides: [
+            "rollout.scaffold=tags", "rollout.block_budgets=[4, 6, 3, 8]", "rollout.max_new_tokens=60", "run.log_rollouts=3",
+        ])
+        let (groups, _) = try await trainer.sampleGroups()
+        let rollouts = groups.all
+        #expect(rollouts.count == 3)
+        for r in rollouts {
+            #expect(r.parsed.isValid, "\(r.parsed.problem ?? "") in \(r.sequence.text)")
+            #expect(r.sequence.forced.count == r.sequence.tokens.count && r.sequence.forced.contains(true))
+        }
+        // The loss covers exactly the sampled tokens: the written ones are masked.
+        let (batches, tokens) = try trainer.microBatches(rollouts)
+        let sampled = rollouts.map { r in r.sequence.forced.filter { !$0 }.count }.reduce(0, +)
+        #expect(Int(tokens) == sampled && batches.count == 1)
+        let first = rollouts[0]
+        let mask = try batches[0].completion.narrow(dim: 0, start: 0, length: 1).contiguous().toArray(Float.self)
+        #expect(Array(mask.prefix(first.sequence.tokens.count)) == first.sequence.forced.map { $0 ? 0 : 1 })
+
+        _ = try await trainer.trainStep()
+        let logged = try JSONLines.read(RolloutRecord.self, from: trainer.run.rolloutsPath).records
+        #expect(logged.contains { $0.valid && ($0.problem ?? "").contains("ended by its") }, "budgets of 3–8 tokens end blocks")
+        try trainer.saveCheckpoint()
+        let saved = try #require(try RolloutFormat.saved(inModelFolder: trainer.run.checkpointPath(step: 1)))
+        #expect(saved == RolloutFormat(scaffold: .tags, blockBudgets: [4, 6, 3, 8], prefill: ""))
+        #expect(saved.blockScaffold?.blocks.map(\.opening) == ["<think>\n", "<intent>\n1.", "<think>\n", "<answer>\n"])
+    }
+}
