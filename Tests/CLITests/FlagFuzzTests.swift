@@ -20,6 +20,20 @@ import Testing
     /// Numeric options without a default value.
     static let numericWithoutDefault: Set<String> = ["limit", "sample-seed"]
 
+    /// Issue 14: `iap evaluate` defaults to the benchmark's protocol (SPEC-LAMPQA: judge
+    /// max_tokens 4096, 100 retry rounds); the cheaper values are flags.
+    @Test func evaluateDefaultsFollowTheBenchmark() throws {
+        let dump = try iap(["--experimental-dump-help"])
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(dump.output.utf8)) as? [String: Any])
+        let commands = (root["command"] as? [String: Any])?["subcommands"] as? [[String: Any]] ?? []
+        let evaluate = try #require(commands.first { $0["commandName"] as? String == "evaluate" })
+        var defaults: [String: String] = [:]
+        for argument in evaluate["arguments"] as? [[String: Any]] ?? [] {
+            if let name = (argument["preferredName"] as? [String: Any])?["name"] as? String { defaults[name] = argument["defaultValue"] as? String }
+        }
+        #expect(defaults["retry-rounds"] == "100" && defaults["judge-max-tokens"] == "4096", "\(defaults)")
+    }
+
     /// (command words, option name) of every option whose default is a number.
     func numericOptions() throws -> [(command: [String], option: String)] {
         let dump = try iap(["--experimental-dump-help"])
