@@ -105,7 +105,15 @@ struct GenerationState {
     private mutating func acceptScaffolded(_ token: Int, forced: Bool, sequence: Int, plan: ScaffoldPlan, onText: ((Int, String) -> Void)?) {
         results[sequence].forced.append(forced)
         let piece = decoders[sequence].push(token)
+        let before = results[sequence].text.utf8.count
         results[sequence].text += piece
+        if let cut = CausalLM.stopCut(results[sequence].text, stops: stopStrings, searchFrom: before) {
+            // A stop string ends a scaffolded completion too (a server request's `stop`).
+            results[sequence].text = String(decoding: Array(results[sequence].text.utf8)[..<cut], as: UTF8.self)
+            finish(sequence, reason: .stop)
+            if cut > before { onText?(sequence, String(decoding: Array(results[sequence].text.utf8)[before...], as: UTF8.self)) }
+            return
+        }
         if !piece.isEmpty { onText?(sequence, piece) }
         let end = cursors[sequence].accept(token: token, forced: forced, piece: piece, plan: plan)
         results[sequence].budgetEndedBlocks = cursors[sequence].budgetEnded

@@ -87,6 +87,11 @@ import Torch
         options.scaffold = Self.scaffold
         let out = try model.generate(prompts: [try GenerationTests.promptIds()[1]], tokenizer: tokenizer, options: options)
         for s in out { #expect(s.text.hasSuffix("</answer>") && s.tokens.count > 24, "\(s.text)") }
+        // A stop string still ends a scaffolded completion, cut before it.
+        options.stopStrings = ["<intent>"]
+        for s in try model.generate(prompts: [try GenerationTests.promptIds()[1]], tokenizer: tokenizer, options: options) {
+            #expect(s.finishReason == .stop && s.text.hasPrefix("<think>\n") && !s.text.contains("<intent>"), "\(s.text)")
+        }
     }
 
     @Test func aScaffoldWithoutBlocksOrBudgetsIsAnError() throws {
