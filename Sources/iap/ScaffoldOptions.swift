@@ -19,8 +19,9 @@ struct ScaffoldOptions: ParsableArguments {
     }
 
     private func budgets(_ text: String) throws -> [Int] {
-        let numbers = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard numbers.count == 4, let values = numbers as? [Int], values.allSatisfy({ $0 >= 1 }) else {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        let values = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 4, values.count == 4, values.allSatisfy({ $0 >= 1 }) else {
             throw ValidationError("--block-budgets \(text): four whole numbers of at least 1, e.g. 64,64,64,256")
         }
         return values
