@@ -171,6 +171,23 @@ import Transformers
         #expect(await queue.batchesRun < 8)
     }
 
+    /// Issue 14: a server started for a scaffolded model writes the IAP tags around every
+    /// completion of a request (its own budgets; a short max_tokens does not cut the tags).
+    @Test func aScaffoldedServerWritesTheTags() async throws {
+        let scaffold = BlockScaffold(blocks: [
+            .init(opening: "<think>\n", closing: "</think>", budget: 3), .init(opening: "<answer>\n", closing: "</answer>", budget: 4),
+        ])
+        let server = try Self.server { $0.scaffold = scaffold }
+        var chat = ChatCompletionRequest(messages: [ChatMessage(.user, "Hi")])
+        chat.maxTokens = 2
+        chat.temperature = 0
+        let options = server.generationOptions(chat, room: 4096)
+        #expect(options.scaffold == scaffold)
+        let out = try await server.submit(prompt: [1, 2, 3], options: options)
+        #expect(out.count == 1 && out[0].text.hasPrefix("<think>\n") && out[0].text.hasSuffix("</answer>"), "\(out[0].text)")
+        #expect(out[0].text.contains("<answer>\n") && out[0].forced.contains(true))
+    }
+
     /// A cancelled ticket stops generation at the next token.
     @Test func aCancelledTicketStopsGeneration() async throws {
         let (model, files) = try Self.smolLM()
