@@ -189,11 +189,12 @@ extension IAPTrainer {
         let line = metrics.line
         tensorBoard?.write(step: step, scalars: line.values.compactMap { key, value in value.map { (key, $0) } }.sorted { $0.0 < $1.0 })
         try JSONLines.append(line, to: run.metricsPath)
+        let format = RolloutFormat(config.rollout)
         for r in rollouts.prefix(config.run.logRollouts) {
             try JSONLines.append(
                 RolloutRecord(
                     step: step, questionId: r.record.id, completion: r.sequence.text, valid: r.reward.valid,
-                    problem: r.parsed.problem ?? RolloutFormat(config.rollout).budgetNote(r.sequence.budgetEndedBlocks),
+                    problem: r.parsed.problem ?? format.budgetNote(r.sequence.budgetEndedBlocks),
                     intents: r.parsed.intents, answer: r.parsed.answer, reward: r.reward.total, personalization: r.reward.personalization,
                     similarity: r.reward.similarity, contrast: r.reward.contrast, lengthPenalty: r.reward.lengthPenalty, advantage: r.advantage,
                     finishReason: r.sequence.finishReason.rawValue), to: run.rolloutsPath)

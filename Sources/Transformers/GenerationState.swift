@@ -89,43 +89,41 @@ struct GenerationState {
                 continue
             }
             let piece = decoders[sequence].push(token)
-            if piece.isEmpty { continue }
-            let before = results[sequence].text.utf8.count
-            results[sequence].text += piece
-            guard let cut = CausalLM.stopCut(results[sequence].text, stops: stopStrings, searchFrom: before) else {
-                onText?(sequence, piece)
-                continue
-            }
-            results[sequence].text = String(decoding: Array(results[sequence].text.utf8)[..<cut], as: UTF8.self)
-            finish(sequence, reason: .stop)
-            if cut > before { onText?(sequence, String(decoding: Array(results[sequence].text.utf8)[before...], as: UTF8.self)) }
+            if !piece.isEmpty { appendText(piece, to: sequence, onText: onText) }
         }
     }
 
+    /// Adds decoded text to a sequence and reports it; a stop string in it ends the sequence,
+    /// the text cut before the stop string. Returns whether it ended.
+    @discardableResult
+    private mutating func appendText(_ piece: String, to sequence: Int, onText: ((Int, String) -> Void)?) -> Bool {
+        let before = results[sequence].text.utf8.count
+        results[sequence].text += piece
+        guard let cut = CausalLM.stopCut(results[sequence].text, stops: stopStrings, searchFrom: before) else {
+            if !piece.isEmpty { onText?(sequence, piece) }
+            return false
+        }
+        results[sequence].text = String(decoding: Array(results[sequence].text.utf8)[..<cut], as: UTF8.self)
+        finish(sequence, reason: .stop)
+        if cut > before { onText?(sequence, String(decoding: Array(results[sequence].text.utf8)[before...], as: UTF8.self)) }
+        return true
+    }
+
+    /// A scaffolded sequence's token: its text (a stop string still ends it, as a server
+    /// request's `stop` asks), then the scaffold's bookkeeping, which may end the sequence.
     private mutating func acceptScaffolded(_ token: Int, forced: Bool, sequence: Int, plan: ScaffoldPlan, onText: ((Int, String) -> Void)?) {
         results[sequence].forced.append(forced)
         let piece = decoders[sequence].push(token)
-        let before = results[sequence].text.utf8.count
-        results[sequence].text += piece
-        if let cut = CausalLM.stopCut(results[sequence].text, stops: stopStrings, searchFrom: before) {
-            // A stop string ends a scaffolded completion too (a server request's `stop`).
-            results[sequence].text = String(decoding: Array(results[sequence].text.utf8)[..<cut], as: UTF8.self)
-            finish(sequence, reason: .stop)
-            if cut > before { onText?(sequence, String(decoding: Array(results[sequence].text.utf8)[before...], as: UTF8.self)) }
-            return
-        }
-        if !piece.isEmpty { onText?(sequence, piece) }
-        let end = cursors[sequence].accept(token: token, forced: forced, piece: piece, plan: plan)
-        results[sequence].budgetEndedBlocks = cursors[sequence].budgetEnded
-        if let end {
-            finish(sequence, reason: end)
-            let rest = decoders[sequence].finish()
-            results[sequence].text += rest
-            if !rest.isEmpty { onText?(sequence, rest) }
-        }
+        if appendText(piece, to: sequence, onText: onText) { return }
+        guard let end = cursors[sequence].accept(token: token, forced: forced, piece: piece, plan: plan) else { return }
+        finish(sequence, reason: end)
+        let rest = decoders[sequence].finish()
+        results[sequence].text += rest
+        if !rest.isEmpty { onText?(sequence, rest) }
     }
 
     private mutating func finish(_ sequence: Int, reason: GeneratedSequence.FinishReason) {
+        if !cursors.isEmpty { results[sequence].budgetEndedBlocks = cursors[sequence].budgetEnded }
         finished[sequence] = true
         results[sequence].finishReason = reason
         parked += 1
