@@ -111,3 +111,6 @@ extension String {
         count >= width ? self + " " : self + String(repeating: " ", count: width - count)
     }
 }
+
+/// `--batching continuous|static` (iap serve, iap answer, the benchmarks).
+extension Batching: ExpressibleByArgument {}

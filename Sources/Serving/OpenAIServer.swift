@@ -39,6 +39,8 @@ public final class OpenAIServer: Sendable {
         /// The most completions (`n`) one request may ask for.
         public var maxN = 16
         public var maxBatch = 16
+        /// Whether requests join a running batch (`GenerationQueue`).
+        public var batching = Batching.continuous
         /// Requests that may wait for the model; more get 503.
         public var maxWaiting = 256
         /// Seconds a connection may stay without sending a complete request head (idle
@@ -61,7 +63,8 @@ public final class OpenAIServer: Sendable {
 
     public init(model: CausalLM, tokenizer: Tokenizer, template: ChatTemplate, settings: Settings) {
         self.settings = settings
-        self.queue = GenerationQueue(model: model, tokenizer: tokenizer, maxBatch: settings.maxBatch, maxWaiting: settings.maxWaiting)
+        self.queue = GenerationQueue(
+            model: model, tokenizer: tokenizer, maxBatch: settings.maxBatch, maxWaiting: settings.maxWaiting, batching: settings.batching)
         self.tokenizer = tokenizer
         self.template = template
         self.contextLength = model.config.maxPositions

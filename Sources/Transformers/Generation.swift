@@ -70,54 +70,38 @@ extension CausalLM {
     /// `promptSeeds` (one per prompt) replaces `options.seed` by a seed per prompt, so each
     /// prompt samples as it would alone; `abandoned(prompt)`, asked every step, ends a
     /// prompt's completions early (finish reason `abandoned`).
+    ///
+    /// `maxRows` bounds the sequences decoded at once (nil: every prompt starts at once).
+    /// Prompts then wait for rows; with `.continuous` batching a waiting prompt joins as soon
+    /// as its samples' rows are free, with `.static` only once the whole batch has finished.
+    /// `onFinished(prompt, completions)` is called as each prompt's last completion ends.
     public func generate(
         prompts: [[Int]], tokenizer: Tokenizer, options: GenerationOptions, promptSeeds: [UInt64]? = nil,
-        abandoned: AbandonCheck? = nil, onText: ((Int, String) -> Void)? = nil
+        abandoned: AbandonCheck? = nil, maxRows: Int? = nil, batching: Batching = .continuous,
+        onFinished: PromptFinished? = nil, onText: ((Int, String) -> Void)? = nil
     ) throws(TorchError) -> [GeneratedSequence] {
         guard !prompts.isEmpty else { return [] }
         try checkGenerationInput(prompts: prompts, options: options, promptSeeds: promptSeeds)
+        var next = 0
         let samples = options.samplesPerPrompt
-        var stopIds = Set(options.stopTokenIds)
-        if options.stopAtEOS { stopIds.formUnion(config.eosTokenIds + (tokenizer.eosId.map { [$0] } ?? [])) }
-        var state = GenerationState(
-            prompts: prompts, samples: samples, tokenizer: tokenizer, stopIds: stopIds, stopStrings: options.stopStrings,
-            scaffold: options.scaffold)
-        var options = options
-        if let plan = state.scaffold { options.maxNewTokens = max(options.maxNewTokens, plan.longestCompletion) }
-        if options.maxNewTokens == 0 { return state.results }
-        let draws = try UniformDraws(seed: options.seed, promptSeeds: promptSeeds, samples: samples, device: device)
-        let longest = prompts.map(\.count).max() ?? 0
-        let cache = try KVCache(
-            layers: config.layerCount, batch: prompts.count, kvHeads: config.kvHeadCount, headDim: config.headDim,
-            capacity: longest + options.maxNewTokens, dtype: dtype, device: device)
-        var logits = try prefill(prompts: prompts, samples: samples, cache: cache)
-
-        for step in 0..<options.maxNewTokens {
-            if let abandoned {
-                state.abandon(where: abandoned.isAbandoned)
-                if state.allFinished { break }
+        let feed = PromptFeed { free, idle in
+            var fed: [FedPrompt] = []
+            guard idle || batching == .continuous else { return fed }
+            // Whole prompts only (their samples share one prefill); the first one always
+            // fits an idle batch.
+            while next < prompts.count && ((idle && fed.isEmpty) || (fed.count + 1) * samples <= free) {
+                fed.append(FedPrompt(ids: prompts[next], seed: promptSeeds?[next] ?? 0))
+                next += 1
             }
-            let (chosen, logProbs) = try withNoGrad { () throws(TorchError) -> (Tensor, Tensor) in
-                try sample(logits: logits, options: options, uniform: { () throws(TorchError) in try draws.next(rowOf: state.rowOf) })
-            }
-            var tokens = try chosen.squeeze(1).to(.int64).toArray(Int64.self).map { Int($0) }
-            var forced: [Bool]?
-            if let written = state.scaffoldOverrides(tokens) { (tokens, forced) = written }
-            let index = forced == nil ? chosen : try Tensor(tokens.map(Int64.init), shape: [tokens.count, 1]).to(device)
-            let picked = try logProbs.gather(dim: -1, index: index).squeeze(1).toArray(Float.self)
-            state.accept(tokens, logProbs: picked, forced: forced, onText: onText)
-            if state.allFinished || step == options.maxNewTokens - 1 { break }
-            try state.compact(cache, device: device)
-            logits = try decodeStep(state: state, cache: cache)
+            return fed
         }
-        state.flushUnfinished(onText: onText)
-        return state.results
+        return try generate(
+            feed: feed, tokenizer: tokenizer, options: options, perPromptSeeds: promptSeeds != nil, maxRows: maxRows ?? Int.max,
+            abandoned: abandoned, onFinished: onFinished, onText: onText)
     }
 
-    private func checkGenerationInput(prompts: [[Int]], options: GenerationOptions, promptSeeds: [UInt64]?) throws(TorchError) {
-        for (i, p) in prompts.enumerated() where p.isEmpty || p.contains(where: { $0 < 0 || $0 >= config.vocabSize }) {
-            throw TorchError(operation: "generate", message: "prompt \(i) is empty or holds an id outside 0..<\(config.vocabSize)")
-        }
+    func checkGenerationInput(prompts: [[Int]], options: GenerationOptions, promptSeeds: [UInt64]?) throws(TorchError) {
+        try checkPrompts(prompts, firstIndex: 0)
         guard options.maxNewTokens >= 0, options.samplesPerPrompt >= 1 else {
             throw TorchError(operation: "generate", message: "maxNewTokens must be ≥ 0 and samplesPerPrompt ≥ 1")
         }
@@ -132,10 +116,16 @@ extension CausalLM {
         }
     }
 
+    func checkPrompts(_ prompts: [[Int]], firstIndex: Int) throws(TorchError) {
+        for (i, p) in prompts.enumerated() where p.isEmpty || p.contains(where: { $0 < 0 || $0 >= config.vocabSize }) {
+            throw TorchError(operation: "generate", message: "prompt \(firstIndex + i) is empty or holds an id outside 0..<\(config.vocabSize)")
+        }
+    }
+
     /// Runs the left-padded prompts [P, L] through the model into `cache`, then repeats each
     /// prompt's cache rows for its samples (row r ← prompt r / samples). Returns the last
     /// position's logits, [P · samples, V].
-    private func prefill(prompts: [[Int]], samples: Int, cache: KVCache) throws(TorchError) -> Tensor {
+    func prefill(prompts: [[Int]], samples: Int, cache: KVCache) throws(TorchError) -> Tensor {
         let longest = prompts.map(\.count).max() ?? 0
         var ids = [Int64]()
         var valid = [Bool]()
@@ -160,7 +150,7 @@ extension CausalLM {
     }
 
     /// One decoding step: the last token of every live row → next logits [rows, V].
-    private func decodeStep(state: GenerationState, cache: KVCache) throws(TorchError) -> Tensor {
+    func decodeStep(state: GenerationState, cache: KVCache) throws(TorchError) -> Tensor {
         let rows = state.rowOf
         let stepIds = try Tensor(rows.map { Int64(state.results[$0].tokens.last ?? 0) }, shape: [rows.count, 1]).to(device)
         let stepPositions = try Tensor(rows.map { Int64(state.nextPosition[$0] - 1) }, shape: [rows.count, 1]).to(device)
@@ -174,7 +164,7 @@ extension CausalLM {
     /// Picks one token per row of logits [rows, vocab]; returns the tokens [rows, 1] and the
     /// log-probabilities under softmax(logits / temperature) [rows, vocab].
     /// `uniform()` gives the draws [rows, 1] (asked only when sampling, as before).
-    private func sample(logits: Tensor, options: GenerationOptions, uniform: () throws(TorchError) -> Tensor) throws(TorchError)
+    func sample(logits: Tensor, options: GenerationOptions, uniform: () throws(TorchError) -> Tensor) throws(TorchError)
         -> (Tensor, Tensor)
     {
         let temperature = options.greedy ? 1 : options.temperature

@@ -1,42 +1,91 @@
 import ModelFormats
 import Torch
 
-/// The per-sequence bookkeeping of one `CausalLM.generate` call: tokens, log-probs and text
-/// so far, which sequences finished, and which batch row each live sequence occupies.
-/// Sequence index = prompt · samplesPerPrompt + sample.
+/// The per-sequence bookkeeping of one generation run: tokens, log-probs and text so far,
+/// which sequences finished, and which batch row each live sequence occupies. Prompts join
+/// as they are admitted (continuous batching); sequence index = prompt · samplesPerPrompt +
+/// sample, prompts numbered in the order they joined.
 struct GenerationState {
-    var results: [GeneratedSequence]
+    var results: [GeneratedSequence] = []
     /// Batch row → sequence index.
-    var rowOf: [Int]
-    var nextPosition: [Int]
-    var finished: [Bool]
-    var decoders: [StreamingDecoder]
+    var rowOf: [Int] = []
+    var nextPosition: [Int] = []
+    var finished: [Bool] = []
+    var decoders: [StreamingDecoder] = []
     /// Finished sequences still occupying a batch row.
     var parked = 0
+    /// Per prompt: its sequences not finished yet.
+    var unfinishedOf: [Int] = []
+    /// Prompts whose last sequence finished since `takeFinishedPrompts()` was last asked.
+    var finishedPrompts: [Int] = []
     let samples: Int
+    let tokenizer: Tokenizer
     let stopIds: Set<Int>
     let stopStrings: [String]
+    /// Per sequence: it ends (finish reason `length`) after this many tokens.
+    var limitOf: [Int] = []
     /// Scaffolded generation: the forced texts and each sequence's place in its blocks.
     let scaffold: ScaffoldPlan?
-    var cursors: [ScaffoldCursor]
+    var cursors: [ScaffoldCursor] = []
 
     init(
-        prompts: [[Int]], samples: Int, tokenizer: Tokenizer, stopIds: Set<Int>, stopStrings: [String], scaffold: BlockScaffold? = nil
+        samples: Int, tokenizer: Tokenizer, stopIds: Set<Int>, stopStrings: [String], scaffold: BlockScaffold? = nil
     ) {
-        let total = prompts.count * samples
-        results = (0..<total).map {
-            GeneratedSequence(prompt: $0 / samples, sample: $0 % samples, tokens: [], logProbs: [], text: "", finishReason: .length)
-        }
-        rowOf = Array(0..<total)
-        nextPosition = (0..<total).map { prompts[$0 / samples].count }
-        finished = [Bool](repeating: false, count: total)
-        decoders = (0..<total).map { _ in tokenizer.streamingDecoder(skipSpecialTokens: true) }
         self.samples = samples
+        self.tokenizer = tokenizer
         self.stopIds = stopIds
         self.stopStrings = stopStrings
-        let plan = scaffold.map { ScaffoldPlan($0, tokenizer: tokenizer) }
-        self.scaffold = plan
-        cursors = plan.map { p in (0..<total).map { _ in ScaffoldCursor(start: p.start) } } ?? []
+        self.scaffold = scaffold.map { ScaffoldPlan($0, tokenizer: tokenizer) }
+    }
+
+    var promptCount: Int { unfinishedOf.count }
+    /// Rows of sequences still generating.
+    var liveRows: Int { rowOf.count - parked }
+
+    /// Adds prompts (each with `samples` sequences) with their token limits: rows for them
+    /// come after the current ones, in order; a prompt with a limit of 0 gets empty
+    /// completions at once and no rows.
+    mutating func admit(_ prompts: [[Int]], limits: [Int]) {
+        for (prompt, limit) in zip(prompts, limits) {
+            let index = promptCount
+            unfinishedOf.append(samples)
+            for sample in 0..<samples {
+                let sequence = results.count
+                results.append(GeneratedSequence(prompt: index, sample: sample, tokens: [], logProbs: [], text: "", finishReason: .length))
+                nextPosition.append(prompt.count)
+                finished.append(false)
+                limitOf.append(limit)
+                decoders.append(tokenizer.streamingDecoder(skipSpecialTokens: true))
+                if let plan = scaffold { cursors.append(ScaffoldCursor(start: plan.start)) }
+                if limit > 0 {
+                    rowOf.append(sequence)
+                } else {
+                    finish(sequence, reason: .length, parks: false)
+                }
+            }
+        }
+    }
+
+    /// Forgets the batch rows once none is generating (the cache goes with them).
+    mutating func clearRows() {
+        rowOf = []
+        parked = 0
+    }
+
+    /// Frees a finished prompt's completions and decoders (its entries stay, empty).
+    mutating func release(prompt: Int) {
+        for sequence in (prompt * samples)..<((prompt + 1) * samples) {
+            let r = results[sequence]
+            results[sequence] = GeneratedSequence(prompt: r.prompt, sample: r.sample, tokens: [], logProbs: [], text: "", finishReason: r.finishReason)
+            decoders[sequence] = tokenizer.streamingDecoder(skipSpecialTokens: true)
+        }
+        if !cursors.isEmpty { for sequence in (prompt * samples)..<((prompt + 1) * samples) { cursors[sequence] = ScaffoldCursor(start: []) } }
+    }
+
+    /// The prompts finished since the last call, in the order they finished.
+    mutating func takeFinishedPrompts() -> [Int] {
+        defer { finishedPrompts = [] }
+        return finishedPrompts
     }
 
     /// The scaffold's say over each live row's token: a token it writes replaces the sample
@@ -55,16 +104,12 @@ struct GenerationState {
         return (tokens, forced)
     }
 
-    var allFinished: Bool { finished.allSatisfy { $0 } }
-
     /// Ends every live sequence of a prompt that `abandoned(prompt)` says nobody waits for
     /// any more (a client that went away): no more compute is spent on it.
     mutating func abandon(where abandoned: (Int) -> Bool) {
-        for prompt in 0..<(results.count / samples) where abandoned(prompt) {
+        for prompt in 0..<promptCount where unfinishedOf[prompt] > 0 && abandoned(prompt) {
             for sequence in (prompt * samples)..<((prompt + 1) * samples) where !finished[sequence] {
-                finished[sequence] = true
-                results[sequence].finishReason = .abandoned
-                parked += 1
+                finish(sequence, reason: .abandoned)
             }
         }
     }
@@ -81,16 +126,23 @@ struct GenerationState {
             nextPosition[sequence] += 1
             if let plan = scaffold {
                 acceptScaffolded(token, forced: forced?[row] ?? false, sequence: sequence, plan: plan, onText: onText)
-                continue
-            }
-            if stopIds.contains(token) {
+            } else if stopIds.contains(token) {
                 finish(sequence, reason: .stop)
                 results[sequence].text += decoders[sequence].finish()
-                continue
+            } else {
+                let piece = decoders[sequence].push(token)
+                if !piece.isEmpty { appendText(piece, to: sequence, onText: onText) }
             }
-            let piece = decoders[sequence].push(token)
-            if !piece.isEmpty { appendText(piece, to: sequence, onText: onText) }
+            if !finished[sequence] && results[sequence].tokens.count >= limitOf[sequence] { endAtLength(sequence, onText: onText) }
         }
+    }
+
+    /// A sequence that used its `maxNewTokens`: its decoder's rest is flushed.
+    private mutating func endAtLength(_ sequence: Int, onText: ((Int, String) -> Void)?) {
+        let rest = decoders[sequence].finish()
+        results[sequence].text += rest
+        if !rest.isEmpty { onText?(sequence, rest) }
+        finish(sequence, reason: .length)
     }
 
     /// Adds decoded text to a sequence and reports it; a stop string in it ends the sequence,
@@ -122,30 +174,26 @@ struct GenerationState {
         if !rest.isEmpty { onText?(sequence, rest) }
     }
 
-    private mutating func finish(_ sequence: Int, reason: GeneratedSequence.FinishReason) {
+    /// `parks`: the sequence holds a batch row until the next compaction.
+    private mutating func finish(_ sequence: Int, reason: GeneratedSequence.FinishReason, parks: Bool = true) {
         if !cursors.isEmpty { results[sequence].budgetEndedBlocks = cursors[sequence].budgetEnded }
         finished[sequence] = true
         results[sequence].finishReason = reason
-        parked += 1
+        if parks { parked += 1 }
+        let prompt = sequence / samples
+        unfinishedOf[prompt] -= 1
+        if unfinishedOf[prompt] == 0 { finishedPrompts.append(prompt) }
     }
 
     /// Drops finished rows from the batch once they are a quarter of it (each drop copies
-    /// the cache, so not after every finish).
-    mutating func compact(_ cache: KVCache, device: Device) throws(TorchError) {
-        guard parked > 0 && parked * 4 >= rowOf.count else { return }
+    /// the cache, so not after every finish), or whenever any are parked when `force` (new
+    /// prompts are about to join).
+    mutating func compact(_ cache: KVCache, device: Device, force: Bool = false) throws(TorchError) {
+        guard parked > 0 && (force || parked * 4 >= rowOf.count) else { return }
         let keep = rowOf.indices.filter { !finished[rowOf[$0]] }
         try cache.select(rows: try Tensor(keep.map(Int64.init)).to(device))
         rowOf = keep.map { rowOf[$0] }
         parked = 0
-    }
-
-    /// Flushes the decoders of sequences that ran out of tokens.
-    mutating func flushUnfinished(onText: ((Int, String) -> Void)?) {
-        for i in results.indices where !finished[i] {
-            let rest = decoders[i].finish()
-            results[i].text += rest
-            if !rest.isEmpty { onText?(i, rest) }
-        }
     }
 }
 
@@ -156,28 +204,33 @@ struct GenerationState {
 /// with different seeds this way).
 struct UniformDraws {
     let shared: Generator?
-    let perPrompt: [Generator]
+    /// One generator per admitted prompt (when prompts bring their own seeds).
+    var perPrompt: [Generator] = []
     let samples: Int
     let device: Device
 
-    init(seed: UInt64, promptSeeds: [UInt64]?, samples: Int, device: Device) throws(TorchError) {
-        if let promptSeeds {
-            shared = nil
-            perPrompt = try promptSeeds.map { seed throws(TorchError) in try Generator(seed: seed) }
-        } else {
-            shared = try Generator(seed: seed, device: device)
-            perPrompt = []
-        }
+    /// `perPromptSeeds`: each admitted prompt brings a seed (`admit(seeds:)`); otherwise one
+    /// generator from `seed` draws for the whole run.
+    init(seed: UInt64, perPromptSeeds: Bool, samples: Int, device: Device) throws(TorchError) {
+        shared = perPromptSeeds ? nil : try Generator(seed: seed, device: device)
         self.samples = samples
         self.device = device
     }
 
-    /// [rows, 1] float64 in [0, 1) for the live rows (`rowOf`: row → sequence index).
+    mutating func admit(seeds: [UInt64]) throws(TorchError) {
+        guard shared == nil else { return }
+        for seed in seeds { perPrompt.append(try Generator(seed: seed)) }
+    }
+
+    /// [rows, 1] float64 in [0, 1) for the batch rows (`rowOf`: row → sequence index). Per
+    /// prompt, every prompt with a row draws for all its samples each step, so a prompt's
+    /// numbers depend on its seed and its own step count alone.
     func next(rowOf: [Int]) throws(TorchError) -> Tensor {
         if let shared { return try Tensor.rand([rowOf.count, 1], dtype: .float64, device: device, generator: shared) }
-        var bySequence: [Double] = []
-        bySequence.reserveCapacity(perPrompt.count * samples)
-        for generator in perPrompt { bySequence += try Tensor.rand([samples], dtype: .float64, generator: generator).toArray(Double.self) }
-        return try Tensor(rowOf.map { bySequence[$0] }, shape: [rowOf.count, 1]).to(device)
+        var drawn: [Int: [Double]] = [:]
+        for prompt in Set(rowOf.map { $0 / samples }).sorted() {
+            drawn[prompt] = try Tensor.rand([samples], dtype: .float64, generator: perPrompt[prompt]).toArray(Double.self)
+        }
+        return try Tensor(rowOf.map { drawn[$0 / samples]?[$0 % samples] ?? 0 }, shape: [rowOf.count, 1]).to(device)
     }
 }

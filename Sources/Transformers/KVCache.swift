@@ -6,7 +6,7 @@ import Torch
 /// filled. `valid` [batch, capacity] (bool) marks which filled slots hold real tokens, so
 /// left padding of prompts of different lengths is masked out of attention.
 public final class KVCache {
-    public let capacity: Int
+    public private(set) var capacity: Int
     public private(set) var batch: Int
     public private(set) var length = 0
     var keys: [Tensor]
@@ -57,5 +57,43 @@ public final class KVCache {
         values = try values.map { (v) throws(TorchError) in try v.indexSelect(dim: 0, index: rows) }
         valid = try valid.indexSelect(dim: 0, index: rows)
         batch = rows.shape[0]
+    }
+
+    /// Adds `other`'s rows after this cache's rows (continuous batching: prompts that join a
+    /// running batch). Both are aligned at their last filled slot — the shorter side's rows
+    /// get invalid slots in front, as left padding — after dropping the leading slots that no
+    /// row of this cache uses any more; `reserve` free slots follow. Copies every layer once.
+    func append(rows other: KVCache, reserve: Int) throws(TorchError) {
+        let unused = try leadingUnusedSlots()
+        let (ownLength, otherLength) = (length - unused, other.length)
+        let joined = max(ownLength, otherLength)
+        let newCapacity = joined + reserve
+        func combine(_ own: Tensor, _ theirs: Tensor, fill: Tensor) throws(TorchError) -> Tensor {
+            // [batch, …, capacity, …] along `slotDim`; own rows then other rows.
+            let slotDim = own.rank == 2 ? 1 : 2
+            try fill.narrow(dim: 0, start: 0, length: batch).narrow(dim: slotDim, start: joined - ownLength, length: ownLength)
+                .copy_(own.narrow(dim: slotDim, start: unused, length: ownLength))
+            try fill.narrow(dim: 0, start: batch, length: other.batch).narrow(dim: slotDim, start: joined - otherLength, length: otherLength)
+                .copy_(theirs.narrow(dim: slotDim, start: 0, length: otherLength))
+            return fill
+        }
+        let rows = batch + other.batch
+        for layer in keys.indices {
+            var shape = keys[layer].shape
+            (shape[0], shape[2]) = (rows, newCapacity)
+            keys[layer] = try combine(keys[layer], other.keys[layer], fill: try Tensor.zeros(shape, dtype: keys[layer].dtype, device: keys[layer].device))
+            values[layer] = try combine(
+                values[layer], other.values[layer], fill: try Tensor.zeros(shape, dtype: values[layer].dtype, device: values[layer].device))
+        }
+        valid = try combine(valid, other.valid, fill: try Tensor.zeros([rows, newCapacity], dtype: .bool, device: valid.device))
+        (batch, length, capacity) = (rows, joined, newCapacity)
+    }
+
+    /// Filled slots, from the first, that no row holds a real token in (rows that used them
+    /// finished and were dropped).
+    func leadingUnusedSlots() throws(TorchError) -> Int {
+        guard length > 0, batch > 0 else { return length }
+        let used = try valid.narrow(dim: 1, start: 0, length: length).any(dims: [0]).toArray(Bool.self)
+        return used.firstIndex(of: true) ?? length
     }
 }

@@ -133,11 +133,12 @@ enum BenchResult {
         var maxTokens: Int
         var threads: Int
         var seeds: String
+        var batching: String
         var seconds: Double
         var requestsPerS: Double
         var tokensPerS: Double
         enum CodingKeys: String, CodingKey {
-            case bench, clients, requests, maxTokens = "max_tokens", threads, seeds, seconds, requestsPerS = "requests_per_s"
+            case bench, clients, requests, maxTokens = "max_tokens", threads, seeds, batching, seconds, requestsPerS = "requests_per_s"
             case tokensPerS = "tokens_per_s"
         }
     }

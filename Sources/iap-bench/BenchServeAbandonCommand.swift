@@ -83,13 +83,14 @@ extension BenchCommand {
     }
 
     /// `iap serve` over `model` in this process on a free loopback port.
-    static func startServer(model: String, threads: Int) async throws -> RunningServer {
+    static func startServer(model: String, threads: Int, batching: Batching = .continuous) async throws -> RunningServer {
         Torch.threads = threads
         Torch.keepFreedMemory()
         let files = try CLI.openModel(model)
         let lm = try CausalLM.load(files)
         var settings = OpenAIServer.Settings(modelName: "bench")
         settings.port = 0
+        settings.batching = batching
         let server = OpenAIServer(model: lm, tokenizer: try CLI.loadTokenizer(files), template: try files.chatTemplate(), settings: settings)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let app = server.application { continuation.yield($0) }

@@ -100,23 +100,28 @@ extension BenchCommand {
         @Option var threads = 2
         @Option(help: "Seeds of the requests: fixed (all 1), distinct (one each) or none (the server draws one).")
         var seeds = "fixed"
+        @Option(parsing: .upToNextOption, help: "Batching modes to measure, each with its own server (continuous, static).")
+        var batching: [Batching] = [.continuous]
 
         func validate() throws {
             guard ["fixed", "distinct", "none"].contains(seeds) else { throw ValidationError("--seeds must be fixed, distinct or none") }
         }
 
         func run() async throws {
-            let server = try await BenchCommand.startServer(model: model, threads: threads)
-            do { try await measure(port: server.port) } catch {
+            for mode in batching {
+                let server = try await BenchCommand.startServer(model: model, threads: threads, batching: mode)
+                do { try await measure(port: server.port, batching: mode) } catch {
+                    await server.stop()
+                    throw error
+                }
                 await server.stop()
-                throw error
             }
-            await server.stop()
         }
 
         /// Clients share one HTTP client whose pool holds a connection per client (the
         /// default 8 would make the others wait, and time out, for a connection).
-        func measure(port: Int) async throws {            var configuration = HTTPClient.Configuration()
+        func measure(port: Int, batching: Batching) async throws {
+            var configuration = HTTPClient.Configuration()
             configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(clients.max() ?? 1, 8))
             configuration.timeout = .init(connect: .seconds(600), read: .seconds(600))
             let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
@@ -153,7 +158,7 @@ extension BenchCommand {
                 let s = seconds(elapsed)
                 BenchResult.print(
                     BenchResult.Serve(
-                        clients: count, requests: requests, maxTokens: maxTokens, threads: threads, seeds: seeds, seconds: rounded(s, 2),
+                        clients: count, requests: requests, maxTokens: maxTokens, threads: threads, seeds: seeds, batching: batching.rawValue, seconds: rounded(s, 2),
                         requestsPerS: rounded(Double(requests) / s, 2), tokensPerS: rounded(Double(tokens) / s, 1)))
             }
             try await client.shutdown()

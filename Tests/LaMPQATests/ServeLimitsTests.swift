@@ -120,6 +120,7 @@ import Transformers
             try await Self.waitFor("the abandoned stream to stop") { await server.queue.cancelledRequests == 1 }
             let served = try await waiter.value
             #expect(statusCode(served) == 200, "\(served.prefix(600))")
+            // Its settings (n, temperature) differ from the long one's: a generation of its own.
             #expect(await server.queue.batchesRun == 2)
         }
     }
@@ -186,6 +187,40 @@ import Transformers
         let out = try await server.submit(prompt: [1, 2, 3], options: options)
         #expect(out.count == 1 && out[0].text.hasPrefix("<think>\n") && out[0].text.hasSuffix("</answer>"), "\(out[0].text)")
         #expect(out[0].text.contains("<answer>\n") && out[0].forced.contains(true))
+    }
+
+    /// Continuous batching: a short request sent while a long one generates joins it and is
+    /// answered long before the long one ends; with static batching it waits for the end.
+    @Test func aShortRequestJoinsARunningLongOne() async throws {
+        let (model, files) = try Self.smolLM()
+        let tokenizer = try files.loadTokenizer()
+        for batching in Batching.allCases {
+            let queue = GenerationQueue(model: model, tokenizer: tokenizer, maxBatch: 4, batching: batching)
+            var long = GenerationOptions()
+            long.maxNewTokens = 160
+            long.stopAtEOS = false
+            var short = long
+            short.maxNewTokens = 6  // a different limit, same settings otherwise: they share a generation
+            let longPieces = PieceCounter()
+            let started = PieceCounter()
+            let longRequest = Task {
+                try await queue.submit(prompt: tokenizer.encode("Once upon a time"), options: long) { _, _ in
+                    _ = longPieces.add()
+                    _ = started.add()
+                }
+            }
+            try await Self.waitFor("the long request to start") { started.count > 3 }
+            let answer = try await queue.submit(prompt: tokenizer.encode("The sea is"), options: short)
+            let longTokensThen = longPieces.count
+            let longOut = try await longRequest.value
+            #expect(answer[0].tokens.count == 6 && longOut[0].tokens.count == 160)
+            if batching == .continuous {
+                #expect(longTokensThen < 120, "the short request waited for \(longTokensThen) of the long one's 160 tokens")
+            } else {
+                #expect(longTokensThen >= 150, "static batching answered the short request after \(longTokensThen) long tokens")
+            }
+            #expect(await queue.batchesRun == 1)
+        }
     }
 
     /// A cancelled ticket stops generation at the next token.

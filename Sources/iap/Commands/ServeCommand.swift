@@ -34,6 +34,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Most requests generated together in one batch.")
     var maxBatch = 16
 
+    @Option(help: "continuous: a request joins the running batch as soon as there is room and is answered as soon as it ends; static: it waits until the whole batch has finished.")
+    var batching: Batching = .continuous
+
     @Option(help: "Most new tokens one completion may ask for (max_tokens above it: 400).")
     var maxTokensLimit = 8192
 
@@ -88,6 +91,7 @@ struct ServeCommand: AsyncParsableCommand {
         settings.maxRequestBytes = maxRequestBytes
         settings.defaultMaxTokens = defaultMaxTokens
         settings.maxBatch = maxBatch
+        settings.batching = batching
         settings.maxTokensLimit = maxTokensLimit
         settings.maxN = maxN
         settings.maxWaiting = maxWaiting

@@ -1,0 +1,158 @@
+import ModelFormats
+import Torch
+
+/// When waiting prompts join a generation run whose row count is bounded.
+public enum Batching: String, Sendable, CaseIterable, Codable {
+    /// A prompt joins as soon as rows for its samples are free: finished sequences' rows are
+    /// refilled while the others go on decoding.
+    case continuous
+    /// Prompts join only when the whole batch has finished (every row idles until the
+    /// longest sequence ends).
+    case `static`
+}
+
+/// A prompt handed to a running generation: its ids and, when the run samples per prompt,
+/// its seed.
+public struct FedPrompt: Sendable {
+    public var ids: [Int]
+    public var seed: UInt64
+    /// This prompt's completions' token limit (nil: the run's `maxNewTokens`), so requests
+    /// that differ only in it share a run.
+    public var maxNewTokens: Int?
+    public init(ids: [Int], seed: UInt64 = 0, maxNewTokens: Int? = nil) {
+        self.ids = ids
+        self.seed = seed
+        self.maxNewTokens = maxNewTokens
+    }
+}
+
+/// Called as each prompt's last completion ends, with the prompt's number and its
+/// completions (a caller answers that prompt while the others go on). A type rather than a
+/// bare closure so that a trailing closure at the call site still means `onText`.
+public struct PromptFinished {
+    let handle: (_ prompt: Int, _ completions: [GeneratedSequence]) -> Void
+    public init(_ handle: @escaping (_ prompt: Int, _ completions: [GeneratedSequence]) -> Void) { self.handle = handle }
+}
+
+/// Where a generation run takes its prompts from. Asked before every decoding step with the
+/// rows that are free and whether the batch is idle (no sequence generating); returns the
+/// prompts that start now, each taking `samplesPerPrompt` rows (more than are free only when
+/// idle). Returning nothing while idle ends the run.
+public struct PromptFeed {
+    let next: (_ freeRows: Int, _ idle: Bool) -> [FedPrompt]
+    public init(_ next: @escaping (_ freeRows: Int, _ idle: Bool) -> [FedPrompt]) { self.next = next }
+}
+
+extension CausalLM {
+    /// Generates for prompts that arrive while it runs (continuous batching): each step, the
+    /// feed may hand over prompts; they are prefilled on their own and join the batch, their
+    /// keys and values aligned with the running rows' (`KVCache.append(rows:reserve:)`), and
+    /// decode with them from the next step. Prompts are numbered in the order they came;
+    /// `onFinished(prompt, completions)` is called when a prompt's last completion ends, so a
+    /// caller can answer it while the others go on. Returns every completion, by prompt.
+    ///
+    /// `releasesFinished`: a prompt's completions are dropped once `onFinished` has them (a
+    /// server's generation may run for days); the returned array then holds empty ones.
+    /// `perPromptSeeds`: each prompt samples from its own `FedPrompt.seed` (as it would
+    /// alone); otherwise one generator seeded by `options.seed` serves the run.
+    public func generate(
+        feed: PromptFeed, tokenizer: Tokenizer, options: GenerationOptions, perPromptSeeds: Bool, maxRows: Int = .max,
+        abandoned: AbandonCheck? = nil, onFinished: PromptFinished? = nil, releasesFinished: Bool = false,
+        onText: ((Int, String) -> Void)? = nil
+    ) throws(TorchError) -> [GeneratedSequence] {
+        try checkGenerationInput(prompts: [], options: options, promptSeeds: nil)
+        var stopIds = Set(options.stopTokenIds)
+        if options.stopAtEOS { stopIds.formUnion(config.eosTokenIds + (tokenizer.eosId.map { [$0] } ?? [])) }
+        var run = GenerationRun(
+            state: GenerationState(
+                samples: options.samplesPerPrompt, tokenizer: tokenizer, stopIds: stopIds, stopStrings: options.stopStrings,
+                scaffold: options.scaffold),
+            draws: try UniformDraws(seed: options.seed, perPromptSeeds: perPromptSeeds, samples: options.samplesPerPrompt, device: device))
+        func deliver() {
+            for prompt in run.state.takeFinishedPrompts() {
+                let samples = run.state.samples
+                onFinished?.handle(prompt, Array(run.state.results[(prompt * samples)..<((prompt + 1) * samples)]))
+                if releasesFinished { run.state.release(prompt: prompt) }
+            }
+        }
+        while true {
+            let fed = feed.next(max(0, maxRows - run.state.liveRows), run.state.liveRows == 0)
+            try advance(&run, admitting: fed, options: options)
+            deliver()
+            guard let logits = run.logits, run.state.liveRows > 0 else {
+                if fed.isEmpty { break } else { continue }  // (fed prompts with nothing to generate)
+            }
+            if let abandoned {
+                run.state.abandon(where: abandoned.isAbandoned)
+                deliver()
+                if run.state.liveRows == 0 { continue }
+            }
+            try sampleStep(&run, logits: logits, options: options, onText: onText)
+            deliver()
+        }
+        return run.state.results
+    }
+
+    /// Brings the batch to the next logits: drops finished rows, runs one decoding step for
+    /// the rows still generating, then prefills `fed` prompts and adds their rows (and their
+    /// last-position logits) after them. With no rows left and nothing fed, `logits` is nil.
+    private func advance(_ run: inout GenerationRun, admitting fed: [FedPrompt], options: GenerationOptions) throws(TorchError) {
+        if run.state.liveRows == 0 {
+            (run.cache, run.logits) = (nil, nil)
+            run.state.clearRows()
+        } else if let cache = run.cache {
+            try run.state.compact(cache, device: device, force: !fed.isEmpty)
+            run.logits = try decodeStep(state: run.state, cache: cache)
+        }
+        guard !fed.isEmpty else { return }
+        try checkPrompts(fed.map(\.ids), firstIndex: run.state.promptCount)
+        // A scaffolded completion may run as long as its budgets and tags take.
+        let longestScaffolded = run.state.scaffold?.longestCompletion ?? 0
+        let limits = fed.map { $0.maxNewTokens ?? options.maxNewTokens }.map { $0 > 0 ? max($0, longestScaffolded) : 0 }
+        run.state.admit(fed.map(\.ids), limits: limits)
+        try run.draws.admit(seeds: fed.map(\.seed))
+        let prompts = zip(fed, limits).filter { $1 > 0 }.map(\.0.ids)
+        guard !prompts.isEmpty else { return }  // nothing to generate: empty completions
+        run.reserve = max(run.reserve, limits.max() ?? 0)
+        let fresh = try KVCache(
+            layers: config.layerCount, batch: prompts.count, kvHeads: config.kvHeadCount, headDim: config.headDim,
+            capacity: (prompts.map(\.count).max() ?? 0) + run.reserve, dtype: dtype, device: device)
+        let freshLogits = try prefill(prompts: prompts, samples: options.samplesPerPrompt, cache: fresh)
+        if let cache = run.cache, let logits = run.logits {
+            try cache.append(rows: fresh, reserve: run.reserve)
+            run.logits = try Tensor.cat([logits, freshLogits], dim: 0)
+        } else {
+            (run.cache, run.logits) = (fresh, freshLogits)
+        }
+    }
+
+    /// Samples one token for every row from `logits`, lets the scaffold override it, and
+    /// hands the tokens with their log-probs to the bookkeeping.
+    private func sampleStep(_ run: inout GenerationRun, logits: Tensor, options: GenerationOptions, onText: ((Int, String) -> Void)?)
+        throws(TorchError)
+    {
+        let (state, draws) = (run.state, run.draws)
+        let (chosen, logProbs) = try withNoGrad { () throws(TorchError) -> (Tensor, Tensor) in
+            try sample(logits: logits, options: options, uniform: { () throws(TorchError) in try draws.next(rowOf: state.rowOf) })
+        }
+        var tokens = try chosen.squeeze(1).to(.int64).toArray(Int64.self).map { Int($0) }
+        var forced: [Bool]?
+        if let written = run.state.scaffoldOverrides(tokens) { (tokens, forced) = written }
+        let index = forced == nil ? chosen : try Tensor(tokens.map(Int64.init), shape: [tokens.count, 1]).to(device)
+        let picked = try logProbs.gather(dim: -1, index: index).squeeze(1).toArray(Float.self)
+        run.state.accept(tokens, logProbs: picked, forced: forced, onText: onText)
+    }
+}
+
+/// What a generation run carries from step to step.
+struct GenerationRun {
+    var state: GenerationState
+    var draws: UniformDraws
+    /// Keys and values of the rows in `state.rowOf` (nil while no row is generating).
+    var cache: KVCache?
+    /// Next-token logits of those rows, [rows, vocab].
+    var logits: Tensor?
+    /// Free slots the cache keeps after its filled ones: the largest token limit admitted,
+    /// which bounds what any row still needs.
+    var reserve = 0
+}

@@ -1,0 +1,91 @@
+import Foundation
+import ModelFormats
+import Testing
+import Torch
+
+@testable import Transformers
+
+/// Prompts that join a running batch (continuous batching) decode as they would alone.
+@Suite struct ContinuousBatchingTests {
+    /// The five fixture prompts (of different lengths) arrive one by one while others decode — a
+    /// longer prompt joining shorter running rows, and the reverse — and each still gets
+    /// transformers' greedy continuation of it alone.
+    @Test func promptsJoiningMidRunGetTheirOwnGreedyContinuation() throws {
+        let model = try #require(SmolLM.model)
+        let tokenizer = try #require(SmolLM.tokenizer)
+        let fixture = try JSONDecoder().decode(SmolLMFixture.self, from: Data(contentsOf: modelFixtures.appendingPathComponent("smollm2.json")))
+        let prompts = try GenerationTests.promptIds()
+        var options = GenerationOptions()
+        options.greedy = true
+        options.maxNewTokens = 48
+        options.stopAtEOS = false
+        // Step k of the run: prompt 0 at 0, 1 at 5, 2 and 3 together at 11, 4 at 30.
+        let arrivals = [0: [0], 5: [1], 11: [2, 3], 30: [4]]
+        var step = 0
+        var finishedOrder: [Int] = []
+        let feed = PromptFeed { _, _ in
+            defer { step += 1 }
+            return (arrivals[step] ?? []).map { FedPrompt(ids: prompts[$0]) }
+        }
+        let out = try model.generate(
+            feed: feed, tokenizer: tokenizer, options: options, perPromptSeeds: false,
+            onFinished: PromptFinished { prompt, completions in
+                finishedOrder.append(prompt)
+                #expect(completions.count == 1 && completions[0].tokens.count == 48)
+            })
+        #expect(out.count == 5)
+        for (p, prompt) in fixture.prompts.enumerated() {
+            #expect(out[p].tokens == prompt.greedy, "prompt \(p) (smallest top-2 margin \(prompt.greedy_margins.min() ?? 0))")
+        }
+        #expect(finishedOrder == [0, 1, 2, 3, 4])
+    }
+
+    /// With a seed per prompt, sampling is the same alone, in a static batch and in a
+    /// continuous one with fewer rows than sequences; prompts are answered as they finish.
+    @Test func perPromptSeedsSampleAlikeAloneStaticAndContinuous() throws {
+        let model = try #require(SmolLM.model)
+        let tokenizer = try #require(SmolLM.tokenizer)
+        let prompts = try GenerationTests.promptIds()
+        let seeds: [UInt64] = [7, 8, 9, 10, 11]
+        var options = GenerationOptions()
+        options.maxNewTokens = 20
+        options.samplesPerPrompt = 2
+        options.temperature = 1.3  // EOS comes at different steps, so rows free up unevenly
+        let alone = try prompts.indices.flatMap { p in
+            try model.generate(prompts: [prompts[p]], tokenizer: tokenizer, options: options, promptSeeds: [seeds[p]])
+        }
+        for batching in Batching.allCases {
+            var answered: [Int: [GeneratedSequence]] = [:]
+            let out = try model.generate(
+                prompts: prompts, tokenizer: tokenizer, options: options, promptSeeds: seeds, maxRows: 4, batching: batching,
+                onFinished: PromptFinished { answered[$0] = $1 })
+            // Batched and lone forward passes differ by float rounding (~1e-6), which may move
+            // a draw that falls right on a token boundary: agree up to any such divergence,
+            // and diverge in at most one of the ten sequences.
+            var diverged = 0
+            for (a, b) in zip(out, alone) {
+                let same = zip(a.tokens, b.tokens).prefix { $0 == $1 }.count
+                #expect(maxDifference(Array(a.logProbs.prefix(same)), Array(b.logProbs.prefix(same))) <= 1e-4, "\(batching)")
+                if a.tokens != b.tokens { diverged += 1 }
+            }
+            #expect(diverged <= 1, "\(batching): \(diverged) of 10 sequences differ from their prompt alone")
+            #expect(answered.count == 5 && answered.allSatisfy { p, c in c.map(\.tokens) == out[(2 * p)..<(2 * p + 2)].map(\.tokens) })
+        }
+    }
+
+    /// The cache's join: rows of a shorter cache get invalid slots in front, and slots no
+    /// remaining row uses are dropped first.
+    @Test func cacheJoinAlignsRowsAtTheirLastSlot() throws {
+        let a = try KVCache(layers: 1, batch: 1, kvHeads: 1, headDim: 1, capacity: 6, dtype: .float32, device: .cpu)
+        _ = try a.store(layer: 0, keys: try Tensor([1, 2, 3] as [Float], shape: [1, 1, 3, 1]), values: try Tensor([1, 2, 3] as [Float], shape: [1, 1, 3, 1]))
+        try a.advance(valid: try Tensor([false, true, true], shape: [1, 3]))
+        let b = try KVCache(layers: 1, batch: 1, kvHeads: 1, headDim: 1, capacity: 4, dtype: .float32, device: .cpu)
+        _ = try b.store(layer: 0, keys: try Tensor([5, 6, 7, 8] as [Float], shape: [1, 1, 4, 1]), values: try Tensor([5, 6, 7, 8] as [Float], shape: [1, 1, 4, 1]))
+        try b.advance(valid: try Tensor([true, true, true, true], shape: [1, 4]))
+        #expect(try a.leadingUnusedSlots() == 1)
+        try a.append(rows: b, reserve: 2)
+        #expect(a.batch == 2 && a.length == 4 && a.capacity == 6)
+        #expect(try a.keys[0].narrow(dim: 2, start: 0, length: 4).flatten().toArray(Float.self) == [0, 0, 2, 3, 5, 6, 7, 8])
+        #expect(try a.valid.narrow(dim: 1, start: 0, length: 4).flatten().toArray(Bool.self) == [false, false, true, true, true, true, true, true])
+    }
+}
