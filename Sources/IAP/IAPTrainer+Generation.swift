@@ -49,8 +49,14 @@ extension IAPTrainer {
         return try withNoGrad { try parts.reference.generate(prompts: prompts, tokenizer: parts.tokenizer, options: options) }
     }
 
-    /// The policy's rollouts for a round (synchronous, see `referenceGenerations`).
-    func policyGenerations(_ prompts: [[Int]], options: GenerationOptions) throws -> [GeneratedSequence] {
-        try withNoGrad { try parts.policy.generate(prompts: prompts, tokenizer: parts.tokenizer, options: options) }
+    /// The policy's rollouts for a round (synchronous, see `referenceGenerations`), at most
+    /// `rollout.max_batch_rows` sequences at a time; `onFinished` hears of each finished group.
+    func policyGenerations(_ prompts: [[Int]], options: GenerationOptions, onFinished: PromptFinished? = nil) throws -> [GeneratedSequence] {
+        let batching: Batching = config.rollout.batching == .continuous ? .continuous : .static
+        return try withNoGrad {
+            try parts.policy.generate(
+                prompts: prompts, tokenizer: parts.tokenizer, options: options, maxRows: config.rollout.maxBatchRows, batching: batching,
+                onFinished: onFinished)
+        }
     }
 }

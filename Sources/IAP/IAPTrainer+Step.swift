@@ -60,12 +60,16 @@ extension IAPTrainer {
         while groups.kept.count < wanted && groups.rounds <= (dynamic ? config.dapo.maxExtraRounds : 0) {
             let records = nextRecords(wanted - groups.kept.count)
             var started = ContinuousClock.now
-            let (prompts, sequences) = try generateRound(records, round: groups.rounds)
+            let judging = GroupJudging()
+            let (prompts, sequences) = try generateRound(records, round: groups.rounds, judging: judging)
             times.generation += seconds(since: started)
             started = ContinuousClock.now
-            try await ensureReferenceAnswers(records)
+            do { try await ensureReferenceAnswers(records) } catch {
+                judging.cancelAll()
+                throw error
+            }
             times.reference += seconds(since: started)
-            let (rollouts, judged, similar) = try await score(parseRollouts(records, prompts: prompts, sequences: sequences))
+            let (rollouts, judged, similar) = try await score(parseRollouts(records, prompts: prompts, sequences: sequences), judging: judging)
             times.judge += judged
             times.similarity += similar
             collect(rollouts, into: &groups)
@@ -75,7 +79,9 @@ extension IAPTrainer {
     }
 
     /// G completions per question from the policy (synchronous, see `referenceGenerations`).
-    func generateRound(_ records: [LaMPQARecord], round: Int) throws -> ([[Int]], [GeneratedSequence]) {
+    /// With `rollout.overlap_judging`, each question's judge calls start in `judging` as soon
+    /// as its group has finished.
+    func generateRound(_ records: [LaMPQARecord], round: Int, judging: GroupJudging) throws -> ([[Int]], [GeneratedSequence]) {
         var options = GenerationOptions()
         options.samplesPerPrompt = config.rollout.groupSize
         options.temperature = config.rollout.temperature
@@ -84,7 +90,19 @@ extension IAPTrainer {
         options.seed = UInt64(config.run.seed) &* 1_000_003 &+ UInt64(step) &* 1009 &+ UInt64(round)
         options.scaffold = RolloutFormat(config.rollout).blockScaffold
         let prompts = try records.map { try promptIds($0, intentFree: false) }
-        return (prompts, try policyGenerations(prompts, options: options))
+        var onFinished: PromptFinished?
+        if config.rollout.overlapJudging {
+            onFinished = PromptFinished { [self] prompt, completions in
+                let pairs = judgeRequests(parseRollouts(records, prompts: prompts, sequences: completions)).pairs
+                judging.start(group: prompt) { try await self.judgeScores(pairs) }
+            }
+        }
+        do {
+            return (prompts, try policyGenerations(prompts, options: options, onFinished: onFinished))
+        } catch {
+            judging.cancelAll()
+            throw error
+        }
     }
 
     /// Completions split into their four blocks (`rollout.prefill` counts as rollout text).
@@ -133,15 +151,35 @@ extension IAPTrainer {
 
     /// Rewards: the judge scores, similarity to the reference answers, the composed reward
     /// and each group's malformed rollouts; returns the rollouts and the judge and similarity seconds.
-    func score(_ rollouts: [Rollout]) async throws -> ([Rollout], Double, Double) {
+    /// The judge seconds are those spent waiting for it after generation (judge calls that
+    /// `judging` started while the round generated run before).
+    func score(_ rollouts: [Rollout], judging: GroupJudging) async throws -> ([Rollout], Double, Double) {
         let requests = judgeRequests(rollouts)
         var started = ContinuousClock.now
-        let judged = try await judgeScores(requests.pairs)
+        let judged = try await roundJudgeScores(rollouts, judging: judging)
         let judgeSeconds = seconds(since: started)
         started = ContinuousClock.now
         let similarities = try similarities(requests.valid.map { rollouts[$0] })
         let similaritySeconds = seconds(since: started)
         return (rewarded(rollouts, requests: requests, judged: judged, similarities: similarities), judgeSeconds, similaritySeconds)
+    }
+
+    /// The judge's scores in `judgeRequests(rollouts)` order (every group's well-formed
+    /// answers, then every group's malformed replies), gathered group by group from the calls
+    /// `judging` started, or asked now for groups it has none for.
+    func roundJudgeScores(_ rollouts: [Rollout], judging: GroupJudging) async throws -> [Double] {
+        let size = config.rollout.groupSize
+        var valid: [Double] = []
+        var malformed: [Double] = []
+        for (g, start) in stride(from: 0, to: rollouts.count, by: size).enumerated() {
+            let requests = judgeRequests(Array(rollouts[start..<(start + size)]))
+            var scores = try await judging.scores(group: g)
+            if scores == nil { scores = try await judgeScores(requests.pairs) }
+            let all = scores ?? []
+            valid += all.prefix(requests.valid.count)
+            malformed += all.dropFirst(requests.valid.count)
+        }
+        return valid + malformed
     }
 
     /// The rollouts with their reward parts (IAPReward over each group).

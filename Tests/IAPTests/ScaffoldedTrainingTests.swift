@@ -41,3 +41,24 @@ import Torch
         #expect(saved.blockScaffold?.blocks.map(\.opening) == ["<think>\n", "<intent>\n1.", "<think>\n", "<answer>\n"])
     }
 }
+
+/// Issue 13: rollouts decoded a bounded number of rows at a time, each group judged as soon
+/// as it finishes, get exactly the rewards of judging the whole round afterwards.
+@Suite(.serialized) struct OverlappedJudgingTests {
+    @Test(arguments: [["rollout.scaffold=tags", "rollout.block_budgets=[4, 6, 3, 8]", "rollout.max_new_tokens=60"], []])
+    func groupsJudgedWhileTheRoundGeneratesGetTheSameRewards(format: [String]) async throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("iap-overlap-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        var rewards: [[Double]] = []
+        for overlap in [true, false] {
+            let trainer = try ResumeTests.trainer(folder: base + "/\(overlap)", dtype: .float32, overrides: format + [
+                "rollout.questions_per_step=2", "rollout.max_batch_rows=3", "rollout.overlap_judging=\(overlap)",
+            ])
+            let (groups, _) = try await trainer.sampleGroups()
+            #expect(groups.all.count == 6)
+            rewards.append(groups.all.flatMap { [$0.reward.total, $0.reward.personalization ?? -1, $0.reward.similarity ?? -1] })
+        }
+        #expect(rewards[0] == rewards[1])
+        #expect(Set(rewards[0]).count > 2, "the rollouts' rewards differ, so an order mix-up would show")
+    }
+}

@@ -22,6 +22,15 @@ extension TrainConfig {
         /// Under the `tags` scaffold: the tokens the model may sample in each block (think,
         /// intent, think, answer) before the sampler closes it.
         public var blockBudgets = [256, 256, 256, 1024]
+        /// The most sequences the policy decodes at once (unset: a round's questions × G all
+        /// at once); questions beyond it wait for rows (`batching`).
+        public var maxBatchRows: Int?
+        /// With `max_batch_rows`: `continuous` starts a waiting question as soon as G rows are
+        /// free, `static` only when the whole batch has finished.
+        public var batching = RolloutBatching.continuous
+        /// Judge a question's rollouts as soon as its group finishes, while the others still
+        /// generate (off: after the whole round, as before).
+        public var overlapJudging = true
 
         public init() {}
 
@@ -36,6 +45,9 @@ extension TrainConfig {
             case prefill
             case scaffold
             case blockBudgets = "block_budgets"
+            case maxBatchRows = "max_batch_rows"
+            case batching
+            case overlapJudging = "overlap_judging"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -51,6 +63,15 @@ extension TrainConfig {
             prefill = try read(.prefill, d.prefill)
             scaffold = try read(.scaffold, d.scaffold)
             blockBudgets = try read(.blockBudgets, d.blockBudgets)
+            maxBatchRows = try read(.maxBatchRows, d.maxBatchRows)
+            batching = try read(.batching, d.batching)
+            overlapJudging = try read(.overlapJudging, d.overlapJudging)
         }
     }
+}
+
+/// `rollout.batching`: when a question waiting for rows (`rollout.max_batch_rows`) starts.
+public enum RolloutBatching: String, ConfigChoice {
+    case continuous
+    case `static`
 }

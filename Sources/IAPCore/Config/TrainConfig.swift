@@ -62,6 +62,7 @@ extension TrainConfig {
         try atLeast("rollout.questions_per_step", rollout.questionsPerStep, 1)
         try atLeast("rollout.max_new_tokens", rollout.maxNewTokens, 1)
         if let budget = rollout.referenceMaxNewTokens { try atLeast("rollout.reference_max_new_tokens", budget, 1) }
+        if let rows = rollout.maxBatchRows { try atLeast("rollout.max_batch_rows", rows, rollout.groupSize) }
         if let problem = RolloutFormat(rollout).problem { throw ConfigError("rollout.\(problem)") }
         if rollout.scaffold == .tags && !rollout.prefill.isEmpty {
             throw ConfigError("rollout.prefill: leave it empty with rollout.scaffold: tags (the scaffold writes the opening <think>)")
