@@ -3,6 +3,7 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
+#include <ATen/autocast_mode.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/core/GradMode.h>
 #include <torch/headeronly/version.h>
@@ -44,6 +45,27 @@ bool ct_set_grad_enabled(bool enabled) {
   return previous;
 }
 bool ct_is_grad_enabled(void) { return c10::GradMode::is_enabled(); }
+
+bool ct_autocast_enter(int32_t dev_type, int32_t dtype, bool *was_enabled, int32_t *was_dtype) {
+  CT_STATUS({
+    const auto device = static_cast<c10::DeviceType>(dev_type);
+    TORCH_CHECK(at::autocast::is_autocast_available(device), "autocast is not available on ", c10::DeviceTypeName(device));
+    *was_enabled = at::autocast::is_autocast_enabled(device);
+    *was_dtype = static_cast<int32_t>(at::autocast::get_autocast_dtype(device));
+    at::autocast::set_autocast_dtype(device, static_cast<at::ScalarType>(dtype));
+    at::autocast::set_autocast_enabled(device, true);
+    at::autocast::increment_nesting();
+  })
+}
+
+void ct_autocast_exit(int32_t dev_type, bool was_enabled, int32_t was_dtype) {
+  const auto device = static_cast<c10::DeviceType>(dev_type);
+  // The cast copies of weights are kept for the whole outermost region (a weight used by
+  // every micro-batch is cast once), then dropped: the optimizer changes the originals.
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  at::autocast::set_autocast_enabled(device, was_enabled);
+  at::autocast::set_autocast_dtype(device, static_cast<at::ScalarType>(was_dtype));
+}
 
 const char *ct_version(void) { return TORCH_VERSION; }
 

@@ -19,8 +19,13 @@ struct PolicyBatch {
 }
 
 extension IAPTrainer {
-    /// μ policy updates over the kept rollouts, gradients accumulated over micro-batches.
+    /// μ policy updates over the kept rollouts, gradients accumulated over micro-batches;
+    /// the forward and backward passes under `optim.autocast`.
     func updatePolicy(_ rollouts: [Rollout]) throws -> UpdateStats {
+        try withAutocast(config.autocastDType, device: parts.policy.device) { try updatePolicyPasses(rollouts) }
+    }
+
+    func updatePolicyPasses(_ rollouts: [Rollout]) throws -> UpdateStats {
         var stats = UpdateStats()
         stats.learningRate = schedule.rate(at: step)
         // No rollout kept (every group had zero spread), or every kept token masked (all

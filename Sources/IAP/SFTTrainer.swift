@@ -174,6 +174,22 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
 
     public func trainStep() async throws -> MetricsLine { try fineTuneStep() }
 
+    /// Forward and backward of the step's labels `micro` at a time; the summed loss, nil when
+    /// one is not finite.
+    func accumulateGradients(_ chosen: [Label], micro: Int, tokens: Double) throws -> Double? {
+        var total = 0.0
+        for start in stride(from: 0, to: chosen.count, by: micro) {
+            let (ids, valid, target) = try SFTTrainer.batch(Array(chosen[start..<min(start + micro, chosen.count)]), device: parts.policy.device)
+            let logp = try parts.policy.sequenceLogProbs(ids: ids, valid: valid).logProbs
+            let loss = try (logp * target).sum() * (-1 / tokens)
+            let value = try loss.item()
+            guard value.isFinite else { return nil }
+            try loss.backward()
+            total += value
+        }
+        return total
+    }
+
     /// Cross-entropy averaged over every label token of the step, accumulated over
     /// micro-batches; a non-finite loss or gradient skips the update.
     func fineTuneStep() throws -> MetricsLine {
@@ -189,18 +205,8 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
         var skipped = chosen.isEmpty || tokens == 0
         var norm = 0.0
         if !skipped {
-            for start in stride(from: 0, to: chosen.count, by: micro) {
-                let (ids, valid, target) = try SFTTrainer.batch(Array(chosen[start..<min(start + micro, chosen.count)]), device: parts.policy.device)
-                let logp = try parts.policy.sequenceLogProbs(ids: ids, valid: valid).logProbs
-                let loss = try (logp * target).sum() * (-1 / tokens)
-                let value = try loss.item()
-                guard value.isFinite else {
-                    skipped = true
-                    break
-                }
-                try loss.backward()
-                total += value
-            }
+            let sum = try withAutocast(config.autocastDType, device: parts.policy.device) { try accumulateGradients(chosen, micro: micro, tokens: tokens) }
+            if let sum { total = sum } else { skipped = true }
             norm = try clipGradientNorm(parts.policy.parameters.map(\.tensor), maxNorm: config.optim.maxGradNorm)
             if skipped || !norm.isFinite {
                 skipped = true

@@ -70,4 +70,13 @@ extension TrainConfig {
             parameters: policy.parameters, learningRate: optim.lr, betas: (optim.beta1, optim.beta2), weightDecay: optim.weightDecay,
             masterWeights: optim.masterWeights)
     }
+
+    /// The dtype of `optim.autocast` (nil when off).
+    public var autocastDType: DType? {
+        switch optim.autocast {
+        case .bfloat16: .bfloat16
+        case .float16: .float16
+        case .off: nil
+        }
+    }
 }

@@ -45,7 +45,7 @@ import Torch
 /// Issue 13: rollouts decoded a bounded number of rows at a time, each group judged as soon
 /// as it finishes, get exactly the rewards of judging the whole round afterwards.
 @Suite(.serialized) struct OverlappedJudgingTests {
-    @Test(arguments: [["rollout.scaffold=tags", "rollout.block_budgets=[4, 6, 3, 8]", "rollout.max_new_tokens=60"], []])
+    @Test(arguments: [["rollout.scaffold=tags", "rollout.block_budgets=[3, 4, 2, 5]", "rollout.max_new_tokens=40"], []])
     func groupsJudgedWhileTheRoundGeneratesGetTheSameRewards(format: [String]) async throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("iap-overlap-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: base) }
@@ -60,5 +60,30 @@ import Torch
         }
         #expect(rewards[0] == rewards[1])
         #expect(Set(rewards[0]).count > 2, "the rollouts' rewards differ, so an order mix-up would show")
+    }
+}
+
+/// Issue 13: `optim.autocast: bfloat16` — the update's passes in mixed precision give nearly
+/// the float32 update (same rollouts), with float32 weights.
+@Suite(.serialized) struct AutocastTrainingTests {
+    @Test func aMixedPrecisionUpdateIsCloseToTheFloat32One() async throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("iap-autocast-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        var stats: [UpdateStats] = []
+        for mode in ["off", "bfloat16"] {
+            let trainer = try ResumeTests.trainer(folder: base + "/\(mode)", dtype: .float32, overrides: [
+                "optim.autocast=\(mode)", "dapo.kl_coef=0.01",
+            ])
+            let (groups, _) = try await trainer.sampleGroups()
+            var kept = groups.kept
+            trainer.assignAdvantages(&kept)
+            stats.append(try trainer.updatePolicy(kept.flatMap { $0 }))
+            #expect(trainer.parts.policy.parameters.allSatisfy { $0.tensor.dtype == .float32 })
+        }
+        let (norm, mixedNorm) = (try #require(stats[0].gradNorm), try #require(stats[1].gradNorm))
+        let (entropy, mixedEntropy) = (try #require(stats[0].entropy), try #require(stats[1].entropy))
+        #expect(!stats[1].skipped && norm > 0)
+        #expect(abs(mixedNorm - norm) <= 0.1 * norm, "\(mixedNorm) vs \(norm)")
+        #expect(abs(mixedEntropy - entropy) <= 0.02 * abs(entropy), "\(mixedEntropy) vs \(entropy)")
     }
 }

@@ -286,6 +286,13 @@ bool ct_retain_grad(ct_tensor t);
 /// Sets the calling thread's grad mode and returns the previous one.
 bool ct_set_grad_enabled(bool enabled);
 bool ct_is_grad_enabled(void);
+/// Autocast (automatic mixed precision) on the calling thread for a device type: eligible
+/// ops (matmuls, linear, attention) run in `dtype`, the rest keep their inputs' precision.
+/// `ct_autocast_enter` stores the previous state in *was_enabled/*was_dtype for
+/// `ct_autocast_exit`, which also drops the cache of cast weights when the outermost
+/// region ends. False (with the last error set) when the device type has no autocast.
+bool ct_autocast_enter(int32_t dev_type, int32_t dtype, bool *was_enabled, int32_t *was_dtype);
+void ct_autocast_exit(int32_t dev_type, bool was_enabled, int32_t was_dtype);
 
 // ---- runtime ------------------------------------------------------------------------
 

@@ -17,6 +17,10 @@ extension TrainConfig {
         public var sharePrompt = true
         /// float32 master weights and moments for bfloat16/float16 parameters.
         public var masterWeights = true
+        /// Mixed precision for the training forward and backward passes: matmuls and
+        /// attention in bfloat16 or float16 through libtorch's autocast, float32 weights,
+        /// gradients and optimizer state (`off`: every op in the weights' dtype).
+        public var autocast = AutocastMode.off
 
         public init() {}
 
@@ -31,6 +35,7 @@ extension TrainConfig {
             case microBatch = "micro_batch"
             case sharePrompt = "share_prompt"
             case masterWeights = "master_weights"
+            case autocast
         }
 
         public init(from decoder: any Decoder) throws {
@@ -47,6 +52,7 @@ extension TrainConfig {
             microBatch = try read(.microBatch, d.microBatch)
             sharePrompt = try read(.sharePrompt, d.sharePrompt)
             masterWeights = try read(.masterWeights, d.masterWeights)
+            autocast = try read(.autocast, d.autocast)
         }
 
         /// Warm-up, then the schedule's shape, over `totalSteps`.
@@ -57,3 +63,8 @@ extension TrainConfig {
 }
 
 extension LearningRateSchedule.Shape: ConfigChoice {}
+
+/// `optim.autocast`: the reduced precision of the training passes' matmuls, or `off`.
+public enum AutocastMode: String, ConfigChoice {
+    case bfloat16, float16, off
+}
