@@ -63,7 +63,8 @@ bench:
 gpu-check:
 	bash scripts/build-gpu-check.sh
 
-## gpu/ for a GPU machine (static iap, the check program, the probe): bash gpu/probe.sh there.
+## gpu/ for a GPU machine (static iap and iap-bench, the check program, the suite): bash gpu/suite.sh
+## there, bash gpu/suite.sh --cpu-dry-run here.
 gpu-bundle:
 	bash scripts/build-gpu-bundle.sh
 

@@ -3,7 +3,8 @@ the same SmolLM2 GGUF, same threads and shapes as `iap bench generate` / `iap be
 
     python bench/models_reference.py GGUF generate BATCH NEW_TOKENS THREADS
     python bench/models_reference.py GGUF train-step BATCH LENGTH THREADS
-(DTYPE=bfloat16 in the environment for bf16.)
+(DTYPE=bfloat16 in the environment for bf16 weights; AUTOCAST=bfloat16 for float32 weights
+under torch.autocast("cpu", bfloat16) in the training step; STEPS=N timed steps, default 3.)
 """
 import json
 import os
@@ -15,6 +16,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 gguf, mode, a, b, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 DTYPE = getattr(torch, os.environ.get("DTYPE", "float32"))
+AUTOCAST = os.environ.get("AUTOCAST", "off")
 torch.set_num_threads(threads)
 folder, name = os.path.dirname(gguf), os.path.basename(gguf)
 tok = AutoTokenizer.from_pretrained(folder, gguf_file=name)
@@ -41,16 +43,17 @@ else:
     ids = torch.randint(0, model.config.vocab_size, (a, b), generator=torch.Generator().manual_seed(0))
 
     def step():
-        logits = model(ids).logits[:, :-1].float()
-        logp = torch.log_softmax(logits, dim=-1).gather(2, ids[:, 1:, None])[..., 0]
-        (-logp.mean()).backward()
+        with torch.autocast("cpu", dtype=getattr(torch, AUTOCAST if AUTOCAST != "off" else "bfloat16"), enabled=AUTOCAST != "off"):
+            logits = model(ids).logits[:, :-1].float()
+            logp = torch.log_softmax(logits, dim=-1).gather(2, ids[:, 1:, None])[..., 0]
+            (-logp.mean()).backward()
         model.zero_grad(set_to_none=True)
 
     step()
     best = float("inf")
-    for _ in range(3):
+    for _ in range(int(os.environ.get("STEPS", "3"))):
         start = time.perf_counter()
         step()
         best = min(best, time.perf_counter() - start)
     print(json.dumps({"bench": "train_step_reference", "library": "transformers (PyTorch eager)", "batch": a, "length": b,
-                      "threads": threads, "dtype": str(DTYPE).split(".")[-1], "best_step_s": round(best, 3), "tokens_per_s": round(a * b / best, 1)}))
+                      "threads": threads, "dtype": str(DTYPE).split(".")[-1], "autocast": AUTOCAST, "best_step_s": round(best, 3), "tokens_per_s": round(a * b / best, 1)}))

@@ -95,31 +95,47 @@ extension CausalLM {
 
     /// Brings the batch to the next logits: drops finished rows, runs one decoding step for
     /// the rows still generating, then prefills `fed` prompts and adds their rows (and their
-    /// last-position logits) after them. With no rows left and nothing fed, `logits` is nil.
+    /// last-position logits): into rows of finished sequences when there are enough and the
+    /// prompts fit the cache (no copy of the running rows), else after the running rows. With
+    /// no rows left and nothing fed, `logits` is nil.
     private func advance(_ run: inout GenerationRun, admitting fed: [FedPrompt], options: GenerationOptions) throws(TorchError) {
+        try checkPrompts(fed.map(\.ids), firstIndex: run.state.promptCount)
+        let longestScaffolded = run.state.scaffold?.longestCompletion ?? 0
+        let limits = fed.map { $0.maxNewTokens ?? options.maxNewTokens }.map { $0 > 0 ? max($0, longestScaffolded) : 0 }
+        let prompts = zip(fed, limits).filter { $1 > 0 }.map(\.0.ids)
+        let reserve = max(run.reserve, limits.max() ?? 0)
+        var reuse: [Int] = []
         if run.state.liveRows == 0 {
             (run.cache, run.logits) = (nil, nil)
             run.state.clearRows()
         } else if let cache = run.cache {
-            try run.state.compact(cache, device: device, force: !fed.isEmpty)
+            // After this step's token: length + 1 slots filled.
+            let fits = (prompts.map(\.count).max() ?? 0) <= cache.length + 1 && cache.capacity - cache.length - 1 >= reserve
+            let parked = run.state.parkedRows
+            if !prompts.isEmpty && fits && parked.count >= prompts.count * options.samplesPerPrompt {
+                reuse = Array(parked.prefix(prompts.count * options.samplesPerPrompt))
+            } else {
+                try run.state.compact(cache, device: device, force: !prompts.isEmpty)
+            }
             run.logits = try decodeStep(state: run.state, cache: cache)
         }
-        guard !fed.isEmpty else { return }
-        try checkPrompts(fed.map(\.ids), firstIndex: run.state.promptCount)
-        // A scaffolded completion may run as long as its budgets and tags take.
-        let longestScaffolded = run.state.scaffold?.longestCompletion ?? 0
-        let limits = fed.map { $0.maxNewTokens ?? options.maxNewTokens }.map { $0 > 0 ? max($0, longestScaffolded) : 0 }
-        run.state.admit(fed.map(\.ids), limits: limits)
+        run.state.admit(fed.map(\.ids), limits: limits, reusing: reuse)
         try run.draws.admit(seeds: fed.map(\.seed))
-        let prompts = zip(fed, limits).filter { $1 > 0 }.map(\.0.ids)
-        guard !prompts.isEmpty else { return }  // nothing to generate: empty completions
-        run.reserve = max(run.reserve, limits.max() ?? 0)
+        guard !prompts.isEmpty else { return }  // nothing fed, or nothing to generate: empty completions
+        run.reserve = reserve
         let fresh = try KVCache(
             layers: config.layerCount, batch: prompts.count, kvHeads: config.kvHeadCount, headDim: config.headDim,
             capacity: (prompts.map(\.count).max() ?? 0) + run.reserve, dtype: dtype, device: device)
         let freshLogits = try prefill(prompts: prompts, samples: options.samplesPerPrompt, cache: fresh)
-        if let cache = run.cache, let logits = run.logits {
-            try cache.append(rows: fresh, reserve: run.reserve)
+        if let cache = run.cache, let logits = run.logits, !reuse.isEmpty {
+            try cache.place(fresh, intoRows: reuse)
+            for (i, row) in reuse.enumerated() {
+                try logits.narrow(dim: 0, start: row, length: 1).copy_(freshLogits.narrow(dim: 0, start: i, length: 1))
+            }
+        } else if let cache = run.cache, let logits = run.logits {
+            // Twice the reserve: room for later prompts to join into finished rows (`place`)
+            // before the cache has to grow again.
+            try cache.append(rows: fresh, reserve: 2 * run.reserve)
             run.logits = try Tensor.cat([logits, freshLogits], dim: 0)
         } else {
             (run.cache, run.logits) = (fresh, freshLogits)
@@ -152,7 +168,7 @@ struct GenerationRun {
     var cache: KVCache?
     /// Next-token logits of those rows, [rows, vocab].
     var logits: Tensor?
-    /// Free slots the cache keeps after its filled ones: the largest token limit admitted,
-    /// which bounds what any row still needs.
+    /// The largest token limit admitted, which bounds what any row still needs: a cache
+    /// keeps at least this many free slots after its filled ones.
     var reserve = 0
 }

@@ -42,10 +42,14 @@ struct GenerationState {
     /// Rows of sequences still generating.
     var liveRows: Int { rowOf.count - parked }
 
-    /// Adds prompts (each with `samples` sequences) with their token limits: rows for them
-    /// come after the current ones, in order; a prompt with a limit of 0 gets empty
-    /// completions at once and no rows.
-    mutating func admit(_ prompts: [[Int]], limits: [Int]) {
+    /// Rows of finished sequences, which joining prompts may reuse.
+    var parkedRows: [Int] { rowOf.indices.filter { finished[rowOf[$0]] } }
+
+    /// Adds prompts (each with `samples` sequences) with their token limits: their sequences
+    /// take the `reusing` rows in order, then rows after the current ones; a prompt with a
+    /// limit of 0 gets empty completions at once and no rows.
+    mutating func admit(_ prompts: [[Int]], limits: [Int], reusing: [Int] = []) {
+        var reusable = reusing[...]
         for (prompt, limit) in zip(prompts, limits) {
             let index = promptCount
             unfinishedOf.append(samples)
@@ -57,7 +61,10 @@ struct GenerationState {
                 limitOf.append(limit)
                 decoders.append(tokenizer.streamingDecoder(skipSpecialTokens: true))
                 if let plan = scaffold { cursors.append(ScaffoldCursor(start: plan.start)) }
-                if limit > 0 {
+                if limit > 0, let row = reusable.popFirst() {
+                    rowOf[row] = sequence
+                    parked -= 1
+                } else if limit > 0 {
                     rowOf.append(sequence)
                 } else {
                     finish(sequence, reason: .length, parks: false)

@@ -68,25 +68,51 @@ public final class KVCache {
         let (ownLength, otherLength) = (length - unused, other.length)
         let joined = max(ownLength, otherLength)
         let newCapacity = joined + reserve
-        func combine(_ own: Tensor, _ theirs: Tensor, fill: Tensor) throws(TorchError) -> Tensor {
-            // [batch, …, capacity, …] along `slotDim`; own rows then other rows.
+        // Rows [batch, …, slots, …] along `slotDim`: own rows then other rows, each side's
+        // filled slots ending at `joined`. Only the padding in front is zeroed (attention
+        // reads it, masked: it must be finite); the reserve is written before it is read.
+        func combine(_ own: Tensor, _ theirs: Tensor, into fill: Tensor) throws(TorchError) -> Tensor {
             let slotDim = own.rank == 2 ? 1 : 2
-            try fill.narrow(dim: 0, start: 0, length: batch).narrow(dim: slotDim, start: joined - ownLength, length: ownLength)
-                .copy_(own.narrow(dim: slotDim, start: unused, length: ownLength))
-            try fill.narrow(dim: 0, start: batch, length: other.batch).narrow(dim: slotDim, start: joined - otherLength, length: otherLength)
-                .copy_(theirs.narrow(dim: slotDim, start: 0, length: otherLength))
+            for (start, count, source, offset, filled) in [
+                (0, batch, own, unused, ownLength), (batch, other.batch, theirs, 0, otherLength),
+            ] where count > 0 {
+                let target = try fill.narrow(dim: 0, start: start, length: count)
+                if joined > filled { try target.narrow(dim: slotDim, start: 0, length: joined - filled).zero_() }
+                try target.narrow(dim: slotDim, start: joined - filled, length: filled).copy_(source.narrow(dim: slotDim, start: offset, length: filled))
+            }
             return fill
         }
         let rows = batch + other.batch
         for layer in keys.indices {
             var shape = keys[layer].shape
             (shape[0], shape[2]) = (rows, newCapacity)
-            keys[layer] = try combine(keys[layer], other.keys[layer], fill: try Tensor.zeros(shape, dtype: keys[layer].dtype, device: keys[layer].device))
-            values[layer] = try combine(
-                values[layer], other.values[layer], fill: try Tensor.zeros(shape, dtype: values[layer].dtype, device: values[layer].device))
+            let (k, v) = (keys[layer], values[layer])
+            keys[layer] = try combine(k, other.keys[layer], into: try Tensor.empty(shape, dtype: k.dtype, device: k.device))
+            values[layer] = try combine(v, other.values[layer], into: try Tensor.empty(shape, dtype: v.dtype, device: v.device))
         }
-        valid = try combine(valid, other.valid, fill: try Tensor.zeros([rows, newCapacity], dtype: .bool, device: valid.device))
+        valid = try combine(valid, other.valid, into: try Tensor.zeros([rows, newCapacity], dtype: .bool, device: valid.device))
         (batch, length, capacity) = (rows, joined, newCapacity)
+    }
+
+    /// Writes `other`'s rows into rows `rows` of this cache (rows of finished sequences, reused
+    /// by prompts that join), aligned to end at the last filled slot like `append`; the rest
+    /// of each such row becomes invalid (its old keys stay, finite and masked). Copies only
+    /// the new rows. Needs `other.length ≤ length`.
+    func place(_ other: KVCache, intoRows rows: [Int]) throws(TorchError) {
+        let start = length - other.length
+        for layer in keys.indices {
+            for (i, row) in rows.enumerated() {
+                try keys[layer].narrow(dim: 0, start: row, length: 1).narrow(dim: 2, start: start, length: other.length)
+                    .copy_(other.keys[layer].narrow(dim: 0, start: i, length: 1).narrow(dim: 2, start: 0, length: other.length))
+                try values[layer].narrow(dim: 0, start: row, length: 1).narrow(dim: 2, start: start, length: other.length)
+                    .copy_(other.values[layer].narrow(dim: 0, start: i, length: 1).narrow(dim: 2, start: 0, length: other.length))
+            }
+        }
+        for (i, row) in rows.enumerated() {
+            let target = try valid.narrow(dim: 0, start: row, length: 1)
+            try target.zero_()
+            try target.narrow(dim: 1, start: start, length: other.length).copy_(other.valid.narrow(dim: 0, start: i, length: 1).narrow(dim: 1, start: 0, length: other.length))
+        }
     }
 
     /// Filled slots, from the first, that no row holds a real token in (rows that used them

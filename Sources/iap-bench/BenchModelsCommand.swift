@@ -90,6 +90,9 @@ extension BenchCommand {
         @Flag(help: "Recompute each block in the backward pass (gradient checkpointing).")
         var checkpointing = false
 
+        @Option(help: "Mixed precision of the forward and backward passes: bfloat16, float16 or off (float32 weights either way).")
+        var autocast = "off"
+
         @Option(help: "Device: cpu or cuda[:N].")
         var device = "cpu"
 
@@ -105,9 +108,17 @@ extension BenchCommand {
             lm.gradientCheckpointing = checkpointing
             for p in lm.parameters { _ = try p.tensor.requiresGrad() }
             let ids = try Tensor.randint(0, lm.config.vocabSize, [batch, length], generator: Generator(seed: 0)).to(runtime.device)
+            let mixed: DType? = switch autocast {
+            case "off": nil
+            case "bfloat16": .bfloat16
+            case "float16": .float16
+            default: throw CLI.failure("--autocast must be bfloat16, float16 or off")
+            }
             func step() throws {
-                let (logProbs, _) = try lm.sequenceLogProbs(ids: ids, valid: nil)
-                try logProbs.mean().neg().backward()
+                try withAutocast(mixed, device: runtime.device) {
+                    let (logProbs, _) = try lm.sequenceLogProbs(ids: ids, valid: nil)
+                    try logProbs.mean().neg().backward()
+                }
                 for p in lm.parameters { try p.tensor.zeroGrad() }
                 try runtime.device.synchronize()
             }
@@ -149,8 +160,8 @@ extension BenchCommand {
             getrusage(RUSAGE_SELF.rawValue, &usage)
             BenchResult.print(
                 BenchResult.TrainStep(
-                    batch: batch, length: length, threads: threads, dtype: dtype, device: device, checkpointing: checkpointing,
-                    bestStepS: rounded(best, 3), tokensPerS: rounded(Double(tokens) / best, 1), peakRSSMB: usage.ru_maxrss / 1024))
+                    batch: batch, length: length, threads: threads, dtype: dtype, autocast: autocast, device: device,
+                    checkpointing: checkpointing, bestStepS: rounded(best, 3), tokensPerS: rounded(Double(tokens) / best, 1), peakRSSMB: usage.ru_maxrss / 1024))
         }
     }
 }

@@ -67,14 +67,29 @@ enum BenchResult {
         var length: Int
         var threads: Int
         var dtype: String
+        var autocast: String
         var device: String
         var checkpointing: Bool
         var bestStepS: Double
         var tokensPerS: Double
         var peakRSSMB: Int
         enum CodingKeys: String, CodingKey {
-            case bench, batch, length, threads, dtype, device, checkpointing, bestStepS = "best_step_s"
+            case bench, batch, length, threads, dtype, autocast, device, checkpointing, bestStepS = "best_step_s"
             case tokensPerS = "tokens_per_s", peakRSSMB = "peak_rss_mb"
+        }
+    }
+
+    struct Rollouts: Encodable {
+        var bench = "rollouts"
+        var batching: String
+        var groups, groupSize, maxRows, minTokens, maxTokens, threads: Int
+        var device: String
+        var tokens: Int
+        var seconds: Double
+        var tokensPerS: Double
+        enum CodingKeys: String, CodingKey {
+            case bench, batching, groups, groupSize = "group_size", maxRows = "max_rows", minTokens = "min_tokens", maxTokens = "max_tokens"
+            case threads, device, tokens, seconds, tokensPerS = "tokens_per_s"
         }
     }
 

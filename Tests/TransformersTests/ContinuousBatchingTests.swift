@@ -40,6 +40,31 @@ import Torch
         #expect(finishedOrder == [0, 1, 2, 3, 4])
     }
 
+    /// A prompt that joins into the row of a sequence that finished (no copy of the running
+    /// rows) still gets its own greedy continuation, and so do the others.
+    @Test func aJoiningPromptReusesAFinishedRow() throws {
+        let model = try #require(SmolLM.model)
+        let tokenizer = try #require(SmolLM.tokenizer)
+        let fixture = try JSONDecoder().decode(SmolLMFixture.self, from: Data(contentsOf: modelFixtures.appendingPathComponent("smollm2.json")))
+        let prompts = try GenerationTests.promptIds()
+        var options = GenerationOptions()
+        options.greedy = true
+        options.maxNewTokens = 48
+        options.stopAtEOS = false
+        // Prompts 0–3 first; prompt 4 (6 tokens) joins at step 2 (the cache grows, with room);
+        // it ends at step 8, one row of five (below the compaction threshold), and prompt 1
+        // again joins into that row at step 10.
+        let arrivals = [0: [(0, 48), (1, 48), (2, 48), (3, 48)], 2: [(4, 6)], 10: [(1, 48)]]
+        var step = 0
+        let feed = PromptFeed { _, _ in
+            defer { step += 1 }
+            return (arrivals[step] ?? []).map { FedPrompt(ids: prompts[$0.0], maxNewTokens: $0.1) }
+        }
+        let out = try model.generate(feed: feed, tokenizer: tokenizer, options: options, perPromptSeeds: false)
+        let expected = [0, 1, 2, 3].map { fixture.prompts[$0].greedy } + [Array(fixture.prompts[4].greedy.prefix(6)), fixture.prompts[1].greedy]
+        #expect(out.map(\.tokens) == expected)
+    }
+
     /// With a seed per prompt, sampling is the same alone, in a static batch and in a
     /// continuous one with fewer rows than sequences; prompts are answered as they finish.
     @Test func perPromptSeedsSampleAlikeAloneStaticAndContinuous() throws {
