@@ -42,7 +42,7 @@ PEAK_BANDWIDTH = {"H100 80GB HBM3": 3.35e12, "H100 PCIe": 2.0e12, "H200": 4.8e12
 
 
 def save():
-    with open(os.path.join(OUT, "probe.json"), "w") as f:
+    with open(os.path.join(OUT, "suite.json"), "w") as f:
         json.dump(results, f, indent=1)
 
 
