@@ -41,6 +41,22 @@ public struct PromptFinished {
 public struct PromptFeed {
     let next: (_ freeRows: Int, _ idle: Bool) -> [FedPrompt]
     public init(_ next: @escaping (_ freeRows: Int, _ idle: Bool) -> [FedPrompt]) { self.next = next }
+
+    /// A fixed list of prompts, handed over in order as their `samples` rows fit (whole
+    /// prompts only: their samples share one prefill; the first always fits an idle batch);
+    /// with `.static` batching only while the batch is idle.
+    public static func queue(_ prompts: [FedPrompt], samples: Int, batching: Batching) -> PromptFeed {
+        var next = 0
+        return PromptFeed { free, idle in
+            var fed: [FedPrompt] = []
+            guard idle || batching == .continuous else { return fed }
+            while next < prompts.count && ((idle && fed.isEmpty) || (fed.count + 1) * samples <= free) {
+                fed.append(prompts[next])
+                next += 1
+            }
+            return fed
+        }
+    }
 }
 
 extension CausalLM {

@@ -82,19 +82,8 @@ extension CausalLM {
     ) throws(TorchError) -> [GeneratedSequence] {
         guard !prompts.isEmpty else { return [] }
         try checkGenerationInput(prompts: prompts, options: options, promptSeeds: promptSeeds)
-        var next = 0
-        let samples = options.samplesPerPrompt
-        let feed = PromptFeed { free, idle in
-            var fed: [FedPrompt] = []
-            guard idle || batching == .continuous else { return fed }
-            // Whole prompts only (their samples share one prefill); the first one always
-            // fits an idle batch.
-            while next < prompts.count && ((idle && fed.isEmpty) || (fed.count + 1) * samples <= free) {
-                fed.append(FedPrompt(ids: prompts[next], seed: promptSeeds?[next] ?? 0))
-                next += 1
-            }
-            return fed
-        }
+        let queued = prompts.indices.map { FedPrompt(ids: prompts[$0], seed: promptSeeds?[$0] ?? 0) }
+        let feed = PromptFeed.queue(queued, samples: options.samplesPerPrompt, batching: batching)
         return try generate(
             feed: feed, tokenizer: tokenizer, options: options, perPromptSeeds: promptSeeds != nil, maxRows: maxRows ?? Int.max,
             abandoned: abandoned, onFinished: onFinished, onText: onText)

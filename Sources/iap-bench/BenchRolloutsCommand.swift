@@ -50,16 +50,8 @@ extension BenchCommand {
             _ = try lm.generate(prompts: [prompt], tokenizer: tokenizer, options: warm)
             var results: [Batching: Double] = [:]
             for batching in [Batching.static, .continuous] {
-                var next = 0
-                let feed = PromptFeed { free, idle in
-                    var fed: [FedPrompt] = []
-                    guard idle || batching == .continuous else { return fed }
-                    while next < groups && ((idle && fed.isEmpty) || (fed.count + 1) * groupSize <= free) {
-                        fed.append(FedPrompt(ids: prompt, seed: UInt64(next), maxNewTokens: lengths[next]))
-                        next += 1
-                    }
-                    return fed
-                }
+                let queued = (0..<groups).map { FedPrompt(ids: prompt, seed: UInt64($0), maxNewTokens: lengths[$0]) }
+                let feed = PromptFeed.queue(queued, samples: groupSize, batching: batching)
                 let clock = ContinuousClock()
                 var produced = 0
                 let elapsed = try clock.measure {

@@ -7,18 +7,28 @@ import Torch
 
 /// Prompts that join a running batch (continuous batching) decode as they would alone.
 @Suite struct ContinuousBatchingTests {
+    static func fixture() throws -> SmolLMFixture {
+        try JSONDecoder().decode(SmolLMFixture.self, from: Data(contentsOf: modelFixtures.appendingPathComponent("smollm2.json")))
+    }
+
+    /// The fixture's decoding: 48 greedy tokens, EOS not stopping.
+    static var greedy48: GenerationOptions {
+        var options = GenerationOptions()
+        options.greedy = true
+        options.maxNewTokens = 48
+        options.stopAtEOS = false
+        return options
+    }
+
     /// The five fixture prompts (of different lengths) arrive one by one while others decode — a
     /// longer prompt joining shorter running rows, and the reverse — and each still gets
     /// transformers' greedy continuation of it alone.
     @Test func promptsJoiningMidRunGetTheirOwnGreedyContinuation() throws {
         let model = try #require(SmolLM.model)
         let tokenizer = try #require(SmolLM.tokenizer)
-        let fixture = try JSONDecoder().decode(SmolLMFixture.self, from: Data(contentsOf: modelFixtures.appendingPathComponent("smollm2.json")))
+        let fixture = try Self.fixture()
         let prompts = try GenerationTests.promptIds()
-        var options = GenerationOptions()
-        options.greedy = true
-        options.maxNewTokens = 48
-        options.stopAtEOS = false
+        let options = Self.greedy48
         // Step k of the run: prompt 0 at 0, 1 at 5, 2 and 3 together at 11, 4 at 30.
         let arrivals = [0: [0], 5: [1], 11: [2, 3], 30: [4]]
         var step = 0
@@ -45,12 +55,9 @@ import Torch
     @Test func aJoiningPromptReusesAFinishedRow() throws {
         let model = try #require(SmolLM.model)
         let tokenizer = try #require(SmolLM.tokenizer)
-        let fixture = try JSONDecoder().decode(SmolLMFixture.self, from: Data(contentsOf: modelFixtures.appendingPathComponent("smollm2.json")))
+        let fixture = try Self.fixture()
         let prompts = try GenerationTests.promptIds()
-        var options = GenerationOptions()
-        options.greedy = true
-        options.maxNewTokens = 48
-        options.stopAtEOS = false
+        let options = Self.greedy48
         // Prompts 0–3 first; prompt 4 (6 tokens) joins at step 2 (the cache grows, with room);
         // it ends at step 8, one row of five (below the compaction threshold), and prompt 1
         // again joins into that row at step 10.
