@@ -112,6 +112,11 @@ import Transformers
             long.send(RawConnection.request(headers: [Self.local, Self.json], body: longBody))
             let started = try await blocking { long.read(until: #"{"content""#) }
             #expect(statusCode(started.text) == 200)
+            // The role chunk comes before the request is queued: wait until it runs.
+            try await Self.waitFor("the long request to run") {
+                let (runs, waiting) = (await server.queue.batchesRun, await server.queue.queued)
+                return runs == 1 && waiting == 0
+            }
             let waiter = Task { try await Self.exchange(port: port, headers: [Self.local, Self.json], body: Self.chat()) }
             try await Self.waitFor("the second request to wait") { await server.queue.queued == 1 }
             let refused = try await Self.exchange(port: port, headers: [Self.local, Self.json], body: Self.chat())
