@@ -62,7 +62,7 @@ let package = Package(
         // Codable documents and JSON-lines records on top of FileIO.
         .target(name: "JSONFiles", dependencies: ["FileIO"]),
         .target(name: "SafeTensors", dependencies: ["FileIO"]),
-        .target(name: "ModelStore"),
+        .target(name: "ModelStore", dependencies: ["JSONFiles"]),
         // Pure-Swift model files (GGUF, config.json, tokenizers, chat templates): no libtorch.
         .target(name: "ModelFormats", dependencies: ["SafeTensors", "FileIO", "JSONFiles"]),
         .target(name: "Torch", dependencies: ["CTorch", "SafeTensors", "FileIO"]),

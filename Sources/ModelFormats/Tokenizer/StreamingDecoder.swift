@@ -19,8 +19,9 @@ public struct StreamingDecoder: Sendable {
         switch tokenizer.kind {
         case .wordPiece:
             return Tokenizer.wordPiecePiece(tokenizer.tokens[id], first: count == 0)
-        case .byteLevelBPE:
-            pending += tokenizer.tokenBytes[id]
+        case .byteLevelBPE, .sentencePieceBPE:
+            let bytes = tokenizer.tokenBytes[id]
+            pending += count == 0 && tokenizer.stripsLeadingSpace && bytes.first == 0x20 ? bytes.dropFirst() : bytes[...]
             let cut = StreamingDecoder.completePrefix(pending)
             guard cut > 0 else { return "" }
             let text = String(decoding: pending[0..<cut], as: UTF8.self)

