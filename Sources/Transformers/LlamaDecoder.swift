@@ -26,6 +26,8 @@ public final class CausalLM: @unchecked Sendable {
     /// [vocab, hidden]; the embedding itself when tied.
     let head: Tensor
     let rotary: RotaryEmbedding
+    /// RoPE of sliding-window layers when they use their own theta (Gemma 3).
+    let localRotary: RotaryEmbedding?
     /// Inference copies of the matmul weights in oneDNN's packed layout (see `PackedWeights`).
     let packed = Mutex<PackedWeights?>(nil)
     let packingState = Mutex<Bool>(true)
@@ -56,6 +58,7 @@ public final class CausalLM: @unchecked Sendable {
         dtype = embedding.dtype
         device = embedding.device
         var layers: [DecoderLayer] = []
+        let gemma = config.gemma != nil
         for i in 0..<config.layerCount {
             let p = "model.layers.\(i)."
             func linear(_ name: String, out: Int, input: Int, bias: Bool) throws(ModelLoadError) -> Linear {
@@ -70,10 +73,11 @@ public final class CausalLM: @unchecked Sendable {
                     k: try linear("self_attn.k_proj", out: kvDim, input: h, bias: config.qkvBias),
                     v: try linear("self_attn.v_proj", out: kvDim, input: h, bias: config.qkvBias),
                     o: try linear("self_attn.o_proj", out: h, input: qDim, bias: config.outputBias),
-                    postNorm: try table.take(p + "post_attention_layernorm.weight", shape: [h]),
+                    postNorm: try table.take(p + (gemma ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight"), shape: [h]),
                     gate: try linear("mlp.gate_proj", out: config.intermediateSize, input: h, bias: config.mlpBias),
                     up: try linear("mlp.up_proj", out: config.intermediateSize, input: h, bias: config.mlpBias),
-                    down: try linear("mlp.down_proj", out: h, input: config.intermediateSize, bias: config.mlpBias)))
+                    down: try linear("mlp.down_proj", out: h, input: config.intermediateSize, bias: config.mlpBias),
+                    gemmaNorms: gemma ? try Self.gemmaNorms(&table, prefix: p, config: config) : nil))
         }
         self.layers = layers
         finalNorm = try table.take("model.norm.weight", shape: [h])
@@ -84,7 +88,14 @@ public final class CausalLM: @unchecked Sendable {
             head = try table.take("lm_head.weight", shape: [config.vocabSize, h])
         }
         let factors = table.tensors.removeValue(forKey: "rope_freqs.weight")
-        do { rotary = try RotaryEmbedding(config: config, frequencyFactors: factors, device: device) } catch {
+        do {
+            rotary = try RotaryEmbedding(config: config, frequencyFactors: factors, device: device)
+            if let g = config.gemma {
+                localRotary = try RotaryEmbedding(headDim: config.headDim, theta: g.localRopeTheta, scaling: nil, frequencyFactors: nil, device: embedding.device)
+            } else {
+                localRotary = nil
+            }
+        } catch {
             throw ModelLoadError.torch(source, error)
         }
         if let unused = table.tensors.keys.sorted().first {
@@ -94,6 +105,14 @@ public final class CausalLM: @unchecked Sendable {
         if config.tieWordEmbeddings { named.removeValue(forKey: "lm_head.weight") }
         named.removeValue(forKey: "rope_freqs.weight")
         self.weights = named
+    }
+
+    private static func gemmaNorms(_ table: inout WeightTable, prefix p: String, config: CausalLMConfig) throws(ModelLoadError) -> GemmaBlockNorms {
+        GemmaBlockNorms(
+            query: try table.take(p + "self_attn.q_norm.weight", shape: [config.headDim]),
+            key: try table.take(p + "self_attn.k_norm.weight", shape: [config.headDim]),
+            attentionOutput: try table.take(p + "post_attention_layernorm.weight", shape: [config.hiddenSize]),
+            feedforwardOutput: try table.take(p + "post_feedforward_layernorm.weight", shape: [config.hiddenSize]))
     }
 
     /// Loads a GGUF file or Hugging Face folder in `dtype` on `device`.
@@ -142,12 +161,19 @@ public final class CausalLM: @unchecked Sendable {
     ///   filled slots too.
     public func hiddenStates(ids: Tensor, positions: Tensor, valid: Tensor?, cache: KVCache? = nil) throws(TorchError) -> Tensor {
         let time = ids.shape[1]
-        var x = try embedding.embedding(ids)
-        let (cos, sin) = try rotary.tables(positions: positions, dtype: dtype)
-        let mask = try attentionMask(time: time, valid: valid, cache: cache)
+        var x = try embed(ids)
+        let global = try rotary.tables(positions: positions, dtype: dtype)
+        let local = try localRotary?.tables(positions: positions, dtype: dtype)
+        let masks = LayerMasks(
+            full: try attentionMask(time: time, valid: valid, cache: cache),
+            sliding: try config.slidingWindow.map { (w) throws(TorchError) -> AttentionMask in
+                try attentionMask(time: time, valid: valid, cache: cache, window: w)
+            })
         let packedWeights = inferenceWeights()
         let recompute = gradientCheckpointing && cache == nil && isGradEnabled
         for (i, layer) in layers.enumerated() {
+            let (cos, sin) = config.slides(i) ? local ?? global : global
+            let mask = masks.forLayer(i, config: config)
             if recompute {
                 let config = config
                 x = try checkpointed(x) { (input) throws(TorchError) -> Tensor in
@@ -164,7 +190,14 @@ public final class CausalLM: @unchecked Sendable {
                 try cache.advance(valid: try Tensor.ones([ids.shape[0], time], dtype: .bool, device: device))
             }
         }
-        return try x.rmsNorm([config.hiddenSize], weight: finalNorm, eps: config.rmsNormEps)
+        return try config.norm(x, finalNorm, size: config.hiddenSize)
+    }
+
+    /// Token embeddings [batch, time, hidden] of ids [batch, time] (scaled for Gemma).
+    func embed(_ ids: Tensor) throws(TorchError) -> Tensor {
+        let x = try embedding.embedding(ids)
+        guard let scale = config.embeddingScale(dtype) else { return x }
+        return try x * scale
     }
 
     /// Logits [batch, time, vocab] of hidden states.
@@ -174,22 +207,28 @@ public final class CausalLM: @unchecked Sendable {
     }
 
     /// The attention mask for a step, as a bool [batch, 1, time, keys] tensor (true = may
-    /// attend), or `.causal` when plain causal attention over the step is enough.
-    func attentionMask(time: Int, valid: Tensor?, cache: KVCache?) throws(TorchError) -> AttentionMask {
+    /// attend), or `.causal` when plain causal attention over the step is enough. With a
+    /// `window`, only keys less than `window` slots back are visible (slots of a row are
+    /// consecutive positions).
+    func attentionMask(time: Int, valid: Tensor?, cache: KVCache?, window: Int? = nil) throws(TorchError) -> AttentionMask {
         let past = cache?.length ?? 0
-        if valid == nil && past == 0 { return time > 1 ? .causal : .none }
+        if valid == nil && past == 0 && time <= (window ?? time) { return time > 1 ? .causal : .none }
         let batch = valid?.shape[0] ?? cache?.batch ?? 1
         let stepValid: Tensor
         if let valid { stepValid = valid } else { stepValid = try Tensor.ones([batch, time], dtype: .bool, device: device) }
         var keyValid = stepValid  // [B, L]
         if let cache { keyValid = try cache.validity(including: stepValid) }
         let keys = past + time
-        if time == 1 { return .mask(try keyValid.view([batch, 1, 1, keys])) }
+        let keyIndex = try Tensor.arange(.int(keys), dtype: .int64, device: device).view([1, keys])
+        if time == 1 {
+            if let window { keyValid = try keyValid.logicalAnd(try keyIndex.gt(.int(past - window))) }
+            return .mask(try keyValid.view([batch, 1, 1, keys]))
+        }
         // Key slot s is visible from query t when s ≤ past + t (causal in slot order); a
         // query always sees itself, so padded queries do not produce an all-masked row.
         let queryIndex = try Tensor.arange(.int(past), .int(keys), dtype: .int64, device: device).view([time, 1])
-        let keyIndex = try Tensor.arange(.int(keys), dtype: .int64, device: device).view([1, keys])
-        let causal = try keyIndex.le(queryIndex)
+        var causal = try keyIndex.le(queryIndex)
+        if let window { causal = try causal.logicalAnd(try keyIndex.gt(queryIndex - Double(window))) }
         let itself = try keyIndex.eq(queryIndex)
         let visible = try keyValid.view([batch, 1, 1, keys]).logicalAnd(causal).logicalOr(itself)
         return .mask(visible)
@@ -225,11 +264,13 @@ struct DecoderLayer {
     let gate: Linear
     let up: Linear
     let down: Linear
+    let gemmaNorms: GemmaBlockNorms?
 
     /// Sum of the data versions of this layer's weights (changes on every in-place update).
     var dataVersion: Int {
         [inputNorm, q.weight, k.weight, v.weight, o.weight, postNorm, gate.weight, up.weight, down.weight]
             .reduce(0) { $0 &+ $1.dataVersion } &+ [q.bias, k.bias, v.bias, o.bias].reduce(0) { $0 &+ ($1?.dataVersion ?? 0) }
+            &+ (gemmaNorms?.tensors ?? []).reduce(0) { $0 &+ $1.dataVersion }
     }
 
     /// x: [batch, time, hidden] → same shape.
@@ -248,13 +289,14 @@ struct DecoderLayer {
             // batched matmuls with the query heads of each key/value head grouped together.
             attended = try DecoderLayer.groupedDecodeAttention(query: query, key: key, value: value, mask: mask, config: config)
         } else {
+            let scale = config.attentionScale
             switch mask {
             case .none:
-                attended = try scaledDotProductAttention(query: query, key: key, value: value, groupedQuery: grouped)
+                attended = try scaledDotProductAttention(query: query, key: key, value: value, scale: scale, groupedQuery: grouped)
             case .causal:
-                attended = try scaledDotProductAttention(query: query, key: key, value: value, causal: true, groupedQuery: grouped)
+                attended = try scaledDotProductAttention(query: query, key: key, value: value, causal: true, scale: scale, groupedQuery: grouped)
             case .mask(let m):
-                attended = try scaledDotProductAttention(query: query, key: key, value: value, mask: m, groupedQuery: grouped)
+                attended = try scaledDotProductAttention(query: query, key: key, value: value, mask: m, scale: scale, groupedQuery: grouped)
             }
         }
         return try finish(x, attended: attended, config: config, packed: packed)
@@ -267,10 +309,16 @@ struct DecoderLayer {
         let batch = x.shape[0]
         let time = x.shape[1]
         let d = config.headDim
-        let normed = try x.rmsNorm([config.hiddenSize], weight: inputNorm, eps: config.rmsNormEps)
-        // [B, T, heads·d] → [B, heads, T, d]
-        let query = try q(normed, packed: packed?.q).view([batch, time, config.headCount, d]).transpose(1, 2)
-        let key = try k(normed, packed: packed?.k).view([batch, time, config.kvHeadCount, d]).transpose(1, 2)
+        let normed = try config.norm(x, inputNorm, size: config.hiddenSize)
+        // [B, T, heads·d] → [B, heads, T, d] (Gemma: each head RMS-normed first)
+        var query = try q(normed, packed: packed?.q).view([batch, time, config.headCount, d])
+        var key = try k(normed, packed: packed?.k).view([batch, time, config.kvHeadCount, d])
+        if let g = gemmaNorms {
+            query = try config.norm(query, g.query, size: d)
+            key = try config.norm(key, g.key, size: d)
+        }
+        query = try query.transpose(1, 2)
+        key = try key.transpose(1, 2)
         let value = try v(normed, packed: packed?.v).view([batch, time, config.kvHeadCount, d]).transpose(1, 2)
         return (try RotaryEmbedding.apply(query, cos: cos, sin: sin), try RotaryEmbedding.apply(key, cos: cos, sin: sin), value)
     }
@@ -278,9 +326,13 @@ struct DecoderLayer {
     /// The residual stream after attention output [B, heads, T, d] and the MLP.
     func finish(_ x: Tensor, attended: Tensor, config: CausalLMConfig, packed: PackedWeights.Layer? = nil) throws(TorchError) -> Tensor {
         let merged = try attended.transpose(1, 2).reshape([x.shape[0], x.shape[1], config.headCount * config.headDim])
-        let h = try x + o(merged, packed: packed?.o)
-        let normed2 = try h.rmsNorm([config.hiddenSize], weight: postNorm, eps: config.rmsNormEps)
-        let inner = try gate(normed2, packed: packed?.gate).silu() * up(normed2, packed: packed?.up)
-        return try h + down(inner, packed: packed?.down)
+        var attention = try o(merged, packed: packed?.o)
+        if let g = gemmaNorms { attention = try config.norm(attention, g.attentionOutput, size: config.hiddenSize) }
+        let h = try x + attention
+        let normed2 = try config.norm(h, postNorm, size: config.hiddenSize)
+        let inner = try config.activate(gate(normed2, packed: packed?.gate)) * up(normed2, packed: packed?.up)
+        var mlp = try down(inner, packed: packed?.down)
+        if let g = gemmaNorms { mlp = try config.norm(mlp, g.feedforwardOutput, size: config.hiddenSize) }
+        return try h + mlp
     }
 }

@@ -11,11 +11,15 @@ struct RotaryEmbedding {
     let device: Device
 
     init(config: CausalLMConfig, frequencyFactors: Tensor?, device: Device) throws(TorchError) {
-        let half = config.headDim / 2
+        try self.init(headDim: config.headDim, theta: config.ropeTheta, scaling: config.ropeScaling, frequencyFactors: frequencyFactors, device: device)
+    }
+
+    init(headDim: Int, theta: Double, scaling: CausalLMConfig.RopeScaling?, frequencyFactors: Tensor?, device: Device) throws(TorchError) {
+        let half = headDim / 2
         // inv_freq = 1 / theta^(2i / d), in f32 as transformers computes it.
-        let exponents = try Tensor.arange(0, .int(config.headDim), step: 2, dtype: .int64).to(.float32) / Double(config.headDim)
-        var inverse = try 1.0 / (try Tensor.full([half], .float(config.ropeTheta), dtype: .float32).pow(exponents))
-        switch config.ropeScaling {
+        let exponents = try Tensor.arange(0, .int(headDim), step: 2, dtype: .int64).to(.float32) / Double(headDim)
+        var inverse = try 1.0 / (try Tensor.full([half], .float(theta), dtype: .float32).pow(exponents))
+        switch scaling {
         case nil: break
         case .linear(let factor): inverse = try inverse / factor
         case .frequencyFactorsTensor:

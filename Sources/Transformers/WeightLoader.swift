@@ -24,8 +24,9 @@ public struct WeightLoader {
         var out: [String: Tensor] = [:]
         switch files.weights {
         case .safetensors(let checkpoint):
-            for name in checkpoint.names {
-                guard let entry = checkpoint.entry(name), let bytes = checkpoint.bytes(of: name) else { continue }
+            for stored in checkpoint.names {
+                guard let entry = checkpoint.entry(stored), let bytes = checkpoint.bytes(of: stored) else { continue }
+                guard let name = WeightLoader.textDecoderName(stored) else { continue }
                 guard let sourceType = DType(safetensorsName: entry.dtype) else {
                     throw ModelLoadError(source: files.path, reason: "tensor \(name) has dtype \(entry.dtype), which cannot be loaded")
                 }
@@ -40,6 +41,8 @@ public struct WeightLoader {
             let permuteQK: Bool
             let heads: Int
             let kvHeads: Int
+            // llama.cpp stores Gemma's norm weights with the 1 of x·(1 + w) added.
+            let normOffset = file["general.architecture"]?.stringValue == "gemma3"
             if case .causalLM(let config) = files.config {
                 permuteQK = file["general.architecture"]?.stringValue == "llama"
                 heads = config.headCount
@@ -50,7 +53,7 @@ public struct WeightLoader {
                 kvHeads = 1
             }
             for tensor in file.tensors {
-                guard let name = WeightLoader.huggingFaceName(gguf: tensor.name) else { continue }
+                guard let name = WeightLoader.huggingFaceName(gguf: tensor.name, gemma: normOffset) else { continue }
                 let values: [Float]
                 do { values = try file.dequantize(tensor) } catch {
                     throw ModelLoadError(source: error.path, reason: error.reason)
@@ -61,6 +64,8 @@ public struct WeightLoader {
                         t = try WeightLoader.undoRopePermutation(t, heads: heads)
                     } else if permuteQK && name.contains(".self_attn.k_proj.") {
                         t = try WeightLoader.undoRopePermutation(t, heads: kvHeads)
+                    } else if normOffset && name.hasSuffix("norm.weight") {
+                        t = try t - 1
                     }
                     out[name] = try convert(t)
                 } catch {
@@ -88,8 +93,24 @@ public struct WeightLoader {
         return try w.reshape([heads, half, 2] + rest).transpose(1, 2).contiguous().reshape(shape)
     }
 
-    /// GGUF tensor name → Hugging Face name (nil for tensors the model does not use).
-    static func huggingFaceName(gguf name: String) -> String? {
+    /// A multimodal Gemma 3 checkpoint's text-decoder tensor under the text model's name
+    /// (`language_model.model.x` in transformers 4, `model.language_model.x` in 5 →
+    /// `model.x`); nil for the vision tower and projector, which a text decoder skips.
+    static func textDecoderName(_ name: String) -> String? {
+        for (prefix, replacement) in [("language_model.model.", "model."), ("model.language_model.", "model."), ("language_model.lm_head.", "lm_head.")]
+        where name.hasPrefix(prefix) {
+            return replacement + name.dropFirst(prefix.count)
+        }
+        for prefix in ["vision_tower.", "multi_modal_projector.", "model.vision_tower.", "model.multi_modal_projector."] where name.hasPrefix(prefix) {
+            return nil
+        }
+        return name
+    }
+
+    /// GGUF tensor name → Hugging Face name (nil for tensors the model does not use). Gemma's
+    /// blocks have four norms: `post_attention_norm` is its attention-output norm and
+    /// `ffn_norm` its pre-MLP one.
+    static func huggingFaceName(gguf name: String, gemma: Bool = false) -> String? {
         switch name {
         case "token_embd.weight": return "model.embed_tokens.weight"
         case "output_norm.weight": return "model.norm.weight"
@@ -109,7 +130,11 @@ public struct WeightLoader {
         case "ffn_up": module = "mlp.up_proj"
         case "ffn_down": module = "mlp.down_proj"
         case "attn_norm": module = "input_layernorm"
-        case "ffn_norm": module = "post_attention_layernorm"
+        case "ffn_norm": module = gemma ? "pre_feedforward_layernorm" : "post_attention_layernorm"
+        case "post_attention_norm": module = "post_attention_layernorm"
+        case "post_ffw_norm": module = "post_feedforward_layernorm"
+        case "attn_q_norm": module = "self_attn.q_norm"
+        case "attn_k_norm": module = "self_attn.k_norm"
         default: return nil
         }
         return "model.layers.\(layer).\(module).\(parts[3])"

@@ -8,7 +8,8 @@ extension ModelConfig {
         switch arch {
         case "llama": family = .llama
         case "qwen2": family = .qwen2
-        default: throw fail("general.architecture \(arch) is not supported in GGUF files (llama, qwen2 are)")
+        case "gemma3": family = .gemma3
+        default: throw fail("general.architecture \(arch) is not supported in GGUF files (llama, qwen2, gemma3 are)")
         }
         func int(_ key: String) throws(ModelFileError) -> Int {
             guard let v = file["\(arch).\(key)"]?.intValue else { throw fail("\(arch).\(key) is missing or not an integer") }
@@ -33,7 +34,7 @@ extension ModelConfig {
         } else if let kind = file["\(arch).rope.scaling.type"]?.stringValue, kind != "none" {
             throw fail("\(arch).rope.scaling.type \(kind) is not supported (linear, llama3 frequency factors are)")
         }
-        let config = CausalLMConfig(
+        var config = CausalLMConfig(
             family: family, vocabSize: vocab, hiddenSize: hidden, intermediateSize: try int("feed_forward_length"),
             layerCount: try int("block_count"), headCount: heads, kvHeadCount: optionalInt("attention.head_count_kv") ?? heads,
             headDim: optionalInt("attention.key_length") ?? hidden / heads,
@@ -41,9 +42,19 @@ extension ModelConfig {
             ropeScaling: scaling, maxPositions: optionalInt("context_length") ?? 2048,
             tieWordEmbeddings: file.tensor("output.weight") == nil,
             qkvBias: file.tensor("blk.0.attn_q.bias") != nil, outputBias: file.tensor("blk.0.attn_output.bias") != nil,
-            mlpBias: file.tensor("blk.0.ffn_up.bias") != nil, hiddenAct: "silu",
+            mlpBias: file.tensor("blk.0.ffn_up.bias") != nil, hiddenAct: family == .gemma3 ? "gelu_pytorch_tanh" : "silu",
             bosTokenId: file["tokenizer.ggml.bos_token_id"]?.intValue,
             eosTokenIds: file["tokenizer.ggml.eos_token_id"]?.intValue.map { [$0] } ?? [], dtype: nil)
+        if let window = optionalInt("attention.sliding_window") {
+            config.slidingWindow = window
+            config.slidingLayers = [Bool](repeating: true, count: config.layerCount)
+        }
+        if family == .gemma3 {
+            // Not in the file: transformers' defaults (every 6th layer global, local theta 10,000).
+            config.slidingWindow = config.slidingWindow ?? 4096
+            config.slidingLayers = (0..<config.layerCount).map { ($0 + 1) % 6 != 0 }
+            config.gemma = .init(queryPreAttentionScalar: Double(config.headDim), localRopeTheta: 10_000, slidingWindowPattern: 6)
+        }
         try config.validate(file.path)
         return .causalLM(config)
     }

@@ -31,8 +31,30 @@ public struct HuggingFaceConfig: Codable, Sendable, Equatable {
     public var layerNormEps: Double?
     public var padTokenId: Int?
     public var positionEmbeddingType: String?
+    // Mistral, Gemma 3
+    public var slidingWindow: Int?
+    // Gemma 3
+    public var queryPreAttnScalar: Double?
+    public var layerTypes: [String]?
+    public var slidingWindowPattern: Int?
+    public var ropeLocalBaseFreq: Double?
+    public var hiddenActivation: String?
+    public var finalLogitSoftcapping: Double?
+    public var attnLogitSoftcapping: Double?
+    /// Multimodal Gemma 3: the text decoder's own config.
+    public var textConfig: Nested<HuggingFaceConfig>?
 
     public init() {}
+
+    /// A value inside a value of its own type (`text_config`, per-layer-type RoPE), boxed
+    /// so the struct can hold it.
+    public struct Nested<Value: Codable & Sendable & Equatable>: Codable, Sendable, Equatable {
+        private var box: [Value]
+        public var value: Value { box[0] }
+        public init(_ value: Value) { box = [value] }
+        public init(from decoder: any Decoder) throws { box = [try Value(from: decoder)] }
+        public func encode(to encoder: any Encoder) throws { try box[0].encode(to: encoder) }
+    }
 
     /// `rope_scaling` / `rope_parameters`.
     public struct RopeParameters: Codable, Sendable, Equatable {
@@ -45,6 +67,9 @@ public struct HuggingFaceConfig: Codable, Sendable, Equatable {
         public var highFreqFactor: Double?
         /// A number in the files (sometimes written as a float).
         public var originalMaxPositionEmbeddings: Double?
+        /// transformers 5, Gemma 3: parameters per layer type.
+        public var fullAttention: Nested<RopeParameters>?
+        public var slidingAttention: Nested<RopeParameters>?
 
         public init(ropeType: String? = nil, factor: Double? = nil) {
             self.ropeType = ropeType
@@ -54,6 +79,7 @@ public struct HuggingFaceConfig: Codable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey {
             case ropeType = "rope_type", type, ropeTheta = "rope_theta", factor, lowFreqFactor = "low_freq_factor"
             case highFreqFactor = "high_freq_factor", originalMaxPositionEmbeddings = "original_max_position_embeddings"
+            case fullAttention = "full_attention", slidingAttention = "sliding_attention"
         }
     }
 
@@ -96,6 +122,9 @@ public struct HuggingFaceConfig: Codable, Sendable, Equatable {
         case tieWordEmbeddings = "tie_word_embeddings", attentionBias = "attention_bias", mlpBias = "mlp_bias"
         case hiddenAct = "hidden_act", bosTokenId = "bos_token_id", eosTokenId = "eos_token_id"
         case torchDtype = "torch_dtype", dtype, typeVocabSize = "type_vocab_size", layerNormEps = "layer_norm_eps"
-        case padTokenId = "pad_token_id", positionEmbeddingType = "position_embedding_type"
+        case padTokenId = "pad_token_id", positionEmbeddingType = "position_embedding_type", slidingWindow = "sliding_window"
+        case queryPreAttnScalar = "query_pre_attn_scalar", layerTypes = "layer_types", slidingWindowPattern = "sliding_window_pattern"
+        case ropeLocalBaseFreq = "rope_local_base_freq", hiddenActivation = "hidden_activation"
+        case finalLogitSoftcapping = "final_logit_softcapping", attnLogitSoftcapping = "attn_logit_softcapping", textConfig = "text_config"
     }
 }

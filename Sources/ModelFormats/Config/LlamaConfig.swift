@@ -1,8 +1,27 @@
-/// Architecture of a Llama-family decoder (Llama 1–3, SmolLM, Qwen2/2.5, Mistral): the
-/// fields our model code needs, with the defaults transformers applies for missing keys.
+/// Architecture of a Llama-family decoder (Llama 1–3, SmolLM, Qwen2/2.5, Mistral) or of
+/// Gemma 3's text decoder: the fields our model code needs, with the defaults transformers
+/// applies for missing keys.
 public struct CausalLMConfig: Sendable, Equatable {
     public enum Family: String, Sendable {
         case llama, qwen2, mistral
+        case gemma3 = "gemma3_text"
+    }
+
+    /// What Gemma 3 does differently from Llama: embeddings scaled by √hidden, RMSNorm as
+    /// x·(1 + w), norms on q and k per head and after each sub-layer, GELU-tanh, attention
+    /// scaled by `queryPreAttentionScalar^-½`, and its own RoPE theta on sliding layers.
+    public struct Gemma: Sendable, Equatable {
+        public var queryPreAttentionScalar: Double
+        public var localRopeTheta: Double
+        /// Layers i with (i + 1) % pattern ≠ 0 slide, when the config gives a pattern rather
+        /// than a list (written back that way).
+        public var slidingWindowPattern: Int?
+
+        public init(queryPreAttentionScalar: Double, localRopeTheta: Double, slidingWindowPattern: Int?) {
+            self.queryPreAttentionScalar = queryPreAttentionScalar
+            self.localRopeTheta = localRopeTheta
+            self.slidingWindowPattern = slidingWindowPattern
+        }
     }
 
     /// RoPE frequency scaling beyond plain `theta`.
@@ -38,6 +57,18 @@ public struct CausalLMConfig: Sendable, Equatable {
     public var eosTokenIds: [Int]
     /// The dtype the weights were saved in (`torch_dtype` / `dtype`), when stated.
     public var dtype: String?
+    /// Keys a sliding-window layer attends to: those less than this many positions back
+    /// (Mistral's `sliding_window` on every layer; Gemma 3's local layers).
+    public var slidingWindow: Int? = nil
+    /// Per layer: whether it attends within `slidingWindow` (empty: none does).
+    public var slidingLayers: [Bool] = []
+    public var gemma: Gemma? = nil
+
+    /// Whether layer `i` is a sliding-window layer.
+    public func slides(_ i: Int) -> Bool { slidingWindow != nil && i < slidingLayers.count && slidingLayers[i] }
+
+    /// The attention scale (nil: 1/√head_dim).
+    public var attentionScale: Double? { gemma.map { 1 / $0.queryPreAttentionScalar.squareRoot() } }
 
     /// Attention heads per key/value head.
     public var groupSize: Int { headCount / kvHeadCount }
@@ -48,7 +79,8 @@ public struct CausalLMConfig: Sendable, Equatable {
         let kv = 2 * (hiddenSize * kvHeadCount * headDim + (qkvBias ? kvHeadCount * headDim : 0))
         let o = headCount * headDim * hiddenSize + (outputBias ? hiddenSize : 0)
         let mlp = 3 * hiddenSize * intermediateSize + (mlpBias ? 2 * intermediateSize + hiddenSize : 0)
-        let block = q + kv + o + mlp + 2 * hiddenSize
+        let norms = gemma == nil ? 2 * hiddenSize : 4 * hiddenSize + 2 * headDim
+        let block = q + kv + o + mlp + norms
         let embeddings = vocabSize * hiddenSize * (tieWordEmbeddings ? 1 : 2)
         return layerCount * block + embeddings + hiddenSize
     }
@@ -67,7 +99,12 @@ public struct CausalLMConfig: Sendable, Equatable {
         guard headDim % 2 == 0 else { throw fail("head_dim (\(headDim)) must be even for rotary embeddings") }
         guard rmsNormEps > 0, rmsNormEps < 1 else { throw fail("rms_norm_eps = \(rmsNormEps) is out of range") }
         guard ropeTheta > 0 else { throw fail("rope_theta = \(ropeTheta) must be positive") }
-        guard ["silu", "swish"].contains(hiddenAct) else { throw fail("hidden_act \(hiddenAct) is not supported (silu is)") }
+        let activations = gemma == nil ? ["silu", "swish"] : ["gelu_pytorch_tanh", "gelu_tanh", "gelu"]
+        guard activations.contains(hiddenAct) else { throw fail("hidden_act \(hiddenAct) is not supported (\(activations[0]) is)") }
+        if let slidingWindow, slidingWindow <= 0 { throw fail("sliding_window = \(slidingWindow) must be positive") }
+        guard slidingLayers.isEmpty || slidingLayers.count == layerCount else {
+            throw fail("layer_types has \(slidingLayers.count) entries for \(layerCount) layers")
+        }
     }
 }
 
@@ -82,6 +119,7 @@ extension CausalLMConfig {
             case .llama: (32000, 4096, 11008, 32, 32, nil, 2048, 1e-6)
             case .qwen2: (151936, 4096, 22016, 32, 32, 32, 32768, 1e-6)
             case .mistral: (32000, 4096, 14336, 32, 32, 8, 4096 * 32, 1e-6)
+            case .gemma3: (262_208, 2304, 9216, 26, 8, 4, 131_072, 1e-6)
             }
         let hidden = d.hiddenSize ?? defaults.hidden
         let heads = d.numAttentionHeads ?? defaults.heads
@@ -98,7 +136,39 @@ extension CausalLMConfig {
             mlpBias: d.mlpBias ?? false, hiddenAct: d.hiddenAct ?? "silu",
             bosTokenId: d.bosTokenId ?? (family == .qwen2 ? nil : 1),
             eosTokenIds: d.eosTokenId?.ids ?? (family == .qwen2 ? [] : [2]), dtype: d.torchDtype ?? d.dtype)
+        if family == .mistral, let window = d.slidingWindow {
+            slidingWindow = window
+            slidingLayers = [Bool](repeating: true, count: layerCount)
+        }
+        if family == .gemma3 { try applyGemma(d, source: source) }
         try validate(source)
+    }
+
+    /// Gemma 3's keys on top of the Llama ones, with transformers' defaults.
+    private mutating func applyGemma(_ d: HuggingFaceConfig, source: String) throws(ModelFileError) {
+        for (name, value) in [("final_logit_softcapping", d.finalLogitSoftcapping), ("attn_logit_softcapping", d.attnLogitSoftcapping)] where value != nil {
+            throw ModelFileError(path: source, reason: "\(name) is set: soft-capping (Gemma 2) is not supported")
+        }
+        headDim = d.headDim ?? 256
+        hiddenAct = d.hiddenActivation ?? d.hiddenAct ?? "gelu_pytorch_tanh"
+        tieWordEmbeddings = d.tieWordEmbeddings ?? true
+        qkvBias = d.attentionBias ?? false
+        outputBias = qkvBias
+        bosTokenId = d.bosTokenId ?? 2
+        eosTokenIds = d.eosTokenId?.ids ?? [1]
+        let full = d.ropeParameters?.fullAttention?.value
+        let local = d.ropeParameters?.slidingAttention?.value
+        ropeTheta = full?.ropeTheta ?? d.ropeTheta ?? 1_000_000
+        if let full { ropeScaling = try Self.ropeScaling(full, source: source) }
+        let pattern = d.layerTypes == nil ? (d.slidingWindowPattern ?? 6) : nil
+        if let types = d.layerTypes {
+            slidingLayers = types.map { $0 == "sliding_attention" }
+        } else if let pattern {
+            slidingLayers = (0..<layerCount).map { ($0 + 1) % max(pattern, 1) != 0 }
+        }
+        slidingWindow = d.slidingWindow ?? 4096
+        gemma = Gemma(queryPreAttentionScalar: d.queryPreAttnScalar ?? 256, localRopeTheta: local?.ropeTheta ?? d.ropeLocalBaseFreq ?? 10_000,
+                      slidingWindowPattern: pattern)
     }
 
     private static func ropeScaling(_ s: HuggingFaceConfig.RopeParameters?, source: String) throws(ModelFileError) -> RopeScaling? {
@@ -121,7 +191,9 @@ extension CausalLMConfig {
     /// The config.json transformers loads for this model.
     public var huggingFaceConfig: HuggingFaceConfig {
         var d = HuggingFaceConfig()
-        d.architectures = [family == .qwen2 ? "Qwen2ForCausalLM" : family == .mistral ? "MistralForCausalLM" : "LlamaForCausalLM"]
+        d.architectures = [
+            ["qwen2": "Qwen2ForCausalLM", "mistral": "MistralForCausalLM", "gemma3_text": "Gemma3ForCausalLM"][family.rawValue] ?? "LlamaForCausalLM"
+        ]
         d.modelType = family.rawValue
         (d.vocabSize, d.hiddenSize, d.intermediateSize) = (vocabSize, hiddenSize, intermediateSize)
         (d.numHiddenLayers, d.numAttentionHeads, d.numKeyValueHeads, d.headDim) = (layerCount, headCount, kvHeadCount, headDim)
@@ -139,6 +211,20 @@ extension CausalLMConfig {
         case .linear(let factor): d.ropeScaling = .init(ropeType: "linear", factor: factor)
         case .frequencyFactorsTensor, nil: break
         }
+        if let slidingWindow, family == .mistral { d.slidingWindow = slidingWindow }
+        if let gemma { writeGemma(gemma, to: &d) }
         return d
+    }
+
+    /// Gemma 3's keys as transformers reads them (v4 spellings, which v5 still accepts).
+    private func writeGemma(_ gemma: Gemma, to d: inout HuggingFaceConfig) {
+        d.hiddenActivation = hiddenAct
+        d.hiddenAct = nil
+        d.mlpBias = nil
+        d.attentionBias = qkvBias
+        d.queryPreAttnScalar = gemma.queryPreAttentionScalar
+        d.ropeLocalBaseFreq = gemma.localRopeTheta
+        d.slidingWindow = slidingWindow
+        d.layerTypes = slidingLayers.map { $0 ? "sliding_attention" : "full_attention" }
     }
 }

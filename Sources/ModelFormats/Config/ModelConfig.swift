@@ -20,19 +20,28 @@ extension ModelConfig {
     public static func parse(_ document: HuggingFaceConfig, source: String) throws(ModelFileError) -> ModelConfig {
         var type = document.modelType
         if type == nil, let first = document.architectures?.first {
-            for (prefix, name) in [("Llama", "llama"), ("Qwen2", "qwen2"), ("Mistral", "mistral"), ("Bert", "bert")]
+            for (prefix, name) in [("Llama", "llama"), ("Qwen2", "qwen2"), ("Mistral", "mistral"), ("Bert", "bert"), ("Gemma3ForCausalLM", "gemma3_text")]
             where first.hasPrefix(prefix) {
                 type = name
             }
         }
         switch type {
-        case "llama", "smollm", "qwen2", "mistral":
-            let family: CausalLMConfig.Family = type == "qwen2" ? .qwen2 : type == "mistral" ? .mistral : .llama
+        case "gemma3":
+            // Multimodal checkpoint: the text decoder's config is nested (its weights sit under a
+            // language-model prefix, which WeightLoader strips).
+            guard let text = document.textConfig?.value else {
+                throw ModelFileError(path: source, reason: "model_type gemma3 without text_config")
+            }
+            var inner = text
+            inner.modelType = "gemma3_text"
+            return try parse(inner, source: source)
+        case "llama", "smollm", "qwen2", "mistral", "gemma3_text":
+            let family: CausalLMConfig.Family = ["qwen2": .qwen2, "mistral": .mistral, "gemma3_text": .gemma3][type ?? ""] ?? .llama
             return .causalLM(try CausalLMConfig(huggingFace: document, family: family, source: source))
         case "bert":
             return .bert(try BertConfig(huggingFace: document, source: source))
         case let other:
-            throw ModelFileError(path: source, reason: "model_type \(other ?? "(missing)") is not supported (llama, smollm, qwen2, mistral, bert are)")
+            throw ModelFileError(path: source, reason: "model_type \(other ?? "(missing)") is not supported (llama, smollm, qwen2, mistral, gemma3_text, gemma3, bert are)")
         }
     }
 

@@ -1,0 +1,98 @@
+import Foundation
+import ModelFormats
+import ModelStore
+import Testing
+import Torch
+
+@testable import Transformers
+
+/// Gemma 3 270M from the catalog's GGUF against transformers loading the same file
+/// (fixtures by scripts/fixtures/make_gemma_fixtures.py): logits of four prompts, one of
+/// 1,100 tokens so the sliding-window layers (window 512) see less than the global ones;
+/// batched greedy continuations; training log-probs and gradient checkpointing.
+@Suite(.serialized) struct Gemma3Tests {
+    struct Fixture: Decodable {
+        struct Prompt: Decodable {
+            let text: String
+            let ids: [Int]
+        }
+        let prompts: [Prompt]
+        let sample_ids: [Int]
+        let greedy: [[Int]]
+    }
+
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/gemma")
+
+    static let files: ModelFiles? = {
+        guard let path = try? ModelStore().resolve("gemma3-270m", pull: false).path else { return nil }
+        return try? ModelFiles(path: path)
+    }()
+    static let model: CausalLM? = files.flatMap { try? CausalLM.load($0) }
+
+    static func fixture() throws -> Fixture {
+        try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: folder.appendingPathComponent("model.json")))
+    }
+
+    @Test func logitsMatchTransformers() throws {
+        let model = try #require(Self.model, "run 'iap models pull gemma3-270m'")
+        let fixture = try Self.fixture()
+        let expected = try TensorFile.load(from: Self.folder.appendingPathComponent("logits.safetensors").path).tensors
+        #expect(fixture.prompts.last.map { $0.ids.count > 1000 } == true)
+        let sample = try Tensor(fixture.sample_ids.map(Int64.init), shape: [fixture.sample_ids.count])
+        for (p, prompt) in fixture.prompts.enumerated() {
+            let ids = try Tensor(prompt.ids.map(Int64.init), shape: [1, prompt.ids.count])
+            let positions = try Tensor.arange(.int(prompt.ids.count)).unsqueeze(0)
+            let logits = try withNoGrad { try model.logits(model.hiddenStates(ids: ids, positions: positions, valid: nil)) }.squeeze(0)
+            let sampled = maxDifference(try floats(logits.indexSelect(dim: 1, index: sample)), try floats(#require(expected["p\(p).sampled"])))
+            let top = try logits.gather(dim: 1, index: #require(expected["p\(p).top_ids"]))
+            let topDifference = maxDifference(try floats(top), try floats(#require(expected["p\(p).top_values"])))
+            let lse = maxDifference(try floats(logits.logsumexp(dims: [1])), try floats(#require(expected["p\(p).logsumexp"])))
+            #expect(max(sampled, topDifference, lse) <= 1e-3, "prompt \(p): sampled \(sampled), top \(topDifference), logsumexp \(lse)")
+        }
+    }
+
+    /// Two prompts of different lengths in one left-padded batch, through the KV cache.
+    @Test func batchedGreedyMatchesTransformers() throws {
+        let model = try #require(Self.model)
+        let tokenizer = try #require(Self.files).loadTokenizer()
+        let fixture = try Self.fixture()
+        var options = GenerationOptions()
+        options.greedy = true
+        options.maxNewTokens = 24
+        options.stopAtEOS = false
+        let out = try model.generate(prompts: fixture.prompts.prefix(2).map(\.ids), tokenizer: tokenizer, options: options)
+        for p in 0..<2 { #expect(out[p].tokens == fixture.greedy[p], "prompt \(p)") }
+    }
+
+    /// Log-probs reported while sampling equal the training forward's, and the shared-prefix
+    /// path (rollout groups) with checkpointing equals the plain one, past the window.
+    @Test func trainingForwardAgreesWithGeneration() throws {
+        let model = try #require(Self.model)
+        let tokenizer = try #require(Self.files).loadTokenizer()
+        let fixture = try Self.fixture()
+        var options = GenerationOptions()
+        options.temperature = 0.9
+        options.maxNewTokens = 8
+        options.samplesPerPrompt = 2
+        options.seed = 5
+        let prompt = Array(fixture.prompts[3].ids.prefix(600))
+        let out = try model.generate(prompts: [prompt], tokenizer: tokenizer, options: options)
+        for sequence in out where !sequence.tokens.isEmpty {
+            let full = prompt + sequence.tokens
+            let ids = try Tensor(full.map(Int64.init), shape: [1, full.count])
+            let (logProbs, _) = try withNoGrad { try model.sequenceLogProbs(ids: ids, valid: nil, temperature: 0.9) }
+            let tail = Array(try floats(logProbs).suffix(sequence.tokens.count))
+            #expect(maxDifference(tail, sequence.logProbs) <= 1e-3, "sample \(sequence.sample)")
+        }
+        let length = out.map(\.tokens.count).min() ?? 0
+        guard length > 0 else { return }
+        let continuations = try Tensor(out.flatMap { $0.tokens.prefix(length).map(Int64.init) }, shape: [out.count, length])
+        let prefix = try Tensor(prompt.map(Int64.init), shape: [prompt.count])
+        let shared = try withNoGrad { try model.continuationLogProbs(prefix: prefix, continuations: continuations, valid: nil, temperature: 0.9) }
+        for (g, sequence) in out.enumerated() {
+            let row = try floats(shared.logProbs.narrow(dim: 0, start: g, length: 1))
+            #expect(maxDifference(row, Array(sequence.logProbs.prefix(length))) <= 1e-3, "shared prefix, sample \(g)")
+        }
+    }
+}
