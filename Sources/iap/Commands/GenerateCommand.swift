@@ -17,8 +17,11 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "A known model name or a path to a .gguf file or Hugging Face folder.")
     var model = "smollm2-135m-instruct"
 
-    @Option(help: "Raw prompt text (no chat formatting).")
+    @Option(help: "Raw prompt text (no chat formatting); special tokens written in it (<|im_start|>, <start_of_turn>) are recognised, as transformers and llama.cpp do.")
     var prompt: String?
+
+    @Flag(help: "Treat special tokens written in --prompt as plain text (transformers' split_special_tokens).")
+    var splitSpecialTokens = false
 
     @Option(help: "A user message, formatted with the model's chat template.")
     var chat: String?
@@ -86,7 +89,7 @@ struct GenerateCommand: ParsableCommand {
         do { lm = try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device) } catch { throw CLI.failure(error) }
         let ids: [Int]
         if let prompt {
-            ids = tokenizer.encode(prompt, addSpecialTokens: true)
+            ids = tokenizer.encode(prompt, addSpecialTokens: true, recognizeSpecialTokens: !splitSpecialTokens)
         } else {
             do {
                 let template = try files.chatTemplate(file: chatTemplate)
