@@ -56,3 +56,40 @@ import Testing
         }
     }
 }
+
+/// tokenizer.json forms of SentencePiece-style BPE: two tiny tokenizers trained with
+/// `tokenizers` (Llama 2's Prepend/Replace/Strip, the Metaspace form) and Gemma's as we export it.
+@Suite struct SentencePieceTokenizerJSONTests {
+    struct TinyFixture: Decodable {
+        let ids: [[Int]]
+        let ids_special: [String: [Int]]
+        let decoded: [String]
+    }
+
+    @Test(arguments: ["llama2", "metaspace"])
+    func tinyTokenizersMatchTokenizers(name: String) throws {
+        let folder = SentencePieceTokenizerTests.fixtures
+        let tokenizer = try Tokenizer.load(tokenizerJSON: folder.appendingPathComponent("tiny-spm-\(name).tokenizer.json").path)
+        let fixture = try JSONDecoder().decode(TinyFixture.self, from: Data(contentsOf: folder.appendingPathComponent("tiny-spm-\(name).json")))
+        #expect(tokenizer.kind == .sentencePieceBPE)
+        expectSameIds(tokenizer, fixture.ids, special: fixture.ids_special, label: name)
+        var wrong = 0
+        for (i, ids) in fixture.ids.enumerated() where tokenizer.decode(ids) != fixture.decoded[i] {
+            wrong += 1
+            if wrong <= 3 { Issue.record("\(name) decode of entry \(i): \(tokenizer.decode(ids).debugDescription) vs \(fixture.decoded[i].debugDescription)") }
+        }
+        #expect(wrong == 0)
+    }
+
+    /// Gemma's tokenizer written as tokenizer.json and read back gives the same ids
+    /// (transformers reads the same file with the same ids: make_gemma_fixtures.py check-export).
+    @Test func gemmaTokenizerJSONRoundTrips() throws {
+        let tokenizer = try SentencePieceTokenizerTests.gemma()
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gemma-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data(try tokenizer.tokenizerJSON().serialized.utf8).write(to: URL(fileURLWithPath: path))
+        let reloaded = try Tokenizer.load(tokenizerJSON: path)
+        let fixture = try SentencePieceTokenizerTests.fixture()
+        expectSameIds(reloaded, fixture.ids, special: fixture.ids_special, label: "Gemma 3 via tokenizer.json")
+    }
+}

@@ -43,6 +43,12 @@ struct SentencePieceBPE: Sendable {
     let byteFallbackIds: [Int32]?
     let unknownId: Int32?
     var prepend: Prepend
+    /// The "▁" in front comes from a `Prepend` normaliser (Llama 2's tokenizer.json): put
+    /// even before text that starts with a space, which the `Metaspace` step does not.
+    var prefixFromNormalizer = false
+    /// Decoding turns `<0xNN>` tokens back into bytes (a `ByteFallback` decoder step;
+    /// without one they decode as their text, as `tokenizers` does).
+    var byteFallbackDecoding = true
     /// Metaspace `split: true`: each piece starts at a "▁".
     var splitAtMetaspace: Bool
     /// Decoding drops one leading space (Llama 2's `Strip` decoder, a Metaspace decoder
@@ -54,9 +60,11 @@ struct SentencePieceBPE: Sendable {
     func encode(_ text: Substring, atStart: Bool, into ids: inout [Int32]) {
         var scalars: [UInt32] = []
         scalars.reserveCapacity(text.utf8.count + 1)
-        if prepend == .always || (prepend == .first && atStart) { scalars.append(Self.metaspace.value) }
         for s in text.unicodeScalars { scalars.append(s == " " ? Self.metaspace.value : s.value) }
         guard !scalars.isEmpty else { return }
+        if prepend == .always || (prepend == .first && atStart), prefixFromNormalizer || scalars[0] != Self.metaspace.value {
+            scalars.insert(Self.metaspace.value, at: 0)
+        }
         var start = 0
         for k in 1...scalars.count where k == scalars.count || (splitAtMetaspace && scalars[k] == Self.metaspace.value) {
             ids.append(contentsOf: merges.merge(symbols(scalars[start..<k])))

@@ -56,7 +56,7 @@ public final class Tokenizer: Sendable {
         switch model {
         case .bpe: tokenBytes = all.map { ByteLevelAlphabet.bytes(of: $0) ?? Array($0.utf8) }
         case .sentencePiece(let spm):
-            let byteIds = Set(spm.byteFallbackIds ?? [])
+            let byteIds = spm.byteFallbackDecoding ? Set(spm.byteFallbackIds ?? []) : []
             tokenBytes = all.enumerated().map { SentencePieceBPE.bytes(of: $1, isByteToken: byteIds.contains(Int32($0))) }
         case .wordPiece: tokenBytes = []
         }

@@ -100,8 +100,8 @@ private struct TokenizerJSONReader {
     }
 
     func bpe(_ model: JSONValue, added: [AddedToken]) throws(TokenizerError) -> Tokenizer {
-        if model["byte_fallback"]?.boolValue == true {
-            throw fail("model.byte_fallback", "SentencePiece-style BPE (byte fallback) is not supported; byte-level BPE is")
+        if model["byte_fallback"]?.boolValue == true || document["pre_tokenizer"]?["type"]?.stringValue == "Metaspace" {
+            return try sentencePiece(model, added: added)
         }
         for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
             if let v = model[key]?.stringValue, !v.isEmpty { throw fail("model.\(key)", "not supported for byte-level BPE") }
@@ -123,20 +123,8 @@ private struct TokenizerJSONReader {
         guard byteIds.filter({ $0 >= 0 }).count >= 128 else {
             throw fail("model.vocab", "fewer than half of the 256 bytes have a token: not a byte-level vocabulary")
         }
-        guard let mergeList = model["merges"]?.arrayValue else { throw fail("model.merges", "missing or not an array") }
         var merges: [UInt64: UInt64] = [:]
-        merges.reserveCapacity(mergeList.count)
-        for (rank, entry) in mergeList.enumerated() {
-            let pair: (Substring, Substring)
-            if let text = entry.stringValue {
-                let parts = text.split(separator: " ", omittingEmptySubsequences: false)
-                guard parts.count == 2 else { throw fail("model.merges[\(rank)]", "expected two tokens separated by one space") }
-                pair = (parts[0], parts[1])
-            } else if let items = entry.arrayValue, items.count == 2, let a = items[0].stringValue, let b = items[1].stringValue {
-                pair = (a[...], b[...])
-            } else {
-                throw fail("model.merges[\(rank)]", "expected \"a b\" or [\"a\", \"b\"]")
-            }
+        for (rank, pair) in try mergePairs(model).enumerated() {
             guard BPEModel.addMerge(pair.0, pair.1, rank: rank, ids: ids, to: &merges) else {
                 throw fail("model.merges[\(rank)]", "\(pair.0) \(pair.1) uses a token that is not in the vocabulary")
             }
@@ -299,6 +287,104 @@ private struct TokenizerJSONReader {
             return PostProcessor(single: try pieces("single"), pair: try pieces("pair"))
         case let other:
             throw fail("\(field).type", "post-processor \(other ?? "(none)") is not supported")
+        }
+    }
+
+    // MARK: SentencePiece-style BPE
+
+    /// Gemma (normaliser `Replace(" ", "▁")`), Llama 2 / Mistral v0.1 (`Prepend("▁")` and
+    /// `Replace`, a `Strip` decoder) and the `Metaspace` form transformers writes today.
+    func sentencePiece(_ model: JSONValue, added: [AddedToken]) throws(TokenizerError) -> Tokenizer {
+        let tokens = try vocabulary(model)
+        let ids = SentencePieceBPE.exactIds(tokens)
+        var merges: [UInt64: UInt64] = [:]
+        for (rank, pair) in try mergePairs(model).enumerated() {
+            guard SentencePieceBPE.addMerge(pair.0, pair.1, rank: rank, ids: ids, to: &merges) else {
+                throw fail("model.merges[\(rank)]", "\(pair.0) \(pair.1) uses a token that is not in the vocabulary")
+            }
+        }
+        var prepend = SentencePieceBPE.Prepend.never
+        var split = false
+        if let normalizer = document["normalizer"], !normalizer.isNull { prepend = try metaspaceNormalizer(normalizer, field: "normalizer") }
+        let normalizerPrepends = prepend == .always
+        if let pre = document["pre_tokenizer"], !pre.isNull {
+            switch pre["type"]?.stringValue {
+            case "Metaspace":
+                guard pre["replacement"]?.stringValue ?? "\u{2581}" == "\u{2581}" else { throw fail("pre_tokenizer.replacement", "only \"\u{2581}\" is supported") }
+                let scheme = pre["prepend_scheme"]?.stringValue ?? (pre["add_prefix_space"]?.boolValue == false ? "never" : "always")
+                guard let parsed = SentencePieceBPE.Prepend(rawValue: scheme) else { throw fail("pre_tokenizer.prepend_scheme", "\(scheme) is not first, always or never") }
+                prepend = parsed
+                split = pre["split"]?.boolValue ?? true
+            case "Split" where pre["pattern"]?["String"]?.stringValue == " " && pre["behavior"]?.stringValue == "MergedWithPrevious":
+                break  // Gemma's: after the normaliser turned spaces into "▁" it never splits.
+            case let other:
+                throw fail("pre_tokenizer.type", "\(other ?? "(none)") is not supported for SentencePiece BPE (Metaspace is)")
+            }
+        }
+        let unknownName = model["unk_token"]?.stringValue
+        let special = specialTokenIds(tokens: tokens, added: added)
+        let unknown = special.unk ?? unknownName.flatMap { ids[Array($0.utf8)] }.map(Int.init)
+        var spm = SentencePieceBPE(
+            tokens: tokens, ids: ids, merges: merges, byteFallback: model["byte_fallback"]?.boolValue == true, unknownId: unknown,
+            prepend: prepend, splitAtMetaspace: split, stripLeadingSpace: decoderSteps.contains(where: Self.stripsLeadingSpace))
+        spm.prefixFromNormalizer = normalizerPrepends
+        spm.byteFallbackDecoding = decoderSteps.contains { $0["type"]?.stringValue == "ByteFallback" }
+        return Tokenizer(
+            kind: .sentencePieceBPE, source: path, model: .sentencePiece(spm), tokens: tokens, addedTokens: added,
+            postProcessor: try postProcessor(tokens: tokens, added: added), bosId: special.bos, eosId: special.eos,
+            padId: special.pad, unknownId: unknown)
+    }
+
+    /// `merges` as "a b" strings or [a, b] pairs, in rank order.
+    func mergePairs(_ model: JSONValue) throws(TokenizerError) -> [(Substring, Substring)] {
+        guard let list = model["merges"]?.arrayValue else { throw fail("model.merges", "missing or not an array") }
+        var pairs: [(Substring, Substring)] = []
+        pairs.reserveCapacity(list.count)
+        for (rank, entry) in list.enumerated() {
+            if let text = entry.stringValue {
+                let parts = text.split(separator: " ", omittingEmptySubsequences: false)
+                guard parts.count == 2 else { throw fail("model.merges[\(rank)]", "expected two tokens separated by one space") }
+                pairs.append((parts[0], parts[1]))
+            } else if let items = entry.arrayValue, items.count == 2, let a = items[0].stringValue, let b = items[1].stringValue {
+                pairs.append((a[...], b[...]))
+            } else {
+                throw fail("model.merges[\(rank)]", "expected \"a b\" or [\"a\", \"b\"]")
+            }
+        }
+        return pairs
+    }
+
+    /// The prefix rule a metaspace normaliser states: `Replace(" ", "▁")` alone (never), or
+    /// with `Prepend("▁")` (always, on every stretch of text).
+    func metaspaceNormalizer(_ value: JSONValue, field: String) throws(TokenizerError) -> SentencePieceBPE.Prepend {
+        switch value["type"]?.stringValue {
+        case "Sequence":
+            guard let list = value["normalizers"]?.arrayValue else { throw fail("\(field).normalizers", "expected an array") }
+            var prepend = SentencePieceBPE.Prepend.never
+            for (i, item) in list.enumerated() where try metaspaceNormalizer(item, field: "\(field).normalizers[\(i)]") == .always {
+                prepend = .always
+            }
+            return prepend
+        case "Prepend" where value["prepend"]?.stringValue == "\u{2581}": return .always
+        case "Replace" where value["pattern"]?["String"]?.stringValue == " " && value["content"]?.stringValue == "\u{2581}": return .never
+        case let other:
+            throw fail("\(field).type", "normaliser \(other ?? "(none)") is not supported for SentencePiece BPE (Replace \" \"→\"\u{2581}\", Prepend \"\u{2581}\")")
+        }
+    }
+
+    /// The decoder's steps (a `Sequence`'s, or the one).
+    var decoderSteps: [JSONValue] {
+        guard let decoder = document["decoder"], !decoder.isNull else { return [] }
+        return decoder["type"]?.stringValue == "Sequence" ? decoder["decoders"]?.arrayValue ?? [] : [decoder]
+    }
+
+    /// A decoder step that drops the space the prefix added: a `Strip` of a leading space,
+    /// or a `Metaspace` decoder with a prefix scheme.
+    static func stripsLeadingSpace(_ step: JSONValue) -> Bool {
+        switch step["type"]?.stringValue {
+        case "Strip": (step["start"]?.intValue ?? 0) > 0
+        case "Metaspace": (step["prepend_scheme"]?.stringValue ?? "always") != "never" && step["add_prefix_space"]?.boolValue != false
+        default: false
         }
     }
 }
