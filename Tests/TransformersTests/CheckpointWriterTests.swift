@@ -37,4 +37,23 @@ import Torch
         #expect(exported.bosId == tokenizer.bosId && exported.eosId == tokenizer.eosId)
         #expect(try reopened.chatTemplate().family == files.chatTemplate().family)
     }
+
+    /// Gemma 3 (window, per-layer-type RoPE, query scale) and Mistral (window) configs and
+    /// weights survive our Hugging Face folder: same config, same logits.
+    @Test(arguments: ["tiny-gemma3", "tiny-mistral"])
+    func slidingWindowModelsRoundTrip(name: String) throws {
+        let model = try CausalLM.load(ModelFiles(path: modelFixtures.appendingPathComponent(name).path))
+        let tokenizer = try Tokenizer.load(
+            tokenizerJSON: modelFixtures.deletingLastPathComponent().appendingPathComponent("gemma/tiny-spm-llama2.tokenizer.json").path)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("iap-ckpt-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try CheckpointWriter.save(model, tokenizer: tokenizer, chatTemplate: nil, to: folder)
+        let reloaded = try CausalLM.load(ModelFiles(path: folder))
+        #expect(reloaded.config == model.config)
+        let ids = try Tensor((0..<20).map { Int64($0 * 37 % 300) }, shape: [1, 20])
+        let positions = try Tensor.arange(20).unsqueeze(0)
+        let a = try floats(withNoGrad { try model.logits(model.hiddenStates(ids: ids, positions: positions, valid: nil)) })
+        let b = try floats(withNoGrad { try reloaded.logits(reloaded.hiddenStates(ids: ids, positions: positions, valid: nil)) })
+        #expect(maxDifference(a, b) == 0)
+    }
 }

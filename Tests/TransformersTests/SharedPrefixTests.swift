@@ -9,7 +9,7 @@ import Torch
 /// and the same gradients as the plain forward of the concatenated sequences, with and
 /// without gradient checkpointing, on models with grouped-query attention and biases.
 @Suite struct SharedPrefixTests {
-    @Test(arguments: [("tiny-qwen2", false), ("tiny-llama3", false), ("tiny-llama3", true)])
+    @Test(arguments: [("tiny-qwen2", false), ("tiny-llama3", false), ("tiny-llama3", true), ("tiny-gemma3", true), ("tiny-mistral", false)])
     func matchesThePlainForward(name: String, checkpointing: Bool) throws {
         let model = try CausalLM.load(ModelFiles(path: modelFixtures.appendingPathComponent(name).path))
         model.gradientCheckpointing = checkpointing

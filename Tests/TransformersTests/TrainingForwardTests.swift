@@ -8,7 +8,7 @@ import Torch
 @Suite struct TrainingForwardTests {
     /// Per-token log-probs at temperature 0.7 of a left-padded batch equal transformers'
     /// log_softmax(logits / 0.7) at the next tokens, wherever both tokens are real.
-    @Test(arguments: ["tiny-qwen2", "tiny-llama3"])
+    @Test(arguments: ["tiny-qwen2", "tiny-llama3", "tiny-gemma3", "tiny-mistral"])
     func logProbsMatchTransformers(name: String) throws {
         let model = try CausalLM.load(ModelFiles(path: modelFixtures.appendingPathComponent(name).path))
         let expected = try fixtureTensors("\(name)-logits.safetensors")
