@@ -78,6 +78,7 @@ public struct AnswerGenerator {
             let prompts = try chunk.map { record in try promptIds(record, intents: intents.map { all in all[record.id] ?? [] }) }
             var o = options
             o.seed = options.seed &+ UInt64(start)
+            o.addStops(of: template)
             let sequences = try withNoGrad { try model.generate(prompts: prompts, tokenizer: tokenizer, options: o) }
                 .sorted { ($0.prompt, $0.sample) < ($1.prompt, $1.sample) }
             var batch: [GeneratedAnswer] = []

@@ -45,6 +45,7 @@ extension IAPTrainer {
         var options = GenerationOptions()
         options.greedy = true
         options.maxNewTokens = config.rollout.referenceBudget
+        options.addStops(of: parts.template)
         let prompts = try records.map { try promptIds($0, intentFree: true) }
         return try withNoGrad { try parts.reference.generate(prompts: prompts, tokenizer: parts.tokenizer, options: options) }
     }

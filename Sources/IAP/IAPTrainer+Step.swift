@@ -89,6 +89,7 @@ extension IAPTrainer {
         options.maxNewTokens = config.rollout.maxNewTokens
         options.seed = UInt64(config.run.seed) &* 1_000_003 &+ UInt64(step) &* 1009 &+ UInt64(round)
         options.scaffold = RolloutFormat(config.rollout).blockScaffold
+        options.addStops(of: parts.template)
         let prompts = try records.map { try promptIds($0, intentFree: false) }
         var onFinished: PromptFinished?
         if config.rollout.overlapJudging {

@@ -39,6 +39,7 @@ public final class LocalChatBackend: ChatBackend, @unchecked Sendable {
         options.greedy = temperature <= 0
         options.temperature = max(temperature, 1e-3)
         options.topP = topP
+        options.addStops(of: template)
         for start in stride(from: 0, to: conversations.count, by: batchSize) {
             let batch = conversations[start..<min(start + batchSize, conversations.count)]
             do {

@@ -78,10 +78,16 @@ public final class ModelFiles: @unchecked Sendable {
     /// chosen from the model's own template.
     public func chatTemplate(file: String? = nil) throws(TokenizerError) -> ChatTemplate {
         if let file { return ChatTemplate(family: .custom(try ChatTemplateFile.load(file))) }
-        guard let text = chatTemplateText else {
-            throw TokenizerError(source: path, reason: "the model has no chat template; pass --chat-template FILE (docs/chat-templates.md)")
-        }
+        guard let text = chatTemplateText else { return ChatTemplate(family: .plain(begin: try plainTemplateBegin())) }
         return try ChatTemplate.detect(text, source: path)
+    }
+
+    /// What the plain template starts with: the BOS token's text when the tokenizer puts
+    /// one in front of a text (it renders the whole prompt, so it writes it itself).
+    func plainTemplateBegin() throws(TokenizerError) -> String {
+        let tokenizer = try loadTokenizer()
+        guard let bos = tokenizer.bosId, tokenizer.encode("", addSpecialTokens: true).first == bos else { return "" }
+        return tokenizer.token(bos) ?? ""
     }
 
     /// Tensor names with their stored type and PyTorch-order shape.

@@ -112,7 +112,7 @@ extension ModelFiles {
     }
 
     private func chatTemplateInfo() -> ModelSummary.ChatTemplateInfo? {
-        guard chatTemplateText != nil else { return nil }
+        guard chatTemplateText != nil else { return nil }  // the plain template applies (said by the command)
         guard let template = try? chatTemplate() else { return .init() }
         if case .chatML(let system?) = template.family { return .init(family: template.familyName, defaultSystemMessage: system) }
         return .init(family: template.familyName)

@@ -207,6 +207,7 @@ public final class OpenAIServer: Sendable {
         options.topP = chat.topP
         options.maxNewTokens = min(chat.maxTokens ?? min(settings.defaultMaxTokens, settings.maxTokensLimit), room)
         options.stopStrings = chat.stop
+        options.addStops(of: template)
         options.seed = chat.seed ?? UInt64.random(in: 0...UInt64.max)
         options.scaffold = settings.scaffold
         return options

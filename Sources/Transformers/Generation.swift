@@ -3,6 +3,11 @@ import Torch
 
 /// Decoding settings for `CausalLM.generate`.
 public struct GenerationOptions: Sendable {
+    /// Adds the stop strings a chat template needs (the plain template's next-turn markers).
+    public mutating func addStops(of template: ChatTemplate) {
+        for text in template.stopStrings where !stopStrings.contains(text) { stopStrings.append(text) }
+    }
+
     /// With a `scaffold`, raised to what its budgets and tags can take, so that a scaffolded
     /// completion always ends its last block.
     public var maxNewTokens = 256
@@ -199,6 +204,23 @@ extension CausalLM {
 
     /// Byte offset where the earliest stop string begins in `text`, looking only at matches
     /// that end after `searchFrom` (the text before was already checked).
+    /// Length in UTF-8 bytes of the longest ending of `text` that is the start (not the
+    /// whole) of one of `stops`: text that must wait before it is streamed.
+    static func stopPrefixLength(_ text: String, stops: [String]) -> Int {
+        guard let longest = stops.map(\.utf8.count).max(), longest > 1 else { return 0 }
+        let tail = Array(text.utf8.suffix(longest - 1))
+        var best = 0
+        for stop in stops {
+            let pattern = Array(stop.utf8)
+            for length in stride(from: min(tail.count, pattern.count - 1), to: best, by: -1)
+            where tail[(tail.count - length)...].elementsEqual(pattern[..<length]) {
+                best = length
+                break
+            }
+        }
+        return best
+    }
+
     static func stopCut(_ text: String, stops: [String], searchFrom: Int) -> Int? {
         guard !stops.isEmpty else { return nil }
         // Only the tail where a match ending after `searchFrom` can start (decode loop: do not

@@ -12,6 +12,8 @@ struct GenerationState {
     var nextPosition: [Int] = []
     var finished: [Bool] = []
     var decoders: [StreamingDecoder] = []
+    /// Per sequence: UTF-8 bytes of its text given to `onText` so far.
+    var streamed: [Int] = []
     /// Finished sequences still occupying a batch row.
     var parked = 0
     /// Per prompt: its sequences not finished yet.
@@ -60,6 +62,7 @@ struct GenerationState {
                 finished.append(false)
                 limitOf.append(limit)
                 decoders.append(tokenizer.streamingDecoder(skipSpecialTokens: true))
+                streamed.append(0)
                 if let plan = scaffold { cursors.append(ScaffoldCursor(start: plan.start)) }
                 if limit > 0, let row = reusable.popFirst() {
                     rowOf[row] = sequence
@@ -85,6 +88,7 @@ struct GenerationState {
             let r = results[sequence]
             results[sequence] = GeneratedSequence(prompt: r.prompt, sample: r.sample, tokens: [], logProbs: [], text: "", finishReason: r.finishReason)
             decoders[sequence] = tokenizer.streamingDecoder(skipSpecialTokens: true)
+            streamed[sequence] = 0
         }
         if !cursors.isEmpty { for sequence in (prompt * samples)..<((prompt + 1) * samples) { cursors[sequence] = ScaffoldCursor(start: []) } }
     }
@@ -136,6 +140,7 @@ struct GenerationState {
             } else if stopIds.contains(token) {
                 finish(sequence, reason: .stop)
                 results[sequence].text += decoders[sequence].finish()
+                report(sequence, onText: onText)
             } else {
                 let piece = decoders[sequence].push(token)
                 if !piece.isEmpty { appendText(piece, to: sequence, onText: onText) }
@@ -146,10 +151,24 @@ struct GenerationState {
 
     /// A sequence that used its `maxNewTokens`: its decoder's rest is flushed.
     private mutating func endAtLength(_ sequence: Int, onText: ((Int, String) -> Void)?) {
-        let rest = decoders[sequence].finish()
-        results[sequence].text += rest
-        if !rest.isEmpty { onText?(sequence, rest) }
+        results[sequence].text += decoders[sequence].finish()
         finish(sequence, reason: .length)
+        report(sequence, onText: onText)
+    }
+
+    /// Gives `onText` the sequence's text not given yet: all of it once the sequence has
+    /// finished; while it runs, all but an ending that may be the start of a stop string
+    /// (held back until the next tokens show whether the stop string follows).
+    private mutating func report(_ sequence: Int, onText: ((Int, String) -> Void)?) {
+        guard let onText else { return }
+        let utf8 = results[sequence].text.utf8
+        var end = utf8.count
+        if !finished[sequence] { end -= CausalLM.stopPrefixLength(results[sequence].text, stops: stopStrings) }
+        guard end > streamed[sequence] else { return }
+        let from = utf8.index(utf8.startIndex, offsetBy: streamed[sequence])
+        let to = utf8.index(utf8.startIndex, offsetBy: end)
+        onText(sequence, String(decoding: utf8[from..<to], as: UTF8.self))
+        streamed[sequence] = end
     }
 
     /// Adds decoded text to a sequence and reports it; a stop string in it ends the sequence,
@@ -159,12 +178,12 @@ struct GenerationState {
         let before = results[sequence].text.utf8.count
         results[sequence].text += piece
         guard let cut = CausalLM.stopCut(results[sequence].text, stops: stopStrings, searchFrom: before) else {
-            if !piece.isEmpty { onText?(sequence, piece) }
+            report(sequence, onText: onText)
             return false
         }
         results[sequence].text = String(decoding: Array(results[sequence].text.utf8)[..<cut], as: UTF8.self)
         finish(sequence, reason: .stop)
-        if cut > before { onText?(sequence, String(decoding: Array(results[sequence].text.utf8)[before...], as: UTF8.self)) }
+        report(sequence, onText: onText)
         return true
     }
 
@@ -176,9 +195,8 @@ struct GenerationState {
         if appendText(piece, to: sequence, onText: onText) { return }
         guard let end = cursors[sequence].accept(token: token, forced: forced, piece: piece, plan: plan) else { return }
         finish(sequence, reason: end)
-        let rest = decoders[sequence].finish()
-        results[sequence].text += rest
-        if !rest.isEmpty { onText?(sequence, rest) }
+        results[sequence].text += decoders[sequence].finish()
+        report(sequence, onText: onText)
     }
 
     /// `parks`: the sequence holds a batch row until the next compaction.

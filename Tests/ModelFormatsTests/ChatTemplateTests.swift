@@ -64,6 +64,20 @@ func messages(_ pairs: [(ChatMessage.Role, String)]) -> [ChatMessage] { pairs.ma
         #expect(try gemma.render(conversation, addGenerationPrompt: true).text == "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\nHello<end_of_turn>\n<start_of_turn>user\nWhy?<end_of_turn>\n<start_of_turn>model\n")
     }
 
+    /// A base model (no template in its files) gets the plain template, with the BOS text its
+    /// tokenizer would add, and stop strings for the next turn.
+    @Test func baseModelsUseThePlainTemplate() throws {
+        let files = try ModelFiles(path: ModelStore().resolve("gemma3-270m", pull: false).path)
+        #expect(files.chatTemplateText == nil)
+        let template = try files.chatTemplate()
+        #expect(template.family == .plain(begin: "<bos>") && template.stopStrings == ["\nUser:", "\nSystem:"])
+        let conversation = messages([(.system, "Be brief."), (.user, "Hi"), (.assistant, "Hello"), (.user, "Why?")])
+        #expect(try template.render(conversation, addGenerationPrompt: true).text
+            == "<bos>System: Be brief.\n\nUser: Hi\n\nAssistant: Hello\n\nUser: Why?\n\nAssistant:")
+        let smol = try ModelFiles(path: ModelStore().resolve("smollm2-135m-instruct", pull: false).path)
+        #expect(try smol.chatTemplate().stopStrings.isEmpty)
+    }
+
     @Test func unknownTemplatesAreRefusedWithTheWayOut() {
         #expect { try ChatTemplate.detect("{{ messages }}", source: "model") } throws: { "\($0)".contains("--chat-template FILE") }
     }

@@ -124,6 +124,26 @@ struct SmolLMFixture: Decodable {
         #expect(streamed == cut.text)
     }
 
+    /// Streamed text holds back an ending that may start a stop string: a stop string that
+    /// spans tokens never shows up in the stream, even in part.
+    @Test func streamingHoldsBackTheStartOfAStopString() throws {
+        let model = try #require(SmolLM.model)
+        let tokenizer = try #require(SmolLM.tokenizer)
+        let prompt = [Array(try Self.promptIds()[2])]
+        var options = GenerationOptions()
+        options.greedy = true
+        options.maxNewTokens = 30
+        let free = try model.generate(prompts: prompt, tokenizer: tokenizer, options: options)[0]
+        let words = free.text.split(separator: " ")
+        let stop = String(try #require(words.dropFirst(2).first)) + " " + String(try #require(words.dropFirst(3).first).prefix(2))
+        options.stopStrings = [stop]
+        var pieces: [String] = []
+        let cut = try model.generate(prompts: prompt, tokenizer: tokenizer, options: options) { _, piece in pieces.append(piece) }[0]
+        #expect(cut.finishReason == .stop && pieces.joined() == cut.text && !cut.text.contains(stop))
+        #expect(CausalLM.stopPrefixLength("the answer is\nUs", stops: ["\nUser:"]) == 3)
+        #expect(CausalLM.stopPrefixLength("the answer", stops: ["\nUser:"]) == 0)
+    }
+
     @Test func stopCutFindsTheEarliestMatch() {
         #expect(CausalLM.stopCut("hello world", stops: ["wor", "lo"], searchFrom: 0) == 3)
         #expect(CausalLM.stopCut("hello", stops: ["x"], searchFrom: 0) == nil)

@@ -17,6 +17,10 @@ public struct ChatTemplate: Sendable, Equatable {
         case gemma
         /// A template read from a file (see `ChatTemplateFile`).
         case custom(ChatTemplateFile)
+        /// Ours, for base models without a template (docs/chat-templates.md): `begin` (the
+        /// BOS text when the tokenizer adds one), then `System: …`, `User: …`,
+        /// `Assistant: …` turns separated by a blank line, and `Assistant:` to ask for a reply.
+        case plain(begin: String)
     }
 
     public let family: Family
@@ -30,7 +34,15 @@ public struct ChatTemplate: Sendable, Equatable {
         case .mistral: "mistral"
         case .gemma: "gemma"
         case .custom: "custom"
+        case .plain: "plain"
         }
+    }
+
+    /// Text that ends a reply although the model writes no end-of-turn token: a base model
+    /// prompted with the plain template goes on to write the next turn.
+    public var stopStrings: [String] {
+        if case .plain = family { return ["\nUser:", "\nSystem:"] }
+        return []
     }
 
     /// Picks the renderer for a model's Jinja chat template.
@@ -144,6 +156,13 @@ public struct ChatTemplate: Sendable, Equatable {
             if addGenerationPrompt { out.template("<start_of_turn>model\n") }
         case .custom(let file):
             file.render(messages, addGenerationPrompt: addGenerationPrompt, into: &out)
+        case .plain(let begin):
+            out.template(begin)
+            for (i, m) in messages.enumerated() {
+                out.template((i > 0 ? "\n\n" : "") + ["system": "System: ", "user": "User: ", "assistant": "Assistant: "][m.role.rawValue, default: ""])
+                out.content(m.content)
+            }
+            if addGenerationPrompt { out.template(messages.isEmpty ? "Assistant:" : "\n\nAssistant:") }
         }
         return out
     }

@@ -59,6 +59,7 @@ struct AskCommand: ParsableCommand {
         options.temperature = max(temperature, 1e-3)
         options.seed = seed
         options.scaffold = format.blockScaffold
+        options.addStops(of: template)
         let out: [GeneratedSequence]
         do {
             out = try lm.generate(prompts: [ids], tokenizer: tokenizer, options: options) { _, piece in

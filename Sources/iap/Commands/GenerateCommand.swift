@@ -88,6 +88,7 @@ struct GenerateCommand: ParsableCommand {
         let lm: CausalLM
         do { lm = try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device) } catch { throw CLI.failure(error) }
         let ids: [Int]
+        var templateStops: [String] = []
         if let prompt {
             ids = tokenizer.encode(prompt, addSpecialTokens: true, recognizeSpecialTokens: !splitSpecialTokens)
         } else {
@@ -97,6 +98,7 @@ struct GenerateCommand: ParsableCommand {
                 if let system { messages.append(ChatMessage(.system, system)) }
                 messages.append(ChatMessage(.user, chat ?? ""))
                 ids = tokenizer.encode(try template.render(messages, addGenerationPrompt: true))
+                templateStops = template.stopStrings
             } catch {
                 throw CLI.failure(error)
             }
@@ -109,7 +111,7 @@ struct GenerateCommand: ParsableCommand {
         options.maxNewTokens = maxTokens
         options.seed = seed
         options.greedy = greedy
-        options.stopStrings = stop
+        options.stopStrings = stop + templateStops.filter { !stop.contains($0) }
         // Stream only a single completion to a terminal; several would interleave.
         let stream = !json && n == 1
         let perBatch = try completionsPerBatch(lm, promptTokens: ids.count)

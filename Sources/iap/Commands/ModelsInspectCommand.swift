@@ -52,7 +52,7 @@ struct ModelsInspectCommand: ParsableCommand {
             rows.append(("tokenizer", "\(s.tokenizer.kind ?? "?"), \(s.tokenizer.vocabSize ?? 0) ids" + (special.isEmpty ? "" : "; " + special.joined(separator: ", "))))
         }
         switch (s.chatTemplate, s.chatTemplate?.family) {
-        case (nil, _): rows.append(("chat template", "none"))
+        case (nil, _): rows.append(("chat template", "none in the files (a base model): prompted with iap's plain template, or --chat-template FILE"))
         case (_, nil): rows.append(("chat template", "not recognised: pass --chat-template FILE"))
         case (let t?, let family?):
             rows.append(("chat template", family + (t.defaultSystemMessage.map { " (default system message: \"\($0)\")" } ?? "")))
