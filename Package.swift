@@ -64,7 +64,12 @@ let package = Package(
         .target(name: "SafeTensors", dependencies: ["FileIO"]),
         .target(name: "ModelStore", dependencies: ["JSONFiles"]),
         // Pure-Swift model files (GGUF, config.json, tokenizers, chat templates): no libtorch.
-        .target(name: "ModelFormats", dependencies: ["SafeTensors", "FileIO", "JSONFiles"]),
+        // Optimised in debug builds too: tokenizers and GGUF dequantization are loops over
+        // millions of elements (Gemma 3: a 262,144-token vocabulary, 515k implied merges), 5–10×
+        // slower unoptimised, which the tests (built in debug) would pay on every model load.
+        .target(
+            name: "ModelFormats", dependencies: ["SafeTensors", "FileIO", "JSONFiles"],
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "Torch", dependencies: ["CTorch", "SafeTensors", "FileIO"]),
         // Language models on libtorch: Llama-family causal LM, BERT, generation, log-probs.
         .target(name: "Transformers", dependencies: ["Torch", "ModelFormats", "SafeTensors", "FileIO", "JSONFiles"]),
