@@ -25,7 +25,10 @@ PROMPT = "Write a short story about a lighthouse keeper who finds a message in a
 
 if mode == "generate":
     model.eval()
-    text = tok.apply_chat_template([{"role": "user", "content": PROMPT}], tokenize=False, add_generation_prompt=True)
+    if tok.chat_template:
+        text = tok.apply_chat_template([{"role": "user", "content": PROMPT}], tokenize=False, add_generation_prompt=True)
+    else:  # a base model: iap's plain template (docs/chat-templates.md), as `iap-bench generate` renders it
+        text = (tok.bos_token or "") + "User: " + PROMPT + "\n\nAssistant:"
     ids = tok([text] * a, return_tensors="pt", add_special_tokens=False)
     settings = dict(do_sample=True, temperature=1.0, top_p=1.0, top_k=0, pad_token_id=tok.eos_token_id)
     with torch.no_grad():

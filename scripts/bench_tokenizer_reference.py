@@ -52,9 +52,10 @@ text = open(text_path, encoding="utf-8").read()
 paragraphs = [p for p in text.split("\n\n") if p]
 tok = AutoTokenizer.from_pretrained(os.path.dirname(gguf_path), gguf_file=os.path.basename(gguf_path))
 backend = tok.backend_tokenizer
-# SmolLM2's own pre-tokenizer (see scripts/fixtures/make_tokenizer_fixtures.py).
-backend.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
-                                                 pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
+if "smollm" in os.path.basename(gguf_path).lower():
+    # SmolLM2's own pre-tokenizer (see scripts/fixtures/make_tokenizer_fixtures.py).
+    backend.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
+                                                     pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
 backend.encode_special_tokens = True
 best, first, ids = float("inf"), None, []
 for _ in range(3):

@@ -6,7 +6,7 @@
 set -euo pipefail
 cache=${IAP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iap}
 venv="$cache/pyref"
-packages=(torch==2.11.0 numpy gguf==0.19.0 transformers==5.24.0 tokenizers==0.23.3 accelerate)
+packages=(torch==2.11.0 numpy gguf==0.19.0 transformers==5.24.0 tokenizers==0.23.3 accelerate bert-score==0.3.13 pandas matplotlib)
 say() { printf 'python-reference: %s\n' "$*" >&2; }
 
 # A venv records its own path, so it is built in place; the stamp, written last, marks it

@@ -13,8 +13,7 @@ public enum AtomicFile {
 
     /// The whole file, or an error naming it.
     public static func read(_ path: String) throws(FileIOError) -> [UInt8] {
-        let file = try MappedFile(path: path)
-        return Array(file.bytes)
+        try MappedFile(path: path).withBytes { Array($0) }
     }
 
     /// The whole file as UTF-8 text (invalid bytes replaced).

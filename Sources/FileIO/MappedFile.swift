@@ -5,8 +5,16 @@
 /// A whole file mapped read-only into memory; unmapped when released.
 public final class MappedFile: @unchecked Sendable {
     public let path: String
-    /// The file's bytes, valid while this object lives.
+    /// The file's bytes, valid while this object lives. Swift may release an object right
+    /// after its last use, before a pointer taken from it is done with: use `withBytes`, or
+    /// keep the owner alive with `withExtendedLifetime`.
     public let bytes: UnsafeRawBufferPointer
+
+    /// Runs `body` with the bytes, the mapping kept until it returns.
+    public func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        defer { withExtendedLifetime(self) {} }
+        return try body(bytes)
+    }
 
     /// Maps a regular file; `reason` texts name what failed.
     public init(path: String) throws(FileIOError) {

@@ -6,8 +6,10 @@ import Transformers
 /// BERTScore (Zhang et al.), as the `bert_score` package computes it: token embeddings from
 /// one encoder layer, L2-normalised; each candidate token's best cosine over the reference
 /// tokens gives precision, each reference token's best over the candidate gives recall;
-/// tokens weighted 1 (or by idf over the references) except [CLS]/[SEP] at 0;
-/// F = 2PR/(P+R), 0 when undefined.
+/// tokens weighted 1 (or by idf over the references) except the special tokens ([CLS]/[SEP],
+/// <s>/</s>) at 0; F = 2PR/(P+R), 0 when undefined; optionally rescaled with a published
+/// baseline. Byte-level tokenizers (RoBERTa) get a space in front of the text, as bert_score
+/// asks (`add_prefix_space=True`).
 public final class BERTScorer: @unchecked Sendable {
     public let encoder: BertEncoder
     public let tokenizer: Tokenizer
@@ -15,12 +17,15 @@ public final class BERTScorer: @unchecked Sendable {
     /// no default in bert_score, so 6 = its last layer; deberta-v3-large would use 12).
     public let layer: Int
     public let batchSize: Int
+    /// Baseline rescaling, x' = (x − b)/(1 − b) per P, R, F (nil: raw scores).
+    public let baseline: BERTScoreBaseline?
 
-    public init(encoder: BertEncoder, tokenizer: Tokenizer, layer: Int? = nil, batchSize: Int = 32) {
+    public init(encoder: BertEncoder, tokenizer: Tokenizer, layer: Int? = nil, batchSize: Int = 32, baseline: BERTScoreBaseline? = nil) {
         self.encoder = encoder
         self.tokenizer = tokenizer
         self.layer = min(layer ?? encoder.config.layerCount, encoder.config.layerCount)
         self.batchSize = max(1, batchSize)
+        self.baseline = baseline
     }
 
     public struct Score: Sendable, Equatable {
@@ -35,16 +40,9 @@ public final class BERTScorer: @unchecked Sendable {
         guard candidates.count == references.count else {
             throw TorchError(operation: "BERTScore", message: "\(candidates.count) candidates for \(references.count) references")
         }
-        let maxLength = encoder.config.maxPositions
-        func ids(_ text: String) -> [Int] {
-            let stripped = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            var encoded = tokenizer.encode(stripped, addSpecialTokens: true)
-            if encoded.count > maxLength { encoded = Array(encoded.prefix(maxLength - 1)) + [encoded.last!] }
-            return encoded
-        }
-        let candidateIds = candidates.map(ids)
-        let referenceIds = references.map(ids)
-        let special = Set([tokenizer.id(of: "[CLS]"), tokenizer.id(of: "[SEP]")].compactMap { $0 })
+        let candidateIds = candidates.map(tokenIds)
+        let referenceIds = references.map(tokenIds)
+        let special = Set(tokenizer.encode("", addSpecialTokens: true))
         var weight: (Int) -> Double = { special.contains($0) ? 0 : 1 }
         if idf {
             var documentFrequency: [Int: Int] = [:]
@@ -74,9 +72,21 @@ public final class BERTScorer: @unchecked Sendable {
             let rr = weighted(recallPerToken, referenceIds[i])
             var f = 2 * p * rr / (p + rr)
             if f.isNaN { f = 0 }
-            out.append(Score(precision: p.isNaN ? 0 : p, recall: rr.isNaN ? 0 : rr, f1: f))
+            let raw = Score(precision: p.isNaN ? 0 : p, recall: rr.isNaN ? 0 : rr, f1: f)
+            out.append(baseline.map { $0.rescale(raw) } ?? raw)
         }
         return out
+    }
+
+    /// A sentence's ids as bert_score makes them: stripped, a leading space for byte-level
+    /// BPE, special tokens added, truncated to the encoder's length keeping the last token.
+    func tokenIds(_ text: String) -> [Int] {
+        let stripped = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let prefixed = tokenizer.kind == .byteLevelBPE && !stripped.isEmpty ? " " + stripped : stripped
+        var encoded = tokenizer.encode(prefixed, addSpecialTokens: true)
+        let maxLength = encoder.config.maxTokens
+        if encoded.count > maxLength, let last = encoded.last { encoded = Array(encoded.prefix(maxLength - 1)) + [last] }
+        return encoded
     }
 
     /// Normalised token vectors [L, H] of each sentence at `layer`.
@@ -88,7 +98,7 @@ public final class BERTScorer: @unchecked Sendable {
             var ids: [Int64] = []
             var mask: [Int64] = []
             for s in batch {
-                ids += s.map(Int64.init) + [Int64](repeating: Int64(tokenizer.padId ?? 0), count: width - s.count)
+                ids += s.map(Int64.init) + [Int64](repeating: Int64(encoder.config.padTokenId), count: width - s.count)
                 mask += [Int64](repeating: 1, count: s.count) + [Int64](repeating: 0, count: width - s.count)
             }
             let states = try withNoGrad { () throws(TorchError) -> Tensor in

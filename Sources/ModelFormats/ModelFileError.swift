@@ -18,7 +18,9 @@ public struct ModelFileError: Error, CustomStringConvertible, Sendable {
 func readJSONFile(_ path: String) -> Result<JSONValue, ModelFileError> {
     let file: MappedFile
     do { file = try MappedFile(path: path) } catch { return .failure(ModelFileError(path: path, reason: error.reason)) }
-    do { return .success(try JSONValue.parse(file.bytes)) } catch { return .failure(ModelFileError(path: path, reason: error.description)) }
+    do { return .success(try file.withBytes { (bytes) throws(JSONError) in try JSONValue.parse(bytes) }) } catch {
+        return .failure(ModelFileError(path: path, reason: error.description))
+    }
 }
 
 /// Reads a JSON file as a `Decodable` value; errors name the file and the field.

@@ -50,7 +50,7 @@ public final class ModelFiles: @unchecked Sendable {
     static func folderChatTemplate(_ folder: String, settings: TokenizerSettings?) throws(ModelFileError) -> String? {
         let jinja = folder + "/chat_template.jinja"
         if access(jinja, F_OK) == 0 {
-            do { return String(decoding: try MappedFile(path: jinja).bytes, as: UTF8.self) } catch {
+            do { return try AtomicFile.readText(jinja) } catch {
                 throw ModelFileError(path: jinja, reason: error.reason)
             }
         }

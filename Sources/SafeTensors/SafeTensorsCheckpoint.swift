@@ -26,7 +26,9 @@ public final class SafeTensorsCheckpoint: @unchecked Sendable {
             do { index = try MappedFile(path: indexPath) } catch { throw SafeTensorsError(error) }
             func fail(_ reason: String) -> SafeTensorsError { SafeTensorsError(path: indexPath, reason: reason) }
             let document: JSONValue
-            do { document = try JSONValue.parse(index.bytes) } catch { throw fail(error.description) }
+            do { document = try index.withBytes { (bytes) throws(JSONError) in try JSONValue.parse(bytes) } } catch {
+                throw fail(error.description)
+            }
             guard let map = document["weight_map"]?.objectValue else { throw fail("weight_map is missing or not an object") }
             var shardNumber: [String: Int] = [:]
             for (tensor, value) in map {

@@ -25,6 +25,7 @@ public enum TensorFile {
     /// Reads every tensor of a safetensors file into CPU tensors.
     public static func load(from path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
         let file = try SafeTensorsFile(path: path)
+        defer { withExtendedLifetime(file) {} }  // its mapping backs the bytes read below
         var tensors: [String: Tensor] = [:]
         for entry in file.entries {
             guard let dtype = DType(safetensorsName: entry.dtype) else {

@@ -6,8 +6,9 @@ import Torch
 ///     h₀ = LayerNorm(word[ids] + position[0..<T] + tokenType[types])
 ///     hₗ₊₁ = LayerNorm(a + FFN(a)),   a = LayerNorm(hₗ + SelfAttention(hₗ))
 ///
-/// with GELU in the feed-forward block and padding masked out of attention. Weights keep
-/// their Hugging Face names (an optional `bert.` prefix is accepted).
+/// with GELU in the feed-forward block and padding masked out of attention. RoBERTa is the
+/// same network with position ids counted from `pad + 1` over non-padding tokens. Weights
+/// keep their Hugging Face names (an optional `bert.` or `roberta.` prefix is accepted).
 public final class BertEncoder: @unchecked Sendable {
     public let config: BertConfig
     public let dtype: DType
@@ -22,9 +23,10 @@ public final class BertEncoder: @unchecked Sendable {
         self.config = config
         var renamed: [String: Tensor] = [:]
         for (name, tensor) in weights {
-            let plain = name.hasPrefix("bert.") ? String(name.dropFirst(5)) : name
+            var plain = name
+            for prefix in ["bert.", "roberta."] where plain.hasPrefix(prefix) { plain = String(plain.dropFirst(prefix.count)) }
             // Buffers and heads a sentence encoder does not use.
-            if plain.hasPrefix("pooler.") || plain.hasPrefix("cls.") || plain.hasSuffix("position_ids") { continue }
+            if ["pooler.", "cls.", "lm_head."].contains(where: plain.hasPrefix) || plain.hasSuffix("position_ids") { continue }
             renamed[plain] = tensor
         }
         var table = WeightTable(tensors: renamed, source: source)
@@ -59,7 +61,7 @@ public final class BertEncoder: @unchecked Sendable {
         }
         self.layers = layers
         if let unused = table.tensors.keys.sorted().first {
-            throw ModelLoadError(source: source, reason: "tensor \(unused) is not part of a BERT encoder")
+            throw ModelLoadError(source: source, reason: "tensor \(unused) is not part of a \(config.roberta ? "RoBERTa" : "BERT") encoder")
         }
         guard ["gelu", "gelu_new", "gelu_pytorch_tanh"].contains(config.hiddenAct) else {
             throw ModelLoadError(source: source, reason: "hidden_act \(config.hiddenAct) is not supported (gelu is)")
@@ -81,14 +83,14 @@ public final class BertEncoder: @unchecked Sendable {
     public func hiddenStates(ids: Tensor, typeIds: Tensor? = nil, mask: Tensor, upTo: Int? = nil) throws(TorchError) -> [Tensor] {
         let batch = ids.shape[0]
         let time = ids.shape[1]
-        guard time <= config.maxPositions else {
-            throw TorchError(operation: "BertEncoder", message: "\(time) tokens exceed the model's \(config.maxPositions) positions")
+        guard time <= config.maxTokens else {
+            throw TorchError(operation: "BertEncoder", message: "\(time) tokens exceed the model's \(config.maxTokens) positions")
         }
         let last = min(upTo ?? config.layerCount, config.layerCount)
-        let positions = try Tensor.arange(.int(time), device: device)
+        let positions = try positionIds(ids)
         let types: Tensor
         if let typeIds { types = typeIds } else { types = try Tensor.zeros([batch, time], dtype: .int64, device: device) }
-        var x = try wordEmbeddings.embedding(ids) + positionEmbeddings.embedding(positions).unsqueeze(0) + typeEmbeddings.embedding(types)
+        var x = try wordEmbeddings.embedding(ids) + positionEmbeddings.embedding(positions) + typeEmbeddings.embedding(types)
         x = try x.layerNorm([config.hiddenSize], weight: embeddingNorm.weight, bias: embeddingNorm.bias, eps: config.layerNormEps)
         let attend = try mask.to(.bool).view([batch, 1, 1, time])
         var states = [x]
@@ -99,11 +101,20 @@ public final class BertEncoder: @unchecked Sendable {
         return states
     }
 
+    /// Position ids [batch, time] (or [1, time], broadcast) of ids [batch, time]: 0, 1, 2…
+    /// for BERT; for RoBERTa, as transformers' `create_position_ids_from_input_ids`, pad + 1,
+    /// pad + 2… over tokens other than the pad id, which keep pad.
+    func positionIds(_ ids: Tensor) throws(TorchError) -> Tensor {
+        guard config.roberta else { return try Tensor.arange(.int(ids.shape[1]), device: device).unsqueeze(0) }
+        let real = try ids.ne(.int(config.padTokenId)).to(.int64)
+        return try (real.cumsum(dim: 1) * real + Double(config.padTokenId)).to(.int64)
+    }
+
     /// Sentence embeddings [texts, hidden]: mean of the last layer over real tokens, L2-
     /// normalised (sentence-transformers' recipe for MiniLM). Texts longer than `maxLength`
     /// tokens are truncated.
     public func embed(_ texts: [String], tokenizer: Tokenizer, maxLength: Int = 256) throws(TorchError) -> Tensor {
-        let batch = try BertEncoder.batch(texts, tokenizer: tokenizer, maxLength: min(maxLength, config.maxPositions), device: device)
+        let batch = try BertEncoder.batch(texts, tokenizer: tokenizer, maxLength: min(maxLength, config.maxTokens), device: device)
         let hidden = try withNoGrad { () throws(TorchError) -> Tensor in
             try hiddenStates(ids: batch.ids, mask: batch.mask).last!
         }

@@ -24,6 +24,7 @@ public struct WeightLoader {
         var out: [String: Tensor] = [:]
         switch files.weights {
         case .safetensors(let checkpoint):
+            defer { withExtendedLifetime(checkpoint) {} }  // its mappings back the bytes read below
             for stored in checkpoint.names {
                 guard let entry = checkpoint.entry(stored), let bytes = checkpoint.bytes(of: stored) else { continue }
                 guard let name = WeightLoader.textDecoderName(stored) else { continue }

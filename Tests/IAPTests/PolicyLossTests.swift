@@ -73,5 +73,41 @@ func doubles2D(_ any: Any?) -> [[Double]] { (any as? [[Any]])?.map { $0.map { ($
         }
         #expect(try scorer.score(candidates: [""], references: ["something"])[0].f1 == 0)
     }
+
+    /// A tiny random RoBERTa with a byte-level tokenizer against bert_score 0.3.13: the ids it
+    /// feeds the model (a space in front), P/R/F without and with idf, and F rescaled with a
+    /// baseline file.
+    @Test func robertaMatchesBertScorePackage() throws {
+        struct Fixture: Decodable {
+            struct Scores: Decodable { let P: [Double], R: [Double], F: [Double] }
+            let candidates: [String]
+            let references: [String]
+            let ids: [[Int]]
+            let plain: Scores
+            let idf: Scores
+            let rescaled: Scores
+        }
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/models")
+        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: folder.appendingPathComponent("tiny-roberta.json")))
+        let files = try ModelFiles(path: folder.appendingPathComponent("tiny-roberta").path)
+        let encoder = try BertEncoder.load(files)
+        let tokenizer = try files.loadTokenizer()
+        let scorer = BERTScorer(encoder: encoder, tokenizer: tokenizer, layer: 2)
+        #expect(fixture.candidates.map(scorer.tokenIds) == fixture.ids)
+        let baseline = try BERTScoreBaseline.load(folder.appendingPathComponent("tiny-roberta-baseline.csv").path, layer: 2)
+        let rescaling = BERTScorer(encoder: encoder, tokenizer: tokenizer, layer: 2, baseline: baseline)
+        for (label, want, got) in [
+            ("plain", fixture.plain, try scorer.score(candidates: fixture.candidates, references: fixture.references)),
+            ("idf", fixture.idf, try scorer.score(candidates: fixture.candidates, references: fixture.references, idf: true)),
+            ("rescaled", fixture.rescaled, try rescaling.score(candidates: fixture.candidates, references: fixture.references)),
+        ] {
+            for i in fixture.candidates.indices {
+                #expect(Swift.abs(got[i].precision - want.P[i]) < 1e-4 && Swift.abs(got[i].recall - want.R[i]) < 1e-4, "\(label) \(i)")
+                #expect(Swift.abs(got[i].f1 - want.F[i]) < 1e-4, "\(label) F \(i): \(got[i].f1) vs \(want.F[i])")
+            }
+        }
+        #expect(throws: (any Error).self) { try BERTScoreBaseline.load(folder.appendingPathComponent("tiny-roberta-baseline.csv").path, layer: 9) }
+    }
 }
 

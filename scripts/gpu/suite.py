@@ -21,7 +21,7 @@ Writes $OUT/suite.json; prints each step's result as it comes.
 import argparse, json, os, shutil, subprocess, sys, threading, time, traceback
 
 import torch
-from transformers import AutoModelForCausalLM, BertConfig, BertModel, LlamaConfig, Qwen2Config
+from transformers import AutoModelForCausalLM, BertConfig, BertModel, Gemma3TextConfig, LlamaConfig, Qwen2Config
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--mode", choices=["cuda", "cpu-dry-run"], default="cuda")
@@ -128,8 +128,8 @@ def make_model(name, config):
 
 def shapes():
     """Random-weight folders: SmolLM2-135M (Llama, GQA 9/3), Qwen2.5-0.5B (biases, GQA 14/2),
-    Qwen2.5-1.5B (GQA 12/2) shapes, a tiny Llama (the local judge), and MiniLM. Dry run:
-    tiny stand-ins of each."""
+    Qwen2.5-1.5B (GQA 12/2), Gemma 3 270M (sliding window, every 6th layer global) shapes, a
+    tiny Llama (the local judge), and MiniLM. Dry run: tiny stand-ins of each."""
     base = json.load(open(os.path.join(TOKENIZER, "config.json")))
     common = dict(vocab_size=base["vocab_size"], bos_token_id=base.get("bos_token_id"), eos_token_id=base.get("eos_token_id"),
                   tie_word_embeddings=True, max_position_embeddings=4096)
@@ -139,11 +139,17 @@ def shapes():
     def qwen(hidden, inter, layers, heads, kv):
         return Qwen2Config(hidden_size=hidden, intermediate_size=inter, num_hidden_layers=layers, num_attention_heads=heads,
                            num_key_value_heads=kv, rms_norm_eps=1e-6, rope_parameters={"rope_type": "default", "rope_theta": 1000000.0}, **common)
+    def gemma(hidden, inter, layers, heads, kv, head_dim):
+        # A window of 16 so the 48-token greedy check crosses it (Gemma 3 270M's is 512).
+        return Gemma3TextConfig(hidden_size=hidden, intermediate_size=inter, num_hidden_layers=layers, num_attention_heads=heads,
+                                num_key_value_heads=kv, head_dim=head_dim, sliding_window=16, query_pre_attn_scalar=head_dim,
+                                **(common | {"max_position_embeddings": 32768}))
     if DRY:
-        configs = {"llama-135m": llama(64, 128, 2, 4, 2), "qwen2-0.5b": qwen(64, 128, 2, 4, 2), "qwen2-1.5b": qwen(96, 192, 2, 6, 2)}
+        configs = {"llama-135m": llama(64, 128, 2, 4, 2), "qwen2-0.5b": qwen(64, 128, 2, 4, 2), "qwen2-1.5b": qwen(96, 192, 2, 6, 2),
+                   "gemma3-270m": gemma(64, 128, 6, 4, 1, 16)}
     else:
         configs = {"llama-135m": llama(576, 1536, 30, 9, 3), "qwen2-0.5b": qwen(896, 4864, 24, 14, 2),
-                   "qwen2-1.5b": qwen(1536, 8960, 28, 12, 2)}
+                   "qwen2-1.5b": qwen(1536, 8960, 28, 12, 2), "gemma3-270m": gemma(640, 2048, 18, 4, 1, 256)}
     configs["judge-tiny"] = llama(64, 128, 2, 4, 2)
     models = {name: make_model(name, config) for name, config in configs.items()}
     encoder = os.path.join(WORK, "bert-minilm")
@@ -335,7 +341,7 @@ if __name__ == "__main__":
     step("doctor", lambda: iap("doctor")[0])
     step("models", lambda: paths.update(shapes()) or paths)
     if paths:
-        for name in ["llama-135m", "qwen2-0.5b"]:
+        for name in ["llama-135m", "qwen2-0.5b", "gemma3-270m"]:
             step(f"correctness/{name}", lambda: correctness(paths[name]))
         step("generation_speed/qwen2-0.5b", lambda: generation_speed(paths["qwen2-0.5b"]))
         step("rollouts/qwen2-0.5b", lambda: rollouts(paths["qwen2-0.5b"]))

@@ -14,6 +14,8 @@ extension TrainConfig {
         public var similarityModel = "all-minilm-l6-v2"
         /// Hidden layer BERTScore reads (default: the model's own recommendation).
         public var similarityLayer: Int?
+        /// A bert_score baseline file (LAYER,P,R,F) to rescale BERTScore with; nil: raw scores.
+        public var similarityBaseline: String?
         public var idf = false
         public var malformed = RewardSettings.Malformed.fixed(-1)
         /// DAPO's soft overlong punishment: the length where it reaches −1, and its ramp.
@@ -31,6 +33,7 @@ extension TrainConfig {
             case similarity
             case similarityModel = "similarity_model"
             case similarityLayer = "similarity_layer"
+            case similarityBaseline = "similarity_baseline"
             case idf, malformed
             case overlongMax = "overlong_max"
             case overlongBuffer = "overlong_buffer"
@@ -47,6 +50,7 @@ extension TrainConfig {
             similarity = try read(.similarity, d.similarity)
             similarityModel = try read(.similarityModel, d.similarityModel)
             similarityLayer = try read(.similarityLayer, d.similarityLayer)
+            similarityBaseline = try read(.similarityBaseline, d.similarityBaseline)
             idf = try read(.idf, d.idf)
             malformed = try read(.malformed, d.malformed)
             overlongMax = try read(.overlongMax, d.overlongMax)

@@ -19,9 +19,9 @@ public struct ChatTemplateFile: Sendable, Equatable {
     public var mergeSystemIntoFirstUser = false
 
     public static func load(_ path: String) throws(TokenizerError) -> ChatTemplateFile {
-        let file: MappedFile
-        do { file = try MappedFile(path: path) } catch { throw TokenizerError(source: path, reason: error.reason) }
-        return try parse(String(decoding: file.bytes, as: UTF8.self), source: path)
+        let text: String
+        do { text = try AtomicFile.readText(path) } catch { throw TokenizerError(source: path, reason: error.reason) }
+        return try parse(text, source: path)
     }
 
     public static func parse(_ text: String, source: String) throws(TokenizerError) -> ChatTemplateFile {

@@ -1,4 +1,5 @@
-/// A BERT encoder (MiniLM, BERT, sentence-transformers checkpoints).
+/// A BERT encoder (MiniLM, BERT, sentence-transformers checkpoints) or RoBERTa (bert_score's
+/// English default, roberta-large), which differs in its position ids and defaults.
 public struct BertConfig: Sendable, Equatable {
     public var vocabSize: Int
     public var hiddenSize: Int
@@ -10,8 +11,14 @@ public struct BertConfig: Sendable, Equatable {
     public var typeVocabSize: Int
     public var layerNormEps: Double
     public var padTokenId: Int
+    /// RoBERTa: position ids count real tokens from `padTokenId + 1` (padding keeps
+    /// `padTokenId`), so `padTokenId + 1` position rows are never reached by text.
+    public var roberta = false
 
     public var headDim: Int { hiddenSize / headCount }
+
+    /// Longest input in tokens.
+    public var maxTokens: Int { roberta ? maxPositions - padTokenId - 1 : maxPositions }
 
     public var parameterCount: Int {
         let embeddings = (vocabSize + maxPositions + typeVocabSize) * hiddenSize + 2 * hiddenSize
@@ -25,12 +32,15 @@ public struct BertConfig: Sendable, Equatable {
 
 extension BertConfig {
     /// From a config.json's keys, with transformers' defaults where one is missing.
-    init(huggingFace d: HuggingFaceConfig, source: String) throws(ModelFileError) {
+    init(huggingFace d: HuggingFaceConfig, roberta: Bool = false, source: String) throws(ModelFileError) {
         self.init(
-            vocabSize: d.vocabSize ?? 30522, hiddenSize: d.hiddenSize ?? 768, layerCount: d.numHiddenLayers ?? 12,
+            vocabSize: d.vocabSize ?? (roberta ? 50265 : 30522), hiddenSize: d.hiddenSize ?? 768, layerCount: d.numHiddenLayers ?? 12,
             headCount: d.numAttentionHeads ?? 12, intermediateSize: d.intermediateSize ?? 3072, hiddenAct: d.hiddenAct ?? "gelu",
-            maxPositions: d.maxPositionEmbeddings ?? 512, typeVocabSize: d.typeVocabSize ?? 2,
-            layerNormEps: d.layerNormEps ?? 1e-12, padTokenId: d.padTokenId ?? 0)
+            maxPositions: d.maxPositionEmbeddings ?? (roberta ? 514 : 512), typeVocabSize: d.typeVocabSize ?? (roberta ? 1 : 2),
+            layerNormEps: d.layerNormEps ?? (roberta ? 1e-5 : 1e-12), padTokenId: d.padTokenId ?? (roberta ? 1 : 0), roberta: roberta)
+        if roberta && maxTokens <= 0 {
+            throw ModelFileError(path: source, reason: "max_position_embeddings \(maxPositions) leaves no room after pad_token_id \(padTokenId)")
+        }
         for (name, value) in [("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("num_hidden_layers", layerCount),
                               ("num_attention_heads", headCount), ("intermediate_size", intermediateSize),
                               ("max_position_embeddings", maxPositions), ("type_vocab_size", typeVocabSize),
@@ -49,7 +59,7 @@ extension BertConfig {
     /// The config.json transformers loads for this model.
     public var huggingFaceConfig: HuggingFaceConfig {
         var d = HuggingFaceConfig()
-        (d.architectures, d.modelType) = (["BertModel"], "bert")
+        (d.architectures, d.modelType) = roberta ? (["RobertaModel"], "roberta") : (["BertModel"], "bert")
         (d.vocabSize, d.hiddenSize, d.numHiddenLayers, d.numAttentionHeads) = (vocabSize, hiddenSize, layerCount, headCount)
         (d.intermediateSize, d.hiddenAct, d.maxPositionEmbeddings) = (intermediateSize, hiddenAct, maxPositions)
         (d.typeVocabSize, d.layerNormEps, d.padTokenId) = (typeVocabSize, layerNormEps, padTokenId)

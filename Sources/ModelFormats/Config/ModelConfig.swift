@@ -20,7 +20,7 @@ extension ModelConfig {
     public static func parse(_ document: HuggingFaceConfig, source: String) throws(ModelFileError) -> ModelConfig {
         var type = document.modelType
         if type == nil, let first = document.architectures?.first {
-            for (prefix, name) in [("Llama", "llama"), ("Qwen2", "qwen2"), ("Mistral", "mistral"), ("Bert", "bert"), ("Gemma3ForCausalLM", "gemma3_text")]
+            for (prefix, name) in [("Llama", "llama"), ("Qwen2", "qwen2"), ("Mistral", "mistral"), ("Bert", "bert"), ("Roberta", "roberta"), ("Gemma3ForCausalLM", "gemma3_text")]
             where first.hasPrefix(prefix) {
                 type = name
             }
@@ -38,10 +38,10 @@ extension ModelConfig {
         case "llama", "smollm", "qwen2", "mistral", "gemma3_text":
             let family: CausalLMConfig.Family = ["qwen2": .qwen2, "mistral": .mistral, "gemma3_text": .gemma3][type ?? ""] ?? .llama
             return .causalLM(try CausalLMConfig(huggingFace: document, family: family, source: source))
-        case "bert":
-            return .bert(try BertConfig(huggingFace: document, source: source))
+        case "bert", "roberta":
+            return .bert(try BertConfig(huggingFace: document, roberta: type == "roberta", source: source))
         case let other:
-            throw ModelFileError(path: source, reason: "model_type \(other ?? "(missing)") is not supported (llama, smollm, qwen2, mistral, gemma3_text, gemma3, bert are)")
+            throw ModelFileError(path: source, reason: "model_type \(other ?? "(missing)") is not supported (llama, smollm, qwen2, mistral, gemma3_text, gemma3, bert, roberta are)")
         }
     }
 

@@ -16,9 +16,8 @@ extension Tokenizer {
     /// Loads a BERT `vocab.txt` (one token per line, id = line number) with the uncased
     /// BERT normaliser and `[CLS] … [SEP]` post-processing.
     public static func load(vocabTXT path: String, lowercase: Bool = true) throws(TokenizerError) -> Tokenizer {
-        let file: MappedFile
-        do { file = try MappedFile(path: path) } catch { throw TokenizerError(source: path, reason: error.reason) }
-        let text = String(decoding: file.bytes, as: UTF8.self)
+        let text: String
+        do { text = try AtomicFile.readText(path) } catch { throw TokenizerError(source: path, reason: error.reason) }
         var tokens: [String] = []
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             tokens.append(String(line.hasSuffix("\r") ? line.dropLast() : line))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CommandSupport
+import FileIO
 import IAP
 import LaMPQA
 import ModelStore
@@ -51,7 +52,12 @@ struct TrainCommand: AsyncParsableCommand {
         let encoder: BertEncoder
         do { encoder = try BertEncoder.load(similarityFiles, device: runtime.device) } catch { throw CLI.failure(error) }
         let encoderTokenizer = try CLI.loadTokenizer(similarityFiles)
-        let scorer = BERTScorer(encoder: encoder, tokenizer: encoderTokenizer, layer: cfg.reward.similarityLayer)
+        let layer = min(cfg.reward.similarityLayer ?? encoder.config.layerCount, encoder.config.layerCount)
+        let baseline: BERTScoreBaseline?
+        do { baseline = try cfg.reward.similarityBaseline.map { (path) throws(FileIOError) in try BERTScoreBaseline.load(path, layer: layer) } } catch {
+            throw CLI.failure("reward.similarity_baseline: \(error)")
+        }
+        let scorer = BERTScorer(encoder: encoder, tokenizer: encoderTokenizer, layer: layer, baseline: baseline)
         let records = try TrainingSession.records(cfg)
         let input = TrainingSession.input(cfg, ranker: PolicyInputBuilder.encoderRanker(encoder, tokenizer: encoderTokenizer))
         let prompt: RolloutPrompt
