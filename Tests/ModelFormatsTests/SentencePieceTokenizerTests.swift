@@ -81,6 +81,18 @@ import Testing
         #expect(wrong == 0)
     }
 
+    /// A Llama-style SentencePiece GGUF (no merges: recovered from the scores; a "▁" in front
+    /// of the text, dropped again by decoding) against transformers loading the same file.
+    @Test func llamaStyleGGUFMatchesTransformers() throws {
+        let folder = SentencePieceTokenizerTests.fixtures
+        let tokenizer = try Tokenizer.load(gguf: GGUFFile(path: folder.appendingPathComponent("tiny-spm-llama.gguf").path))
+        let fixture = try JSONDecoder().decode(TinyFixture.self, from: Data(contentsOf: folder.appendingPathComponent("tiny-spm-llama.gguf.json")))
+        #expect(tokenizer.kind == .sentencePieceBPE && tokenizer.bosId == 1)
+        expectSameIds(tokenizer, fixture.ids, special: fixture.ids_special, label: "llama GGUF")
+        let wrong = fixture.ids.indices.filter { tokenizer.decode(fixture.ids[$0]) != fixture.decoded[$0] }
+        #expect(wrong.isEmpty, "decoding differs on entries \(wrong.prefix(5))")
+    }
+
     /// Gemma's tokenizer written as tokenizer.json and read back gives the same ids
     /// (transformers reads the same file with the same ids: make_gemma_fixtures.py check-export).
     @Test func gemmaTokenizerJSONRoundTrips() throws {
