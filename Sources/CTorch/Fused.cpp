@@ -67,8 +67,18 @@ struct LinearLogProbs : public torch::autograd::Function<LinearLogProbs> {
       grad_logits.scatter_add_(1, targets.narrow(0, s, len).unsqueeze(1), gc);
       grad_logits.mul_(inv_t);
       auto grad_logits_typed = grad_logits.to(hidden.scalar_type());
-      if (need_hidden) grad_hidden.narrow(0, s, len).copy_(at::matmul(grad_logits_typed, weight));
-      if (need_weight) grad_weight.add_(at::matmul(grad_logits_typed.t(), h).to(at::kFloat));
+      if (need_hidden) {
+        auto rows = grad_hidden.narrow(0, s, len);
+        at::mm_out(rows, grad_logits_typed, weight);
+      }
+      if (need_weight) {
+        // In place (no [vocab, hidden] temporary per chunk: 671 MB for Gemma's 262k × 640).
+        if (hidden.scalar_type() == at::kFloat) {
+          grad_weight.addmm_(grad_logits_typed.t(), h);
+        } else {
+          grad_weight.add_(at::matmul(grad_logits_typed.t(), h).to(at::kFloat));
+        }
+      }
     }
     if (need_weight) grad_weight = grad_weight.to(weight.scalar_type());
     return {grad_hidden, grad_weight, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
