@@ -94,66 +94,9 @@ public struct ChatTemplate: Sendable, Equatable {
                 out.template("<|im_end|>\n")
             }
             if addGenerationPrompt { out.template("<|im_start|>assistant\n") }
-        case .llama3(let knowledgeDate):
-            out.template("<|begin_of_text|>")
-            var rest = messages[...]
-            if knowledgeDate {
-                var system = ""
-                if rest.first?.role == .system { system = trimmed(rest.removeFirst().content) }
-                out.template("<|start_header_id|>system<|end_header_id|>\n\n")
-                out.template("Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n")
-                out.content(system)
-                out.template("<|eot_id|>")
-            }
-            for m in rest {
-                out.template("<|start_header_id|>\(m.role.rawValue)<|end_header_id|>\n\n")
-                out.content(trimmed(m.content))
-                out.template("<|eot_id|>")
-            }
-            if addGenerationPrompt { out.template("<|start_header_id|>assistant<|end_header_id|>\n\n") }
-        case .mistral(let systemPrompt):
-            out.template("<s>")
-            var rest = messages[...]
-            var system: String?
-            if rest.first?.role == .system { system = rest.removeFirst().content }
-            if systemPrompt, let s = system {
-                out.template("[SYSTEM_PROMPT]")
-                out.content(s)
-                out.template("[/SYSTEM_PROMPT]")
-                system = nil
-            }
-            for m in rest {
-                switch m.role {
-                case .user:
-                    out.template(systemPrompt ? "[INST]" : "[INST] ")
-                    if let s = system {
-                        out.content(s + "\n\n")
-                        system = nil
-                    }
-                    out.content(m.content)
-                    out.template(systemPrompt ? "[/INST]" : " [/INST]")
-                case .assistant:
-                    out.content(m.content)
-                    out.template("</s>")
-                case .system:
-                    throw TokenizerError(source: "chat template (mistral)", reason: "a system message is only allowed first")
-                }
-            }
-        case .gemma:
-            out.template("<bos>")
-            var rest = messages[...]
-            var prefix = ""
-            if rest.first?.role == .system { prefix = rest.removeFirst().content + "\n\n" }
-            for m in rest {
-                guard m.role != .system else {
-                    throw TokenizerError(source: "chat template (gemma)", reason: "a system message is only allowed first")
-                }
-                out.template("<start_of_turn>\(m.role == .assistant ? "model" : "user")\n")
-                out.content(prefix + trimmed(m.content))
-                prefix = ""
-                out.template("<end_of_turn>\n")
-            }
-            if addGenerationPrompt { out.template("<start_of_turn>model\n") }
+        case .llama3(let knowledgeDate): renderLlama3(messages, knowledgeDate: knowledgeDate, addGenerationPrompt: addGenerationPrompt, into: &out)
+        case .mistral(let systemPrompt): try renderMistral(messages, systemPrompt: systemPrompt, into: &out)
+        case .gemma: try renderGemma(messages, addGenerationPrompt: addGenerationPrompt, into: &out)
         case .custom(let file):
             file.render(messages, addGenerationPrompt: addGenerationPrompt, into: &out)
         case .plain(let begin):
@@ -165,6 +108,72 @@ public struct ChatTemplate: Sendable, Equatable {
             if addGenerationPrompt { out.template(messages.isEmpty ? "Assistant:" : "\n\nAssistant:") }
         }
         return out
+    }
+
+    private func renderLlama3(_ messages: [ChatMessage], knowledgeDate: Bool, addGenerationPrompt: Bool, into out: inout RenderedChat) {
+        out.template("<|begin_of_text|>")
+        var rest = messages[...]
+        if knowledgeDate {
+            var system = ""
+            if rest.first?.role == .system { system = trimmed(rest.removeFirst().content) }
+            out.template("<|start_header_id|>system<|end_header_id|>\n\n")
+            out.template("Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n")
+            out.content(system)
+            out.template("<|eot_id|>")
+        }
+        for m in rest {
+            out.template("<|start_header_id|>\(m.role.rawValue)<|end_header_id|>\n\n")
+            out.content(trimmed(m.content))
+            out.template("<|eot_id|>")
+        }
+        if addGenerationPrompt { out.template("<|start_header_id|>assistant<|end_header_id|>\n\n") }
+    }
+
+    private func renderMistral(_ messages: [ChatMessage], systemPrompt: Bool, into out: inout RenderedChat) throws(TokenizerError) {
+        out.template("<s>")
+        var rest = messages[...]
+        var system: String?
+        if rest.first?.role == .system { system = rest.removeFirst().content }
+        if systemPrompt, let s = system {
+            out.template("[SYSTEM_PROMPT]")
+            out.content(s)
+            out.template("[/SYSTEM_PROMPT]")
+            system = nil
+        }
+        for m in rest {
+            switch m.role {
+            case .user:
+                out.template(systemPrompt ? "[INST]" : "[INST] ")
+                if let s = system {
+                    out.content(s + "\n\n")
+                    system = nil
+                }
+                out.content(m.content)
+                out.template(systemPrompt ? "[/INST]" : " [/INST]")
+            case .assistant:
+                out.content(m.content)
+                out.template("</s>")
+            case .system:
+                throw TokenizerError(source: "chat template (mistral)", reason: "a system message is only allowed first")
+            }
+        }
+    }
+
+    private func renderGemma(_ messages: [ChatMessage], addGenerationPrompt: Bool, into out: inout RenderedChat) throws(TokenizerError) {
+        out.template("<bos>")
+        var rest = messages[...]
+        var prefix = ""
+        if rest.first?.role == .system { prefix = rest.removeFirst().content + "\n\n" }
+        for m in rest {
+            guard m.role != .system else {
+                throw TokenizerError(source: "chat template (gemma)", reason: "a system message is only allowed first")
+            }
+            out.template("<start_of_turn>\(m.role == .assistant ? "model" : "user")\n")
+            out.content(prefix + trimmed(m.content))
+            prefix = ""
+            out.template("<end_of_turn>\n")
+        }
+        if addGenerationPrompt { out.template("<start_of_turn>model\n") }
     }
 
     /// Jinja's `trim`: Python's `str.strip()` (whitespace at both ends).
