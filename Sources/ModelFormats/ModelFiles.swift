@@ -84,7 +84,17 @@ public final class ModelFiles: @unchecked Sendable {
 
     /// What the plain template starts with: the BOS token's text when the tokenizer puts
     /// one in front of a text (it renders the whole prompt, so it writes it itself).
+    /// A GGUF says it in its metadata (the tokenizer loader's rule), without building the
+    /// tokenizer (seconds for Gemma's 262k-token vocabulary, which the caller loads anyway).
     func plainTemplateBegin() throws(TokenizerError) -> String {
+        if case .gguf(let file) = weights {
+            let sentencePiece = file["tokenizer.ggml.model"]?.stringValue == "llama"
+            let flag = file["tokenizer.ggml.add_bos_token"]
+            guard sentencePiece ? flag != .bool(false) : flag == .bool(true), let bos = file["tokenizer.ggml.bos_token_id"]?.intValue,
+                let tokens = file["tokenizer.ggml.tokens"]?.arrayValue, bos >= 0, bos < tokens.count
+            else { return "" }
+            return tokens[bos].stringValue ?? ""
+        }
         let tokenizer = try loadTokenizer()
         guard let bos = tokenizer.bosId, tokenizer.encode("", addSpecialTokens: true).first == bos else { return "" }
         return tokenizer.token(bos) ?? ""

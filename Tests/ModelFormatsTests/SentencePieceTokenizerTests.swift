@@ -4,6 +4,13 @@ import Testing
 
 @testable import ModelFormats
 
+/// Decoded text of each id list equals the reference's.
+func expectSameDecoding(_ tokenizer: Tokenizer, _ ids: [[Int]], _ decoded: [String], label: String) {
+    let wrong = ids.indices.filter { tokenizer.decode(ids[$0]) != decoded[$0] }
+    for i in wrong.prefix(3) { Issue.record("\(label) decode of entry \(i): \(tokenizer.decode(ids[i]).debugDescription) vs \(decoded[i].debugDescription)") }
+    #expect(wrong.isEmpty, "\(label): decoding differs on \(wrong.count) entries")
+}
+
 /// Gemma 3's SentencePiece-style BPE from the GGUF against transformers (fixtures by
 /// scripts/fixtures/make_gemma_fixtures.py): ids of the whole corpus, with and without
 /// special tokens, decoding, streaming decoding.
@@ -36,12 +43,7 @@ import Testing
         #expect(tokenizer.bosId == 2 && tokenizer.eosId == 1)
         expectSameIds(tokenizer, fixture.ids, special: fixture.ids_special, label: "Gemma 3")
         #expect(tokenizer.encode(corpus[0], addSpecialTokens: true) == fixture.first_with_bos)
-        var wrong = 0
-        for (i, ids) in fixture.ids.enumerated() where tokenizer.decode(ids) != fixture.decoded[i] {
-            wrong += 1
-            if wrong <= 3 { Issue.record("decode of entry \(i): \(tokenizer.decode(ids).debugDescription) vs \(fixture.decoded[i].debugDescription)") }
-        }
-        #expect(wrong == 0)
+        expectSameDecoding(tokenizer, fixture.ids, fixture.decoded, label: "Gemma 3")
     }
 
     @Test func streamingDecodeEqualsDecode() throws {
@@ -73,12 +75,7 @@ import Testing
         let fixture = try JSONDecoder().decode(TinyFixture.self, from: Data(contentsOf: folder.appendingPathComponent("tiny-spm-\(name).json")))
         #expect(tokenizer.kind == .sentencePieceBPE)
         expectSameIds(tokenizer, fixture.ids, special: fixture.ids_special, label: name)
-        var wrong = 0
-        for (i, ids) in fixture.ids.enumerated() where tokenizer.decode(ids) != fixture.decoded[i] {
-            wrong += 1
-            if wrong <= 3 { Issue.record("\(name) decode of entry \(i): \(tokenizer.decode(ids).debugDescription) vs \(fixture.decoded[i].debugDescription)") }
-        }
-        #expect(wrong == 0)
+        expectSameDecoding(tokenizer, fixture.ids, fixture.decoded, label: name)
     }
 
     /// A Llama-style SentencePiece GGUF (no merges: recovered from the scores; a "▁" in front
@@ -89,8 +86,7 @@ import Testing
         let fixture = try JSONDecoder().decode(TinyFixture.self, from: Data(contentsOf: folder.appendingPathComponent("tiny-spm-llama.gguf.json")))
         #expect(tokenizer.kind == .sentencePieceBPE && tokenizer.bosId == 1)
         expectSameIds(tokenizer, fixture.ids, special: fixture.ids_special, label: "llama GGUF")
-        let wrong = fixture.ids.indices.filter { tokenizer.decode(fixture.ids[$0]) != fixture.decoded[$0] }
-        #expect(wrong.isEmpty, "decoding differs on entries \(wrong.prefix(5))")
+        expectSameDecoding(tokenizer, fixture.ids, fixture.decoded, label: "llama GGUF")
     }
 
     /// Gemma's tokenizer written as tokenizer.json and read back gives the same ids
