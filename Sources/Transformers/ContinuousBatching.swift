@@ -141,7 +141,7 @@ extension CausalLM {
         run.reserve = reserve
         let fresh = try KVCache(
             layers: config.layerCount, batch: prompts.count, kvHeads: config.kvHeadCount, headDim: config.headDim,
-            capacity: (prompts.map(\.count).max() ?? 0) + run.reserve, dtype: dtype, device: device)
+            capacity: (prompts.map(\.count).max() ?? 0) + run.reserve, dtype: dtype, device: device, window: slidingWindowSlots)
         let freshLogits = try prefill(prompts: prompts, samples: options.samplesPerPrompt, cache: fresh)
         if let cache = run.cache, let logits = run.logits, !reuse.isEmpty {
             try cache.place(fresh, intoRows: reuse)

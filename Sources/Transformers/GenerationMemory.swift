@@ -9,12 +9,18 @@ import Torch
 /// into batches or refused with the figures instead of growing until the machine swaps.
 public enum GenerationMemory {
     /// Peak bytes one completion adds to a `generate` call: its keys and values for every
-    /// layer over prompt + new tokens, and the per-row sampling work on the vocabulary
-    /// (logits, scaled float32 copies, log-softmax, sort, masks, the float64 CDF: about 48
-    /// bytes per vocabulary entry).
+    /// layer over prompt + new tokens (sliding-window layers: at most the window, its slack
+    /// and the prompt, which the prefill holds), and the per-row sampling work on the
+    /// vocabulary (logits, scaled float32 copies, log-softmax, sort, masks, the float64 CDF:
+    /// about 48 bytes per vocabulary entry).
     public static func bytesPerCompletion(config: CausalLMConfig, dtype: DType, promptTokens: Int, maxNewTokens: Int) -> Int {
-        let cache = 2 * config.layerCount * config.kvHeadCount * config.headDim * (promptTokens + maxNewTokens) * dtype.byteSize
-        return cache + config.vocabSize * 48
+        let total = promptTokens + maxNewTokens
+        let slots = (0..<config.layerCount).reduce(0) { sum, layer in
+            guard config.slides(layer), let size = config.slidingWindow else { return sum + total }
+            let window = SlidingWindowSlots(size: size, layers: [true])
+            return sum + min(total, window.roomy(time: promptTokens))
+        }
+        return 2 * config.kvHeadCount * config.headDim * slots * dtype.byteSize + config.vocabSize * 48
     }
 
     /// Memory the system can still hand out (`MemAvailable` in /proc/meminfo), nil where

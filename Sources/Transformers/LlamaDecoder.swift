@@ -36,6 +36,17 @@ public final class CausalLM: @unchecked Sendable {
     /// activations (applies to forward passes with autograd and no KV cache).
     public var gradientCheckpointing = false
 
+    /// Whether generation's KV cache keeps only the window of sliding-window layers (memory
+    /// about one window per such layer instead of the whole sequence). On by default; off
+    /// keeps every slot, as a reference for tests.
+    public var trimsSlidingWindowCache = true
+
+    /// The layers whose cached keys a generation may trim, nil when none.
+    var slidingWindowSlots: SlidingWindowSlots? {
+        guard trimsSlidingWindowCache, let size = config.slidingWindow, config.slidingLayers.contains(true) else { return nil }
+        return SlidingWindowSlots(size: size, layers: (0..<config.layerCount).map(config.slides))
+    }
+
     /// Whether forward passes without autograd on the CPU use pre-packed weights (about 2×
     /// faster matmuls for decoding; costs a second copy of the weights). On by default;
     /// switched off by itself where oneDNN packing is unavailable.
@@ -161,6 +172,7 @@ public final class CausalLM: @unchecked Sendable {
     ///   filled slots too.
     public func hiddenStates(ids: Tensor, positions: Tensor, valid: Tensor?, cache: KVCache? = nil) throws(TorchError) -> Tensor {
         let time = ids.shape[1]
+        try cache?.makeRoom(time: time)
         var x = try embed(ids)
         let global = try rotary.tables(positions: positions, dtype: dtype)
         let local = try localRotary?.tables(positions: positions, dtype: dtype)
@@ -220,9 +232,11 @@ public final class CausalLM: @unchecked Sendable {
         if let cache { keyValid = try cache.validity(including: stepValid) }
         let keys = past + time
         let keyIndex = try Tensor.arange(.int(keys), dtype: .int64, device: device).view([1, keys])
+        // A windowed cache's sliding layers hold only the slots from `windowStart` on.
+        let held = window == nil ? 0 : cache?.windowStart ?? 0
         if time == 1 {
             if let window { keyValid = try keyValid.logicalAnd(try keyIndex.gt(.int(past - window))) }
-            return .mask(try keyValid.view([batch, 1, 1, keys]))
+            return .mask(try keyValid.view([batch, 1, 1, keys]).narrow(dim: 3, start: held, length: keys - held))
         }
         // Key slot s is visible from query t when s ≤ past + t (causal in slot order); a
         // query always sees itself, so padded queries do not produce an all-masked row.
@@ -231,7 +245,7 @@ public final class CausalLM: @unchecked Sendable {
         if let window { causal = try causal.logicalAnd(try keyIndex.gt(queryIndex - Double(window))) }
         let itself = try keyIndex.eq(queryIndex)
         let visible = try keyValid.view([batch, 1, 1, keys]).logicalAnd(causal).logicalOr(itself)
-        return .mask(visible)
+        return .mask(try visible.narrow(dim: 3, start: held, length: keys - held))
     }
 }
 
