@@ -3,7 +3,7 @@ the same SmolLM2 GGUF, same threads and shapes as `iap bench generate` / `iap be
 
     python bench/models_reference.py GGUF generate BATCH NEW_TOKENS THREADS
     python bench/models_reference.py GGUF train-step BATCH LENGTH THREADS
-(DTYPE=bfloat16 in the environment for bf16 weights; AUTOCAST=bfloat16 for float32 weights
+(DTYPE=bfloat16 in the environment for bf16 weights; PROMPT_TOKENS=N lengthens the prompt; AUTOCAST=bfloat16 for float32 weights
 under torch.autocast("cpu", bfloat16) in the training step; STEPS=N timed steps, default 3.)
 """
 import json
@@ -30,6 +30,14 @@ if mode == "generate":
     else:  # a base model: iap's plain template (docs/chat-templates.md), as `iap-bench generate` renders it
         text = (tok.bos_token or "") + "User: " + PROMPT + "\n\nAssistant:"
     ids = tok([text] * a, return_tensors="pt", add_special_tokens=False)
+    want = int(os.environ.get("PROMPT_TOKENS", "0"))
+    if want:  # lengthened as `iap-bench generate --prompt-tokens` does: the request repeated after it
+        prompt = tok(text, add_special_tokens=False).input_ids
+        filler = tok(" " + PROMPT, add_special_tokens=False).input_ids
+        while len(prompt) < want:
+            prompt += filler
+        row = torch.tensor([prompt[:want]] * a)
+        ids = {"input_ids": row, "attention_mask": torch.ones_like(row)}
     settings = dict(do_sample=True, temperature=1.0, top_p=1.0, top_k=0, pad_token_id=tok.eos_token_id)
     with torch.no_grad():
         model.generate(**tok([text] * 2, return_tensors="pt", add_special_tokens=False), max_new_tokens=4, **settings)
@@ -37,9 +45,9 @@ if mode == "generate":
         start = time.perf_counter()
         out = model.generate(**ids, max_new_tokens=b, min_new_tokens=b, **settings)
         seconds = time.perf_counter() - start
-    produced = (out.shape[1] - ids.input_ids.shape[1]) * a
+    produced = (out.shape[1] - ids["input_ids"].shape[1]) * a
     print(json.dumps({"bench": "generate_reference", "library": "transformers generate", "batch": a, "new_tokens": b,
-                      "prompt_tokens": ids.input_ids.shape[1], "threads": threads, "dtype": str(DTYPE).split(".")[-1], "tokens": produced,
+                      "prompt_tokens": ids["input_ids"].shape[1], "threads": threads, "dtype": str(DTYPE).split(".")[-1], "tokens": produced,
                       "seconds": round(seconds, 2), "tokens_per_s": round(produced / seconds, 1)}))
 else:
     model.train()

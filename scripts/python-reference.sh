@@ -6,17 +6,21 @@
 set -euo pipefail
 cache=${IAP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iap}
 venv="$cache/pyref"
-packages=(torch==2.11.0 numpy gguf==0.19.0 transformers==5.24.0 tokenizers==0.23.3 accelerate bert-score==0.3.13 pandas matplotlib)
+packages=(torch==2.11.0 numpy gguf==0.19.0 transformers==5.24.0 tokenizers==0.23.3 accelerate bert-score==0.3.13 pandas matplotlib peft==0.21.2)
 say() { printf 'python-reference: %s\n' "$*" >&2; }
 
-# A venv records its own path, so it is built in place; the stamp, written last, marks it
-# complete (an interrupted install is started over).
-if [ ! -f "$venv/.iap-complete" ]; then
+# A venv records its own path, so it is built in place; the stamp, written last, holds the
+# package list it was completed with (an interrupted install is started over; a longer list
+# is installed into the existing environment).
+stamp="$venv/.iap-complete"
+if [ ! -f "$stamp" ]; then
   command -v python3 >/dev/null || { say "python3 is missing: install python3 and python3-venv."; exit 1; }
   say "creating $venv (torch 2.11.0 with its CUDA dependencies: several GB, a few minutes)"
   rm -rf "$venv"
   python3 -m venv "$venv"
+fi
+if [ "$(cat "$stamp" 2>/dev/null)" != "${packages[*]}" ]; then
   "$venv/bin/pip" install -q "${packages[@]}" >&2 || { say "pip could not install ${packages[*]}; check the network."; exit 1; }
-  touch "$venv/.iap-complete"
+  printf '%s' "${packages[*]}" > "$stamp"
 fi
 printf '%s\n' "$venv/bin/python"

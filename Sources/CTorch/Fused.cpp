@@ -14,33 +14,73 @@ namespace {
 
 // log p(target) under softmax(hidden · Wᵀ / temperature), computed `chunk` rows at a time so
 // that only one [chunk, vocab] block of logits exists at once, in the forward pass and again
-// in the backward pass (which recomputes the block instead of keeping it):
+// in the backward pass (which recomputes the block, unless it was kept within a budget):
 //   out[n] = z[n, t_n] − logsumexp(z[n, :]),   z = hidden · Wᵀ · inv_t   (f32)
 //   ∂out/∂z = onehot(t) − softmax(z),   ∂z/∂hidden = W · inv_t,   ∂z/∂W = hidden · inv_t
 struct LinearLogProbs : public torch::autograd::Function<LinearLogProbs> {
+  // The logits of the first `keep_rows` rows (whole blocks) are kept from the forward pass for
+  // the backward one, which then skips their matmul; the rest are recomputed. Blocks are
+  // worked on in place in one reused [chunk, vocab] buffer: a fresh one per block would be
+  // mapped and faulted in anew every time (glibc maps blocks this large straight from the
+  // kernel and unmaps them on free).
   static at::Tensor forward(AutogradContext *ctx, const at::Tensor &hidden, const at::Tensor &weight,
-                            const at::Tensor &targets, double inv_t, int64_t chunk, at::Tensor *entropy) {
+                            const at::Tensor &targets, double inv_t, int64_t chunk, at::Tensor *entropy, int64_t keep_rows) {
     // `entropy` is a plain pointer, not a tensor argument: autograd would treat it as an input.
     const int64_t n = hidden.size(0);
     auto out = at::empty({n}, hidden.options().dtype(at::kFloat));
     auto lse_all = at::empty({n}, hidden.options().dtype(at::kFloat));
+    auto work = at::empty({std::min(chunk, n), weight.size(0)}, hidden.options().dtype(at::kFloat));
+    at::Tensor scratch = entropy != nullptr ? at::empty_like(work) : at::Tensor();
+    std::vector<at::Tensor> kept;  // the first blocks' logits, one tensor per block
     for (int64_t s = 0; s < n; s += chunk) {
       const int64_t len = std::min(chunk, n - s);
-      auto logits = at::matmul(hidden.narrow(0, s, len), weight.t()).to(at::kFloat).mul_(inv_t);
-      auto lse = at::logsumexp(logits, {1});
-      auto picked = logits.gather(1, targets.narrow(0, s, len).unsqueeze(1)).squeeze(1);
-      out.narrow(0, s, len).copy_(picked - lse);
-      lse_all.narrow(0, s, len).copy_(lse);
-      if (entropy != nullptr) {
-        // H = lse − Σ p·z
-        auto p = (logits - lse.unsqueeze(1)).exp_();
-        entropy->narrow(0, s, len).copy_(lse - (p * logits).sum(1));
+      auto z = work.narrow(0, 0, len);
+      if (s + len <= keep_rows) {
+        kept.push_back(at::empty({len, weight.size(0)}, z.options()));
+        block_logits(hidden.narrow(0, s, len), weight, inv_t, kept.back());
+        z.copy_(kept.back());
+      } else {
+        block_logits(hidden.narrow(0, s, len), weight, inv_t, z);
       }
+      auto e = entropy != nullptr ? scratch.narrow(0, 0, len) : at::Tensor();
+      auto [picked, lse] = log_softmax_at(z, targets.narrow(0, s, len), e, entropy ? entropy->narrow(0, s, len) : at::Tensor());
+      out.narrow(0, s, len).copy_(picked);
+      lse_all.narrow(0, s, len).copy_(lse);
     }
     ctx->save_for_backward({hidden, weight, targets, lse_all});
     ctx->saved_data["inv_t"] = inv_t;
     ctx->saved_data["chunk"] = chunk;
+    if (!kept.empty()) ctx->saved_data["kept"] = kept;
     return out;
+  }
+
+  // z = h · Wᵀ · inv_t as f32 [len, vocab], written into `into`.
+  static void block_logits(const at::Tensor &h, const at::Tensor &weight, double inv_t, at::Tensor &into) {
+    if (h.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat) {
+      at::mm_out(into, h, weight.t());
+    } else {
+      into.copy_(at::matmul(h, weight.t()));
+    }
+    into.mul_(inv_t);
+  }
+
+  // log softmax(z)[t] and logsumexp(z) per row of z [len, vocab] (overwritten); with `e`
+  // (scratch like z), each row's entropy into `entropy`:
+  //   z' = z − max,  S = Σ exp z',  log p(t) = z'[t] − log S,  H = log S − Σ exp(z')·z' / S
+  static std::pair<at::Tensor, at::Tensor> log_softmax_at(at::Tensor &z, const at::Tensor &t, at::Tensor &e, at::Tensor entropy) {
+    auto top = at::amax(z, {1}, true);
+    z.sub_(top);
+    auto picked = z.gather(1, t.unsqueeze(1)).squeeze(1);
+    at::Tensor sum;
+    if (e.defined()) {
+      at::exp_out(e, z);
+      sum = e.sum(1);
+      entropy.copy_(sum.log() - e.mul_(z).sum(1) / sum);
+    } else {
+      sum = z.exp_().sum(1);
+    }
+    auto log_sum = sum.log_();
+    return {picked - log_sum, top.squeeze(1) + log_sum};
   }
 
   static variable_list backward(AutogradContext *ctx, variable_list grads) {
@@ -57,13 +97,27 @@ struct LinearLogProbs : public torch::autograd::Function<LinearLogProbs> {
     const int64_t n = hidden.size(0);
     at::Tensor grad_hidden = need_hidden ? at::empty_like(hidden) : at::Tensor();
     at::Tensor grad_weight = need_weight ? at::zeros(weight.sizes(), weight.options().dtype(at::kFloat)) : at::Tensor();
+    // Kept logits are turned into their gradient in place and released after this pass (a
+    // second backward pass, with a retained graph, recomputes them all).
+    std::vector<at::Tensor> kept;
+    if (ctx->saved_data.count("kept")) kept = ctx->saved_data["kept"].toTensorVector();
+    ctx->saved_data.erase("kept");
+    at::Tensor work;
     for (int64_t s = 0; s < n; s += chunk) {
       const int64_t len = std::min(chunk, n - s);
       auto h = hidden.narrow(0, s, len);
-      auto logits = at::matmul(h, weight.t()).to(at::kFloat).mul_(inv_t);
+      const auto block = static_cast<size_t>(s / chunk);
+      at::Tensor z;
+      if (block < kept.size()) {
+        z = std::move(kept[block]);
+      } else {
+        if (!work.defined()) work = at::empty({std::min(chunk, n), weight.size(0)}, hidden.options().dtype(at::kFloat));
+        z = work.narrow(0, 0, len);
+        block_logits(h, weight, inv_t, z);
+      }
       auto gc = g.narrow(0, s, len).unsqueeze(1);  // [len, 1]
       // (onehot − softmax) · g · inv_t
-      auto grad_logits = (logits - lse_all.narrow(0, s, len).unsqueeze(1)).exp_().mul_(gc.neg());
+      auto grad_logits = z.sub_(lse_all.narrow(0, s, len).unsqueeze(1)).exp_().mul_(gc.neg());
       grad_logits.scatter_add_(1, targets.narrow(0, s, len).unsqueeze(1), gc);
       grad_logits.mul_(inv_t);
       auto grad_logits_typed = grad_logits.to(hidden.scalar_type());
@@ -81,7 +135,7 @@ struct LinearLogProbs : public torch::autograd::Function<LinearLogProbs> {
       }
     }
     if (need_weight) grad_weight = grad_weight.to(weight.scalar_type());
-    return {grad_hidden, grad_weight, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+    return {grad_hidden, grad_weight, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
@@ -138,9 +192,15 @@ ct_tensor ct_share(ct_tensor t) { CT_TENSOR(T(t)) }
 void ct_set_last_error(const char *message) { ctorch::set_error(message); }
 
 ct_tensor ct_linear_log_probs(ct_tensor hidden, ct_tensor weight, ct_tensor targets, double inv_temperature, int64_t chunk,
-                              ct_tensor entropy_out) {
+                              ct_tensor entropy_out, int64_t keep_bytes) {
   at::Tensor *entropy = entropy_out ? &entropy_out->tensor : nullptr;
-  CT_TENSOR(LinearLogProbs::apply(T(hidden), T(weight), T(targets), inv_temperature, std::max<int64_t>(chunk, 1), entropy))
+  chunk = std::max<int64_t>(chunk, 1);
+  // Kept only when a backward pass will come; whole chunks (or every row), within the budget.
+  const bool differentiable = at::GradMode::is_enabled() && (T(hidden).requires_grad() || T(weight).requires_grad());
+  const int64_t rows = T(hidden).size(0), row_bytes = std::max<int64_t>(T(weight).size(0), 1) * 4;
+  int64_t keep_rows = differentiable && keep_bytes > 0 ? std::min(rows, keep_bytes / row_bytes) : 0;
+  if (keep_rows < rows) keep_rows = keep_rows / chunk * chunk;
+  CT_TENSOR(LinearLogProbs::apply(T(hidden), T(weight), T(targets), inv_temperature, chunk, entropy, keep_rows))
 }
 
 // oneDNN's pre-packed linear (the kernels PyTorch's inductor uses on CPU): the weight is

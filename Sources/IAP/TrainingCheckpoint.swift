@@ -65,6 +65,7 @@ extension TrainConfig {
     /// from `optim.*`; shared by `iap train` and `iap sft`.
     public func trainableOptimizer(for policy: CausalLM) throws(TorchError) -> AdamW {
         policy.gradientCheckpointing = self.policy.gradientCheckpointing
+        policy.keptLogitsBytes = self.policy.keptLogitsMiB << 20
         for p in policy.parameters { _ = try p.tensor.requiresGrad() }
         return AdamW(
             parameters: policy.parameters, learningRate: optim.lr, betas: (optim.beta1, optim.beta2), weightDecay: optim.weightDecay,

@@ -66,17 +66,21 @@ extension Tensor {
     /// `log_softmax(self · weightᵀ / temperature)` at `targets`, for self [N, H], weight
     /// [V, H], targets [N] int64 → [N] f32, differentiable in self and weight.
     ///
-    /// The [N, V] logits never exist at once: rows are processed `chunk` at a time in the
-    /// forward pass and recomputed in the backward pass. When `entropy` ([N] f32) is given,
-    /// each row's entropy is written into it (no gradient).
+    /// The [N, V] logits need not exist at once: rows are processed `chunk` at a time in the
+    /// forward pass, and the backward pass recomputes each block except those kept from the
+    /// forward pass within `keptLogitsBytes` (f32; only when autograd records the call) — one
+    /// matmul of the head fewer per kept block. When `entropy` ([N] f32) is given, each row's
+    /// entropy is written into it (no gradient).
     public func linearLogProbs(
-        weight: Tensor, targets: Tensor, temperature: Double = 1, chunk: Int = 128, entropy: Tensor? = nil
+        weight: Tensor, targets: Tensor, temperature: Double = 1, chunk: Int = 128, entropy: Tensor? = nil, keptLogitsBytes: Int = 0
     ) throws(TorchError) -> Tensor {
         guard temperature > 0 else {
             throw TorchError(operation: "linearLogProbs", message: "temperature must be positive, got \(temperature)")
         }
         return try owned(
-            "linearLogProbs", ct_linear_log_probs(handle, weight.handle, targets.handle, 1 / temperature, Int64(chunk), entropy?.handle))
+            "linearLogProbs",
+            ct_linear_log_probs(
+                handle, weight.handle, targets.handle, 1 / temperature, Int64(chunk), entropy?.handle, Int64(Swift.max(keptLogitsBytes, 0))))
     }
 }
 

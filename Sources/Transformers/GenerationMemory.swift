@@ -14,13 +14,19 @@ public enum GenerationMemory {
     /// vocabulary (logits, scaled float32 copies, log-softmax, sort, masks, the float64 CDF:
     /// about 48 bytes per vocabulary entry).
     public static func bytesPerCompletion(config: CausalLMConfig, dtype: DType, promptTokens: Int, maxNewTokens: Int) -> Int {
+        kvCacheBytes(config: config, dtype: dtype, promptTokens: promptTokens, maxNewTokens: maxNewTokens) + config.vocabSize * 48
+    }
+
+    /// Peak bytes of one sequence's keys and values; `windowed`: sliding-window layers keep
+    /// only their window (`CausalLM.trimsSlidingWindowCache`).
+    public static func kvCacheBytes(config: CausalLMConfig, dtype: DType, promptTokens: Int, maxNewTokens: Int, windowed: Bool = true) -> Int {
         let total = promptTokens + maxNewTokens
         let slots = (0..<config.layerCount).reduce(0) { sum, layer in
-            guard config.slides(layer), let size = config.slidingWindow else { return sum + total }
+            guard windowed, config.slides(layer), let size = config.slidingWindow else { return sum + total }
             let window = SlidingWindowSlots(size: size, layers: [true])
             return sum + min(total, window.roomy(time: promptTokens))
         }
-        return 2 * config.kvHeadCount * config.headDim * slots * dtype.byteSize + config.vocabSize * 48
+        return 2 * config.kvHeadCount * config.headDim * slots * dtype.byteSize
     }
 
     /// Memory the system can still hand out (`MemAvailable` in /proc/meminfo), nil where

@@ -36,6 +36,10 @@ public final class CausalLM: @unchecked Sendable {
     /// activations (applies to forward passes with autograd and no KV cache).
     public var gradientCheckpointing = false
 
+    /// Bytes of the LM head's f32 logits the training forward keeps for its backward pass,
+    /// which recomputes the rest (one more matmul of the head for them). 2 GiB by default.
+    public var keptLogitsBytes = 2 << 30
+
     /// Whether generation's KV cache keeps only the window of sliding-window layers (memory
     /// about one window per such layer instead of the whole sequence). On by default; off
     /// keeps every slot, as a reference for tests.

@@ -7,8 +7,9 @@ extension CausalLM {
     ///
     /// - `valid`: [batch, time] bool (false on padding; positions count real tokens only, so
     ///   left- and right-padded batches both work); nil when nothing is padding.
-    /// - The LM head and log-softmax run `chunk` rows at a time (`Tensor.linearLogProbs`),
-    ///   so the [batch, time, vocab] logits are never all in memory, forward or backward.
+    /// - The LM head and log-softmax run `chunk` rows at a time (`Tensor.linearLogProbs`):
+    ///   beyond `keptLogitsBytes` the [batch, time, vocab] logits are not kept for the
+    ///   backward pass but recomputed there.
     /// - `entropy`: also return the entropy of each position's distribution (no gradient).
     public func sequenceLogProbs(
         ids: Tensor, valid: Tensor?, temperature: Double = 1, chunk: Int = 128, entropy wantEntropy: Bool = false
@@ -23,7 +24,8 @@ extension CausalLM {
         let inputs = try hidden.narrow(dim: 1, start: 0, length: time - 1).reshape([batch * (time - 1), config.hiddenSize])
         let targets = try ids.narrow(dim: 1, start: 1, length: time - 1).reshape([batch * (time - 1)])
         let entropy = wantEntropy ? try Tensor.zeros([batch * (time - 1)], dtype: .float32, device: device) : nil
-        let logProbs = try inputs.linearLogProbs(weight: head, targets: targets, temperature: temperature, chunk: chunk, entropy: entropy)
+        let logProbs = try inputs.linearLogProbs(
+            weight: head, targets: targets, temperature: temperature, chunk: chunk, entropy: entropy, keptLogitsBytes: keptLogitsBytes)
         return (try logProbs.view([batch, time - 1]), try entropy?.view([batch, time - 1]))
     }
 

@@ -73,7 +73,8 @@ extension CausalLM {
         }
         let entropy = wantEntropy ? try Tensor.zeros([g * c], dtype: .float32, device: device) : nil
         let logProbs = try inputs.reshape([g * c, h]).linearLogProbs(
-            weight: head, targets: continuations.reshape([g * c]), temperature: temperature, chunk: chunk, entropy: entropy)
+            weight: head, targets: continuations.reshape([g * c]), temperature: temperature, chunk: chunk, entropy: entropy,
+            keptLogitsBytes: keptLogitsBytes)
         return (try logProbs.view([g, c]), try entropy?.view([g, c]))
     }
 

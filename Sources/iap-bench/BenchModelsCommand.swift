@@ -32,6 +32,12 @@ extension BenchCommand {
         @Option(help: "Device: cpu or cuda[:N].")
         var device = "cpu"
 
+        @Option(help: "Lengthen the prompt to this many tokens (the request repeated after it), to time long contexts.")
+        var promptTokens: Int?
+
+        @Flag(help: "Keep every slot in the KV cache of sliding-window layers instead of only the window.")
+        var wholeWindowCache = false
+
         func run() throws {
             Torch.threads = threads
             Torch.keepFreedMemory()
@@ -39,8 +45,14 @@ extension BenchCommand {
             let files = try CLI.openModel(model)
             let tokenizer = try CLI.loadTokenizer(files)
             let lm = try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device)
+            lm.trimsSlidingWindowCache = !wholeWindowCache
             let rendered = try files.chatTemplate().render([ChatMessage(.user, benchmarkPrompt)], addGenerationPrompt: true)
-            let prompt = tokenizer.encode(rendered)
+            var prompt = tokenizer.encode(rendered)
+            if let promptTokens {
+                let filler = tokenizer.encode(" " + benchmarkPrompt)
+                while prompt.count < promptTokens { prompt += filler }
+                prompt = Array(prompt.prefix(promptTokens))
+            }
             var options = GenerationOptions()
             options.maxNewTokens = newTokens
             options.stopAtEOS = false
@@ -60,7 +72,14 @@ extension BenchCommand {
             BenchResult.print(
                 BenchResult.Generate(
                     batch: batch, newTokens: newTokens, promptTokens: prompt.count, threads: threads, dtype: dtype, device: device,
-                    tokens: produced, seconds: rounded(s, 2), tokensPerS: rounded(Double(produced) / s, 1)))
+                    tokens: produced, seconds: rounded(s, 2), tokensPerS: rounded(Double(produced) / s, 1),
+                    kvCacheMiB: rounded(Double(batch * kvBytes(lm, promptTokens: prompt.count)) / 1_048_576, 1)))
+        }
+
+        /// Bytes of one sequence's KV cache at its longest.
+        private func kvBytes(_ lm: CausalLM, promptTokens: Int) -> Int {
+            GenerationMemory.kvCacheBytes(
+                config: lm.config, dtype: lm.dtype, promptTokens: promptTokens, maxNewTokens: newTokens, windowed: lm.trimsSlidingWindowCache)
         }
     }
 
@@ -96,6 +115,9 @@ extension BenchCommand {
         @Option(help: "Device: cpu or cuda[:N].")
         var device = "cpu"
 
+        @Option(help: "MiB of head logits kept from the forward for the backward pass (policy.kept_logits_mib); 0 recomputes all.")
+        var keptLogitsMib = 2048
+
         @Option(help: "Also time the shared-prompt forward: the batch is one group of continuations of a common prompt of this many tokens (of `length`); prints both and the ratio.")
         var sharedPrefix: Int?
 
@@ -106,6 +128,7 @@ extension BenchCommand {
             let files = try CLI.openModel(model)
             let lm = try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device)
             lm.gradientCheckpointing = checkpointing
+            lm.keptLogitsBytes = keptLogitsMib << 20
             for p in lm.parameters { _ = try p.tensor.requiresGrad() }
             let ids = try Tensor.randint(0, lm.config.vocabSize, [batch, length], generator: Generator(seed: 0)).to(runtime.device)
             let mixed: DType? = switch autocast {
@@ -161,7 +184,7 @@ extension BenchCommand {
             BenchResult.print(
                 BenchResult.TrainStep(
                     batch: batch, length: length, threads: threads, dtype: dtype, autocast: autocast, device: device,
-                    checkpointing: checkpointing, bestStepS: rounded(best, 3), tokensPerS: rounded(Double(tokens) / best, 1), peakRSSMB: usage.ru_maxrss / 1024))
+                    checkpointing: checkpointing, keptLogitsMiB: keptLogitsMib, bestStepS: rounded(best, 3), tokensPerS: rounded(Double(tokens) / best, 1), peakRSSMB: usage.ru_maxrss / 1024))
         }
     }
 }

@@ -55,9 +55,11 @@ enum BenchResult {
         var tokens: Int
         var seconds: Double
         var tokensPerS: Double
+        /// The batch's KV cache at its longest (sliding-window layers: as kept).
+        var kvCacheMiB: Double
         enum CodingKeys: String, CodingKey {
             case bench, batch, newTokens = "new_tokens", promptTokens = "prompt_tokens", threads, dtype, device, tokens, seconds
-            case tokensPerS = "tokens_per_s"
+            case tokensPerS = "tokens_per_s", kvCacheMiB = "kv_cache_mib"
         }
     }
 
@@ -70,11 +72,12 @@ enum BenchResult {
         var autocast: String
         var device: String
         var checkpointing: Bool
+        var keptLogitsMiB: Int
         var bestStepS: Double
         var tokensPerS: Double
         var peakRSSMB: Int
         enum CodingKeys: String, CodingKey {
-            case bench, batch, length, threads, dtype, autocast, device, checkpointing, bestStepS = "best_step_s"
+            case bench, batch, length, threads, dtype, autocast, device, checkpointing, keptLogitsMiB = "kept_logits_mib", bestStepS = "best_step_s"
             case tokensPerS = "tokens_per_s", peakRSSMB = "peak_rss_mb"
         }
     }

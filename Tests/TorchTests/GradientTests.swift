@@ -114,15 +114,17 @@ extension TorchSuite {
 extension TorchSuite {
     @Suite struct FusedLogProbTests {
         /// The chunked fused op equals log_softmax(h·Wᵀ/T) gathered at the targets, in value,
-        /// entropy and gradients (several chunk sizes, one not dividing N).
-        @Test(arguments: [1, 3, 64])
-        func matchesTheComposedOperations(chunk: Int) throws {
+        /// entropy and gradients (several chunk sizes, one not dividing N), whether the
+        /// backward pass recomputes the logits, has some kept (132 bytes: 3 rows of 11) or all.
+        @Test(arguments: [1, 3, 64], [0, 132, 1 << 20])
+        func matchesTheComposedOperations(chunk: Int, kept: Int) throws {
             let g = try Generator(seed: 5)
             let hidden = try Tensor.randn([7, 5], dtype: .float64, generator: g).requiresGrad()
             let weight = try Tensor.randn([11, 5], dtype: .float64, generator: g).requiresGrad()
             let targets = try Tensor([3, 0, 10, 4, 4, 7, 1] as [Int64])
             let entropy = try Tensor.zeros([7])
-            let fused = try hidden.linearLogProbs(weight: weight, targets: targets, temperature: 0.7, chunk: chunk, entropy: entropy)
+            let fused = try hidden.linearLogProbs(
+                weight: weight, targets: targets, temperature: 0.7, chunk: chunk, entropy: entropy, keptLogitsBytes: kept)
             let upstream = try Tensor.randn([7], generator: g)
             try (fused * upstream).sum().backward()
             let fusedGrads = (try doubles(#require(hidden.grad)), try doubles(#require(weight.grad)))

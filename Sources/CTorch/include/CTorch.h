@@ -229,10 +229,11 @@ ct_tensor ct_rms_norm(ct_tensor x, const int64_t *shape, int32_t ndim, ct_tensor
 /// additive float) broadcastable to [B, Hq, Tq, Tk], may be NULL; scale used when has_scale.
 /// log-softmax(hidden · weightᵀ · inv_temperature)[n, targets[n]] for hidden [N, H], weight [V, H],
 /// targets [N] int64: [N] f32, with a backward pass that recomputes logits `chunk` rows at a
-/// time. When `entropy_out` ([N] f32) is given, the entropy of each row is written into it
-/// (not differentiated).
+/// time, except the first rows whose f32 logits fit in `keep_bytes` (kept from the forward
+/// pass when autograd records it). When `entropy_out` ([N] f32) is given, the entropy of each
+/// row is written into it (not differentiated).
 ct_tensor ct_linear_log_probs(ct_tensor hidden, ct_tensor weight, ct_tensor targets, double inv_temperature, int64_t chunk,
-                              ct_tensor entropy_out);
+                              ct_tensor entropy_out, int64_t keep_bytes);
 
 /// oneDNN pre-packed linear weights (CPU, f32/bf16): pack once, then multiply many times.
 /// `batch_hint` (0: none) tunes the layout for that many rows.

@@ -8,6 +8,9 @@ extension TrainConfig {
         public var device = "cpu"
         /// Recompute each block in the backward pass (less memory, same result).
         public var gradientCheckpointing = false
+        /// MiB of the LM head's logits kept from the forward pass for the backward pass; the
+        /// rest are recomputed there (less memory, one more head matmul).
+        public var keptLogitsMiB = 2048
         /// A chat template file instead of the model's own.
         public var chatTemplate: String?
 
@@ -16,6 +19,7 @@ extension TrainConfig {
         enum CodingKeys: String, CodingKey, CaseIterable {
             case model, dtype, device
             case gradientCheckpointing = "gradient_checkpointing"
+            case keptLogitsMiB = "kept_logits_mib"
             case chatTemplate = "chat_template"
         }
 
@@ -26,6 +30,7 @@ extension TrainConfig {
             dtype = try read(.dtype, d.dtype)
             device = try read(.device, d.device)
             gradientCheckpointing = try read(.gradientCheckpointing, d.gradientCheckpointing)
+            keptLogitsMiB = try read(.keptLogitsMiB, d.keptLogitsMiB)
             chatTemplate = try read(.chatTemplate, d.chatTemplate)
         }
     }

@@ -55,6 +55,7 @@ extension TrainConfig {
             }
         }
         try atLeast("run.steps", run.steps, 0)
+        try atLeast("policy.kept_logits_mib", policy.keptLogitsMiB, 0)
         try atLeast("run.checkpoint_every", run.checkpointEvery, 1)
         try atLeast("run.keep_checkpoints", run.keepCheckpoints, 1)
         try atLeast("run.log_rollouts", run.logRollouts, 0)
