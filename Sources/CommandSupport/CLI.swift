@@ -51,17 +51,36 @@ public enum CLI {
         do { return try ModelFiles(path: location.path) } catch { throw failure(error) }
     }
 
-    /// A causal LM with its tokenizer and chat renderer (the model's own, or a template file).
+    /// A causal LM with its tokenizer and chat renderer (the model's own, or a template file),
+    /// with the LoRA adapter of `adapter` on it — or of `reference` itself when that is an
+    /// adapter folder (a LoRA run's checkpoint), whose base is the model it names.
     public static func openLanguageModel(
-        _ reference: String, chatTemplate: String? = nil, dtype: DType = .float32, device: Device = .cpu
+        _ reference: String, adapter: String? = nil, chatTemplate: String? = nil, dtype: DType = .float32, device: Device = .cpu
     ) throws(ExitCode) -> (files: ModelFiles, tokenizer: Tokenizer, model: CausalLM, template: ChatTemplate) {
-        let files = try openModel(reference)
+        let (base, adapterFolder) = try resolveAdapter(reference, adapter: adapter)
+        let files = try openModel(base)
         let tokenizer = try loadTokenizer(files)
         do {
-            return (files, tokenizer, try CausalLM.load(files, dtype: dtype, device: device), try files.chatTemplate(file: chatTemplate))
+            var model = try CausalLM.load(files, dtype: dtype, device: device)
+            if let adapterFolder { model = try LoRAAdapterFolder.load(adapterFolder, onto: model) }
+            return (files, tokenizer, model, try files.chatTemplate(file: chatTemplate))
         } catch {
             throw failure("\(error)")
         }
+    }
+
+    /// The base model and adapter folder a model reference means: `adapter` on `reference`,
+    /// or — when `reference` is a LoRA adapter folder — the base its adapter_config.json names
+    /// (`base_model_name_or_path`) with that folder.
+    public static func resolveAdapter(_ reference: String, adapter: String?) throws(ExitCode) -> (base: String, adapter: String?) {
+        if let adapter { return (reference, adapter) }
+        guard LoRAAdapterFolder.isAdapter(reference), access(reference + "/config.json", F_OK) != 0 else { return (reference, nil) }
+        let config: LoRAAdapterConfig
+        do { config = try LoRAAdapterFolder.readConfig(reference) } catch { throw failure(error) }
+        guard let base = config.baseModelNameOrPath, !base.isEmpty else {
+            throw failure("\(reference) is a LoRA adapter that does not name its base model (base_model_name_or_path): pass the base model and --adapter \(reference)")
+        }
+        return (base, reference)
     }
 
     public static func loadTokenizer(_ model: ModelFiles) throws(ExitCode) -> Tokenizer {

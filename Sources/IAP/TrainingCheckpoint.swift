@@ -16,8 +16,8 @@ public enum TrainingCheckpoint {
         format: RolloutFormat
     ) throws {
         let optimizerState = optimizer.stateTensors()
-        try CheckpointWriter.save(policy, tokenizer: tokenizer, chatTemplate: chatTemplate, to: run.checkpointPath(step: step)) {
-            (temporary) throws(ModelLoadError) in
+        let path = run.checkpointPath(step: step)
+        let trainerFiles = { (temporary: String) throws(ModelLoadError) -> Void in
             do {
                 try TensorFile.save(optimizerState.tensors, metadata: ["step": String(optimizerState.step)], to: temporary + "/optimizer.safetensors")
                 try JSONFile.write(state, to: temporary + "/" + TrainerState.fileName)
@@ -27,16 +27,37 @@ public enum TrainingCheckpoint {
                 throw ModelLoadError(source: temporary, reason: "writing trainer state: \(error)")
             }
         }
+        if policy.lora != nil {
+            // A PEFT adapter folder (base_model_name_or_path names the base) with the tokenizer.
+            try AtomicFolder.replace(path) { temporary in
+                try LoRAAdapterFolder.write(policy, into: temporary, baseModel: nil)
+                try CheckpointWriter.writeTokenizer(tokenizer, chatTemplate: chatTemplate, maxLength: policy.config.maxPositions, into: temporary)
+                try trainerFiles(temporary)
+            }
+        } else {
+            try CheckpointWriter.save(policy, tokenizer: tokenizer, chatTemplate: chatTemplate, to: path, extra: trainerFiles)
+        }
         for old in run.checkpointSteps().dropLast(max(1, keep)) { FileSystem.removeFolder(run.checkpointPath(step: old)) }
     }
 
-    /// Copies the folder's weights into `policy`, its moments into `optimizer`, and returns
-    /// its trainer state.
+    /// Copies the folder's weights (a LoRA run's: its adapters) into `policy`, its moments
+    /// into `optimizer`, and returns its trainer state.
     public static func restore(from folder: String, policy: CausalLM, optimizer: AdamW) throws -> TrainerState {
         let state = try JSONFile.read(TrainerState.self, from: folder + "/" + TrainerState.fileName)
-        let weights = try WeightLoader(files: ModelFiles(path: folder), dtype: policy.dtype, device: policy.device).loadAll()
+        let trained = policy.lora == nil ? policy.weights : policy.adapterTensors
+        let weights: [String: Tensor]
+        if policy.lora != nil {
+            let (config, tensors) = try LoRAAdapterFolder.read(folder)
+            guard config.r == policy.lora?.r, config.targetModules == policy.lora?.targetModules else {
+                throw ConfigError("\(folder): its adapters (r = \(config.r), \(config.targetModules)) are not the ones lora.* describes")
+            }
+            weights = tensors
+        } else {
+            guard !LoRAAdapterFolder.isAdapter(folder) else { throw ConfigError("\(folder) holds LoRA adapters: resume it with the same lora.* settings") }
+            weights = try WeightLoader(files: ModelFiles(path: folder), dtype: policy.dtype, device: policy.device).loadAll()
+        }
         try withNoGrad {
-            for (name, tensor) in policy.weights {
+            for (name, tensor) in trained {
                 guard let saved = weights[name] else { throw ConfigError("\(folder): tensor \(name) is missing") }
                 try tensor.copy_(saved)
             }
@@ -61,6 +82,19 @@ public protocol CheckpointedTrainer: AnyObject {
 }
 
 extension TrainConfig {
+    /// The model trained: `base` itself, or `base` with fresh LoRA adapters (seeded by
+    /// `run.seed`) when `lora.r > 0`; the adapters record `policy.model` as their base.
+    public func trainedModel(_ base: CausalLM) throws(LoRAError) -> CausalLM {
+        guard var adapters = lora.adapterConfig else { return base }
+        adapters.baseModelNameOrPath = policy.model
+        let dtype: DType = switch lora.dtype {
+        case .float32: .float32
+        case .bfloat16: .bfloat16
+        case .float16: .float16
+        }
+        return try base.withNewAdapters(adapters, seed: UInt64(run.seed), dtype: dtype)
+    }
+
     /// The policy made trainable (gradients, `policy.gradient_checkpointing`) and its AdamW
     /// from `optim.*`; shared by `iap train` and `iap sft`.
     public func trainableOptimizer(for policy: CausalLM) throws(TorchError) -> AdamW {

@@ -43,16 +43,18 @@ public enum CheckpointWriter {
         } catch {
             throw ModelLoadError(source: temporary, reason: "writing model.safetensors: \(error)")
         }
-        if let tokenizer {
-            do {
-                try writeText(try tokenizer.tokenizerJSON().serialized, to: temporary + "/tokenizer.json")
-            } catch {
-                throw ModelLoadError(source: temporary, reason: "writing tokenizer.json: \(error)")
-            }
-            let settings = tokenizer.tokenizerSettings(chatTemplate: chatTemplate, maxLength: model.config.maxPositions)
-            try writeJSON(settings, to: temporary + "/tokenizer_config.json")
-        }
+        if let tokenizer { try writeTokenizer(tokenizer, chatTemplate: chatTemplate, maxLength: model.config.maxPositions, into: temporary) }
         try extra?(temporary)
+    }
+
+    /// `tokenizer.json` and `tokenizer_config.json` (with the chat template) into `folder`.
+    public static func writeTokenizer(_ tokenizer: Tokenizer, chatTemplate: String?, maxLength: Int, into folder: String) throws(ModelLoadError) {
+        do {
+            try writeText(try tokenizer.tokenizerJSON().serialized, to: folder + "/tokenizer.json")
+        } catch {
+            throw ModelLoadError(source: folder, reason: "writing tokenizer.json: \(error)")
+        }
+        try writeJSON(tokenizer.tokenizerSettings(chatTemplate: chatTemplate, maxLength: maxLength), to: folder + "/tokenizer_config.json")
     }
 
     static func writeJSON(_ value: some Encodable, to path: String) throws(ModelLoadError) {

@@ -18,13 +18,16 @@ public enum GenerationMemory {
     }
 
     /// Peak bytes of one sequence's keys and values; `windowed`: sliding-window layers keep
-    /// only their window (`CausalLM.trimsSlidingWindowCache`).
-    public static func kvCacheBytes(config: CausalLMConfig, dtype: DType, promptTokens: Int, maxNewTokens: Int, windowed: Bool = true) -> Int {
+    /// only their window (`CausalLM.trimsSlidingWindowCache`) — once the prompt is in, when
+    /// not `includingPrefill` (the prefill holds the whole prompt's keys in every layer).
+    public static func kvCacheBytes(
+        config: CausalLMConfig, dtype: DType, promptTokens: Int, maxNewTokens: Int, windowed: Bool = true, includingPrefill: Bool = true
+    ) -> Int {
         let total = promptTokens + maxNewTokens
         let slots = (0..<config.layerCount).reduce(0) { sum, layer in
             guard windowed, config.slides(layer), let size = config.slidingWindow else { return sum + total }
             let window = SlidingWindowSlots(size: size, layers: [true])
-            return sum + min(total, window.roomy(time: promptTokens))
+            return sum + min(total, window.roomy(time: includingPrefill ? promptTokens : 1))
         }
         return 2 * config.kvHeadCount * config.headDim * slots * dtype.byteSize
     }

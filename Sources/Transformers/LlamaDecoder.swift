@@ -28,6 +28,8 @@ public final class CausalLM: @unchecked Sendable {
     let rotary: RotaryEmbedding
     /// RoPE of sliding-window layers when they use their own theta (Gemma 3).
     let localRotary: RotaryEmbedding?
+    /// The LoRA adapters' settings when the linear layers carry adapters (CausalLM+LoRA.swift).
+    public let lora: LoRAAdapterConfig?
     /// Inference copies of the matmul weights in oneDNN's packed layout (see `PackedWeights`).
     let packed = Mutex<PackedWeights?>(nil)
     let packingState = Mutex<Bool>(true)
@@ -120,6 +122,20 @@ public final class CausalLM: @unchecked Sendable {
         if config.tieWordEmbeddings { named.removeValue(forKey: "lm_head.weight") }
         named.removeValue(forKey: "rope_freqs.weight")
         self.weights = named
+        lora = nil
+    }
+
+    /// The same weights (shared tensors, not copies) with other decoder blocks: adapters on
+    /// or off. Settings carry over; the packed inference copies are made anew when needed.
+    init(sharing other: CausalLM, layers: [DecoderLayer], lora: LoRAAdapterConfig?) {
+        (config, dtype, device, weights) = (other.config, other.dtype, other.device, other.weights)
+        (embedding, finalNorm, head, rotary, localRotary) = (other.embedding, other.finalNorm, other.head, other.rotary, other.localRotary)
+        self.layers = layers
+        self.lora = lora
+        gradientCheckpointing = other.gradientCheckpointing
+        keptLogitsBytes = other.keptLogitsBytes
+        trimsSlidingWindowCache = other.trimsSlidingWindowCache
+        usesPackedInference = other.usesPackedInference
     }
 
     private static func gemmaNorms(_ table: inout WeightTable, prefix p: String, config: CausalLMConfig) throws(ModelLoadError) -> GemmaBlockNorms {
@@ -159,9 +175,11 @@ public final class CausalLM: @unchecked Sendable {
         guard finite else { throw ModelLoadError(source: source, reason: "a forward pass gives NaN or infinite logits: the weights are damaged") }
     }
 
-    /// Trainable parameters with their Hugging Face names (sorted, tied head not repeated).
+    /// Trainable parameters with their Hugging Face names (sorted, tied head not repeated);
+    /// with LoRA adapters, only the adapters' tensors, by peft's names.
     public var parameters: [AdamW.Parameter] {
-        weights.keys.sorted().compactMap { name in weights[name].map { AdamW.Parameter(name: name, tensor: $0) } }
+        let trained = lora == nil ? weights : adapterTensors
+        return trained.keys.sorted().compactMap { name in trained[name].map { AdamW.Parameter(name: name, tensor: $0) } }
     }
 
     // MARK: Forward
@@ -262,27 +280,38 @@ enum AttentionMask {
 struct Linear {
     let weight: Tensor
     let bias: Tensor?
+    /// A trained low-rank update on top of the frozen weight, when the model has adapters.
+    var adapter: LoRAAdapter? = nil
 
-    func callAsFunction(_ x: Tensor) throws(TorchError) -> Tensor { try x.linear(weight, bias: bias) }
+    func callAsFunction(_ x: Tensor) throws(TorchError) -> Tensor { try callAsFunction(x, packed: nil) }
 
     /// With the packed copy of `weight` when there is one.
     func callAsFunction(_ x: Tensor, packed: Tensor?) throws(TorchError) -> Tensor {
-        if let packed { return try x.packedLinear(packed, bias: bias) }
-        return try x.linear(weight, bias: bias)
+        let y: Tensor
+        if let packed { y = try x.packedLinear(packed, bias: bias) } else { y = try x.linear(weight, bias: bias) }
+        guard let adapter else { return y }
+        return try y + adapter.update(x)
     }
 }
 
 struct DecoderLayer {
     let inputNorm: Tensor
-    let q: Linear
-    let k: Linear
-    let v: Linear
-    let o: Linear
+    var q: Linear
+    var k: Linear
+    var v: Linear
+    var o: Linear
     let postNorm: Tensor
-    let gate: Linear
-    let up: Linear
-    let down: Linear
+    var gate: Linear
+    var up: Linear
+    var down: Linear
     let gemmaNorms: GemmaBlockNorms?
+
+    /// The same block with its linear layers' adapters off.
+    var withoutAdapters: DecoderLayer {
+        var plain = self
+        for linear in AdaptableLinear.allCases { plain[keyPath: linear.field].adapter = nil }
+        return plain
+    }
 
     /// Sum of the data versions of this layer's weights (changes on every in-place update).
     var dataVersion: Int {

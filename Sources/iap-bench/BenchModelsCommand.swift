@@ -73,13 +73,14 @@ extension BenchCommand {
                 BenchResult.Generate(
                     batch: batch, newTokens: newTokens, promptTokens: prompt.count, threads: threads, dtype: dtype, device: device,
                     tokens: produced, seconds: rounded(s, 2), tokensPerS: rounded(Double(produced) / s, 1),
-                    kvCacheMiB: rounded(Double(batch * kvBytes(lm, promptTokens: prompt.count)) / 1_048_576, 1)))
+                    decodeKVCacheMiB: rounded(Double(batch * kvBytes(lm, promptTokens: prompt.count)) / 1_048_576, 1)))
         }
 
-        /// Bytes of one sequence's KV cache at its longest.
+        /// Bytes of one sequence's KV cache at its longest while decoding.
         private func kvBytes(_ lm: CausalLM, promptTokens: Int) -> Int {
             GenerationMemory.kvCacheBytes(
-                config: lm.config, dtype: lm.dtype, promptTokens: promptTokens, maxNewTokens: newTokens, windowed: lm.trimsSlidingWindowCache)
+                config: lm.config, dtype: lm.dtype, promptTokens: promptTokens, maxNewTokens: newTokens, windowed: lm.trimsSlidingWindowCache,
+                includingPrefill: false)
         }
     }
 

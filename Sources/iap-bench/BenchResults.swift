@@ -55,11 +55,11 @@ enum BenchResult {
         var tokens: Int
         var seconds: Double
         var tokensPerS: Double
-        /// The batch's KV cache at its longest (sliding-window layers: as kept).
-        var kvCacheMiB: Double
+        /// The batch's KV cache at its longest while decoding (sliding-window layers: as kept).
+        var decodeKVCacheMiB: Double
         enum CodingKeys: String, CodingKey {
             case bench, batch, newTokens = "new_tokens", promptTokens = "prompt_tokens", threads, dtype, device, tokens, seconds
-            case tokensPerS = "tokens_per_s", kvCacheMiB = "kv_cache_mib"
+            case tokensPerS = "tokens_per_s", decodeKVCacheMiB = "decode_kv_cache_mib"
         }
     }
 
@@ -78,6 +78,18 @@ enum BenchResult {
         var peakRSSMB: Int
         enum CodingKeys: String, CodingKey {
             case bench, batch, length, threads, dtype, autocast, device, checkpointing, keptLogitsMiB = "kept_logits_mib", bestStepS = "best_step_s"
+            case tokensPerS = "tokens_per_s", peakRSSMB = "peak_rss_mb"
+        }
+    }
+
+    struct PolicyStep: Encodable {
+        var bench = "policy_step"
+        var batch, length, threads, loraR, trainedParameters: Int
+        var bestStepS: Double
+        var tokensPerS: Double
+        var peakRSSMB: Int
+        enum CodingKeys: String, CodingKey {
+            case bench, batch, length, threads, loraR = "lora_r", trainedParameters = "trained_parameters", bestStepS = "best_step_s"
             case tokensPerS = "tokens_per_s", peakRSSMB = "peak_rss_mb"
         }
     }

@@ -10,6 +10,8 @@ enum JudgeFactory {
     struct Options {
         var backend: String
         var model: String?
+        /// A LoRA adapter on the local judge's model.
+        var adapter: String? = nil
         var urls: [String]
         var apiKeyVariable: String?
         var concurrency: Int
@@ -28,10 +30,9 @@ enum JudgeFactory {
             do { return EmbeddingJudge(encoder: try BertEncoder.load(files), tokenizer: tokenizer, name: name) } catch { throw CLI.failure(error) }
         case "local":
             let name = o.model ?? "smollm2-135m-instruct"
-            let files = try CLI.openModel(name)
-            let tokenizer = try CLI.loadTokenizer(files)
+            let (_, tokenizer, model, template) = try CLI.openLanguageModel(name, adapter: o.adapter)
             do {
-                let backend = LocalChatBackend(model: try CausalLM.load(files), tokenizer: tokenizer, template: try files.chatTemplate(), name: name)
+                let backend = LocalChatBackend(model: model, tokenizer: tokenizer, template: template, name: o.adapter.map { "\(name)+\($0)" } ?? name)
                 let prompt = try o.promptFile.map { (path) throws(JudgeConfigurationError) in try JudgePrompt.load(path) } ?? .standard
                 return LLMRubricJudge(backend: backend, prompt: prompt, maxTokens: o.maxTokens)
             } catch {

@@ -16,6 +16,9 @@ struct JudgeOptions: ParsableArguments {
     @Option(help: "Judge model: a known name or path (default: all-minilm-l6-v2 for embedding, smollm2-135m-instruct for local).")
     var judgeModel: String?
 
+    @Option(help: "A LoRA adapter folder on the local judge's model.")
+    var judgeAdapter: String?
+
     @Option(help: "OpenAI-compatible base URL of the judge, e.g. http://127.0.0.1:8000/v1 (repeat to balance over several).")
     var judgeUrl: [String] = []
 
@@ -56,7 +59,7 @@ struct JudgeOptions: ParsableArguments {
 
     func makeJudge() throws -> RubricJudge {
         try JudgeFactory.make(JudgeFactory.Options(
-            backend: judge, model: judgeModel, urls: judgeUrl, apiKeyVariable: judgeApiKeyEnv, concurrency: concurrency,
+            backend: judge, model: judgeModel, adapter: judgeAdapter, urls: judgeUrl, apiKeyVariable: judgeApiKeyEnv, concurrency: concurrency,
             timeout: judgeTimeout, maxTokens: judgeMaxTokens, promptFile: judgePrompt, attempts: judgeAttempts))
     }
 

@@ -28,6 +28,8 @@ struct ScaffoldOptions: ParsableArguments {
     }
 
     /// The format to answer `model` with; `prefill` (a flag) wins over the saved one when given.
+    /// `model`: the folder whose iap_rollout.json (written by training) says how the model
+    /// writes its replies — the adapter folder for a LoRA-trained model.
     func format(model: String, prefill: String = "") throws -> RolloutFormat {
         let saved: RolloutFormat?
         do { saved = try RolloutFormat.saved(inModelFolder: model) } catch { throw CLI.failure(error) }

@@ -107,7 +107,7 @@ enum TrainingSession {
     /// The rubric judge of `judge.*` and the shared verdict cache.
     static func judge(_ cfg: TrainConfig) throws -> (RubricJudge, JudgeCache) {
         let judge = try JudgeFactory.make(JudgeFactory.Options(
-            backend: cfg.judge.backend.rawValue, model: cfg.judge.model, urls: cfg.judge.urls,
+            backend: cfg.judge.backend.rawValue, model: cfg.judge.model, adapter: cfg.judge.adapter, urls: cfg.judge.urls,
             apiKeyVariable: cfg.judge.apiKeyEnv, concurrency: cfg.judge.concurrency, timeout: 120,
             maxTokens: cfg.judge.maxTokens, promptFile: cfg.judge.promptFile))
         do { try FileSystem.makeDirectories(ModelStore.defaultCacheRoot + "/judge") } catch { throw CLI.failure(error) }

@@ -40,8 +40,11 @@ import IAPCore
         options.limit = 2
         options.domains = [.artAndEntertainment]
         let data = try LaMPQADataset(folder: repository.appendingPathComponent("data/sample").path, options: options)
+        // With `lora.r > 0` the policy carries adapters and the reference is it with them off.
+        let policy = try config.trainedModel(CausalLM.load(policyFiles, dtype: dtype))
+        let reference = policy.lora == nil ? try CausalLM.load(policyFiles, dtype: dtype) : policy.withoutAdapters()
         let parts = IAPTrainer.Parts(
-            policy: try CausalLM.load(policyFiles, dtype: dtype), reference: try CausalLM.load(policyFiles, dtype: dtype), tokenizer: try policyFiles.loadTokenizer(),
+            policy: policy, reference: reference, tokenizer: try policyFiles.loadTokenizer(),
             template: try policyFiles.chatTemplate(), judge: EmbeddingJudge(encoder: encoder, tokenizer: encoderTokenizer, name: "minilm"),
             judgeCache: nil, scorer: BERTScorer(encoder: encoder, tokenizer: encoderTokenizer), records: data.records,
             input: PolicyInputBuilder(mode: short ? .questionOnly : .questionAndNarrative), prompt: .standard, chatTemplateText: policyFiles.chatTemplateText)
@@ -82,6 +85,44 @@ import IAPCore
         }
         for name in ["model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "optimizer.safetensors", "trainer_state.json"] {
             #expect(FileManager.default.fileExists(atPath: folder.checkpointPath(step: 1) + "/" + name), "\(name)")
+        }
+    }
+
+    /// LoRA (r = 4 on the attention and MLP projections): the checkpoint is a PEFT adapter
+    /// folder with the adapters' optimizer state only, and resuming from it repeats the
+    /// uninterrupted run; the base weights never change.
+    @Test func resumedLoRARunRepeatsTheUninterruptedOne() async throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("iap-resume-lora-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let lora = ["lora.r=4", "lora.alpha=8", "lora.target_modules=[q_proj, v_proj, down_proj]", "optim.lr=1e-3"]
+        let straight = try Self.trainer(folder: base + "/straight", dtype: .float32, overrides: lora)
+        let frozen = try #require(straight.parts.policy.weights["model.layers.0.self_attn.q_proj.weight"]).clone()
+        _ = try await straight.trainStep()
+        let expected = try await straight.trainStep()
+        let after = try #require(straight.parts.policy.weights["model.layers.0.self_attn.q_proj.weight"])
+        #expect(try (after - frozen).abs().amax().item() == 0)
+        #expect(straight.parts.policy.parameters.allSatisfy { $0.name.contains(".lora_") })
+
+        let first = try Self.trainer(folder: base + "/stopped", dtype: .float32, overrides: lora)
+        _ = try await first.trainStep()
+        try first.saveCheckpoint()
+        let checkpoint = try RunFolder(path: base + "/stopped").checkpointPath(step: 1)
+        for name in ["adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "optimizer.safetensors", "trainer_state.json"] {
+            #expect(FileManager.default.fileExists(atPath: checkpoint + "/" + name), "\(name)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: checkpoint + "/model.safetensors"))
+        let adapter = try LoRAAdapterFolder.read(checkpoint)
+        #expect(adapter.config.baseModelNameOrPath == "smollm2-135m-instruct" && adapter.tensors.count == 2 * 3 * 30)
+        let (optimizerState, _) = try TensorFile.load(from: checkpoint + "/optimizer.safetensors")
+        #expect(optimizerState.keys.allSatisfy { $0.contains(".lora_") })
+
+        let resumed = try Self.trainer(folder: base + "/stopped", dtype: .float32, overrides: lora)
+        try resumed.restore(from: checkpoint)
+        let again = try await resumed.trainStep()
+        for key in ["reward/mean", "response/tokens", "policy/loss", "policy/grad_norm", "policy/kl"] {
+            let a = try #require(expected[key], "\(key) is missing")
+            let b = try #require(again[key], "\(key) is missing")
+            #expect(Swift.abs(a - b) <= 1e-6 * max(1, Swift.abs(a)), "\(key): \(a) vs \(b)")
         }
     }
 }

@@ -4,6 +4,8 @@ extension TrainConfig {
         public var backend = JudgeBackend.embedding
         /// Model name or path (embedding, local) or the served model's name (openai).
         public var model: String?
+        /// A LoRA adapter folder on the local judge's model.
+        public var adapter: String?
         /// OpenAI-compatible base URLs, balanced round-robin.
         public var urls: [String] = []
         /// Environment variable holding the API key (the key is never written anywhere).
@@ -18,7 +20,7 @@ extension TrainConfig {
         public init() {}
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case backend, model, urls
+            case backend, model, adapter, urls
             case apiKeyEnv = "api_key_env"
             case concurrency
             case retryRounds = "retry_rounds"
@@ -31,6 +33,7 @@ extension TrainConfig {
             let d = Self()
             backend = try read(.backend, d.backend)
             model = try read(.model, d.model)
+            adapter = try read(.adapter, d.adapter)
             urls = try read(.urls, d.urls)
             apiKeyEnv = try read(.apiKeyEnv, d.apiKeyEnv)
             concurrency = try read(.concurrency, d.concurrency)

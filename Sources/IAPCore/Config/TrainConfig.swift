@@ -13,11 +13,12 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var optim = Optim()
     public var dapo = DAPO()
     public var sft = SFT()
+    public var lora = LoRA()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case run, policy, data, rollout, reward, judge, optim, dapo, sft
+        case run, policy, data, rollout, reward, judge, optim, dapo, sft, lora
     }
 
     public init(from decoder: any Decoder) throws {
@@ -32,6 +33,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         optim = try read(.optim, d.optim)
         dapo = try read(.dapo, d.dapo)
         sft = try read(.sft, d.sft)
+        lora = try read(.lora, d.lora)
     }
 
     /// Every key as `section.key`, in file order (for "did you mean" and printing).
@@ -40,7 +42,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
          Data.CodingKeys.allCases.map { "data.\($0.stringValue)" }, Rollout.CodingKeys.allCases.map { "rollout.\($0.stringValue)" },
          Reward.CodingKeys.allCases.map { "reward.\($0.stringValue)" }, Judge.CodingKeys.allCases.map { "judge.\($0.stringValue)" },
          Optim.CodingKeys.allCases.map { "optim.\($0.stringValue)" }, DAPO.CodingKeys.allCases.map { "dapo.\($0.stringValue)" },
-         SFT.CodingKeys.allCases.map { "sft.\($0.stringValue)" }].flatMap { $0 }
+         SFT.CodingKeys.allCases.map { "sft.\($0.stringValue)" }, LoRA.CodingKeys.allCases.map { "lora.\($0.stringValue)" }].flatMap { $0 }
 }
 
 extension TrainConfig {
@@ -91,5 +93,6 @@ extension TrainConfig {
         }
         try atLeast("dapo.max_extra_rounds", dapo.maxExtraRounds, 0)
         try sft.validate()
+        try lora.validate()
     }
 }

@@ -34,6 +34,9 @@ struct AblateIntentsCommand: AsyncParsableCommand {
     @Option(help: "The trained model (name, path or checkpoint folder).")
     var model: String
 
+    @Option(help: "A LoRA adapter folder (PEFT: adapter_config.json, adapter_model.safetensors) applied to the model; a LoRA run's checkpoint may also be given as the model itself.")
+    var adapter: String?
+
     @Option(help: "The model's own intents: the .intents.json of `iap answer --method iap` on the same split.")
     var intents: String
 
@@ -111,7 +114,7 @@ struct AblateIntentsCommand: AsyncParsableCommand {
         guard !run.pending.isEmpty else { return }
         guard let mode = PolicyInputMode(name: input) else { throw CLI.failure("--input \(input): question, narrative, profile:K or narrative+profile:K") }
         Torch.keepFreedMemory()
-        let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model)
+        let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model, adapter: adapter)
         var generator = AnswerGenerator(
             model: lm, tokenizer: tokenizer, template: template, input: PolicyInputBuilder(mode: mode), method: .baseline(.explicitIntent),
             options: decoding.generation)

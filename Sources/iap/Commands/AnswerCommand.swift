@@ -27,6 +27,9 @@ struct AnswerCommand: AsyncParsableCommand {
     @Option(help: "A known model name, a path, or a checkpoint folder of iap train.")
     var model = "smollm2-135m-instruct"
 
+    @Option(help: "A LoRA adapter folder (PEFT: adapter_config.json, adapter_model.safetensors) applied to the model; a LoRA run's checkpoint may also be given as the model itself.")
+    var adapter: String?
+
     @Option(help: "Folder with the benchmark's files.")
     var data = "data/sample"
 
@@ -57,7 +60,7 @@ struct AnswerCommand: AsyncParsableCommand {
 
     /// Synchronous on purpose: Swift 6.3's optimiser crashes splitting this body as an async function.
     func produce() throws {
-        let format = try scaffolding.format(model: model, prefill: prefill)
+        let format = try scaffolding.format(model: adapter ?? model, prefill: prefill)
         guard let answering = AnsweringMethod(name: method, prefill: format.prefill) else {
             throw CLI.failure("--method \(method): \(AnsweringMethod.names.joined(separator: ", "))")
         }
@@ -78,7 +81,7 @@ struct AnswerCommand: AsyncParsableCommand {
         options.limit = limit
         let dataset: LaMPQADataset
         do { dataset = try LaMPQADataset(folder: data, options: options) } catch { throw CLI.failure(error) }
-        let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model)
+        let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model, adapter: adapter)
         let builder = PolicyInputBuilder(mode: answering.input(mode))
         var generation = decoding.generation
         if case .iap = answering { generation.scaffold = format.blockScaffold }

@@ -20,6 +20,9 @@ struct AskCommand: ParsableCommand {
     @Option(help: "A known model name, a path, or a run's checkpoint (runs/NAME/final).")
     var model = "smollm2-135m-instruct"
 
+    @Option(help: "A LoRA adapter folder (PEFT: adapter_config.json, adapter_model.safetensors) applied to the model; a LoRA run's checkpoint may also be given as the model itself.")
+    var adapter: String?
+
     @Option(help: "What the model should know about you (shown as in training: \"About me: …\").")
     var userContext: String?
 
@@ -41,8 +44,8 @@ struct AskCommand: ParsableCommand {
     }
 
     func run() throws {
-        let format = try scaffolding.format(model: model)
-        let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model)
+        let format = try scaffolding.format(model: adapter ?? model)
+        let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model, adapter: adapter)
         var input = "Question: \(question)"
         if let userContext, !userContext.isEmpty { input += "\n\nAbout me: \(userContext)" }
         let ids: [Int]

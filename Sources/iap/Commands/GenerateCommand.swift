@@ -17,6 +17,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "A known model name or a path to a .gguf file or Hugging Face folder.")
     var model = "smollm2-135m-instruct"
 
+    @Option(help: "A LoRA adapter folder (PEFT: adapter_config.json, adapter_model.safetensors) applied to the model; a LoRA run's checkpoint may also be given as the model itself.")
+    var adapter: String?
+
     @Option(help: "Raw prompt text (no chat formatting); special tokens written in it (<|im_start|>, <start_of_turn>) are recognised, as transformers and llama.cpp do.")
     var prompt: String?
 
@@ -83,10 +86,7 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let runtime = try CLI.runtime(dtype: dtype, device: device)
-        let files = try CLI.openModel(model)
-        let tokenizer = try CLI.loadTokenizer(files)
-        let lm: CausalLM
-        do { lm = try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device) } catch { throw CLI.failure(error) }
+        let (files, tokenizer, lm, _) = try CLI.openLanguageModel(model, adapter: adapter, dtype: runtime.dtype, device: runtime.device)
         let ids: [Int]
         var templateStops: [String] = []
         if let prompt {

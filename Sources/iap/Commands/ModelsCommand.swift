@@ -6,7 +6,7 @@ struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
         abstract: "Fetch and list models (the pinned embedded models; any other model is given by path).",
-        subcommands: [Pull.self, List.self, ModelsInspectCommand.self, ModelsExportCommand.self])
+        subcommands: [Pull.self, List.self, ModelsInspectCommand.self, ModelsExportCommand.self, ModelsMergeCommand.self])
 
     struct Pull: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -30,8 +30,10 @@ struct SFTCommand: AsyncParsableCommand {
         Torch.keepFreedMemory()
         Torch.manualSeed(UInt64(cfg.run.seed))
         let runtime = try CLI.runtime(dtype: cfg.policy.dtype.rawValue, device: cfg.policy.device)
-        let (files, tokenizer, policy, template) = try CLI.openLanguageModel(
+        let (files, tokenizer, base, template) = try CLI.openLanguageModel(
             cfg.policy.model, chatTemplate: cfg.policy.chatTemplate, dtype: runtime.dtype, device: runtime.device)
+        let policy: CausalLM
+        do { policy = try cfg.trainedModel(base) } catch { throw CLI.failure(error) }
         let (judge, cache) = try TrainingSession.judge(cfg)
         let records = try TrainingSession.records(cfg)
         let input: PolicyInputBuilder

@@ -16,6 +16,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "A known model name or a path to a .gguf file or Hugging Face folder.")
     var model = "smollm2-135m-instruct"
 
+    @Option(help: "A LoRA adapter folder (PEFT: adapter_config.json, adapter_model.safetensors) applied to the model; a LoRA run's checkpoint may also be given as the model itself.")
+    var adapter: String?
+
     @Option(help: "Name the API reports and requests must use (default: the --model value).")
     var servedName: String?
 
@@ -84,7 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let runtime = try CLI.runtime(dtype: dtype, device: device)
         Torch.keepFreedMemory()
-        let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model, chatTemplate: chatTemplate, dtype: runtime.dtype, device: runtime.device)
+        let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model, adapter: adapter, chatTemplate: chatTemplate, dtype: runtime.dtype, device: runtime.device)
         var settings = OpenAIServer.Settings(modelName: servedName ?? model)
         settings.host = host
         settings.port = port
@@ -99,7 +102,7 @@ struct ServeCommand: AsyncParsableCommand {
         settings.bodyTimeout = bodyTimeout
         let key = apiKey ?? ProcessInfo.processInfo.environment["IAP_SERVE_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         settings.screen = RequestScreen(allowedHosts: allowedHost, apiKey: key)
-        settings.scaffold = try scaffolding.format(model: model).blockScaffold
+        settings.scaffold = try scaffolding.format(model: adapter ?? model).blockScaffold
         let server = OpenAIServer(model: lm, tokenizer: tokenizer, template: template, settings: settings)
         let name = settings.modelName
         let address = settings.host

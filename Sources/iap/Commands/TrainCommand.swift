@@ -41,8 +41,9 @@ struct TrainCommand: AsyncParsableCommand {
         let reference: CausalLM
         let template: ChatTemplate
         do {
-            policy = try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device)
-            reference = try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device)
+            policy = try cfg.trainedModel(CausalLM.load(files, dtype: runtime.dtype, device: runtime.device))
+            // With LoRA the reference is the same weights with the adapters off: no second copy.
+            reference = policy.lora != nil ? policy.withoutAdapters() : try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device)
             template = try files.chatTemplate(file: cfg.policy.chatTemplate)
         } catch {
             throw CLI.failure("\(error)")

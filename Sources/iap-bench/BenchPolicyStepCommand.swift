@@ -1,0 +1,76 @@
+import ArgumentParser
+import CommandSupport
+import ModelFormats
+import Torch
+import Transformers
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension BenchCommand {
+    /// The memory and time of one policy update as the trainer makes it: reference log-probs
+    /// (no autograd), the policy's forward and backward, clipping and an AdamW step — with
+    /// full fine-tuning (a second, frozen copy of the model as the reference) or with LoRA
+    /// adapters (the reference is the same weights with the adapters off). Run once per
+    /// setting: the peak resident memory is the process's.
+    struct PolicyStep: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "policy-step", abstract: "One policy update (reference log-probs, forward, backward, AdamW): time and peak memory, full or LoRA.")
+
+        @Option(help: "A model name or path.")
+        var model = "smollm2-135m-instruct"
+
+        @Option(help: "Sequences per step.")
+        var batch = 8
+
+        @Option(help: "Tokens per sequence.")
+        var length = 256
+
+        @Option(help: "CPU threads.")
+        var threads = 2
+
+        @Option(help: "Timed steps (after one warm-up step).")
+        var steps = 2
+
+        @Option(help: "LoRA rank on all linear layers (0: full fine-tuning with a reference copy).")
+        var loraR = 0
+
+        func run() throws {
+            Torch.threads = threads
+            Torch.keepFreedMemory()
+            let files = try CLI.openModel(model)
+            do {
+                let base = try CausalLM.load(files)
+                var config = LoRAAdapterConfig()
+                config.r = loraR
+                let policy = loraR > 0 ? try base.withNewAdapters(config, seed: 0) : base
+                let reference = loraR > 0 ? policy.withoutAdapters() : try CausalLM.load(files)
+                for p in policy.parameters { _ = try p.tensor.requiresGrad() }
+                let optimizer = AdamW(parameters: policy.parameters, learningRate: 1e-5)
+                let ids = try Tensor.randint(0, policy.config.vocabSize, [batch, length], generator: Generator(seed: 0))
+                func step() throws {
+                    let old = try withNoGrad { try reference.sequenceLogProbs(ids: ids, valid: nil).logProbs }
+                    let (logProbs, _) = try policy.sequenceLogProbs(ids: ids, valid: nil)
+                    try ((logProbs - old).square().mean() - logProbs.mean()).backward()
+                    _ = try clipGradientNorm(policy.parameters.map(\.tensor), maxNorm: 1)
+                    try optimizer.step()
+                    for p in policy.parameters { try p.tensor.zeroGrad() }
+                }
+                try step()
+                let clock = ContinuousClock()
+                var best = Double.infinity
+                for _ in 0..<max(steps, 1) { best = min(best, seconds(try clock.measure { try step() })) }
+                var usage = rusage()
+                getrusage(RUSAGE_SELF.rawValue, &usage)
+                let trained = policy.parameters.reduce(0) { $0 + $1.tensor.count }
+                BenchResult.print(
+                    BenchResult.PolicyStep(
+                        batch: batch, length: length, threads: threads, loraR: loraR, trainedParameters: trained,
+                        bestStepS: rounded(best, 3), tokensPerS: rounded(Double(batch * length) / best, 1), peakRSSMB: usage.ru_maxrss / 1024))
+            } catch {
+                throw CLI.failure("\(error)")
+            }
+        }
+    }
+}
