@@ -205,6 +205,10 @@ public final class CausalLM: @unchecked Sendable {
             })
         let packedWeights = inferenceWeights()
         let recompute = gradientCheckpointing && cache == nil && isGradEnabled
+        // A recomputed block passes gradients on only when its input requires them; with a
+        // frozen embedding (LoRA) it would not, and the adapters inside would get none (what
+        // transformers' `enable_input_require_grads` is for).
+        if recompute && !x.requiresGrad { x = try x.detach().requiresGrad() }
         for (i, layer) in layers.enumerated() {
             let (cos, sin) = config.slides(i) ? local ?? global : global
             let mask = masks.forLayer(i, config: config)

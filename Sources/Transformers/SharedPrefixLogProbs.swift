@@ -39,6 +39,7 @@ extension CausalLM {
         // recomputed by gradient checkpointing from a single input.
         var x = try Tensor.cat([try embed(prefix.unsqueeze(0)), try embed(continuations).reshape([1, g * c, h])], dim: 1)
         let recompute = gradientCheckpointing && isGradEnabled
+        if recompute && !x.requiresGrad { x = try x.detach().requiresGrad() }  // see hiddenStates
         let config = config
         let scale = config.attentionScale
         for (i, layer) in layers.enumerated() {

@@ -135,6 +135,36 @@ import Torch
         }
     }
 
+    /// With gradient checkpointing the adapters get the same gradients (the recomputed blocks'
+    /// input is a frozen embedding's output, which must still pass gradients on), through the
+    /// plain and the shared-prefix forward.
+    @Test func checkpointedBlocksGiveAdaptersTheirGradients() throws {
+        func gradients(checkpointing: Bool, sharedPrefix: Bool) throws -> [String: [Float]] {
+            var config = LoRAAdapterConfig()
+            config.r = 2
+            let model = try Self.base().withNewAdapters(config, seed: 4)
+            let generator = try Generator(seed: 1)
+            for p in model.parameters { try p.tensor.uniform_(from: -0.1, to: 0.1, generator: generator) }
+            model.gradientCheckpointing = checkpointing
+            for p in model.parameters { _ = try p.tensor.requiresGrad() }
+            let ids = try Tensor((0..<16).map { Int64($0 * 29 % 300) }, shape: [2, 8])
+            let logProbs = sharedPrefix
+                ? try model.continuationLogProbs(prefix: ids.narrow(dim: 0, start: 0, length: 1).narrow(dim: 1, start: 0, length: 3).reshape([3]),
+                                                 continuations: ids.narrow(dim: 1, start: 3, length: 5).contiguous(), valid: nil).logProbs
+                : try model.sequenceLogProbs(ids: ids, valid: nil).logProbs
+            try logProbs.sum().backward()
+            var grads: [String: [Float]] = [:]
+            for p in model.parameters { grads[p.name] = try floats(#require(p.tensor.grad)) }
+            return grads
+        }
+        for shared in [false, true] {
+            let plain = try gradients(checkpointing: false, sharedPrefix: shared)
+            let recomputed = try gradients(checkpointing: true, sharedPrefix: shared)
+            #expect(plain.count == 28 && plain.values.contains { $0.contains { $0 != 0 } })
+            for (name, g) in plain { #expect(maxDifference(g, recomputed[name] ?? []) <= 1e-5, "\(name)") }
+        }
+    }
+
     @Test func badAdaptersAreRefusedWithTheReason() throws {
         let base = try Self.base()
         var config = LoRAAdapterConfig()
