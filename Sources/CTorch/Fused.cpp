@@ -21,8 +21,8 @@ struct LinearLogProbs : public torch::autograd::Function<LinearLogProbs> {
   // The logits of the first `keep_rows` rows (whole blocks) are kept from the forward pass for
   // the backward one, which then skips their matmul; the rest are recomputed. Blocks are
   // worked on in place in one reused [chunk, vocab] buffer: a fresh one per block would be
-  // mapped and faulted in anew every time (glibc maps blocks this large straight from the
-  // kernel and unmaps them on free).
+  // mapped and faulted in anew every time (glibc maps a block larger than a thread arena's
+  // 64 MB heap straight from the kernel and unmaps it on free; commands run on pool threads).
   static at::Tensor forward(AutogradContext *ctx, const at::Tensor &hidden, const at::Tensor &weight,
                             const at::Tensor &targets, double inv_t, int64_t chunk, at::Tensor *entropy, int64_t keep_rows) {
     // `entropy` is a plain pointer, not a tensor argument: autograd would treat it as an input.

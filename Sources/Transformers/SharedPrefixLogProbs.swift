@@ -63,9 +63,18 @@ extension CausalLM {
             }
             x = recompute ? try checkpointed(x, block) : try block(x)
         }
-        x = try config.norm(x, finalNorm, size: h)
-        // Token t of continuation g is predicted from the prefix's last state (t = 0) or from
-        // the continuation's state t − 1.
+        return try continuationHead(
+            config.norm(x, finalNorm, size: h), prefix: p, continuations: continuations, temperature: temperature, chunk: chunk,
+            entropy: wantEntropy)
+    }
+
+    /// The head's log-probs [G, C] (and entropies) of the continuations from the blocks'
+    /// normed output x [1, P + G·C, hidden]: token t of continuation g is predicted from the
+    /// prefix's last state (t = 0) or from the continuation's state t − 1.
+    private func continuationHead(
+        _ x: Tensor, prefix p: Int, continuations: Tensor, temperature: Double, chunk: Int, entropy wantEntropy: Bool
+    ) throws(TorchError) -> (logProbs: Tensor, entropy: Tensor?) {
+        let (g, c, h) = (continuations.shape[0], continuations.shape[1], config.hiddenSize)
         let last = try x.narrow(dim: 1, start: p - 1, length: 1).expand([g, 1, h])
         var inputs = last
         if c > 1 {

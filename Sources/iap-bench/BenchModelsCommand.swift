@@ -150,35 +150,7 @@ extension BenchCommand {
             let clock = ContinuousClock()
             var best = Double.infinity
             for _ in 0..<max(steps, 1) { best = min(best, seconds(try clock.measure { try step() })) }
-            if let p = sharedPrefix {
-                // The same sequences as one group: a common prompt of p tokens, then batch
-                // continuations of length − p; the loss covers the continuation tokens only.
-                guard p >= 1, p < length else { throw CLI.failure("--shared-prefix must be between 1 and length − 1") }
-                let prompt = try ids.narrow(dim: 1, start: 0, length: p)
-                let grouped = try Tensor.cat([try prompt.narrow(dim: 0, start: 0, length: 1).expand([batch, p]), try ids.narrow(dim: 1, start: p, length: length - p)], dim: 1)
-                let prefix = try prompt.narrow(dim: 0, start: 0, length: 1).reshape([p])
-                let continuations = try ids.narrow(dim: 1, start: p, length: length - p).contiguous()
-                func plainStep() throws {
-                    let (logProbs, _) = try lm.sequenceLogProbs(ids: grouped, valid: nil)
-                    try logProbs.narrow(dim: 1, start: p - 1, length: length - p).mean().neg().backward()
-                    for p in lm.parameters { try p.tensor.zeroGrad() }
-                }
-                func sharedStep() throws {
-                    let (logProbs, _) = try lm.continuationLogProbs(prefix: prefix, continuations: continuations, valid: nil)
-                    try logProbs.mean().neg().backward()
-                    for p in lm.parameters { try p.tensor.zeroGrad() }
-                }
-                try sharedStep()
-                var plainBest = Double.infinity, sharedBest = Double.infinity
-                for _ in 0..<max(steps, 1) {
-                    plainBest = min(plainBest, seconds(try clock.measure { try plainStep() }))
-                    sharedBest = min(sharedBest, seconds(try clock.measure { try sharedStep() }))
-                }
-                BenchResult.print(
-                    BenchResult.TrainStepGroup(
-                        group: batch, prompt: p, continuation: length - p, threads: threads, dtype: dtype, checkpointing: checkpointing,
-                        plainStepS: rounded(plainBest, 3), sharedStepS: rounded(sharedBest, 3), speedup: rounded(plainBest / sharedBest, 2)))
-            }
+            if let p = sharedPrefix { try timeSharedPrefix(lm, ids: ids, prompt: p) }
             let tokens = batch * length
             var usage = rusage()
             getrusage(RUSAGE_SELF.rawValue, &usage)
@@ -186,6 +158,38 @@ extension BenchCommand {
                 BenchResult.TrainStep(
                     batch: batch, length: length, threads: threads, dtype: dtype, autocast: autocast, device: device,
                     checkpointing: checkpointing, keptLogitsMiB: keptLogitsMib, bestStepS: rounded(best, 3), tokensPerS: rounded(Double(tokens) / best, 1), peakRSSMB: usage.ru_maxrss / 1024))
+        }
+
+        /// The same sequences as one group — a common prompt of `p` tokens, then continuations
+        /// of length − p, the loss over the continuations only — through the plain and the
+        /// shared-prompt forward; prints both and the ratio.
+        private func timeSharedPrefix(_ lm: CausalLM, ids: Tensor, prompt p: Int) throws {
+            let clock = ContinuousClock()
+            guard p >= 1, p < length else { throw CLI.failure("--shared-prefix must be between 1 and length − 1") }
+            let prompt = try ids.narrow(dim: 1, start: 0, length: p)
+            let grouped = try Tensor.cat([try prompt.narrow(dim: 0, start: 0, length: 1).expand([batch, p]), try ids.narrow(dim: 1, start: p, length: length - p)], dim: 1)
+            let prefix = try prompt.narrow(dim: 0, start: 0, length: 1).reshape([p])
+            let continuations = try ids.narrow(dim: 1, start: p, length: length - p).contiguous()
+            func plainStep() throws {
+                let (logProbs, _) = try lm.sequenceLogProbs(ids: grouped, valid: nil)
+                try logProbs.narrow(dim: 1, start: p - 1, length: length - p).mean().neg().backward()
+                for p in lm.parameters { try p.tensor.zeroGrad() }
+            }
+            func sharedStep() throws {
+                let (logProbs, _) = try lm.continuationLogProbs(prefix: prefix, continuations: continuations, valid: nil)
+                try logProbs.mean().neg().backward()
+                for p in lm.parameters { try p.tensor.zeroGrad() }
+            }
+            try sharedStep()
+            var plainBest = Double.infinity, sharedBest = Double.infinity
+            for _ in 0..<max(steps, 1) {
+                plainBest = min(plainBest, seconds(try clock.measure { try plainStep() }))
+                sharedBest = min(sharedBest, seconds(try clock.measure { try sharedStep() }))
+            }
+            BenchResult.print(
+                BenchResult.TrainStepGroup(
+                    group: batch, prompt: p, continuation: length - p, threads: threads, dtype: dtype, checkpointing: checkpointing,
+                    plainStepS: rounded(plainBest, 3), sharedStepS: rounded(sharedBest, 3), speedup: rounded(plainBest / sharedBest, 2)))
         }
     }
 }

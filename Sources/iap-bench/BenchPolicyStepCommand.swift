@@ -36,19 +36,26 @@ extension BenchCommand {
         @Option(help: "LoRA rank on all linear layers (0: full fine-tuning with a reference copy).")
         var loraR = 0
 
+        @Option(help: "Base model dtype: float32 or bfloat16 (adapters stay float32).")
+        var dtype = "float32"
+
+        @Option(help: "Device: cpu or cuda[:N].")
+        var device = "cpu"
+
         func run() throws {
             Torch.threads = threads
             Torch.keepFreedMemory()
+            let runtime = try CLI.runtime(dtype: dtype, device: device)
             let files = try CLI.openModel(model)
             do {
-                let base = try CausalLM.load(files)
+                let base = try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device)
                 var config = LoRAAdapterConfig()
                 config.r = loraR
                 let policy = loraR > 0 ? try base.withNewAdapters(config, seed: 0) : base
-                let reference = loraR > 0 ? policy.withoutAdapters() : try CausalLM.load(files)
+                let reference = loraR > 0 ? policy.withoutAdapters() : try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device)
                 for p in policy.parameters { _ = try p.tensor.requiresGrad() }
                 let optimizer = AdamW(parameters: policy.parameters, learningRate: 1e-5)
-                let ids = try Tensor.randint(0, policy.config.vocabSize, [batch, length], generator: Generator(seed: 0))
+                let ids = try Tensor.randint(0, policy.config.vocabSize, [batch, length], generator: Generator(seed: 0)).to(runtime.device)
                 func step() throws {
                     let old = try withNoGrad { try reference.sequenceLogProbs(ids: ids, valid: nil).logProbs }
                     let (logProbs, _) = try policy.sequenceLogProbs(ids: ids, valid: nil)
@@ -56,6 +63,7 @@ extension BenchCommand {
                     _ = try clipGradientNorm(policy.parameters.map(\.tensor), maxNorm: 1)
                     try optimizer.step()
                     for p in policy.parameters { try p.tensor.zeroGrad() }
+                    try runtime.device.synchronize()
                 }
                 try step()
                 let clock = ContinuousClock()

@@ -44,19 +44,22 @@ import IAPCore
         options.domains = [.artAndEntertainment]
         let data = try LaMPQADataset(folder: Self.repository.appendingPathComponent("data/sample").path, options: options)
         let parts = SFTTrainer.Parts(
-            policy: try CausalLM.load(files), tokenizer: try files.loadTokenizer(), template: try files.chatTemplate(), judge: judge,
+            policy: try config.trainedModel(CausalLM.load(files)), tokenizer: try files.loadTokenizer(), template: try files.chatTemplate(), judge: judge,
             judgeCache: nil, records: data.records, input: PolicyInputBuilder(mode: .questionAndNarrative), chatTemplateText: files.chatTemplateText)
         return try SFTTrainer(config: config, run: RunFolder(path: folder), parts: parts)
     }
 
-    @Test func labelsTrainAndResume() async throws {
+    /// Full fine-tuning, and LoRA adapters (r = 8 on every linear layer, checkpointed as a
+    /// PEFT folder).
+    @Test(arguments: [[], ["lora.r=8", "optim.lr=3e-3"]])
+    func labelsTrainAndResume(lora: [String]) async throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("iap-sft-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: base) }
         let encoderFiles = try ModelFiles(path: ModelStore().resolve("all-minilm-l6-v2", pull: false).path)
         let judge = EmbeddingJudge(encoder: try BertEncoder.load(encoderFiles), tokenizer: try encoderFiles.loadTokenizer(), name: "minilm")
         #expect(throws: ConfigError.self) { try trainer(folder: base + "/bad", judge: judge, overrides: ["sft.method=explicit-intent"]) }
 
-        let straight = try trainer(folder: base + "/straight", judge: judge)
+        let straight = try trainer(folder: base + "/straight", judge: judge, overrides: lora)
         #expect(straight.totalSteps == 3)
         try await straight.prepare()
         #expect(straight.labels.count == 2)
@@ -74,13 +77,14 @@ import IAPCore
 
         // Stopped after step 1 and resumed in new objects: labels are read back, not regenerated,
         // and step 2 repeats the uninterrupted run's.
-        let stopped = try trainer(folder: base + "/stopped", judge: judge)
+        let stopped = try trainer(folder: base + "/stopped", judge: judge, overrides: lora)
         try await stopped.prepare()
         _ = try await stopped.trainStep()
         try stopped.saveCheckpoint()
         let run = try RunFolder(path: base + "/stopped")
         try JSONLinesFile.append(line: #"{"step": 1, "id": "cut"}"#, to: stopped.labelsPath)  // a cut-off line is skipped
-        let resumed = try trainer(folder: base + "/stopped", judge: judge)
+        #expect(LoRAAdapterFolder.isAdapter(run.checkpointPath(step: 1)) == !lora.isEmpty)
+        let resumed = try trainer(folder: base + "/stopped", judge: judge, overrides: lora)
         try resumed.restore(from: run.checkpointPath(step: 1))
         try await resumed.prepare()
         #expect(resumed.step == 1 && resumed.labels.map(\.replyIds) == stopped.labels.map(\.replyIds))

@@ -165,6 +165,24 @@ import Torch
         }
     }
 
+    /// Gemma 3 blocks (four norms, q/k norms, sliding window) take adapters too: fresh ones
+    /// leave the output unchanged, and the merged weights compute what the adapted model does.
+    @Test func gemmaAdaptersStartAtTheBaseAndMerge() throws {
+        let base = try CausalLM.load(ModelFiles(path: modelFixtures.appendingPathComponent("tiny-gemma3").path))
+        let adapted = try base.withNewAdapters(LoRAAdapterConfig(), seed: 2)
+        let ids = try Tensor((0..<20).map { Int64($0 * 17 % 300) }, shape: [2, 10])
+        let positions = try CausalLM.positions(valid: nil, batch: 2, time: 10, device: .cpu)
+        func logits(_ model: CausalLM) throws -> [Float] {
+            try floats(withNoGrad { try model.logits(model.hiddenStates(ids: ids, positions: positions, valid: nil)) })
+        }
+        #expect(maxDifference(try logits(base), try logits(adapted)) <= 1e-6)
+        let generator = try Generator(seed: 3)
+        for p in adapted.parameters where p.name.contains("lora_B") { try p.tensor.uniform_(from: -0.05, to: 0.05, generator: generator) }
+        let merged = try CausalLM(config: adapted.config, weights: adapted.mergedWeights(), source: "merged")
+        let (a, m) = (try logits(adapted), try logits(merged))
+        #expect(maxDifference(a, try logits(base)) > 1e-3 && maxDifference(a, m) <= 1e-4)
+    }
+
     @Test func badAdaptersAreRefusedWithTheReason() throws {
         let base = try Self.base()
         var config = LoRAAdapterConfig()
