@@ -51,9 +51,10 @@ public enum CLI {
         do { return try ModelFiles(path: location.path) } catch { throw failure(error) }
     }
 
-    /// A causal LM with its tokenizer and chat renderer (the model's own, or a template file),
-    /// with the LoRA adapter of `adapter` on it — or of `reference` itself when that is an
-    /// adapter folder (a LoRA run's checkpoint), whose base is the model it names.
+    /// A causal LM with its tokenizer and chat renderer (a template file, else the adapter
+    /// folder's — the one its training used —, else the model's own), with the LoRA adapter
+    /// of `adapter` on it — or of `reference` itself when that is an adapter folder (a LoRA
+    /// run's checkpoint), whose base is the model it names.
     public static func openLanguageModel(
         _ reference: String, adapter: String? = nil, chatTemplate: String? = nil, dtype: DType = .float32, device: Device = .cpu
     ) throws(ExitCode) -> (files: ModelFiles, tokenizer: Tokenizer, model: CausalLM, template: ChatTemplate) {
@@ -62,8 +63,14 @@ public enum CLI {
         let tokenizer = try loadTokenizer(files)
         do {
             var model = try CausalLM.load(files, dtype: dtype, device: device)
-            if let adapterFolder { model = try LoRAAdapterFolder.load(adapterFolder, onto: model) }
-            return (files, tokenizer, model, try files.chatTemplate(file: chatTemplate))
+            var template = try files.chatTemplate(file: chatTemplate)
+            if let adapterFolder {
+                model = try LoRAAdapterFolder.load(adapterFolder, onto: model)
+                if chatTemplate == nil, let text = try ModelFiles.chatTemplateText(inFolder: adapterFolder) {
+                    template = try ChatTemplate.detect(text, source: adapterFolder)
+                }
+            }
+            return (files, tokenizer, model, template)
         } catch {
             throw failure("\(error)")
         }

@@ -82,6 +82,14 @@ public final class ModelFiles: @unchecked Sendable {
         return try ChatTemplate.detect(text, source: path)
     }
 
+    /// The chat template text a folder without weights of its own carries with its tokenizer
+    /// files — a LoRA checkpoint, whose template is the one training used — nil when none.
+    public static func chatTemplateText(inFolder folder: String) throws(ModelFileError) -> String? {
+        let settingsPath = folder + "/tokenizer_config.json"
+        let settings = access(settingsPath, F_OK) == 0 ? try readJSON(TokenizerSettings.self, settingsPath) : nil
+        return try folderChatTemplate(folder, settings: settings)
+    }
+
     /// What the plain template starts with: the BOS token's text when the tokenizer puts
     /// one in front of a text (it renders the whole prompt, so it writes it itself).
     /// A GGUF says it in its metadata (the tokenizer loader's rule), without building the

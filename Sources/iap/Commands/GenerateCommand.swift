@@ -86,14 +86,14 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let runtime = try CLI.runtime(dtype: dtype, device: device)
-        let (files, tokenizer, lm, _) = try CLI.openLanguageModel(model, adapter: adapter, dtype: runtime.dtype, device: runtime.device)
+        let (_, tokenizer, lm, template) = try CLI.openLanguageModel(
+            model, adapter: adapter, chatTemplate: chatTemplate, dtype: runtime.dtype, device: runtime.device)
         let ids: [Int]
         var templateStops: [String] = []
         if let prompt {
             ids = tokenizer.encode(prompt, addSpecialTokens: true, recognizeSpecialTokens: !splitSpecialTokens)
         } else {
             do {
-                let template = try files.chatTemplate(file: chatTemplate)
                 var messages: [ChatMessage] = []
                 if let system { messages.append(ChatMessage(.system, system)) }
                 messages.append(ChatMessage(.user, chat ?? ""))
