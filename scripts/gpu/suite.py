@@ -306,12 +306,18 @@ for _ in range(3):
 peak = torch.cuda.max_memory_allocated() // 2**20 if {DEVICE!r} == "cuda" else None
 print(json.dumps({{"best_step_s": round(best, 3), "tokens_per_s": round({batch} * {length} / best, 1), "peak_allocated_mib_torch": peak}}))
 """
+    return python_with_memory(code, "transformers training step", timeout=400)
+
+
+def python_with_memory(code, what, timeout):
+    """Runs a python reference program; its last stdout line (JSON) with its process's peak
+    GPU memory (MiB, nvidia-smi) on cuda."""
     p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     watch = PeakGPUMemory(p.pid) if not DRY else None
-    out, err = p.communicate(timeout=400)
+    out, err = p.communicate(timeout=timeout)
     peak = watch.stop() if watch else None
     if p.returncode != 0:
-        raise RuntimeError(f"transformers training step: {err[-2000:]}")
+        raise RuntimeError(f"{what}: {err[-2000:]}")
     return json.loads(out.strip().splitlines()[-1]) | {"peak_gpu_mib_nvidia_smi": peak}
 
 
@@ -362,13 +368,7 @@ peak = torch.cuda.max_memory_allocated() // 2**20 if {DEVICE!r} == "cuda" else N
 print(json.dumps({{"best_step_s": round(best, 3), "tokens_per_s": round({batch} * {length} / best, 1),
                   "trained_parameters": sum(p.numel() for p in params), "peak_allocated_mib_torch": peak}}))
 """
-    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    watch = PeakGPUMemory(p.pid) if not DRY else None
-    out, err = p.communicate(timeout=300)
-    peak = watch.stop() if watch else None
-    if p.returncode != 0:
-        raise RuntimeError(f"peft policy step: {err[-2000:]}")
-    return json.loads(out.strip().splitlines()[-1]) | {"peak_gpu_mib_nvidia_smi": peak}
+    return python_with_memory(code, "peft policy step", timeout=300)
 
 
 def lora_policy_step(path):
@@ -390,7 +390,8 @@ def lora_policy_step(path):
 def iap_run(path, encoder, judge):
     """3 IAP steps on the device (local judge: a tiny random model), then 2 steps + resume to 3.
     The sampler writes the blocks' tags (`scaffold: tags`), so a random policy's replies are
-    well-formed, their rewards (similarity, length) spread, and the update has a gradient."""
+    well-formed; with an intent budget of 1 token the length penalty spreads their rewards, and
+    the update has a gradient."""
     config = os.path.join(WORK, "suite-iap.yaml")
     with open(config, "w") as f:
         f.write(f"""run: {{name: gpu-suite, seed: 0, steps: 3, checkpoint_every: 1, log_rollouts: 2}}
@@ -398,7 +399,7 @@ policy: {{model: {path}, device: {DEVICE}, dtype: float32}}
 data: {{folder: data/sample, split: train, input: narrative}}
 rollout: {{group_size: 5, questions_per_step: 2, max_new_tokens: {16 if DRY else 64}, reference_max_new_tokens: {8 if DRY else 32}, max_batch_rows: 5,
           scaffold: tags, block_budgets: {[4, 4, 4, 4] if DRY else [8, 16, 8, 32]}}}
-reward: {{similarity: rouge-l, similarity_model: {encoder}, malformed: "judged-minus:1.0"}}
+reward: {{similarity: rouge-l, similarity_model: {encoder}, malformed: "judged-minus:1.0", intent_token_limit: 1}}
 judge: {{backend: local, model: {judge}, max_tokens: 16}}
 optim: {{lr: 1.0e-5, micro_batch: 5, autocast: bfloat16}}
 dapo: {{mask_truncated: false, dynamic_sampling: false}}
