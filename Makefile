@@ -10,9 +10,11 @@ TEST_MODELS := $(MODELS) gemma3-270m
 
 all: build
 
-## Fetch the pinned libtorch into the cache (idempotent; see scripts/setup-libtorch.sh).
+## Fetch the pinned libtorch and the Gloo headers (multi-process training) into the cache
+## (idempotent; see scripts/setup-libtorch.sh and scripts/setup-gloo.sh).
 setup:
 	@bash scripts/setup-libtorch.sh
+	@bash scripts/setup-gloo.sh
 
 ## Release build of the iap command.
 build: setup

@@ -15,6 +15,15 @@ let libtorch: String = {
     return (try? FileManager.default.destinationOfSymbolicLink(atPath: link)) ?? link
 }()
 let torchLib = libtorch + "/torch/lib"
+// Gloo's headers (scripts/setup-gloo.sh; Gloo's code is inside libtorch_cpu.so): with them the
+// shim builds its process groups (Sources/CTorch/Distributed.cpp); without them every
+// distributed call returns an error that says to run `make setup`.
+let gloo: String? = {
+    let link = Context.packageDirectory + "/.deps/gloo"
+    let folder = (try? FileManager.default.destinationOfSymbolicLink(atPath: link)) ?? link
+    return FileManager.default.fileExists(atPath: folder + "/include/gloo/config.h") ? folder + "/include" : nil
+}()
+let glooFlags = gloo.map { ["-isystem", $0, "-DUSE_C10D_GLOO", "-DIAP_HAVE_GLOO"] } ?? []
 
 let package = Package(
     name: "iap",
@@ -43,7 +52,7 @@ let package = Package(
                     "-isystem", libtorch + "/torch/include",
                     "-isystem", libtorch + "/torch/include/torch/csrc/api/include",
                     "-D_GLIBCXX_USE_CXX11_ABI=1", "-Wno-deprecated-declarations",
-                ])
+                ] + glooFlags)
             ],
             linkerSettings: [
                 .unsafeFlags([

@@ -6,6 +6,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 bash scripts/setup-libtorch.sh
+bash scripts/setup-gloo.sh
 swift build -c release --product iap-bench >&2
 python=$(bash scripts/python-reference.sh)
 torch="$repo/.deps/libtorch/torch"

@@ -6,6 +6,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 bash scripts/setup-libtorch.sh
+bash scripts/setup-gloo.sh
 swift build -c release --static-swift-stdlib --product iap-gpu-check --scratch-path .build-gpu >&2
 mkdir -p gpu
 cp .build-gpu/release/iap-gpu-check gpu/iap-gpu-check

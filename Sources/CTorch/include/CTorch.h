@@ -312,6 +312,31 @@ bool ct_cuda_is_available(void);
 int32_t ct_cuda_device_count(void);
 bool ct_cuda_synchronize(int32_t dev_index);
 
+// ---- process groups (c10d) ------------------------------------------------------------
+
+typedef struct ct_group_opaque *ct_group;
+
+/// Reduction of ct_group_all_reduce / ct_group_reduce_scatter.
+typedef enum { CT_COLLECTIVE_SUM = 0, CT_COLLECTIVE_MAX = 1, CT_COLLECTIVE_MIN = 2 } ct_collective_op;
+
+/// Whether this build has Gloo (the headers were present when the shim was compiled).
+bool ct_group_gloo_available(void);
+/// Rendezvous through a TCPStore at host:port (rank 0 serves it and waits for `world`
+/// ranks), then a Gloo process group bound to `bind_host` (the address peers reach this rank
+/// at; "" = this machine's hostname, falling back to loopback). Every collective and the
+/// rendezvous fail after `timeout_s`. NULL on failure (ct_last_error).
+ct_group ct_group_gloo(const char *host, int32_t port, int32_t rank, int32_t world, const char *bind_host, double timeout_s);
+void ct_group_free(ct_group g);
+/// In place on `t` (contiguous, on the CPU), across all ranks.
+bool ct_group_all_reduce(ct_group g, ct_tensor t, int32_t op);
+/// [world, ...t.shape]: every rank's `t` (same shape on each), in rank order.
+ct_tensor ct_group_all_gather(ct_group g, ct_tensor t);
+/// `t` [world · n, ...] reduced across ranks; returns this rank's [n, ...] part.
+ct_tensor ct_group_reduce_scatter(ct_group g, ct_tensor t, int32_t op);
+/// In place: every rank's `t` becomes root's.
+bool ct_group_broadcast(ct_group g, ct_tensor t, int32_t root);
+bool ct_group_barrier(ct_group g);
+
 #ifdef __cplusplus
 }
 #endif

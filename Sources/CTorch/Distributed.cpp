@@ -1,0 +1,149 @@
+// c10d process groups over Gloo: rendezvous through a TCPStore, collectives on CPU tensors.
+// Gloo's code is inside libtorch_cpu.so; its headers come from scripts/setup-gloo.sh
+// (IAP_HAVE_GLOO). Only out-of-line members of ProcessGroupGloo and Backend's virtual
+// collectives are called, so no Gloo class is laid out by this file's compiler.
+#include "Shim.hpp"
+
+#ifdef IAP_HAVE_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <chrono>
+
+struct ct_group_opaque {
+  c10::intrusive_ptr<c10d::TCPStore> store;
+  c10::intrusive_ptr<c10d::Backend> backend;
+  std::chrono::milliseconds timeout;
+  int world;
+};
+
+namespace {
+
+c10d::ReduceOp reduce_op(int32_t op) {
+  switch (op) {
+  case CT_COLLECTIVE_MAX:
+    return c10d::ReduceOp(c10d::ReduceOp::MAX);
+  case CT_COLLECTIVE_MIN:
+    return c10d::ReduceOp(c10d::ReduceOp::MIN);
+  default:
+    return c10d::ReduceOp(c10d::ReduceOp::SUM);
+  }
+}
+
+// Waits for a collective; a peer that died or hangs surfaces here as an exception (Gloo's
+// own timeout or the wait's).
+void finish(ct_group g, const c10::intrusive_ptr<c10d::Work> &work) {
+  if (!work->wait(g->timeout)) throw std::runtime_error("collective did not finish within the timeout");
+}
+
+} // namespace
+
+extern "C" {
+
+bool ct_group_gloo_available(void) { return true; }
+
+ct_group ct_group_gloo(const char *host, int32_t port, int32_t rank, int32_t world, const char *bind_host, double timeout_s) {
+  try {
+    auto timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+    c10d::TCPStoreOptions store_options;
+    store_options.port = static_cast<uint16_t>(port);
+    store_options.isServer = rank == 0;
+    store_options.numWorkers = world;
+    store_options.waitWorkers = true;
+    store_options.timeout = timeout;
+    auto store = c10::make_intrusive<c10d::TCPStore>(std::string(host), store_options);
+    auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+    std::string bind(bind_host);
+    options->devices.push_back(bind.empty() ? c10d::ProcessGroupGloo::createDefaultDevice()
+                                            : c10d::ProcessGroupGloo::createDeviceForHostname(bind));
+    auto backend = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, options);
+    return new ct_group_opaque{store, backend, timeout, world};
+  } catch (const std::exception &e) {
+    ctorch::record(e);
+    return nullptr;
+  }
+}
+
+void ct_group_free(ct_group g) { delete g; }
+
+bool ct_group_all_reduce(ct_group g, ct_tensor t, int32_t op) {
+  CT_STATUS({
+    std::vector<at::Tensor> tensors{ctorch::T(t)};
+    c10d::AllreduceOptions options;
+    options.reduceOp = reduce_op(op);
+    options.timeout = g->timeout;
+    finish(g, g->backend->allreduce(tensors, options));
+  })
+}
+
+ct_tensor ct_group_all_gather(ct_group g, ct_tensor t) {
+  CT_TENSOR(([&] {
+    std::vector<at::Tensor> input{ctorch::T(t).contiguous()};
+    std::vector<at::Tensor> parts;
+    for (int r = 0; r < g->world; r++) parts.push_back(at::empty_like(input[0]));
+    std::vector<std::vector<at::Tensor>> outputs{parts};
+    c10d::AllgatherOptions options;
+    options.timeout = g->timeout;
+    finish(g, g->backend->allgather(outputs, input, options));
+    return at::stack(outputs[0]);
+  }()))
+}
+
+ct_tensor ct_group_reduce_scatter(ct_group g, ct_tensor t, int32_t op) {
+  CT_TENSOR(([&] {
+    const at::Tensor &whole = ctorch::T(t);
+    TORCH_CHECK(whole.dim() > 0 && whole.size(0) % g->world == 0, "reduce-scatter: the first dimension (", whole.size(0),
+                ") is not a multiple of the world size (", g->world, ")");
+    auto chunks = whole.contiguous().chunk(g->world, 0);
+    std::vector<std::vector<at::Tensor>> inputs{{}};
+    for (auto &c : chunks) inputs[0].push_back(c.contiguous());
+    std::vector<at::Tensor> output{at::empty_like(inputs[0][0])};
+    c10d::ReduceScatterOptions options;
+    options.reduceOp = reduce_op(op);
+    options.timeout = g->timeout;
+    finish(g, g->backend->reduce_scatter(output, inputs, options));
+    return output[0];
+  }()))
+}
+
+bool ct_group_broadcast(ct_group g, ct_tensor t, int32_t root) {
+  CT_STATUS({
+    std::vector<at::Tensor> tensors{ctorch::T(t)};
+    c10d::BroadcastOptions options;
+    options.rootRank = root;
+    options.timeout = g->timeout;
+    finish(g, g->backend->broadcast(tensors, options));
+  })
+}
+
+bool ct_group_barrier(ct_group g) {
+  CT_STATUS({
+    c10d::BarrierOptions options;
+    options.timeout = g->timeout;
+    finish(g, g->backend->barrier(options));
+  })
+}
+
+} // extern "C"
+
+#else // built without Gloo's headers
+
+struct ct_group_opaque {};
+
+static const char *kNoGloo = "this build has no Gloo: its headers were missing when the shim was compiled (run 'make setup', then rebuild)";
+
+extern "C" {
+bool ct_group_gloo_available(void) { return false; }
+ct_group ct_group_gloo(const char *, int32_t, int32_t, int32_t, const char *, double) {
+  ctorch::set_error(kNoGloo);
+  return nullptr;
+}
+void ct_group_free(ct_group g) { delete g; }
+bool ct_group_all_reduce(ct_group, ct_tensor, int32_t) { return ctorch::set_error(kNoGloo), false; }
+ct_tensor ct_group_all_gather(ct_group, ct_tensor) { return ctorch::set_error(kNoGloo), nullptr; }
+ct_tensor ct_group_reduce_scatter(ct_group, ct_tensor, int32_t) { return ctorch::set_error(kNoGloo), nullptr; }
+bool ct_group_broadcast(ct_group, ct_tensor, int32_t) { return ctorch::set_error(kNoGloo), false; }
+bool ct_group_barrier(ct_group) { return ctorch::set_error(kNoGloo), false; }
+}
+
+#endif
