@@ -38,6 +38,7 @@ bool ct_grad(ct_tensor t, ct_tensor *out) {
 
 bool ct_zero_grad(ct_tensor t) { CT_STATUS(t->tensor.mutable_grad().reset()) }
 bool ct_retain_grad(ct_tensor t) { CT_STATUS(T(t).retain_grad()) }
+bool ct_set_grad(ct_tensor t, ct_tensor grad) { CT_STATUS(t->tensor.mutable_grad() = T(grad)) }
 
 bool ct_set_grad_enabled(bool enabled) {
   bool previous = c10::GradMode::is_enabled();

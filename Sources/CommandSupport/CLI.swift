@@ -13,6 +13,18 @@ import FileIO
 /// Helpers the `iap` and `iap-bench` commands share: messages on stderr, failures as one line and exit code 1,
 /// and turning `--model` (a known name or a path) into opened model files.
 public enum CLI {
+    /// This process's environment variables.
+    public static var environment: [String: String] {
+        var out: [String: String] = [:]
+        var index = 0
+        while let entry = environ[index] {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") { out[String(text[..<equals])] = String(text[text.index(after: equals)...]) }
+            index += 1
+        }
+        return out
+    }
+
     public static func note(_ message: String) {
         writeError(PrintableText.escaped(message) + "\n")
     }

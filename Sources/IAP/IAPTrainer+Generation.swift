@@ -29,13 +29,17 @@ extension IAPTrainer {
     /// computed once per question and kept in the run folder.
     func ensureReferenceAnswers(_ records: [LaMPQARecord]) async throws {
         let missing = records.filter { referenceAnswers[$0.id] == nil }
-        guard !missing.isEmpty else { return }
-        let out = try referenceGenerations(missing)
-        let scores = try await judgeScores(zip(missing, out).map { ($0, $1.text) })
-        for (k, record) in missing.enumerated() {
-            let answer = ReferenceAnswer(id: record.id, text: out[k].text, score: scores[k])
-            referenceAnswers[record.id] = answer
-            try JSONLines.append(answer, to: run.referencePath)
+        var made: [ReferenceAnswer] = []
+        if !missing.isEmpty {
+            let out = try referenceGenerations(missing)
+            let scores = try await judgeScores(zip(missing, out).map { ($0, $1.text) })
+            made = missing.indices.map { ReferenceAnswer(id: missing[$0].id, text: out[$0].text, score: scores[$0]) }
+        }
+        // Every rank learns every rank's new answers (a resumed run may give their questions
+        // to another rank); rank 0 keeps the file.
+        for answer in try dataParallel.gather(made) {
+            referenceAnswers[answer.id] = answer
+            if dataParallel.isMain { try JSONLines.append(answer, to: run.referencePath) }
         }
     }
 
@@ -52,12 +56,14 @@ extension IAPTrainer {
 
     /// The policy's rollouts for a round (synchronous, see `referenceGenerations`), at most
     /// `rollout.max_batch_rows` sequences at a time; `onFinished` hears of each finished group.
-    func policyGenerations(_ prompts: [[Int]], options: GenerationOptions, onFinished: PromptFinished? = nil) throws -> [GeneratedSequence] {
+    func policyGenerations(
+        _ prompts: [[Int]], options: GenerationOptions, promptSeeds: [UInt64]? = nil, onFinished: PromptFinished? = nil
+    ) throws -> [GeneratedSequence] {
         let batching: Batching = config.rollout.batching == .continuous ? .continuous : .static
         return try withNoGrad {
             try parts.policy.generate(
-                prompts: prompts, tokenizer: parts.tokenizer, options: options, maxRows: config.rollout.maxBatchRows, batching: batching,
-                onFinished: onFinished)
+                prompts: prompts, tokenizer: parts.tokenizer, options: options, promptSeeds: promptSeeds, maxRows: config.rollout.maxBatchRows,
+                batching: batching, onFinished: onFinished)
         }
     }
 }

@@ -30,20 +30,24 @@ extension IAPTrainer {
         var sampled = 0
         var zeroSpread = 0
         var rounds = 0
+        /// Kept groups over every rank (= kept.count in one process).
+        var keptEverywhere = 0
     }
 
     /// One optimizer step: sample groups → score → advantages → update; returns its metrics.
     public func trainStep() async throws -> MetricsLine {
         var (groups, times) = try await sampleGroups()
-        assignAdvantages(&groups.kept)
+        try assignAdvantages(&groups.kept)
         let started = ContinuousClock.now
         let update = try updatePolicy(groups.kept.flatMap { $0 })
         times.update = seconds(since: started)
         step += 1
+        // Over every rank: counts summed, rollouts in rank order (one process: as they are).
+        let counts = try dataParallel.sum([Double(groups.sampled), Double(groups.zeroSpread)])
         let metrics = StepMetrics(
-            step: step, rollouts: groups.all.map(\.stats), sampledGroups: groups.sampled, zeroSpreadGroups: groups.zeroSpread,
-            keptGroups: groups.kept.count, samplingRounds: groups.rounds, update: update, times: times)
-        try log(metrics, rollouts: groups.all)
+            step: step, rollouts: try dataParallel.gather(groups.all.map(\.stats)), sampledGroups: Int(counts[0]),
+            zeroSpreadGroups: Int(counts[1]), keptGroups: groups.keptEverywhere, samplingRounds: groups.rounds, update: update, times: times)
+        try log(metrics, rollouts: try dataParallel.gather(Array(groups.all.prefix(config.run.logRollouts)).map(rolloutRecord)))
         return metrics.line
     }
 
@@ -57,11 +61,12 @@ extension IAPTrainer {
         var times = PhaseTimes()
         let wanted = config.rollout.questionsPerStep
         let dynamic = config.dapo.dynamicSampling
-        while groups.kept.count < wanted && groups.rounds <= (dynamic ? config.dapo.maxExtraRounds : 0) {
-            let records = nextRecords(wanted - groups.kept.count)
+        while groups.keptEverywhere < wanted && groups.rounds <= (dynamic ? config.dapo.maxExtraRounds : 0) {
+            // Every rank draws the same questions and takes its share: groups never straddle ranks.
+            let (records, first) = dataParallel.share(nextRecords(wanted - groups.keptEverywhere))
             var started = ContinuousClock.now
             let judging = GroupJudging()
-            let (prompts, sequences) = try generateRound(records, round: groups.rounds, judging: judging)
+            let (prompts, sequences) = try generateRound(records, round: groups.rounds, first: first, judging: judging)
             times.generation += seconds(since: started)
             started = ContinuousClock.now
             do { try await ensureReferenceAnswers(records) } catch {
@@ -73,6 +78,7 @@ extension IAPTrainer {
             times.judge += judged
             times.similarity += similar
             collect(rollouts, into: &groups)
+            groups.keptEverywhere = Int(try dataParallel.sum([Double(groups.kept.count)])[0])
             groups.rounds += 1
         }
         return (groups, times)
@@ -80,8 +86,10 @@ extension IAPTrainer {
 
     /// G completions per question from the policy (synchronous, see `referenceGenerations`).
     /// With `rollout.overlap_judging`, each question's judge calls start in `judging` as soon
-    /// as its group has finished.
-    func generateRound(_ records: [LaMPQARecord], round: Int, judging: GroupJudging) throws -> ([[Int]], [GeneratedSequence]) {
+    /// as its group has finished. Each question samples from its own seed (the step, the
+    /// round and its place `first + i` in the round), so its completions do not depend on
+    /// which rank or batch it lands in.
+    func generateRound(_ records: [LaMPQARecord], round: Int, first: Int, judging: GroupJudging) throws -> ([[Int]], [GeneratedSequence]) {
         var options = GenerationOptions()
         options.samplesPerPrompt = config.rollout.groupSize
         options.temperature = config.rollout.temperature
@@ -98,8 +106,9 @@ extension IAPTrainer {
                 judging.start(group: prompt) { try await self.judgeScores(pairs) }
             }
         }
+        let seeds = records.indices.map { options.seed &* 6_364_136_223_846_793_005 &+ UInt64(first + $0) }
         do {
-            return (prompts, try policyGenerations(prompts, options: options, onFinished: onFinished))
+            return (prompts, try policyGenerations(prompts, options: options, promptSeeds: seeds, onFinished: onFinished))
         } catch {
             judging.cancelAll()
             throw error
@@ -216,28 +225,32 @@ extension IAPTrainer {
         }
     }
 
-    /// Group-relative advantages over the kept groups (`dapo.advantage_scaling`).
-    func assignAdvantages(_ groups: inout [[Rollout]]) {
-        let advantages = GroupAdvantages.compute(
-            groups.map { $0.map { $0.reward.total } }, scaling: config.dapo.advantageScaling, eps: config.dapo.advantageEps)
-        for g in groups.indices { for k in groups[g].indices { groups[g][k].advantage = advantages[g][k] } }
+    /// Group-relative advantages over the kept groups of every rank (`dapo.advantage_scaling`:
+    /// `batch` scales by the whole step's spread); this rank's groups get theirs.
+    func assignAdvantages(_ groups: inout [[Rollout]]) throws {
+        let everyRank = try dataParallel.gather([groups.map { $0.map { $0.reward.total } }])
+        let offset = everyRank.prefix(dataParallel.rank).reduce(0) { $0 + $1.count }
+        let advantages = GroupAdvantages.compute(everyRank.flatMap { $0 }, scaling: config.dapo.advantageScaling, eps: config.dapo.advantageEps)
+        for g in groups.indices { for k in groups[g].indices { groups[g][k].advantage = advantages[offset + g][k] } }
     }
 
-    /// metrics.jsonl, TensorBoard, and the first `run.log_rollouts` rollouts.
-    func log(_ metrics: StepMetrics, rollouts: [Rollout]) throws {
+    /// metrics.jsonl, TensorBoard, and the first `run.log_rollouts` rollouts (rank 0 only).
+    func log(_ metrics: StepMetrics, rollouts: [RolloutRecord]) throws {
+        guard dataParallel.isMain else { return }
         let line = metrics.line
         tensorBoard?.write(step: step, scalars: line.values.compactMap { key, value in value.map { (key, $0) } }.sorted { $0.0 < $1.0 })
         try JSONLines.append(line, to: run.metricsPath)
-        let format = RolloutFormat(config.rollout)
-        for r in rollouts.prefix(config.run.logRollouts) {
-            try JSONLines.append(
-                RolloutRecord(
-                    step: step, questionId: r.record.id, completion: r.sequence.text, valid: r.reward.valid,
-                    problem: r.parsed.problem ?? format.budgetNote(r.sequence.budgetEndedBlocks),
-                    intents: r.parsed.intents, answer: r.parsed.answer, reward: r.reward.total, personalization: r.reward.personalization,
-                    similarity: r.reward.similarity, contrast: r.reward.contrast, lengthPenalty: r.reward.lengthPenalty, advantage: r.advantage,
-                    finishReason: r.sequence.finishReason.rawValue), to: run.rolloutsPath)
-        }
+        for r in rollouts.prefix(config.run.logRollouts) { try JSONLines.append(r, to: run.rolloutsPath) }
+    }
+
+    /// A rollout as `rollouts.jsonl` records it.
+    func rolloutRecord(_ r: Rollout) -> RolloutRecord {
+        RolloutRecord(
+            step: step, questionId: r.record.id, completion: r.sequence.text, valid: r.reward.valid,
+            problem: r.parsed.problem ?? RolloutFormat(config.rollout).budgetNote(r.sequence.budgetEndedBlocks),
+            intents: r.parsed.intents, answer: r.parsed.answer, reward: r.reward.total, personalization: r.reward.personalization,
+            similarity: r.reward.similarity, contrast: r.reward.contrast, lengthPenalty: r.reward.lengthPenalty, advantage: r.advantage,
+            finishReason: r.sequence.finishReason.rawValue)
     }
 }
 

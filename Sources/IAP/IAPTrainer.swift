@@ -60,6 +60,8 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
     var epoch = 0
     var order: [Int] = []
     var referenceAnswers: [String: ReferenceAnswer] = [:]
+    /// The job's ranks (`dist:`); one process by default. Set before the first step.
+    public var dataParallel = DataParallel.single
 
     public init(config: TrainConfig, run: RunFolder, parts: Parts) throws {
         try config.validate()
@@ -126,6 +128,7 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
         cursor = savedCursor
         epoch = savedEpoch
         order = shuffledOrder(epoch: epoch)
+        guard dataParallel.isMain else { return }
         try RunFolder.truncate(run.metricsPath, afterStep: step)
         try RunFolder.truncate(run.rolloutsPath, afterStep: step)
     }

@@ -28,11 +28,13 @@ extension IAPTrainer {
     func updatePolicyPasses(_ rollouts: [Rollout]) throws -> UpdateStats {
         var stats = UpdateStats()
         stats.learningRate = schedule.rate(at: step)
+        // The loss is a mean over the tokens (or sequences) of every rank's rollouts.
+        var (batches, localTokens) = try microBatches(rollouts)
+        let everywhere = try dataParallel.sum([localTokens, Double(rollouts.count)])
+        let (tokens, sequences) = (everywhere[0], everywhere[1])
+        stats.learnedTokens = tokens
         // No rollout kept (every group had zero spread), or every kept token masked (all
         // truncated with dapo.mask_truncated): nothing to learn from; logged as null.
-        guard !rollouts.isEmpty else { return skipped(stats) }
-        var (batches, tokens) = try microBatches(rollouts)
-        stats.learnedTokens = tokens
         guard tokens > 0 else { return skipped(stats) }
         let updates = config.optim.updatesPerBatch
         try withNoGrad {
@@ -45,8 +47,12 @@ extension IAPTrainer {
         var entropySum = 0.0
         for _ in 0..<updates {
             try optimizer.zeroGrad()
-            let sums = try accumulateGradients(batches, tokens: tokens, sequences: Double(rollouts.count), entropy: &entropySum)
-            let norm = try clipGradientNorm(parts.policy.parameters.map(\.tensor), maxNorm: config.optim.maxGradNorm)
+            let local = try accumulateGradients(batches, tokens: tokens, sequences: sequences, entropy: &entropySum)
+            // Every rank learns whether any loss was non-finite, and the gradients are summed.
+            let sums = try dataParallel.sumLosses(local)
+            let parameters = parts.policy.parameters.map(\.tensor)
+            if sums != nil { try dataParallel.sumGradients(parameters) }
+            let norm = try clipGradientNorm(parameters, maxNorm: config.optim.maxGradNorm)
             stats.gradNorm = norm
             guard let sums, norm.isFinite else {
                 // A non-finite loss or gradient: drop this update, weights untouched.
@@ -60,7 +66,7 @@ extension IAPTrainer {
             stats.clipLow = sums.active > 0 ? sums.clipLow / sums.active : 0
             stats.clipHigh = sums.active > 0 ? sums.clipHigh / sums.active : 0
         }
-        stats.entropy = entropySum / (tokens * Double(updates))
+        stats.entropy = try dataParallel.sum([entropySum])[0] / (tokens * Double(updates))
         return stats
     }
 

@@ -79,6 +79,12 @@ public protocol CheckpointedTrainer: AnyObject {
     func trainStep() async throws -> MetricsLine
     func saveCheckpoint() throws
     func restore(from folder: String) throws
+    /// The job's ranks: rank 0 writes the run folder; the others follow its decisions.
+    var dataParallel: DataParallel { get }
+}
+
+extension CheckpointedTrainer {
+    public var dataParallel: DataParallel { .single }
 }
 
 extension TrainConfig {

@@ -41,7 +41,10 @@ public struct TrainingRun {
     }
 
     public func drive(resuming: Bool) async throws {
-        for line in AtomicFolder.recoverStale(in: run.checkpointsPath) { report(.cleanedUp(line)) }
+        if trainer.dataParallel.isMain {
+            for line in AtomicFolder.recoverStale(in: run.checkpointsPath) { report(.cleanedUp(line)) }
+        }
+        try trainer.dataParallel.barrier()
         if resuming { try resume() }
         try await trainer.prepare()
         if shouldStop() { return report(.stoppedEarly(atStep: trainer.step)) }
@@ -51,14 +54,26 @@ public struct TrainingRun {
             let line = try await trainer.trainStep()
             let perStep = seconds(since: started) / Double(trainer.step - firstStep)
             report(.stepped(line, secondsPerStep: perStep, secondsLeft: perStep * Double(trainer.totalSteps - trainer.step)))
-            let stopping = shouldStop()
-            if trainer.step % config.run.checkpointEvery == 0 || trainer.step == trainer.totalSteps || stopping { try trainer.saveCheckpoint() }
+            // A stop asked of any rank (Ctrl-C reaches them all, not always at the same step)
+            // stops every rank after the same step.
+            let stopping = try trainer.dataParallel.sum([shouldStop() ? 1 : 0])[0] > 0
+            if trainer.step % config.run.checkpointEvery == 0 || trainer.step == trainer.totalSteps || stopping { try save() }
             if stopping { return report(.stoppedEarly(atStep: trainer.step)) }
         }
-        if trainer.step > 0 && run.checkpointSteps().last != trainer.step { try trainer.saveCheckpoint() }
+        if trainer.step > 0 && run.checkpointSteps().last != trainer.step { try save() }
         let checkpoint = run.checkpointPath(step: trainer.step)
-        try FileSystem.replaceLink(run.finalPath, target: "checkpoints/" + (checkpoint.split(separator: "/").last.map(String.init) ?? ""))
+        if trainer.dataParallel.isMain {
+            try FileSystem.replaceLink(run.finalPath, target: "checkpoints/" + (checkpoint.split(separator: "/").last.map(String.init) ?? ""))
+        }
+        try trainer.dataParallel.barrier()
         report(.finished(checkpoint: checkpoint))
+    }
+
+    /// Rank 0 writes the checkpoint (every rank holds the same weights and optimizer state);
+    /// the others wait for it, so none runs ahead of the last checkpoint.
+    func save() throws {
+        if trainer.dataParallel.isMain { try trainer.saveCheckpoint() }
+        try trainer.dataParallel.barrier()
     }
 
     /// The last complete checkpoint, or — when the run stopped before its first one — a
@@ -74,8 +89,10 @@ public struct TrainingRun {
                 "\(run.path): checkpoint folder(s) \(broken.joined(separator: ", ")) lack \(TrainerState.fileName); "
                     + "refusing to start over and overwrite them (move them aside to start at step 0)")
         }
-        try RunFolder.truncate(run.metricsPath, afterStep: 0)
-        try RunFolder.truncate(run.rolloutsPath, afterStep: 0)
+        if trainer.dataParallel.isMain {
+            try RunFolder.truncate(run.metricsPath, afterStep: 0)
+            try RunFolder.truncate(run.rolloutsPath, afterStep: 0)
+        }
         report(.startedOver)
     }
 }

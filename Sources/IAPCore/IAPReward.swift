@@ -41,7 +41,7 @@ public struct RewardSettings: Sendable, Equatable {
 }
 
 /// Every part of one rollout's reward, for logging.
-public struct RewardParts: Sendable, Equatable {
+public struct RewardParts: Codable, Sendable, Equatable {
     public var valid: Bool
     public var personalization: Double?  // μ(ŷ)
     public var similarity: Double?  // sim(ŷ, ȳ)

@@ -1,5 +1,5 @@
 /// What one rollout contributes to a step's metrics (plain values, no tensors).
-public struct RolloutStats: Sendable, Equatable {
+public struct RolloutStats: Codable, Sendable, Equatable {
     public var reward: RewardParts
     public var intentCount: Int
     public var intentTokens: Int

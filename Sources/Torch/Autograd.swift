@@ -26,6 +26,11 @@ extension Tensor {
         return Tensor(owning: out)
     }
 
+    /// Makes `gradient` this tensor's accumulated gradient (same shape, dtype and device).
+    public func setGrad(_ gradient: Tensor) throws(TorchError) {
+        try checked("setGrad", ct_set_grad(handle, gradient.handle))
+    }
+
     /// Forgets the accumulated gradient (the next backward starts from zero).
     public func zeroGrad() throws(TorchError) { try checked("zeroGrad", ct_zero_grad(handle)) }
 

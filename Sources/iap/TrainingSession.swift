@@ -33,6 +33,9 @@ struct TrainingOptions: ParsableArguments {
     @Flag(help: "Print the effective configuration (every key, with the file's and --set's values over the defaults) and exit.")
     var printConfig = false
 
+    @Option(help: "Start this many ranks on this machine (data-parallel over Gloo, dist.*); under torchrun or srun leave it out: the launcher's variables (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, LOCAL_RANK) say which rank this is.")
+    var nprocPerNode: Int?
+
     /// Prints the configuration when asked (true: nothing else to do).
     func printedConfig() throws(ExitCode) -> Bool {
         guard printConfig else { return false }
@@ -42,6 +45,43 @@ struct TrainingOptions: ParsableArguments {
 
     func open() throws(ExitCode) -> (TrainConfig, String, RunFolder) {
         try TrainingSession.open(config: config, runDir: runDir, overrides: overrides, resume: resume)
+    }
+
+    /// With `--nproc-per-node N` (N > 1, not already a rank): starts the N ranks, waits for
+    /// them and returns true (the caller exits with their status).
+    func launchedRanks() throws(ExitCode) -> Bool {
+        guard let n = nprocPerNode else { return false }
+        guard n >= 1 && n <= 1024 else { throw CLI.failure("--nproc-per-node: 1 to 1024 ranks, got \(n)") }
+        guard n > 1, getenv("WORLD_SIZE") == nil else { return false }
+        let outcome: RankLauncher.Outcome
+        do { outcome = try RankLauncher.run(ranks: n, arguments: RankLauncher.rankArguments(Array(CommandLine.arguments.dropFirst()))) } catch {
+            throw CLI.failure("\(error)")
+        }
+        if let failure = outcome.failure { CLI.note("launcher: \(failure); the other ranks were stopped") }
+        if outcome.status != 0 { throw ExitCode(outcome.status) }
+        return true
+    }
+
+    /// The effective config, the run folder, and this process's place in the job: rank 0
+    /// (or the only process) opens the folder (writing config.yaml for a new run) before
+    /// joining, the others join and then open the folder rank 0 made.
+    func openJob() throws(ExitCode) -> (TrainConfig, String, RunFolder, DataParallel) {
+        let job: Rendezvous?
+        do { job = try Rendezvous.fromEnvironment(CLI.environment) } catch { throw CLI.failure("\(error)") }
+        guard let job, job.worldSize > 1 else {
+            let (cfg, folder, run) = try open()
+            return (cfg, folder, run, .single)
+        }
+        var opened: (TrainConfig, String, RunFolder)?
+        if job.rank == 0 { opened = try open() }
+        let cfg: TrainConfig
+        if let opened { cfg = opened.0 } else { cfg = try TrainingSession.effectiveConfig(config: config, overrides: overrides, resume: resume) }
+        let group: ProcessGroup
+        do { group = try ProcessGroup(gloo: job, timeoutSeconds: cfg.dist.timeoutS) } catch { throw CLI.failure("\(error)") }
+        let parallel = DataParallel(group: group, bucketMiB: cfg.dist.bucketMiB)
+        if let opened { return (opened.0, opened.1, opened.2, parallel) }
+        let folder = resume ?? runDir ?? "runs/\(cfg.run.name)"
+        do { return (cfg, folder, try RunFolder(path: folder), parallel) } catch { throw CLI.failure("\(error)") }
     }
 }
 
@@ -81,7 +121,9 @@ enum TrainingSession {
         }
         var driver = TrainingRun(trainer: trainer, config: cfg, run: run)
         driver.shouldStop = { trainingStopRequested != 0 }
+        let parallel = trainer.dataParallel
         driver.report = { event in
+            guard parallel.isMain else { return }  // one progress report per job
             switch event {
             case .resumed(let step): CLI.note("resumed \(folder) at step \(step)")
             case .startedOver:
@@ -98,7 +140,8 @@ enum TrainingSession {
             }
         }
         do { try await driver.drive(resuming: resuming) } catch let code as ExitCode { throw code } catch {
-            throw CLI.failure(trainer.step < trainer.totalSteps ? "step \(trainer.step + 1): \(error)" : "\(error)")
+            let rank = parallel.worldSize > 1 ? "rank \(parallel.rank) of \(parallel.worldSize), " : ""
+            throw CLI.failure(trainer.step < trainer.totalSteps ? "\(rank)step \(trainer.step + 1): \(error)" : "\(rank)\(error)")
         }
         // Stopped by Ctrl-C (after saving): not a finished run, so `iap train && …` stops too.
         if trainingStopRequested != 0 { throw ExitCode(130) }

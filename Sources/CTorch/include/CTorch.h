@@ -284,6 +284,8 @@ bool ct_grad(ct_tensor t, ct_tensor *out);
 /// Drops the accumulated gradient (the next backward allocates a fresh one).
 bool ct_zero_grad(ct_tensor t);
 bool ct_retain_grad(ct_tensor t);
+/// Sets the accumulated gradient (a rank that had no data still steps with the summed one).
+bool ct_set_grad(ct_tensor t, ct_tensor grad);
 /// Sets the calling thread's grad mode and returns the previous one.
 bool ct_set_grad_enabled(bool enabled);
 bool ct_is_grad_enabled(void);

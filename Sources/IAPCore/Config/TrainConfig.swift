@@ -14,11 +14,12 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var dapo = DAPO()
     public var sft = SFT()
     public var lora = LoRA()
+    public var dist = Dist()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case run, policy, data, rollout, reward, judge, optim, dapo, sft, lora
+        case run, policy, data, rollout, reward, judge, optim, dapo, sft, lora, dist
     }
 
     public init(from decoder: any Decoder) throws {
@@ -34,6 +35,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         dapo = try read(.dapo, d.dapo)
         sft = try read(.sft, d.sft)
         lora = try read(.lora, d.lora)
+        dist = try read(.dist, d.dist)
     }
 
     /// Every key as `section.key`, in file order (for "did you mean" and printing).
@@ -42,7 +44,8 @@ public struct TrainConfig: Codable, Sendable, Equatable {
          Data.CodingKeys.allCases.map { "data.\($0.stringValue)" }, Rollout.CodingKeys.allCases.map { "rollout.\($0.stringValue)" },
          Reward.CodingKeys.allCases.map { "reward.\($0.stringValue)" }, Judge.CodingKeys.allCases.map { "judge.\($0.stringValue)" },
          Optim.CodingKeys.allCases.map { "optim.\($0.stringValue)" }, DAPO.CodingKeys.allCases.map { "dapo.\($0.stringValue)" },
-         SFT.CodingKeys.allCases.map { "sft.\($0.stringValue)" }, LoRA.CodingKeys.allCases.map { "lora.\($0.stringValue)" }].flatMap { $0 }
+         SFT.CodingKeys.allCases.map { "sft.\($0.stringValue)" }, LoRA.CodingKeys.allCases.map { "lora.\($0.stringValue)" },
+         Dist.CodingKeys.allCases.map { "dist.\($0.stringValue)" }].flatMap { $0 }
 }
 
 extension TrainConfig {
@@ -94,5 +97,6 @@ extension TrainConfig {
         try atLeast("dapo.max_extra_rounds", dapo.maxExtraRounds, 0)
         try sft.validate()
         try lora.validate()
+        try dist.validate()
     }
 }

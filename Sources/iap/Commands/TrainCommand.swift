@@ -20,11 +20,12 @@ struct TrainCommand: AsyncParsableCommand {
     @OptionGroup var options: TrainingOptions
 
     func run() async throws {
-        if try options.printedConfig() { return }
-        let (cfg, folder, run) = try options.open()
+        if try options.printedConfig() || options.launchedRanks() { return }
+        let (cfg, folder, run, parallel) = try options.openJob()
         Torch.keepFreedMemory()
         Torch.manualSeed(UInt64(cfg.run.seed))
         let trainer = try makeTrainer(cfg, run: run)
+        trainer.dataParallel = parallel
         try await TrainingSession.drive(trainer, cfg: cfg, folder: folder, run: run, resuming: options.resume != nil, command: "train") { line in
             let v = { (key: String) in TrainingSession.value(line, key) }
             return "reward \(v("reward/mean"))  parts: rubric \(v("reward/personalization")) contrast \(v("reward/contrast")) "

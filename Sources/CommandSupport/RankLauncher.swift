@@ -1,0 +1,121 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import Torch
+
+/// `--nproc-per-node N`: starts N copies of this program as the ranks of one job on this
+/// machine, with torchrun's variables (`MASTER_ADDR=127.0.0.1`, a free `MASTER_PORT`,
+/// `RANK`, `LOCAL_RANK`, `WORLD_SIZE`), and watches them. When a rank fails, the others are
+/// stopped (SIGTERM, then SIGKILL after a grace period) and the launcher says which rank
+/// failed and how; Ctrl-C (SIGINT) is passed on to every rank, which save a checkpoint
+/// after the step in flight and stop together.
+public enum RankLauncher {
+    public struct Outcome: Sendable {
+        /// The exit status to leave with: 0 when every rank succeeded, else the first failure's.
+        public let status: Int32
+        /// What happened to the first rank that failed; nil when none did.
+        public let failure: String?
+    }
+
+    /// Runs `arguments` (the program's own, without `--nproc-per-node`) as `ranks` ranks.
+    public static func run(ranks: Int, arguments: [String], graceSeconds: Double = 10) throws(TorchError) -> Outcome {
+        let port = try Rendezvous.freeLocalPort()
+        let job = Rendezvous(host: "127.0.0.1", port: port, rank: 0, worldSize: ranks, localRank: 0)
+        let program = "/proc/self/exe"
+        let name = CommandLine.arguments.first ?? program
+        var children: [pid_t] = []
+        // Like torchrun: the ranks share the cores (unless OMP_NUM_THREADS says otherwise), or
+        // N ranks × all cores of intra-op threads oversubscribe the machine many times over.
+        var shared: [String: String] = [:]
+        if getenv("OMP_NUM_THREADS") == nil { shared["OMP_NUM_THREADS"] = "\(max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)) / ranks))" }
+        for rank in 0..<ranks {
+            let extra = job.environment(rank: rank, localRank: rank).merging(shared) { a, _ in a }
+            guard let pid = spawn(program, name: name, arguments: arguments, extra: extra) else {
+                for pid in children { kill(pid, SIGKILL) }
+                throw TorchError(operation: "launch", message: "could not start rank \(rank) (\(program)): errno \(errno)")
+            }
+            children.append(pid)
+        }
+        return watch(children, graceSeconds: graceSeconds)
+    }
+
+    /// Waits for every rank; stops the rest when one fails; passes SIGINT on.
+    static func watch(_ children: [pid_t], graceSeconds: Double) -> Outcome {
+        signal(SIGINT) { _ in launcherInterrupts += 1 }
+        var running = Set(children.indices)
+        var failure: (rank: Int, status: Int32, text: String)?
+        var forwarded = 0
+        var stopDeadline: Double?
+        while !running.isEmpty {
+            if launcherInterrupts > forwarded {
+                forwarded = Int(launcherInterrupts)
+                for r in running { kill(children[r], SIGINT) }
+            }
+            for r in running {
+                var status: Int32 = 0
+                guard waitpid(children[r], &status, WNOHANG) == children[r] else { continue }
+                running.remove(r)
+                let (code, text) = describe(status)
+                if code != 0 && failure == nil && stopDeadline == nil {
+                    failure = (r, code, "rank \(r) \(text)")
+                    for other in running { kill(children[other], SIGTERM) }
+                    stopDeadline = now() + graceSeconds
+                }
+            }
+            if let deadline = stopDeadline, now() > deadline {
+                for r in running { kill(children[r], SIGKILL) }
+            }
+            usleep(50_000)
+        }
+        return Outcome(status: failure?.status ?? 0, failure: failure?.text)
+    }
+
+    /// `arguments` without `--nproc-per-node N` (or `--nproc-per-node=N`): what each rank runs.
+    public static func rankArguments(_ arguments: [String]) -> [String] {
+        var out: [String] = []
+        var skipNext = false
+        for a in arguments {
+            if skipNext { skipNext = false; continue }
+            if a == "--nproc-per-node" { skipNext = true; continue }
+            if a.hasPrefix("--nproc-per-node=") { continue }
+            out.append(a)
+        }
+        return out
+    }
+
+    /// The exit code a shell would report, and the status in words.
+    static func describe(_ status: Int32) -> (Int32, String) {
+        let signalNumber = status & 0x7f
+        if signalNumber == 0 {
+            let code = (status >> 8) & 0xff
+            return (code, "exited with status \(code)")
+        }
+        return (128 + signalNumber, "was killed by signal \(signalNumber) (\(String(cString: strsignal(signalNumber))))")
+    }
+
+    static func now() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
+
+    /// Starts `program` with this process's environment plus `extra`, sharing its stdout and stderr.
+    static func spawn(_ program: String, name: String, arguments: [String], extra: [String: String]) -> pid_t? {
+        let environment = CLI.environment.merging(extra) { $1 }
+        let argv = ([name] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for p in argv { free(p) }
+            for p in envp { free(p) }
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        var pid: pid_t = 0
+        return posix_spawn(&pid, program, &actions, nil, argv, envp) == 0 ? pid : nil
+    }
+}
+
+/// SIGINTs the launcher received (the handler only counts; the watch loop passes them on).
+nonisolated(unsafe) var launcherInterrupts: sig_atomic_t = 0

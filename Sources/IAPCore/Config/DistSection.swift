@@ -1,0 +1,42 @@
+extension TrainConfig {
+    /// `dist:` — training over several processes (`iap train --nproc-per-node N`, or one rank
+    /// of a job started by torchrun or srun): PyTorch's c10d, Gloo between CPU processes.
+    public struct Dist: Codable, Sendable, Equatable {
+        /// How the ranks share the work. `ddp`: every rank holds the whole model and
+        /// optimizer, takes its share of each step's questions, and the gradients are summed
+        /// across ranks before the (identical) optimizer step.
+        public var strategy = DistStrategy.ddp
+        /// A collective (or the rendezvous) that has not finished after this many seconds
+        /// fails: a rank that died or hangs stops the others instead of hanging them.
+        public var timeoutS = 1800.0
+        /// Gradients are summed across ranks in flat buckets of about this size.
+        public var bucketMiB = 25
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case strategy
+            case timeoutS = "timeout_s"
+            case bucketMiB = "bucket_mib"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let read = try SectionReader(decoder, CodingKeys.self)
+            let d = Self()
+            strategy = try read(.strategy, d.strategy)
+            timeoutS = try read(.timeoutS, d.timeoutS)
+            bucketMiB = try read(.bucketMiB, d.bucketMiB)
+        }
+
+        func validate() throws(ConfigError) {
+            guard timeoutS.isFinite, timeoutS > 0 else { throw ConfigError("dist.timeout_s: above 0, got \(timeoutS)") }
+            guard bucketMiB >= 1 else { throw ConfigError("dist.bucket_mib: at least 1, got \(bucketMiB)") }
+        }
+    }
+}
+
+/// `dist.strategy`. Only data parallelism is built: ZeRO-2 and FSDP (sharded optimizer
+/// state and parameters) are not, and are refused as unknown choices.
+public enum DistStrategy: String, ConfigChoice {
+    case ddp
+}
