@@ -56,7 +56,9 @@ public enum RankLauncher {
                 guard waitpid(children[r], &status, WNOHANG) == children[r] else { continue }
                 running.remove(r)
                 let (code, text) = describe(status)
-                if code != 0 && failure == nil && stopDeadline == nil {
+                // After Ctrl-C, ranks leave with 130 once their checkpoint is saved: expected.
+                let interrupted = forwarded > 0 && code == 130
+                if code != 0 && !interrupted && failure == nil && stopDeadline == nil {
                     failure = (r, code, "rank \(r) \(text)")
                     for other in running { kill(children[other], SIGTERM) }
                     stopDeadline = now() + graceSeconds
@@ -67,7 +69,7 @@ public enum RankLauncher {
             }
             usleep(50_000)
         }
-        return Outcome(status: failure?.status ?? 0, failure: failure?.text)
+        return Outcome(status: failure?.status ?? (forwarded > 0 ? 130 : 0), failure: failure?.text)
     }
 
     /// `arguments` without `--nproc-per-node N` (or `--nproc-per-node=N`): what each rank runs.

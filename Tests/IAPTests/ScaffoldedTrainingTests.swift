@@ -74,7 +74,7 @@ import Torch
         let trainer = try ResumeTests.trainer(folder: base, dtype: .float32, overrides: ["dapo.kl_coef=0.01"])
         let (groups, _) = try await trainer.sampleGroups()
         var kept = groups.kept
-        trainer.assignAdvantages(&kept)
+        try trainer.assignAdvantages(&kept)
         let rollouts = kept.flatMap { $0 }
         var (batches, tokens) = try trainer.microBatches(rollouts)
         let policy = trainer.parts.policy
