@@ -47,12 +47,25 @@ struct TrainingOptions: ParsableArguments {
         try TrainingSession.open(config: config, runDir: runDir, overrides: overrides, resume: resume)
     }
 
+    /// For a command that runs in one process only: refuses `--nproc-per-node` above 1 and a
+    /// launcher's job of several ranks (each would train alone and write the same folder).
+    func refuseRanks(command: String) throws(ExitCode) {
+        let world = getenv("WORLD_SIZE").flatMap { Int(String(cString: $0)) } ?? 1
+        guard (nprocPerNode ?? 1) > 1 || world > 1 else {
+            if let n = nprocPerNode, n < 1 { throw CLI.failure("--nproc-per-node: 1 to 1024 ranks, got \(n)") }
+            return
+        }
+        throw CLI.failure("iap \(command) runs in one process: data-parallel \(command) is not built yet (only iap train is); drop --nproc-per-node or run one rank")
+    }
+
     /// With `--nproc-per-node N` (N > 1, not already a rank): starts the N ranks, waits for
     /// them and returns true (the caller exits with their status).
     func launchedRanks() throws(ExitCode) -> Bool {
         guard let n = nprocPerNode else { return false }
         guard n >= 1 && n <= 1024 else { throw CLI.failure("--nproc-per-node: 1 to 1024 ranks, got \(n)") }
         guard n > 1, getenv("WORLD_SIZE") == nil else { return false }
+        // A wrong config or --set is reported once, before any rank starts.
+        _ = try TrainingSession.effectiveConfig(config: config, overrides: overrides, resume: resume)
         let outcome: RankLauncher.Outcome
         do { outcome = try RankLauncher.run(ranks: n, arguments: RankLauncher.rankArguments(Array(CommandLine.arguments.dropFirst()))) } catch {
             throw CLI.failure("\(error)")
@@ -74,12 +87,14 @@ struct TrainingOptions: ParsableArguments {
         }
         var opened: (TrainConfig, String, RunFolder)?
         if job.rank == 0 { opened = try open() }
-        let cfg: TrainConfig
+        var cfg: TrainConfig
         if let opened { cfg = opened.0 } else { cfg = try TrainingSession.effectiveConfig(config: config, overrides: overrides, resume: resume) }
+        // One GPU per rank on a node: `cuda` means this rank's (torchrun's LOCAL_RANK).
+        if cfg.policy.device == "cuda" { cfg.policy.device = "cuda:\(job.localRank)" }
         let group: ProcessGroup
         do { group = try ProcessGroup(gloo: job, timeoutSeconds: cfg.dist.timeoutS) } catch { throw CLI.failure("\(error)") }
         let parallel = DataParallel(group: group, bucketMiB: cfg.dist.bucketMiB)
-        if let opened { return (opened.0, opened.1, opened.2, parallel) }
+        if let opened { return (cfg, opened.1, opened.2, parallel) }
         let folder = resume ?? runDir ?? "runs/\(cfg.run.name)"
         do { return (cfg, folder, try RunFolder(path: folder), parallel) } catch { throw CLI.failure("\(error)") }
     }

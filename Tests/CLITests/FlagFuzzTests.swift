@@ -18,7 +18,7 @@ import Testing
         "train": ["--config", missing], "sft": ["--config", missing],
     ]
     /// Numeric options without a default value.
-    static let numericWithoutDefault: Set<String> = ["limit", "sample-seed"]
+    static let numericWithoutDefault: Set<String> = ["limit", "sample-seed", "nproc-per-node"]
 
     /// Issue 14: `iap evaluate` defaults to the benchmark's protocol (SPEC-LAMPQA: judge
     /// max_tokens 4096, 100 retry rounds); the cheaper values are flags.

@@ -26,6 +26,7 @@ struct SFTCommand: AsyncParsableCommand {
 
     func run() async throws {
         if try options.printedConfig() { return }
+        try options.refuseRanks(command: "sft")
         let (cfg, folder, run) = try options.open()
         Torch.keepFreedMemory()
         Torch.manualSeed(UInt64(cfg.run.seed))
