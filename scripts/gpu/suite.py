@@ -387,11 +387,8 @@ def lora_policy_step(path):
     return report
 
 
-def iap_run(path, encoder, judge):
-    """3 IAP steps on the device (local judge: a tiny random model), then 2 steps + resume to 3.
-    The sampler writes the blocks' tags (`scaffold: tags`), so a random policy's replies are
-    well-formed; with an intent budget of 1 token the length penalty spreads their rewards, and
-    the update has a gradient."""
+def iap_config(path, encoder, judge):
+    """The suite's IAP run: writes $WORK/suite-iap.yaml."""
     config = os.path.join(WORK, "suite-iap.yaml")
     with open(config, "w") as f:
         f.write(f"""run: {{name: gpu-suite, seed: 0, steps: 3, checkpoint_every: 1, log_rollouts: 2}}
@@ -404,6 +401,15 @@ judge: {{backend: local, model: {judge}, max_tokens: 16}}
 optim: {{lr: 1.0e-5, micro_batch: 5, autocast: bfloat16}}
 dapo: {{mask_truncated: false, dynamic_sampling: false}}
 """)
+
+
+def iap_run(path, encoder, judge):
+    """3 IAP steps on the device (local judge: a tiny random model), then 2 steps + resume to 3.
+    The sampler writes the blocks' tags (`scaffold: tags`), so a random policy's replies are
+    well-formed; with an intent budget of 1 token the length penalty spreads their rewards, and
+    the update has a gradient."""
+    iap_config(path, encoder, judge)
+    config = os.path.join(WORK, "suite-iap.yaml")
     timeout = int(os.environ.get("SUITE_TRAIN_TIMEOUT", "240"))
     run_dir = os.path.join(WORK, "run")
     out, took = iap("train", "--config", config, "--run-dir", run_dir, timeout=timeout)
@@ -416,7 +422,34 @@ dapo: {{mask_truncated: false, dynamic_sampling: false}}
     keys = ["reward/mean", "policy/loss", "policy/kl", "policy/entropy", "policy/grad_norm"]
     report["resume_step3"] = {k: [metrics[-1].get(k), again[-1].get(k)] for k in keys}
     report["resume_equal"] = all(a == b for a, b in report["resume_step3"].values())
+    # The same run again, uninterrupted: tells CUDA's nondeterministic kernels (which make two
+    # uninterrupted runs differ too) from state a resume fails to restore.
+    repeat = os.path.join(WORK, "repeat")
+    iap("train", "--config", config, "--run-dir", repeat, timeout=timeout)
+    twice = [json.loads(l) for l in open(os.path.join(repeat, "metrics.jsonl"))]
+    report["repeat_by_step"] = [{k: [a.get(k), b.get(k)] for k in keys if a.get(k) != b.get(k)} for a, b in zip(metrics, twice)]
+    report["repeat_equal"] = not any(report["repeat_by_step"])
     return report
+
+
+def ddp_run(path, encoder, judge):
+    """Data parallel on the device: 2 steps by one process, then by 2 ranks
+    (`--nproc-per-node 2`, both on the one GPU: `policy.device: cuda:0`, collectives through
+    host memory over Gloo); the metrics must agree (to 1e-6, times aside)."""
+    iap_config(path, encoder, judge)
+    config = os.path.join(WORK, "suite-iap.yaml")
+    device = "cpu" if DRY else "cuda:0"
+    runs = {}
+    for ranks in [1, 2]:
+        folder = os.path.join(WORK, f"ddp-{ranks}")
+        extra = ["--nproc-per-node", str(ranks)] if ranks > 1 else []
+        _, took = iap("train", "--config", config, "--run-dir", folder, "--set", "run.steps=2", "--set", f"policy.device={device}", *extra,
+                      timeout=int(os.environ.get("SUITE_TRAIN_TIMEOUT", "240")))
+        runs[ranks] = ([json.loads(l) for l in open(os.path.join(folder, "metrics.jsonl"))], round(took, 1))
+    differences = {f"step{a['step']}/{k}": [a[k], b.get(k)] for a, b in zip(runs[1][0], runs[2][0]) for k in a
+                   if not k.startswith("time/") and isinstance(a[k], (int, float)) and abs(a[k] - (b.get(k) or 0)) > 1e-6 * max(1, abs(a[k]))}
+    return {"seconds_1_rank": runs[1][1], "seconds_2_ranks": runs[2][1], "differences": differences,
+            "grad_norm_step1": runs[1][0][0].get("policy/grad_norm"), "pass": not differences}
 
 
 def doctor():
@@ -444,6 +477,7 @@ if __name__ == "__main__":
             ("train_speed/qwen2-0.5b-bf16", lambda: train_speed(model("qwen2-0.5b"), "bfloat16", autocast=False)),
             ("train_speed/qwen2-1.5b-autocast", lambda: train_speed(model("qwen2-1.5b"), "float32", autocast=True)),
             ("iap_train/llama-135m", lambda: iap_run(model("llama-135m"), model("bert"), model("judge-tiny"))),
+            ("ddp_train/llama-135m", lambda: ddp_run(model("llama-135m"), model("bert"), model("judge-tiny"))),
             ("lora_policy_step/qwen2-7b-slice", lambda: lora_policy_step(model("qwen2-7b-slice"))),
             ("rollouts/qwen2-0.5b", lambda: rollouts(model("qwen2-0.5b"))),
             ("correctness/llama-135m", lambda: correctness(model("llama-135m"))),
