@@ -8,7 +8,10 @@ import Torch
 /// `RANK`, `LOCAL_RANK`, `WORLD_SIZE`), and watches them. When a rank fails, the others are
 /// stopped (SIGTERM, then SIGKILL after a grace period) and the launcher says which rank
 /// failed and how; Ctrl-C (SIGINT) is passed on to every rank, which save a checkpoint
-/// after the step in flight and stop together.
+/// after the step in flight and stop together. Each rank runs in its own process group, so
+/// a terminal's Ctrl-C reaches the launcher alone and every rank hears it exactly once (a
+/// second SIGINT makes a rank quit at once); a rank whose launcher is gone (killed) stops
+/// after its step (`IAP_LAUNCHER_PID`, checked by the training loop).
 public enum RankLauncher {
     public struct Outcome: Sendable {
         /// The exit status to leave with: 0 when every rank succeeded, else the first failure's.
@@ -28,6 +31,7 @@ public enum RankLauncher {
         // N ranks × all cores of intra-op threads oversubscribe the machine many times over.
         var shared: [String: String] = [:]
         if getenv("OMP_NUM_THREADS") == nil { shared["OMP_NUM_THREADS"] = "\(max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)) / ranks))" }
+        shared[launcherVariable] = "\(getpid())"
         for rank in 0..<ranks {
             let extra = job.environment(rank: rank, localRank: rank).merging(shared) { a, _ in a }
             guard let pid = spawn(program, name: name, arguments: arguments, extra: extra) else {
@@ -114,8 +118,24 @@ public enum RankLauncher {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)  // a group of its own
         var pid: pid_t = 0
-        return posix_spawn(&pid, program, &actions, nil, argv, envp) == 0 ? pid : nil
+        return posix_spawn(&pid, program, &actions, &attributes, argv, envp) == 0 ? pid : nil
+    }
+}
+
+extension RankLauncher {
+    /// Set in every rank's environment: the launcher's process id.
+    public static let launcherVariable = "IAP_LAUNCHER_PID"
+
+    /// True in a rank whose launcher has gone (it is no longer this process's parent).
+    public static var launcherIsGone: Bool {
+        guard let text = getenv(launcherVariable), let pid = Int32(String(cString: text)) else { return false }
+        return getppid() != pid
     }
 }
 

@@ -135,7 +135,7 @@ enum TrainingSession {
             _ = Glibc.write(2, message.utf8Start, message.utf8CodeUnitCount)
         }
         var driver = TrainingRun(trainer: trainer, config: cfg, run: run)
-        driver.shouldStop = { trainingStopRequested != 0 }
+        driver.shouldStop = { trainingStopRequested != 0 || RankLauncher.launcherIsGone }
         let parallel = trainer.dataParallel
         driver.report = { event in
             guard parallel.isMain else { return }  // one progress report per job
