@@ -35,6 +35,10 @@ public struct AnswerGenerator {
     public var options: GenerationOptions
     /// Questions generated together.
     public var batch = 16
+    /// A sampling seed per record id: each record's answers then depend on its seed alone,
+    /// not on the batch it shares (data-parallel SFT labels a share per rank). Nil: one
+    /// seed per batch, from `options.seed`.
+    public var recordSeeds: [String: UInt64]?
 
     public init(
         model: CausalLM, tokenizer: Tokenizer, template: ChatTemplate, input: PolicyInputBuilder, method: AnsweringMethod,
@@ -79,7 +83,8 @@ public struct AnswerGenerator {
             var o = options
             o.seed = options.seed &+ UInt64(start)
             o.addStops(of: template)
-            let sequences = try withNoGrad { try model.generate(prompts: prompts, tokenizer: tokenizer, options: o) }
+            let seeds = recordSeeds.map { bySeed in chunk.map { bySeed[$0.id] ?? o.seed } }
+            let sequences = try withNoGrad { try model.generate(prompts: prompts, tokenizer: tokenizer, options: o, promptSeeds: seeds) }
                 .sorted { ($0.prompt, $0.sample) < ($1.prompt, $1.sample) }
             var batch: [GeneratedAnswer] = []
             for s in sequences {

@@ -2,16 +2,18 @@ import Foundation
 import IAPCore
 import Torch
 
-/// The ranks of a data-parallel job as a trainer sees them (`dist.strategy: ddp`): which
+/// The ranks of a data-parallel job as a trainer sees them (`dist.strategy`): which
 /// share of a step's questions is this rank's, and the collectives that make every rank's
 /// update the one a single process would make over the whole batch. Without a group (one
 /// process) every call is the identity, so the trainer has one code path.
 public final class DataParallel: @unchecked Sendable {
     public let group: ProcessGroup?
+    public let strategy: DistStrategy
     let bucketElements: Int
 
-    public init(group: ProcessGroup?, bucketMiB: Int = 25) {
+    public init(group: ProcessGroup?, strategy: DistStrategy = .ddp, bucketMiB: Int = 25) {
         self.group = group
+        self.strategy = strategy
         bucketElements = max(1, bucketMiB) * (1 << 20) / 4
     }
 
@@ -89,4 +91,38 @@ public final class DataParallel: @unchecked Sendable {
 
     /// Returns when every rank is here.
     public func barrier() throws { try group?.barrier() }
+
+    // MARK: The optimizer under each strategy
+
+    /// `whole` as this job runs it: sharded over the ranks under `zero2` (same
+    /// hyperparameters), else `whole` itself.
+    func optimizer(_ whole: any Optimizer) -> any Optimizer {
+        guard strategy == .zero2, let group, let adamW = whole as? AdamW else { return whole }
+        return ShardedAdamW(parameters: adamW.parameters, group: group, rule: adamW, bucketElements: bucketElements)
+    }
+
+    /// The gradient summed over the ranks and clipped to `maxNorm`; its norm before clipping.
+    /// `ddp`: all-reduced in place; `zero2`: reduce-scattered into the optimizer's shards.
+    func reduceAndClip(_ parameters: [Tensor], optimizer: any Optimizer, maxNorm: Double) throws -> Double {
+        if let sharded = optimizer as? ShardedAdamW {
+            try sharded.reduceGradients()
+            return try sharded.clipGradientNorm(maxNorm: maxNorm)
+        }
+        try sumGradients(parameters)
+        return try clipGradientNorm(parameters, maxNorm: maxNorm)
+    }
+
+    /// Called by every rank when a checkpoint is due: under `zero2` each rank writes its
+    /// optimizer shard into the run's staging folder and waits for the others. Returns what
+    /// rank 0 puts in the checkpoint, nil on the other ranks (they write nothing more).
+    func optimizerFiles(_ optimizer: any Optimizer, run: RunFolder) throws -> TrainingCheckpoint.OptimizerFiles? {
+        if let sharded = optimizer as? ShardedAdamW {
+            let staging = run.path + "/.optimizer-shards"
+            try OptimizerCheckpoint.writeShard(sharded, into: staging)
+            try barrier()
+            return isMain ? .shards(sharded, staging: staging) : nil
+        }
+        guard isMain, let whole = optimizer as? AdamW else { return nil }
+        return .whole(whole)
+    }
 }

@@ -49,10 +49,13 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
     public let config: TrainConfig
     public let run: RunFolder
     let parts: Parts
-    let optimizer: AdamW
+    /// AdamW over the policy's weights; sharded over the ranks under `dist.strategy: zero2`.
+    var optimizer: any Optimizer
     let schedule: LearningRateSchedule
     let loss: PolicyLoss
-    let tensorBoard: TensorBoardWriter?
+    /// Rank 0's event file, made at the first step (after `dataParallel` is set): other
+    /// ranks write none.
+    lazy var tensorBoard: TensorBoardWriter? = dataParallel.isMain ? try? TensorBoardWriter(folder: run.path) : nil
     /// Completed optimizer steps.
     public internal(set) var step = 0
     /// Position in the current epoch's shuffled question order.
@@ -60,8 +63,11 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
     var epoch = 0
     var order: [Int] = []
     var referenceAnswers: [String: ReferenceAnswer] = [:]
-    /// The job's ranks (`dist:`); one process by default. Set before the first step.
-    public var dataParallel = DataParallel.single
+    /// The job's ranks (`dist:`); one process by default. Set before the first step (and
+    /// before a restore): it decides whether the optimizer's state is sharded.
+    public var dataParallel = DataParallel.single {
+        didSet { optimizer = dataParallel.optimizer(optimizer) }
+    }
 
     public init(config: TrainConfig, run: RunFolder, parts: Parts) throws {
         try config.validate()
@@ -72,7 +78,6 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
         optimizer = try config.trainableOptimizer(for: parts.policy)
         schedule = config.optim.learningRateSchedule(totalSteps: config.run.steps)
         loss = PolicyLoss(config.dapo)
-        tensorBoard = try? TensorBoardWriter(folder: run.path)
         for answer in try JSONLines.read(ReferenceAnswer.self, from: run.referencePath).records { referenceAnswers[answer.id] = answer }
         order = shuffledOrder(epoch: 0)
     }
@@ -106,11 +111,13 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
     // MARK: Checkpoints
 
     /// Writes checkpoints/step-N (weights, tokenizer, config, optimizer, trainer state) and
-    /// keeps the newest `run.keep_checkpoints`.
+    /// keeps the newest `run.keep_checkpoints`. Called on every rank: under `zero2` each
+    /// writes its optimizer shard first; rank 0 writes the folder.
     public func saveCheckpoint() throws {
+        guard let files = try dataParallel.optimizerFiles(optimizer, run: run) else { return }
         let state = TrainerState(step: step, cursor: cursor, epoch: epoch, seed: config.run.seed, optimizerStep: optimizer.stepCount)
         try TrainingCheckpoint.save(
-            policy: parts.policy, tokenizer: parts.tokenizer, chatTemplate: parts.chatTemplateText, optimizer: optimizer, state: state, run: run,
+            policy: parts.policy, tokenizer: parts.tokenizer, chatTemplate: parts.chatTemplateText, optimizer: files, state: state, run: run,
             step: step, keep: config.run.keepCheckpoints, format: RolloutFormat(config.rollout))
     }
 

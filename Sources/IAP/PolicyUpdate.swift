@@ -51,8 +51,9 @@ extension IAPTrainer {
             // Every rank learns whether any loss was non-finite, and the gradients are summed.
             let sums = try dataParallel.sumLosses(local)
             let parameters = parts.policy.parameters.map(\.tensor)
-            if sums != nil { try dataParallel.sumGradients(parameters) }
-            let norm = try clipGradientNorm(parameters, maxNorm: config.optim.maxGradNorm)
+            let maxNorm = config.optim.maxGradNorm
+            let norm = try sums == nil
+                ? clipGradientNorm(parameters, maxNorm: maxNorm) : dataParallel.reduceAndClip(parameters, optimizer: optimizer, maxNorm: maxNorm)
             stats.gradNorm = norm
             guard let sums, norm.isFinite else {
                 // A non-finite loss or gradient: drop this update, weights untouched.

@@ -46,16 +46,24 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
     public let config: TrainConfig
     public let run: RunFolder
     let parts: Parts
-    let optimizer: AdamW
+    /// AdamW over the policy's weights; sharded over the ranks under `dist.strategy: zero2`.
+    var optimizer: any Optimizer
     let schedule: LearningRateSchedule
     let method: AnsweringMethod
-    let tensorBoard: TensorBoardWriter?
+    /// Rank 0's event file, made at the first step (after `dataParallel` is set): other
+    /// ranks write none.
+    lazy var tensorBoard: TensorBoardWriter? = dataParallel.isMain ? try? TensorBoardWriter(folder: run.path) : nil
     public private(set) var step = 0
     public private(set) var labels: [Label] = []
     /// Progress messages (labelling), for the command's display.
     public var progress: @Sendable (String) -> Void = { _ in }
     /// Asked between labelling batches; true stops labelling early (labels so far are kept).
     public var shouldStop: @Sendable () -> Bool = { false }
+    /// The job's ranks (`dist:`); one process by default. Set before `prepare` (and before a
+    /// restore): it decides whether the optimizer's state is sharded.
+    public var dataParallel = DataParallel.single {
+        didSet { optimizer = dataParallel.optimizer(optimizer) }
+    }
 
     public var labelsPath: String { run.labelsPath }
     public var stepsPerEpoch: Int { SFTTrainer.steps(labels: parts.records.count, batchSize: batchSize, epochs: 1) }
@@ -77,7 +85,6 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
         optimizer = try config.trainableOptimizer(for: parts.policy)
         schedule = config.optim.learningRateSchedule(
             totalSteps: SFTTrainer.steps(labels: parts.records.count, batchSize: config.sft.batchSize, epochs: config.sft.epochs))
-        tensorBoard = try? TensorBoardWriter(folder: run.path)
     }
 
     // MARK: Silver labels
@@ -101,43 +108,58 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
         if !missing.isEmpty { progress("silver labels: \(byId.count) of \(parts.records.count) done, labelling \(missing.count)") }
         let chunk = 8
         for start in stride(from: 0, to: missing.count, by: chunk) {
-            if shouldStop() {
+            // Ctrl-C reaches the ranks at different moments: they stop at the same chunk.
+            if try dataParallel.sum([shouldStop() ? 1 : 0])[0] > 0 {
                 progress("silver labels: stopped after \(start) of \(missing.count); the rest are labelled on --resume")
                 break
             }
-            let records = Array(missing[start..<min(start + chunk, missing.count)])
-            let candidates = try candidateAnswers(records, round: start)
-            let recordById = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-            var evaluator = Evaluator(judge: parts.judge, cache: parts.judgeCache)
-            evaluator.retryRounds = config.judge.retryRounds
-            let scores = try await evaluator.scores(of: candidates.compactMap { answer in recordById[answer.id].map { (record: $0, answer: answer.response) } })
-            for record in records {
-                let indices = candidates.indices.filter { candidates[$0].id == record.id }
-                guard let best = indices.max(by: { scores[$0] < scores[$1] || (scores[$0] == scores[$1] && $0 > $1) }) else { continue }
-                let label = SilverLabel(
-                    id: record.id, score: scores[best], response: candidates[best].response, candidateScores: indices.map { scores[$0] },
-                    promptIds: candidates[best].promptIds, replyIds: candidates[best].replyIds)
-                try JSONLines.append(label, to: labelsPath)
-                byId[record.id] = label
+            // Each rank labels its share of the chunk; rank 0 writes them all, in order.
+            let (records, first) = dataParallel.share(Array(missing[start..<min(start + chunk, missing.count)]))
+            for label in try dataParallel.gather(try await silverLabels(records, firstIndex: start + first)) {
+                if dataParallel.isMain { try JSONLines.append(label, to: labelsPath) }
+                byId[label.id] = label
             }
             progress("silver labels: \(min(start + chunk, missing.count))/\(missing.count) questions labelled")
         }
         labels = parts.records.compactMap { byId[$0.id] }
     }
 
-    /// `sft.samples` sampled answers per record (synchronous: see AnswerGenerator).
-    func candidateAnswers(_ records: [LaMPQARecord], round: Int) throws -> [GeneratedAnswer] {
+    /// The best-scored of `sft.samples` candidates for each record (`firstIndex`: the first
+    /// record's place among the questions being labelled, which seeds its sampling).
+    func silverLabels(_ records: [LaMPQARecord], firstIndex: Int) async throws -> [SilverLabel] {
+        guard !records.isEmpty else { return [] }
+        let candidates = try candidateAnswers(records, firstIndex: firstIndex)
+        let recordById = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var evaluator = Evaluator(judge: parts.judge, cache: parts.judgeCache)
+        evaluator.retryRounds = config.judge.retryRounds
+        let scores = try await evaluator.scores(of: candidates.compactMap { answer in recordById[answer.id].map { (record: $0, answer: answer.response) } })
+        return records.compactMap { record in
+            let indices = candidates.indices.filter { candidates[$0].id == record.id }
+            guard let best = indices.max(by: { scores[$0] < scores[$1] || (scores[$0] == scores[$1] && $0 > $1) }) else { return nil }
+            return SilverLabel(
+                id: record.id, score: scores[best], response: candidates[best].response, candidateScores: indices.map { scores[$0] },
+                promptIds: candidates[best].promptIds, replyIds: candidates[best].replyIds)
+        }
+    }
+
+    /// `sft.samples` sampled answers per record (synchronous: see AnswerGenerator); each
+    /// record samples from its own seed (run seed, its place `firstIndex + i`), so a record's
+    /// candidates do not depend on which rank or batch it lands in.
+    func candidateAnswers(_ records: [LaMPQARecord], firstIndex: Int) throws -> [GeneratedAnswer] {
         var options = GenerationOptions()
         options.samplesPerPrompt = config.sft.samples
         options.temperature = config.sft.temperature
         options.topP = config.sft.topP
         options.maxNewTokens = config.sft.maxNewTokens
-        options.seed = UInt64(config.run.seed) &* 7919 &+ UInt64(round)
+        options.seed = UInt64(config.run.seed) &* 7919 &+ UInt64(firstIndex)
         if case .iap = method { options.scaffold = RolloutFormat(config.rollout).blockScaffold }
         var generator = AnswerGenerator(
             model: parts.policy, tokenizer: parts.tokenizer, template: parts.template,
             input: PolicyInputBuilder(mode: method.input(parts.input.mode), rank: parts.input.rank), method: method, options: options)
         generator.batch = records.count
+        var seeds: [String: UInt64] = [:]
+        for (i, record) in records.enumerated() where seeds[record.id] == nil { seeds[record.id] = options.seed &+ UInt64(i) }
+        generator.recordSeeds = seeds
         return try generator.answer(records)
     }
 
@@ -190,8 +212,9 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
         return total
     }
 
-    /// Cross-entropy averaged over every label token of the step, accumulated over
-    /// micro-batches; a non-finite loss or gradient skips the update.
+    /// Cross-entropy averaged over every label token of the step (of every rank: each rank
+    /// takes its share of the step's labels), accumulated over micro-batches; a non-finite
+    /// loss on any rank, or gradient, skips the update everywhere.
     func fineTuneStep() throws -> MetricsLine {
         let clock = ContinuousClock()
         let started = clock.now
@@ -199,15 +222,22 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
         let lr = schedule.rate(at: step)
         optimizer.learningRate = lr
         try optimizer.zeroGrad()
-        let micro = max(1, config.optim.microBatch)
         let tokens = Double(chosen.reduce(0) { $0 + $1.replyIds.count })
         var total = 0.0
         var skipped = chosen.isEmpty || tokens == 0
         var norm = 0.0
         if !skipped {
-            let sum = try withAutocast(config.autocastDType, device: parts.policy.device) { try accumulateGradients(chosen, micro: micro, tokens: tokens) }
-            if let sum { total = sum } else { skipped = true }
-            norm = try clipGradientNorm(parts.policy.parameters.map(\.tensor), maxNorm: config.optim.maxGradNorm)
+            let mine = dataParallel.share(chosen).items
+            let local = try withAutocast(config.autocastDType, device: parts.policy.device) {
+                try accumulateGradients(mine, micro: max(1, config.optim.microBatch), tokens: tokens)
+            }
+            let sums = try dataParallel.sum([local == nil ? 1 : 0, local ?? 0])
+            let parameters = parts.policy.parameters.map(\.tensor)
+            let maxNorm = config.optim.maxGradNorm
+            skipped = sums[0] > 0
+            total = sums[1]
+            norm = try skipped
+                ? clipGradientNorm(parameters, maxNorm: maxNorm) : dataParallel.reduceAndClip(parameters, optimizer: optimizer, maxNorm: maxNorm)
             if skipped || !norm.isFinite {
                 skipped = true
                 try optimizer.zeroGrad()
@@ -224,20 +254,24 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
             ("sft/epoch", Double((step - 1) / stepsPerEpoch)), ("policy/grad_norm", norm), ("policy/skipped_update", skipped ? 1 : 0),
             ("optim/lr", lr), ("time/update", seconds),
         ])
+        guard dataParallel.isMain else { return line }
         tensorBoard?.write(step: step, scalars: line.values.compactMap { key, value in value.map { (key, $0) } }.sorted { $0.0 < $1.0 })
         try JSONLines.append(line, to: run.metricsPath)
         return line
     }
 
+    /// Called on every rank (see `IAPTrainer.saveCheckpoint`).
     public func saveCheckpoint() throws {
+        guard let files = try dataParallel.optimizerFiles(optimizer, run: run) else { return }
         let state = TrainerState(step: step, seed: config.run.seed, optimizerStep: optimizer.stepCount)
         try TrainingCheckpoint.save(
-            policy: parts.policy, tokenizer: parts.tokenizer, chatTemplate: parts.chatTemplateText, optimizer: optimizer, state: state, run: run,
-            step: step, keep: config.run.keepCheckpoints, format: RolloutFormat(config.rollout))
+            policy: parts.policy, tokenizer: parts.tokenizer, chatTemplate: parts.chatTemplateText, optimizer: files, state: state,
+            run: run, step: step, keep: config.run.keepCheckpoints, format: RolloutFormat(config.rollout))
     }
 
     public func restore(from folder: String) throws {
         step = try TrainingCheckpoint.restore(from: folder, policy: parts.policy, optimizer: optimizer).step
+        guard dataParallel.isMain else { return }
         try RunFolder.truncate(run.metricsPath, afterStep: step)
     }
 }

@@ -11,15 +11,27 @@ import Transformers
 /// and iap_rollout.json (the scaffold and prefill answering with it uses), written into a
 /// temporary folder renamed into place, the newest K kept.
 public enum TrainingCheckpoint {
+    /// How the optimizer's state goes into the checkpoint: whole tensors from this process,
+    /// or the shards every rank of a `zero2` job wrote into `staging`.
+    public enum OptimizerFiles {
+        case whole(AdamW)
+        case shards(ShardedAdamW, staging: String)
+    }
+
     public static func save(
-        policy: CausalLM, tokenizer: Tokenizer, chatTemplate: String?, optimizer: AdamW, state: TrainerState, run: RunFolder, step: Int, keep: Int,
-        format: RolloutFormat
+        policy: CausalLM, tokenizer: Tokenizer, chatTemplate: String?, optimizer: OptimizerFiles, state: TrainerState, run: RunFolder, step: Int,
+        keep: Int, format: RolloutFormat
     ) throws {
-        let optimizerState = optimizer.stateTensors()
         let path = run.checkpointPath(step: step)
         let trainerFiles = { (temporary: String) throws(ModelLoadError) -> Void in
             do {
-                try TensorFile.save(optimizerState.tensors, metadata: ["step": String(optimizerState.step)], to: temporary + "/optimizer.safetensors")
+                switch optimizer {
+                case .whole(let adamW):
+                    let whole = adamW.stateTensors()
+                    try TensorFile.save(whole.tensors, metadata: ["step": String(whole.step)], to: temporary + "/" + OptimizerCheckpoint.wholeFile)
+                case .shards(let sharded, let staging):
+                    try OptimizerCheckpoint.collectShards(sharded, from: staging, into: temporary)
+                }
                 try JSONFile.write(state, to: temporary + "/" + TrainerState.fileName)
                 // How the policy writes its replies, for `iap answer`/`ask`/`serve` with this folder.
                 try JSONFile.write(format, to: temporary + "/" + RolloutFormat.fileName)
@@ -42,7 +54,7 @@ public enum TrainingCheckpoint {
 
     /// Copies the folder's weights (a LoRA run's: its adapters) into `policy`, its moments
     /// into `optimizer`, and returns its trainer state.
-    public static func restore(from folder: String, policy: CausalLM, optimizer: AdamW) throws -> TrainerState {
+    public static func restore(from folder: String, policy: CausalLM, optimizer: any Optimizer) throws -> TrainerState {
         let state = try JSONFile.read(TrainerState.self, from: folder + "/" + TrainerState.fileName)
         let trained = policy.lora == nil ? policy.weights : policy.adapterTensors
         let weights: [String: Tensor]
@@ -62,8 +74,8 @@ public enum TrainingCheckpoint {
                 try tensor.copy_(saved)
             }
         }
-        let (tensors, metadata) = try TensorFile.load(from: folder + "/optimizer.safetensors")
-        try optimizer.loadState(tensors: tensors, step: Int(metadata["step"] ?? "0") ?? 0)
+        let (tensors, optimizerStep) = try OptimizerCheckpoint.read(folder)
+        try optimizer.loadState(tensors: tensors, step: optimizerStep)
         return state
     }
 }
@@ -77,6 +89,7 @@ public protocol CheckpointedTrainer: AnyObject {
     func prepare() async throws
     /// One optimizer step; its metrics line.
     func trainStep() async throws -> MetricsLine
+    /// Called on every rank; rank 0 writes the checkpoint folder.
     func saveCheckpoint() throws
     func restore(from folder: String) throws
     /// The job's ranks: rank 0 writes the run folder; the others follow its decisions.

@@ -69,10 +69,10 @@ public struct TrainingRun {
         report(.finished(checkpoint: checkpoint))
     }
 
-    /// Rank 0 writes the checkpoint (every rank holds the same weights and optimizer state);
-    /// the others wait for it, so none runs ahead of the last checkpoint.
+    /// Every rank saves (rank 0 writes the folder; under `zero2` each rank its optimizer
+    /// shard first) and waits for the others, so none runs ahead of the last checkpoint.
     func save() throws {
-        if trainer.dataParallel.isMain { try trainer.saveCheckpoint() }
+        try trainer.saveCheckpoint()
         try trainer.dataParallel.barrier()
     }
 

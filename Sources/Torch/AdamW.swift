@@ -32,7 +32,7 @@ public final class AdamW: @unchecked Sendable {
     /// Float32 master copies of reduced-precision parameters (see above).
     public let masterWeights: Bool
     /// Completed steps (t in the update rule).
-    public private(set) var stepCount = 0
+    public internal(set) var stepCount = 0
     private var firstMoments: [Tensor?]
     private var secondMoments: [Tensor?]
     private var masters: [Tensor?]
@@ -66,10 +66,6 @@ public final class AdamW: @unchecked Sendable {
     /// Applies one update from the gradients now accumulated in the parameters.
     public func step() throws(TorchError) {
         stepCount += 1
-        let t = Double(stepCount)
-        let biasCorrection1 = 1 - pow(beta1, t)
-        let biasCorrection2Root = (1 - pow(beta2, t)).squareRoot()
-        let stepSize = learningRate / biasCorrection1
         try withNoGrad { () throws(TorchError) in
             for (i, parameter) in parameters.enumerated() {
                 guard var g = parameter.tensor.grad else { continue }
@@ -88,15 +84,30 @@ public final class AdamW: @unchecked Sendable {
                 if let existing = secondMoments[i] { v = existing } else { v = try p.detach().zerosLike() }
                 firstMoments[i] = m
                 secondMoments[i] = v
-                if weightDecay != 0 { try p.mul_(1 - learningRate * weightDecay) }
-                try m.lerp_(g, weight: 1 - beta1)
-                try v.mul_(beta2)
-                try v.addcmul_(g, g, value: 1 - beta2)
-                let denominator = try v.sqrt() / biasCorrection2Root + eps
-                try p.addcdiv_(m, denominator, value: -stepSize)
+                try update(p, gradient: g, firstMoment: m, secondMoment: v)
                 if mixed { try parameterTensor.copy_(p) }
             }
         }
+    }
+
+    /// The update rule above for one tensor (any shape, or a flat shard of several), at
+    /// step `stepCount`; `p`, `m` and `v` change in place. The sharded optimizer applies the
+    /// same rule to its shards, so both agree element for element.
+    func update(_ p: Tensor, gradient g: Tensor, firstMoment m: Tensor, secondMoment v: Tensor) throws(TorchError) {
+        let t = Double(stepCount)
+        let stepSize = learningRate / (1 - pow(beta1, t))
+        let biasCorrection2Root = (1 - pow(beta2, t)).squareRoot()
+        if weightDecay != 0 { try p.mul_(1 - learningRate * weightDecay) }
+        try m.lerp_(g, weight: 1 - beta1)
+        try v.mul_(beta2)
+        try v.addcmul_(g, g, value: 1 - beta2)
+        let denominator = try v.sqrt() / biasCorrection2Root + eps
+        try p.addcdiv_(m, denominator, value: -stepSize)
+    }
+
+    /// Bytes of optimizer state kept between steps (moments and master copies).
+    public var stateBytes: Int {
+        (firstMoments + secondMoments + masters).reduce(0) { $0 + ($1.map { $0.count * $0.dtype.byteSize } ?? 0) }
     }
 
     /// Drops every parameter's gradient.

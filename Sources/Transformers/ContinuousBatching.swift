@@ -88,7 +88,10 @@ extension CausalLM {
             for prompt in run.state.takeFinishedPrompts() {
                 let samples = run.state.samples
                 onFinished?.handle(prompt, Array(run.state.results[(prompt * samples)..<((prompt + 1) * samples)]))
-                if releasesFinished { run.state.release(prompt: prompt) }
+                if releasesFinished {
+                    run.state.release(prompt: prompt)
+                    run.draws.release(prompt: prompt)
+                }
             }
         }
         while true {
@@ -163,9 +166,9 @@ extension CausalLM {
     private func sampleStep(_ run: inout GenerationRun, logits: Tensor, options: GenerationOptions, onText: ((Int, String) -> Void)?)
         throws(TorchError)
     {
-        let (state, draws) = (run.state, run.draws)
+        let rows = run.state.rowOf
         let (chosen, logProbs) = try withNoGrad { () throws(TorchError) -> (Tensor, Tensor) in
-            try sample(logits: logits, options: options, uniform: { () throws(TorchError) in try draws.next(rowOf: state.rowOf) })
+            try sample(logits: logits, options: options, uniform: { () throws(TorchError) in try run.draws.next(rowOf: rows) })
         }
         var tokens = try chosen.squeeze(1).to(.int64).toArray(Int64.self).map { Int($0) }
         var forced: [Bool]?

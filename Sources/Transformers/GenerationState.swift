@@ -226,13 +226,23 @@ struct GenerationState {
 /// whole call, or — when each prompt has its own seed — from one generator per prompt that
 /// draws for all of that prompt's samples every step, so a prompt's completions depend on
 /// its seed alone, not on which other prompts share the batch (a server batches requests
-/// with different seeds this way).
+/// with different seeds this way, and data-parallel training relies on it).
+///
+/// Per-prompt numbers are drawn `blockSteps` steps at a time into host memory: one small
+/// generator call per prompt per step would cost more than a decoding step on a GPU. The
+/// CPU generator's float64 uniforms come out one after another, so a block of K steps is the
+/// same numbers as K single steps.
 struct UniformDraws {
     let shared: Generator?
     /// One generator per admitted prompt (when prompts bring their own seeds).
     var perPrompt: [Generator] = []
+    /// Each prompt's drawn numbers not used yet, `samples` per step.
+    var pending: [[Double]] = []
+    /// Where the next step's numbers start in `pending[prompt]`.
+    var cursor: [Int] = []
     let samples: Int
     let device: Device
+    static let blockSteps = 64
 
     /// `perPromptSeeds`: each admitted prompt brings a seed (`admit(seeds:)`); otherwise one
     /// generator from `seed` draws for the whole run.
@@ -244,18 +254,35 @@ struct UniformDraws {
 
     mutating func admit(seeds: [UInt64]) throws(TorchError) {
         guard shared == nil else { return }
-        for seed in seeds { perPrompt.append(try Generator(seed: seed)) }
+        for seed in seeds {
+            perPrompt.append(try Generator(seed: seed))
+            pending.append([])
+            cursor.append(0)
+        }
     }
 
     /// [rows, 1] float64 in [0, 1) for the batch rows (`rowOf`: row → sequence index). Per
-    /// prompt, every prompt with a row draws for all its samples each step, so a prompt's
-    /// numbers depend on its seed and its own step count alone.
-    func next(rowOf: [Int]) throws(TorchError) -> Tensor {
+    /// prompt, every prompt with a row takes numbers for all its samples each step, so a
+    /// prompt's numbers depend on its seed and its own step count alone.
+    mutating func next(rowOf: [Int]) throws(TorchError) -> Tensor {
         if let shared { return try Tensor.rand([rowOf.count, 1], dtype: .float64, device: device, generator: shared) }
-        var drawn: [Int: [Double]] = [:]
+        var first: [Int: Int] = [:]  // prompt → index of this step's first number in pending
         for prompt in Set(rowOf.map { $0 / samples }).sorted() {
-            drawn[prompt] = try Tensor.rand([samples], dtype: .float64, generator: perPrompt[prompt]).toArray(Double.self)
+            if cursor[prompt] + samples > pending[prompt].count {
+                pending[prompt] = try Tensor.rand([Self.blockSteps * samples], dtype: .float64, generator: perPrompt[prompt])
+                    .toArray(Double.self)
+                cursor[prompt] = 0
+            }
+            first[prompt] = cursor[prompt]
+            cursor[prompt] += samples
         }
-        return try Tensor(rowOf.map { drawn[$0 / samples]?[$0 % samples] ?? 0 }, shape: [rowOf.count, 1]).to(device)
+        let values = rowOf.map { row in first[row / samples].map { pending[row / samples][$0 + row % samples] } ?? 0 }
+        return try Tensor(values, shape: [rowOf.count, 1]).to(device)
+    }
+
+    /// Forgets a finished prompt's unused numbers (a server's run may admit prompts for days).
+    mutating func release(prompt: Int) {
+        guard prompt < pending.count else { return }
+        pending[prompt] = []
     }
 }

@@ -19,6 +19,7 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Measure the tensor engine, tokenizer, models, judge client and server; prints one JSON object per line.",
         subcommands: [
             Ops.self, GGUF.self, Tokenize.self, Generate.self, Rollouts.self, TrainStep.self, PolicyStep.self, JudgeServer.self, JudgeClient.self, Serve.self, ServeAbandon.self,
+            Zero2.self,
         ])
 
     static func main() async {

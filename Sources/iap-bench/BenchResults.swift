@@ -94,6 +94,28 @@ enum BenchResult {
         }
     }
 
+    struct NormPrecision: Encodable {
+        var bench = "grad_norm_precision"
+        var float32PerTensor: Double
+        var float64: Double
+        var relativeError: Double
+        enum CodingKeys: String, CodingKey { case bench, float32PerTensor = "float32_per_tensor", float64, relativeError = "relative_error" }
+    }
+
+    struct Zero2: Encodable {
+        var bench = "zero2_state_per_rank"
+        var strategy: String
+        var ranks: Int
+        var stateMiB: Double
+        var parametersAndStateMiB: Double
+        var stepS: Double
+        var maxAbsDiff: Double
+        enum CodingKeys: String, CodingKey {
+            case bench, strategy, ranks, stateMiB = "optimizer_state_mib", parametersAndStateMiB = "parameters_and_state_mib", stepS = "step_s"
+            case maxAbsDiff = "max_abs_diff_vs_adamw"
+        }
+    }
+
     struct Rollouts: Encodable {
         var bench = "rollouts"
         var batching: String

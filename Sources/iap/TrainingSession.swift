@@ -47,23 +47,17 @@ struct TrainingOptions: ParsableArguments {
         try TrainingSession.open(config: config, runDir: runDir, overrides: overrides, resume: resume)
     }
 
-    /// For a command that runs in one process only: refuses `--nproc-per-node` above 1 and a
-    /// launcher's job of several ranks (each would train alone and write the same folder).
-    func refuseRanks(command: String) throws(ExitCode) {
-        let world = getenv("WORLD_SIZE").flatMap { Int(String(cString: $0)) } ?? 1
-        guard (nprocPerNode ?? 1) > 1 || world > 1 else {
-            if let n = nprocPerNode, n < 1 { throw CLI.failure("--nproc-per-node: 1 to 1024 ranks, got \(n)") }
-            return
-        }
-        throw CLI.failure("iap \(command) runs in one process: data-parallel \(command) is not built yet (only iap train is); drop --nproc-per-node or run one rank")
+    /// `--nproc-per-node` when given, checked: 1 to 1024.
+    func checkedRankCount() throws(ExitCode) -> Int? {
+        guard let n = nprocPerNode else { return nil }
+        guard n >= 1 && n <= 1024 else { throw CLI.failure("--nproc-per-node: 1 to 1024 ranks, got \(n)") }
+        return n
     }
 
     /// With `--nproc-per-node N` (N > 1, not already a rank): starts the N ranks, waits for
     /// them and returns true (the caller exits with their status).
     func launchedRanks() throws(ExitCode) -> Bool {
-        guard let n = nprocPerNode else { return false }
-        guard n >= 1 && n <= 1024 else { throw CLI.failure("--nproc-per-node: 1 to 1024 ranks, got \(n)") }
-        guard n > 1, getenv("WORLD_SIZE") == nil else { return false }
+        guard let n = try checkedRankCount(), n > 1, getenv("WORLD_SIZE") == nil else { return false }
         // A wrong config or --set is reported once, before any rank starts.
         _ = try TrainingSession.effectiveConfig(config: config, overrides: overrides, resume: resume)
         let outcome: RankLauncher.Outcome
@@ -93,7 +87,7 @@ struct TrainingOptions: ParsableArguments {
         if cfg.policy.device == "cuda" { cfg.policy.device = "cuda:\(job.localRank)" }
         let group: ProcessGroup
         do { group = try ProcessGroup(gloo: job, timeoutSeconds: cfg.dist.timeoutS) } catch { throw CLI.failure("\(error)") }
-        let parallel = DataParallel(group: group, bucketMiB: cfg.dist.bucketMiB)
+        let parallel = DataParallel(group: group, strategy: cfg.dist.strategy, bucketMiB: cfg.dist.bucketMiB)
         if let opened { return (cfg, opened.1, opened.2, parallel) }
         let folder = resume ?? runDir ?? "runs/\(cfg.run.name)"
         do { return (cfg, folder, try RunFolder(path: folder), parallel) } catch { throw CLI.failure("\(error)") }

@@ -2,9 +2,12 @@ extension TrainConfig {
     /// `dist:` — training over several processes (`iap train --nproc-per-node N`, or one rank
     /// of a job started by torchrun or srun): PyTorch's c10d, Gloo between CPU processes.
     public struct Dist: Codable, Sendable, Equatable {
-        /// How the ranks share the work. `ddp`: every rank holds the whole model and
-        /// optimizer, takes its share of each step's questions, and the gradients are summed
-        /// across ranks before the (identical) optimizer step.
+        /// How the ranks share the work. Every rank takes its share of each step's questions.
+        /// `ddp`: every rank holds the whole model and optimizer; the gradients are summed
+        /// across ranks before the (identical) optimizer step. `zero2`: every rank holds the
+        /// whole model but only its 1/N of AdamW's moments and float32 master weights; the
+        /// gradients are reduce-scattered, each rank updates its shard, and the updated
+        /// shards are all-gathered into every rank's weights.
         public var strategy = DistStrategy.ddp
         /// A collective (or the rendezvous) that has not finished after this many seconds
         /// fails: a rank that died or hangs stops the others instead of hanging them.
@@ -35,8 +38,9 @@ extension TrainConfig {
     }
 }
 
-/// `dist.strategy`. Only data parallelism is built: ZeRO-2 and FSDP (sharded optimizer
-/// state and parameters) are not, and are refused as unknown choices.
+/// `dist.strategy`. Data parallelism with replicated (`ddp`) or sharded (`zero2`) optimizer
+/// state is built; FSDP (parameters sharded too) is not, and is refused as an unknown choice.
 public enum DistStrategy: String, ConfigChoice {
     case ddp
+    case zero2
 }

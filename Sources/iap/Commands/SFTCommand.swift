@@ -25,9 +25,8 @@ struct SFTCommand: AsyncParsableCommand {
     @OptionGroup var options: TrainingOptions
 
     func run() async throws {
-        if try options.printedConfig() { return }
-        try options.refuseRanks(command: "sft")
-        let (cfg, folder, run) = try options.open()
+        if try options.printedConfig() || options.launchedRanks() { return }
+        let (cfg, folder, run, parallel) = try options.openJob()
         Torch.keepFreedMemory()
         Torch.manualSeed(UInt64(cfg.run.seed))
         let runtime = try CLI.runtime(dtype: cfg.policy.dtype.rawValue, device: cfg.policy.device)
@@ -57,8 +56,10 @@ struct SFTCommand: AsyncParsableCommand {
         } catch {
             throw CLI.failure("\(error)")
         }
-        trainer.progress = { CLI.note($0) }
-        trainer.shouldStop = { trainingStopRequested != 0 }
+        trainer.dataParallel = parallel
+        let isMain = parallel.isMain
+        trainer.progress = { if isMain { CLI.note($0) } }
+        trainer.shouldStop = { trainingStopRequested != 0 || RankLauncher.launcherIsGone }
         try await TrainingSession.drive(trainer, cfg: cfg, folder: folder, run: run, resuming: options.resume != nil, command: "sft") { line in
             "loss \(TrainingSession.value(line, "sft/loss"))  label score \(TrainingSession.value(line, "sft/label_score"))  "
                 + "grad norm \(TrainingSession.value(line, "policy/grad_norm"))"

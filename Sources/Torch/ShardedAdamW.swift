@@ -1,0 +1,248 @@
+/// AdamW with its state sharded over the ranks of a process group (ZeRO stage 2): every rank
+/// holds the whole model, but the float32 master weights (of bfloat16/float16 weights), both
+/// moments and the summed gradient only for its 1/N of the elements. A step:
+///
+///     reduceGradients   each bucket's flat gradient [padded] → reduce-scatter → this rank's [shard]
+///     clipGradientNorm  ‖g‖ from every rank's shard (one all-reduce of squared sums)
+///     step              AdamW on the shard (the rule of `AdamW.update`, element for element)
+///                       → all-gather the updated shards → copy into the parameters
+///
+/// Buckets hold parameters of one dtype and device in order, about `bucketElements` each,
+/// padded to a multiple of the world size; rank r owns elements [r·s, (r+1)·s) of every
+/// bucket (s = padded ÷ N). The layout depends only on the parameters' shapes, the bucket
+/// size and N, so any rank can say which elements any other rank holds (checkpoint index).
+public final class ShardedAdamW: @unchecked Sendable {
+    /// One bucket's parameters and this rank's state for its shard.
+    final class Bucket {
+        let members: [Int]
+        /// Each member's first element in the flat bucket.
+        let offsets: [Int]
+        /// Elements before padding, and the shard length.
+        let count: Int
+        let shardLength: Int
+        let dtype: DType
+        let device: Device
+        /// This rank's shard, [shardLength] float32 each (nil until the first step or a load).
+        var gradient: Tensor?
+        var master: Tensor?
+        var firstMoment: Tensor?
+        var secondMoment: Tensor?
+
+        init(members: [Int], sizes: [Int], dtype: DType, device: Device, worldSize: Int) {
+            self.members = members
+            var running = 0
+            offsets = sizes.map { size in
+                defer { running += size }
+                return running
+            }
+            count = running
+            shardLength = (running + worldSize - 1) / worldSize
+            self.dtype = dtype
+            self.device = device
+        }
+    }
+
+    public let parameters: [AdamW.Parameter]
+    public let group: ProcessGroup
+    /// Holds the hyperparameters and the step count, and applies the update rule.
+    let rule: AdamW
+    let buckets: [Bucket]
+
+    public var learningRate: Double {
+        get { rule.learningRate }
+        set { rule.learningRate = newValue }
+    }
+    public var stepCount: Int { rule.stepCount }
+
+    /// `rule`: an AdamW whose hyperparameters this one uses (its own parameters are ignored).
+    public init(parameters: [AdamW.Parameter], group: ProcessGroup, rule: AdamW, bucketElements: Int) {
+        self.parameters = parameters
+        self.group = group
+        self.rule = rule
+        var buckets: [Bucket] = []
+        var members: [Int] = []
+        var sizes: [Int] = []
+        func close() {
+            guard let first = members.first else { return }
+            let t = parameters[first].tensor
+            buckets.append(Bucket(members: members, sizes: sizes, dtype: t.dtype, device: t.device, worldSize: group.worldSize))
+            (members, sizes) = ([], [])
+        }
+        for (i, parameter) in parameters.enumerated() {
+            if let last = members.last.map({ parameters[$0].tensor }),
+                last.dtype != parameter.tensor.dtype || last.device != parameter.tensor.device || sizes.reduce(0, +) + parameter.tensor.count > bucketElements
+            {
+                close()
+            }
+            members.append(i)
+            sizes.append(parameter.tensor.count)
+        }
+        close()
+        self.buckets = buckets
+    }
+
+    var rank: Int { group.rank }
+
+    /// The bucket's members' values (or gradients, `of`), flattened, concatenated and padded
+    /// with zeros, float32: [shardLength · N].
+    func flat(_ bucket: Bucket, of value: (Int) throws(TorchError) -> Tensor?) throws(TorchError) -> Tensor {
+        var pieces: [Tensor] = []
+        for i in bucket.members {
+            let p = parameters[i].tensor
+            var v = try value(i)
+            if v == nil { v = try Tensor.zeros(p.shape, dtype: p.dtype, device: p.device) }
+            pieces.append(try (v ?? p).reshape([-1]).to(.float32))
+        }
+        let padding = bucket.shardLength * group.worldSize - bucket.count
+        if padding > 0 { pieces.append(try Tensor.zeros([padding], device: bucket.device)) }
+        return try Tensor.cat(pieces)
+    }
+
+    /// Sums the gradients over the ranks into this rank's shards (reduce-scatter, float32)
+    /// and drops the full gradients. A parameter without a gradient counts as zeros.
+    public func reduceGradients() throws(TorchError) {
+        try withNoGrad { () throws(TorchError) in
+            for bucket in buckets {
+                bucket.gradient = try group.reduceScatter(try flat(bucket) { parameters[$0].tensor.grad })
+            }
+            for parameter in parameters { try parameter.tensor.zeroGrad() }
+        }
+    }
+
+    /// The norm of the summed gradient (all shards), scaled down to `maxNorm` when above it,
+    /// as `clipGradientNorm` does for a whole gradient; returns the norm before clipping.
+    public func clipGradientNorm(maxNorm: Double) throws(TorchError) -> Double {
+        try withNoGrad { () throws(TorchError) -> Double in
+            var squares = 0.0
+            for bucket in buckets {
+                if let g = bucket.gradient { squares += try g.to(.float64).square().sum().item() }  // float64: a float32 sum of millions drifts
+            }
+            let total = try Tensor([squares], shape: [1])
+            try group.allReduce(total)
+            let norm = try total.item().squareRoot()
+            guard norm.isFinite else { return norm }
+            let coefficient = maxNorm / (norm + 1e-6)
+            if coefficient < 1 {
+                for bucket in buckets { try bucket.gradient?.mul_(coefficient) }
+            }
+            return norm
+        }
+    }
+
+    /// The update on this rank's shards, then every rank's updated shards into the parameters.
+    public func step() throws(TorchError) {
+        rule.stepCount += 1
+        try withNoGrad { () throws(TorchError) in
+            for bucket in buckets {
+                guard let g = bucket.gradient else {
+                    throw TorchError(operation: "ShardedAdamW.step", message: "no gradient shards: call reduceGradients() first")
+                }
+                if bucket.master == nil { bucket.master = try ownShard(bucket, of: try flat(bucket) { parameters[$0].tensor }) }
+                guard let master = bucket.master else { continue }
+                if bucket.firstMoment == nil { bucket.firstMoment = try master.zerosLike() }
+                if bucket.secondMoment == nil { bucket.secondMoment = try master.zerosLike() }
+                guard let m = bucket.firstMoment, let v = bucket.secondMoment else { continue }
+                try rule.update(master, gradient: g, firstMoment: m, secondMoment: v)
+                bucket.gradient = nil
+                try scatterBack(try group.allGather(master).reshape([-1]), into: bucket)
+                // Float32 weights are their own master copy (the copy back is exact): the
+                // shard is cut from them again next step instead of being kept.
+                if bucket.dtype == .float32 { bucket.master = nil }
+            }
+        }
+    }
+
+    /// Bytes of optimizer state this rank keeps between steps (moments and master shards).
+    public var stateBytes: Int {
+        buckets.reduce(0) { total, bucket in
+            total + [bucket.firstMoment, bucket.secondMoment, bucket.master].reduce(0) { $0 + ($1.map { $0.count * 4 } ?? 0) }
+        }
+    }
+
+    /// Drops the parameters' gradients and this rank's gradient shards.
+    public func zeroGrad() throws(TorchError) {
+        for parameter in parameters { try parameter.tensor.zeroGrad() }
+        for bucket in buckets { bucket.gradient = nil }
+    }
+
+    /// This rank's slice of a bucket's flat tensor (a private copy).
+    func ownShard(_ bucket: Bucket, of flat: Tensor) throws(TorchError) -> Tensor {
+        try flat.narrow(dim: 0, start: rank * bucket.shardLength, length: bucket.shardLength).clone()
+    }
+
+    /// Copies the flat values of a bucket (all ranks' shards) into its parameters.
+    func scatterBack(_ flat: Tensor, into bucket: Bucket) throws(TorchError) {
+        for (k, i) in bucket.members.enumerated() {
+            let p = parameters[i].tensor
+            try p.copy_(try flat.narrow(dim: 0, start: bucket.offsets[k], length: p.count).reshape(p.shape))
+        }
+    }
+
+    // MARK: Checkpoints
+
+    /// Which elements of which flattened parameter rank `r` holds: [start, end) per name.
+    public func pieces(ofRank r: Int) -> [(name: String, start: Int, end: Int)] {
+        var out: [(name: String, start: Int, end: Int)] = []
+        for bucket in buckets {
+            let (low, high) = (r * bucket.shardLength, min((r + 1) * bucket.shardLength, bucket.count))
+            for (k, i) in bucket.members.enumerated() {
+                let (first, past) = (max(low, bucket.offsets[k]), min(high, bucket.offsets[k] + parameters[i].tensor.count))
+                if first < past { out.append((parameters[i].name, first - bucket.offsets[k], past - bucket.offsets[k])) }
+            }
+        }
+        return out
+    }
+
+    /// This rank's state for a checkpoint: 1-D pieces named as `AdamW.stateTensors` names
+    /// whole tensors ("exp_avg.NAME", "exp_avg_sq.NAME", and "master.NAME" for
+    /// reduced-precision parameters), covering the elements `pieces(ofRank: rank)` lists.
+    /// Empty before the first step.
+    public func shardState() throws(TorchError) -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for bucket in buckets {
+            guard let master = bucket.master, let m = bucket.firstMoment, let v = bucket.secondMoment else { continue }
+            let low = rank * bucket.shardLength
+            for (k, i) in bucket.members.enumerated() {
+                let p = parameters[i]
+                let (first, past) = (max(low, bucket.offsets[k]), min(low + bucket.shardLength, bucket.offsets[k] + p.tensor.count))
+                guard first < past else { continue }
+                let slice = { (t: Tensor) throws(TorchError) -> Tensor in try t.narrow(dim: 0, start: first - low, length: past - first) }
+                out["exp_avg." + p.name] = try slice(m)
+                out["exp_avg_sq." + p.name] = try slice(v)
+                if p.tensor.dtype == .bfloat16 || p.tensor.dtype == .float16 { out["master." + p.name] = try slice(master) }
+            }
+        }
+        return out
+    }
+
+    /// Restores from whole per-parameter state (what `AdamW.stateTensors` gives, or the
+    /// pieces of a sharded checkpoint put back together): each rank keeps its shard. A
+    /// parameter without moments starts them at zero; without a master copy, from its weights
+    /// as they are at the next step (so weights may be restored before or after this).
+    public func loadState(tensors: [String: Tensor], step: Int) throws(TorchError) {
+        for (name, saved) in tensors {
+            guard let dot = name.firstIndex(of: "."), let p = parameters.first(where: { $0.name == name[name.index(after: dot)...] }) else { continue }
+            guard saved.count == p.tensor.count else {
+                throw TorchError(operation: "ShardedAdamW.loadState", message: "\(name) has shape \(saved.shape), the parameter \(p.tensor.shape)")
+            }
+        }
+        try withNoGrad { () throws(TorchError) in
+            for bucket in buckets {
+                bucket.firstMoment = try savedShard(bucket, tensors, prefix: "exp_avg.")
+                bucket.secondMoment = try savedShard(bucket, tensors, prefix: "exp_avg_sq.")
+                // Buckets hold one dtype: reduced-precision ones have saved master copies; the
+                // others (and any without) start theirs from the weights at the next step.
+                bucket.master = try savedShard(bucket, tensors, prefix: "master.")
+                bucket.gradient = nil
+            }
+        }
+        rule.stepCount = step
+    }
+
+    /// This rank's shard of the bucket's saved state `prefix` (zeros for members without
+    /// it); nil when no member has it.
+    func savedShard(_ bucket: Bucket, _ tensors: [String: Tensor], prefix: String) throws(TorchError) -> Tensor? {
+        guard bucket.members.contains(where: { tensors[prefix + parameters[$0].name] != nil }) else { return nil }
+        return try ownShard(bucket, of: try flat(bucket) { i throws(TorchError) in try tensors[prefix + parameters[i].name]?.to(bucket.device) })
+    }
+}
