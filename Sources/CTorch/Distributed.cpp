@@ -9,11 +9,13 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <chrono>
+#include <thread>
 
 struct ct_group_opaque {
   c10::intrusive_ptr<c10d::TCPStore> store;
   c10::intrusive_ptr<c10d::Backend> backend;
   std::chrono::milliseconds timeout;
+  int rank;
   int world;
 };
 
@@ -57,7 +59,7 @@ ct_group ct_group_gloo(const char *host, int32_t port, int32_t rank, int32_t wor
     options->devices.push_back(bind.empty() ? c10d::ProcessGroupGloo::createDefaultDevice()
                                             : c10d::ProcessGroupGloo::createDeviceForHostname(bind));
     auto backend = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, options);
-    return new ct_group_opaque{store, backend, timeout, world};
+    return new ct_group_opaque{store, backend, timeout, rank, world};
   } catch (const std::exception &e) {
     ctorch::record(e);
     return nullptr;
@@ -124,6 +126,25 @@ bool ct_group_barrier(ct_group g) {
   })
 }
 
+bool ct_group_roll_call(ct_group g, const char *tag, double wait_s, uint8_t *present) {
+  CT_STATUS({
+    // Each rank still running marks itself in the store under the same tag, then watches
+    // for the others until all are there or the wait is over.
+    std::string prefix = std::string("iap-roll-call/") + tag + "/";
+    g->store->set(prefix + std::to_string(g->rank), std::vector<uint8_t>{1});
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(wait_s);
+    while (true) {
+      int here = 0;
+      for (int r = 0; r < g->world; r++) {
+        if (!present[r]) present[r] = g->store->check({prefix + std::to_string(r)}) ? 1 : 0;
+        here += present[r];
+      }
+      if (here == g->world || std::chrono::steady_clock::now() >= deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  })
+}
+
 } // extern "C"
 
 #else // built without Gloo's headers
@@ -144,6 +165,7 @@ ct_tensor ct_group_all_gather(ct_group, ct_tensor) { return ctorch::set_error(kN
 ct_tensor ct_group_reduce_scatter(ct_group, ct_tensor, int32_t) { return ctorch::set_error(kNoGloo), nullptr; }
 bool ct_group_broadcast(ct_group, ct_tensor, int32_t) { return ctorch::set_error(kNoGloo), false; }
 bool ct_group_barrier(ct_group) { return ctorch::set_error(kNoGloo), false; }
+bool ct_group_roll_call(ct_group, const char *, double, uint8_t *) { return ctorch::set_error(kNoGloo), false; }
 }
 
 #endif

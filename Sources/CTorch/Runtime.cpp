@@ -1,6 +1,7 @@
 // Autograd, threads, version, and run-time loading of the CUDA backend.
 #include "Shim.hpp"
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
 #include <ATen/autocast_mode.h>
@@ -22,6 +23,19 @@ void ct_keep_freed_memory(void) {
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
+
+bool ct_set_deterministic(bool on) {
+  // cuBLAS reads this when its first handle is made; without it, deterministic mode makes
+  // CUDA matmuls fail rather than run.
+  if (on) setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", 0);
+  CT_STATUS({
+    at::globalContext().setDeterministicAlgorithms(on, /*warn_only=*/false);
+    at::globalContext().setDeterministicCuDNN(on);
+    if (on) at::globalContext().setBenchmarkCuDNN(false);
+  })
+}
+
+bool ct_get_deterministic(void) { return at::globalContext().deterministicAlgorithms(); }
 
 bool ct_set_requires_grad(ct_tensor t, bool r) { CT_STATUS(t->tensor.set_requires_grad(r)) }
 

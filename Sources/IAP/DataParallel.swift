@@ -92,6 +92,25 @@ public final class DataParallel: @unchecked Sendable {
     /// Returns when every rank is here.
     public func barrier() throws { try group?.barrier() }
 
+    /// `error` as this rank reports it: when a collective failed (a rank died or hangs), the
+    /// surviving ranks hold a roll call in the rendezvous store and the error names the ranks
+    /// that did not answer and the step; any other error is returned as it is.
+    public func explained(_ error: any Error, step: Int) -> any Error {
+        guard let group, let failure = group.failure else { return error }
+        let wait = min(group.timeoutSeconds, 15)
+        let missing: String
+        do {
+            let present = try group.rollCall(tag: "step-\(step)", waitSeconds: wait)
+            let absent = present.indices.filter { !present[$0] }
+            missing = absent.isEmpty
+                ? "every rank answered the roll call afterwards"
+                : "\(absent.count == 1 ? "rank" : "ranks") \(absent.map(String.init).joined(separator: ", ")) did not answer within \(Int(wait)) s (dead or hung)"
+        } catch {
+            missing = "rank 0, which serves the rendezvous store, is gone"
+        }
+        return CollectiveFailure(description: "rank \(rank) of \(worldSize), step \(step): a collective failed: \(missing) (\(failure))")
+    }
+
     // MARK: The optimizer under each strategy
 
     /// `whole` as this job runs it: sharded over the ranks under `zero2` (same
@@ -125,4 +144,9 @@ public final class DataParallel: @unchecked Sendable {
         guard isMain, let whole = optimizer as? AdamW else { return nil }
         return .whole(whole)
     }
+}
+
+/// A data-parallel job that cannot go on: a collective failed, and which ranks are gone.
+public struct CollectiveFailure: Error, CustomStringConvertible, Sendable {
+    public let description: String
 }

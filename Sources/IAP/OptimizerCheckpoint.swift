@@ -88,7 +88,13 @@ public enum OptimizerCheckpoint {
                 }
             }
         }
-        return (try joined(parts, shapes: index.shapes, folder: folder), index.step)
+        let tensors = try joined(parts, shapes: index.shapes, folder: folder)
+        // Every rank's optimizer steps every parameter (a missing gradient counts as zeros),
+        // so after a step each parameter has both moments: a gap is a damaged checkpoint.
+        if index.step > 0, let name = index.shapes.keys.sorted().first(where: { tensors["exp_avg." + $0] == nil || tensors["exp_avg_sq." + $0] == nil }) {
+            throw ConfigError("\(folder): the optimizer shards hold no moments for \(name) after \(index.step) steps (a damaged checkpoint)")
+        }
+        return (tensors, index.step)
     }
 
     /// Whole tensors from pieces that must tile each parameter's elements without a gap.

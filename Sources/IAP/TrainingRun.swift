@@ -40,7 +40,13 @@ public struct TrainingRun {
         return run
     }
 
+    /// Runs the job to its end (or a stop); on several ranks, an error from a broken
+    /// collective comes back naming the ranks that are gone and the step.
     public func drive(resuming: Bool) async throws {
+        do { try await driveSteps(resuming: resuming) } catch { throw trainer.dataParallel.explained(error, step: trainer.step + 1) }
+    }
+
+    func driveSteps(resuming: Bool) async throws {
         if trainer.dataParallel.isMain {
             for line in AtomicFolder.recoverStale(in: run.checkpointsPath) { report(.cleanedUp(line)) }
         }

@@ -109,16 +109,18 @@ public final class ProcessGroup: @unchecked Sendable {
 
     /// Every rank's `tensor` combined by `op`, in place.
     public func allReduce(_ tensor: Tensor, _ op: CollectiveOp = .sum) throws(TorchError) {
-        try throughHost(tensor) { host throws(TorchError) in
-            try checked("all-reduce (\(name))", ct_group_all_reduce(handle, host.handle, op.rawValue))
+        try recordingFailure { () throws(TorchError) in
+            try throughHost(tensor) { host throws(TorchError) in
+                try checked("all-reduce (\(name))", ct_group_all_reduce(handle, host.handle, op.rawValue))
+            }
         }
     }
 
     /// [worldSize, ...shape]: each rank's `tensor` (the same shape on every rank), in rank order.
     public func allGather(_ tensor: Tensor) throws(TorchError) -> Tensor {
         let host = try tensor.to(.cpu).contiguous()
-        let gathered = try withExtendedLifetime(host) { () throws(TorchError) in
-            try owned("all-gather (\(name))", ct_group_all_gather(handle, host.handle))
+        let gathered = try recordingFailure { () throws(TorchError) in
+            try withExtendedLifetime(host) { () throws(TorchError) in try owned("all-gather (\(name))", ct_group_all_gather(handle, host.handle)) }
         }
         return try gathered.to(tensor.device)
     }
@@ -126,16 +128,20 @@ public final class ProcessGroup: @unchecked Sendable {
     /// `tensor` [worldSize · n, ...] combined across ranks by `op`; this rank's [n, ...] slice.
     public func reduceScatter(_ tensor: Tensor, _ op: CollectiveOp = .sum) throws(TorchError) -> Tensor {
         let host = try tensor.to(.cpu).contiguous()
-        let part = try withExtendedLifetime(host) { () throws(TorchError) in
-            try owned("reduce-scatter (\(name))", ct_group_reduce_scatter(handle, host.handle, op.rawValue))
+        let part = try recordingFailure { () throws(TorchError) in
+            try withExtendedLifetime(host) { () throws(TorchError) in
+                try owned("reduce-scatter (\(name))", ct_group_reduce_scatter(handle, host.handle, op.rawValue))
+            }
         }
         return try part.to(tensor.device)
     }
 
     /// `tensor` becomes rank `root`'s on every rank, in place.
     public func broadcast(_ tensor: Tensor, from root: Int = 0) throws(TorchError) {
-        try throughHost(tensor) { host throws(TorchError) in
-            try checked("broadcast from rank \(root) (\(name))", ct_group_broadcast(handle, host.handle, Int32(root)))
+        try recordingFailure { () throws(TorchError) in
+            try throughHost(tensor) { host throws(TorchError) in
+                try checked("broadcast from rank \(root) (\(name))", ct_group_broadcast(handle, host.handle, Int32(root)))
+            }
         }
     }
 
@@ -151,7 +157,28 @@ public final class ProcessGroup: @unchecked Sendable {
 
     /// Returns when every rank has called it.
     public func barrier() throws(TorchError) {
-        try checked("barrier (\(name))", ct_group_barrier(handle))
+        try recordingFailure { () throws(TorchError) in try checked("barrier (\(name))", ct_group_barrier(handle)) }
+    }
+
+    /// The first collective that failed (its error), nil while none has: after one, the
+    /// group is broken (a rank died or hangs) and `rollCall` tells which.
+    public private(set) var failure: TorchError?
+
+    func recordingFailure<T>(_ body: () throws(TorchError) -> T) throws(TorchError) -> T {
+        do { return try body() } catch {
+            if failure == nil { failure = error }
+            throw error
+        }
+    }
+
+    /// Which ranks are still running, after a collective failed: every surviving rank calls
+    /// this with the same `tag` (the step) and each marks itself in the rendezvous store,
+    /// then looks for the others for up to `waitSeconds`. `[rank: present]`, in rank order.
+    /// Throws when the store is unreachable: rank 0, which serves it, is gone.
+    public func rollCall(tag: String, waitSeconds: Double) throws(TorchError) -> [Bool] {
+        var present = [UInt8](repeating: 0, count: worldSize)
+        try checked("roll call (\(name))", ct_group_roll_call(handle, tag, waitSeconds, &present))
+        return present.map { $0 != 0 }
     }
 
     /// Runs an in-place collective on a contiguous CPU tensor holding `tensor`'s values and

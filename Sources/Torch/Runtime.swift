@@ -30,13 +30,24 @@ public enum Torch {
     /// generation and training loops; costs resident memory that is not given back.
     public static func keepFreedMemory() { ct_keep_freed_memory() }
 
-    /// Seeds the global generators of every device.
     /// Seeds the global generators of every device (loading the CUDA backend first where there
     /// is one: seeding looks libtorch's CUDA hooks up, once per process).
     public static func manualSeed(_ seed: UInt64) {
         CUDARuntime.load()
         ct_manual_seed(seed)
     }
+
+    /// PyTorch's deterministic algorithms (`torch.use_deterministic_algorithms`), cuDNN's
+    /// deterministic mode and cuBLAS's fixed workspace: on a GPU, the same run repeats
+    /// exactly (and a resumed one continues exactly), at some cost in speed; an operation
+    /// with no deterministic implementation then fails, naming itself. The CPU kernels we use
+    /// are deterministic either way. Set before the first CUDA matmul.
+    public static func setDeterministic(_ on: Bool) throws(TorchError) {
+        CUDARuntime.load()
+        guard ct_set_deterministic(on) else { throw TorchError.last("deterministic algorithms") }
+    }
+
+    public static var isDeterministic: Bool { ct_get_deterministic() }
 
     /// Number of tensor handles alive in this process (for leak checks).
     public static var liveTensors: Int { Int(ct_live_tensors()) }

@@ -200,7 +200,7 @@ public final class ShardedAdamW: @unchecked Sendable {
     public func shardState() throws(TorchError) -> [String: Tensor] {
         var out: [String: Tensor] = [:]
         for bucket in buckets {
-            guard let master = bucket.master, let m = bucket.firstMoment, let v = bucket.secondMoment else { continue }
+            guard let m = bucket.firstMoment, let v = bucket.secondMoment else { continue }
             let low = rank * bucket.shardLength
             for (k, i) in bucket.members.enumerated() {
                 let p = parameters[i]
@@ -209,7 +209,7 @@ public final class ShardedAdamW: @unchecked Sendable {
                 let slice = { (t: Tensor) throws(TorchError) -> Tensor in try t.narrow(dim: 0, start: first - low, length: past - first) }
                 out["exp_avg." + p.name] = try slice(m)
                 out["exp_avg_sq." + p.name] = try slice(v)
-                if p.tensor.dtype == .bfloat16 || p.tensor.dtype == .float16 { out["master." + p.name] = try slice(master) }
+                if let master = bucket.master, p.tensor.dtype == .bfloat16 || p.tensor.dtype == .float16 { out["master." + p.name] = try slice(master) }
             }
         }
         return out

@@ -112,6 +112,14 @@ enum TrainingSession {
 
     /// The defaults, then the config file (or the run's own config.yaml when resuming), then
     /// the --set overrides.
+    /// The tensor engine as a training run wants it: freed buffers kept for reuse, the global
+    /// generators seeded by `run.seed`, deterministic algorithms when `run.deterministic`.
+    static func prepareEngine(_ cfg: TrainConfig) throws(ExitCode) {
+        Torch.keepFreedMemory()
+        Torch.manualSeed(UInt64(cfg.run.seed))
+        do { try Torch.setDeterministic(cfg.run.deterministic) } catch { throw CLI.failure("run.deterministic: \(error)") }
+    }
+
     static func effectiveConfig(config: String?, overrides: [String], resume: String?) throws(ExitCode) -> TrainConfig {
         do { return try ConfigLoader.load(file: resume.map { $0 + "/config.yaml" } ?? config, overrides: overrides) } catch { throw CLI.failure(error) }
     }

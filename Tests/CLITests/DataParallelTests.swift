@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// Data-parallel training through the command line (issue 17): `iap train --nproc-per-node 2`
@@ -16,6 +17,20 @@ import Testing
         "--set", "policy.gradient_checkpointing=false", "--set", "dist.timeout_s=120",
     ]
 
+    /// One process's two steps, made once for the tests that compare against them (left in
+    /// the temporary folder: the suite's tests share it).
+    static let baseline = Mutex<String?>(nil)
+
+    func singleProcessRun() throws -> String {
+        try Self.baseline.withLock { cached in
+            if let cached { return cached }
+            let run = scratch("dp-single")
+            try succeed(["train"] + Self.settings + ["--run-dir", run])
+            cached = run
+            return run
+        }
+    }
+
     static func metrics(_ run: String) throws -> [[String: Double]] {
         let text = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)
         return try text.split(separator: "\n").map { line in
@@ -25,13 +40,9 @@ import Testing
     }
 
     @Test func twoRanksStepAsOneProcessAndOneProcessResumesThem() throws {
-        let single = scratch("dp-single")
+        let single = try singleProcessRun()
         let pair = scratch("dp-pair")
-        defer {
-            try? FileManager.default.removeItem(atPath: single)
-            try? FileManager.default.removeItem(atPath: pair)
-        }
-        try succeed(["train"] + Self.settings + ["--run-dir", single])
+        defer { try? FileManager.default.removeItem(atPath: pair) }
         // Two ranks, stopped by Ctrl-C after the first step (the launcher passes it on) …
         let stopped = try iap(["train"] + Self.settings + ["--run-dir", pair, "--nproc-per-node", "2"], interruptWhen: "step 1/2")
         #expect(stopped.status == 130, "\(stopped.errors.suffix(1500))")
@@ -61,9 +72,9 @@ import Testing
     }
 
     @Test func zero2ShardsResumeOnAnyNumberOfRanks() throws {
-        let (single, sharded, grown) = (scratch("z2-single"), scratch("z2-pair"), scratch("z2-grown"))
-        defer { for run in [single, sharded, grown] { try? FileManager.default.removeItem(atPath: run) } }
-        try succeed(["train"] + Self.settings + ["--run-dir", single])
+        let single = try singleProcessRun()
+        let (sharded, grown) = (scratch("z2-pair"), scratch("z2-grown"))
+        defer { for run in [sharded, grown] { try? FileManager.default.removeItem(atPath: run) } }
         // Two zero2 ranks stopped after step 1: each wrote its optimizer shard, with an index …
         let zero2 = ["--nproc-per-node", "2", "--set", "dist.strategy=zero2"]
         let stopped = try iap(["train"] + Self.settings + ["--run-dir", sharded] + zero2, interruptWhen: "step 1/2")
@@ -85,6 +96,12 @@ import Testing
         // shards in float64. So the norms (and the clipped updates) agree to that, not bit for bit.
         Self.expectSameMetrics(try Self.metrics(single), try Self.metrics(sharded), tolerance: 1e-5, normTolerance: 1e-4)
         Self.expectSameMetrics(try Self.metrics(single), try Self.metrics(grown), tolerance: 1e-5, normTolerance: 1e-4)
+        // The final weights too: step 2's update used the moments the shards carried (lost
+        // moments would move weights by ~lr = 1e-2).
+        for run in [sharded, grown] {
+            let difference = largestWeightDifference(single + "/final/model.safetensors", run + "/final/model.safetensors")
+            #expect(difference != nil && difference! <= 1e-5, "\(run): largest weight difference \(String(describing: difference))")
+        }
     }
 
     @Test func sftOnTwoRanksLabelsAndStepsAsOneProcess() throws {
@@ -108,6 +125,61 @@ import Testing
         #expect(weights(single) != nil && weights(single) == weights(pair))
         let events = try FileManager.default.contentsOfDirectory(atPath: pair).filter { $0.hasPrefix("events.out.tfevents") }
         #expect(events.count == 1, "\(events)")  // rank 0's only
+    }
+
+    /// A free TCP port on 127.0.0.1 (bound, read back, closed).
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    @Test func withoutTheLauncherASurvivorNamesTheDeadRankAndTheStep() throws {
+        // Two ranks started the way torchrun starts them (its variables, no --nproc-per-node).
+        let run = scratch("dp-torchrun")
+        defer { try? FileManager.default.removeItem(atPath: run) }
+        let port = Self.freePort()
+        var ranks: [(Process, String)] = []
+        for rank in 0..<2 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = ["train"] + Self.settings + ["--run-dir", run, "--set", "run.steps=20"]
+            process.currentDirectoryURL = repository
+            var environment = ProcessInfo.processInfo.environment
+            for (key, value) in ["MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "\(port)", "RANK": "\(rank)", "WORLD_SIZE": "2", "LOCAL_RANK": "\(rank)", "OMP_NUM_THREADS": "1"] {
+                environment[key] = value
+            }
+            process.environment = environment
+            let errors = scratch("dp-torchrun-err\(rank)")
+            _ = FileManager.default.createFile(atPath: errors, contents: nil)
+            process.standardError = FileHandle(forWritingAtPath: errors)
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            ranks.append((process, errors))
+        }
+        defer {
+            for (process, errors) in ranks {
+                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                try? FileManager.default.removeItem(atPath: errors)
+            }
+        }
+        let saved = run + "/checkpoints/step-000001/trainer_state.json"
+        while ranks[0].0.isRunning, !FileManager.default.fileExists(atPath: saved) { Thread.sleep(forTimeInterval: 0.2) }
+        let killed = Date()
+        kill(ranks[1].0.processIdentifier, SIGKILL)
+        ranks[0].0.waitUntilExit()
+        let said = String(decoding: FileManager.default.contents(atPath: ranks[0].1) ?? Data(), as: UTF8.self)
+        #expect(ranks[0].0.terminationStatus != 0)
+        #expect(said.contains("rank 1 did not answer") && said.contains("step 2"), "\(said.suffix(1500))")
+        #expect(Date().timeIntervalSince(killed) < 90)
+        #expect(FileManager.default.fileExists(atPath: run + "/checkpoints/step-000001/model.safetensors"))
     }
 
     @Test func aRankThatDiesStopsTheJobAndIsNamed() throws {

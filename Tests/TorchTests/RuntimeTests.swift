@@ -43,6 +43,21 @@ extension TorchSuite {
             #expect(try (Tensor.ones([2]) + 1.0).toArray(Float.self) == [2, 2])
         }
 
+        @Test func deterministicModeSwitchesAndTheOpsWeUseStillRun() throws {
+            defer { try? Torch.setDeterministic(false) }
+            try Torch.setDeterministic(true)
+            #expect(Torch.isDeterministic)
+            // What a training step asks of the engine, with the switch on (CPU kernels have
+            // deterministic implementations; an op without one would throw here).
+            let w = try Tensor.randn([8, 4], generator: Generator(seed: 1)).requiresGrad()
+            let ids = try Tensor([0, 3, 3, 7] as [Int64])
+            let loss = try w.embedding(ids).matmul(try w.transpose(0, 1)).logSoftmax(dim: -1).sum()
+            try loss.backward()
+            #expect(w.grad != nil)
+            try Torch.setDeterministic(false)
+            #expect(!Torch.isDeterministic)
+        }
+
         @Test func cudaIsAbsentOnThisMachineOrUsable() throws {
             if Device.cudaAvailable {
                 #expect(Device.cudaDeviceCount > 0)

@@ -147,6 +147,11 @@ bool ct_uniform_(ct_tensor t, double from, double to, ct_generator gen);
 // ---- random generators --------------------------------------------------------------
 
 void ct_manual_seed(uint64_t seed);
+// PyTorch's deterministic algorithms (torch.use_deterministic_algorithms) with cuDNN's
+// deterministic mode and no cuDNN benchmarking; on, it also sets CUBLAS_WORKSPACE_CONFIG
+// (":4096:8") unless the environment has it. False with ct_last_error when it failed.
+bool ct_set_deterministic(bool on);
+bool ct_get_deterministic(void);
 ct_generator ct_generator_new(uint64_t seed, int32_t dev_type, int32_t dev_index);
 void ct_generator_free(ct_generator g);
 bool ct_generator_set_seed(ct_generator g, uint64_t seed);
@@ -338,6 +343,11 @@ ct_tensor ct_group_reduce_scatter(ct_group g, ct_tensor t, int32_t op);
 /// In place: every rank's `t` becomes root's.
 bool ct_group_broadcast(ct_group g, ct_tensor t, int32_t root);
 bool ct_group_barrier(ct_group g);
+/// After a failed collective: marks this rank present under `tag` in the rendezvous store
+/// and waits up to `wait_s` seconds for the others; present[r] (world entries, zeroed by
+/// the caller) becomes 1 for every rank seen. False when the store is unreachable (rank 0,
+/// which serves it, is gone).
+bool ct_group_roll_call(ct_group g, const char *tag, double wait_s, uint8_t *present);
 
 #ifdef __cplusplus
 }

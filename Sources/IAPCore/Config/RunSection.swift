@@ -11,6 +11,11 @@ extension TrainConfig {
         public var keepCheckpoints = 2
         /// Rollouts per step written to rollouts.jsonl.
         public var logRollouts = 10
+        /// PyTorch's deterministic algorithms: on a GPU, a run repeats exactly and a resumed
+        /// run continues exactly as the uninterrupted one would, at some speed cost (CUDA's
+        /// atomic-add kernels otherwise make two runs drift apart). The CPU is deterministic
+        /// either way.
+        public var deterministic = false
 
         public init() {}
 
@@ -19,6 +24,7 @@ extension TrainConfig {
             case checkpointEvery = "checkpoint_every"
             case keepCheckpoints = "keep_checkpoints"
             case logRollouts = "log_rollouts"
+            case deterministic
         }
 
         public init(from decoder: any Decoder) throws {
@@ -30,6 +36,7 @@ extension TrainConfig {
             checkpointEvery = try read(.checkpointEvery, d.checkpointEvery)
             keepCheckpoints = try read(.keepCheckpoints, d.keepCheckpoints)
             logRollouts = try read(.logRollouts, d.logRollouts)
+            deterministic = try read(.deterministic, d.deterministic)
         }
     }
 }

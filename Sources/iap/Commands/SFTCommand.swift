@@ -27,8 +27,7 @@ struct SFTCommand: AsyncParsableCommand {
     func run() async throws {
         if try options.printedConfig() || options.launchedRanks() { return }
         let (cfg, folder, run, parallel) = try options.openJob()
-        Torch.keepFreedMemory()
-        Torch.manualSeed(UInt64(cfg.run.seed))
+        try TrainingSession.prepareEngine(cfg)
         let runtime = try CLI.runtime(dtype: cfg.policy.dtype.rawValue, device: cfg.policy.device)
         let (files, tokenizer, base, template) = try CLI.openLanguageModel(
             cfg.policy.model, chatTemplate: cfg.policy.chatTemplate, dtype: runtime.dtype, device: runtime.device)

@@ -22,8 +22,7 @@ struct TrainCommand: AsyncParsableCommand {
     func run() async throws {
         if try options.printedConfig() || options.launchedRanks() { return }
         let (cfg, folder, run, parallel) = try options.openJob()
-        Torch.keepFreedMemory()
-        Torch.manualSeed(UInt64(cfg.run.seed))
+        try TrainingSession.prepareEngine(cfg)
         let trainer = try makeTrainer(cfg, run: run)
         trainer.dataParallel = parallel
         try await TrainingSession.drive(trainer, cfg: cfg, folder: folder, run: run, resuming: options.resume != nil, command: "train") { line in
