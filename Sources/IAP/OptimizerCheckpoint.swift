@@ -100,7 +100,7 @@ public enum OptimizerCheckpoint {
     /// Whole tensors from pieces that must tile each parameter's elements without a gap.
     static func joined(_ parts: [String: [(start: Int, end: Int, tensor: Tensor)]], shapes: [String: [Int]], folder: String) throws -> [String: Tensor] {
         var out: [String: Tensor] = [:]
-        for (key, pieces) in parts {
+        for (key, pieces) in parts.sorted(by: { $0.key < $1.key }) {
             let name = String(key[key.index(after: key.firstIndex(of: ".") ?? key.startIndex)...])
             guard let shape = shapes[name] else { throw ConfigError("\(folder)/\(indexFile): no shape for \(name)") }
             let sorted = pieces.sorted { $0.start < $1.start }
