@@ -2,6 +2,7 @@ import FileIO
 import Foundation
 import IAPCore
 import JSONFiles
+import SafeTensors
 import Torch
 
 /// A checkpoint's optimizer state, in one of two layouts that any run can read:
@@ -70,48 +71,103 @@ public enum OptimizerCheckpoint {
 
     /// The folder's optimizer state as whole tensors by name, and its step count.
     public static func read(_ folder: String) throws -> (tensors: [String: Tensor], step: Int) {
-        if FileSystem.exists(folder + "/" + wholeFile) || !FileSystem.exists(folder + "/" + indexFile) {
-            let (tensors, metadata) = try TensorFile.load(from: folder + "/" + wholeFile)
-            return (tensors, Int(metadata["step"] ?? "0") ?? 0)
+        let state = try StateSlices(folder: folder)
+        var tensors: [String: Tensor] = [:]
+        for (key, shape) in state.shapes {
+            tensors[key] = try state.slice(key, 0..<shape.reduce(1, *))?.reshape(shape)
         }
-        let index = try JSONFile.read(Index.self, from: folder + "/" + indexFile)
-        var parts: [String: [(start: Int, end: Int, tensor: Tensor)]] = [:]
-        for shard in index.shards {
-            let (tensors, _) = try TensorFile.load(from: folder + "/" + shard.file)
-            for piece in shard.pieces {
-                for prefix in ["exp_avg.", "exp_avg_sq.", "master."] {
-                    guard let t = tensors[prefix + piece.name] else { continue }
-                    guard t.count == piece.end - piece.start else {
-                        throw ConfigError("\(folder)/\(shard.file): \(prefix)\(piece.name) has \(t.count) elements, the index says \(piece.end - piece.start)")
+        return (tensors, state.step)
+    }
+
+    /// A checkpoint's optimizer files, mapped: slices of the whole state by key
+    /// ("exp_avg.NAME", …) without reading the rest — what a zero2 rank asks for on resume.
+    /// Either layout: a whole file is one piece per tensor. Opening checks that the pieces
+    /// tile every tensor and, after a step, that every parameter has both moments.
+    public final class StateSlices {
+        struct Piece {
+            let start: Int
+            let end: Int
+            let file: Int
+        }
+        public let step: Int
+        /// Each key's whole shape.
+        public let shapes: [String: [Int]]
+        let files: [SafeTensorsFile]
+        let pieces: [String: [Piece]]
+
+        public init(folder: String) throws {
+            if FileSystem.exists(folder + "/" + wholeFile) || !FileSystem.exists(folder + "/" + indexFile) {
+                let file = try SafeTensorsFile(path: folder + "/" + wholeFile)
+                files = [file]
+                step = Int(file.metadata["step"] ?? "0") ?? 0
+                shapes = Dictionary(file.entries.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })
+                pieces = shapes.mapValues { [Piece(start: 0, end: $0.reduce(1, *), file: 0)] }
+                return
+            }
+            let index = try JSONFile.read(Index.self, from: folder + "/" + indexFile)
+            files = try index.shards.map { try SafeTensorsFile(path: folder + "/" + $0.file) }
+            var pieces: [String: [Piece]] = [:]
+            var shapes: [String: [Int]] = [:]
+            for (f, shard) in index.shards.enumerated() {
+                for piece in shard.pieces {
+                    for prefix in ["exp_avg.", "exp_avg_sq.", "master."] {
+                        guard let entry = files[f].entry(prefix + piece.name) else { continue }
+                        guard entry.shape.reduce(1, *) == piece.end - piece.start else {
+                            throw ConfigError("\(folder)/\(shard.file): \(prefix)\(piece.name) has \(entry.shape.reduce(1, *)) elements, the index says \(piece.end - piece.start)")
+                        }
+                        pieces[prefix + piece.name, default: []].append(Piece(start: piece.start, end: piece.end, file: f))
+                        shapes[prefix + piece.name] = index.shapes[piece.name]
                     }
-                    parts[prefix + piece.name, default: []].append((piece.start, piece.end, t))
+                }
+            }
+            self.step = index.step
+            self.shapes = shapes
+            self.pieces = pieces.mapValues { $0.sorted { $0.start < $1.start } }
+            try checkTiling(folder: folder, names: index.shapes)
+        }
+
+        /// Every key's pieces cover its elements without a gap; after a step every
+        /// parameter has both moments (every rank steps every parameter).
+        func checkTiling(folder: String, names: [String: [Int]]) throws {
+            for key in pieces.keys.sorted() {
+                guard let shape = shapes[key] else { throw ConfigError("\(folder)/\(indexFile): no shape for \(key)") }
+                var next = 0
+                for piece in pieces[key] ?? [] {
+                    guard piece.start == next else { throw ConfigError("\(folder): the optimizer shards leave elements \(next)..<\(piece.start) of \(key) uncovered") }
+                    next = piece.end
+                }
+                guard next == shape.reduce(1, *) else { throw ConfigError("\(folder): the optimizer shards cover \(next) of \(key)'s \(shape.reduce(1, *)) elements") }
+            }
+            if step > 0, let name = names.keys.sorted().first(where: { pieces["exp_avg." + $0] == nil || pieces["exp_avg_sq." + $0] == nil }) {
+                throw ConfigError("\(folder): the optimizer shards hold no moments for \(name) after \(step) steps (a damaged checkpoint)")
+            }
+        }
+
+        /// Refuses state whose sizes are not the parameters' (another model's checkpoint).
+        public func check(against parameters: [AdamW.Parameter], folder: String) throws {
+            for p in parameters {
+                for prefix in ["exp_avg.", "exp_avg_sq.", "master."] {
+                    guard let shape = shapes[prefix + p.name], shape.reduce(1, *) != p.tensor.count else { continue }
+                    throw ConfigError("\(folder): optimizer state \(prefix)\(p.name) has shape \(shape), the parameter \(p.tensor.shape)")
                 }
             }
         }
-        let tensors = try joined(parts, shapes: index.shapes, folder: folder)
-        // Every rank's optimizer steps every parameter (a missing gradient counts as zeros),
-        // so after a step each parameter has both moments: a gap is a damaged checkpoint.
-        if index.step > 0, let name = index.shapes.keys.sorted().first(where: { tensors["exp_avg." + $0] == nil || tensors["exp_avg_sq." + $0] == nil }) {
-            throw ConfigError("\(folder): the optimizer shards hold no moments for \(name) after \(index.step) steps (a damaged checkpoint)")
-        }
-        return (tensors, index.step)
-    }
 
-    /// Whole tensors from pieces that must tile each parameter's elements without a gap.
-    static func joined(_ parts: [String: [(start: Int, end: Int, tensor: Tensor)]], shapes: [String: [Int]], folder: String) throws -> [String: Tensor] {
-        var out: [String: Tensor] = [:]
-        for (key, pieces) in parts.sorted(by: { $0.key < $1.key }) {
-            let name = String(key[key.index(after: key.firstIndex(of: ".") ?? key.startIndex)...])
-            guard let shape = shapes[name] else { throw ConfigError("\(folder)/\(indexFile): no shape for \(name)") }
-            let sorted = pieces.sorted { $0.start < $1.start }
-            var next = 0
-            for piece in sorted {
-                guard piece.start == next else { throw ConfigError("\(folder): the optimizer shards leave elements \(next)..<\(piece.start) of \(key) uncovered") }
-                next = piece.end
+        /// Elements `range` of the flattened whole `key`, as a 1-D CPU tensor; nil when the
+        /// checkpoint has no such state.
+        public func slice(_ key: String, _ range: Range<Int>) throws(TorchError) -> Tensor? {
+            guard let list = pieces[key] else { return nil }
+            var parts: [Tensor] = []
+            for piece in list where piece.start < range.upperBound && piece.end > range.lowerBound {
+                let file = files[piece.file]
+                guard let entry = file.entry(key), let dtype = DType(safetensorsName: entry.dtype) else {
+                    throw TorchError(operation: "optimizer state", message: "\(file.path): \(key) has an unsupported dtype")
+                }
+                let (low, high) = (max(range.lowerBound, piece.start) - piece.start, min(range.upperBound, piece.end) - piece.start)
+                let bytes = file.bytes(of: entry)
+                parts.append(try Tensor(bytes: UnsafeRawBufferPointer(rebasing: bytes[(low * dtype.byteSize)..<(high * dtype.byteSize)]), dtype: dtype, shape: [high - low]))
             }
-            guard next == shape.reduce(1, *) else { throw ConfigError("\(folder): the optimizer shards cover \(next) of \(key)'s \(shape.reduce(1, *)) elements") }
-            out[key] = try Tensor.cat(sorted.map(\.tensor)).reshape(shape)
+            return parts.count == 1 ? parts[0] : try Tensor.cat(parts)
         }
-        return out
     }
 }

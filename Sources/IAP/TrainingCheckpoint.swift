@@ -74,8 +74,15 @@ public enum TrainingCheckpoint {
                 try tensor.copy_(saved)
             }
         }
-        let (tensors, optimizerStep) = try OptimizerCheckpoint.read(folder)
-        try optimizer.loadState(tensors: tensors, step: optimizerStep)
+        if let sharded = optimizer as? ShardedAdamW {
+            // Each rank reads only the elements of its own shard from the mapped files.
+            let state = try OptimizerCheckpoint.StateSlices(folder: folder)
+            try state.check(against: sharded.parameters, folder: folder)
+            try sharded.loadState(step: state.step) { key, range throws(TorchError) in try state.slice(key, range) }
+        } else {
+            let (tensors, optimizerStep) = try OptimizerCheckpoint.read(folder)
+            try optimizer.loadState(tensors: tensors, step: optimizerStep)
+        }
         return state
     }
 }

@@ -226,23 +226,53 @@ public final class ShardedAdamW: @unchecked Sendable {
                 throw TorchError(operation: "ShardedAdamW.loadState", message: "\(name) has shape \(saved.shape), the parameter \(p.tensor.shape)")
             }
         }
+        try loadState(step: step) { key, range throws(TorchError) in try tensors[key]?.reshape([-1]).narrow(dim: 0, start: range.lowerBound, length: range.count) }
+    }
+
+    /// Restores from a source of slices: `slice(key, range)` gives elements `range` of the
+    /// flattened whole state `key` ("exp_avg.NAME", "exp_avg_sq.NAME", "master.NAME"), nil
+    /// when the checkpoint has none. Each rank asks only for its own shard's elements, so a
+    /// checkpoint read through mapped files costs a rank its 1/N, not the whole state.
+    public func loadState(step: Int, slice: (String, Range<Int>) throws(TorchError) -> Tensor?) throws(TorchError) {
         try withNoGrad { () throws(TorchError) in
             for bucket in buckets {
-                bucket.firstMoment = try savedShard(bucket, tensors, prefix: "exp_avg.")
-                bucket.secondMoment = try savedShard(bucket, tensors, prefix: "exp_avg_sq.")
+                bucket.firstMoment = try savedShard(bucket, prefix: "exp_avg.", slice: slice)
+                bucket.secondMoment = try savedShard(bucket, prefix: "exp_avg_sq.", slice: slice)
                 // Buckets hold one dtype: reduced-precision ones have saved master copies; the
                 // others (and any without) start theirs from the weights at the next step.
-                bucket.master = try savedShard(bucket, tensors, prefix: "master.")
+                bucket.master = try savedShard(bucket, prefix: "master.", slice: slice)
                 bucket.gradient = nil
             }
         }
         rule.stepCount = step
     }
 
-    /// This rank's shard of the bucket's saved state `prefix` (zeros for members without
-    /// it); nil when no member has it.
-    func savedShard(_ bucket: Bucket, _ tensors: [String: Tensor], prefix: String) throws(TorchError) -> Tensor? {
-        guard bucket.members.contains(where: { tensors[prefix + parameters[$0].name] != nil }) else { return nil }
-        return try ownShard(bucket, of: try flat(bucket) { i throws(TorchError) in try tensors[prefix + parameters[i].name]?.to(bucket.device) })
+    /// This rank's shard [shardLength] float32 of the bucket's saved state `prefix`: each
+    /// member's overlap with the shard, from `slice` (a member without it: zeros for moments,
+    /// its weights for a master), padding zeros. Nil when no member has it saved.
+    func savedShard(_ bucket: Bucket, prefix: String, slice: (String, Range<Int>) throws(TorchError) -> Tensor?) throws(TorchError) -> Tensor? {
+        let low = rank * bucket.shardLength
+        var parts: [Tensor] = []
+        var found = false
+        for (k, i) in bucket.members.enumerated() {
+            let p = parameters[i]
+            let range = (max(low, bucket.offsets[k]) - bucket.offsets[k])..<(min(low + bucket.shardLength, bucket.offsets[k] + p.tensor.count) - bucket.offsets[k])
+            guard !range.isEmpty else { continue }
+            if let saved = try slice(prefix + p.name, range) {
+                guard saved.count == range.count else {
+                    throw TorchError(operation: "ShardedAdamW.loadState", message: "\(prefix)\(p.name): \(saved.count) elements for \(range)")
+                }
+                parts.append(try saved.reshape([-1]).to(.float32).to(bucket.device))
+                found = true
+            } else if prefix == "master." {
+                parts.append(try p.tensor.reshape([-1]).narrow(dim: 0, start: range.lowerBound, length: range.count).to(.float32))
+            } else {
+                parts.append(try Tensor.zeros([range.count], device: bucket.device))
+            }
+        }
+        guard found else { return nil }
+        let filled = parts.reduce(0) { $0 + $1.count }
+        if filled < bucket.shardLength { parts.append(try Tensor.zeros([bucket.shardLength - filled], device: bucket.device)) }
+        return try Tensor.cat(parts).clone()
     }
 }

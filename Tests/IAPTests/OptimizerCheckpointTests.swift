@@ -6,8 +6,8 @@ import Torch
 @testable import IAP
 
 /// A zero2 checkpoint's optimizer shards (written by hand here, as two ranks would write
-/// them) read back as whole tensors; gaps, wrong sizes and missing moments are refused,
-/// naming the folder and the tensor.
+/// them) read back as whole tensors or as the slices a rank asks for; gaps, wrong sizes and
+/// missing moments are refused, naming the folder and the tensor.
 @Suite struct OptimizerCheckpointTests {
     /// Parameter `a` [2, 3] split 4 + 2 over two files, `b` [2] wholly in the second.
     static func write(
@@ -44,6 +44,10 @@ import Torch
         #expect(try tensors["exp_avg.a"]?.toArray(Float.self) == [1, 2, 3, 4, 5, 6])
         #expect(try tensors["exp_avg_sq.a"]?.toArray(Float.self) == [10, 20, 30, 40, 50, 60])
         #expect(try tensors["exp_avg.b"]?.toArray(Float.self) == [7, 8])
+        // What a zero2 rank reads on resume: a slice across the two files' pieces.
+        let state = try OptimizerCheckpoint.StateSlices(folder: folder)
+        #expect(try state.slice("exp_avg_sq.a", 2..<5)?.toArray(Float.self) == [30, 40, 50])
+        #expect(try state.slice("master.a", 0..<1) == nil)
     }
 
     @Test func gapsSizesAndMissingMomentsAreRefused() throws {
