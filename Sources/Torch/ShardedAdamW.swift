@@ -89,9 +89,9 @@ public final class ShardedAdamW: @unchecked Sendable {
         var pieces: [Tensor] = []
         for i in bucket.members {
             let p = parameters[i].tensor
-            var v = try value(i)
-            if v == nil { v = try Tensor.zeros(p.shape, dtype: p.dtype, device: p.device) }
-            pieces.append(try (v ?? p).reshape([-1]).to(.float32))
+            let v: Tensor
+            if let given = try value(i) { v = given } else { v = try Tensor.zeros(p.shape, dtype: p.dtype, device: p.device) }
+            pieces.append(try v.reshape([-1]).to(.float32))
         }
         let padding = bucket.shardLength * group.worldSize - bucket.count
         if padding > 0 { pieces.append(try Tensor.zeros([padding], device: bucket.device)) }
@@ -256,8 +256,9 @@ public final class ShardedAdamW: @unchecked Sendable {
         var found = false
         for (k, i) in bucket.members.enumerated() {
             let p = parameters[i]
-            let range = (max(low, bucket.offsets[k]) - bucket.offsets[k])..<(min(low + bucket.shardLength, bucket.offsets[k] + p.tensor.count) - bucket.offsets[k])
-            guard !range.isEmpty else { continue }
+            let (first, past) = (max(low, bucket.offsets[k]), min(low + bucket.shardLength, bucket.offsets[k] + p.tensor.count))
+            guard first < past else { continue }  // this member lies outside the shard
+            let range = (first - bucket.offsets[k])..<(past - bucket.offsets[k])
             if let saved = try slice(prefix + p.name, range) {
                 guard saved.count == range.count else {
                     throw TorchError(operation: "ShardedAdamW.loadState", message: "\(prefix)\(p.name): \(saved.count) elements for \(range)")

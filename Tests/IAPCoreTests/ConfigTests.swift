@@ -28,6 +28,9 @@ func failure(_ body: () throws -> Void) -> String {
             file: folder + "/c.yaml", overrides: ["rollout.group_size=7", "dapo.dual_clip=3", "reward.malformed=judged-minus:0.5", "data.input=profile:4"])
         #expect(patched.run.steps == 3 && patched.rollout.groupSize == 7 && patched.dapo.dualClip == 3)
         #expect(patched.reward.malformed == .judgedMinus(penalty: 0.5) && patched.data.input == .withProfile(k: 4, withNarrative: false))
+        let sharded = try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["run.deterministic=true", "dist.strategy=zero2"])
+        #expect(sharded.run.deterministic && sharded.dist.strategy == .zero2 && !TrainConfig().run.deterministic)
+        #expect(throws: ConfigError.self) { try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["dist.strategy=fsdp"]) }
         let unset = try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["dapo.dual_clip=3", "dapo.dual_clip=null"])
         #expect(unset.dapo.dualClip == nil)
     }
