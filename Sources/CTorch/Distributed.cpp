@@ -45,6 +45,11 @@ extern "C" {
 bool ct_group_gloo_available(void) { return true; }
 
 ct_group ct_group_gloo(const char *host, int32_t port, int32_t rank, int32_t world, const char *bind_host, double timeout_s) {
+  // c10d's flight recorder (a process-wide log of collectives, read on the first group's
+  // creation) inserts into a shared tree without a lock that holds across groups: several
+  // groups of one process (ranks as threads: tests, iap-bench zero2) crashed in it. We never
+  // dump it, so it is off unless the user asks for it.
+  setenv("TORCH_FR_BUFFER_SIZE", "0", 0);
   try {
     auto timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
     c10d::TCPStoreOptions store_options;
