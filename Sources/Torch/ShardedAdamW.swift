@@ -28,6 +28,13 @@ public final class ShardedAdamW: @unchecked Sendable {
         var firstMoment: Tensor?
         var secondMoment: Tensor?
 
+        /// The elements of member `k` (in its own flattened coordinates) that fall in rank
+        /// `rank`'s shard; nil when none do.
+        func overlap(member k: Int, count: Int, rank: Int) -> Range<Int>? {
+            let (first, past) = (max(rank * shardLength, offsets[k]), min((rank + 1) * shardLength, offsets[k] + count))
+            return first < past ? (first - offsets[k])..<(past - offsets[k]) : nil
+        }
+
         init(members: [Int], sizes: [Int], dtype: DType, device: Device, worldSize: Int) {
             self.members = members
             var running = 0
@@ -184,10 +191,10 @@ public final class ShardedAdamW: @unchecked Sendable {
     public func pieces(ofRank r: Int) -> [(name: String, start: Int, end: Int)] {
         var out: [(name: String, start: Int, end: Int)] = []
         for bucket in buckets {
-            let (low, high) = (r * bucket.shardLength, min((r + 1) * bucket.shardLength, bucket.count))
             for (k, i) in bucket.members.enumerated() {
-                let (first, past) = (max(low, bucket.offsets[k]), min(high, bucket.offsets[k] + parameters[i].tensor.count))
-                if first < past { out.append((parameters[i].name, first - bucket.offsets[k], past - bucket.offsets[k])) }
+                if let range = bucket.overlap(member: k, count: parameters[i].tensor.count, rank: r) {
+                    out.append((parameters[i].name, range.lowerBound, range.upperBound))
+                }
             }
         }
         return out
@@ -201,12 +208,11 @@ public final class ShardedAdamW: @unchecked Sendable {
         var out: [String: Tensor] = [:]
         for bucket in buckets {
             guard let m = bucket.firstMoment, let v = bucket.secondMoment else { continue }
-            let low = rank * bucket.shardLength
             for (k, i) in bucket.members.enumerated() {
                 let p = parameters[i]
-                let (first, past) = (max(low, bucket.offsets[k]), min(low + bucket.shardLength, bucket.offsets[k] + p.tensor.count))
-                guard first < past else { continue }
-                let slice = { (t: Tensor) throws(TorchError) -> Tensor in try t.narrow(dim: 0, start: first - low, length: past - first) }
+                guard let range = bucket.overlap(member: k, count: p.tensor.count, rank: rank) else { continue }
+                let start = bucket.offsets[k] + range.lowerBound - rank * bucket.shardLength  // within the shard
+                let slice = { (t: Tensor) throws(TorchError) -> Tensor in try t.narrow(dim: 0, start: start, length: range.count) }
                 out["exp_avg." + p.name] = try slice(m)
                 out["exp_avg_sq." + p.name] = try slice(v)
                 if let master = bucket.master, p.tensor.dtype == .bfloat16 || p.tensor.dtype == .float16 { out["master." + p.name] = try slice(master) }
@@ -251,14 +257,11 @@ public final class ShardedAdamW: @unchecked Sendable {
     /// member's overlap with the shard, from `slice` (a member without it: zeros for moments,
     /// its weights for a master), padding zeros. Nil when no member has it saved.
     func savedShard(_ bucket: Bucket, prefix: String, slice: (String, Range<Int>) throws(TorchError) -> Tensor?) throws(TorchError) -> Tensor? {
-        let low = rank * bucket.shardLength
         var parts: [Tensor] = []
         var found = false
         for (k, i) in bucket.members.enumerated() {
             let p = parameters[i]
-            let (first, past) = (max(low, bucket.offsets[k]), min(low + bucket.shardLength, bucket.offsets[k] + p.tensor.count))
-            guard first < past else { continue }  // this member lies outside the shard
-            let range = (first - bucket.offsets[k])..<(past - bucket.offsets[k])
+            guard let range = bucket.overlap(member: k, count: p.tensor.count, rank: rank) else { continue }
             if let saved = try slice(prefix + p.name, range) {
                 guard saved.count == range.count else {
                     throw TorchError(operation: "ShardedAdamW.loadState", message: "\(prefix)\(p.name): \(saved.count) elements for \(range)")
