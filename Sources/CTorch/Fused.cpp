@@ -147,7 +147,8 @@ struct BlockCallback : torch::CustomClassHolder {
   void *context;
   ct_block_fn run;
   ct_release_fn release;
-  BlockCallback(void *c, ct_block_fn r, ct_release_fn rel) : context(c), run(r), release(rel) {}
+  ct_done_fn after_backward;
+  BlockCallback(void *c, ct_block_fn r, ct_release_fn rel, ct_done_fn done) : context(c), run(r), release(rel), after_backward(done) {}
   ~BlockCallback() override {
     if (release) release(context);
   }
@@ -157,6 +158,11 @@ struct BlockCallback : torch::CustomClassHolder {
     at::Tensor result = out->tensor;
     ct_free(out);
     return result;
+  }
+  void backward_done() const {
+    if (after_backward != nullptr && !after_backward(context)) {
+      throw std::runtime_error(std::string("checkpointed block, after its backward pass: ") + ct_last_error());
+    }
   }
 };
 
@@ -175,6 +181,7 @@ struct Checkpoint : public torch::autograd::Function<Checkpoint> {
     auto x = input.detach().requires_grad_(true);
     auto y = (*block)(x);
     torch::autograd::backward({y}, {grads[0]});
+    block->backward_done();
     return {x.grad(), at::Tensor()};
   }
 };
@@ -183,8 +190,8 @@ struct Checkpoint : public torch::autograd::Function<Checkpoint> {
 
 extern "C" {
 
-ct_tensor ct_checkpoint(ct_tensor input, void *context, ct_block_fn run, ct_release_fn release) {
-  CT_TENSOR(Checkpoint::apply(T(input), c10::make_intrusive<BlockCallback>(context, run, release)))
+ct_tensor ct_checkpoint(ct_tensor input, void *context, ct_block_fn run, ct_release_fn release, ct_done_fn after_backward) {
+  CT_TENSOR(Checkpoint::apply(T(input), c10::make_intrusive<BlockCallback>(context, run, release, after_backward)))
 }
 
 ct_tensor ct_share(ct_tensor t) { CT_TENSOR(T(t)) }

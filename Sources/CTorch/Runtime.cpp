@@ -54,6 +54,8 @@ bool ct_zero_grad(ct_tensor t) { CT_STATUS(t->tensor.mutable_grad().reset()) }
 bool ct_retain_grad(ct_tensor t) { CT_STATUS(T(t).retain_grad()) }
 bool ct_set_grad(ct_tensor t, ct_tensor grad) { CT_STATUS(t->tensor.mutable_grad() = T(grad)) }
 
+bool ct_set_data(ct_tensor t, ct_tensor data) { CT_STATUS(t->tensor.set_data(T(data))) }
+
 bool ct_set_grad_enabled(bool enabled) {
   bool previous = c10::GradMode::is_enabled();
   c10::GradMode::set_enabled(enabled);
@@ -81,6 +83,8 @@ void ct_autocast_exit(int32_t dev_type, bool was_enabled, int32_t was_dtype) {
   at::autocast::set_autocast_enabled(device, was_enabled);
   at::autocast::set_autocast_dtype(device, static_cast<at::ScalarType>(was_dtype));
 }
+
+void ct_autocast_clear_cache(void) { at::autocast::clear_cache(); }
 
 const char *ct_version(void) { return TORCH_VERSION; }
 

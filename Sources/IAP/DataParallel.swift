@@ -1,6 +1,7 @@
 import Foundation
 import IAPCore
 import Torch
+import Transformers
 
 /// The ranks of a data-parallel job as a trainer sees them (`dist.strategy`): which
 /// share of a step's questions is this rank's, and the collectives that make every rank's
@@ -112,6 +113,13 @@ public final class DataParallel: @unchecked Sendable {
     }
 
     // MARK: The optimizer under each strategy
+
+    /// Under `fsdp` on several ranks: `model`'s weights sharded (and freed) with `whole`'s
+    /// hyperparameters, its sharded optimizer to use instead; else nil.
+    func shardedModel(_ model: CausalLM, optimizer whole: any Optimizer) throws -> FullyShardedModel? {
+        guard strategy == .fsdp, let group, let adamW = whole as? AdamW else { return nil }
+        return try FullyShardedModel(model: model, group: group, rule: adamW)
+    }
 
     /// `whole` as this job runs it: sharded over the ranks under `zero2` (same
     /// hyperparameters), else `whole` itself.

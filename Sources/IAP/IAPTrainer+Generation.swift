@@ -60,10 +60,12 @@ extension IAPTrainer {
         _ prompts: [[Int]], options: GenerationOptions, promptSeeds: [UInt64]? = nil, onFinished: PromptFinished? = nil
     ) throws -> [GeneratedSequence] {
         let batching: Batching = config.rollout.batching == .continuous ? .continuous : .static
-        return try withNoGrad {
-            try parts.policy.generate(
-                prompts: prompts, tokenizer: parts.tokenizer, options: options, promptSeeds: promptSeeds, maxRows: config.rollout.maxBatchRows,
-                batching: batching, onFinished: onFinished)
+        return try withWholePolicy {
+            try withNoGrad {
+                try parts.policy.generate(
+                    prompts: prompts, tokenizer: parts.tokenizer, options: options, promptSeeds: promptSeeds, maxRows: config.rollout.maxBatchRows,
+                    batching: batching, onFinished: onFinished)
+            }
         }
     }
 }

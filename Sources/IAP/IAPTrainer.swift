@@ -63,10 +63,23 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
     var epoch = 0
     var order: [Int] = []
     var referenceAnswers: [String: ReferenceAnswer] = [:]
-    /// The job's ranks (`dist:`); one process by default. Set before the first step (and
-    /// before a restore): it decides whether the optimizer's state is sharded.
-    public var dataParallel = DataParallel.single {
-        didSet { optimizer = dataParallel.optimizer(optimizer) }
+    /// The job's ranks (`dist:`); one process by default (`distribute(over:)`).
+    public private(set) var dataParallel = DataParallel.single
+    /// The policy's sharded weights under `dist.strategy: fsdp` (several ranks), else nil.
+    var fullySharded: FullyShardedModel?
+
+    /// Makes this trainer one rank of `parallel`, before the first step (and before a
+    /// restore): shards the optimizer's state (`zero2`) or the policy's weights too (`fsdp`).
+    public func distribute(over parallel: DataParallel) throws {
+        dataParallel = parallel
+        fullySharded = try parallel.shardedModel(parts.policy, optimizer: optimizer)
+        optimizer = fullySharded?.optimizer ?? parallel.optimizer(optimizer)
+    }
+
+    /// `body` with the policy's weights whole (they are sharded under `fsdp`).
+    func withWholePolicy<R>(_ body: () throws -> R) throws -> R {
+        guard let fullySharded else { return try body() }
+        return try fullySharded.withWholeModel(body)
     }
 
     public init(config: TrainConfig, run: RunFolder, parts: Parts) throws {
@@ -114,17 +127,20 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
     /// keeps the newest `run.keep_checkpoints`. Called on every rank: under `zero2` each
     /// writes its optimizer shard first; rank 0 writes the folder.
     public func saveCheckpoint() throws {
-        guard let files = try dataParallel.optimizerFiles(optimizer, run: run) else { return }
-        let state = TrainerState(step: step, cursor: cursor, epoch: epoch, seed: config.run.seed, optimizerStep: optimizer.stepCount)
-        try TrainingCheckpoint.save(
-            policy: parts.policy, tokenizer: parts.tokenizer, chatTemplate: parts.chatTemplateText, optimizer: files, state: state, run: run,
-            step: step, keep: config.run.keepCheckpoints, format: RolloutFormat(config.rollout))
+        try withWholePolicy {
+            guard let files = try dataParallel.optimizerFiles(optimizer, run: run) else { return }
+            let state = TrainerState(step: step, cursor: cursor, epoch: epoch, seed: config.run.seed, optimizerStep: optimizer.stepCount)
+            try TrainingCheckpoint.save(
+                policy: parts.policy, tokenizer: parts.tokenizer, chatTemplate: parts.chatTemplateText, optimizer: files, state: state, run: run,
+                step: step, keep: config.run.keepCheckpoints, format: RolloutFormat(config.rollout))
+        }
     }
 
     /// Restores weights, optimizer, data position and step from a checkpoint folder, and
     /// trims metrics/rollouts written after it.
     public func restore(from folder: String) throws {
-        let state = try TrainingCheckpoint.restore(from: folder, policy: parts.policy, optimizer: optimizer)
+        // Under fsdp the weights are loaded whole, and the optimizer cuts its shards from them.
+        let state = try withWholePolicy { try TrainingCheckpoint.restore(from: folder, policy: parts.policy, optimizer: optimizer) }
         guard let savedCursor = state.cursor, let savedEpoch = state.epoch else {
             throw ConfigError("\(folder)/\(TrainerState.fileName): no cursor or epoch (an iap sft checkpoint?)")
         }

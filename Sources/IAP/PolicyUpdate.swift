@@ -19,10 +19,26 @@ struct PolicyBatch {
 }
 
 extension IAPTrainer {
+    /// `body` under `optim.autocast`. One region per pass over the micro-batches, never
+    /// around an optimizer step: autocast keeps its reduced-precision copy of each float32
+    /// weight until the outermost region ends, so a later pass in the same region would run
+    /// on the weights as they were before the step.
+    func autocast<R>(_ body: () throws -> R) throws -> R {
+        try withAutocast(config.autocastDType, device: parts.policy.device, body)
+    }
+
     /// μ policy updates over the kept rollouts, gradients accumulated over micro-batches;
-    /// the forward and backward passes under `optim.autocast`.
+    /// the forward and backward passes under `optim.autocast`. Under `fsdp` the policy's
+    /// weights are freed again afterwards, whatever happened.
     func updatePolicy(_ rollouts: [Rollout]) throws -> UpdateStats {
-        try withAutocast(config.autocastDType, device: parts.policy.device) { try updatePolicyPasses(rollouts) }
+        do {
+            let stats = try updatePolicyPasses(rollouts)
+            try fullySharded?.optimizer.releaseAll()
+            return stats
+        } catch {
+            try? fullySharded?.optimizer.releaseAll()
+            throw error
+        }
     }
 
     func updatePolicyPasses(_ rollouts: [Rollout]) throws -> UpdateStats {
@@ -36,18 +52,23 @@ extension IAPTrainer {
         // No rollout kept (every group had zero spread), or every kept token masked (all
         // truncated with dapo.mask_truncated): nothing to learn from; logged as null.
         guard tokens > 0 else { return skipped(stats) }
+        if fullySharded != nil { batches = try paddedForEveryRank(batches) }
         let updates = config.optim.updatesPerBatch
-        try withNoGrad {
-            for i in batches.indices {
-                if updates > 1 { batches[i].old = try logProbs(parts.policy, batches[i]).logProbs }
-                if loss.klCoefficient != 0 { batches[i].reference = try logProbs(parts.reference, batches[i]).logProbs }
+        try fullySharded?.prepareUpdate()
+        try autocast {
+            try withNoGrad {
+                for i in batches.indices {
+                    if updates > 1 { batches[i].old = try logProbs(parts.policy, batches[i]).logProbs }
+                    if loss.klCoefficient != 0 { batches[i].reference = try logProbs(parts.reference, batches[i]).logProbs }
+                }
             }
         }
         optimizer.learningRate = stats.learningRate
         var entropySum = 0.0
         for _ in 0..<updates {
             try optimizer.zeroGrad()
-            let local = try accumulateGradients(batches, tokens: tokens, sequences: sequences, entropy: &entropySum)
+            try fullySharded?.prepareUpdate()
+            let local = try autocast { try accumulateGradients(batches, tokens: tokens, sequences: sequences, entropy: &entropySum) }
             // Every rank learns whether any loss was non-finite, and the gradients are summed.
             let sums = try dataParallel.sumLosses(local)
             let parameters = parts.policy.parameters.map(\.tensor)
@@ -82,16 +103,19 @@ extension IAPTrainer {
         var loss = 0.0, kl = 0.0, clipLow = 0.0, clipHigh = 0.0, active = 0.0
     }
 
-    /// Forward and backward of every micro-batch; nil when a loss is not finite.
+    /// Forward and backward of every micro-batch; nil when a loss is not finite (the others
+    /// still run: under `fsdp` each backward pass is a sequence of collectives every rank
+    /// takes part in).
     func accumulateGradients(_ batches: [PolicyBatch], tokens: Double, sequences: Double, entropy: inout Double) throws -> LossSums? {
         var sums = LossSums()
+        var finite = true
         for batch in batches {
             let (logp, batchEntropy) = try logProbs(parts.policy, batch, entropy: true)
             let result = try loss(
                 logProbs: logp, oldLogProbs: batch.old ?? logp.detach(), referenceLogProbs: batch.reference, advantages: batch.advantages,
                 mask: batch.completion, globalTokens: tokens, globalSequences: sequences, maxLength: config.rollout.maxNewTokens)
             let value = try result.loss.item()
-            guard value.isFinite else { return nil }
+            if !value.isFinite { finite = false }
             try result.loss.backward()
             sums.loss += value
             sums.kl += result.meanKL * result.activeTokens
@@ -100,7 +124,23 @@ extension IAPTrainer {
             sums.active += result.activeTokens
             if let batchEntropy { entropy += try (batchEntropy * batch.completion).sum().item() }
         }
-        return sums
+        return finite ? sums : nil
+    }
+
+    /// `batches` and, on a rank with fewer than another, micro-batches that learn nothing (a
+    /// one-token completion with no loss weight) up to the most any rank has: under `fsdp`
+    /// every rank must run as many forward and backward passes as the others.
+    func paddedForEveryRank(_ batches: [PolicyBatch]) throws -> [PolicyBatch] {
+        let most = try dataParallel.gather([batches.count]).max() ?? batches.count
+        guard batches.count < most else { return batches }
+        let device = parts.policy.device
+        let zero = try Tensor.zeros([1, 1], dtype: .int64, device: device)
+        let idle = PolicyBatch(
+            prefix: config.optim.sharePrompt ? try Tensor.zeros([1], dtype: .int64, device: device) : nil,
+            ids: config.optim.sharePrompt ? zero : try Tensor.zeros([1, 2], dtype: .int64, device: device),
+            valid: try Tensor.ones([1, config.optim.sharePrompt ? 1 : 2], dtype: .bool, device: device),
+            completion: try Tensor.zeros([1, 1], device: device), advantages: try Tensor.zeros([1], device: device))
+        return batches + [PolicyBatch](repeating: idle, count: most - batches.count)
     }
 
     /// Per-token log-probs (and entropy) of a micro-batch under `model`, at the rollout temperature.

@@ -15,3 +15,7 @@ public func withAutocast<R>(_ dtype: DType?, device: Device, _ body: () throws -
     defer { ct_autocast_exit(device.typeCode, wasEnabled, wasDType) }
     return try body()
 }
+
+/// Drops autocast's reduced-precision copies of weights now rather than when the outermost
+/// region ends (sharded weights that were just freed would otherwise live on in it).
+public func clearAutocastCache() { ct_autocast_clear_cache() }

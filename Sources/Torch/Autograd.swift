@@ -31,6 +31,11 @@ extension Tensor {
         try checked("setGrad", ct_set_grad(handle, gradient.handle))
     }
 
+    /// Points this tensor at `data`'s values, shape and strides while it stays the same
+    /// tensor to autograd (a leaf keeps its gradient slot), as `t.data = data` in Python.
+    /// Sharded parameters are freed (an empty `data`) and filled again this way.
+    public func setData(_ data: Tensor) throws(TorchError) { try checked("setData", ct_set_data(handle, data.handle)) }
+
     /// Forgets the accumulated gradient (the next backward starts from zero).
     public func zeroGrad() throws(TorchError) { try checked("zeroGrad", ct_zero_grad(handle)) }
 

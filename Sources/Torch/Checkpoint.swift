@@ -3,12 +3,16 @@ import CTorch
 /// Activation checkpointing: `body(input)` runs now without recording autograd state, and
 /// runs again during `backward` to rebuild what the gradients need, trading one more
 /// forward pass of the block for not keeping its intermediate activations. Gradients flow
-/// to `input` and accumulate into the parameters the block uses, as without checkpointing.
+/// to `input` and accumulate into the parameters the block uses, as without checkpointing;
+/// then `afterBackward` runs (sharded training reduces the block's gradients there). An
+/// error it throws fails the backward pass.
 ///
 /// `body` must compute the same function both times (no randomness, no changed weights
-/// before backward).
-public func checkpointed(_ input: Tensor, _ body: @escaping (Tensor) throws(TorchError) -> Tensor) throws(TorchError) -> Tensor {
-    let box = Unmanaged.passRetained(CheckpointBlock(body)).toOpaque()
+/// before backward). It can tell the two runs apart by `isGradEnabled` (false, then true).
+public func checkpointed(
+    _ input: Tensor, afterBackward: (() throws(TorchError) -> Void)? = nil, _ body: @escaping (Tensor) throws(TorchError) -> Tensor
+) throws(TorchError) -> Tensor {
+    let box = Unmanaged.passRetained(CheckpointBlock(body, afterBackward: afterBackward)).toOpaque()
     let run: ct_block_fn = { context, handle in
         guard let context, let handle else { return nil }
         let block = Unmanaged<CheckpointBlock>.fromOpaque(context).takeUnretainedValue()
@@ -20,11 +24,22 @@ public func checkpointed(_ input: Tensor, _ body: @escaping (Tensor) throws(Torc
             return nil
         }
     }
+    let done: ct_done_fn = { context in
+        guard let context else { return false }
+        let block = Unmanaged<CheckpointBlock>.fromOpaque(context).takeUnretainedValue()
+        do {
+            try block.afterBackward?()
+            return true
+        } catch {
+            ct_set_last_error("\(error)")
+            return false
+        }
+    }
     let release: ct_release_fn = { context in
         guard let context else { return }
         Unmanaged<CheckpointBlock>.fromOpaque(context).release()
     }
-    guard let handle = ct_checkpoint(input.handle, box, run, release) else {
+    guard let handle = ct_checkpoint(input.handle, box, run, release, afterBackward == nil ? nil : done) else {
         let error = TorchError.last("checkpointed")
         return try { () throws(TorchError) -> Tensor in throw error }()
     }
@@ -33,5 +48,9 @@ public func checkpointed(_ input: Tensor, _ body: @escaping (Tensor) throws(Torc
 
 private final class CheckpointBlock {
     let body: (Tensor) throws(TorchError) -> Tensor
-    init(_ body: @escaping (Tensor) throws(TorchError) -> Tensor) { self.body = body }
+    let afterBackward: (() throws(TorchError) -> Void)?
+    init(_ body: @escaping (Tensor) throws(TorchError) -> Tensor, afterBackward: (() throws(TorchError) -> Void)?) {
+        self.body = body
+        self.afterBackward = afterBackward
+    }
 }

@@ -11,6 +11,14 @@
 /// padded to a multiple of the world size; rank r owns elements [r·s, (r+1)·s) of every
 /// bucket (s = padded ÷ N). The layout depends only on the parameters' shapes, the bucket
 /// size and N, so any rank can say which elements any other rank holds (checkpoint index).
+///
+/// With `units` (FSDP, `init(parameters:group:rule:units:)`) the weights are sharded too:
+/// each unit (a decoder block, or the rest of the model) is one bucket per dtype, whose
+/// float32 master shard is the only copy a rank keeps. The weights are freed between uses;
+/// `gather(unit:)` all-gathers a unit into them (they become views of one flat buffer),
+/// `release(unit:)` frees it, `reduceGradients(unit:)` reduce-scatters its gradient into the
+/// shard (adding to what earlier micro-batches left) as soon as its backward pass is done,
+/// and `step` updates the shards without gathering anything: the next use does.
 public final class ShardedAdamW: @unchecked Sendable {
     /// One bucket's parameters and this rank's state for its shard.
     final class Bucket {
@@ -27,6 +35,8 @@ public final class ShardedAdamW: @unchecked Sendable {
         var master: Tensor?
         var firstMoment: Tensor?
         var secondMoment: Tensor?
+        /// Whether the members' weights are in place (always, unless the weights are sharded).
+        var resident = true
 
         /// The elements of member `k` (in its own flattened coordinates) that fall in rank
         /// `rank`'s shard; nil when none do.
@@ -54,6 +64,11 @@ public final class ShardedAdamW: @unchecked Sendable {
     /// Holds the hyperparameters and the step count, and applies the update rule.
     let rule: AdamW
     let buckets: [Bucket]
+    /// Shapes of the parameters as built (sharded weights are empty between uses).
+    let shapes: [[Int]]
+    /// Whether the weights are sharded (FSDP), and each unit's buckets.
+    public let shardsParameters: Bool
+    let unitBuckets: [[Int]]
 
     public var learningRate: Double {
         get { rule.learningRate }
@@ -62,31 +77,74 @@ public final class ShardedAdamW: @unchecked Sendable {
     public var stepCount: Int { rule.stepCount }
 
     /// `rule`: an AdamW whose hyperparameters this one uses (its own parameters are ignored).
-    public init(parameters: [AdamW.Parameter], group: ProcessGroup, rule: AdamW, bucketElements: Int) {
+    public convenience init(parameters: [AdamW.Parameter], group: ProcessGroup, rule: AdamW, bucketElements: Int) {
+        let buckets = Self.layout(parameters, units: [Array(parameters.indices)], group: group, bucketElements: bucketElements).flatMap { $0 }
+        self.init(parameters: parameters, group: group, rule: rule, buckets: buckets, unitBuckets: [], shardsParameters: false)
+    }
+
+    /// FSDP: the weights sharded too, in `units` (lists of parameter indices, each used
+    /// together: a decoder block; every parameter in exactly one unit). Cuts this rank's
+    /// master shards from the weights as they are now, then frees the weights.
+    public convenience init(parameters: [AdamW.Parameter], group: ProcessGroup, rule: AdamW, units: [[Int]]) throws(TorchError) {
+        let covered = units.flatMap { $0 }.sorted()
+        guard covered == Array(parameters.indices) else {
+            throw TorchError(operation: "ShardedAdamW", message: "the units must hold every parameter exactly once")
+        }
+        let layout = Self.layout(parameters, units: units, group: group, bucketElements: .max)
+        var unitBuckets: [[Int]] = []
+        var next = 0
+        for unit in layout {
+            unitBuckets.append(Array(next..<(next + unit.count)))
+            next += unit.count
+        }
+        self.init(parameters: parameters, group: group, rule: rule, buckets: layout.flatMap { $0 }, unitBuckets: unitBuckets, shardsParameters: true)
+        try withNoGrad { () throws(TorchError) in
+            for bucket in buckets { bucket.master = try currentShard(bucket) }
+        }
+        try releaseAll()
+    }
+
+    init(parameters: [AdamW.Parameter], group: ProcessGroup, rule: AdamW, buckets: [Bucket], unitBuckets: [[Int]], shardsParameters: Bool) {
         self.parameters = parameters
         self.group = group
         self.rule = rule
-        var buckets: [Bucket] = []
-        var members: [Int] = []
-        var sizes: [Int] = []
-        func close() {
-            guard let first = members.first else { return }
-            let t = parameters[first].tensor
-            buckets.append(Bucket(members: members, sizes: sizes, dtype: t.dtype, device: t.device, worldSize: group.worldSize))
-            (members, sizes) = ([], [])
-        }
-        for (i, parameter) in parameters.enumerated() {
-            if let last = members.last.map({ parameters[$0].tensor }),
-                last.dtype != parameter.tensor.dtype || last.device != parameter.tensor.device || sizes.reduce(0, +) + parameter.tensor.count > bucketElements
-            {
-                close()
-            }
-            members.append(i)
-            sizes.append(parameter.tensor.count)
-        }
-        close()
         self.buckets = buckets
+        self.unitBuckets = unitBuckets
+        self.shardsParameters = shardsParameters
+        shapes = parameters.map(\.tensor.shape)
     }
+
+    /// Each unit's buckets: its members in order, a new bucket where the dtype or device
+    /// changes or the bucket would pass `bucketElements`.
+    static func layout(_ parameters: [AdamW.Parameter], units: [[Int]], group: ProcessGroup, bucketElements: Int) -> [[Bucket]] {
+        units.map { unit in
+            var buckets: [Bucket] = []
+            var members: [Int] = []
+            var sizes: [Int] = []
+            func close() {
+                guard let first = members.first else { return }
+                let t = parameters[first].tensor
+                buckets.append(Bucket(members: members, sizes: sizes, dtype: t.dtype, device: t.device, worldSize: group.worldSize))
+                (members, sizes) = ([], [])
+            }
+            for i in unit {
+                let parameter = parameters[i]
+                if let last = members.last.map({ parameters[$0].tensor }),
+                    last.dtype != parameter.tensor.dtype || last.device != parameter.tensor.device
+                        || sizes.reduce(0, +) + parameter.tensor.count > bucketElements
+                {
+                    close()
+                }
+                members.append(i)
+                sizes.append(parameter.tensor.count)
+            }
+            close()
+            return buckets
+        }
+    }
+
+    /// Elements of parameter `i` (whether or not its weights are in place).
+    func count(_ i: Int) -> Int { shapes[i].reduce(1, *) }
 
     var rank: Int { group.rank }
 
@@ -95,9 +153,8 @@ public final class ShardedAdamW: @unchecked Sendable {
     func flat(_ bucket: Bucket, of value: (Int) throws(TorchError) -> Tensor?) throws(TorchError) -> Tensor {
         var pieces: [Tensor] = []
         for i in bucket.members {
-            let p = parameters[i].tensor
             let v: Tensor
-            if let given = try value(i) { v = given } else { v = try Tensor.zeros(p.shape, dtype: p.dtype, device: p.device) }
+            if let given = try value(i) { v = given } else { v = try Tensor.zeros(shapes[i], dtype: bucket.dtype, device: bucket.device) }
             pieces.append(try v.reshape([-1]).to(.float32))
         }
         let padding = bucket.shardLength * group.worldSize - bucket.count
@@ -105,14 +162,25 @@ public final class ShardedAdamW: @unchecked Sendable {
         return try Tensor.cat(pieces)
     }
 
-    /// Sums the gradients over the ranks into this rank's shards (reduce-scatter, float32)
-    /// and drops the full gradients. A parameter without a gradient counts as zeros.
+    /// Sums the gradients over the ranks into this rank's shards (reduce-scatter, float32,
+    /// added to what an earlier `reduceGradients(unit:)` left) and drops the full gradients.
+    /// A parameter without a gradient counts as zeros. With sharded weights, only units in
+    /// place can hold gradients (the others were reduced when released).
     public func reduceGradients() throws(TorchError) {
+        for index in buckets.indices where buckets[index].resident { try reduceGradient(index) }
+    }
+
+    /// `reduceGradients` for one unit's buckets (sharded weights: after its backward pass).
+    public func reduceGradients(unit: Int) throws(TorchError) {
+        for index in unitBuckets[unit] { try reduceGradient(index) }
+    }
+
+    func reduceGradient(_ index: Int) throws(TorchError) {
+        let bucket = buckets[index]
         try withNoGrad { () throws(TorchError) in
-            for bucket in buckets {
-                bucket.gradient = try group.reduceScatter(try flat(bucket) { parameters[$0].tensor.grad })
-            }
-            for parameter in parameters { try parameter.tensor.zeroGrad() }
+            let shard = try group.reduceScatter(try flat(bucket) { parameters[$0].tensor.grad })
+            if let sum = bucket.gradient { try sum.add_(shard) } else { bucket.gradient = shard }
+            for i in bucket.members { try parameters[i].tensor.zeroGrad() }
         }
     }
 
@@ -144,19 +212,21 @@ public final class ShardedAdamW: @unchecked Sendable {
                 guard let g = bucket.gradient else {
                     throw TorchError(operation: "ShardedAdamW.step", message: "no gradient shards: call reduceGradients() first")
                 }
-                if bucket.master == nil { bucket.master = try ownShard(bucket, of: try flat(bucket) { parameters[$0].tensor }) }
+                if bucket.master == nil { bucket.master = try currentShard(bucket) }
                 guard let master = bucket.master else { continue }
                 if bucket.firstMoment == nil { bucket.firstMoment = try master.zerosLike() }
                 if bucket.secondMoment == nil { bucket.secondMoment = try master.zerosLike() }
                 guard let m = bucket.firstMoment, let v = bucket.secondMoment else { continue }
                 try rule.update(master, gradient: g, firstMoment: m, secondMoment: v)
                 bucket.gradient = nil
+                if shardsParameters { continue }  // gathered at its next use
                 try scatterBack(try group.allGather(master).reshape([-1]), into: bucket)
                 // Float32 weights are their own master copy (the copy back is exact): the
                 // shard is cut from them again next step instead of being kept.
                 if bucket.dtype == .float32 { bucket.master = nil }
             }
         }
+        if shardsParameters { try releaseAll() }  // weights in place are from before the step
     }
 
     /// Bytes of optimizer state this rank keeps between steps (moments and master shards).
@@ -172,6 +242,11 @@ public final class ShardedAdamW: @unchecked Sendable {
         for bucket in buckets { bucket.gradient = nil }
     }
 
+    /// This rank's shard of the bucket's weights as they are (float32 copy).
+    func currentShard(_ bucket: Bucket) throws(TorchError) -> Tensor {
+        try ownShard(bucket, of: try flat(bucket) { parameters[$0].tensor })
+    }
+
     /// This rank's slice of a bucket's flat tensor (a private copy).
     func ownShard(_ bucket: Bucket, of flat: Tensor) throws(TorchError) -> Tensor {
         try flat.narrow(dim: 0, start: rank * bucket.shardLength, length: bucket.shardLength).clone()
@@ -180,9 +255,58 @@ public final class ShardedAdamW: @unchecked Sendable {
     /// Copies the flat values of a bucket (all ranks' shards) into its parameters.
     func scatterBack(_ flat: Tensor, into bucket: Bucket) throws(TorchError) {
         for (k, i) in bucket.members.enumerated() {
-            let p = parameters[i].tensor
-            try p.copy_(try flat.narrow(dim: 0, start: bucket.offsets[k], length: p.count).reshape(p.shape))
+            try parameters[i].tensor.copy_(try flat.narrow(dim: 0, start: bucket.offsets[k], length: count(i)).reshape(shapes[i]))
         }
+    }
+
+    // MARK: Sharded weights (FSDP)
+
+    /// Makes unit `unit`'s weights whole: all-gathers each bucket's master shards (cast to
+    /// the weights' dtype) into one flat buffer and points the weights at their views of it.
+    /// A no-op when they are in place.
+    public func gather(unit: Int) throws(TorchError) {
+        try withNoGrad { () throws(TorchError) in
+            for index in unitBuckets[unit] where !buckets[index].resident {
+                let bucket = buckets[index]
+                guard let master = bucket.master else { continue }
+                let whole = try group.allGather(master).reshape([-1]).to(bucket.dtype)
+                for (k, i) in bucket.members.enumerated() {
+                    try parameters[i].tensor.setData(try whole.narrow(dim: 0, start: bucket.offsets[k], length: count(i)).view(shapes[i]))
+                }
+                bucket.resident = true
+            }
+        }
+    }
+
+    /// Frees unit `unit`'s weights (each becomes an empty tensor until the next `gather`).
+    /// Their gradients must have been reduced (or be unwanted).
+    public func release(unit: Int) throws(TorchError) {
+        try withNoGrad { () throws(TorchError) in
+            for index in unitBuckets[unit] where buckets[index].resident {
+                let bucket = buckets[index]
+                for i in bucket.members {
+                    try parameters[i].tensor.zeroGrad()
+                    try parameters[i].tensor.setData(try Tensor.zeros([0], dtype: bucket.dtype, device: bucket.device))
+                }
+                bucket.resident = false
+            }
+        }
+    }
+
+    public var unitCount: Int { unitBuckets.count }
+
+    /// Every unit gathered (generation, saving), or every unit freed.
+    public func gatherAll() throws(TorchError) {
+        for unit in unitBuckets.indices { try gather(unit: unit) }
+    }
+
+    public func releaseAll() throws(TorchError) {
+        for unit in unitBuckets.indices { try release(unit: unit) }
+    }
+
+    /// Elements of weights this rank holds in place now: all of them unless sharded.
+    public var residentElements: Int {
+        buckets.reduce(0) { $0 + ($1.resident ? $1.count : 0) }
     }
 
     // MARK: Checkpoints
@@ -192,7 +316,7 @@ public final class ShardedAdamW: @unchecked Sendable {
         var out: [(name: String, start: Int, end: Int)] = []
         for bucket in buckets {
             for (k, i) in bucket.members.enumerated() {
-                if let range = bucket.overlap(member: k, count: parameters[i].tensor.count, rank: r) {
+                if let range = bucket.overlap(member: k, count: count(i), rank: r) {
                     out.append((parameters[i].name, range.lowerBound, range.upperBound))
                 }
             }
@@ -210,12 +334,12 @@ public final class ShardedAdamW: @unchecked Sendable {
             guard let m = bucket.firstMoment, let v = bucket.secondMoment else { continue }
             for (k, i) in bucket.members.enumerated() {
                 let p = parameters[i]
-                guard let range = bucket.overlap(member: k, count: p.tensor.count, rank: rank) else { continue }
+                guard let range = bucket.overlap(member: k, count: count(i), rank: rank) else { continue }
                 let start = bucket.offsets[k] + range.lowerBound - rank * bucket.shardLength  // within the shard
                 let slice = { (t: Tensor) throws(TorchError) -> Tensor in try t.narrow(dim: 0, start: start, length: range.count) }
                 out["exp_avg." + p.name] = try slice(m)
                 out["exp_avg_sq." + p.name] = try slice(v)
-                if let master = bucket.master, p.tensor.dtype == .bfloat16 || p.tensor.dtype == .float16 { out["master." + p.name] = try slice(master) }
+                if let master = bucket.master, bucket.dtype == .bfloat16 || bucket.dtype == .float16 { out["master." + p.name] = try slice(master) }
             }
         }
         return out
@@ -227,9 +351,9 @@ public final class ShardedAdamW: @unchecked Sendable {
     /// as they are at the next step (so weights may be restored before or after this).
     public func loadState(tensors: [String: Tensor], step: Int) throws(TorchError) {
         for (name, saved) in tensors {
-            guard let dot = name.firstIndex(of: "."), let p = parameters.first(where: { $0.name == name[name.index(after: dot)...] }) else { continue }
-            guard saved.count == p.tensor.count else {
-                throw TorchError(operation: "ShardedAdamW.loadState", message: "\(name) has shape \(saved.shape), the parameter \(p.tensor.shape)")
+            guard let dot = name.firstIndex(of: "."), let i = parameters.firstIndex(where: { $0.name == name[name.index(after: dot)...] }) else { continue }
+            guard saved.count == count(i) else {
+                throw TorchError(operation: "ShardedAdamW.loadState", message: "\(name) has shape \(saved.shape), the parameter \(shapes[i])")
             }
         }
         try loadState(step: step) { key, range throws(TorchError) in try tensors[key]?.reshape([-1]).narrow(dim: 0, start: range.lowerBound, length: range.count) }
@@ -245,8 +369,15 @@ public final class ShardedAdamW: @unchecked Sendable {
                 bucket.firstMoment = try savedShard(bucket, prefix: "exp_avg.", slice: slice)
                 bucket.secondMoment = try savedShard(bucket, prefix: "exp_avg_sq.", slice: slice)
                 // Buckets hold one dtype: reduced-precision ones have saved master copies; the
-                // others (and any without) start theirs from the weights at the next step.
-                bucket.master = try savedShard(bucket, prefix: "master.", slice: slice)
+                // others (and any without) start theirs from the weights at the next step, or
+                // now when the weights are sharded (the master is then their only copy: load
+                // the weights into the gathered parameters first).
+                let saved = try savedShard(bucket, prefix: "master.", slice: slice)
+                if shardsParameters {
+                    if let saved { bucket.master = saved } else if bucket.resident { bucket.master = try currentShard(bucket) }
+                } else {
+                    bucket.master = saved
+                }
                 bucket.gradient = nil
             }
         }
@@ -261,7 +392,7 @@ public final class ShardedAdamW: @unchecked Sendable {
         var found = false
         for (k, i) in bucket.members.enumerated() {
             let p = parameters[i]
-            guard let range = bucket.overlap(member: k, count: p.tensor.count, rank: rank) else { continue }
+            guard let range = bucket.overlap(member: k, count: count(i), rank: rank) else { continue }
             if let saved = try slice(prefix + p.name, range) {
                 guard saved.count == range.count else {
                     throw TorchError(operation: "ShardedAdamW.loadState", message: "\(prefix)\(p.name): \(saved.count) elements for \(range)")
@@ -269,6 +400,7 @@ public final class ShardedAdamW: @unchecked Sendable {
                 parts.append(try saved.reshape([-1]).to(.float32).to(bucket.device))
                 found = true
             } else if prefix == "master." {
+                guard bucket.resident else { return nil }  // sharded weights: keep the master as it is
                 parts.append(try p.tensor.reshape([-1]).narrow(dim: 0, start: range.lowerBound, length: range.count).to(.float32))
             } else {
                 parts.append(try Tensor.zeros([range.count], device: bucket.device))

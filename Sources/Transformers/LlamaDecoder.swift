@@ -38,6 +38,10 @@ public final class CausalLM: @unchecked Sendable {
     /// activations (applies to forward passes with autograd and no KV cache).
     public var gradientCheckpointing = false
 
+    /// Told before and after each block runs when the weights are sharded over ranks
+    /// (BlockResidency.swift); nil when every weight is always in place.
+    public var residency: (any BlockResidency)?
+
     /// Bytes of the LM head's f32 logits the training forward keeps for its backward pass,
     /// which recomputes the rest (one more matmul of the head for them). 2 GiB by default.
     public var keptLogitsBytes = 2 << 30
@@ -212,13 +216,10 @@ public final class CausalLM: @unchecked Sendable {
         for (i, layer) in layers.enumerated() {
             let (cos, sin) = config.slides(i) ? local ?? global : global
             let mask = masks.forLayer(i, config: config)
-            if recompute {
-                let config = config
-                x = try checkpointed(x) { (input) throws(TorchError) -> Tensor in
-                    try layer(input, cos: cos, sin: sin, mask: mask, config: config, cache: nil, layerIndex: i)
-                }
-            } else {
-                x = try layer(x, cos: cos, sin: sin, mask: mask, config: config, cache: cache, layerIndex: i, packed: packedWeights?.layers[i])
+            let config = config
+            let packed = recompute ? nil : packedWeights?.layers[i]
+            x = try runBlock(i, x, recompute: recompute) { (input) throws(TorchError) -> Tensor in
+                try layer(input, cos: cos, sin: sin, mask: mask, config: config, cache: cache, layerIndex: i, packed: packed)
             }
         }
         if let cache {

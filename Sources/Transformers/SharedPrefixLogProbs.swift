@@ -61,7 +61,7 @@ extension CausalLM {
                 let continuationOut = try layer.finish(xc, attended: continuationAttention, config: config)
                 return try Tensor.cat([prefixOut, try continuationOut.reshape([1, g * c, h])], dim: 1)
             }
-            x = recompute ? try checkpointed(x, block) : try block(x)
+            x = try runBlock(i, x, recompute: recompute, block)
         }
         return try continuationHead(
             config.norm(x, finalNorm, size: h), prefix: p, continuations: continuations, temperature: temperature, chunk: chunk,

@@ -138,5 +138,46 @@ extension TorchSuite {
                 #expect(Self.close(rank.weights[3], expected.weights[3], 1e-6) && Self.close(rank.weights[4], expected.weights[4], 1e-6))
             }
         }
+
+        /// FSDP: the weights sharded too (units of parameters, each gathered, given its
+        /// gradient in two halves reduced as they come, and freed): 2 ranks × 3 steps end where
+        /// one AdamW on the summed gradients does, and the weights are empty between uses.
+        @Test(.enabled(if: ProcessGroup.glooAvailable)) func shardedWeightsStepAsOneAdamW() throws {
+            let expected = try Self.reference(steps: 3, ranks: 2)
+            let port = try Rendezvous.freeLocalPort()
+            let ranks = try ProcessGroupTests.ranks(2) { rank in
+                let group = try ProcessGroup(
+                    gloo: Rendezvous(host: "127.0.0.1", port: port, rank: rank, worldSize: 2, localRank: rank), timeoutSeconds: 60,
+                    bindHost: "127.0.0.1")
+                let params = try Self.parameters()
+                let optimizer = try ShardedAdamW(parameters: params, group: group, rule: Self.rule(), units: [[0, 1], [2], [3, 4]])
+                var emptyBetweenUses = optimizer.residentElements == 0 && params.allSatisfy { $0.tensor.count == 0 }
+                for step in 0..<3 {
+                    for unit in 0..<optimizer.unitCount {
+                        try optimizer.gather(unit: unit)
+                        for _ in 0..<2 {
+                            for (i, p) in params.enumerated() where p.tensor.count > 0 {
+                                try p.tensor.setGrad(try (Self.gradient(p.tensor, i, rank: rank, step: step) * 0.5).to(p.tensor.dtype))
+                            }
+                            try optimizer.reduceGradients(unit: unit)
+                        }
+                        try optimizer.release(unit: unit)
+                    }
+                    emptyBetweenUses = emptyBetweenUses && params.allSatisfy { $0.tensor.count == 0 }
+                    _ = try optimizer.clipGradientNorm(maxNorm: 2)
+                    try optimizer.step()
+                }
+                try optimizer.gatherAll()
+                return (try params.map { try $0.tensor.to(.float32).toArray(Float.self) }, emptyBetweenUses, optimizer.stateBytes)
+            }.map { try $0.get() }
+            for (weights, empty, stateBytes) in ranks {
+                #expect(empty)
+                #expect(Self.close(weights[0], expected.weights[0], 1e-6) && Self.close(weights[1], expected.weights[1], 1e-6))
+                #expect(Self.close(weights[2], expected.weights[2], 1e-2))  // bfloat16 weights (float32 masters)
+                #expect(Self.close(weights[3], expected.weights[3], 1e-6) && Self.close(weights[4], expected.weights[4], 1e-6))
+                // Masters and both moments for half of the 46 elements (units padded to even).
+                #expect(stateBytes == 3 * 4 * (11 + 8 + 4))
+            }
+        }
     }
 }

@@ -107,4 +107,36 @@ import Torch
         }
         #expect(throws: TorchError.self) { try y.sum().backward() }
     }
+
+    /// The hook after a checkpointed block's backward pass runs once, after the block's
+    /// weights have their gradient; the block sees grad mode off, then on; a weight pointed
+    /// at new data (`setData`) stays the same leaf and gets its gradient there.
+    @Test func aCheckpointedBlockReportsItsBackwardPass() throws {
+        let w = try Tensor([Float](arrayLiteral: 1, 2, 3), shape: [3]).requiresGrad()
+        let x = try Tensor.ones([2, 3]).requiresGrad()
+        var modes: [Bool] = []
+        var gradientAtHook: [Float] = []
+        let y = try checkpointed(x, afterBackward: { () throws(TorchError) in
+            gradientAtHook = try w.grad?.toArray(Float.self) ?? []
+        }) { (t) throws(TorchError) -> Tensor in
+            modes.append(isGradEnabled)
+            return try t * w
+        }
+        #expect(gradientAtHook.isEmpty)
+        try y.sum().backward()
+        #expect(modes == [false, true])
+        #expect(gradientAtHook == [2, 2, 2])
+        let failing = try checkpointed(x, afterBackward: { () throws(TorchError) in
+            throw TorchError(operation: "hook", message: "reduce failed")
+        }) { (t) throws(TorchError) -> Tensor in try t * 3.0 }
+        #expect(throws: TorchError.self) { try failing.sum().backward() }
+
+        try withNoGrad { () throws(TorchError) in try w.setData(try Tensor.zeros([0])) }
+        #expect(w.shape == [0] && w.requiresGrad)
+        try w.zeroGrad()
+        try withNoGrad { () throws(TorchError) in try w.setData(try Tensor([Float](arrayLiteral: 4, 5, 6, 7), shape: [4]).narrow(dim: 0, start: 1, length: 3)) }
+        try (try Tensor.ones([3]) * w).sum().backward()
+        #expect(try w.toArray(Float.self) == [5, 6, 7])
+        #expect(try w.grad?.toArray(Float.self) == [1, 1, 1])
+    }
 }

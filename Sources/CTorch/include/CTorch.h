@@ -252,9 +252,12 @@ int64_t ct_data_version(ct_tensor t);
 /// after ct_set_last_error. `input` is a new handle owned by the block.
 typedef ct_tensor (*ct_block_fn)(void *context, ct_tensor input);
 typedef void (*ct_release_fn)(void *context);
+/// Called after a checkpointed block's backward pass; false (after ct_set_last_error) fails it.
+typedef bool (*ct_done_fn)(void *context);
 /// run(context, input) without autograd now and again with autograd during backward
-/// (activation checkpointing); release(context) when the graph no longer needs it.
-ct_tensor ct_checkpoint(ct_tensor input, void *context, ct_block_fn run, ct_release_fn release);
+/// (activation checkpointing); then after_backward(context) (may be NULL) once the block's
+/// gradients are accumulated; release(context) when the graph no longer needs it.
+ct_tensor ct_checkpoint(ct_tensor input, void *context, ct_block_fn run, ct_release_fn release, ct_done_fn after_backward);
 /// A second handle to the same tensor.
 ct_tensor ct_share(ct_tensor t);
 /// Sets this thread's error message (for callbacks reporting failure).
@@ -291,6 +294,10 @@ bool ct_zero_grad(ct_tensor t);
 bool ct_retain_grad(ct_tensor t);
 /// Sets the accumulated gradient (a rank that had no data still steps with the summed one).
 bool ct_set_grad(ct_tensor t, ct_tensor grad);
+/// Points t (keeping its autograd identity: a leaf stays the same leaf) at data's storage,
+/// shape and strides, as `t.data = data` does in Python: how sharded parameters are freed
+/// and filled again without the model noticing.
+bool ct_set_data(ct_tensor t, ct_tensor data);
 /// Sets the calling thread's grad mode and returns the previous one.
 bool ct_set_grad_enabled(bool enabled);
 bool ct_is_grad_enabled(void);
@@ -301,6 +308,8 @@ bool ct_is_grad_enabled(void);
 /// region ends. False (with the last error set) when the device type has no autocast.
 bool ct_autocast_enter(int32_t dev_type, int32_t dtype, bool *was_enabled, int32_t *was_dtype);
 void ct_autocast_exit(int32_t dev_type, bool was_enabled, int32_t was_dtype);
+/// Drops autocast's cast copies of weights now (sharded weights were just freed).
+void ct_autocast_clear_cache(void);
 
 // ---- runtime ------------------------------------------------------------------------
 

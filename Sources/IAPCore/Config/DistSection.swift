@@ -7,7 +7,11 @@ extension TrainConfig {
         /// across ranks before the (identical) optimizer step. `zero2`: every rank holds the
         /// whole model but only its 1/N of AdamW's moments and float32 master weights; the
         /// gradients are reduce-scattered, each rank updates its shard, and the updated
-        /// shards are all-gathered into every rank's weights.
+        /// shards are all-gathered into every rank's weights. `fsdp` (`iap train`): the
+        /// weights are sharded too; each decoder block is all-gathered just before it runs
+        /// (and again for gradient checkpointing's recompute) and freed after, its gradient
+        /// reduce-scattered when its backward pass is done; the whole model is gathered for
+        /// generation and saving.
         public var strategy = DistStrategy.ddp
         /// A collective (or the rendezvous) that has not finished after this many seconds
         /// fails: a rank that died or hangs stops the others instead of hanging them.
@@ -38,9 +42,10 @@ extension TrainConfig {
     }
 }
 
-/// `dist.strategy`. Data parallelism with replicated (`ddp`) or sharded (`zero2`) optimizer
-/// state is built; FSDP (parameters sharded too) is not, and is refused as an unknown choice.
+/// `dist.strategy`: data parallelism with replicated weights and optimizer (`ddp`), with
+/// AdamW's state sharded (`zero2`), or with the weights sharded too (`fsdp`).
 public enum DistStrategy: String, ConfigChoice {
     case ddp
     case zero2
+    case fsdp
 }

@@ -98,5 +98,8 @@ extension TrainConfig {
         try sft.validate()
         try lora.validate()
         try dist.validate()
+        if dist.strategy == .fsdp && lora.r > 0 {
+            throw ConfigError("dist.strategy: fsdp shards the whole weights; with LoRA (lora.r > 0) the trained adapters are small: use ddp or zero2")
+        }
     }
 }

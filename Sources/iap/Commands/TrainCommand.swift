@@ -24,7 +24,7 @@ struct TrainCommand: AsyncParsableCommand {
         let (cfg, folder, run, parallel) = try options.openJob()
         try TrainingSession.prepareEngine(cfg)
         let trainer = try makeTrainer(cfg, run: run)
-        trainer.dataParallel = parallel
+        try trainer.distribute(over: parallel)
         try await TrainingSession.drive(trainer, cfg: cfg, folder: folder, run: run, resuming: options.resume != nil, command: "train") { line in
             let v = { (key: String) in TrainingSession.value(line, key) }
             return "reward \(v("reward/mean"))  parts: rubric \(v("reward/personalization")) contrast \(v("reward/contrast")) "

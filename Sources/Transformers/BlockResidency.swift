@@ -1,0 +1,38 @@
+import Torch
+
+/// Where a decoder block's weights are between uses, for a model whose weights are sharded
+/// over ranks (FSDP): the model calls these around each block of every forward pass, so the
+/// owner of the shards can gather a block's weights just before it runs and free them after
+/// (and again for gradient checkpointing's recompute), and reduce the block's gradients as
+/// soon as its backward pass is done. Every rank runs the same blocks in the same order, so
+/// collectives made here line up across ranks.
+public protocol BlockResidency: AnyObject, Sendable {
+    /// Block `index`'s weights are about to be used: make them whole (a no-op when they are).
+    func willRun(block index: Int) throws(TorchError)
+    /// A forward pass of block `index` without autograd is done: nothing will need its
+    /// weights until the next `willRun`.
+    func didRunWithoutGrad(block index: Int) throws(TorchError)
+    /// Block `index`'s backward pass (after its checkpointed recompute) is done: its weights'
+    /// gradients for this pass are complete.
+    func didBackward(block index: Int) throws(TorchError)
+}
+
+extension CausalLM {
+    /// `body` (block `index` of the stack) applied to `x`, checkpointed when `recompute`,
+    /// with the model's `residency` told before and after.
+    func runBlock(
+        _ index: Int, _ x: Tensor, recompute: Bool, _ body: @escaping (Tensor) throws(TorchError) -> Tensor
+    ) throws(TorchError) -> Tensor {
+        guard let residency else { return recompute ? try checkpointed(x, body) : try body(x) }
+        let hooked = { (input: Tensor) throws(TorchError) -> Tensor in
+            try residency.willRun(block: index)
+            let y = try body(input)
+            // Without autograd (inference, or checkpointing's first pass) nothing keeps the
+            // weights for later; with it, the backward pass still needs them.
+            if !isGradEnabled { try residency.didRunWithoutGrad(block: index) }
+            return y
+        }
+        guard recompute else { return try hooked(x) }
+        return try checkpointed(x, afterBackward: { () throws(TorchError) in try residency.didBackward(block: index) }, hooked)
+    }
+}
