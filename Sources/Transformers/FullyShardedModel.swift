@@ -14,6 +14,9 @@ public final class FullyShardedModel: BlockResidency, @unchecked Sendable {
     /// The unit of each decoder block, and of everything else.
     let blockUnits: [Int]
     let rootUnit: Int
+    /// Inside `withWholeModel`: blocks stay gathered after they run (a generation runs each
+    /// block once per decoded token).
+    var wholeModelDepth = 0
 
     /// Shards `model`'s trainable weights (`rule.parameters`, named as `model.parameters`
     /// names them) and frees them; `rule` gives AdamW's hyperparameters.
@@ -47,6 +50,7 @@ public final class FullyShardedModel: BlockResidency, @unchecked Sendable {
     }
 
     public func didRunWithoutGrad(block index: Int) throws(TorchError) {
+        guard wholeModelDepth == 0 else { return }
         try optimizer.release(unit: blockUnits[index])
         clearAutocastCache()  // else autocast's copy of the freed weights lives on
     }
@@ -69,12 +73,16 @@ public final class FullyShardedModel: BlockResidency, @unchecked Sendable {
     /// (`ShardedAdamW.loadState` does, for a restore).
     public func withWholeModel<R>(_ body: () throws -> R) throws -> R {
         try optimizer.gatherAll()
+        wholeModelDepth += 1
         let result: R
         do { result = try body() } catch {
-            try? optimizer.releaseAll()
+            wholeModelDepth -= 1
+            if wholeModelDepth == 0 { try? optimizer.releaseAll() }
             throw error
         }
-        try optimizer.releaseAll()
+        wholeModelDepth -= 1
+        if wholeModelDepth == 0 { try optimizer.releaseAll() }
         return result
     }
 }
+

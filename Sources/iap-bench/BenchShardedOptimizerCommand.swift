@@ -2,18 +2,18 @@ import ArgumentParser
 import CommandSupport
 import Foundation
 import ModelFormats
-import Synchronization
 import Torch
 import Transformers
 
 extension BenchCommand {
-    /// ZeRO-2's memory per rank: the model's AdamW in one process (the reference), then the
-    /// same update sharded over N ranks (threads of this process, each its own Gloo group and
-    /// model copy on 127.0.0.1): optimizer state kept per rank, parameters + state per rank,
-    /// step time, and the largest weight difference from the reference after the steps.
+    /// ZeRO-2's and FSDP's memory per rank: the model's AdamW in one process (the reference),
+    /// then the same update sharded over N ranks (threads of this process, each its own Gloo
+    /// group and model copy on 127.0.0.1): optimizer state kept per rank (FSDP's includes the
+    /// float32 master shards, its only copy of the weights), weights in place between steps
+    /// + state per rank, step time, and the largest weight difference from the reference.
     struct Zero2: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "zero2", abstract: "AdamW state per rank: one process vs ZeRO-2 over 1, 2, 4 ranks (threads over Gloo).")
+            commandName: "zero2", abstract: "Weights + AdamW state per rank: one process vs ZeRO-2 and FSDP over 1, 2, 4 ranks (threads over Gloo).")
 
         @Option(help: "A model name or path.")
         var model = "smollm2-135m-instruct"
@@ -48,7 +48,9 @@ extension BenchCommand {
                 let parameterBytes = reference.parameters.reduce(0) { $0 + $1.tensor.count * 4 }
                 BenchResult.print(BenchResult.Zero2(strategy: "adamw", ranks: 1, stateMiB: mib(adamW.stateBytes), parametersAndStateMiB: mib(parameterBytes + adamW.stateBytes), stepS: rounded(perStep, 3), maxAbsDiff: 0))
                 let expected = try reference.parameters.map { try $0.tensor.reshape([-1]) }
-                for n in counts { try measure(ranks: n, files: files, expected: expected, parameterBytes: parameterBytes) }
+                for strategy in ["zero2", "fsdp"] {
+                    for n in counts { try measure(strategy, ranks: n, files: files, expected: expected) }
+                }
             } catch {
                 throw CLI.failure("\(error)")
             }
@@ -63,46 +65,43 @@ extension BenchCommand {
             }
         }
 
-        func measure(ranks n: Int, files: ModelFiles, expected: [Tensor], parameterBytes: Int) throws {
+        /// One strategy on `n` rank threads: state kept per rank, weights in place between
+        /// steps, step time, and the weights' largest difference from the reference.
+        func measure(_ strategy: String, ranks n: Int, files: ModelFiles, expected: [Tensor]) throws {
             let port = try Rendezvous.freeLocalPort()
-            let results = Mutex<[Result<(state: Int, seconds: Double, diff: Double), any Error>]>([])
-            let done = DispatchGroup()
             let (steps, bucketMiB) = (self.steps, self.bucketMiB)
             let expectedBox = UncheckedBox(expected)
-            for rank in 0..<n {
-                done.enter()
-                Thread.detachNewThread {
-                    let result = Result { () throws -> (state: Int, seconds: Double, diff: Double) in
-                        let group = try ProcessGroup(
-                            gloo: Rendezvous(host: "127.0.0.1", port: port, rank: rank, worldSize: n, localRank: rank), timeoutSeconds: 600,
-                            bindHost: "127.0.0.1")
-                        let policy = try CausalLM.load(files, dtype: .float32, device: .cpu)
-                        let rule = AdamW(parameters: [], learningRate: 1e-4)
-                        let optimizer = ShardedAdamW(parameters: policy.parameters, group: group, rule: rule, bucketElements: bucketMiB << 18)
-                        let start = ContinuousClock.now
-                        for step in 0..<steps {
-                            try setGradients(policy.parameters.map(\.tensor), step: step, share: 1 / Double(n))
-                            try optimizer.reduceGradients()
-                            _ = try optimizer.clipGradientNorm(maxNorm: 1)
-                            try optimizer.step()
-                        }
-                        let perStep = seconds(ContinuousClock.now - start) / Double(steps)
-                        var diff = 0.0
-                        for (p, e) in zip(policy.parameters, expectedBox.value) {
-                            diff = max(diff, try (p.tensor.reshape([-1]) - e).abs().amax().item())
-                        }
-                        return (optimizer.stateBytes, perStep, diff)
-                    }
-                    results.withLock { $0.append(result) }
-                    done.leave()
+            let measured = try runLocalThreadRanks(n) { rank -> (state: Int, weights: Int, seconds: Double, diff: Double) in
+                let group = try ProcessGroup(
+                    gloo: Rendezvous(host: "127.0.0.1", port: port, rank: rank, worldSize: n, localRank: rank), timeoutSeconds: 600,
+                    bindHost: "127.0.0.1")
+                let policy = try CausalLM.load(files, dtype: .float32, device: .cpu)
+                let rule = AdamW(parameters: policy.parameters, learningRate: 1e-4)
+                let sharded = strategy == "fsdp" ? try FullyShardedModel(model: policy, group: group, rule: rule) : nil
+                let optimizer = try sharded?.optimizer
+                    ?? ShardedAdamW(parameters: policy.parameters, group: group, rule: rule, bucketElements: bucketMiB << 18)
+                let start = ContinuousClock.now
+                for step in 0..<steps {
+                    try optimizer.gatherAll()  // fsdp: the weights in place to take gradients (a no-op for zero2)
+                    try setGradients(policy.parameters.map(\.tensor), step: step, share: 1 / Double(n))
+                    try optimizer.reduceGradients()
+                    _ = try optimizer.clipGradientNorm(maxNorm: 1)
+                    try optimizer.step()
                 }
-            }
-            done.wait()
-            let measured = try results.withLock { $0 }.map { try $0.get() }
+                let perStep = seconds(ContinuousClock.now - start) / Double(steps)
+                let weights = optimizer.shardsParameters ? optimizer.residentElements * 4 : policy.parameters.reduce(0) { $0 + $1.tensor.count * 4 }
+                try optimizer.gatherAll()
+                var diff = 0.0
+                for (p, e) in zip(policy.parameters, expectedBox.value) {
+                    diff = max(diff, try (p.tensor.reshape([-1]) - e).abs().amax().item())
+                }
+                return (optimizer.stateBytes, weights, perStep, diff)
+            }.map { try $0.get() }
             let state = measured.map(\.state).max() ?? 0
+            let weights = measured.map(\.weights).max() ?? 0
             BenchResult.print(
                 BenchResult.Zero2(
-                    strategy: "zero2", ranks: n, stateMiB: mib(state), parametersAndStateMiB: mib(parameterBytes + state),
+                    strategy: strategy, ranks: n, stateMiB: mib(state), parametersAndStateMiB: mib(weights + state),
                     stepS: rounded(measured.map(\.seconds).max() ?? 0, 3), maxAbsDiff: measured.map(\.diff).max() ?? 0))
         }
 

@@ -104,6 +104,36 @@ import Testing
         }
     }
 
+    /// FSDP: weights sharded too. Three questions a step, so rank 0 has two groups and rank 1
+    /// one (rank 1 pads its micro-batches to run as many passes); gradient checkpointing on
+    /// for the stopped pair (blocks gathered again for the recompute, reduced after their
+    /// backward) and off for the grown pair (gradients reduced after the whole pass).
+    @Test func fsdpRanksStepAsOneProcessAndResumeEitherWay() throws {
+        let (single, sharded, grown) = (scratch("fsdp-single"), scratch("fsdp-pair"), scratch("fsdp-grown"))
+        defer { for run in [single, sharded, grown] { try? FileManager.default.removeItem(atPath: run) } }
+        let settings = Self.settings + ["--set", "rollout.questions_per_step=3"]
+        try succeed(["train"] + settings + ["--run-dir", single])
+        let fsdp = ["--nproc-per-node", "2", "--set", "dist.strategy=fsdp"]
+        let stopped = try iap(
+            ["train"] + settings + ["--run-dir", sharded, "--set", "policy.gradient_checkpointing=true"] + fsdp, interruptWhen: "step 1/2")
+        #expect(stopped.status == 130, "\(stopped.errors.suffix(1500))")
+        let checkpoint = sharded + "/checkpoints/step-000001/"
+        for file in ["model.safetensors", "optimizer-index.json", "optimizer-00000-of-00002.safetensors", "optimizer-00001-of-00002.safetensors"] {
+            #expect(FileManager.default.fileExists(atPath: checkpoint + file), "\(file)")
+        }
+        try succeed(["train", "--resume", sharded])
+        let first = try iap(["train"] + settings + ["--run-dir", grown], interruptWhen: "step 1/2")
+        #expect(first.status == 130, "\(first.errors.suffix(1500))")
+        try succeed(["train", "--resume", grown] + fsdp)
+        let expected = try Self.metrics(single)
+        Self.expectSameMetrics(expected, try Self.metrics(sharded), tolerance: 1e-5, normTolerance: 1e-4)
+        Self.expectSameMetrics(expected, try Self.metrics(grown), tolerance: 1e-5, normTolerance: 1e-4)
+        for run in [sharded, grown] {
+            let difference = largestWeightDifference(single + "/final/model.safetensors", run + "/final/model.safetensors")
+            #expect(difference != nil && difference! <= 1e-5, "\(run): largest weight difference \(String(describing: difference))")
+        }
+    }
+
     @Test func sftOnTwoRanksLabelsAndStepsAsOneProcess() throws {
         let (single, pair) = (scratch("sft-single"), scratch("sft-pair"))
         defer { for run in [single, pair] { try? FileManager.default.removeItem(atPath: run) } }

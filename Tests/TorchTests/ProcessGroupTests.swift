@@ -11,18 +11,7 @@ extension TorchSuite {
     @Suite struct ProcessGroupTests {
         /// Runs `body(rank)` on `world` threads at once; returns each rank's result or error.
         static func ranks<T: Sendable>(_ world: Int, _ body: @escaping @Sendable (Int) throws -> T) -> [Result<T, any Error>] {
-            let results = Mutex<[Int: Result<T, any Error>]>([:])
-            let done = DispatchGroup()
-            for rank in 0..<world {
-                done.enter()
-                Thread.detachNewThread {
-                    let result = Result { try body(rank) }
-                    results.withLock { $0[rank] = result }
-                    done.leave()
-                }
-            }
-            done.wait()
-            return results.withLock { r in (0..<world).map { r[$0]! } }
+            runLocalThreadRanks(world, body)
         }
 
         @Test(.enabled(if: ProcessGroup.glooAvailable)) func collectivesCombineTwoRanks() throws {
