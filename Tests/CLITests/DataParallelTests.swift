@@ -134,6 +134,11 @@ import Testing
         }
     }
 
+    @Test func sftRefusesFSDPBeforeStartingRanks() throws {
+        let result = try iap(["sft", "--config", "configs/demo-cpu.yaml", "--set", "dist.strategy=fsdp", "--nproc-per-node", "2", "--run-dir", scratch("sft-fsdp")])
+        #expect(result.status != 0 && result.errors.contains("dist.strategy: fsdp is built for iap train"), "\(result.errors.suffix(800))")
+    }
+
     @Test func sftOnTwoRanksLabelsAndStepsAsOneProcess() throws {
         let (single, pair) = (scratch("sft-single"), scratch("sft-pair"))
         defer { for run in [single, pair] { try? FileManager.default.removeItem(atPath: run) } }

@@ -30,7 +30,13 @@ func failure(_ body: () throws -> Void) -> String {
         #expect(patched.reward.malformed == .judgedMinus(penalty: 0.5) && patched.data.input == .withProfile(k: 4, withNarrative: false))
         let sharded = try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["run.deterministic=true", "dist.strategy=zero2"])
         #expect(sharded.run.deterministic && sharded.dist.strategy == .zero2 && !TrainConfig().run.deterministic)
-        #expect(throws: ConfigError.self) { try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["dist.strategy=fsdp"]) }
+        let fsdp = try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["dist.strategy=fsdp"])
+        #expect(fsdp.dist.strategy == .fsdp)
+        #expect(throws: ConfigError.self) { try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["dist.strategy=zero3"]) }
+        // FSDP shards whole weights; LoRA's few trained tensors are refused with it.
+        #expect(throws: ConfigError.self) {
+            try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["dist.strategy=fsdp", "lora.r=8"]).validate()
+        }
         let unset = try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["dapo.dual_clip=3", "dapo.dual_clip=null"])
         #expect(unset.dapo.dualClip == nil)
     }

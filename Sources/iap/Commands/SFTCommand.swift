@@ -25,7 +25,12 @@ struct SFTCommand: AsyncParsableCommand {
     @OptionGroup var options: TrainingOptions
 
     func run() async throws {
-        if try options.printedConfig() || options.launchedRanks() { return }
+        if try options.printedConfig() { return }
+        let strategy = try TrainingSession.effectiveConfig(config: options.config, overrides: options.overrides, resume: options.resume).dist.strategy
+        guard strategy != .fsdp else {
+            throw CLI.failure("dist.strategy: fsdp is built for iap train; iap sft shards with zero2 (or replicates with ddp)")
+        }
+        if try options.launchedRanks() { return }
         let (cfg, folder, run, parallel) = try options.openJob()
         try TrainingSession.prepareEngine(cfg)
         let runtime = try CLI.runtime(dtype: cfg.policy.dtype.rawValue, device: cfg.policy.device)
