@@ -121,6 +121,13 @@ public final class DataParallel: @unchecked Sendable {
         return try FullyShardedModel(model: model, group: group, rule: adamW)
     }
 
+    /// Under `fsdp` on several ranks: the frozen `model` (the reference) sharded the same
+    /// way; else nil.
+    func shardedFrozenModel(_ model: CausalLM) throws -> FullyShardedModel? {
+        guard strategy == .fsdp, let group else { return nil }
+        return try FullyShardedModel(frozen: model, group: group)
+    }
+
     /// `whole` as this job runs it: sharded over the ranks under `zero2` (same
     /// hyperparameters), else `whole` itself.
     func optimizer(_ whole: any Optimizer) -> any Optimizer {

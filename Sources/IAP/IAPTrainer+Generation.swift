@@ -30,10 +30,12 @@ extension IAPTrainer {
     func ensureReferenceAnswers(_ records: [LaMPQARecord]) async throws {
         let missing = records.filter { referenceAnswers[$0.id] == nil }
         var made: [ReferenceAnswer] = []
-        if !missing.isEmpty {
+        if try referenceNeeded(missing.count) {
             let out = try referenceGenerations(missing)
-            let scores = try await judgeScores(zip(missing, out).map { ($0, $1.text) })
-            made = missing.indices.map { ReferenceAnswer(id: missing[$0].id, text: out[$0].text, score: scores[$0]) }
+            if !missing.isEmpty {
+                let scores = try await judgeScores(zip(missing, out).map { ($0, $1.text) })
+                made = missing.indices.map { ReferenceAnswer(id: missing[$0].id, text: out[$0].text, score: scores[$0]) }
+            }
         }
         // Every rank learns every rank's new answers (a resumed run may give their questions
         // to another rank); rank 0 keeps the file.
@@ -41,6 +43,14 @@ extension IAPTrainer {
             referenceAnswers[answer.id] = answer
             if dataParallel.isMain { try JSONLines.append(answer, to: run.referencePath) }
         }
+    }
+
+    /// Whether the reference generates this round: when this rank has `missing` questions
+    /// without an answer, or — its weights sharded under `fsdp`, so gathering them is a
+    /// collective — when any rank has.
+    func referenceNeeded(_ missing: Int) throws -> Bool {
+        guard referenceSharded != nil else { return missing > 0 }
+        return try dataParallel.sum([Double(missing)])[0] > 0
     }
 
     /// Greedy intent-free answers of the reference policy (synchronous: kept out of async
@@ -51,7 +61,9 @@ extension IAPTrainer {
         options.maxNewTokens = config.rollout.referenceBudget
         options.addStops(of: parts.template)
         let prompts = try records.map { try promptIds($0, intentFree: true) }
-        return try withNoGrad { try parts.reference.generate(prompts: prompts, tokenizer: parts.tokenizer, options: options) }
+        return try withWholeReference {
+            prompts.isEmpty ? [] : try withNoGrad { try parts.reference.generate(prompts: prompts, tokenizer: parts.tokenizer, options: options) }
+        }
     }
 
     /// The policy's rollouts for a round (synchronous, see `referenceGenerations`), at most

@@ -65,14 +65,17 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
     var referenceAnswers: [String: ReferenceAnswer] = [:]
     /// The job's ranks (`dist:`); one process by default (`distribute(over:)`).
     public private(set) var dataParallel = DataParallel.single
-    /// The policy's sharded weights under `dist.strategy: fsdp` (several ranks), else nil.
+    /// The policy's and the reference's sharded weights under `dist.strategy: fsdp`
+    /// (several ranks), else nil.
     var fullySharded: FullyShardedModel?
+    var referenceSharded: FullyShardedModel?
 
     /// Makes this trainer one rank of `parallel`, before the first step (and before a
     /// restore): shards the optimizer's state (`zero2`) or the policy's weights too (`fsdp`).
     public func distribute(over parallel: DataParallel) throws {
         dataParallel = parallel
         fullySharded = try parallel.shardedModel(parts.policy, optimizer: optimizer)
+        if parts.reference !== parts.policy { referenceSharded = try parallel.shardedFrozenModel(parts.reference) }
         optimizer = fullySharded?.optimizer ?? parallel.optimizer(optimizer)
     }
 
@@ -80,6 +83,12 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
     func withWholePolicy<R>(_ body: () throws -> R) throws -> R {
         guard let fullySharded else { return try body() }
         return try fullySharded.withWholeModel(body)
+    }
+
+    /// `body` with the reference's weights whole (sharded under `fsdp`).
+    func withWholeReference<R>(_ body: () throws -> R) throws -> R {
+        guard let referenceSharded else { return try body() }
+        return try referenceSharded.withWholeModel(body)
     }
 
     public init(config: TrainConfig, run: RunFolder, parts: Parts) throws {

@@ -34,9 +34,11 @@ extension IAPTrainer {
         do {
             let stats = try updatePolicyPasses(rollouts)
             try fullySharded?.optimizer.releaseAll()
+            try referenceSharded?.optimizer.releaseAll()
             return stats
         } catch {
             try? fullySharded?.optimizer.releaseAll()
+            try? referenceSharded?.optimizer.releaseAll()
             throw error
         }
     }
@@ -55,6 +57,7 @@ extension IAPTrainer {
         if fullySharded != nil { batches = try paddedForEveryRank(batches) }
         let updates = config.optim.updatesPerBatch
         try fullySharded?.prepareUpdate()
+        if loss.klCoefficient != 0 { try referenceSharded?.prepareUpdate() }
         try autocast {
             try withNoGrad {
                 for i in batches.indices {

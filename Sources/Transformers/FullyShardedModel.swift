@@ -36,6 +36,12 @@ public final class FullyShardedModel: BlockResidency, @unchecked Sendable {
         model.residency = self
     }
 
+    /// A frozen model (a reference) sharded the same way: its shards are only gathered,
+    /// never stepped (its optimizer keeps no moments).
+    public convenience init(frozen model: CausalLM, group: ProcessGroup) throws(TorchError) {
+        try self.init(model: model, group: group, rule: AdamW(parameters: model.parameters, learningRate: 0))
+    }
+
     /// The block of a weight named "model.layers.N.…", nil for the others.
     static func block(of name: String, blocks: Int) -> Int? {
         let prefix = "model.layers."

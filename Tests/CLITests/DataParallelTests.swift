@@ -104,14 +104,15 @@ import Testing
         }
     }
 
-    /// FSDP: weights sharded too. Three questions a step, so rank 0 has two groups and rank 1
-    /// one (rank 1 pads its micro-batches to run as many passes); gradient checkpointing on
+    /// FSDP: weights (the policy's and the reference's) sharded too. Three questions a step,
+    /// so rank 0 has two groups and rank 1 one (rank 1 pads its micro-batches to run as many
+    /// passes); a KL term, so the sharded reference scores every micro-batch; gradient checkpointing on
     /// for the stopped pair (blocks gathered again for the recompute, reduced after their
     /// backward) and off for the grown pair (gradients reduced after the whole pass).
     @Test func fsdpRanksStepAsOneProcessAndResumeEitherWay() throws {
         let (single, sharded, grown) = (scratch("fsdp-single"), scratch("fsdp-pair"), scratch("fsdp-grown"))
         defer { for run in [single, sharded, grown] { try? FileManager.default.removeItem(atPath: run) } }
-        let settings = Self.settings + ["--set", "rollout.questions_per_step=3"]
+        let settings = Self.settings + ["--set", "rollout.questions_per_step=3", "--set", "dapo.kl_coef=0.05"]
         try succeed(["train"] + settings + ["--run-dir", single])
         let fsdp = ["--nproc-per-node", "2", "--set", "dist.strategy=fsdp"]
         let stopped = try iap(
