@@ -83,6 +83,28 @@ bool ct_group_all_reduce(ct_group g, ct_tensor t, int32_t op) {
   })
 }
 
+struct ct_work_opaque {
+  ct_group group;
+  c10::intrusive_ptr<c10d::Work> work;
+};
+
+ct_work ct_group_all_reduce_start(ct_group g, ct_tensor t, int32_t op) {
+  try {
+    std::vector<at::Tensor> tensors{ctorch::T(t)};
+    c10d::AllreduceOptions options;
+    options.reduceOp = reduce_op(op);
+    options.timeout = g->timeout;
+    return new ct_work_opaque{g, g->backend->allreduce(tensors, options)};
+  } catch (const std::exception &e) {
+    ctorch::record(e);
+    return nullptr;
+  }
+}
+
+bool ct_work_wait(ct_work w) { CT_STATUS(finish(w->group, w->work)) }
+
+void ct_work_free(ct_work w) { delete w; }
+
 ct_tensor ct_group_all_gather(ct_group g, ct_tensor t) {
   CT_TENSOR(([&] {
     std::vector<at::Tensor> input{ctorch::T(t).contiguous()};
@@ -155,6 +177,7 @@ bool ct_group_roll_call(ct_group g, const char *tag, double wait_s, uint8_t *pre
 #else // built without Gloo's headers
 
 struct ct_group_opaque {};
+struct ct_work_opaque {};
 
 static const char *kNoGloo = "this build has no Gloo: its headers were missing when the shim was compiled (run 'make setup', then rebuild)";
 
@@ -166,6 +189,9 @@ ct_group ct_group_gloo(const char *, int32_t, int32_t, int32_t, const char *, do
 }
 void ct_group_free(ct_group g) { delete g; }
 bool ct_group_all_reduce(ct_group, ct_tensor, int32_t) { return ctorch::set_error(kNoGloo), false; }
+ct_work ct_group_all_reduce_start(ct_group, ct_tensor, int32_t) { return ctorch::set_error(kNoGloo), nullptr; }
+bool ct_work_wait(ct_work) { return ctorch::set_error(kNoGloo), false; }
+void ct_work_free(ct_work w) { delete w; }
 ct_tensor ct_group_all_gather(ct_group, ct_tensor) { return ctorch::set_error(kNoGloo), nullptr; }
 ct_tensor ct_group_reduce_scatter(ct_group, ct_tensor, int32_t) { return ctorch::set_error(kNoGloo), nullptr; }
 bool ct_group_broadcast(ct_group, ct_tensor, int32_t) { return ctorch::set_error(kNoGloo), false; }

@@ -11,8 +11,11 @@ public final class DataParallel: @unchecked Sendable {
     public let group: ProcessGroup?
     public let strategy: DistStrategy
     let bucketElements: Int
+    /// `dist.overlap_backward`.
+    let overlapsBackward: Bool
 
-    public init(group: ProcessGroup?, strategy: DistStrategy = .ddp, bucketMiB: Int = 25) {
+    public init(group: ProcessGroup?, strategy: DistStrategy = .ddp, bucketMiB: Int = 25, overlapsBackward: Bool = true) {
+        self.overlapsBackward = overlapsBackward
         self.group = group
         self.strategy = strategy
         bucketElements = max(1, bucketMiB) * (1 << 20) / 4
@@ -49,10 +52,37 @@ public final class DataParallel: @unchecked Sendable {
         return try parts.flatMap { try JSONDecoder().decode([T].self, from: Data($0)) }
     }
 
+    /// The block-by-block gradient sum overlapping the backward pass, when installed
+    /// (`overlapBackward(of:)`).
+    private(set) var overlap: OverlappedGradientSum?
+
+    /// Under `ddp` on several ranks, with gradient checkpointing: installs the overlapped
+    /// gradient sum on `model` (its trained parameters) and returns true.
+    func overlapBackward(of model: CausalLM) -> Bool {
+        guard overlapsBackward, strategy == .ddp, let group, model.gradientCheckpointing, model.lora == nil else { return false }
+        let overlap = OverlappedGradientSum(group: group, parameters: model.parameters, blockCount: model.config.layerCount)
+        model.residency = overlap
+        self.overlap = overlap
+        return true
+    }
+
+    /// The next backward pass is the update's last (see `OverlappedGradientSum`).
+    func armGradientSum() { overlap?.arm() }
+
+    /// Sums each tensor's gradient over the ranks: block by block as the backward pass went
+    /// when overlapped, the rest (or everything) after it.
+    public func sumGradients(_ parameters: [Tensor]) throws {
+        guard let overlap else { return try bucketedSum(parameters) }
+        try overlap.finish { try bucketedSum($0) }
+    }
+
+    /// An update dropped before its gradients were summed: sums in flight are waited for.
+    func dropPendingSums() throws { try overlap?.discard() }
+
     /// Sums each tensor's gradient over the ranks, in flat buckets of about `dist.bucket_mib`
     /// per dtype and device (one collective per bucket instead of one per tensor). A tensor
     /// with no gradient contributes zeros, so every rank sends the same buckets.
-    public func sumGradients(_ parameters: [Tensor]) throws {
+    func bucketedSum(_ parameters: [Tensor]) throws {
         guard let group else { return }
         var bucket: [(Tensor, Tensor)] = []
         var elements = 0

@@ -69,6 +69,8 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
     /// (several ranks), else nil.
     var fullySharded: FullyShardedModel?
     var referenceSharded: FullyShardedModel?
+    /// Whether `ddp`'s gradient sums start during the backward pass (`dist.overlap_backward`).
+    var overlapsGradientSums = false
 
     /// Makes this trainer one rank of `parallel`, before the first step (and before a
     /// restore): shards the optimizer's state (`zero2`) or the policy's weights too (`fsdp`).
@@ -77,6 +79,7 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
         fullySharded = try parallel.shardedModel(parts.policy, optimizer: optimizer)
         if parts.reference !== parts.policy { referenceSharded = try parallel.shardedFrozenModel(parts.reference) }
         optimizer = fullySharded?.optimizer ?? parallel.optimizer(optimizer)
+        overlapsGradientSums = parallel.overlapBackward(of: parts.policy)
     }
 
     /// `body` with the policy's weights whole (they are sharded under `fsdp`).

@@ -54,7 +54,11 @@ extension IAPTrainer {
         // No rollout kept (every group had zero spread), or every kept token masked (all
         // truncated with dapo.mask_truncated): nothing to learn from; logged as null.
         guard tokens > 0 else { return skipped(stats) }
-        if fullySharded != nil { batches = try paddedForEveryRank(batches) }
+        if fullySharded != nil {
+            batches = try paddedForEveryRank(batches)
+        } else if overlapsGradientSums && batches.isEmpty {
+            batches = [try idleBatch()]  // its backward pass starts this rank's block sums, as on the others
+        }
         let updates = config.optim.updatesPerBatch
         try fullySharded?.prepareUpdate()
         if loss.klCoefficient != 0 { try referenceSharded?.prepareUpdate() }
@@ -81,6 +85,7 @@ extension IAPTrainer {
             stats.gradNorm = norm
             guard let sums, norm.isFinite else {
                 // A non-finite loss or gradient: drop this update, weights untouched.
+                if sums == nil { try dataParallel.dropPendingSums() }
                 stats.skipped = true
                 try optimizer.zeroGrad()
                 break
@@ -112,7 +117,8 @@ extension IAPTrainer {
     func accumulateGradients(_ batches: [PolicyBatch], tokens: Double, sequences: Double, entropy: inout Double) throws -> LossSums? {
         var sums = LossSums()
         var finite = true
-        for batch in batches {
+        for (index, batch) in batches.enumerated() {
+            if index == batches.count - 1 { dataParallel.armGradientSum() }
             let (logp, batchEntropy) = try logProbs(parts.policy, batch, entropy: true)
             let result = try loss(
                 logProbs: logp, oldLogProbs: batch.old ?? logp.detach(), referenceLogProbs: batch.reference, advantages: batch.advantages,
@@ -136,14 +142,18 @@ extension IAPTrainer {
     func paddedForEveryRank(_ batches: [PolicyBatch]) throws -> [PolicyBatch] {
         let most = try dataParallel.gather([batches.count]).max() ?? batches.count
         guard batches.count < most else { return batches }
+        return batches + [PolicyBatch](repeating: try idleBatch(), count: most - batches.count)
+    }
+
+    /// A micro-batch that learns nothing: a one-token completion with no loss weight.
+    func idleBatch() throws -> PolicyBatch {
         let device = parts.policy.device
-        let zero = try Tensor.zeros([1, 1], dtype: .int64, device: device)
-        let idle = PolicyBatch(
-            prefix: config.optim.sharePrompt ? try Tensor.zeros([1], dtype: .int64, device: device) : nil,
-            ids: config.optim.sharePrompt ? zero : try Tensor.zeros([1, 2], dtype: .int64, device: device),
-            valid: try Tensor.ones([1, config.optim.sharePrompt ? 1 : 2], dtype: .bool, device: device),
+        let share = config.optim.sharePrompt
+        return PolicyBatch(
+            prefix: share ? try Tensor.zeros([1], dtype: .int64, device: device) : nil,
+            ids: try Tensor.zeros([1, share ? 1 : 2], dtype: .int64, device: device),
+            valid: try Tensor.ones([1, share ? 1 : 2], dtype: .bool, device: device),
             completion: try Tensor.zeros([1, 1], device: device), advantages: try Tensor.zeros([1], device: device))
-        return batches + [PolicyBatch](repeating: idle, count: most - batches.count)
     }
 
     /// Per-token log-probs (and entropy) of a micro-batch under `model`, at the rollout temperature.

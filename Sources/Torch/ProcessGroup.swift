@@ -136,6 +136,20 @@ public final class ProcessGroup: @unchecked Sendable {
         return try part.to(tensor.device)
     }
 
+    /// Starts summing (`op`) `tensor` across ranks and returns at once: the sum arrives in
+    /// `tensor` when `wait()` returns. Leave `tensor` alone until then. Collectives started
+    /// this way and the blocking ones are matched across ranks in the order they are called.
+    public func startAllReduce(_ tensor: Tensor, _ op: CollectiveOp = .sum) throws(TorchError) -> PendingAllReduce {
+        let host = try tensor.to(.cpu).contiguous()
+        let work = try recordingFailure { () throws(TorchError) -> ct_work in
+            guard let work = withExtendedLifetime(host, { ct_group_all_reduce_start(handle, host.handle, op.rawValue) }) else {
+                throw TorchError.last("all-reduce (\(name))")
+            }
+            return work
+        }
+        return PendingAllReduce(group: self, work: work, host: host, target: tensor)
+    }
+
     /// `tensor` becomes rank `root`'s on every rank, in place.
     public func broadcast(_ tensor: Tensor, from root: Int = 0) throws(TorchError) {
         try recordingFailure { () throws(TorchError) in
@@ -188,6 +202,42 @@ public final class ProcessGroup: @unchecked Sendable {
         try withExtendedLifetime(host) { () throws(TorchError) in
             try body(host)
             try tensor.copy_(host)
+        }
+    }
+}
+
+/// An all-reduce in flight (`ProcessGroup.startAllReduce`).
+public final class PendingAllReduce: @unchecked Sendable {
+    let group: ProcessGroup
+    var work: ct_work?
+    /// The contiguous CPU tensor Gloo reduces, and where the result goes (the same tensor
+    /// when that was already contiguous on the CPU).
+    let host: Tensor
+    let target: Tensor
+
+    init(group: ProcessGroup, work: ct_work, host: Tensor, target: Tensor) {
+        self.group = group
+        self.work = work
+        self.host = host
+        self.target = target
+    }
+
+    /// Waits for the sum (at most the group's timeout) and leaves it in the tensor.
+    public func wait() throws(TorchError) {
+        guard let work else { return }
+        self.work = nil
+        defer { ct_work_free(work) }
+        try group.recordingFailure { () throws(TorchError) in
+            try checked("all-reduce (\(group.name))", ct_work_wait(work))
+            try target.copy_(host)
+        }
+    }
+
+    deinit {
+        // Never left running: the tensor it writes into would be freed under it.
+        if let work {
+            _ = ct_work_wait(work)
+            ct_work_free(work)
         }
     }
 }

@@ -43,7 +43,7 @@ public final class FullyShardedModel: BlockResidency, @unchecked Sendable {
     }
 
     /// The block of a weight named "model.layers.N.…", nil for the others.
-    static func block(of name: String, blocks: Int) -> Int? {
+    public static func block(of name: String, blocks: Int) -> Int? {
         let prefix = "model.layers."
         guard name.hasPrefix(prefix) else { return nil }
         let rest = name.dropFirst(prefix.count)

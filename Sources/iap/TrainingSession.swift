@@ -87,7 +87,8 @@ struct TrainingOptions: ParsableArguments {
         if cfg.policy.device == "cuda" { cfg.policy.device = "cuda:\(job.localRank)" }
         let group: ProcessGroup
         do { group = try ProcessGroup(gloo: job, timeoutSeconds: cfg.dist.timeoutS) } catch { throw CLI.failure("\(error)") }
-        let parallel = DataParallel(group: group, strategy: cfg.dist.strategy, bucketMiB: cfg.dist.bucketMiB)
+        let parallel = DataParallel(
+            group: group, strategy: cfg.dist.strategy, bucketMiB: cfg.dist.bucketMiB, overlapsBackward: cfg.dist.overlapBackward)
         if let opened { return (cfg, opened.1, opened.2, parallel) }
         let folder = resume ?? runDir ?? "runs/\(cfg.run.name)"
         do { return (cfg, folder, try RunFolder(path: folder), parallel) } catch { throw CLI.failure("\(error)") }

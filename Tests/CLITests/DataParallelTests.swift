@@ -71,6 +71,21 @@ import Testing
         }
     }
 
+    /// ddp with gradient checkpointing: each block's gradient sum starts as its backward pass
+    /// ends in the update's last micro-batch (`dist.overlap_backward`, on by default; one
+    /// rollout per micro-batch, so two a rank: a sum started after the first would miss half
+    /// the gradient), and the update is one process's.
+    @Test func ddpSumsOverlappingTheBackwardPassStepAsOneProcess() throws {
+        let (single, pair) = (scratch("overlap-single"), scratch("overlap-pair"))
+        defer { for run in [single, pair] { try? FileManager.default.removeItem(atPath: run) } }
+        let settings = Self.settings + ["--set", "policy.gradient_checkpointing=true", "--set", "optim.micro_batch=1"]
+        try succeed(["train"] + settings + ["--run-dir", single])
+        try succeed(["train"] + settings + ["--run-dir", pair, "--nproc-per-node", "2"])
+        Self.expectSameMetrics(try Self.metrics(single), try Self.metrics(pair), tolerance: 1e-6)
+        let difference = largestWeightDifference(single + "/final/model.safetensors", pair + "/final/model.safetensors")
+        #expect(difference != nil && difference! <= 1e-6, "largest weight difference \(String(describing: difference))")
+    }
+
     @Test func zero2ShardsResumeOnAnyNumberOfRanks() throws {
         let single = try singleProcessRun()
         let (sharded, grown) = (scratch("z2-pair"), scratch("z2-grown"))

@@ -345,6 +345,14 @@ ct_group ct_group_gloo(const char *host, int32_t port, int32_t rank, int32_t wor
 void ct_group_free(ct_group g);
 /// In place on `t` (contiguous, on the CPU), across all ranks.
 bool ct_group_all_reduce(ct_group g, ct_tensor t, int32_t op);
+/// A collective in flight (Gloo runs it on its own threads).
+typedef struct ct_work_opaque *ct_work;
+/// Starts ct_group_all_reduce and returns at once; `t` must stay untouched until
+/// ct_work_wait returns (true when it finished, false on failure or timeout). Free with
+/// ct_work_free after waiting.
+ct_work ct_group_all_reduce_start(ct_group g, ct_tensor t, int32_t op);
+bool ct_work_wait(ct_work w);
+void ct_work_free(ct_work w);
 /// [world, ...t.shape]: every rank's `t` (same shape on each), in rank order.
 ct_tensor ct_group_all_gather(ct_group g, ct_tensor t);
 /// `t` [world · n, ...] reduced across ranks; returns this rank's [n, ...] part.

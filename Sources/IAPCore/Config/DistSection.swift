@@ -18,6 +18,10 @@ extension TrainConfig {
         public var timeoutS = 1800.0
         /// Gradients are summed across ranks in flat buckets of about this size.
         public var bucketMiB = 25
+        /// `ddp` with gradient checkpointing: each decoder block's gradient sum starts as soon
+        /// as its backward pass is done (in the update's last micro-batch), overlapping the
+        /// rest of the backward pass; off sums every gradient after it.
+        public var overlapBackward = true
 
         public init() {}
 
@@ -25,6 +29,7 @@ extension TrainConfig {
             case strategy
             case timeoutS = "timeout_s"
             case bucketMiB = "bucket_mib"
+            case overlapBackward = "overlap_backward"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -33,6 +38,7 @@ extension TrainConfig {
             strategy = try read(.strategy, d.strategy)
             timeoutS = try read(.timeoutS, d.timeoutS)
             bucketMiB = try read(.bucketMiB, d.bucketMiB)
+            overlapBackward = try read(.overlapBackward, d.overlapBackward)
         }
 
         func validate() throws(ConfigError) {
