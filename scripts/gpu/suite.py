@@ -441,13 +441,14 @@ def iap_run(path, encoder, judge):
 def ddp_run(path, encoder, judge):
     """Data parallel on the device: 2 steps by one process, then by 2 ranks
     (`--nproc-per-node 2`, both on the one GPU: `policy.device: cuda:0`, collectives through
-    host memory over Gloo) with `dist.strategy` ddp and zero2, deterministic algorithms on;
-    the metrics must agree (to 1e-6, times aside; zero2's gradient norm to 1e-4)."""
+    host memory over Gloo) with `dist.strategy` ddp, zero2 and fsdp, deterministic algorithms
+    on; the metrics must agree (to 1e-6, times aside; zero2 and fsdp to 1e-4: their gradient
+    norm is summed from shards in float64)."""
     iap_config(path, encoder, judge)
     config = os.path.join(WORK, "suite-iap.yaml")
     device = "cpu" if DRY else "cuda:0"
     runs = {}
-    for ranks, strategy in [(1, "ddp"), (2, "ddp"), (2, "zero2")]:
+    for ranks, strategy in [(1, "ddp"), (2, "ddp"), (2, "zero2"), (2, "fsdp")]:
         folder = os.path.join(WORK, f"ddp-{ranks}-{strategy}")
         extra = (["--nproc-per-node", str(ranks)] if ranks > 1 else []) + ["--set", f"dist.strategy={strategy}"]
         _, took = iap("train", "--config", config, "--run-dir", folder, "--set", "run.steps=2", "--set", f"policy.device={device}", *extra, *DETERMINISTIC,
@@ -458,10 +459,10 @@ def ddp_run(path, encoder, judge):
         return {f"step{a['step']}/{k}": [a[k], b.get(k)] for a, b in zip(runs[(1, "ddp")][0], runs[other][0]) for k in a
                 if not k.startswith("time/") and isinstance(a[k], (int, float)) and abs(a[k] - (b.get(k) or 0)) > tolerance * max(1, abs(a[k]))}
     # zero2's gradient norm is summed from shards in float64 (one process: float32 per tensor).
-    ddp, zero2 = differences((2, "ddp"), 1e-6), differences((2, "zero2"), 1e-4)
+    ddp, zero2, fsdp = differences((2, "ddp"), 1e-6), differences((2, "zero2"), 1e-4), differences((2, "fsdp"), 1e-4)
     return {"seconds_1_rank": runs[(1, "ddp")][1], "seconds_2_ranks": runs[(2, "ddp")][1], "seconds_2_ranks_zero2": runs[(2, "zero2")][1],
-            "differences": ddp, "differences_zero2": zero2, "grad_norm_step1": runs[(1, "ddp")][0][0].get("policy/grad_norm"),
-            "pass": not ddp and not zero2}
+            "seconds_2_ranks_fsdp": runs[(2, "fsdp")][1], "differences": ddp, "differences_zero2": zero2, "differences_fsdp": fsdp,
+            "grad_norm_step1": runs[(1, "ddp")][0][0].get("policy/grad_norm"), "pass": not ddp and not zero2 and not fsdp}
 
 
 def doctor():
