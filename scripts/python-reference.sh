@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Development-time only: a Python virtual environment with the reference libraries
-# (PyTorch 2.11 and, as later issues need them, transformers, tokenizers, bert_score),
+# (PyTorch 2.11 and, as later issues need them, transformers, tokenizers, bert_score; CUDA's
+# compiler-side and CCCL headers for the NCCL plugin, scripts/build-nccl-plugin.sh),
 # kept in the cache outside the repository. Tests never need it; benchmarks and the
 # fixture scripts do. Prints the environment's python path on success.
 set -euo pipefail
 cache=${IAP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iap}
 venv="$cache/pyref"
-packages=(torch==2.11.0 numpy gguf==0.19.0 transformers==5.24.0 tokenizers==0.23.3 accelerate bert-score==0.3.13 pandas matplotlib peft==0.21.2)
+packages=(torch==2.11.0 numpy gguf==0.19.0 transformers==5.24.0 tokenizers==0.23.3 accelerate bert-score==0.3.13 pandas matplotlib peft==0.21.2 nvidia-cuda-cccl==13.0.85 nvidia-cuda-crt==13.0.88)
 say() { printf 'python-reference: %s\n' "$*" >&2; }
 
 # A venv records its own path, so it is built in place; the stamp, written last, holds the

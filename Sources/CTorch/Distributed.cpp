@@ -9,6 +9,7 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <chrono>
+#include <dlfcn.h>
 #include <thread>
 
 struct ct_group_opaque {
@@ -38,11 +39,46 @@ void finish(ct_group g, const c10::intrusive_ptr<c10d::Work> &work) {
   if (!work->wait(g->timeout)) throw std::runtime_error("collective did not finish within the timeout");
 }
 
+// The rendezvous: rank 0 serves a TCPStore at host:port and waits for the others.
+c10::intrusive_ptr<c10d::TCPStore> make_store(const char *host, int32_t port, int32_t rank, int32_t world, std::chrono::milliseconds timeout) {
+  c10d::TCPStoreOptions store_options;
+  store_options.port = static_cast<uint16_t>(port);
+  store_options.isServer = rank == 0;
+  store_options.numWorkers = world;
+  store_options.waitWorkers = true;
+  store_options.timeout = timeout;
+  return c10::make_intrusive<c10d::TCPStore>(std::string(host), store_options);
+}
+
+// The NCCL plugin's entry point (scripts/nccl/iap_nccl.cpp).
+using nccl_backend_fn = void *(*)(void *store, int rank, int world, int device, double timeout_s, char *error, size_t error_size);
+
 } // namespace
 
 extern "C" {
 
 bool ct_group_gloo_available(void) { return true; }
+
+ct_group ct_group_nccl(const char *plugin, const char *host, int32_t port, int32_t rank, int32_t world, int32_t device, double timeout_s) {
+  setenv("TORCH_FR_BUFFER_SIZE", "0", 0);
+  try {
+    // Loaded before the rendezvous, so a missing plugin fails every rank at once.
+    void *library = dlopen(plugin, RTLD_NOW | RTLD_GLOBAL);
+    TORCH_CHECK(library != nullptr, "cannot load the NCCL plugin ", plugin, ": ", dlerror());
+    auto make = reinterpret_cast<nccl_backend_fn>(dlsym(library, "iap_nccl_backend"));
+    TORCH_CHECK(make != nullptr, plugin, " has no iap_nccl_backend (not iap's NCCL plugin?)");
+    auto timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+    auto store = make_store(host, port, rank, world, timeout);
+    char error[2048] = {0};
+    void *raw = make(static_cast<c10d::Store *>(store.get()), rank, world, device, timeout_s, error, sizeof error);
+    TORCH_CHECK(raw != nullptr, "NCCL process group: ", error);
+    auto backend = c10::intrusive_ptr<c10d::Backend>::reclaim(static_cast<c10d::Backend *>(raw));
+    return new ct_group_opaque{store, backend, timeout, rank, world};
+  } catch (const std::exception &e) {
+    ctorch::record(e);
+    return nullptr;
+  }
+}
 
 ct_group ct_group_gloo(const char *host, int32_t port, int32_t rank, int32_t world, const char *bind_host, double timeout_s) {
   // c10d's flight recorder (a process-wide log of collectives, read on the first group's
@@ -52,13 +88,7 @@ ct_group ct_group_gloo(const char *host, int32_t port, int32_t rank, int32_t wor
   setenv("TORCH_FR_BUFFER_SIZE", "0", 0);
   try {
     auto timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
-    c10d::TCPStoreOptions store_options;
-    store_options.port = static_cast<uint16_t>(port);
-    store_options.isServer = rank == 0;
-    store_options.numWorkers = world;
-    store_options.waitWorkers = true;
-    store_options.timeout = timeout;
-    auto store = c10::make_intrusive<c10d::TCPStore>(std::string(host), store_options);
+    auto store = make_store(host, port, rank, world, timeout);
     auto options = c10d::ProcessGroupGloo::Options::create(timeout);
     std::string bind(bind_host);
     options->devices.push_back(bind.empty() ? c10d::ProcessGroupGloo::createDefaultDevice()
@@ -184,6 +214,10 @@ static const char *kNoGloo = "this build has no Gloo: its headers were missing w
 extern "C" {
 bool ct_group_gloo_available(void) { return false; }
 ct_group ct_group_gloo(const char *, int32_t, int32_t, int32_t, const char *, double) {
+  ctorch::set_error(kNoGloo);
+  return nullptr;
+}
+ct_group ct_group_nccl(const char *, const char *, int32_t, int32_t, int32_t, int32_t, double) {
   ctorch::set_error(kNoGloo);
   return nullptr;
 }

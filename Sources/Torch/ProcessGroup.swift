@@ -75,15 +75,17 @@ public enum CollectiveOp: Int32, Sendable {
     case sum = 0, max = 1, min = 2
 }
 
-/// A c10d process group over Gloo: every rank calls the same collectives in the same order.
-/// Collectives take CPU tensors (a CUDA tensor is copied through the host: NCCL is not
-/// bound yet); each one fails after the group's timeout — a rank that died or hangs surfaces
-/// as an error here, never as a hang.
+/// A c10d process group over Gloo (CPU tensors: a CUDA tensor is copied through the host) or
+/// NCCL (CUDA tensors on the group's device, through iap's NCCL plugin): every rank calls
+/// the same collectives in the same order; each one fails after the group's timeout — a
+/// rank that died or hangs surfaces as an error here, never as a hang.
 public final class ProcessGroup: @unchecked Sendable {
     let handle: ct_group
     public let rank: Int
     public let worldSize: Int
     public let timeoutSeconds: Double
+    /// Where the group's collectives run: the CPU (Gloo) or one CUDA device (NCCL).
+    public let device: Device
 
     /// Whether this build can make Gloo groups (its headers were there when it was built).
     public static var glooAvailable: Bool { ct_group_gloo_available() }
@@ -101,6 +103,26 @@ public final class ProcessGroup: @unchecked Sendable {
         rank = rendezvous.rank
         worldSize = rendezvous.worldSize
         self.timeoutSeconds = timeoutSeconds
+        device = .cpu
+    }
+
+    /// Joins the job as `init(gloo:)` does, then makes an NCCL group on CUDA `device` through
+    /// the NCCL plugin at `plugin` (gpu/libiap_nccl.so, built by scripts/build-nccl-plugin.sh
+    /// against the CUDA build of PyTorch 2.11).
+    public init(nccl rendezvous: Rendezvous, device: Device, plugin: String, timeoutSeconds: Double = 1800) throws(TorchError) {
+        guard case .cuda(let index) = device else {
+            throw TorchError(operation: "NCCL process group", message: "NCCL needs a CUDA device, got \(device)")
+        }
+        guard let handle = ct_group_nccl(
+            plugin, rendezvous.host, Int32(rendezvous.port), Int32(rendezvous.rank), Int32(rendezvous.worldSize), Int32(index), timeoutSeconds)
+        else {
+            throw TorchError.last("NCCL process group (rank \(rendezvous.rank) of \(rendezvous.worldSize) at \(rendezvous.host):\(rendezvous.port))")
+        }
+        self.handle = handle
+        rank = rendezvous.rank
+        worldSize = rendezvous.worldSize
+        self.timeoutSeconds = timeoutSeconds
+        self.device = device
     }
 
     deinit { ct_group_free(handle) }
@@ -110,7 +132,7 @@ public final class ProcessGroup: @unchecked Sendable {
     /// Every rank's `tensor` combined by `op`, in place.
     public func allReduce(_ tensor: Tensor, _ op: CollectiveOp = .sum) throws(TorchError) {
         try recordingFailure { () throws(TorchError) in
-            try throughHost(tensor) { host throws(TorchError) in
+            try throughGroupDevice(tensor) { host throws(TorchError) in
                 try checked("all-reduce (\(name))", ct_group_all_reduce(handle, host.handle, op.rawValue))
             }
         }
@@ -118,7 +140,7 @@ public final class ProcessGroup: @unchecked Sendable {
 
     /// [worldSize, ...shape]: each rank's `tensor` (the same shape on every rank), in rank order.
     public func allGather(_ tensor: Tensor) throws(TorchError) -> Tensor {
-        let host = try tensor.to(.cpu).contiguous()
+        let host = try tensor.to(device).contiguous()
         let gathered = try recordingFailure { () throws(TorchError) in
             try withExtendedLifetime(host) { () throws(TorchError) in try owned("all-gather (\(name))", ct_group_all_gather(handle, host.handle)) }
         }
@@ -127,7 +149,7 @@ public final class ProcessGroup: @unchecked Sendable {
 
     /// `tensor` [worldSize · n, ...] combined across ranks by `op`; this rank's [n, ...] slice.
     public func reduceScatter(_ tensor: Tensor, _ op: CollectiveOp = .sum) throws(TorchError) -> Tensor {
-        let host = try tensor.to(.cpu).contiguous()
+        let host = try tensor.to(device).contiguous()
         let part = try recordingFailure { () throws(TorchError) in
             try withExtendedLifetime(host) { () throws(TorchError) in
                 try owned("reduce-scatter (\(name))", ct_group_reduce_scatter(handle, host.handle, op.rawValue))
@@ -140,7 +162,7 @@ public final class ProcessGroup: @unchecked Sendable {
     /// `tensor` when `wait()` returns. Leave `tensor` alone until then. Collectives started
     /// this way and the blocking ones are matched across ranks in the order they are called.
     public func startAllReduce(_ tensor: Tensor, _ op: CollectiveOp = .sum) throws(TorchError) -> PendingAllReduce {
-        let host = try tensor.to(.cpu).contiguous()
+        let host = try tensor.to(device).contiguous()
         let work = try recordingFailure { () throws(TorchError) -> ct_work in
             guard let work = withExtendedLifetime(host, { ct_group_all_reduce_start(handle, host.handle, op.rawValue) }) else {
                 throw TorchError.last("all-reduce (\(name))")
@@ -153,7 +175,7 @@ public final class ProcessGroup: @unchecked Sendable {
     /// `tensor` becomes rank `root`'s on every rank, in place.
     public func broadcast(_ tensor: Tensor, from root: Int = 0) throws(TorchError) {
         try recordingFailure { () throws(TorchError) in
-            try throughHost(tensor) { host throws(TorchError) in
+            try throughGroupDevice(tensor) { host throws(TorchError) in
                 try checked("broadcast from rank \(root) (\(name))", ct_group_broadcast(handle, host.handle, Int32(root)))
             }
         }
@@ -195,10 +217,11 @@ public final class ProcessGroup: @unchecked Sendable {
         return present.map { $0 != 0 }
     }
 
-    /// Runs an in-place collective on a contiguous CPU tensor holding `tensor`'s values and
-    /// copies the result back (a no-op when that tensor is `tensor` itself: a contiguous CPU one).
-    func throughHost(_ tensor: Tensor, _ body: (Tensor) throws(TorchError) -> Void) throws(TorchError) {
-        let host = try tensor.to(.cpu).contiguous()
+    /// Runs an in-place collective on a contiguous tensor on the group's device holding
+    /// `tensor`'s values and copies the result back (a no-op when that tensor is `tensor`
+    /// itself: a contiguous one on the group's device).
+    func throughGroupDevice(_ tensor: Tensor, _ body: (Tensor) throws(TorchError) -> Void) throws(TorchError) {
+        let host = try tensor.to(device).contiguous()
         try withExtendedLifetime(host) { () throws(TorchError) in
             try body(host)
             try tensor.copy_(host)

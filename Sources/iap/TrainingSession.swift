@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import CommandSupport
 import IAP
@@ -75,7 +76,13 @@ struct TrainingOptions: ParsableArguments {
     func openJob() throws(ExitCode) -> (TrainConfig, String, RunFolder, DataParallel) {
         let job: Rendezvous?
         do { job = try Rendezvous.fromEnvironment(CLI.environment) } catch { throw CLI.failure("\(error)") }
-        guard let job, job.worldSize > 1 else {
+        // One process alone runs without a group, unless it is a job of one rank over NCCL.
+        var alone = true
+        if let job {
+            alone = job.worldSize == 1
+            if alone { alone = try TrainingSession.effectiveConfig(config: config, overrides: overrides, resume: resume).dist.backend != .nccl }
+        }
+        guard let job, !alone else {
             let (cfg, folder, run) = try open()
             return (cfg, folder, run, .single)
         }
@@ -85,8 +92,7 @@ struct TrainingOptions: ParsableArguments {
         if let opened { cfg = opened.0 } else { cfg = try TrainingSession.effectiveConfig(config: config, overrides: overrides, resume: resume) }
         // One GPU per rank on a node: `cuda` means this rank's (torchrun's LOCAL_RANK).
         if cfg.policy.device == "cuda" { cfg.policy.device = "cuda:\(job.localRank)" }
-        let group: ProcessGroup
-        do { group = try ProcessGroup(gloo: job, timeoutSeconds: cfg.dist.timeoutS) } catch { throw CLI.failure("\(error)") }
+        let group = try TrainingSession.processGroup(job, cfg: cfg)
         let parallel = DataParallel(
             group: group, strategy: cfg.dist.strategy, bucketMiB: cfg.dist.bucketMiB, overlapsBackward: cfg.dist.overlapBackward)
         if let opened { return (cfg, opened.1, opened.2, parallel) }
@@ -113,6 +119,33 @@ enum TrainingSession {
 
     /// The defaults, then the config file (or the run's own config.yaml when resuming), then
     /// the --set overrides.
+    /// This rank's process group: Gloo, or NCCL on the rank's CUDA device through the plugin.
+    static func processGroup(_ job: Rendezvous, cfg: TrainConfig) throws(ExitCode) -> ProcessGroup {
+        do {
+            switch cfg.dist.backend {
+            case .gloo:
+                return try ProcessGroup(gloo: job, timeoutSeconds: cfg.dist.timeoutS)
+            case .nccl:
+                guard let device = Device(cfg.policy.device), case .cuda = device else {
+                    throw CLI.failure("dist.backend: nccl needs policy.device cuda[:N], got \(cfg.policy.device)")
+                }
+                if let problem = CUDARuntime.load() { throw CLI.failure("dist.backend: nccl: \(problem)") }
+                return try ProcessGroup(nccl: job, device: device, plugin: ncclPlugin(), timeoutSeconds: cfg.dist.timeoutS)
+            }
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            throw CLI.failure("\(error)")
+        }
+    }
+
+    /// $IAP_NCCL_PLUGIN, else libiap_nccl.so beside this executable.
+    static func ncclPlugin() -> String {
+        if let path = CLI.environment["IAP_NCCL_PLUGIN"], !path.isEmpty { return path }
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("libiap_nccl.so").path
+    }
+
     /// The tensor engine as a training run wants it: freed buffers kept for reuse, the global
     /// generators seeded by `run.seed`, deterministic algorithms when `run.deterministic`.
     static func prepareEngine(_ cfg: TrainConfig) throws(ExitCode) {

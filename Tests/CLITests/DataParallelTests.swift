@@ -150,6 +150,15 @@ import Testing
         }
     }
 
+    /// NCCL on a machine without CUDA (this one): a clear refusal from each rank, no crash.
+    @Test func ncclWithoutCUDAIsRefusedClearly() throws {
+        let result = try iap([
+            "train", "--config", "configs/demo-cpu.yaml", "--set", "dist.backend=nccl", "--set", "policy.device=cuda", "--nproc-per-node", "2",
+            "--run-dir", scratch("nccl-here"),
+        ])
+        #expect(result.status != 0 && result.errors.contains("dist.backend: nccl"), "\(result.errors.suffix(800))")
+    }
+
     @Test func sftRefusesFSDPBeforeStartingRanks() throws {
         let result = try iap(["sft", "--config", "configs/demo-cpu.yaml", "--set", "dist.strategy=fsdp", "--nproc-per-node", "2", "--run-dir", scratch("sft-fsdp")])
         #expect(result.status != 0 && result.errors.contains("dist.strategy: fsdp is built for iap train"), "\(result.errors.suffix(800))")

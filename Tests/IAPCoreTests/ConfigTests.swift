@@ -33,6 +33,9 @@ func failure(_ body: () throws -> Void) -> String {
         let fsdp = try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["dist.strategy=fsdp"])
         #expect(fsdp.dist.strategy == .fsdp)
         #expect(throws: ConfigError.self) { try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["dist.strategy=zero3"]) }
+        // NCCL carries CUDA tensors only.
+        #expect(throws: ConfigError.self) { try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["dist.backend=nccl"]).validate() }
+        try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["dist.backend=nccl", "policy.device=cuda"]).validate()
         // FSDP shards whole weights; LoRA's few trained tensors are refused with it.
         #expect(throws: ConfigError.self) {
             try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["dist.strategy=fsdp", "lora.r=8"]).validate()

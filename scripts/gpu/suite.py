@@ -46,14 +46,16 @@ def save():
         json.dump(results, f, indent=1)
 
 
-def iap(*args, timeout=180):
-    """Runs our binary (`bench …` runs iap-bench); returns (stdout, seconds)."""
+def iap(*args, timeout=180, env=None):
+    """Runs our binary (`bench …` runs iap-bench); returns (stdout, seconds). `env`: extra
+    environment variables (train only)."""
     start = time.time()
     if args[0] == "train":  # progress lines land in $OUT as they come (a hang shows where)
         with open(os.path.join(OUT, "train.log"), "a") as log:
             log.write(f"$ iap {' '.join(args)}\n")
             log.flush()
-            p = subprocess.run([IAP, *args], stdout=subprocess.PIPE, stderr=log, text=True, timeout=timeout)
+            p = subprocess.run([IAP, *args], stdout=subprocess.PIPE, stderr=log, text=True, timeout=timeout,
+                               env={**os.environ, **(env or {})})
         p.stderr = open(os.path.join(OUT, "train.log")).read()[-2000:]
     elif args[0] == "bench":  # the benchmarks are their own program
         p = subprocess.run([BENCH, *args[1:]], capture_output=True, text=True, timeout=timeout)
@@ -441,18 +443,25 @@ def iap_run(path, encoder, judge):
 def ddp_run(path, encoder, judge):
     """Data parallel on the device: 2 steps by one process, then by 2 ranks
     (`--nproc-per-node 2`, both on the one GPU: `policy.device: cuda:0`, collectives through
-    host memory over Gloo) with `dist.strategy` ddp, zero2 and fsdp, deterministic algorithms
+    host memory over Gloo) with `dist.strategy` ddp, zero2 and fsdp, and by one rank of a
+    torchrun-style job over NCCL (`dist.backend: nccl`, iap's plugin gpu/libiap_nccl.so: the
+    lent machines have one GPU, and NCCL refuses two ranks on one), deterministic algorithms
     on; the metrics must agree (to 1e-6, times aside; zero2 and fsdp to 1e-4: their gradient
     norm is summed from shards in float64)."""
     iap_config(path, encoder, judge)
     config = os.path.join(WORK, "suite-iap.yaml")
     device = "cpu" if DRY else "cuda:0"
     runs = {}
-    for ranks, strategy in [(1, "ddp"), (2, "ddp"), (2, "zero2"), (2, "fsdp")]:
+    plans = [(1, "ddp"), (2, "ddp"), (2, "zero2"), (2, "fsdp")] + ([] if DRY else [(1, "nccl")])
+    for ranks, strategy in plans:
         folder = os.path.join(WORK, f"ddp-{ranks}-{strategy}")
-        extra = (["--nproc-per-node", str(ranks)] if ranks > 1 else []) + ["--set", f"dist.strategy={strategy}"]
+        extra = (["--nproc-per-node", str(ranks)] if ranks > 1 else []) + ["--set", f"dist.strategy={'ddp' if strategy == 'nccl' else strategy}"]
+        env = None
+        if strategy == "nccl":  # one rank of a torchrun-style job: a process group of one
+            extra += ["--set", "dist.backend=nccl"]
+            env = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29533", "RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0"}
         _, took = iap("train", "--config", config, "--run-dir", folder, "--set", "run.steps=2", "--set", f"policy.device={device}", *extra, *DETERMINISTIC,
-                      timeout=int(os.environ.get("SUITE_TRAIN_TIMEOUT", "240")))
+                      timeout=int(os.environ.get("SUITE_TRAIN_TIMEOUT", "240")), env=env)
         runs[(ranks, strategy)] = ([json.loads(l) for l in open(os.path.join(folder, "metrics.jsonl"))], round(took, 1))
 
     def differences(other, tolerance):
@@ -460,9 +469,11 @@ def ddp_run(path, encoder, judge):
                 if not k.startswith("time/") and isinstance(a[k], (int, float)) and abs(a[k] - (b.get(k) or 0)) > tolerance * max(1, abs(a[k]))}
     # zero2's gradient norm is summed from shards in float64 (one process: float32 per tensor).
     ddp, zero2, fsdp = differences((2, "ddp"), 1e-6), differences((2, "zero2"), 1e-4), differences((2, "fsdp"), 1e-4)
+    nccl = {} if DRY else differences((1, "nccl"), 1e-6)
     return {"seconds_1_rank": runs[(1, "ddp")][1], "seconds_2_ranks": runs[(2, "ddp")][1], "seconds_2_ranks_zero2": runs[(2, "zero2")][1],
-            "seconds_2_ranks_fsdp": runs[(2, "fsdp")][1], "differences": ddp, "differences_zero2": zero2, "differences_fsdp": fsdp,
-            "grad_norm_step1": runs[(1, "ddp")][0][0].get("policy/grad_norm"), "pass": not ddp and not zero2 and not fsdp}
+            "seconds_2_ranks_fsdp": runs[(2, "fsdp")][1], "seconds_1_rank_nccl": None if DRY else runs[(1, "nccl")][1],
+            "differences": ddp, "differences_zero2": zero2, "differences_fsdp": fsdp, "differences_nccl": nccl,
+            "grad_norm_step1": runs[(1, "ddp")][0][0].get("policy/grad_norm"), "pass": not ddp and not zero2 and not fsdp and not nccl}
 
 
 def doctor():

@@ -36,5 +36,7 @@ for program in iap iap-bench; do
   xz -dc "$here/$program.xz" > "$bin/$program" || { echo "suite: gpu/$program.xz is missing: run make gpu-bundle"; exit 1; }
   chmod +x "$bin/$program"
 done
+# iap's NCCL plugin (dist.backend: nccl), built against the same PyTorch 2.11.
+export IAP_NCCL_PLUGIN="$here/libiap_nccl.so"
 "$python" "$here/suite.py" --mode "$mode" --bin "$bin" --tokenizer "$here/tokenizer" --encoder "$here/encoder" 2>&1 | tee "$OUT/suite.log"
 exit "${PIPESTATUS[0]}"

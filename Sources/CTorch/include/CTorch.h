@@ -342,6 +342,10 @@ bool ct_group_gloo_available(void);
 /// at; "" = this machine's hostname, falling back to loopback). Every collective and the
 /// rendezvous fail after `timeout_s`. NULL on failure (ct_last_error).
 ct_group ct_group_gloo(const char *host, int32_t port, int32_t rank, int32_t world, const char *bind_host, double timeout_s);
+/// The same rendezvous, then an NCCL process group (CUDA tensors, device `device`) made by
+/// iap's NCCL plugin at `plugin` (gpu/libiap_nccl.so: it needs the CUDA build of libtorch,
+/// which this shim is not compiled against). NULL on failure (ct_last_error).
+ct_group ct_group_nccl(const char *plugin, const char *host, int32_t port, int32_t rank, int32_t world, int32_t device, double timeout_s);
 void ct_group_free(ct_group g);
 /// In place on `t` (contiguous, on the CPU), across all ranks.
 bool ct_group_all_reduce(ct_group g, ct_tensor t, int32_t op);

@@ -13,6 +13,11 @@ extension TrainConfig {
         /// reduce-scattered when its backward pass is done; the whole model is gathered for
         /// generation and saving.
         public var strategy = DistStrategy.ddp
+        /// Which c10d backend carries the collectives: `gloo` (CPU tensors; CUDA tensors go
+        /// through host memory) or `nccl` (CUDA tensors stay on the GPU; needs iap's NCCL
+        /// plugin, gpu/libiap_nccl.so from `make gpu-bundle`, beside the iap binary or at
+        /// $IAP_NCCL_PLUGIN, and `policy.device: cuda`).
+        public var backend = DistBackend.gloo
         /// A collective (or the rendezvous) that has not finished after this many seconds
         /// fails: a rank that died or hangs stops the others instead of hanging them.
         public var timeoutS = 1800.0
@@ -27,6 +32,7 @@ extension TrainConfig {
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case strategy
+            case backend
             case timeoutS = "timeout_s"
             case bucketMiB = "bucket_mib"
             case overlapBackward = "overlap_backward"
@@ -36,6 +42,7 @@ extension TrainConfig {
             let read = try SectionReader(decoder, CodingKeys.self)
             let d = Self()
             strategy = try read(.strategy, d.strategy)
+            backend = try read(.backend, d.backend)
             timeoutS = try read(.timeoutS, d.timeoutS)
             bucketMiB = try read(.bucketMiB, d.bucketMiB)
             overlapBackward = try read(.overlapBackward, d.overlapBackward)
@@ -54,4 +61,10 @@ public enum DistStrategy: String, ConfigChoice {
     case ddp
     case zero2
     case fsdp
+}
+
+/// `dist.backend`: c10d's Gloo (CPU) or NCCL (CUDA) process groups.
+public enum DistBackend: String, ConfigChoice {
+    case gloo
+    case nccl
 }

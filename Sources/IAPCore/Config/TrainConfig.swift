@@ -98,6 +98,9 @@ extension TrainConfig {
         try sft.validate()
         try lora.validate()
         try dist.validate()
+        if dist.backend == .nccl && !policy.device.hasPrefix("cuda") {
+            throw ConfigError("dist.backend: nccl carries CUDA tensors; policy.device is \(policy.device) (use gloo, or a cuda device)")
+        }
         if dist.strategy == .fsdp && lora.r > 0 {
             throw ConfigError("dist.strategy: fsdp shards the whole weights; with LoRA (lora.r > 0) the trained adapters are small: use ddp or zero2")
         }

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds gpu/libiap_nccl.so (scripts/nccl/iap_nccl.cpp): NCCL process groups, against the
+# CUDA build of PyTorch 2.11 from PyPI in the development python (scripts/python-reference.sh:
+# its torch/include; CUDA's headers from the nvidia-cuda-runtime, -crt and -cccl wheels, all
+# under nvidia/cu13/include; NCCL's from nvidia-nccl). It links to that torch's
+# libraries by name only, so on the GPU machine it uses that machine's own PyTorch 2.11.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+python=$(bash "$repo/scripts/python-reference.sh")
+site=$("$python" -c 'import os, torch; print(os.path.dirname(os.path.dirname(torch.__file__)))')
+torch="$site/torch"
+cuda_include=$(dirname "$(find "$site/nvidia" -name cuda_runtime_api.h | head -1)")
+nccl_include="$site/nvidia/nccl/include"
+[ -f "$nccl_include/nccl.h" ] || { echo "build-nccl-plugin: no nccl.h under $site/nvidia (the nvidia-nccl wheel)"; exit 1; }
+abi=$("$python" -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')
+mkdir -p "$repo/gpu"
+g++ -std=c++17 -O2 -fPIC -shared -o "$repo/gpu/libiap_nccl.so" "$repo/scripts/nccl/iap_nccl.cpp" \
+  -D_GLIBCXX_USE_CXX11_ABI="$abi" -DUSE_C10D_NCCL -DUSE_CUDA \
+  -I"$torch/include" -I"$torch/include/torch/csrc/api/include" -I"$cuda_include" -I"$nccl_include" \
+  -L"$torch/lib" -ltorch_cuda -ltorch_cpu -lc10_cuda -lc10 -Wl,--no-as-needed
+echo "build-nccl-plugin: gpu/libiap_nccl.so" >&2
