@@ -93,30 +93,28 @@ public final class ProcessGroup: @unchecked Sendable {
     /// Joins the job: rank 0 serves the store at `rendezvous.host:port` and waits for the
     /// others; every rank then connects to every other. `bindHost` is the address peers
     /// reach this rank at (nil: this machine's hostname, else loopback).
-    public init(gloo rendezvous: Rendezvous, timeoutSeconds: Double = 1800, bindHost: String? = nil) throws(TorchError) {
-        guard let handle = ct_group_gloo(
+    public convenience init(gloo rendezvous: Rendezvous, timeoutSeconds: Double = 1800, bindHost: String? = nil) throws(TorchError) {
+        let handle = ct_group_gloo(
             rendezvous.host, Int32(rendezvous.port), Int32(rendezvous.rank), Int32(rendezvous.worldSize), bindHost ?? "", timeoutSeconds)
-        else {
-            throw TorchError.last("process group (rank \(rendezvous.rank) of \(rendezvous.worldSize) at \(rendezvous.host):\(rendezvous.port))")
-        }
-        self.handle = handle
-        rank = rendezvous.rank
-        worldSize = rendezvous.worldSize
-        self.timeoutSeconds = timeoutSeconds
-        device = .cpu
+        try self.init(handle, "process group", rendezvous, timeoutSeconds: timeoutSeconds, device: .cpu)
     }
 
     /// Joins the job as `init(gloo:)` does, then makes an NCCL group on CUDA `device` through
     /// the NCCL plugin at `plugin` (gpu/libiap_nccl.so, built by scripts/build-nccl-plugin.sh
     /// against the CUDA build of PyTorch 2.11).
-    public init(nccl rendezvous: Rendezvous, device: Device, plugin: String, timeoutSeconds: Double = 1800) throws(TorchError) {
+    public convenience init(nccl rendezvous: Rendezvous, device: Device, plugin: String, timeoutSeconds: Double = 1800) throws(TorchError) {
         guard case .cuda(let index) = device else {
             throw TorchError(operation: "NCCL process group", message: "NCCL needs a CUDA device, got \(device)")
         }
-        guard let handle = ct_group_nccl(
+        let handle = ct_group_nccl(
             plugin, rendezvous.host, Int32(rendezvous.port), Int32(rendezvous.rank), Int32(rendezvous.worldSize), Int32(index), timeoutSeconds)
-        else {
-            throw TorchError.last("NCCL process group (rank \(rendezvous.rank) of \(rendezvous.worldSize) at \(rendezvous.host):\(rendezvous.port))")
+        try self.init(handle, "NCCL process group", rendezvous, timeoutSeconds: timeoutSeconds, device: device)
+    }
+
+    /// A group the shim made (`handle`), or its error named `what` when it made none.
+    init(_ handle: ct_group?, _ what: String, _ rendezvous: Rendezvous, timeoutSeconds: Double, device: Device) throws(TorchError) {
+        guard let handle else {
+            throw TorchError.last("\(what) (rank \(rendezvous.rank) of \(rendezvous.worldSize) at \(rendezvous.host):\(rendezvous.port))")
         }
         self.handle = handle
         rank = rendezvous.rank
