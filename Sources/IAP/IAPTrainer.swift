@@ -49,7 +49,8 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
     public let config: TrainConfig
     public let run: RunFolder
     let parts: Parts
-    /// AdamW over the policy's weights; sharded over the ranks under `dist.strategy: zero2`.
+    /// AdamW over the policy's weights; sharded over the ranks under `dist.strategy: zero2`
+    /// and `fsdp`.
     var optimizer: any Optimizer
     let schedule: LearningRateSchedule
     let loss: PolicyLoss
@@ -136,8 +137,9 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
     // MARK: Checkpoints
 
     /// Writes checkpoints/step-N (weights, tokenizer, config, optimizer, trainer state) and
-    /// keeps the newest `run.keep_checkpoints`. Called on every rank: under `zero2` each
-    /// writes its optimizer shard first; rank 0 writes the folder.
+    /// keeps the newest `run.keep_checkpoints`. Called on every rank: under `zero2` and
+    /// `fsdp` each writes its optimizer shard first (under `fsdp` the weights are gathered
+    /// for rank 0 to write); rank 0 writes the folder.
     public func saveCheckpoint() throws {
         try withWholePolicy {
             guard let files = try dataParallel.optimizerFiles(optimizer, run: run) else { return }

@@ -26,6 +26,7 @@ struct SFTCommand: AsyncParsableCommand {
 
     func run() async throws {
         if try options.printedConfig() { return }
+        _ = try options.checkedRankCount()  // a wrong --nproc-per-node is named before the config is read
         let strategy = try TrainingSession.effectiveConfig(config: options.config, overrides: options.overrides, resume: options.resume).dist.strategy
         guard strategy != .fsdp else {
             throw CLI.failure("dist.strategy: fsdp is built for iap train; iap sft shards with zero2 (or replicates with ddp)")
