@@ -9,7 +9,9 @@ extension ShardedAdamW {
         try withNoGrad { () throws(TorchError) in
             for index in unitBuckets[unit] where !buckets[index].resident {
                 let bucket = buckets[index]
-                guard let master = bucket.master else { continue }
+                guard let master = bucket.master else {
+                    throw TorchError(operation: "ShardedAdamW.gather", message: "unit \(unit) has no shard to gather (its weights were never sharded)")
+                }
                 let whole = try group.allGather(master).reshape([-1]).to(bucket.dtype)
                 for (k, i) in bucket.members.enumerated() {
                     try parameters[i].tensor.setData(try whole.narrow(dim: 0, start: bucket.offsets[k], length: count(i)).view(shapes[i]))
