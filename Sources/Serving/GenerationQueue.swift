@@ -31,11 +31,18 @@ public actor GenerationQueue {
     public let maxBatch: Int
     public let maxWaiting: Int
     public let batching: Batching
+    /// Prompts remembered for prefix reuse over the queue's life (the weights never change
+    /// under a server); nil when off.
+    public nonisolated let prefixes: PromptPrefixCache?
     /// Waiting requests and the running generation's settings, shared with the generation
     /// thread (which takes requests from it between decoding steps).
     let inbox = RequestInbox()
 
-    public init(model: CausalLM, tokenizer: Tokenizer, maxBatch: Int = 16, maxWaiting: Int = 256, batching: Batching = .continuous) {
+    public init(
+        model: CausalLM, tokenizer: Tokenizer, maxBatch: Int = 16, maxWaiting: Int = 256, batching: Batching = .continuous,
+        prefixCacheBytes: Int = 0
+    ) {
+        self.prefixes = prefixCacheBytes > 0 ? PromptPrefixCache(budgetBytes: prefixCacheBytes) : nil
         self.model = model
         self.tokenizer = tokenizer
         self.maxBatch = max(1, maxBatch)
@@ -89,7 +96,8 @@ public actor GenerationQueue {
         while let settings = next {
             if queued < maxBatch { try? await Task.sleep(nanoseconds: 10_000_000) }  // the gathering window
             let run = GenerationRunner(
-                model: model, tokenizer: tokenizer, inbox: inbox, settings: settings, maxBatch: maxBatch, batching: batching)
+                model: model, tokenizer: tokenizer, inbox: inbox, settings: settings, maxBatch: maxBatch, batching: batching,
+                prefixes: prefixes)
             await DedicatedThread.run { @Sendable in run.run() }
             next = inbox.finishGeneration()
         }

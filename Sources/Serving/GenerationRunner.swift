@@ -13,6 +13,7 @@ struct GenerationRunner: Sendable {
     let settings: GenerationOptions
     let maxBatch: Int
     let batching: Batching
+    let prefixes: PromptPrefixCache?
 
     func run() {
         var admitted: [QueuedRequest] = []
@@ -36,7 +37,7 @@ struct GenerationRunner: Sendable {
                     answered[prompt] = true
                     running -= 1
                     inbox.answer(admitted[prompt], with: .success(completions))
-                }, releasesFinished: true
+                }, releasesFinished: true, prefixes: prefixes
             ) { index, piece in
                 admitted[index / samples].onText?(index % samples, piece)
             }

@@ -41,6 +41,9 @@ public final class OpenAIServer: Sendable {
         public var maxBatch = 16
         /// Whether requests join a running batch (`GenerationQueue`).
         public var batching = Batching.continuous
+        /// Bytes of prompts' keys and values kept for prefix reuse (`PromptPrefixCache`): a
+        /// request whose prompt begins like an earlier one's prefills only the rest. 0: off.
+        public var prefixCacheBytes = 256 << 20
         /// Requests that may wait for the model; more get 503.
         public var maxWaiting = 256
         /// Seconds a connection may stay without sending a complete request head (idle
@@ -64,7 +67,8 @@ public final class OpenAIServer: Sendable {
     public init(model: CausalLM, tokenizer: Tokenizer, template: ChatTemplate, settings: Settings) {
         self.settings = settings
         self.queue = GenerationQueue(
-            model: model, tokenizer: tokenizer, maxBatch: settings.maxBatch, maxWaiting: settings.maxWaiting, batching: settings.batching)
+            model: model, tokenizer: tokenizer, maxBatch: settings.maxBatch, maxWaiting: settings.maxWaiting, batching: settings.batching,
+            prefixCacheBytes: settings.prefixCacheBytes)
         self.tokenizer = tokenizer
         self.template = template
         self.contextLength = model.config.maxPositions

@@ -7,6 +7,14 @@ extension Tensor {
     public func copy_(_ source: Tensor) throws(TorchError) { try checked("copy_", ct_copy_(handle, source.handle)) }
     public func fill_(_ value: Scalar) throws(TorchError) { try checked("fill_", ct_fill_(handle, value.c)) }
     public func zero_() throws(TorchError) { try checked("zero_", ct_zero_(handle)) }
+    /// self[…, index[i], …] = source[…, i, …] along `dim` (index: int64 on self's device).
+    public func indexCopy_(dim: Int, index: Tensor, source: Tensor) throws(TorchError) {
+        try checked("index_copy_", ct_index_copy_(handle, Int64(dim), index.handle, source.handle))
+    }
+    /// self[…, index[i], …] = value along `dim`.
+    public func indexFill_(dim: Int, index: Tensor, value: Scalar) throws(TorchError) {
+        try checked("index_fill_", ct_index_fill_(handle, Int64(dim), index.handle, value.c))
+    }
     /// self += alpha · other
     public func add_(_ other: Tensor, alpha: Double = 1) throws(TorchError) {
         try checked("add_", ct_add_(handle, other.handle, alpha))

@@ -71,10 +71,12 @@ extension CausalLM {
     /// server's generation may run for days); the returned array then holds empty ones.
     /// `perPromptSeeds`: each prompt samples from its own `FedPrompt.seed` (as it would
     /// alone); otherwise one generator seeded by `options.seed` serves the run.
+    /// `prefixes`: prompts' keys and values remembered across prefills (and runs), so that a
+    /// prompt sharing a prefix with an earlier one prefills only the rest.
     public func generate(
         feed: PromptFeed, tokenizer: Tokenizer, options: GenerationOptions, perPromptSeeds: Bool, maxRows: Int = .max,
         abandoned: AbandonCheck? = nil, onFinished: PromptFinished? = nil, releasesFinished: Bool = false,
-        onText: ((Int, String) -> Void)? = nil
+        prefixes: PromptPrefixCache? = nil, onText: ((Int, String) -> Void)? = nil
     ) throws(TorchError) -> [GeneratedSequence] {
         try checkGenerationInput(prompts: [], options: options, promptSeeds: nil)
         var stopIds = Set(options.stopTokenIds)
@@ -83,7 +85,8 @@ extension CausalLM {
             state: GenerationState(
                 samples: options.samplesPerPrompt, tokenizer: tokenizer, stopIds: stopIds, stopStrings: options.stopStrings,
                 scaffold: options.scaffold),
-            draws: try UniformDraws(seed: options.seed, perPromptSeeds: perPromptSeeds, samples: options.samplesPerPrompt, device: device))
+            draws: try UniformDraws(seed: options.seed, perPromptSeeds: perPromptSeeds, samples: options.samplesPerPrompt, device: device),
+            prefixes: prefixes, graphs: decodeSteps == .eager ? nil : DecodeGraphs(mode: decodeSteps))
         func deliver() {
             for prompt in run.state.takeFinishedPrompts() {
                 let samples = run.state.samples
@@ -136,16 +139,18 @@ extension CausalLM {
             } else {
                 try run.state.compact(cache, device: device, force: !prompts.isEmpty)
             }
-            run.logits = try decodeStep(state: run.state, cache: cache)
+            if let graphs = run.graphs {
+                run.logits = try graphs.step(model: self, state: run.state, cache: cache)
+            } else {
+                run.logits = try decodeStep(state: run.state, cache: cache)
+            }
         }
         run.state.admit(fed.map(\.ids), limits: limits, reusing: reuse)
         try run.draws.admit(seeds: fed.map(\.seed))
         guard !prompts.isEmpty else { return }  // nothing fed, or nothing to generate: empty completions
         run.reserve = reserve
-        let fresh = try KVCache(
-            layers: config.layerCount, batch: prompts.count, kvHeads: config.kvHeadCount, headDim: config.headDim,
-            capacity: (prompts.map(\.count).max() ?? 0) + run.reserve, dtype: dtype, device: device, window: slidingWindowSlots)
-        let freshLogits = try prefill(prompts: prompts, samples: options.samplesPerPrompt, cache: fresh)
+        let (fresh, freshLogits) = try prefillNew(
+            prompts: prompts, samples: options.samplesPerPrompt, reserve: run.reserve, prefixes: run.prefixes)
         if let cache = run.cache, let logits = run.logits, !reuse.isEmpty {
             try cache.place(fresh, intoRows: reuse)
             for (i, row) in reuse.enumerated() {
@@ -183,6 +188,10 @@ extension CausalLM {
 struct GenerationRun {
     var state: GenerationState
     var draws: UniformDraws
+    /// Prompts remembered for prefix reuse (nil: every prompt is prefilled whole).
+    let prefixes: PromptPrefixCache?
+    /// The static or graphed decoding steps (nil: eager steps).
+    let graphs: DecodeGraphs?
     /// Keys and values of the rows in `state.rowOf` (nil while no row is generating).
     var cache: KVCache?
     /// Next-token logits of those rows, [rows, vocab].

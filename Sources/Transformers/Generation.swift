@@ -80,10 +80,12 @@ extension CausalLM {
     /// Prompts then wait for rows; with `.continuous` batching a waiting prompt joins as soon
     /// as its samples' rows are free, with `.static` only once the whole batch has finished.
     /// `onFinished(prompt, completions)` is called as each prompt's last completion ends.
+    /// `prefixes` (see `PromptPrefixCache`) lets prompts that join later skip the prefill of
+    /// a prefix they share with one prefilled before.
     public func generate(
         prompts: [[Int]], tokenizer: Tokenizer, options: GenerationOptions, promptSeeds: [UInt64]? = nil,
         abandoned: AbandonCheck? = nil, maxRows: Int? = nil, batching: Batching = .continuous,
-        onFinished: PromptFinished? = nil, onText: ((Int, String) -> Void)? = nil
+        onFinished: PromptFinished? = nil, prefixes: PromptPrefixCache? = nil, onText: ((Int, String) -> Void)? = nil
     ) throws(TorchError) -> [GeneratedSequence] {
         guard !prompts.isEmpty else { return [] }
         try checkGenerationInput(prompts: prompts, options: options, promptSeeds: promptSeeds)
@@ -91,7 +93,7 @@ extension CausalLM {
         let feed = PromptFeed.queue(queued, samples: options.samplesPerPrompt, batching: batching)
         return try generate(
             feed: feed, tokenizer: tokenizer, options: options, perPromptSeeds: promptSeeds != nil, maxRows: maxRows ?? Int.max,
-            abandoned: abandoned, onFinished: onFinished, onText: onText)
+            abandoned: abandoned, onFinished: onFinished, prefixes: prefixes, onText: onText)
     }
 
     func checkGenerationInput(prompts: [[Int]], options: GenerationOptions, promptSeeds: [UInt64]?) throws(TorchError) {
@@ -116,10 +118,11 @@ extension CausalLM {
         }
     }
 
-    /// Runs the left-padded prompts [P, L] through the model into `cache`, then repeats each
-    /// prompt's cache rows for its samples (row r ← prompt r / samples). Returns the last
-    /// position's logits, [P · samples, V].
-    func prefill(prompts: [[Int]], samples: Int, cache: KVCache) throws(TorchError) -> Tensor {
+    /// Runs the left-padded prompts [P, L] through the model into `cache` (after `prefix`
+    /// slots it already holds: positions count from there), then repeats each prompt's cache
+    /// rows for its samples (row r ← prompt r / samples). Returns the last position's logits,
+    /// [P · samples, V].
+    func prefill(prompts: [[Int]], samples: Int, cache: KVCache, prefix: Int = 0) throws(TorchError) -> Tensor {
         let longest = prompts.map(\.count).max() ?? 0
         var ids = [Int64]()
         var valid = [Bool]()
@@ -130,17 +133,21 @@ extension CausalLM {
         let idTensor = try Tensor(ids, shape: [prompts.count, longest]).to(device)
         let validTensor = try Tensor(valid, shape: [prompts.count, longest]).to(device)
         let padded = longest != prompts.map(\.count).min()
-        var logits = try withNoGrad { () throws(TorchError) -> Tensor in
-            let positions = try CausalLM.positions(valid: padded ? validTensor : nil, batch: prompts.count, time: longest, device: device)
+        let logits = try withNoGrad { () throws(TorchError) -> Tensor in
+            var positions = try CausalLM.positions(valid: padded ? validTensor : nil, batch: prompts.count, time: longest, device: device)
+            if prefix > 0 { positions = try (positions + Double(prefix)).to(.int64) }
             let hidden = try hiddenStates(ids: idTensor, positions: positions, valid: padded ? validTensor : nil, cache: cache)
             return try self.logits(hidden.narrow(dim: 1, start: longest - 1, length: 1)).squeeze(1)  // [P, V]
         }
-        if samples > 1 {
-            let rows = try Tensor((0..<(prompts.count * samples)).map { Int64($0 / samples) }).to(device)
-            try cache.select(rows: rows)
-            logits = try logits.indexSelect(dim: 0, index: rows)
-        }
-        return logits
+        return try CausalLM.repeatForSamples(samples, prompts: prompts.count, cache: cache, logits: logits)
+    }
+
+    /// Repeats each prompt's cache rows and logits row for its samples (row r ← prompt r / samples).
+    static func repeatForSamples(_ samples: Int, prompts: Int, cache: KVCache, logits: Tensor) throws(TorchError) -> Tensor {
+        guard samples > 1 else { return logits }
+        let rows = try Tensor((0..<(prompts * samples)).map { Int64($0 / samples) }).to(logits.device)
+        try cache.select(rows: rows)
+        return try logits.indexSelect(dim: 0, index: rows)
     }
 
     /// One decoding step: the last token of every live row → next logits [rows, V].

@@ -22,6 +22,9 @@ public final class KVCache {
     let window: SlidingWindowSlots?
     /// The slot at index 0 of the windowed layers' tensors.
     public private(set) var windowStart = 0
+    /// Counts the times the tensors were replaced (rows selected or joined, windows moved): a
+    /// CUDA graph that writes them is valid only for the allocation it was captured with.
+    public private(set) var allocation = 0
 
     init(
         layers: Int, batch: Int, kvHeads: Int, headDim: Int, capacity: Int, dtype: DType, device: Device,
@@ -68,6 +71,7 @@ public final class KVCache {
             values[layer] = try KVCache.moved(values[layer], from: keepFrom - windowStart, count: kept, slots: slots)
         }
         windowStart = keepFrom
+        allocation += 1
     }
 
     /// A tensor of `slots` slots whose first `count` are `t`'s slots from `from` on.
@@ -111,6 +115,7 @@ public final class KVCache {
         values = try values.map { (v) throws(TorchError) in try v.indexSelect(dim: 0, index: rows) }
         valid = try valid.indexSelect(dim: 0, index: rows)
         batch = rows.shape[0]
+        allocation += 1
     }
 
     /// Adds `other`'s rows after this cache's rows (continuous batching: prompts that join a
@@ -143,6 +148,7 @@ public final class KVCache {
         ]
         valid = try KVCache.joined([valid, other.valid], sides: sides, first: 0, end: joined, slots: newCapacity, slotDim: 1)
         (batch, length, capacity, windowStart) = (rows, joined, newCapacity, newWindowStart)
+        allocation += 1
     }
 
     /// One side of a join: its row count, the joined cache's slot its index 0 holds, and the
@@ -156,7 +162,8 @@ public final class KVCache {
     /// The sources' rows one after another in a tensor of `slots` slots along `slotDim` whose
     /// index 0 is slot `first`: each source's slots up to `end`, those before it (or before
     /// `first`) dropped, the slots in front of what it holds zeroed (attention reads them,
-    /// masked: they must be finite). The slots from `end` on are left unwritten.
+    /// masked: they must be finite). The slots from `end` on are zeroed too: a static decode
+    /// step reads a bucket of slots past the filled ones, masked.
     private static func joined(_ sources: [Tensor], sides: [JoinSide], first: Int, end: Int, slots: Int, slotDim: Int)
         throws(TorchError) -> Tensor
     {
@@ -174,6 +181,7 @@ public final class KVCache {
             }
             row += side.rows
         }
+        if slots > end - first { try fill.narrow(dim: slotDim, start: end - first, length: slots - (end - first)).zero_() }
         return fill
     }
 
@@ -201,6 +209,66 @@ public final class KVCache {
             try target.narrow(dim: 1, start: start, length: other.length).copy_(other.valid.narrow(dim: 0, start: i, length: 1).narrow(dim: 1, start: 0, length: other.length))
         }
     }
+
+    /// Fills an empty cache's first `length` slots of every row with a remembered prompt's
+    /// keys and values (per layer [1, kv_heads, ≥ length, head_dim], every slot from 0):
+    /// the shared prefix of prompts whose rest is prefilled next. Windowed layers take only
+    /// the slots a later query can still see.
+    func fill(prefixKeys: [Tensor], prefixValues: [Tensor], length prefix: Int) throws(TorchError) {
+        guard length == 0, prefix > 0 else {
+            throw TorchError(operation: "KVCache.fill", message: "a prefix goes into an empty cache (length \(length))")
+        }
+        let keepFrom = window.map { $0.layers.contains(true) ? max(0, prefix - ($0.size - 1)) : 0 } ?? 0
+        for layer in keys.indices {
+            let first = window?.keeps(layer) == true ? keepFrom : 0
+            guard keys[layer].shape[2] >= prefix - first else {
+                throw TorchError(operation: "KVCache.fill", message: "\(prefix) prefix slots do not fit a capacity of \(capacity)")
+            }
+            try keys[layer].narrow(dim: 2, start: 0, length: prefix - first)
+                .copy_(prefixKeys[layer].narrow(dim: 2, start: first, length: prefix - first))
+            try values[layer].narrow(dim: 2, start: 0, length: prefix - first)
+                .copy_(prefixValues[layer].narrow(dim: 2, start: first, length: prefix - first))
+        }
+        try valid.narrow(dim: 1, start: 0, length: prefix).fill_(.bool(true))
+        (length, windowStart) = (prefix, keepFrom)
+    }
+
+    /// Copies of one row's keys and values in slots `from..<from + count`, per layer
+    /// [1, kv_heads, count, head_dim] (windowed layers must still hold those slots).
+    func slots(row: Int, from start: Int, count: Int) throws(TorchError) -> (keys: [Tensor], values: [Tensor]) {
+        var (rowKeys, rowValues) = ([Tensor](), [Tensor]())
+        for layer in keys.indices {
+            let first = firstSlot(layer: layer)
+            guard start >= first, start + count <= length else {
+                throw TorchError(operation: "KVCache.slots", message: "slots \(start)..<\(start + count) are not held (from \(first))")
+            }
+            rowKeys.append(try keys[layer].narrow(dim: 0, start: row, length: 1).narrow(dim: 2, start: start - first, length: count).clone())
+            rowValues.append(try values[layer].narrow(dim: 0, start: row, length: 1).narrow(dim: 2, start: start - first, length: count).clone())
+        }
+        return (rowKeys, rowValues)
+    }
+
+    /// A layer's key and value tensors, [batch, kv_heads, slots held, head_dim].
+    func layerTensors(_ layer: Int) throws(TorchError) -> (keys: Tensor, values: Tensor) { (keys[layer], values[layer]) }
+
+    /// For a static decode step writing slot `slot` ([1], int64, on the device) and reading
+    /// the first `slots` slots: marks the slot valid for every row and returns the attention
+    /// masks [batch, 1, 1, slots] — valid slots up to the new one, and within `window` of it
+    /// for sliding layers. Needs a cache that keeps every slot.
+    func staticMasks(slot: Tensor, slots: Int, window: Int?) throws(TorchError) -> (full: Tensor, sliding: Tensor?) {
+        let validSlots = try valid.narrow(dim: 1, start: 0, length: slots)
+        try validSlots.indexFill_(dim: 1, index: slot, value: .bool(true))
+        let keyIndex = try Tensor.arange(.int(slots), dtype: .int64, device: valid.device).view([1, slots])
+        let full = try validSlots.logicalAnd(try keyIndex.le(slot))
+        let sliding = try window.map { (w) throws(TorchError) -> Tensor in
+            try full.logicalAnd(try keyIndex.gt(try slot - Double(w))).view([batch, 1, 1, slots])
+        }
+        return (try full.view([batch, 1, 1, slots]), sliding)
+    }
+
+    /// Advances `length` after a static decode step, which wrote its slot's keys, values and
+    /// validity itself.
+    func advanceWritten() { length += 1 }
 
     /// Filled slots, from the first, that no row holds a real token in (rows that used them
     /// finished and were dropped).

@@ -51,9 +51,13 @@ public final class CausalLM: @unchecked Sendable {
     /// keeps every slot, as a reference for tests.
     public var trimsSlidingWindowCache = true
 
+    /// How generation runs its decoding steps: eager by default; static or as CUDA graphs
+    /// (`DecodeSteps`), which keep every slot of the cache (no trimmed windows).
+    public var decodeSteps = DecodeSteps.eager
+
     /// The layers whose cached keys a generation may trim, nil when none.
     var slidingWindowSlots: SlidingWindowSlots? {
-        guard trimsSlidingWindowCache, let size = config.slidingWindow, config.slidingLayers.contains(true) else { return nil }
+        guard trimsSlidingWindowCache, decodeSteps == .eager, let size = config.slidingWindow, config.slidingLayers.contains(true) else { return nil }
         return SlidingWindowSlots(size: size, layers: (0..<config.layerCount).map(config.slides))
     }
 

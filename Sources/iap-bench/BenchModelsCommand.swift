@@ -38,6 +38,9 @@ extension BenchCommand {
         @Flag(help: "Keep every slot in the KV cache of sliding-window layers instead of only the window.")
         var wholeWindowCache = false
 
+        @Option(parsing: .upToNextOption, help: "Decoding steps to measure, one after another: eager, static, cuda-graphs.")
+        var decodeSteps: [DecodeStepsFlag] = [.eager]
+
         func run() throws {
             Torch.threads = threads
             Torch.keepFreedMemory()
@@ -46,6 +49,7 @@ extension BenchCommand {
             let tokenizer = try CLI.loadTokenizer(files)
             let lm = try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device)
             lm.trimsSlidingWindowCache = !wholeWindowCache
+            let modes = try decodeSteps.map { ($0, try $0.steps(device: runtime.device)) }
             let rendered = try files.chatTemplate().render([ChatMessage(.user, benchmarkPrompt)], addGenerationPrompt: true)
             var prompt = tokenizer.encode(rendered)
             if let promptTokens {
@@ -57,29 +61,38 @@ extension BenchCommand {
             options.maxNewTokens = newTokens
             options.stopAtEOS = false
             options.seed = 1
-            // Warm-up (allocator, kernels).
-            var warm = options
-            warm.maxNewTokens = 4
-            _ = try lm.generate(prompts: [prompt, prompt], tokenizer: tokenizer, options: warm)
-            let clock = ContinuousClock()
-            var produced = 0
-            let elapsed = try clock.measure {
-                let out = try lm.generate(prompts: Array(repeating: prompt, count: batch), tokenizer: tokenizer, options: options)
-                produced = out.reduce(0) { $0 + $1.tokens.count }
-                try runtime.device.synchronize()
+            var first: [[Int]]?
+            for (flag, mode) in modes {
+                lm.decodeSteps = mode
+                // Warm-up (allocator, kernels).
+                var warm = options
+                warm.maxNewTokens = 4
+                _ = try lm.generate(prompts: [prompt, prompt], tokenizer: tokenizer, options: warm)
+                let clock = ContinuousClock()
+                var out: [GeneratedSequence] = []
+                let elapsed = try clock.measure {
+                    out = try lm.generate(prompts: Array(repeating: prompt, count: batch), tokenizer: tokenizer, options: options)
+                    try runtime.device.synchronize()
+                }
+                let produced = out.reduce(0) { $0 + $1.tokens.count }
+                // Sampled tokens equal to the first mode's: the modes compute the same logits
+                // (a flip where two tokens' probabilities nearly tie is possible in low precision).
+                let same = first.map { zip($0, out).filter { $0 == $1.tokens }.count }
+                if first == nil { first = out.map(\.tokens) }
+                let s = seconds(elapsed)
+                BenchResult.print(
+                    BenchResult.Generate(
+                        batch: batch, newTokens: newTokens, promptTokens: prompt.count, threads: threads, dtype: dtype, device: device,
+                        decodeSteps: flag.rawValue, sequencesAsFirst: same,
+                        tokens: produced, seconds: rounded(s, 2), tokensPerS: rounded(Double(produced) / s, 1),
+                        decodeKVCacheMiB: rounded(Double(batch * kvBytes(lm, promptTokens: prompt.count)) / 1_048_576, 1)))
             }
-            let s = seconds(elapsed)
-            BenchResult.print(
-                BenchResult.Generate(
-                    batch: batch, newTokens: newTokens, promptTokens: prompt.count, threads: threads, dtype: dtype, device: device,
-                    tokens: produced, seconds: rounded(s, 2), tokensPerS: rounded(Double(produced) / s, 1),
-                    decodeKVCacheMiB: rounded(Double(batch * kvBytes(lm, promptTokens: prompt.count)) / 1_048_576, 1)))
         }
 
         /// Bytes of one sequence's KV cache at its longest while decoding.
         private func kvBytes(_ lm: CausalLM, promptTokens: Int) -> Int {
             GenerationMemory.kvCacheBytes(
-                config: lm.config, dtype: lm.dtype, promptTokens: promptTokens, maxNewTokens: newTokens, windowed: lm.trimsSlidingWindowCache,
+                config: lm.config, dtype: lm.dtype, promptTokens: promptTokens, maxNewTokens: newTokens, windowed: lm.trimsSlidingWindowCache && lm.decodeSteps == .eager,
                 includingPrefill: false)
         }
     }

@@ -52,6 +52,10 @@ enum BenchResult {
         var threads: Int
         var dtype: String
         var device: String
+        /// eager, static or cuda-graphs.
+        var decodeSteps: String
+        /// Sequences whose tokens equal those of the first mode measured (nil for the first).
+        var sequencesAsFirst: Int?
         var tokens: Int
         var seconds: Double
         var tokensPerS: Double
@@ -59,6 +63,7 @@ enum BenchResult {
         var decodeKVCacheMiB: Double
         enum CodingKeys: String, CodingKey {
             case bench, batch, newTokens = "new_tokens", promptTokens = "prompt_tokens", threads, dtype, device, tokens, seconds
+            case decodeSteps = "decode_steps", sequencesAsFirst = "sequences_as_first"
             case tokensPerS = "tokens_per_s", decodeKVCacheMiB = "decode_kv_cache_mib"
         }
     }
@@ -186,11 +191,16 @@ enum BenchResult {
         var threads: Int
         var seeds: String
         var batching: String
+        var prompts: String
+        var prefixCache: Bool
+        /// Prompt tokens whose prefill the prefix cache saved.
+        var tokensReused: Int
         var seconds: Double
         var requestsPerS: Double
         var tokensPerS: Double
         enum CodingKeys: String, CodingKey {
-            case bench, clients, requests, maxTokens = "max_tokens", threads, seeds, batching, seconds, requestsPerS = "requests_per_s"
+            case bench, clients, requests, maxTokens = "max_tokens", threads, seeds, batching, prompts, prefixCache = "prefix_cache",
+                tokensReused = "tokens_reused", seconds, requestsPerS = "requests_per_s"
             case tokensPerS = "tokens_per_s"
         }
     }

@@ -102,25 +102,34 @@ extension BenchCommand {
         var seeds = "fixed"
         @Option(parsing: .upToNextOption, help: "Batching modes to measure, each with its own server (continuous, static).")
         var batching: [Batching] = [.continuous]
+        @Option(parsing: .upToNextOption, help: "Prefix caching settings to measure, each with its own server (on, off).")
+        var prefixCache: [String] = ["on"]
+        @Option(help: "Prompts: same (every request asks the same) or distinct (each names its own number, sharing the chat template's system prompt and the question's start).")
+        var prompts = "same"
 
         func validate() throws {
             guard ["fixed", "distinct", "none"].contains(seeds) else { throw ValidationError("--seeds must be fixed, distinct or none") }
+            guard ["same", "distinct"].contains(prompts) else { throw ValidationError("--prompts must be same or distinct") }
+            guard prefixCache.allSatisfy({ ["on", "off"].contains($0) }) else { throw ValidationError("--prefix-cache takes on or off") }
         }
 
         func run() async throws {
             for mode in batching {
-                let server = try await BenchCommand.startServer(model: model, threads: threads, batching: mode)
-                do { try await measure(port: server.port, batching: mode) } catch {
+                for caching in prefixCache {
+                    let server = try await BenchCommand.startServer(model: model, threads: threads, batching: mode, prefixCache: caching == "on")
+                    do { try await measure(server, batching: mode) } catch {
+                        await server.stop()
+                        throw error
+                    }
                     await server.stop()
-                    throw error
                 }
-                await server.stop()
             }
         }
 
         /// Clients share one HTTP client whose pool holds a connection per client (the
         /// default 8 would make the others wait, and time out, for a connection).
-        func measure(port: Int, batching: Batching) async throws {
+        func measure(_ server: BenchCommand.RunningServer, batching: Batching) async throws {
+            let port = server.port
             var configuration = HTTPClient.Configuration()
             configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(clients.max() ?? 1, 8))
             configuration.timeout = .init(connect: .seconds(600), read: .seconds(600))
@@ -128,10 +137,14 @@ extension BenchCommand {
             func body(_ index: Int) throws -> String {
                 let seed: Int? = seeds == "fixed" ? 1 : seeds == "distinct" ? index : nil
                 return try JSONFile.encode(ChatCompletionRequestBody(
-                    model: "bench", messages: [WireMessage(role: "user", content: "Write a sentence about the sea.")], temperature: 1,
+                    model: "bench", messages: [WireMessage(role: "user", content: question(index))], temperature: 1,
                     maxTokens: maxTokens, seed: seed))
             }
+            func question(_ index: Int) -> String {
+                prompts == "same" ? "Write a sentence about the sea." : "Write a sentence about the number \(index)."
+            }
             for count in clients {
+                let reusedBefore = server.server.queue.prefixes?.statistics.tokensReused ?? 0
                 let clock = ContinuousClock()
                 let gate = AsyncSemaphore(count)
                 var tokens = 0
@@ -158,7 +171,9 @@ extension BenchCommand {
                 let s = seconds(elapsed)
                 BenchResult.print(
                     BenchResult.Serve(
-                        clients: count, requests: requests, maxTokens: maxTokens, threads: threads, seeds: seeds, batching: batching.rawValue, seconds: rounded(s, 2),
+                        clients: count, requests: requests, maxTokens: maxTokens, threads: threads, seeds: seeds, batching: batching.rawValue,
+                        prompts: prompts, prefixCache: server.server.queue.prefixes != nil,
+                        tokensReused: (server.server.queue.prefixes?.statistics.tokensReused ?? 0) - reusedBefore, seconds: rounded(s, 2),
                         requestsPerS: rounded(Double(requests) / s, 2), tokensPerS: rounded(Double(tokens) / s, 1)))
             }
             try await client.shutdown()

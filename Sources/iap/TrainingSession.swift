@@ -140,11 +140,7 @@ enum TrainingSession {
     }
 
     /// $IAP_NCCL_PLUGIN, else libiap_nccl.so beside this executable.
-    static func ncclPlugin() -> String {
-        if let path = CLI.environment["IAP_NCCL_PLUGIN"], !path.isEmpty { return path }
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("libiap_nccl.so").path
-    }
+    static func ncclPlugin() -> String { CLI.gpuPlugin("libiap_nccl.so", variable: "IAP_NCCL_PLUGIN") }
 
     /// The tensor engine as a training run wants it: freed buffers kept for reuse, the global
     /// generators seeded by `run.seed`, deterministic algorithms when `run.deterministic`.

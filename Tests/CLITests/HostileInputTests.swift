@@ -125,6 +125,20 @@ import Testing
         #expect(long.status == 1 && long.errors.contains("MB of memory are available"), "\(long.errors)")
     }
 
+    /// `--decode-steps cuda-graphs` without a CUDA device is refused naming both flags; the
+    /// static steps CUDA graphs record give eager steps' greedy reply.
+    @Test func decodeStepsAreCheckedAndStaticStepsMatchEagerOnes() throws {
+        guard binaryIsBuilt else {
+            Issue.record("build the iap binary first (make test does)")
+            return
+        }
+        let graphs = try iap(["generate", "--prompt", "Hi", "--max-tokens", "4", "--decode-steps", "cuda-graphs"])
+        #expect(graphs.status != 0 && graphs.errors.contains("--decode-steps cuda-graphs needs --device cuda"), "\(graphs.errors)")
+        let eager = try succeed(["generate", "--prompt", "The sea is", "--max-tokens", "12", "--greedy"])
+        let statics = try succeed(["generate", "--prompt", "The sea is", "--max-tokens", "12", "--greedy", "--decode-steps", "static"])
+        #expect(eager.output == statics.output && !eager.output.isEmpty)
+    }
+
     /// `iap answer` stopped by Ctrl-C keeps the batches it finished; the same command continues
     /// after them and writes what an uninterrupted run writes.
     @Test func anInterruptedAnswerRunContinues() throws {

@@ -36,6 +36,13 @@ func failure(_ body: () throws -> Void) -> String {
         // NCCL carries CUDA tensors only.
         #expect(throws: ConfigError.self) { try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["dist.backend=nccl"]).validate() }
         try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["dist.backend=nccl", "policy.device=cuda"]).validate()
+        // CUDA graphs need a CUDA device; the static steps they record run anywhere.
+        #expect(throws: ConfigError.self) {
+            try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["policy.decode_steps=cuda_graphs"]).validate()
+        }
+        try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["policy.decode_steps=cuda_graphs", "policy.device=cuda"]).validate()
+        #expect(try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["policy.decode_steps=static"]).policy.decodeSteps == .static)
+        #expect(throws: ConfigError.self) { try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["policy.decode_steps=graphs"]) }
         // FSDP shards whole weights; LoRA's few trained tensors are refused with it.
         #expect(throws: ConfigError.self) {
             try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["dist.strategy=fsdp", "lora.r=8"]).validate()

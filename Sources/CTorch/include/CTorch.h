@@ -270,6 +270,10 @@ ct_tensor ct_sdpa(ct_tensor q, ct_tensor k, ct_tensor v, ct_tensor mask, double 
 
 bool ct_copy_(ct_tensor dst, ct_tensor src);
 bool ct_fill_(ct_tensor t, ct_scalar value);
+/// t.index_copy_(dim, index, src) and t.index_fill_(dim, index, value): device-side indices
+/// (what a captured CUDA graph can replay with new values).
+bool ct_index_copy_(ct_tensor t, int64_t dim, ct_tensor index, ct_tensor src);
+bool ct_index_fill_(ct_tensor t, int64_t dim, ct_tensor index, ct_scalar value);
 bool ct_zero_(ct_tensor t);
 bool ct_add_(ct_tensor t, ct_tensor other, double alpha);
 bool ct_mul_(ct_tensor t, ct_tensor other);
@@ -327,6 +331,22 @@ bool ct_cuda_load(const char *path);
 bool ct_cuda_is_available(void);
 int32_t ct_cuda_device_count(void);
 bool ct_cuda_synchronize(int32_t dev_index);
+
+// ---- CUDA graphs ---------------------------------------------------------------------
+
+/// A CUDA graph made by iap's plugin at `plugin` (gpu/libiap_cuda_graphs.so: it needs the
+/// CUDA build of libtorch). To capture: enter a side stream (waits for the device), run the
+/// work once eagerly (warm-up), begin, run it again (recorded, not run), end, leave (waits
+/// for the side stream); then replay on the current stream. NULL / false on failure
+/// (ct_last_error).
+typedef struct ct_cuda_graph_opaque *ct_cuda_graph;
+ct_cuda_graph ct_cuda_graph_new(const char *plugin);
+bool ct_cuda_graph_enter_side_stream(ct_cuda_graph g, int32_t device);
+bool ct_cuda_graph_capture_begin(ct_cuda_graph g);
+bool ct_cuda_graph_capture_end(ct_cuda_graph g);
+bool ct_cuda_graph_leave_side_stream(ct_cuda_graph g);
+bool ct_cuda_graph_replay(ct_cuda_graph g);
+void ct_cuda_graph_free(ct_cuda_graph g);
 
 // ---- process groups (c10d) ------------------------------------------------------------
 

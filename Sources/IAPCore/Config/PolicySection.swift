@@ -13,6 +13,10 @@ extension TrainConfig {
         public var keptLogitsMiB = 2048
         /// A chat template file instead of the model's own.
         public var chatTemplate: String?
+        /// How generation (rollouts, reference answers) runs its decoding steps: `eager`;
+        /// `static` (the step CUDA graphs record, run eagerly); `cuda_graphs` (a CUDA device and
+        /// gpu/libiap_cuda_graphs.so from `make gpu-bundle`).
+        public var decodeSteps = DecodeStepsChoice.eager
 
         public init() {}
 
@@ -21,6 +25,7 @@ extension TrainConfig {
             case gradientCheckpointing = "gradient_checkpointing"
             case keptLogitsMiB = "kept_logits_mib"
             case chatTemplate = "chat_template"
+            case decodeSteps = "decode_steps"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -32,8 +37,15 @@ extension TrainConfig {
             gradientCheckpointing = try read(.gradientCheckpointing, d.gradientCheckpointing)
             keptLogitsMiB = try read(.keptLogitsMiB, d.keptLogitsMiB)
             chatTemplate = try read(.chatTemplate, d.chatTemplate)
+            decodeSteps = try read(.decodeSteps, d.decodeSteps)
         }
     }
+}
+
+/// `policy.decode_steps`.
+public enum DecodeStepsChoice: String, ConfigChoice {
+    case eager, `static`
+    case cudaGraphs = "cuda_graphs"
 }
 
 /// The dtype a model's weights are held in.

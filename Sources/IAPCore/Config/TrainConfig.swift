@@ -98,6 +98,9 @@ extension TrainConfig {
         try sft.validate()
         try lora.validate()
         try dist.validate()
+        if policy.decodeSteps == .cudaGraphs && !policy.device.hasPrefix("cuda") {
+            throw ConfigError("policy.decode_steps: cuda_graphs needs a CUDA device; policy.device is \(policy.device) (use eager or static)")
+        }
         if dist.backend == .nccl && !policy.device.hasPrefix("cuda") {
             throw ConfigError("dist.backend: nccl carries CUDA tensors; policy.device is \(policy.device) (use gloo, or a cuda device)")
         }

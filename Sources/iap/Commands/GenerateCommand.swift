@@ -65,6 +65,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Device: cpu or cuda[:N].")
     var device = "cpu"
 
+    @Option(help: "Decoding steps: eager; static (the step CUDA graphs record, run eagerly); cuda-graphs (needs --device cuda and libiap_cuda_graphs.so from make gpu-bundle beside iap or at $IAP_CUDA_GRAPHS_PLUGIN).")
+    var decodeSteps: DecodeStepsFlag = .eager
+
     @Flag(help: "Print one JSON object per completion: text, token ids, log-probs, finish reason.")
     var json = false
 
@@ -88,6 +91,7 @@ struct GenerateCommand: ParsableCommand {
         let runtime = try CLI.runtime(dtype: dtype, device: device)
         let (_, tokenizer, lm, template) = try CLI.openLanguageModel(
             model, adapter: adapter, chatTemplate: chatTemplate, dtype: runtime.dtype, device: runtime.device)
+        lm.decodeSteps = try decodeSteps.steps(device: runtime.device)
         let ids: [Int]
         var templateStops: [String] = []
         if let prompt {

@@ -40,6 +40,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "continuous: a request joins the running batch as soon as there is room and is answered as soon as it ends; static: it waits until the whole batch has finished.")
     var batching: Batching = .continuous
 
+    @Option(help: "MiB of prompts' keys and values kept so that a request whose prompt begins like an earlier one's (a shared system prompt, a judge's rubric) prefills only the rest; 0 turns prefix caching off.")
+    var prefixCacheMib = 256
+
     @Option(help: "Most new tokens one completion may ask for (max_tokens above it: 400).")
     var maxTokensLimit = 8192
 
@@ -70,6 +73,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Device: cpu or cuda[:N].")
     var device = "cpu"
 
+    @Option(help: "Decoding steps: eager; static (the step CUDA graphs record, run eagerly); cuda-graphs (needs --device cuda and libiap_cuda_graphs.so from make gpu-bundle beside iap or at $IAP_CUDA_GRAPHS_PLUGIN).")
+    var decodeSteps: DecodeStepsFlag = .eager
+
     @OptionGroup var scaffolding: ScaffoldOptions
 
     func validate() throws {
@@ -79,6 +85,8 @@ struct ServeCommand: AsyncParsableCommand {
         ] {
             try FlagCheck.atLeast(flag, value, 1)
         }
+        try FlagCheck.atLeast("--prefix-cache-mib", prefixCacheMib, 0)
+        guard prefixCacheMib <= 1 << 30 else { throw ValidationError("--prefix-cache-mib must be at most \(1 << 30) (got \(prefixCacheMib))") }
         try FlagCheck.seconds("--idle-timeout", idleTimeout)
         try FlagCheck.seconds("--body-timeout", bodyTimeout)
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be in 0…65535 (got \(port))") }
@@ -88,6 +96,7 @@ struct ServeCommand: AsyncParsableCommand {
         let runtime = try CLI.runtime(dtype: dtype, device: device)
         Torch.keepFreedMemory()
         let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model, adapter: adapter, chatTemplate: chatTemplate, dtype: runtime.dtype, device: runtime.device)
+        lm.decodeSteps = try decodeSteps.steps(device: runtime.device)
         var settings = OpenAIServer.Settings(modelName: servedName ?? model)
         settings.host = host
         settings.port = port
@@ -95,6 +104,7 @@ struct ServeCommand: AsyncParsableCommand {
         settings.defaultMaxTokens = defaultMaxTokens
         settings.maxBatch = maxBatch
         settings.batching = batching
+        settings.prefixCacheBytes = prefixCacheMib << 20
         settings.maxTokensLimit = maxTokensLimit
         settings.maxN = maxN
         settings.maxWaiting = maxWaiting
