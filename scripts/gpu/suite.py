@@ -12,7 +12,9 @@ binaries against transformers on the same device in the same run:
   under bfloat16 autocast, 8 × 1,024 tokens, gradient checkpointing: tokens/s and the peak
   device memory (ours vs transformers eager with the same settings);
 - a 3-step IAP run on the device, checkpoint, resume: the resumed step equals the uninterrupted one;
-- CUDA graphs: reported as not implemented until they are.
+- CUDA graphs (`--decode-steps cuda-graphs`; the dry run checks the same static steps run
+  eagerly): greedy tokens and log-probs equal to eager steps in float32 (in `correctness`), and
+  generation speed with graphs vs eager steps (in `generation_speed`).
 
 --mode cpu-dry-run runs every step on the CPU with tiny shapes (a check that the suite itself
 works before a GPU machine is at hand); figures from it mean nothing.
@@ -194,11 +196,13 @@ def correctness(path):
     against transformers on the device; passes: fp32 ≤ 1e-3, greedy equal, bf16 ≤ transformers' gap."""
     ids = json.loads(iap("tokenize", "--model", path, "--text", PROMPT, "--add-special-tokens", "--json")[0])["ids"]
     runs = {}
-    plan = [("cpu", "float32"), ("cpu", "bfloat16")] if DRY else [("cuda", "float32"), ("cpu", "float32"), ("cuda", "bfloat16")]
-    for device, dtype in plan:
+    plan = [("cpu", "float32", "eager"), ("cpu", "float32", "static"), ("cpu", "bfloat16", "eager")] if DRY else \
+        [("cuda", "float32", "eager"), ("cuda", "float32", "cuda-graphs"), ("cpu", "float32", "eager"), ("cuda", "bfloat16", "eager")]
+    for device, dtype, steps in plan:
         out, took = iap("generate", "--model", path, "--prompt", PROMPT, "--greedy", "--max-tokens", "48", "--json",
-                        "--device", device, "--dtype", dtype)
-        runs[f"{device}-{dtype}"] = json.loads(out.strip().splitlines()[-1]) | {"seconds": round(took, 2)}
+                        "--device", device, "--dtype", dtype, "--decode-steps", steps)
+        key = f"{device}-{dtype}" if steps == "eager" else f"{device}-{steps}-{dtype}"
+        runs[key] = json.loads(out.strip().splitlines()[-1]) | {"seconds": round(took, 2)}
     report = {"prompt_tokens": len(ids)}
     hf32 = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).to(DEVICE).eval()
     hf16 = AutoModelForCausalLM.from_pretrained(path, dtype=torch.bfloat16).to(DEVICE).eval()
@@ -222,6 +226,12 @@ def correctness(path):
         # so the bar is the mean difference, with the maximum reported beside it.
         entry["pass"] = (ours_gap <= 1e-3 and same == len(tokens)) if key.endswith("float32") else ours_mean <= hf_mean * 1.05
         report[key] = entry
+    # Graphed (or, dry, static) decode steps against eager ones on the same device and dtype.
+    eager, graphed = runs.get(f"{DEVICE}-float32"), runs.get(f"{DEVICE}-{'static' if DRY else 'cuda-graphs'}-float32")
+    if eager and graphed:
+        diff = max((abs(a - b) for a, b in zip(eager["logprobs"], graphed["logprobs"])), default=0.0)
+        report["decode_steps_vs_eager"] = {"tokens_equal": eager["token_ids"] == graphed["token_ids"], "max_abs_logprob": diff,
+                                           "pass": eager["token_ids"] == graphed["token_ids"] and diff <= 1e-4}
     return report
 
 
@@ -264,11 +274,17 @@ def generation_speed(path):
     report = {}
     for batch, new in ([(4, 16)] if DRY else [(64, 512), (256, 256)]):
         out, _ = iap("bench", "generate", "--model", path, "--batch", str(batch), "--new-tokens", str(new),
-                     "--dtype", "bfloat16", "--device", DEVICE, "--threads", "2" if DRY else "4", timeout=240)
-        ours = json.loads(out.strip().splitlines()[-1])
+                     "--dtype", "bfloat16", "--device", DEVICE, "--threads", "2" if DRY else "4",
+                     "--decode-steps", "eager", "static" if DRY else "cuda-graphs", timeout=240)
+        rows = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+        ours, graphed = rows[0], rows[-1]
         hf = hf_generate_speed(path, batch, new, ours["prompt_tokens"])
-        entry = {"ours": ours, "transformers": hf, "ratio_ours_over_hf": round(ours["tokens_per_s"] / hf["tokens_per_s"], 3)}
+        entry = {"ours": ours, "ours_graphs": graphed, "transformers": hf,
+                 "ratio_ours_over_hf": round(ours["tokens_per_s"] / hf["tokens_per_s"], 3),
+                 "ratio_graphs_over_hf": round(graphed["tokens_per_s"] / hf["tokens_per_s"], 3),
+                 "ratio_graphs_over_eager": round(graphed["tokens_per_s"] / ours["tokens_per_s"], 3)}
         entry["decode_bandwidth"] = decode_bandwidth(path, batch, new, ours["prompt_tokens"], ours["seconds"])
+        entry["decode_bandwidth_graphs"] = decode_bandwidth(path, batch, new, graphed["prompt_tokens"], graphed["seconds"])
         report[f"{batch}x{new}"] = entry
         print(json.dumps(entry), flush=True)
     return report
@@ -510,7 +526,6 @@ if __name__ == "__main__":
     for name, fn in plan:
         if wanted(name):
             step(name, fn)
-    results["cuda_graphs"] = {"status": "not implemented: decode steps run eagerly (issue 13 item 5 is open)"}
     save()
     failed = [k for k, v in results.items() if isinstance(v, dict) and ("error" in v or v.get("pass") is False)]
     print("suite:", "failed steps: " + ", ".join(failed) if failed else "every step ran", flush=True)

@@ -38,5 +38,7 @@ for program in iap iap-bench; do
 done
 # iap's NCCL plugin (dist.backend: nccl), built against the same PyTorch 2.11.
 export IAP_NCCL_PLUGIN="$here/libiap_nccl.so"
+# iap's CUDA graphs plugin (--decode-steps cuda-graphs), likewise.
+export IAP_CUDA_GRAPHS_PLUGIN="$here/libiap_cuda_graphs.so"
 "$python" "$here/suite.py" --mode "$mode" --bin "$bin" --tokenizer "$here/tokenizer" --encoder "$here/encoder" 2>&1 | tee "$OUT/suite.log"
 exit "${PIPESTATUS[0]}"
