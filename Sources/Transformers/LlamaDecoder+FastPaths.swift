@@ -66,17 +66,19 @@ final class PackedWeights: @unchecked Sendable {
 extension DecoderLayer {
     /// Attention of single queries q [B, heads, 1, d] over k, v [B, kv_heads, L, d]: the
     /// `heads / kv_heads` query heads sharing a key/value head become rows of one product
-    /// (head h uses key/value head h / group, Hugging Face's `repeat_kv` order). Scores and
-    /// softmax in f32, as transformers' eager attention does.
+    /// (head h uses key/value head h / group, Hugging Face's `repeat_kv` order). Products,
+    /// scores and softmax in f32, as fused attention kernels (flash, sdpa) keep them: a score
+    /// rounded to bfloat16 before the softmax is off by up to 2⁻⁹ of its size, which for
+    /// scores of ~10 moves a probability by several percent.
     static func groupedDecodeAttention(
         query: Tensor, key: Tensor, value: Tensor, mask: AttentionMask, config: CausalLMConfig
     ) throws(TorchError) -> Tensor {
         let batch = query.shape[0]
         let group = config.headCount / config.kvHeadCount
-        let q = try query.reshape([batch, config.kvHeadCount, group, config.headDim])
-        var scores = try q.matmul(key.transpose(2, 3)).to(.float32) * (config.attentionScale ?? 1 / Double(config.headDim).squareRoot())
+        let q = try query.reshape([batch, config.kvHeadCount, group, config.headDim]).to(.float32)
+        var scores = try q.matmul(key.to(.float32).transpose(2, 3)) * (config.attentionScale ?? 1 / Double(config.headDim).squareRoot())
         if case .mask(let m) = mask { scores = try scores.maskedFill(try m.logicalNot(), -Double.infinity) }  // m [B, 1, 1, L]
-        let weights = try scores.softmax(dim: -1).to(query.dtype)
-        return try weights.matmul(value).reshape([batch, config.headCount, 1, config.headDim])
+        let weights = try scores.softmax(dim: -1)
+        return try weights.matmul(value.to(.float32)).to(query.dtype).reshape([batch, config.headCount, 1, config.headDim])
     }
 }
