@@ -51,11 +51,13 @@ extension CausalLM {
             let global = try rotary.tables(positions: inputs.positions, dtype: dtype)
             let local = try localRotary?.tables(positions: inputs.positions, dtype: dtype)
             let (full, sliding) = try cache.staticMasks(slot: inputs.slot, slots: inputs.slots, window: config.slidingWindow)
+            let packedWeights = inferenceWeights()  // (the CPU's packed copies, as eager steps use; none on CUDA)
             for (i, layer) in layers.enumerated() {
                 let (cos, sin) = config.slides(i) ? local ?? global : global
                 let mask = config.slides(i) ? sliding ?? full : full
                 let (keys, values) = try cache.layerTensors(i)
-                x = try layer.staticDecode(x, cos: cos, sin: sin, mask: mask, config: config, keys: keys, values: values, at: inputs)
+                x = try layer.staticDecode(
+                    x, cos: cos, sin: sin, mask: mask, config: config, keys: keys, values: values, at: inputs, packed: packedWeights?.layers[i])
             }
             return try logits(try config.norm(x, finalNorm, size: config.hiddenSize)).squeeze(1)
         }
@@ -67,9 +69,9 @@ extension DecoderLayer {
     /// cache tensors `keys`/`values` [rows, kv_heads, capacity, d] at `inputs.slot`.
     func staticDecode(
         _ x: Tensor, cos: Tensor, sin: Tensor, mask: Tensor, config: CausalLMConfig, keys: Tensor, values: Tensor,
-        at inputs: StaticDecodeInputs
+        at inputs: StaticDecodeInputs, packed: PackedWeights.Layer? = nil
     ) throws(TorchError) -> Tensor {
-        let (query, key, value) = try projections(x, cos: cos, sin: sin, config: config)
+        let (query, key, value) = try projections(x, cos: cos, sin: sin, config: config, packed: packed)
         try keys.indexCopy_(dim: 2, index: inputs.slot, source: key)
         try values.indexCopy_(dim: 2, index: inputs.slot, source: value)
         let readKeys = try keys.narrow(dim: 2, start: 0, length: inputs.slots)
@@ -82,6 +84,6 @@ extension DecoderLayer {
                 query: query, key: readKeys, value: readValues, mask: mask, scale: config.attentionScale,
                 groupedQuery: config.kvHeadCount != config.headCount)
         }
-        return try finish(x, attended: attended, config: config)
+        return try finish(x, attended: attended, config: config, packed: packed)
     }
 }
