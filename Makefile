@@ -57,7 +57,7 @@ test: setup
 	bash scripts/check-layers.sh
 	$(SWIFT) build --build-tests
 	.build/debug/iap models pull $(TEST_MODELS)
-	$(SWIFT) test --skip-build --no-parallel
+	bash scripts/run-tests.sh $(SWIFT)
 
 ## Benchmarks against the Python/C++ references (development machines; installs PyTorch in the cache).
 bench:

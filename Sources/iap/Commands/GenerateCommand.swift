@@ -74,6 +74,9 @@ struct GenerateCommand: ParsableCommand {
     static let maxCompletions = 4096
 
     func validate() throws {
+        if decodeSteps == .cudaGraphs && !device.hasPrefix("cuda") {
+            throw ValidationError("--decode-steps cuda-graphs needs --device cuda (got \(device))")
+        }
         guard (prompt == nil) != (chat == nil) else { throw ValidationError("give exactly one of --prompt or --chat") }
         guard n >= 1, maxTokens >= 0 else { throw ValidationError("--n must be ≥ 1 and --max-tokens ≥ 0") }
         guard n <= Self.maxCompletions else {

@@ -79,6 +79,9 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var scaffolding: ScaffoldOptions
 
     func validate() throws {
+        if decodeSteps == .cudaGraphs && !device.hasPrefix("cuda") {
+            throw ValidationError("--decode-steps cuda-graphs needs --device cuda (got \(device))")
+        }
         for (flag, value) in [
             ("--max-tokens-limit", maxTokensLimit), ("--max-n", maxN), ("--max-waiting", maxWaiting), ("--max-batch", maxBatch),
             ("--max-request-bytes", maxRequestBytes), ("--default-max-tokens", defaultMaxTokens),

@@ -48,12 +48,7 @@ struct TrainCommand: AsyncParsableCommand {
         } catch {
             throw CLI.failure("\(error)")
         }
-        let flag: DecodeStepsFlag = switch cfg.policy.decodeSteps {
-        case .eager: .eager
-        case .static: .static
-        case .cudaGraphs: .cudaGraphs
-        }
-        do { policy.decodeSteps = try flag.steps(device: runtime.device) } catch { throw CLI.failure("policy.decode_steps: \(error)") }
+        policy.decodeSteps = try TrainingSession.decodeSteps(cfg, device: runtime.device)
         reference.decodeSteps = policy.decodeSteps
         let (judge, cache) = try TrainingSession.judge(cfg)
         let similarityFiles = try CLI.openModel(cfg.reward.similarityModel)
