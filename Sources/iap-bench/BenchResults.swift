@@ -124,13 +124,14 @@ enum BenchResult {
     struct Rollouts: Encodable {
         var bench = "rollouts"
         var batching: String
+        var decodeSteps: String
         var groups, groupSize, maxRows, minTokens, maxTokens, threads: Int
         var device: String
         var tokens: Int
         var seconds: Double
         var tokensPerS: Double
         enum CodingKeys: String, CodingKey {
-            case bench, batching, groups, groupSize = "group_size", maxRows = "max_rows", minTokens = "min_tokens", maxTokens = "max_tokens"
+            case bench, batching, decodeSteps = "decode_steps", groups, groupSize = "group_size", maxRows = "max_rows", minTokens = "min_tokens", maxTokens = "max_tokens"
             case threads, device, tokens, seconds, tokensPerS = "tokens_per_s"
         }
     }

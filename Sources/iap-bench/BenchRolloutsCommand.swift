@@ -28,6 +28,8 @@ extension BenchCommand {
         var dtype = "float32"
         @Option(help: "Device: cpu or cuda[:N].")
         var device = "cpu"
+        @Option(help: "Decoding steps: eager, static or cuda-graphs (joins into finished rows and grown caches exercise the graphs' re-captures).")
+        var decodeSteps: DecodeStepsFlag = .eager
 
         func run() throws {
             Torch.threads = threads
@@ -36,6 +38,7 @@ extension BenchCommand {
             let files = try CLI.openModel(model)
             let tokenizer = try CLI.loadTokenizer(files)
             let lm = try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device)
+            lm.decodeSteps = try decodeSteps.steps(device: runtime.device)
             let prompt = tokenizer.encode(try files.chatTemplate().render([ChatMessage(.user, benchmarkPrompt)], addGenerationPrompt: true))
             // Group k's length: spread evenly over the range, in a fixed shuffled order (long
             // and short groups mixed, as a round's questions come).
@@ -64,7 +67,7 @@ extension BenchCommand {
                 results[batching] = seconds(elapsed)
                 BenchResult.print(
                     BenchResult.Rollouts(
-                        batching: batching.rawValue, groups: groups, groupSize: groupSize, maxRows: maxRows, minTokens: minTokens,
+                        batching: batching.rawValue, decodeSteps: decodeSteps.rawValue, groups: groups, groupSize: groupSize, maxRows: maxRows, minTokens: minTokens,
                         maxTokens: maxTokens, threads: threads, device: device, tokens: produced, seconds: rounded(seconds(elapsed), 2),
                         tokensPerS: rounded(Double(produced) / seconds(elapsed), 1)))
             }

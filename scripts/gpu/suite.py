@@ -306,11 +306,21 @@ def rollouts(path):
     """Static vs continuous batching of groups with spread lengths, rows bounded."""
     sizes = ["--groups", "4", "--group-size", "2", "--max-rows", "4", "--min-tokens", "4", "--max-tokens", "16"] if DRY else \
         ["--groups", "32", "--group-size", "5", "--max-rows", "80", "--min-tokens", "64", "--max-tokens", "512"]
-    out, _ = iap("bench", "rollouts", "--model", path, *sizes, "--dtype", "bfloat16", "--device", DEVICE, timeout=300)
-    rows = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
-    by = {r["batching"]: r for r in rows}
-    return {"static": by.get("static"), "continuous": by.get("continuous"),
-            "ratio_continuous_over_static": round(by["continuous"]["tokens_per_s"] / by["static"]["tokens_per_s"], 3)}
+    def bench(steps):
+        out, _ = iap("bench", "rollouts", "--model", path, *sizes, "--dtype", "bfloat16", "--device", DEVICE, "--decode-steps", steps,
+                     timeout=300)
+        return {r["batching"]: r for r in (json.loads(l) for l in out.splitlines() if l.startswith("{"))}
+    by = bench("eager")
+    report = {"static": by.get("static"), "continuous": by.get("continuous"),
+              "ratio_continuous_over_static": round(by["continuous"]["tokens_per_s"] / by["static"]["tokens_per_s"], 3)}
+    # Graphs through joins into finished rows and grown caches (re-captures), in their own process.
+    try:
+        graphed = bench("static" if DRY else "cuda-graphs")
+        report["graphs"] = {"static": graphed.get("static"), "continuous": graphed.get("continuous"),
+                            "ratio_graphs_over_eager_continuous": round(graphed["continuous"]["tokens_per_s"] / by["continuous"]["tokens_per_s"], 3)}
+    except RuntimeError as e:
+        report["graphs"] = {"error": str(e)}
+    return report
 
 
 def hf_train_speed(path, batch, length, dtype, autocast):
