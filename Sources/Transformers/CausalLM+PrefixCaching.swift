@@ -34,7 +34,8 @@ extension CausalLM {
         throws(TorchError)
     {
         let shared = match?.length ?? 0
-        for (row, prompt) in prompts.enumerated() {
+        var seen = Set<[Int]>()
+        for (row, prompt) in prompts.enumerated() where seen.insert(prompt).inserted && !prefixes.holds(prompt) {
             let own = try cache.slots(row: row, from: cache.length - (prompt.count - shared), count: prompt.count - shared)
             var (keys, values) = own
             if let match {

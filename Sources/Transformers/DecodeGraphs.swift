@@ -28,8 +28,6 @@ final class DecodeGraphs {
     }
 
     private var graphs: [Key: Captured] = [:]
-    /// Graphs captured so far in this run.
-    private(set) var captures = 0
 
     init(mode: DecodeSteps) { self.mode = mode }
 
@@ -71,7 +69,6 @@ final class DecodeGraphs {
         let logits = try graph.capture { () throws(TorchError) -> Tensor in try model.staticDecodeStep(inputs, cache: cache) }
         let captured = Captured(graph: graph, inputs: inputs, logits: logits)
         graphs[key] = captured
-        captures += 1
         return captured
     }
 }

@@ -248,9 +248,6 @@ public final class KVCache {
         return (rowKeys, rowValues)
     }
 
-    /// A layer's key and value tensors, [batch, kv_heads, slots held, head_dim].
-    func layerTensors(_ layer: Int) throws(TorchError) -> (keys: Tensor, values: Tensor) { (keys[layer], values[layer]) }
-
     /// For a static decode step writing slot `slot` ([1], int64, on the device) and reading
     /// the first `slots` slots: marks the slot valid for every row and returns the attention
     /// masks [batch, 1, 1, slots] — valid slots up to the new one, and within `window` of it

@@ -69,7 +69,7 @@ extension DecoderLayer {
     /// (head h uses key/value head h / group, Hugging Face's `repeat_kv` order). Products,
     /// scores and softmax in f32, as fused attention kernels (flash, sdpa) keep them: a score
     /// rounded to bfloat16 before the softmax is off by up to 2⁻⁹ of its size, which for
-    /// scores of ~10 moves a probability by several percent.
+    /// scores of ~10 moves a probability by about 2 %.
     static func groupedDecodeAttention(
         query: Tensor, key: Tensor, value: Tensor, mask: AttentionMask, config: CausalLMConfig
     ) throws(TorchError) -> Tensor {

@@ -334,28 +334,30 @@ struct DecoderLayer {
         _ x: Tensor, cos: Tensor, sin: Tensor, mask: AttentionMask, config: CausalLMConfig, cache: KVCache?, layerIndex: Int,
         packed: PackedWeights.Layer? = nil
     ) throws(TorchError) -> Tensor {
-        let time = x.shape[1]
         var (query, key, value) = try projections(x, cos: cos, sin: sin, config: config, packed: packed)
         if let cache { (key, value) = try cache.store(layer: layerIndex, keys: key, values: value) }
-        let attended: Tensor
-        let grouped = config.kvHeadCount != config.headCount
-        if time == 1 && query.dtype != .float32 {
+        let attended = try DecoderLayer.attention(query: query, key: key, value: value, mask: mask, config: config)
+        return try finish(x, attended: attended, config: config, packed: packed)
+    }
+
+    /// Attention of queries [B, heads, T, d] over keys and values [B, kv_heads, L, d] → [B, heads, T, d].
+    static func attention(query: Tensor, key: Tensor, value: Tensor, mask: AttentionMask, config: CausalLMConfig) throws(TorchError)
+        -> Tensor
+    {
+        if query.shape[2] == 1 && query.dtype != .float32 {
             // One query per sequence in reduced precision: ATen's CPU fused kernel runs a
             // matrix-vector product per (sequence, head) and is ~12× slower here than two
             // batched matmuls with the query heads of each key/value head grouped together.
-            attended = try DecoderLayer.groupedDecodeAttention(query: query, key: key, value: value, mask: mask, config: config)
-        } else {
-            let scale = config.attentionScale
-            switch mask {
-            case .none:
-                attended = try scaledDotProductAttention(query: query, key: key, value: value, scale: scale, groupedQuery: grouped)
-            case .causal:
-                attended = try scaledDotProductAttention(query: query, key: key, value: value, causal: true, scale: scale, groupedQuery: grouped)
-            case .mask(let m):
-                attended = try scaledDotProductAttention(query: query, key: key, value: value, mask: m, scale: scale, groupedQuery: grouped)
-            }
+            return try groupedDecodeAttention(query: query, key: key, value: value, mask: mask, config: config)
         }
-        return try finish(x, attended: attended, config: config, packed: packed)
+        let (scale, grouped) = (config.attentionScale, config.kvHeadCount != config.headCount)
+        switch mask {
+        case .none: return try scaledDotProductAttention(query: query, key: key, value: value, scale: scale, groupedQuery: grouped)
+        case .causal:
+            return try scaledDotProductAttention(query: query, key: key, value: value, causal: true, scale: scale, groupedQuery: grouped)
+        case .mask(let m):
+            return try scaledDotProductAttention(query: query, key: key, value: value, mask: m, scale: scale, groupedQuery: grouped)
+        }
     }
 
     /// Rotated queries [B, heads, T, d] and keys, and values [B, kv_heads, T, d] of x [B, T, hidden].

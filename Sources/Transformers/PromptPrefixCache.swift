@@ -33,7 +33,6 @@ public final class PromptPrefixCache: Sendable {
         var entries: [Entry] = []
         var bytes = 0
         var clock = 0
-        var hits = 0
         var tokensReused = 0
     }
 
@@ -47,8 +46,8 @@ public final class PromptPrefixCache: Sendable {
         self.minimumPrefix = max(1, minimumPrefix)
     }
 
-    /// Batches whose prefill reused a remembered prefix, and the prompt tokens not run.
-    public var statistics: (hits: Int, tokensReused: Int) { store.withLock { ($0.hits, $0.tokensReused) } }
+    /// Prompt tokens whose prefill a remembered prefix saved.
+    public var tokensReused: Int { store.withLock { $0.tokensReused } }
     /// Bytes of keys, values and logits held.
     public var bytesHeld: Int { store.withLock { $0.bytes } }
 
@@ -63,14 +62,14 @@ public final class PromptPrefixCache: Sendable {
                 let shared = prompts.map { PromptPrefixCache.commonPrefix($0, entry.ids) }.min() ?? 0
                 let whole = shared == entry.ids.count && prompts.allSatisfy { $0.count == entry.ids.count }
                 let length = whole ? shared : min(shared, shortest - 1)
-                if length >= minimumPrefix, length > best?.length ?? 0 || (whole && best?.whole == false) {
+                // (a whole match, the prompts' full length, is longer than any partial one)
+                if length >= minimumPrefix, length > best?.length ?? 0 {
                     best = (index, length, whole)
                 }
             }
             guard let best else { return nil }
             store.clock += 1
             store.entries[best.index].lastUse = store.clock
-            store.hits += 1
             store.tokensReused += best.length * prompts.count
             return Match(entry: store.entries[best.index], length: best.length, whole: best.whole)
         }
@@ -92,6 +91,9 @@ public final class PromptPrefixCache: Sendable {
             }
         }
     }
+
+    /// Whether `ids` is remembered already.
+    func holds(_ ids: [Int]) -> Bool { store.withLock { $0.entries.contains { $0.ids == ids } } }
 
     /// Drops every entry (after the weights changed).
     public func clear() {

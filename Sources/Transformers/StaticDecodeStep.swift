@@ -55,9 +55,9 @@ extension CausalLM {
             for (i, layer) in layers.enumerated() {
                 let (cos, sin) = config.slides(i) ? local ?? global : global
                 let mask = config.slides(i) ? sliding ?? full : full
-                let (keys, values) = try cache.layerTensors(i)
                 x = try layer.staticDecode(
-                    x, cos: cos, sin: sin, mask: mask, config: config, keys: keys, values: values, at: inputs, packed: packedWeights?.layers[i])
+                    x, cos: cos, sin: sin, mask: mask, config: config, keys: cache.keys[i], values: cache.values[i], at: inputs,
+                    packed: packedWeights?.layers[i])
             }
             return try logits(try config.norm(x, finalNorm, size: config.hiddenSize)).squeeze(1)
         }
@@ -74,16 +74,9 @@ extension DecoderLayer {
         let (query, key, value) = try projections(x, cos: cos, sin: sin, config: config, packed: packed)
         try keys.indexCopy_(dim: 2, index: inputs.slot, source: key)
         try values.indexCopy_(dim: 2, index: inputs.slot, source: value)
-        let readKeys = try keys.narrow(dim: 2, start: 0, length: inputs.slots)
-        let readValues = try values.narrow(dim: 2, start: 0, length: inputs.slots)
-        let attended: Tensor
-        if query.dtype != .float32 {
-            attended = try DecoderLayer.groupedDecodeAttention(query: query, key: readKeys, value: readValues, mask: .mask(mask), config: config)
-        } else {
-            attended = try scaledDotProductAttention(
-                query: query, key: readKeys, value: readValues, mask: mask, scale: config.attentionScale,
-                groupedQuery: config.kvHeadCount != config.headCount)
-        }
+        let attended = try DecoderLayer.attention(
+            query: query, key: try keys.narrow(dim: 2, start: 0, length: inputs.slots),
+            value: try values.narrow(dim: 2, start: 0, length: inputs.slots), mask: .mask(mask), config: config)
         return try finish(x, attended: attended, config: config, packed: packed)
     }
 }

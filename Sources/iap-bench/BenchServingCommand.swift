@@ -144,7 +144,7 @@ extension BenchCommand {
                 prompts == "same" ? "Write a sentence about the sea." : "Write a sentence about the number \(index)."
             }
             for count in clients {
-                let reusedBefore = server.server.queue.prefixes?.statistics.tokensReused ?? 0
+                let reusedBefore = server.server.queue.prefixes?.tokensReused ?? 0
                 let clock = ContinuousClock()
                 let gate = AsyncSemaphore(count)
                 var tokens = 0
@@ -173,7 +173,7 @@ extension BenchCommand {
                     BenchResult.Serve(
                         clients: count, requests: requests, maxTokens: maxTokens, threads: threads, seeds: seeds, batching: batching.rawValue,
                         prompts: prompts, prefixCache: server.server.queue.prefixes != nil,
-                        tokensReused: (server.server.queue.prefixes?.statistics.tokensReused ?? 0) - reusedBefore, seconds: rounded(s, 2),
+                        tokensReused: (server.server.queue.prefixes?.tokensReused ?? 0) - reusedBefore, seconds: rounded(s, 2),
                         requestsPerS: rounded(Double(requests) / s, 2), tokensPerS: rounded(Double(tokens) / s, 1)))
             }
             try await client.shutdown()
