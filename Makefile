@@ -6,7 +6,7 @@ SWIFT ?= swift
 MODELS := smollm2-135m-instruct all-minilm-l6-v2
 TEST_MODELS := $(MODELS) gemma3-270m
 
-.PHONY: all setup build build-bench demo test bench gpu-check gpu-bundle format clean
+.PHONY: all setup build build-bench demo demo-ci demo-pipeline test bench gpu-check gpu-bundle format clean
 
 all: build
 
@@ -33,21 +33,35 @@ endif
 ## contents), then answer the sample's test split with the starting policy, the trained policy,
 ## and the explicit-intent baseline given the trained policy's intents; score all three with
 ## the same (embedding proxy) judge; print Table 1 and three questions side by side; write the report.
-DEMO_ANSWER := --max-tokens 190 --temperature 0 --batch 36
 demo: build
-	.build/release/iap models pull $(MODELS)
-	.build/release/iap doctor
-	.build/release/iap train --config configs/demo-cpu.yaml --run-dir $(DEMO_RUN) $(DEMO_SET)
-	.build/release/iap answer --method iap --model smollm2-135m-instruct --scaffold tags --block-budgets 24,40,16,80 $(DEMO_ANSWER) \
+	@$(MAKE) --no-print-directory demo-pipeline DEMO_RUN=$(DEMO_RUN)
+
+## CI's guard of the main job: the same pipeline shortened (2 steps, one test question per
+## domain), its first step checked against the pinned record configs/demo-ci.pinned.json.
+## .ci/run runs it against a cache holding only what `make demo` fetches.
+DEMO_CI_RUN ?= $(shell mktemp -d -u "$${TMPDIR:-/tmp}/iap-demo-ci.XXXXXX")
+demo-ci: build
+	@$(MAKE) --no-print-directory demo-pipeline DEMO_RUN=$(DEMO_CI_RUN) DEMO_SET='--set run.steps=2 $(DEMO_SET)' \
+		DEMO_LIMIT='--limit 1' DEMO_PINNED=configs/demo-ci.pinned.json
+
+# The demo's steps (run through `make demo` or `make demo-ci`, which build first).
+DEMO_ANSWER := --max-tokens 190 --temperature 0 --batch 36 $(DEMO_LIMIT)
+IAP_RELEASE := .build/release/iap
+demo-pipeline:
+	$(IAP_RELEASE) models pull $(MODELS)
+	$(IAP_RELEASE) doctor
+	$(IAP_RELEASE) train --config configs/demo-cpu.yaml --run-dir $(DEMO_RUN) $(DEMO_SET)
+	$(if $(DEMO_PINNED),$(IAP_RELEASE) metrics $(DEMO_RUN) --expect $(DEMO_PINNED))
+	$(IAP_RELEASE) answer --method iap --model smollm2-135m-instruct --scaffold tags --block-budgets 24,40,16,80 $(DEMO_ANSWER) \
 		--out $(DEMO_RUN)/start.responses.json
-	.build/release/iap answer --method iap --model $(DEMO_RUN)/final $(DEMO_ANSWER) --out $(DEMO_RUN)/trained.responses.json
-	.build/release/iap answer --method explicit-intent --intents $(DEMO_RUN)/trained.responses.intents.json \
+	$(IAP_RELEASE) answer --method iap --model $(DEMO_RUN)/final $(DEMO_ANSWER) --out $(DEMO_RUN)/trained.responses.json
+	$(IAP_RELEASE) answer --method explicit-intent --intents $(DEMO_RUN)/trained.responses.intents.json \
 		--model smollm2-135m-instruct $(DEMO_ANSWER) --out $(DEMO_RUN)/explicit-intent.responses.json
-	.build/release/iap evaluate --data data/sample --split test --judge embedding --out $(DEMO_RUN)/evaluation \
+	$(IAP_RELEASE) evaluate --data data/sample --split test $(DEMO_LIMIT) --judge embedding --out $(DEMO_RUN)/evaluation \
 		--responses $(DEMO_RUN)/start.responses.json $(DEMO_RUN)/explicit-intent.responses.json $(DEMO_RUN)/trained.responses.json
-	.build/release/iap compare $(DEMO_RUN)/evaluation/start.responses $(DEMO_RUN)/evaluation/explicit-intent.responses \
+	$(IAP_RELEASE) compare $(DEMO_RUN)/evaluation/start.responses $(DEMO_RUN)/evaluation/explicit-intent.responses \
 		$(DEMO_RUN)/evaluation/trained.responses --names start explicit-intent trained --method trained --show 3
-	.build/release/iap report $(DEMO_RUN) $(DEMO_RUN)/evaluation/start.responses $(DEMO_RUN)/evaluation/explicit-intent.responses \
+	$(IAP_RELEASE) report $(DEMO_RUN) $(DEMO_RUN)/evaluation/start.responses $(DEMO_RUN)/evaluation/explicit-intent.responses \
 		$(DEMO_RUN)/evaluation/trained.responses --names training start explicit-intent trained --out $(DEMO_RUN)/report.html
 	@echo "run folder: $(DEMO_RUN)  (report: $(DEMO_RUN)/report.html; tensorboard --logdir runs)"
 
@@ -57,6 +71,7 @@ test: setup
 	bash scripts/check-layers.sh
 	$(SWIFT) build --build-tests
 	.build/debug/iap models pull $(TEST_MODELS)
+	.build/debug/iap doctor --require $(TEST_MODELS)
 	bash scripts/run-tests.sh $(SWIFT)
 
 ## Benchmarks against the Python/C++ references (development machines; installs PyTorch in the cache).

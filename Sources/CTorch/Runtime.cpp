@@ -10,6 +10,7 @@
 #include <torch/headeronly/version.h>
 
 #include <dlfcn.h>
+#include <sys/prctl.h>
 #include <malloc.h>
 #include <mutex>
 
@@ -106,6 +107,10 @@ char *ct_build_config(void) {
     ctorch::record(e);
     return nullptr;
   }
+}
+
+int32_t ct_set_parent_death_signal(int32_t signal) {
+  return prctl(PR_SET_PDEATHSIG, static_cast<unsigned long>(signal), 0UL, 0UL, 0UL);
 }
 
 void ct_set_num_threads(int32_t n) {

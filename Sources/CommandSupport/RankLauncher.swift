@@ -132,6 +132,24 @@ extension RankLauncher {
     /// Set in every rank's environment: the launcher's process id.
     public static let launcherVariable = "IAP_LAUNCHER_PID"
 
+    /// In a rank started by a launcher: asks the kernel for SIGTERM when the launcher dies
+    /// (`PR_SET_PDEATHSIG`), at any point of the rank's life — loading models, waiting at
+    /// the rendezvous, inside a step — and quits at once if it is already gone. Called first
+    /// thing, so a killed launcher never leaves ranks behind. The launcher spawns its ranks
+    /// from the thread that then waits for them, so the signal comes only when it is gone.
+    public static func endWithLauncher() {
+        guard let text = getenv(launcherVariable), let pid = Int32(String(cString: text)) else { return }
+        _ = Torch.setParentDeathSignal(SIGTERM)
+        if getppid() != pid { _exit(143) }
+    }
+
+    /// The most ranks `--nproc-per-node` starts without `--oversubscribe`: one per core on
+    /// the CPU (each rank needs at least one core, and memory for its own model), one per
+    /// GPU on CUDA.
+    public static func rankLimit(cuda: Bool) -> Int {
+        cuda ? Device.cudaDeviceCount : max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    }
+
     /// True in a rank whose launcher has gone (it is no longer this process's parent).
     public static var launcherIsGone: Bool {
         guard let text = getenv(launcherVariable), let pid = Int32(String(cString: text)) else { return false }

@@ -16,6 +16,8 @@ public struct GeneratedAnswer: Sendable {
     public var intents: [String]
     public var valid: Bool
     public var problem: String?
+    /// A block that copies the prompt or repeats a line (then `valid` is false).
+    public var degeneration: Degeneration?
     /// Tokens of the reply (with `prefill`'s text before them for IAP) and the prompt's ids.
     public var promptIds: [Int]
     public var replyIds: [Int]
@@ -72,6 +74,7 @@ public struct AnswerGenerator {
     ) throws -> [GeneratedAnswer] {
         var out: [GeneratedAnswer] = []
         let size = max(1, batch)
+        let echo = PromptEcho(prompt)
         for start in stride(from: 0, to: records.count, by: size) {
             let chunk = Array(records[start..<min(start + size, records.count)])
             if let done = finished[start], done.map(\.id) == chunk.flatMap({ r in Array(repeating: r.id, count: max(1, options.samplesPerPrompt)) }) {
@@ -94,12 +97,13 @@ public struct AnswerGenerator {
                     replyIds: s.tokens, finishReason: s.finishReason)
                 switch method {
                 case .iap(let prefill):
-                    let parsed = RolloutParser.parse(prefill + s.text)
+                    let parsed = RolloutParser.parse(prefill + s.text, echo: echo)
                     answer.reply = prefill + s.text
                     answer.response = (parsed.answer ?? RolloutParser.withoutTags(prefill + s.text)).trimmedWhitespace
                     answer.intents = parsed.intents
                     answer.valid = parsed.isValid
                     answer.problem = parsed.problem
+                    answer.degeneration = parsed.degeneration
                 case .baseline:
                     answer.response = BaselineMethod.finalAnswer(s.text).trimmedWhitespace
                 }

@@ -1,3 +1,4 @@
+import IAPCore
 import FileIO
 import JSONFiles
 import Transformers
@@ -31,6 +32,7 @@ public struct AnswerProgressFile {
         var intents: [String]
         var valid: Bool
         var problem: String?
+        var degeneration: Degeneration?
         var finishReason: String
     }
 
@@ -48,8 +50,8 @@ public struct AnswerProgressFile {
             guard let start = entry.start, let answers = entry.answers else { continue }
             batches[start] = answers.map { a in
                 GeneratedAnswer(
-                    id: a.id, reply: a.reply, response: a.response, intents: a.intents, valid: a.valid, problem: a.problem, promptIds: [],
-                    replyIds: [], finishReason: GeneratedSequence.FinishReason(rawValue: a.finishReason) ?? .length)
+                    id: a.id, reply: a.reply, response: a.response, intents: a.intents, valid: a.valid, problem: a.problem,
+                    degeneration: a.degeneration, promptIds: [], replyIds: [], finishReason: GeneratedSequence.FinishReason(rawValue: a.finishReason) ?? .length)
             }
         }
         return batches
@@ -65,7 +67,7 @@ public struct AnswerProgressFile {
         }
         let lines = answers.map { a in
             Answer(id: a.id, reply: a.reply, response: a.response, intents: a.intents, valid: a.valid, problem: a.problem,
-                   finishReason: a.finishReason.rawValue)
+                   degeneration: a.degeneration, finishReason: a.finishReason.rawValue)
         }
         try JSONLines.append(Entry(start: start, answers: lines), to: path)
     }

@@ -19,7 +19,8 @@ extension IAPTrainer {
         var stats: RolloutStats {
             RolloutStats(
                 reward: reward, intentCount: parsed.intents.count, intentTokens: intentTokens, completionTokens: sequence.tokens.count,
-                truncated: sequence.finishReason == .length, budgetEnded: !sequence.budgetEndedBlocks.isEmpty)
+                truncated: sequence.finishReason == .length, budgetEnded: !sequence.budgetEndedBlocks.isEmpty,
+                degeneration: parsed.degeneration)
         }
     }
 
@@ -119,7 +120,7 @@ extension IAPTrainer {
     func parseRollouts(_ records: [LaMPQARecord], prompts: [[Int]], sequences: [GeneratedSequence]) -> [Rollout] {
         let prefill = config.rollout.prefill
         return sequences.map { s in
-            let parsed = RolloutParser.parse(prefill + s.text)
+            let parsed = RolloutParser.parse(prefill + s.text, echo: echo)
             return Rollout(
                 record: records[s.prompt], prompt: prompts[s.prompt], sequence: s, parsed: parsed,
                 intentTokens: parsed.intent.map { parts.tokenizer.encode($0).count } ?? 0)

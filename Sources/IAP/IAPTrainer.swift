@@ -49,6 +49,8 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
     public let config: TrainConfig
     public let run: RunFolder
     let parts: Parts
+    /// The rollout prompt's own words: a block that copies them is malformed.
+    let echo: PromptEcho
     /// AdamW over the policy's weights; sharded over the ranks under `dist.strategy: zero2`
     /// and `fsdp`.
     var optimizer: any Optimizer
@@ -101,6 +103,7 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
         self.config = config
         self.run = run
         self.parts = parts
+        echo = PromptEcho(parts.prompt)
         optimizer = try config.trainableOptimizer(for: parts.policy)
         schedule = config.optim.learningRateSchedule(totalSteps: config.run.steps)
         loss = PolicyLoss(config.dapo)
@@ -146,7 +149,7 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
             let state = TrainerState(step: step, cursor: cursor, epoch: epoch, seed: config.run.seed, optimizerStep: optimizer.stepCount)
             try TrainingCheckpoint.save(
                 policy: parts.policy, tokenizer: parts.tokenizer, chatTemplate: parts.chatTemplateText, optimizer: files, state: state, run: run,
-                step: step, keep: config.run.keepCheckpoints, format: RolloutFormat(config.rollout))
+                step: step, keep: config.run.keepCheckpoints, format: RolloutFormat(config.rollout, prompt: parts.prompt))
         }
     }
 

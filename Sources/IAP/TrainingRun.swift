@@ -32,7 +32,7 @@ public struct TrainingRun {
 
     /// A new run's folder: refuses one that already holds a run, writes config.yaml.
     public static func start(config: TrainConfig, folder: String) throws -> RunFolder {
-        let run = try RunFolder(path: folder)
+        let run = try RunFolder.claim(path: folder)
         guard run.checkpointSteps().isEmpty && !FileSystem.exists(run.metricsPath) else {
             throw ConfigError("\(folder) already holds a run: continue it with --resume \(folder), or choose another --run-dir")
         }

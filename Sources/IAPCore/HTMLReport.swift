@@ -116,6 +116,7 @@ public struct HTMLReport {
         out += chart("chart-format", "Format and sampling", [
             ("format/valid_fraction", "format-valid fraction"), ("dapo/zero_spread_fraction", "zero-spread groups"),
             ("response/truncated_fraction", "truncated"), ("format/budget_ended_fraction", "a block ended by its budget"),
+            ("format/copied_prompt_fraction", "a block copies the prompt"), ("format/repeated_lines_fraction", "a block repeats a line"),
         ])
         out += "</div><h3>Figure 3: reward, intent length and response length per step</h3><div class=\"charts\">"
         out += chart("chart-fig3-reward", "Training reward", [("reward/mean", "reward")])
@@ -132,7 +133,7 @@ public struct HTMLReport {
         out += "</div>"
         out += summaryTable(k, lines, keys: [
             ("reward/mean", "reward"), ("reward/personalization", "rubric score"), ("format/valid_fraction", "format-valid"),
-            ("intent/count", "intents"), ("intent/tokens", "intent tokens"), ("response/tokens", "response tokens"), ("policy/kl", "KL"),
+            ("format/copied_prompt_fraction", "copied prompt"), ("format/repeated_lines_fraction", "repeated lines"), ("intent/count", "intents"), ("intent/tokens", "intent tokens"), ("response/tokens", "response tokens"), ("policy/kl", "KL"),
         ])
         out += rolloutsTable(k, path: path)
         return out + "</section>"
@@ -213,10 +214,12 @@ public struct HTMLReport {
             out += "<h3>Side by side: three test questions</h3>" + shown.html(id: "side-by-side")
         }
         for (k, result, path) in evaluations {
-            guard let intentsPath = Self.intentsFile(forEvaluation: path), let intents = try? IntentsFile.load(intentsPath) else { continue }
-            let table = IntentBucketTable(intentCounts: intents.mapValues(\.count), scores: result)
+            guard let intentsPath = Self.intentsFile(forEvaluation: path), let entries = try? IntentsFile.entries(intentsPath) else { continue }
+            // A copied or repeated intent list is not the model's intent: it counts as none.
+            let table = IntentBucketTable(intentCounts: entries.mapValues(\.countedIntents), scores: result)
             out += "<h3>Figure 4: \(result.name.xmlEscaped) by number of inferred intents</h3>"
-            out += "<p class=\"note\">Intents from \(intentsPath.xmlEscaped).</p>"
+            out += "<p class=\"note\">Intents from \(intentsPath.xmlEscaped). Format: \(ReplyFormatSummary(entries.values).line.xmlEscaped)"
+                + " (copied or repeated intent lists count as no intents).</p>"
             out += table.html(id: "table-buckets-\(k)")
             out += "<div class=\"charts\">" + SVGChart.bars(
                 id: "chart-fig4-\(k)", title: "Score by intent-count bucket", categories: IntentBucketTable.titles,

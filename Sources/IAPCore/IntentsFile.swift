@@ -8,18 +8,25 @@ public struct InferredIntents: Codable, Sendable, Equatable {
     public var intents: [String]
     public var valid: Bool
     public var problem: String?
+    /// A block that copies the prompt or repeats a line (files written before it: nil).
+    public var degeneration: Degeneration?
 
-    public init(intents: [String], valid: Bool, problem: String?) {
+    public init(intents: [String], valid: Bool, problem: String?, degeneration: Degeneration? = nil) {
         self.intents = intents
         self.valid = valid
         self.problem = problem
+        self.degeneration = degeneration
     }
+
+    /// Intents that count for Figure 4: a copied or repeated list is not the model's intent.
+    public var countedIntents: Int { degeneration == nil ? intents.count : 0 }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         intents = try c.decode([String].self, forKey: .intents)
         valid = try c.decodeIfPresent(Bool.self, forKey: .valid) ?? true
         problem = try c.decodeIfPresent(String.self, forKey: .problem)
+        degeneration = try c.decodeIfPresent(Degeneration.self, forKey: .degeneration)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -27,9 +34,10 @@ public struct InferredIntents: Codable, Sendable, Equatable {
         try c.encode(intents, forKey: .intents)
         try c.encode(valid, forKey: .valid)
         try c.encode(problem, forKey: .problem)
+        try c.encodeIfPresent(degeneration, forKey: .degeneration)
     }
 
-    enum CodingKeys: String, CodingKey { case intents, valid, problem }
+    enum CodingKeys: String, CodingKey { case intents, valid, problem, degeneration }
 }
 
 /// The intents an IAP model inferred, written by `iap answer --method iap` next to its
@@ -46,7 +54,12 @@ public enum IntentsFile {
 
     /// id → intents; errors name the file and the entry.
     public static func load(_ path: String) throws(LaMPQADataError) -> [String: [String]] {
-        do { return try JSONFile.read([String: InferredIntents].self, from: path).mapValues(\.intents) } catch {
+        try entries(path).mapValues(\.intents)
+    }
+
+    /// id → everything the file says of that reply.
+    public static func entries(_ path: String) throws(LaMPQADataError) -> [String: InferredIntents] {
+        do { return try JSONFile.read([String: InferredIntents].self, from: path) } catch {
             throw LaMPQADataError(file: path, reason: error.reason)
         }
     }

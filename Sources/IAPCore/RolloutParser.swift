@@ -8,6 +8,8 @@ public struct ParsedRollout: Sendable, Equatable {
     public var intents: [String]
     /// nil when the rollout follows the format; otherwise why not.
     public var problem: String?
+    /// A block that copies the prompt or repeats a line (also named in `problem`).
+    public var degeneration: Degeneration?
 
     public var isValid: Bool { problem == nil }
 
@@ -30,10 +32,15 @@ public struct ParsedRollout: Sendable, Equatable {
 /// duplicated or out-of-order tag, text outside the blocks, an empty intent list, or a
 /// rollout cut off before `</answer>`. Whatever is recognisable is still returned (the
 /// answer of a malformed rollout, for instance), so callers can log it.
+///
+/// A block that copies the prompt's own text (given as `echo`) or repeats a line is
+/// malformed too (`Degeneration`): the intent list "1. A numbered list of the person's most
+/// likely underlying intents" is the instruction read back, not an intent. An intent item
+/// without a letter ("1. 2.") is no item.
 public enum RolloutParser {
     static let order = ["think", "intent", "think", "answer"]
 
-    public static func parse(_ text: String) -> ParsedRollout {
+    public static func parse(_ text: String, echo: PromptEcho? = nil) -> ParsedRollout {
         var result = ParsedRollout(intents: [])
         let paired = pair(tags(in: text), in: text)
         var problem = paired.problem
@@ -62,8 +69,24 @@ public enum RolloutParser {
             result.intents = numberedItems(intent)
             if result.intents.isEmpty { problem = problem ?? "the intent list has no numbered items" }
         }
+        if let (block, kind) = degenerateBlock(result, echo: echo) {
+            result.degeneration = kind
+            problem = problem ?? (kind == .copiesPrompt ? "<\(block)> copies the prompt" : "repeated lines in <\(block)>")
+        }
         result.problem = problem
         return result
+    }
+
+    /// The first block, in rollout order, that copies the prompt or repeats a line.
+    static func degenerateBlock(_ r: ParsedRollout, echo: PromptEcho?) -> (String, Degeneration)? {
+        let blocks = [("think", r.firstThink), ("intent", r.intent), ("think", r.secondThink), ("answer", r.answer)]
+        for (name, content) in blocks {
+            guard let content else { continue }
+            if echo?.isCopied(in: content) == true { return (name, .copiesPrompt) }
+            let repeats = name == "intent" ? RepeatedLines.inIntentList(r.intents) : RepeatedLines.inText(content)
+            if repeats { return (name, .repeatedLines) }
+        }
+        return nil
     }
 
     /// One `<name>` or `</name>` occurrence.
@@ -161,7 +184,7 @@ public enum RolloutParser {
                 items[items.count - 1] += " " + line
             }
         }
-        return items.map(\.trimmedWhitespace).filter { !$0.isEmpty }
+        return items.map(\.trimmedWhitespace).filter { $0.contains(where: \.isLetter) }
     }
 
     /// Item `number`'s text split where items number + 1, number + 2, … begin on the same line.

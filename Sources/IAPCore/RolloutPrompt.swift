@@ -7,7 +7,7 @@ import FileIO
 /// words: reason about the asker's possible intents, list them, plan, answer — four tagged
 /// blocks and nothing else. `{input}` is where the question and its context go (see
 /// `PolicyInputBuilder`). A file with `[system]` and `[user]` sections replaces it.
-public struct RolloutPrompt: Sendable, Equatable {
+public struct RolloutPrompt: Codable, Sendable, Equatable {
     public var system: String
     public var user: String
 

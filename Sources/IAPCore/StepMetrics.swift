@@ -7,14 +7,20 @@ public struct RolloutStats: Codable, Sendable, Equatable {
     public var truncated: Bool
     /// A scaffolded rollout with a block that its token budget ended.
     public var budgetEnded: Bool
+    /// A block that copies the prompt or repeats a line (the rollout is malformed then).
+    public var degeneration: Degeneration?
 
-    public init(reward: RewardParts, intentCount: Int, intentTokens: Int, completionTokens: Int, truncated: Bool, budgetEnded: Bool = false) {
+    public init(
+        reward: RewardParts, intentCount: Int, intentTokens: Int, completionTokens: Int, truncated: Bool, budgetEnded: Bool = false,
+        degeneration: Degeneration? = nil
+    ) {
         self.reward = reward
         self.intentCount = intentCount
         self.intentTokens = intentTokens
         self.completionTokens = completionTokens
         self.truncated = truncated
         self.budgetEnded = budgetEnded
+        self.degeneration = degeneration
     }
 }
 
@@ -82,6 +88,8 @@ public struct StepMetrics: Sendable, Equatable {
             ("reward/overlong", mean(rollouts.map(\.reward.overlong))),
             ("format/valid_fraction", rollouts.isEmpty ? 0 : Double(valid.count) / Double(rollouts.count)),
             ("format/budget_ended_fraction", mean(rollouts.map { $0.budgetEnded ? 1 : 0 })),
+            ("format/copied_prompt_fraction", mean(rollouts.map { $0.degeneration == .copiesPrompt ? 1 : 0 })),
+            ("format/repeated_lines_fraction", mean(rollouts.map { $0.degeneration == .repeatedLines ? 1 : 0 })),
             ("intent/count", mean(valid.map { Double($0.intentCount) })),
             ("intent/tokens", mean(valid.map { Double($0.intentTokens) })),
             ("response/tokens", mean(rollouts.map { Double($0.completionTokens) })),

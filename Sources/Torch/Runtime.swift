@@ -30,6 +30,10 @@ public enum Torch {
     /// generation and training loops; costs resident memory that is not given back.
     public static func keepFreedMemory() { ct_keep_freed_memory() }
 
+    /// Asks the kernel to send `signal` to this process when its parent dies (Linux
+    /// `PR_SET_PDEATHSIG`); false when it refused.
+    public static func setParentDeathSignal(_ signal: Int32) -> Bool { ct_set_parent_death_signal(signal) == 0 }
+
     /// Seeds the global generators of every device (loading the CUDA backend first where there
     /// is one: seeding looks libtorch's CUDA hooks up, once per process).
     public static func manualSeed(_ seed: UInt64) {

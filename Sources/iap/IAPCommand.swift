@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import Torch
 
 @main
@@ -8,12 +9,14 @@ struct IAPCommand: AsyncParsableCommand {
         abstract: "Intent-Aware Personalization: train LLMs with RL to infer intent, evaluate on LaMP-QA.",
         version: IAPVersion.string,
         subcommands: [
-            DoctorCommand.self, ModelsCommand.self, GenerateCommand.self, TrainCommand.self, SFTCommand.self, AnswerCommand.self, AskCommand.self, EvaluateCommand.self, CompareCommand.self, AblateCommand.self, ReportCommand.self, ServeCommand.self, EmbedCommand.self, TokenizeCommand.self,
+            DoctorCommand.self, ModelsCommand.self, GenerateCommand.self, TrainCommand.self, SFTCommand.self, AnswerCommand.self, AskCommand.self, EvaluateCommand.self, CompareCommand.self, MetricsCommand.self, AblateCommand.self, ReportCommand.self, ServeCommand.self, EmbedCommand.self, TokenizeCommand.self,
             DetokenizeCommand.self, SelfCheckCommand.self,
         ]
     )
 
     static func main() async {
+        // A rank of `--nproc-per-node` ends with its launcher, whenever that happens.
+        RankLauncher.endWithLauncher()
         // libtorch looks its CUDA hooks up once per process: anything that asks before
         // libtorch_cuda.so is loaded (seeding, the build configuration) leaves CUDA invisible
         // for good, so the backend is loaded first (a quick miss on CPU-only machines).

@@ -38,6 +38,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Start this many ranks on this machine (data-parallel over Gloo, dist.*); under torchrun or srun leave it out: the launcher's variables (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, LOCAL_RANK) say which rank this is.")
     var nprocPerNode: Int?
 
+    @Flag(help: "Allow --nproc-per-node above this machine's cores (CPU) or GPUs (CUDA).")
+    var oversubscribe = false
+
     /// Prints the configuration when asked (true: nothing else to do).
     func printedConfig() throws(ExitCode) -> Bool {
         guard printConfig else { return false }
@@ -61,7 +64,15 @@ struct TrainingOptions: ParsableArguments {
     func launchedRanks() throws(ExitCode) -> Bool {
         guard let n = try checkedRankCount(), n > 1, getenv("WORLD_SIZE") == nil else { return false }
         // A wrong config or --set is reported once, before any rank starts.
-        _ = try TrainingSession.effectiveConfig(config: config, overrides: overrides, resume: resume)
+        let cfg = try TrainingSession.effectiveConfig(config: config, overrides: overrides, resume: resume)
+        let cuda = cfg.policy.device.hasPrefix("cuda")
+        let limit = RankLauncher.rankLimit(cuda: cuda)
+        // Without any GPU the ranks' own check names what is wrong (policy.device, nccl).
+        guard n <= limit || oversubscribe || (cuda && limit == 0) else {
+            throw CLI.failure(
+                "--nproc-per-node \(n): this machine has \(limit) \(cuda ? "GPU(s)" : "core(s)") for policy.device \(cfg.policy.device); "
+                    + "each rank loads its own models, so more ranks than that only compete for them (add --oversubscribe to start them anyway)")
+        }
         let outcome: RankLauncher.Outcome
         do { outcome = try RankLauncher.run(ranks: n, arguments: RankLauncher.rankArguments(Array(CommandLine.arguments.dropFirst()))) } catch {
             throw CLI.failure("\(error)")
@@ -111,7 +122,7 @@ enum TrainingSession {
         let cfg = try effectiveConfig(config: config, overrides: overrides, resume: resume)
         let folderPath = resume ?? runDir ?? "runs/\(cfg.run.name)"
         do {
-            let run = try resume.map { (path) throws(FileIOError) in try RunFolder(path: path) } ?? TrainingRun.start(config: cfg, folder: folderPath)
+            let run = try resume.map { (path) throws(FileIOError) in try RunFolder.claim(path: path) } ?? TrainingRun.start(config: cfg, folder: folderPath)
             return (cfg, folderPath, run)
         } catch {
             throw CLI.failure("\(error)")

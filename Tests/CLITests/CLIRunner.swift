@@ -18,11 +18,18 @@ extension RunsIAP {
     var binary: String { repository.appendingPathComponent(".build/debug/iap").path }
 
     /// Runs the binary to its end; `interruptWhen` sends one SIGINT (SIGTERM when `terminate`)
-    /// as soon as standard error contains that text (checked every 0.2 s).
-    func iap(_ arguments: [String], interruptWhen marker: String? = nil, terminate: Bool = false) throws -> CommandResult {
+    /// as soon as standard error contains that text (checked every 0.2 s). `environment`
+    /// adds to (or replaces in) the test process's own variables.
+    func iap(
+        _ arguments: [String], interruptWhen marker: String? = nil, terminate: Bool = false,
+        environment: [String: String] = [:]
+    ) throws -> CommandResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.currentDirectoryURL = repository
         // Output goes to files (no pipe can fill up and block the child).
         let stem = FileManager.default.temporaryDirectory.appendingPathComponent("iap-cli-io-\(UUID().uuidString)").path
@@ -69,4 +76,38 @@ extension RunsIAP {
     }
 
     var binaryIsBuilt: Bool { FileManager.default.isExecutableFile(atPath: binary) }
+}
+
+/// A loopback server that accepts connections and never replies: a judge (or a store) that
+/// hangs. `waitForCaller` returns once something has connected.
+final class SilentServer {
+    let socketDescriptor: Int32
+    let port: Int
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let listening = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+        }
+        socketDescriptor = descriptor
+        port = Int(UInt16(bigEndian: address.sin_port))
+        try #require(listening && listen(descriptor, 64) == 0)
+    }
+
+    deinit { close(socketDescriptor) }
+
+    /// `iap train` settings that send every judge call here.
+    var judgeSettings: [String] {
+        ["--set", "judge.backend=openai", "--set", "judge.model=m", "--set", "judge.urls=[\"http://127.0.0.1:\(port)/v1\"]"]
+    }
+
+    /// True once a client has connected (within `seconds`).
+    func waitForCaller(seconds: Int) -> Bool {
+        var waiting = pollfd(fd: socketDescriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&waiting, 1, Int32(seconds * 1000)) == 1
+    }
 }

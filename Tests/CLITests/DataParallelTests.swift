@@ -250,6 +250,62 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: run + "/checkpoints/step-000001/model.safetensors"))
     }
 
+    /// The launcher's children, whichever of its threads started them.
+    static func children(of pid: Int32) -> [Int32] {
+        let tasks = "/proc/\(pid)/task"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []).compactMap {
+            try? String(contentsOfFile: "\(tasks)/\($0)/children", encoding: .utf8)
+        }.joined(separator: " ").split(separator: " ").compactMap { Int32($0) }
+    }
+
+    /// Issue 29: a launcher killed in the middle of a step (its ranks wait on a judge that
+    /// never answers, for minutes) leaves no rank behind: each asked the kernel to end it
+    /// with its parent, rather than checking for the launcher after a step.
+    @Test func killingTheLauncherEndsItsRanksAtOnce() throws {
+        let run = scratch("dp-orphans")
+        defer { try? FileManager.default.removeItem(atPath: run) }
+        let judge = try SilentServer()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["train"] + Self.settings + judge.judgeSettings + ["--run-dir", run, "--nproc-per-node", "2"]
+        process.currentDirectoryURL = repository
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        var ranks: [Int32] = []
+        let started = Date()
+        while ranks.count < 2 && Date().timeIntervalSince(started) < 60 {
+            ranks = Self.children(of: process.processIdentifier)
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(ranks.count == 2, "the launcher started \(ranks.count) ranks")
+        // Until a rank calls the judge: then it is inside step 1, waiting.
+        #expect(judge.waitForCaller(seconds: 240), "no rank reached the judge in 4 minutes")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let killed = Date()
+        while ranks.contains(where: { kill($0, 0) == 0 && !Self.isZombie($0) }) && Date().timeIntervalSince(killed) < 10 {
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        let left = ranks.filter { kill($0, 0) == 0 && !Self.isZombie($0) }
+        for pid in left { kill(pid, SIGKILL) }
+        #expect(left.isEmpty, "ranks \(left) outlived their launcher by 10 s")
+    }
+
+    static func isZombie(_ pid: Int32) -> Bool {
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        guard let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+    }
+
+    /// Issue 29: more ranks than cores are refused before any starts, unless forced.
+    @Test func moreRanksThanCoresAreRefusedUnlessForced() throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let r = try iap(["train"] + Self.settings + ["--run-dir", scratch("dp-many"), "--nproc-per-node", "\(cores + 1)"])
+        #expect(r.status == 1)
+        #expect(r.errors.contains("--nproc-per-node \(cores + 1): this machine has \(cores) core(s)") && r.errors.contains("--oversubscribe"), "\(r.errors)")
+    }
+
     @Test func aRankThatDiesStopsTheJobAndIsNamed() throws {
         let run = scratch("dp-kill")
         defer { try? FileManager.default.removeItem(atPath: run) }

@@ -323,6 +323,9 @@ const char *ct_library_path(void);
 /// at::show_config(); free with ct_free_string.
 char *ct_build_config(void);
 void ct_set_num_threads(int32_t n);
+/// prctl(PR_SET_PDEATHSIG, signal) (variadic in C, so Swift cannot call it): the kernel
+/// sends `signal` to this process when its parent dies. 0 on success, -1 with errno.
+int32_t ct_set_parent_death_signal(int32_t signal);
 int32_t ct_get_num_threads(void);
 void ct_set_num_interop_threads(int32_t n);
 /// dlopen()s libtorch_cuda.so (RTLD_GLOBAL), from `path` if given, else beside

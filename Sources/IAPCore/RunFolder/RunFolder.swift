@@ -7,10 +7,22 @@ import JSONFiles
 /// corrupt line behind (at most a partial last one, which readers skip and resumption trims).
 public struct RunFolder: Sendable {
     public let path: String
+    /// Held by the process that writes the folder (one run at a time, see `claim`).
+    public private(set) var lock: FolderLock?
 
+    /// The folder as a reader (or a rank other than 0) sees it: no lock.
     public init(path: String) throws(FileIOError) {
         self.path = path
         try FileSystem.makeDirectories(path + "/checkpoints")
+    }
+
+    /// The folder for writing: takes its OS lock (`.lock`, released however the process
+    /// ends) first, so a second `iap train` into it, or a `--resume` of a live run, is
+    /// refused naming the PID that writes it.
+    public static func claim(path: String) throws(FileIOError) -> RunFolder {
+        var run = try RunFolder(path: path)
+        run.lock = try FolderLock(folder: path, purpose: "run folder")
+        return run
     }
 
     public var configPath: String { path + "/config.yaml" }

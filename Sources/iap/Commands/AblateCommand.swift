@@ -145,11 +145,11 @@ struct AblateBucketsCommand: ParsableCommand {
     var out: String?
 
     func run() throws {
-        let own: [String: [String]]
-        do { own = try IntentsFile.load(intents) } catch { throw CLI.failure(error) }
+        let own: [String: InferredIntents]
+        do { own = try IntentsFile.entries(intents) } catch { throw CLI.failure(error) }
         let scores: MethodResult
         do { scores = try ResultsTable.load(folder: results) } catch { throw CLI.failure(error) }
-        let table = IntentBucketTable(intentCounts: own.mapValues(\.count), scores: scores)
+        let table = IntentBucketTable(intentCounts: own.mapValues(\.countedIntents), scores: scores)
         if let out {
             do {
                 try AtomicFile.write(table.markdown + "\n", to: out + ".md")

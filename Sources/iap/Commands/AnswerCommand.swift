@@ -70,6 +70,7 @@ struct AnswerCommand: AsyncParsableCommand {
             do { givenIntents = try IntentsFile.load(intents) } catch { throw CLI.failure(error) }
         }
         var prompt = answering.defaultPrompt
+        if case .iap = answering, let trained = format.prompt { prompt = trained }
         if let promptFile {
             do { prompt = try RolloutPrompt.load(promptFile) } catch { throw CLI.failure(error) }
         }
@@ -107,8 +108,11 @@ struct AnswerCommand: AsyncParsableCommand {
         do {
             try ResponsesFile.write(answers.map { ($0.id, $0.response) }, to: out)
             if case .iap = answering {
-                let intents = answers.map { ($0.id, InferredIntents(intents: $0.intents, valid: $0.valid, problem: $0.problem)) }
+                let intents = answers.map {
+                    ($0.id, InferredIntents(intents: $0.intents, valid: $0.valid, problem: $0.problem, degeneration: $0.degeneration))
+                }
                 try IntentsFile.write(Dictionary(intents, uniquingKeysWith: { a, _ in a }), to: IntentsFile.path(forResponses: out))
+                print("format: \(ReplyFormatSummary(intents.map(\.1)).line)")
             }
         } catch {
             throw CLI.failure(error)

@@ -46,11 +46,12 @@ struct AskCommand: ParsableCommand {
     func run() throws {
         let format = try scaffolding.format(model: adapter ?? model)
         let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model, adapter: adapter)
+        let prompt = format.prompt ?? .standard
         var input = "Question: \(question)"
         if let userContext, !userContext.isEmpty { input += "\n\nAbout me: \(userContext)" }
         let ids: [Int]
         do {
-            var chat = try template.render(RolloutPrompt.standard.messages(input: input), addGenerationPrompt: true)
+            var chat = try template.render(prompt.messages(input: input), addGenerationPrompt: true)
             if !format.prefill.isEmpty { chat.parts.append(.template(format.prefill)) }
             ids = tokenizer.encode(chat)
         } catch {
@@ -72,7 +73,7 @@ struct AskCommand: ParsableCommand {
             throw CLI.failure(error)
         }
         let reply = format.prefill + out[0].text
-        let parsed = RolloutParser.parse(reply)
+        let parsed = RolloutParser.parse(reply, echo: PromptEcho(prompt))
         if json {
             CommandOutput.print(
                 CommandOutput.Answer(

@@ -12,6 +12,18 @@ struct DoctorCommand: ParsableCommand {
     @Flag(name: .long, help: "Also print libtorch's full build configuration.")
     var verbose = false
 
+    @Option(
+        name: .customLong("require"), parsing: .upToNextOption,
+        help: "Catalog models the job at hand needs besides the embedded default's (e.g. gemma3-270m for the tests).")
+    var required: [String] = []
+
+    func validate() throws {
+        for name in required where ModelCatalog.model(named: name) == nil {
+            let known = ModelCatalog.models.map(\.name).joined(separator: ", ")
+            throw ValidationError("--require: '\(name)' is not a catalog model (\(known)).")
+        }
+    }
+
     func run() throws {
         var problems: [String] = []
         print("iap \(IAPVersion.string)")
@@ -50,14 +62,7 @@ struct DoctorCommand: ParsableCommand {
             print("  \(entry): \(complete ? "complete" : "INCOMPLETE (an interrupted download; 'make setup' replaces it)")")
         }
 
-        let store = ModelStore(cacheRoot: cache)
-        for model in ModelCatalog.models {
-            if store.isPresent(model) {
-                print("model \(model.name): \(store.location(of: model).path)")
-            } else {
-                problems.append("model \(model.name) is not in the cache: run 'iap models pull \(model.name)'.")
-            }
-        }
+        problems += checkModels(in: cache)
 
         if problems.isEmpty {
             print("ok")
@@ -65,5 +70,23 @@ struct DoctorCommand: ParsableCommand {
             for problem in problems { print("problem: \(problem)") }
             throw ExitCode(1)
         }
+    }
+
+    /// The embedded default's models and the `--require`d ones must be present; a missing
+    /// optional model is a note (a fresh `make demo` cache holds only the default's).
+    private func checkModels(in cache: String) -> [String] {
+        let store = ModelStore(cacheRoot: cache)
+        let needed = Set(required.map { $0.lowercased() })
+        var problems: [String] = []
+        for model in ModelCatalog.models {
+            if store.isPresent(model) {
+                print("model \(model.name): \(store.location(of: model).path)")
+            } else if model.isEmbeddedDefault || needed.contains(model.name) {
+                problems.append("model \(model.name) is not in the cache: run 'iap models pull \(model.name)'.")
+            } else {
+                print("model \(model.name): not in the cache (optional; 'iap models pull \(model.name)' when a config names it)")
+            }
+        }
+        return problems
     }
 }

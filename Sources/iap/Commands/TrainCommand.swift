@@ -28,7 +28,8 @@ struct TrainCommand: AsyncParsableCommand {
         try await TrainingSession.drive(trainer, cfg: cfg, folder: folder, run: run, resuming: options.resume != nil, command: "train") { line in
             let v = { (key: String) in TrainingSession.value(line, key) }
             return "reward \(v("reward/mean"))  parts: rubric \(v("reward/personalization")) contrast \(v("reward/contrast")) "
-                + "similarity \(v("reward/similarity")) length \(v("reward/length_penalty"))  valid \(v("format/valid_fraction"))  "
+                + "similarity \(v("reward/similarity")) length \(v("reward/length_penalty"))  valid \(v("format/valid_fraction")) copied \(v("format/copied_prompt_fraction")) "
+                + "repeated \(v("format/repeated_lines_fraction"))  "
                 + "intents \(v("intent/count"))  kl \(v("policy/kl"))"
         }
     }
