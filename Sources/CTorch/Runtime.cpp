@@ -7,6 +7,7 @@
 #include <ATen/autocast_mode.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/core/GradMode.h>
+#include <c10/util/Logging.h>
 #include <torch/headeronly/version.h>
 
 #include <dlfcn.h>
@@ -111,6 +112,13 @@ char *ct_build_config(void) {
 
 int32_t ct_set_parent_death_signal(int32_t signal) {
   return prctl(PR_SET_PDEATHSIG, static_cast<unsigned long>(signal), 0UL, 0UL, 0UL);
+}
+
+void ct_quiet_cpp_diagnostics(void) {
+  // c10's levels: 0 info, 1 warning, 2 error, 3 fatal; c10d logs each connection retry as a
+  // warning holding the whole exception, stack frames included.
+  FLAGS_caffe2_log_level = 3;
+  c10::SetStackTraceFetcher([]() { return std::string(); });
 }
 
 void ct_set_num_threads(int32_t n) {

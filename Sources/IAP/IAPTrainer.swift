@@ -157,7 +157,7 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
     /// trims metrics/rollouts written after it.
     public func restore(from folder: String) throws {
         // Under fsdp the weights are loaded whole, and the optimizer cuts its shards from them.
-        let state = try withWholePolicy { try TrainingCheckpoint.restore(from: folder, policy: parts.policy, optimizer: optimizer) }
+        let state = try withWholePolicy { try TrainingCheckpoint.restore(from: folder, policy: parts.policy, optimizer: optimizer, lastStep: config.run.steps) }
         guard let savedCursor = state.cursor, let savedEpoch = state.epoch else {
             throw ConfigError("\(folder)/\(TrainerState.fileName): no cursor or epoch (an iap sft checkpoint?)")
         }

@@ -270,7 +270,8 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
     }
 
     public func restore(from folder: String) throws {
-        step = try TrainingCheckpoint.restore(from: folder, policy: parts.policy, optimizer: optimizer).step
+        // SFT's length is its epochs over the labels, known only once they are made.
+        step = try TrainingCheckpoint.restore(from: folder, policy: parts.policy, optimizer: optimizer, lastStep: nil).step
         guard dataParallel.isMain else { return }
         try RunFolder.truncate(run.metricsPath, afterStep: step)
     }

@@ -52,10 +52,25 @@ public enum TrainingCheckpoint {
         for old in run.checkpointSteps().dropLast(max(1, keep)) { FileSystem.removeFolder(run.checkpointPath(step: old)) }
     }
 
+    /// A damaged or hand-edited trainer_state.json whose step disagrees with its folder would
+    /// resume "at step 1" and write a checkpoint named for its own step (2^63 − 1 once).
+    static func check(_ state: TrainerState, of folder: String, lastStep: Int?) throws(ConfigError) {
+        let file = folder + "/" + TrainerState.fileName
+        let name = folder.split(separator: "/").last ?? ""
+        if name.hasPrefix("step-"), let named = Int(name.dropFirst(5)), named != state.step {
+            throw ConfigError("\(file): step is \(state.step) but the folder is \(name) (a damaged or edited file?)")
+        }
+        if let lastStep, state.step > lastStep {
+            throw ConfigError("\(file): step \(state.step) is past run.steps (\(lastStep)); resume with --set run.steps=N for N ≥ \(state.step)")
+        }
+    }
+
     /// Copies the folder's weights (a LoRA run's: its adapters) into `policy`, its moments
-    /// into `optimizer`, and returns its trainer state.
-    public static func restore(from folder: String, policy: CausalLM, optimizer: any Optimizer) throws -> TrainerState {
+    /// into `optimizer`, and returns its trainer state — whose step is checked first against
+    /// the folder's name and the run's last step (`lastStep`; nil when the run has none).
+    public static func restore(from folder: String, policy: CausalLM, optimizer: any Optimizer, lastStep: Int?) throws -> TrainerState {
         let state = try JSONFile.read(TrainerState.self, from: folder + "/" + TrainerState.fileName)
+        try check(state, of: folder, lastStep: lastStep)
         let trained = policy.lora == nil ? policy.weights : policy.adapterTensors
         let weights: [String: Tensor]
         if policy.lora != nil {

@@ -24,6 +24,9 @@ public struct Rendezvous: Sendable, Equatable {
 
     /// The job described by `environment`; nil when `WORLD_SIZE` is not set (a plain,
     /// single-process run). A set but wrong variable is an error naming it.
+    /// This rank and where it meets the others, for errors.
+    var place: String { "rank \(rank) of \(worldSize) at \(host):\(port)" }
+
     public static func fromEnvironment(_ environment: [String: String]) throws(TorchError) -> Rendezvous? {
         guard let worldText = environment["WORLD_SIZE"] else { return nil }
         func number(_ name: String, _ text: String?, range: ClosedRange<Int>) throws(TorchError) -> Int {
@@ -94,9 +97,11 @@ public final class ProcessGroup: @unchecked Sendable {
     /// others; every rank then connects to every other. `bindHost` is the address peers
     /// reach this rank at (nil: this machine's hostname, else loopback).
     public convenience init(gloo rendezvous: Rendezvous, timeoutSeconds: Double = 1800, bindHost: String? = nil) throws(TorchError) {
-        let handle = ct_group_gloo(
-            rendezvous.host, Int32(rendezvous.port), Int32(rendezvous.rank), Int32(rendezvous.worldSize), bindHost ?? "", timeoutSeconds)
-        try self.init(handle, "process group", rendezvous, timeoutSeconds: timeoutSeconds, device: .cpu)
+        let bind = bindHost ?? ""
+        let handle = try RendezvousDeadline.group("process group", at: rendezvous.place, timeout: timeoutSeconds) {
+            ct_group_gloo(rendezvous.host, Int32(rendezvous.port), Int32(rendezvous.rank), Int32(rendezvous.worldSize), bind, timeoutSeconds)
+        }
+        self.init(handle, rendezvous, timeoutSeconds: timeoutSeconds, device: .cpu)
     }
 
     /// Joins the job as `init(gloo:)` does, then makes an NCCL group on CUDA `device` through
@@ -106,16 +111,14 @@ public final class ProcessGroup: @unchecked Sendable {
         guard case .cuda(let index) = device else {
             throw TorchError(operation: "NCCL process group", message: "NCCL needs a CUDA device, got \(device)")
         }
-        let handle = ct_group_nccl(
-            plugin, rendezvous.host, Int32(rendezvous.port), Int32(rendezvous.rank), Int32(rendezvous.worldSize), Int32(index), timeoutSeconds)
-        try self.init(handle, "NCCL process group", rendezvous, timeoutSeconds: timeoutSeconds, device: device)
+        let handle = try RendezvousDeadline.group("NCCL process group", at: rendezvous.place, timeout: timeoutSeconds) {
+            ct_group_nccl(plugin, rendezvous.host, Int32(rendezvous.port), Int32(rendezvous.rank), Int32(rendezvous.worldSize), Int32(index), timeoutSeconds)
+        }
+        self.init(handle, rendezvous, timeoutSeconds: timeoutSeconds, device: device)
     }
 
-    /// A group the shim made (`handle`), or its error named `what` when it made none.
-    init(_ handle: ct_group?, _ what: String, _ rendezvous: Rendezvous, timeoutSeconds: Double, device: Device) throws(TorchError) {
-        guard let handle else {
-            throw TorchError.last("\(what) (rank \(rendezvous.rank) of \(rendezvous.worldSize) at \(rendezvous.host):\(rendezvous.port))")
-        }
+    /// A group the shim made.
+    init(_ handle: ct_group, _ rendezvous: Rendezvous, timeoutSeconds: Double, device: Device) {
         self.handle = handle
         rank = rendezvous.rank
         worldSize = rendezvous.worldSize

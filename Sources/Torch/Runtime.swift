@@ -34,6 +34,11 @@ public enum Torch {
     /// `PR_SET_PDEATHSIG`); false when it refused.
     public static func setParentDeathSignal(_ signal: Int32) -> Bool { ct_set_parent_death_signal(signal) == 0 }
 
+    /// Stops libtorch printing its own warnings, errors and C++ stack frames (a rank that
+    /// cannot join its job logged ~50 lines of frames before our one-line error); commands
+    /// call it unless `--verbose`.
+    public static func quietCppDiagnostics() { ct_quiet_cpp_diagnostics() }
+
     /// Seeds the global generators of every device (loading the CUDA backend first where there
     /// is one: seeding looks libtorch's CUDA hooks up, once per process).
     public static func manualSeed(_ seed: UInt64) {

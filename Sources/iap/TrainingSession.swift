@@ -41,6 +41,9 @@ struct TrainingOptions: ParsableArguments {
     @Flag(help: "Allow --nproc-per-node above this machine's cores (CPU) or GPUs (CUDA).")
     var oversubscribe = false
 
+    @Flag(help: "Let libtorch print its own warnings and C++ stack frames (a failed rendezvous's retries, for one); without it a failure is one line.")
+    var verbose = false
+
     /// Prints the configuration when asked (true: nothing else to do).
     func printedConfig() throws(ExitCode) -> Bool {
         guard printConfig else { return false }
@@ -86,6 +89,7 @@ struct TrainingOptions: ParsableArguments {
     /// (or the only process) opens the folder (writing config.yaml for a new run) before
     /// joining, the others join and then open the folder rank 0 made.
     func openJob() throws(ExitCode) -> (TrainConfig, String, RunFolder, DataParallel) {
+        if !verbose { Torch.quietCppDiagnostics() }
         let job: Rendezvous?
         do { job = try Rendezvous.fromEnvironment(CLI.environment) } catch { throw CLI.failure("\(error)") }
         // One process alone runs without a group, unless it is a job of one rank over NCCL.

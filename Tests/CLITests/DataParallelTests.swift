@@ -250,6 +250,24 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: run + "/checkpoints/step-000001/model.safetensors"))
     }
 
+    /// Issue 29: rank 1 whose MASTER_PORT is held by something that accepts and never answers
+    /// (not rank 0's store) used to wait silently for minutes past `dist.timeout_s`; and a
+    /// rank that cannot join printed ~50 lines of C++ stack frames before its one clear line.
+    @Test(arguments: [(true, "no rendezvous within"), (false, "timed out")])
+    func aRankThatCannotJoinSaysSoInOneLineWithinTheTimeout(silentListener: Bool, message: String) throws {
+        let silent = try SilentServer()
+        let port = silentListener ? silent.port : Self.freePort()
+        let started = Date()
+        let r = try iap(
+            ["train"] + Self.settings + ["--run-dir", scratch("dp-silent"), "--set", "dist.timeout_s=3"],
+            environment: ["MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "\(port)", "RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "1"])
+        #expect(r.status == 1)
+        #expect(Date().timeIntervalSince(started) < 60)
+        #expect(r.errors.contains("rank 1 of 2 at 127.0.0.1:\(port)") && r.errors.contains(message), "\(r.errors)")
+        #expect(!r.errors.contains("frame #"), "\(r.errors)")
+        #expect(r.errors.split(separator: "\n").count <= 2, "\(r.errors)")
+    }
+
     /// The launcher's children, whichever of its threads started them.
     static func children(of pid: Int32) -> [Int32] {
         let tasks = "/proc/\(pid)/task"

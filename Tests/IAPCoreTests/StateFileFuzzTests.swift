@@ -47,3 +47,58 @@ import Testing
         }
     }
 }
+
+/// Issue 29 row 3: values nested thousands of levels deep (10 KB of text) once crashed the
+/// YAML parser with SIGSEGV, and `--resume` rereads config.yaml, so a folder could be made
+/// unresumable. Every nesting form is refused with the file or `--set` named; the JSON reader
+/// (trainer_state.json, adapter_config.json, …) refuses too.
+@Suite struct NestingDepthTests {
+    static let depth = 5_000
+    static let forms: [String: String] = [
+        "flow list": "run:\n  name: " + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "\n",
+        "flow map": "run:\n  name: " + String(repeating: "{a: ", count: depth) + "x" + String(repeating: "}", count: depth) + "\n",
+        "compact dashes": "run:\n  name:\n    " + String(repeating: "- ", count: depth) + "x\n",
+        "indented": "run:\n" + (1...1_000).map { String(repeating: " ", count: $0) + "k\($0):" }.joined(separator: "\n") + " x\n",
+    ]
+
+    @Test func deepYAMLIsRefusedNotACrash() throws {
+        for (form, text) in Self.forms {
+            do {
+                _ = try ConfigLoader.load(yaml: text, source: "deep.yaml")
+                Issue.record("\(form): accepted")
+            } catch {
+                #expect(error.message.hasPrefix("deep.yaml: "), "\(form): \(error)")
+                #expect(error.message.contains("nests deeper than 64 levels"), "\(form): \(error)")
+            }
+        }
+        let value = String(repeating: "[", count: Self.depth) + String(repeating: "]", count: Self.depth)
+        #expect(throws: ConfigError("--set run.name: the YAML nests deeper than 64 levels; a configuration needs 3 (section, key, list)")) {
+            _ = try ConfigLoader.load(file: nil, overrides: ["run.name=" + value])
+        }
+    }
+
+    /// Aliases nest deeper than the text: each anchor wraps the one before.
+    @Test func deepAliasChainsAreRefused() throws {
+        var text = "run:\n  name: x\nchain:\n  a0: &a0 [x]\n"
+        for k in 1...80 { text += "  a\(k): &a\(k) [*a\(k - 1)]\n" }
+        #expect(throws: ConfigError("deep.yaml: with its aliases expanded, the YAML nests deeper than 64 levels; a configuration needs 3 (section, key, list)")) {
+            _ = try ConfigLoader.load(yaml: text, source: "deep.yaml")
+        }
+    }
+
+    @Test func ordinaryConfigsAreWellWithinTheBound() throws {
+        for name in ["demo-cpu.yaml", "paper-qwen2.5-7b-instruct.yaml"] {
+            let text = try String(contentsOf: repositoryRoot.appendingPathComponent("configs/" + name), encoding: .utf8)
+            #expect(YAMLNesting.estimate(text[...]) <= 8, "\(name)")
+        }
+    }
+
+    @Test func deepJSONIsRefusedNotACrash() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("deep-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try (String(repeating: "{\"a\": ", count: Self.depth) + "1" + String(repeating: "}", count: Self.depth)).write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: FileIOError.self) { try JSONFile.read(TrainerState.self, from: path) }
+        try (String(repeating: "[", count: Self.depth) + String(repeating: "]", count: Self.depth)).write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: FileIOError.self) { try JSONFile.read([String].self, from: path) }
+    }
+}

@@ -126,3 +126,24 @@ import IAPCore
         }
     }
 }
+
+/// Issue 29 row 5: a trainer_state.json whose step disagrees with its folder (the probe:
+/// step-000001 saying 2^63 − 1) or lies past run.steps is refused before anything loads,
+/// naming the file; it used to resume "at step 1", train nothing and write a checkpoint
+/// named for the bogus step.
+@Suite struct TrainerStateStepTests {
+    @Test func theStepMustAgreeWithItsFolderAndTheRun() throws {
+        let folder = "runs/r/checkpoints/step-000001"
+        let bogus = TrainerState(step: Int.max, cursor: 0, epoch: 0, seed: 0, optimizerStep: 1)
+        #expect(throws: ConfigError("\(folder)/trainer_state.json: step is \(Int.max) but the folder is step-000001 (a damaged or edited file?)")) {
+            try TrainingCheckpoint.check(bogus, of: folder, lastStep: 10)
+        }
+        let late = TrainerState(step: 12, cursor: 0, epoch: 0, seed: 0, optimizerStep: 12)
+        #expect(throws: ConfigError("runs/r/checkpoints/step-000012/trainer_state.json: step 12 is past run.steps (10); resume with --set run.steps=N for N ≥ 12")) {
+            try TrainingCheckpoint.check(late, of: "runs/r/checkpoints/step-000012", lastStep: 10)
+        }
+        let fine = TrainerState(step: 1, cursor: 0, epoch: 0, seed: 0, optimizerStep: 1)
+        try TrainingCheckpoint.check(fine, of: folder, lastStep: 1)
+        try TrainingCheckpoint.check(late, of: "runs/r/checkpoints/step-000012", lastStep: nil)
+    }
+}

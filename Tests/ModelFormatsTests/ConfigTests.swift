@@ -92,6 +92,13 @@ func writeFile(_ path: String, _ text: String) throws {
         (#"{"model_type": "llama", "num_hidden_layers": -1}"#, "out of range"),
         (#"{"model_type": "llama", "rope_scaling": {"rope_type": "yarn"}}"#, "yarn is not supported"),
         (#"{"model_type": "bert", "position_embedding_type": "relative_key"}"#, "relative_key is not supported"),
+        // Issue 29: finite in the file, infinite in float32 where they are used.
+        (#"{"model_type": "llama", "rope_theta": 1e308}"#, "rope_theta = 1e+308 must be a positive number within float32's range"),
+        (#"{"model_type": "llama", "rope_scaling": {"rope_type": "linear", "factor": 1e300}}"#, "rope_scaling.factor"),
+        (#"{"model_type": "llama", "rope_scaling": {"rope_type": "llama3", "factor": 8, "low_freq_factor": -1}}"#, "low_freq_factor"),
+        (#"{"model_type": "gemma3_text", "query_pre_attn_scalar": 0}"#, "query_pre_attn_scalar"),
+        (#"{"model_type": "gemma3_text", "rope_local_base_freq": 1e39}"#, "rope_local_base_freq"),
+        (#"{"model_type": "bert", "layer_norm_eps": 1e308}"#, "layer_norm_eps = 1e+308 is out of range"),
     ])
     func badConfigsNameTheField(json: String, message: String) throws {
         do {

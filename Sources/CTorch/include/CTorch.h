@@ -326,6 +326,10 @@ void ct_set_num_threads(int32_t n);
 /// prctl(PR_SET_PDEATHSIG, signal) (variadic in C, so Swift cannot call it): the kernel
 /// sends `signal` to this process when its parent dies. 0 on success, -1 with errno.
 int32_t ct_set_parent_death_signal(int32_t signal);
+/// Quiets libtorch's own diagnostics on stderr for the rest of the process: its warnings and
+/// errors are no longer logged (the caller reports the failure in one line) and exceptions
+/// carry no C++ stack frames. Left uncalled, libtorch prints both (`--verbose`).
+void ct_quiet_cpp_diagnostics(void);
 int32_t ct_get_num_threads(void);
 void ct_set_num_interop_threads(int32_t n);
 /// dlopen()s libtorch_cuda.so (RTLD_GLOBAL), from `path` if given, else beside

@@ -55,13 +55,25 @@ public enum ConfigLoader {
 
     static func parse(_ text: String, source: String) throws(ConfigError) -> Node {
         guard text.utf8.count <= maxBytes else { throw ConfigError("\(source): \(text.utf8.count) bytes; a configuration file is at most 1 MiB") }
-        let node: Node?
-        do { node = try Yams.compose(yaml: text) } catch { throw ConfigError("\(source): not valid YAML: \(error)") }
+        let node = try composed(text, source: source)
         guard let node else { throw ConfigError("\(source): the file is empty (give at least one section, or no --config for the defaults)") }
         guard case .mapping = node else { throw ConfigError("\(source): expected a mapping of sections (run:, policy:, …)") }
+        return node
+    }
+
+    /// The YAML tree of a file or a `--set` value, refused when it nests deeper than
+    /// `YAMLNesting.maxDepth` (checked on the text first: parsing it would overflow the stack)
+    /// or expands past `maxNodes`.
+    static func composed(_ text: String, source: String) throws(ConfigError) -> Node? {
+        let nesting = "nests deeper than \(YAMLNesting.maxDepth) levels; a configuration needs 3 (section, key, list)"
+        guard YAMLNesting.estimate(text[...]) <= YAMLNesting.maxDepth else { throw ConfigError("\(source): the YAML " + nesting) }
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch { throw ConfigError("\(source): not valid YAML: \(error)") }
+        guard let node else { return nil }
         guard node.hasAtMost(maxNodes) else {
             throw ConfigError("\(source): expands to more than \(maxNodes) values (YAML aliases repeated inside each other?); refusing it")
         }
+        guard node.nestsAtMost(YAMLNesting.maxDepth) else { throw ConfigError("\(source): with its aliases expanded, the YAML " + nesting) }
         return node
     }
 
@@ -90,10 +102,7 @@ public enum ConfigLoader {
         guard let eq = text.firstIndex(of: "=") else { throw ConfigError("--set \(text): expected section.key=value") }
         let path = text[..<eq].split(separator: ".").map(String.init)
         guard path.count == 2 else { throw ConfigError("--set \(text): the key must be section.key (e.g. optim.lr=2e-5)") }
-        let value: Node?
-        do { value = try Yams.compose(yaml: String(text[text.index(after: eq)...])) } catch {
-            throw ConfigError("--set \(path.joined(separator: ".")): the value is not valid YAML")
-        }
+        let value = try composed(String(text[text.index(after: eq)...]), source: "--set \(path.joined(separator: "."))")
         let patch = Node.mapping(Node.Mapping([(Node(path[0]), Node.mapping(Node.Mapping([(Node(path[1]), value ?? Node("null", Tag(.null)))])))]))
         _ = try decode(patch, source: "--set")
         return tree.merging(patch)

@@ -22,6 +22,20 @@ extension Node {
         return visit(self)
     }
 
+    /// Whether no value lies more than `limit` levels down, an alias counting at its depth of
+    /// use (aliases can nest deeper than the text shows); stops descending past the limit.
+    func nestsAtMost(_ limit: Int) -> Bool {
+        func fits(_ node: Node, _ room: Int) -> Bool {
+            guard room >= 0 else { return false }
+            switch node {
+            case .scalar: return true
+            case .mapping(let pairs): return pairs.allSatisfy { fits($0.key, room - 1) && fits($0.value, room - 1) }
+            case .sequence(let items): return items.allSatisfy { fits($0, room - 1) }
+            }
+        }
+        return fits(self, limit)
+    }
+
     /// The value at a key path of nested mappings.
     func value(at path: [String]) -> Node? {
         var node = self

@@ -51,6 +51,9 @@ extension BertConfig {
         guard headCount > 0, hiddenSize % headCount == 0 else {
             throw ModelFileError(path: source, reason: "hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(headCount)")
         }
+        guard layerNormEps > 0, layerNormEps < 1 else {
+            throw ModelFileError(path: source, reason: "layer_norm_eps = \(layerNormEps) is out of range (0, 1)")
+        }
         if let type = d.positionEmbeddingType, type != "absolute" {
             throw ModelFileError(path: source, reason: "position_embedding_type \(type) is not supported (absolute is)")
         }

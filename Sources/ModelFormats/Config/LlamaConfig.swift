@@ -98,7 +98,18 @@ public struct CausalLMConfig: Sendable, Equatable {
         }
         guard headDim % 2 == 0 else { throw fail("head_dim (\(headDim)) must be even for rotary embeddings") }
         guard rmsNormEps > 0, rmsNormEps < 1 else { throw fail("rms_norm_eps = \(rmsNormEps) is out of range") }
-        guard ropeTheta > 0 else { throw fail("rope_theta = \(ropeTheta) must be positive") }
+        var floats = [("rope_theta", ropeTheta)]
+        if let gemma { floats += [("query_pre_attn_scalar", gemma.queryPreAttentionScalar), ("rope_local_base_freq", gemma.localRopeTheta)] }
+        switch ropeScaling {
+        case .llama3(let factor, let low, let high, _): floats += [("rope_scaling.factor", factor), ("low_freq_factor", low), ("high_freq_factor", high)]
+        case .linear(let factor): floats += [("rope_scaling.factor", factor)]
+        case .frequencyFactorsTensor, nil: break
+        }
+        // Used in float32 (rotary tables, the attention scale): a finite Double past its range
+        // would become infinity there and every logit NaN.
+        for (name, value) in floats where !(value > 0 && Float(value).isFinite) {
+            throw fail("\(name) = \(value) must be a positive number within float32's range")
+        }
         let activations = gemma == nil ? ["silu", "swish"] : ["gelu_pytorch_tanh", "gelu_tanh", "gelu"]
         guard activations.contains(hiddenAct) else { throw fail("hidden_act \(hiddenAct) is not supported (\(activations[0]) is)") }
         if let slidingWindow, slidingWindow <= 0 { throw fail("sliding_window = \(slidingWindow) must be positive") }

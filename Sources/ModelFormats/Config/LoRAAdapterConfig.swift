@@ -70,6 +70,11 @@ public struct LoRAAdapterConfig: Codable, Sendable, Equatable {
         if peftType != "LORA" { return "peft_type is \(peftType); only LORA adapters are supported" }
         if r < 1 { return "r must be at least 1, got \(r)" }
         if !loraAlpha.isFinite || loraAlpha <= 0 { return "lora_alpha must be positive, got \(loraAlpha)" }
+        // The scale multiplies B·A in the model's precision (float16 at the narrowest): past
+        // its range the update is infinite and every output NaN.
+        if scale > 65504 {
+            return "lora_alpha \(loraAlpha) with r \(r) gives the scale \(scale), beyond float16's largest number (65504)"
+        }
         if !(0..<1).contains(loraDropout) { return "lora_dropout must be in [0, 1), got \(loraDropout)" }
         if case .names(let names) = targetModules, names.isEmpty { return "target_modules names no module" }
         if useDora { return "use_dora: DoRA adapters are not supported" }
