@@ -75,6 +75,9 @@ public struct AnswerGenerator {
         var out: [GeneratedAnswer] = []
         let size = max(1, batch)
         let echo = PromptEcho(prompt)
+        // Every prompt is made and checked against the context before the first is answered.
+        let allPrompts = try records.map { record in try promptIds(record, intents: intents.map { all in all[record.id] ?? [] }) }
+        try checkContext(records, prompts: allPrompts)
         for start in stride(from: 0, to: records.count, by: size) {
             let chunk = Array(records[start..<min(start + size, records.count)])
             if let done = finished[start], done.map(\.id) == chunk.flatMap({ r in Array(repeating: r.id, count: max(1, options.samplesPerPrompt)) }) {
@@ -82,7 +85,7 @@ public struct AnswerGenerator {
                 progress(min(start + size, records.count), records.count)
                 continue
             }
-            let prompts = try chunk.map { record in try promptIds(record, intents: intents.map { all in all[record.id] ?? [] }) }
+            let prompts = Array(allPrompts[start..<start + chunk.count])
             var o = options
             o.seed = options.seed &+ UInt64(start)
             o.addStops(of: template)

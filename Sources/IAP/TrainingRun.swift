@@ -34,7 +34,7 @@ public struct TrainingRun {
     public static func start(config: TrainConfig, folder: String) throws -> RunFolder {
         let run = try RunFolder.claim(path: folder)
         guard run.checkpointSteps().isEmpty && !FileSystem.exists(run.metricsPath) else {
-            throw ConfigError("\(folder) already holds a run: continue it with --resume \(folder), or choose another --run-dir")
+            throw ConfigError("\(folder) already holds a run: continue it with --resume \(ShellQuoting.quoted(folder)), or choose another --run-dir")
         }
         try AtomicFile.write(ConfigLoader.yaml(config), to: run.configPath)
         return run
@@ -43,7 +43,10 @@ public struct TrainingRun {
     /// Runs the job to its end (or a stop); on several ranks, an error from a broken
     /// collective comes back naming the ranks that are gone and the step.
     public func drive(resuming: Bool) async throws {
-        do { try await driveSteps(resuming: resuming) } catch { throw trainer.dataParallel.explained(error, step: trainer.step + 1) }
+        do { try await driveSteps(resuming: resuming) } catch {
+            let explained = trainer.dataParallel.explained(error, step: trainer.step + 1)
+            throw explained is CollectiveFailure ? explained : error
+        }
     }
 
     func driveSteps(resuming: Bool) async throws {
@@ -57,7 +60,8 @@ public struct TrainingRun {
         let started = ContinuousClock.now
         let firstStep = trainer.step
         while trainer.step < trainer.totalSteps {
-            let line = try await trainer.trainStep()
+            let line: MetricsLine
+            do { line = try await trainer.trainStep() } catch { throw TrainingStepError(step: trainer.step + 1, underlying: error) }
             let perStep = seconds(since: started) / Double(trainer.step - firstStep)
             report(.stepped(line, secondsPerStep: perStep, secondsLeft: perStep * Double(trainer.totalSteps - trainer.step)))
             // A stop asked of any rank (Ctrl-C reaches them all, not always at the same step)
@@ -101,4 +105,12 @@ public struct TrainingRun {
         }
         report(.startedOver)
     }
+}
+
+/// A failure inside training step `step` (what resuming, preparing or saving throw is not
+/// one: it names its own file or phase, and a "step N:" before it would mislead).
+public struct TrainingStepError: Error, CustomStringConvertible {
+    public let step: Int
+    public let underlying: any Error
+    public var description: String { "step \(step): \(underlying)" }
 }

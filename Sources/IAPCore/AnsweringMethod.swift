@@ -30,4 +30,18 @@ public enum AnsweringMethod: Sendable, Equatable {
     public func input(_ mode: PolicyInputMode) -> PolicyInputMode {
         self == .baseline(.nonPersonalized) ? .questionOnly : mode
     }
+
+    /// Why a setting given for this method would be silently ignored (nil when none is):
+    /// `input` (what the model is shown), `intents` (an intents file), `replyFormat` (the IAP
+    /// reply's prefill, scaffold or block budgets). A flag that changes nothing is an error.
+    public func ignoredSetting(input: Bool, intents: Bool, replyFormat: Bool) -> String? {
+        if input && self == .baseline(.nonPersonalized) {
+            return "--input: the non-personalized method shows the model the question alone; leave --input out"
+        }
+        if intents && self != .baseline(.explicitIntent) { return "--intents: only --method explicit-intent reads an intents file" }
+        if replyFormat, case .baseline = self {
+            return "--prefill, --scaffold and --block-budgets shape the IAP reply: only --method iap uses them"
+        }
+        return nil
+    }
 }

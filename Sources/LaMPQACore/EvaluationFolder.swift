@@ -31,7 +31,8 @@ public struct EvaluationFolder: Sendable {
     /// Writes the scores files and summary.json of one evaluation.
     public func write(_ report: EvaluationReport, responses: String, data: String, split: LaMPQASplit) throws(JSONFileError) {
         do { try FileSystem.makeDirectories(path) } catch { throw JSONFileError(path: error.path, reason: error.reason) }
-        for domain in LaMPQADomain.allCases where report.domainScores[domain] != nil {
+        let scored = Set(report.questions.map(\.domain))
+        for domain in LaMPQADomain.allCases where scored.contains(domain) {
             let scores = DomainScoresFile(report.questions.filter { $0.domain == domain })
             try JSONFile.write(scores, to: scoresPath(domain, split, complete: report.isComplete))
             // The other kind, from an earlier run, would contradict this one.
@@ -68,7 +69,9 @@ public struct EvaluationFolder: Sendable {
                 do { file = try JSONFile.read(from: scoresFile) } catch {
                     throw LaMPQADataError(file: error.path, reason: error.reason)
                 }
-                scores[domain] = Dictionary(file.perQuestionScores.map { ($0.id, $0.score) }, uniquingKeysWith: { a, _ in a })
+                // An incomplete file's unjudged questions (score null) have no score to compare.
+                let judged = file.perQuestionScores.compactMap { q in q.score.map { (q.id, $0) } }
+                scores[domain] = Dictionary(judged, uniquingKeysWith: { a, _ in a })
             }
         }
         guard !scores.isEmpty else { throw LaMPQADataError(file: path, reason: "no *.scores.json files (an iap evaluate output folder is expected)") }
@@ -88,9 +91,10 @@ struct Completeness: Decodable {
 public struct DomainScoresFile: Codable, Sendable, Equatable {
     public struct Question: Codable, Sendable, Equatable {
         public var id: String
-        public var score: Double
+        /// Null in an incomplete evaluation's file for a question with an aspect never judged.
+        public var score: Double?
         public var details: [Aspect]
-        public init(id: String, score: Double, details: [Aspect]) {
+        public init(id: String, score: Double?, details: [Aspect]) {
             self.id = id
             self.score = score
             self.details = details
@@ -100,8 +104,16 @@ public struct DomainScoresFile: Codable, Sendable, Equatable {
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             id = try c.decode(String.self, forKey: .id)
-            score = try c.decode(Double.self, forKey: .score)
+            score = try c.decodeIfPresent(Double.self, forKey: .score)
             details = try c.decodeIfPresent([Aspect].self, forKey: .details) ?? []
+        }
+
+        /// `score` is written as null, not left out, when there is none.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(score, forKey: .score)
+            try c.encode(details, forKey: .details)
         }
 
         enum CodingKeys: String, CodingKey { case id, score, details }
@@ -115,15 +127,22 @@ public struct DomainScoresFile: Codable, Sendable, Equatable {
         }
     }
 
-    /// Mean question score.
-    public var score: Double
+    /// Mean question score; null when a question was never judged.
+    public var score: Double?
     public var perQuestionScores: [Question]
 
     public init(_ questions: [QuestionScore]) {
-        score = questions.isEmpty ? 0 : questions.reduce(0) { $0 + $1.score } / Double(questions.count)
+        let judged = questions.allSatisfy(\.isJudged)
+        score = !judged ? nil : questions.isEmpty ? 0 : questions.reduce(0) { $0 + $1.score } / Double(questions.count)
         perQuestionScores = questions.map { q in
-            Question(id: q.id, score: q.score, details: q.aspects.map { Aspect(aspect: $0.aspect, score: $0.score) })
+            Question(id: q.id, score: q.judgedScore, details: q.aspects.map { Aspect(aspect: $0.aspect, score: $0.score) })
         }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(score, forKey: .score)
+        try c.encode(perQuestionScores, forKey: .perQuestionScores)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -135,8 +154,9 @@ public struct DomainScoresFile: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         perQuestionScores = try c.decode([Question].self, forKey: .perQuestionScores)
-        score = try c.decodeIfPresent(Double.self, forKey: .score)
-            ?? (perQuestionScores.isEmpty ? 0 : perQuestionScores.reduce(0) { $0 + $1.score } / Double(perQuestionScores.count))
+        let scores = perQuestionScores.compactMap(\.score)
+        let mean = scores.count < perQuestionScores.count ? nil : scores.isEmpty ? 0 : scores.reduce(0, +) / Double(scores.count)
+        score = try c.decodeIfPresent(Double.self, forKey: .score) ?? mean
     }
 }
 
@@ -155,8 +175,10 @@ public struct EvaluationSummary: Codable, Sendable, Equatable {
     public var judge: String
     public var judgeIsProxy: Bool
     public var promptVersion: String
-    /// Domain (configuration name) → mean score.
-    public var domains: [String: Double]
+    /// Domain (configuration name) → mean score; null for a domain with a question never
+    /// judged (listed in `incompleteDomains`; there is then no macro average either).
+    public var domains: [String: Double?]
+    public var incompleteDomains: [String]
     public var macro: Double?
     public var questions: Int
     public var judgeCalls: Int
@@ -179,7 +201,10 @@ public struct EvaluationSummary: Codable, Sendable, Equatable {
         judge = report.judgeIdentity
         judgeIsProxy = report.judgeIsProxy
         promptVersion = report.promptVersion
-        domains = Dictionary(report.domainScores.map { ($0.key.rawValue, $0.value) }, uniquingKeysWith: { a, _ in a })
+        var domains: [String: Double?] = Dictionary(report.domainScores.map { ($0.key.rawValue, $0.value) }, uniquingKeysWith: { a, _ in a })
+        for open in report.incompleteDomains { domains[open.rawValue] = .some(nil) }
+        self.domains = domains
+        incompleteDomains = report.incompleteDomains.map(\.rawValue)
         macro = report.macro
         questions = report.questions.count
         judgeCalls = report.calls
@@ -200,7 +225,8 @@ public struct EvaluationSummary: Codable, Sendable, Equatable {
         judge = try c.decode(String.self, forKey: .judge)
         judgeIsProxy = try c.decode(Bool.self, forKey: .judgeIsProxy)
         promptVersion = try c.decode(String.self, forKey: .promptVersion)
-        domains = try c.decode([String: Double].self, forKey: .domains)
+        domains = try c.decode([String: Double?].self, forKey: .domains)
+        incompleteDomains = try c.decodeIfPresent([String].self, forKey: .incompleteDomains) ?? []
         macro = try c.decodeIfPresent(Double.self, forKey: .macro)
         questions = try c.decode(Int.self, forKey: .questions)
         judgeCalls = try c.decode(Int.self, forKey: .judgeCalls)
@@ -224,6 +250,7 @@ public struct EvaluationSummary: Codable, Sendable, Equatable {
         case complete
         case incompleteItems = "incomplete_items"
         case unansweredRequests = "unanswered_requests"
+        case incompleteDomains = "incomplete_domains"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -235,7 +262,8 @@ public struct EvaluationSummary: Codable, Sendable, Equatable {
         try c.encode(judgeIsProxy, forKey: .judgeIsProxy)
         try c.encode(promptVersion, forKey: .promptVersion)
         try c.encode(domains, forKey: .domains)
-        try c.encode(macro, forKey: .macro)  // null when no domain was scored
+        try c.encode(incompleteDomains, forKey: .incompleteDomains)
+        try c.encode(macro, forKey: .macro)  // null when no domain was scored, or one is incomplete
         try c.encode(questions, forKey: .questions)
         try c.encode(judgeCalls, forKey: .judgeCalls)
         try c.encode(cacheHits, forKey: .cacheHits)

@@ -15,7 +15,10 @@ public struct EvaluationProgress: Sendable {
 /// Everything an evaluation produced.
 public struct EvaluationReport: Sendable {
     public var questions: [QuestionScore]
+    /// Domains whose questions were all judged; a domain with an unjudged item is in
+    /// `incompleteDomains` instead, and then there is no macro average.
     public var domainScores: [LaMPQADomain: Double]
+    public var incompleteDomains: [LaMPQADomain] = []
     public var macro: Double?
     public var judgeIdentity: String
     public var judgeIsProxy: Bool
@@ -192,20 +195,24 @@ public struct Evaluator: Sendable {
             let entry = (item.questionId, item.aspect.aspect, ledger.problems[i])
             if ledger.callFailed.contains(i) { incomplete.append(entry) } else { failed.append(entry) }
         }
-        for (i, item) in items.enumerated() {
+        // An aspect whose call failed has no score to show (its question has none either).
+        for (i, item) in items.enumerated() where !ledger.callFailed.contains(i) {
             byQuestion[item.questionId, default: []].append((item.aspectIndex, ledger.scores[i] ?? 0))
         }
         var questions: [QuestionScore] = []
         for record in records where responses[record.id] != nil {
             let aspectScores = (byQuestion[record.id] ?? []).sorted { $0.0 < $1.0 }.map { (record.aspects[$0.0].aspect, $0.1) }
-            let failures = failed.filter { $0.id == record.id }.count + incomplete.filter { $0.id == record.id }.count
-            questions.append(QuestionScore(id: record.id, domain: record.domain, aspects: aspectScores, failedAspects: failures))
+            questions.append(
+                QuestionScore(
+                    id: record.id, domain: record.domain, aspects: aspectScores, failedAspects: failed.filter { $0.id == record.id }.count,
+                    unjudgedAspects: incomplete.filter { $0.id == record.id }.count))
         }
-        let domains = RubricScores.domainScores(questions)
+        let (domains, open) = RubricScores.judgedDomainScores(questions)
         return EvaluationReport(
-            questions: questions, domainScores: domains, macro: RubricScores.macro(domains), judgeIdentity: judge.identity,
-            judgeIsProxy: judge.isProxy, promptVersion: judge.promptVersion, calls: ledger.calls, cacheHits: ledger.cacheHits,
-            retries: ledger.retries, failed: failed, incomplete: incomplete, unanswered: ledger.unanswered, missingResponses: missing)
+            questions: questions, domainScores: domains, incompleteDomains: open, macro: open.isEmpty ? RubricScores.macro(domains) : nil,
+            judgeIdentity: judge.identity, judgeIsProxy: judge.isProxy, promptVersion: judge.promptVersion, calls: ledger.calls,
+            cacheHits: ledger.cacheHits, retries: ledger.retries, failed: failed, incomplete: incomplete, unanswered: ledger.unanswered,
+            missingResponses: missing)
     }
 }
 

@@ -46,9 +46,7 @@ public final class OpenAIChatBackend: ChatBackend, @unchecked Sendable {
 
     public init(settings: Settings) throws(JudgeConfigurationError) {
         guard !settings.baseURLs.isEmpty else { throw JudgeConfigurationError("--judge-url: give at least one base URL") }
-        for url in settings.baseURLs where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
-            throw JudgeConfigurationError("--judge-url \(Self.withoutCredentials(url)): must start with http:// or https://")
-        }
+        for url in settings.baseURLs { try Self.check(url) }
         guard settings.concurrency >= 1, settings.maxAttempts >= 1, settings.timeout > 0 else {
             throw JudgeConfigurationError("judge concurrency, attempts and timeout must be positive")
         }
@@ -114,6 +112,26 @@ public final class OpenAIChatBackend: ChatBackend, @unchecked Sendable {
         let authority = url[start...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
         guard let at = authority.lastIndex(of: "@") else { return url }
         return String(url[..<start]) + "***" + String(url[at...])
+    }
+
+    /// Refuses a base URL the HTTP client could not call, before the first call (it used to be
+    /// tried once per item and reported per item as `HTTPClientError.invalidURL`).
+    static func check(_ url: String) throws(JudgeConfigurationError) {
+        let shown = "--judge-url \(withoutCredentials(url))"
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw JudgeConfigurationError(shown + ": must start with http:// or https://") }
+        // Read here first: the client reads "http:///v1" as having a host, and traps on a
+        // port past 65535 ("Not enough bits") instead of throwing.
+        let authority = url.drop { $0 != ":" }.dropFirst(3).prefix { $0 != "/" }
+        let hostAndPort = authority.lastIndex(of: "@").map { authority[authority.index(after: $0)...] } ?? authority
+        let afterHost = hostAndPort.hasPrefix("[") ? hostAndPort.drop { $0 != "]" }.dropFirst() : hostAndPort.drop { $0 != ":" }
+        let hostLength = hostAndPort.count - afterHost.count
+        let port = afterHost.dropFirst()
+        guard hostLength > 0, afterHost.isEmpty || (afterHost.first == ":" && Int(port).map { (1...65535).contains($0) } == true) else {
+            throw JudgeConfigurationError(shown + ": needs a host, and a port in 1…65535 if any")
+        }
+        do { _ = try HTTPClient.Request(url: url.hasSuffix("/") ? url + "chat/completions" : url + "/chat/completions") } catch {
+            throw JudgeConfigurationError(shown + ": not a valid URL (a scheme, a host, an optional port and path, no spaces)")
+        }
     }
 
     /// A problem as it may be printed or stored: no credentials of the judge URLs, and not the

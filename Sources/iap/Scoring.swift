@@ -21,14 +21,18 @@ enum EvaluationDisplay {
 
     static func show(_ report: EvaluationReport, responses: String) {
         print("\(FileSystem.baseName(responses))  judge \(report.judgeIdentity)\(report.judgeIsProxy ? " (proxy)" : "")")
-        for (domain, score) in report.domainScores.sorted(by: { $0.key < $1.key }) {
-            print("  \(domain.rawValue.padding(toLength: 36)) \(formatScore(score))")
+        // A domain with an item never judged shows "—", never a score counting it as 0.
+        for domain in Set(report.questions.map(\.domain)).sorted() {
+            print("  \(domain.rawValue.padding(toLength: 36)) \(report.domainScores[domain].map(formatScore) ?? "—")")
         }
-        if let macro = report.macro { print("  \("macro average".padding(toLength: 36)) \(formatScore(macro))") }
+        if report.macro != nil || !report.incompleteDomains.isEmpty {
+            print("  \("macro average".padding(toLength: 36)) \(report.macro.map(formatScore) ?? "—")")
+        }
         let unanswered = report.unanswered > 0 ? " (\(report.unanswered) without a reply)" : ""
         print("  judge calls \(report.calls)\(unanswered), cache hits \(report.cacheHits), retries \(report.retries), unusable answers \(report.failed.count)")
         if let first = report.incomplete.first {
-            CLI.note("error: \(report.incomplete.count) judge calls failed (first: \(first.problem)); these items have no score")
+            let open = report.incompleteDomains.map(\.rawValue).joined(separator: ", ")
+            CLI.note("error: \(report.incomplete.count) judge calls failed (first: \(first.problem)); these items have no score, nor have their domains (\(open))")
         }
         if !report.missingResponses.isEmpty {
             CLI.note("warning: \(report.missingResponses.count) questions have no response and were not scored (listed in summary.json)")

@@ -205,8 +205,8 @@ enum TrainingSession {
             case .stepped(let line, let perStep, let left):
                 CLI.note("step \(line.step)/\(trainer.totalSteps)  \(summary(line))  \(Int(perStep))s/step  ETA \(Int(left))s")
             case .stoppedEarly(let step):
-                CLI.note(step == 0 ? "stopped before the first step; continue with: iap \(command) --resume \(folder)"
-                    : "stopped at step \(step); continue with: iap \(command) --resume \(folder)")
+                let resume = "continue with: iap \(command) --resume \(ShellQuoting.quoted(folder))"
+                CLI.note(step == 0 ? "stopped before the first step; \(resume)" : "stopped at step \(step); \(resume)")
             case .cleanedUp(let what): CLI.note(what)
             case .finished(let checkpoint):
                 print("run folder: \(folder)")
@@ -214,8 +214,9 @@ enum TrainingSession {
             }
         }
         do { try await driver.drive(resuming: resuming) } catch let code as ExitCode { throw code } catch {
-            let rank = parallel.worldSize > 1 ? "rank \(parallel.rank) of \(parallel.worldSize), " : ""
-            throw CLI.failure(trainer.step < trainer.totalSteps ? "\(rank)step \(trainer.step + 1): \(error)" : "\(rank)\(error)")
+            // A broken collective already names the rank, the step and the ranks gone.
+            let rank = parallel.worldSize > 1 && !(error is CollectiveFailure) ? "rank \(parallel.rank) of \(parallel.worldSize), " : ""
+            throw CLI.failure(rank + "\(error)")
         }
         // Stopped by Ctrl-C (after saving): not a finished run, so `iap train && …` stops too.
         if trainingStopRequested != 0 { throw ExitCode(130) }

@@ -15,10 +15,10 @@ import Testing
         "ablate intents": ["--model", missing, "--intents", missing, "--out", missing + "/o", "--data", missing],
         "ablate buckets": ["--intents", missing, "--results", missing], "report": [missing], "serve": ["--model", missing],
         "embed": ["--model", missing, "--text", "x"], "tokenize": ["--model", missing, "--text", "x"],
-        "train": ["--config", missing], "sft": ["--config", missing],
+        "train": ["--config", missing], "sft": ["--config", missing], "metrics": [missing],
     ]
     /// Numeric options without a default value.
-    static let numericWithoutDefault: Set<String> = ["limit", "sample-seed", "nproc-per-node"]
+    static let numericWithoutDefault: Set<String> = ["limit", "sample-seed", "nproc-per-node", "step"]
 
     /// Issue 14: `iap evaluate` defaults to the benchmark's protocol (SPEC-LAMPQA: judge
     /// max_tokens 4096, 100 retry rounds); the cheaper values are flags.
@@ -68,5 +68,26 @@ import Testing
                 #expect(r.status != 0 && r.status < 128 && named, "iap \(arguments.joined(separator: " ")) → \(r.status): \(r.errors.suffix(300))")
             }
         }
+    }
+
+    /// Issue 29 row 11: a flag the chosen method does not use is refused, not ignored.
+    @Test func flagsAMethodDoesNotUseAreRefused() throws {
+        guard binaryIsBuilt else {
+            Issue.record("build the iap binary first (make test does)")
+            return
+        }
+        let answer = ["answer", "--out", Self.missing + "/x.json", "--model", Self.missing, "--data", Self.missing]
+        for (flags, named) in [
+            (["--method", "non-personalized", "--input", "narrative"], "--input: the non-personalized method"),
+            (["--method", "implicit-intent", "--intents", Self.missing], "--intents: only --method explicit-intent"),
+            (["--method", "implicit-intent", "--prefill", "<think>"], "only --method iap uses them"),
+            (["--method", "non-personalized", "--block-budgets", "8,8,8,8"], "only --method iap uses them"),
+        ] {
+            let r = try iap(answer + flags)
+            #expect(r.status == 64 && r.errors.contains(named), "\(flags) → \(r.status): \(r.errors.suffix(300))")
+        }
+        // The flags a method uses still reach its file errors.
+        let fine = try iap(answer + ["--method", "implicit-intent", "--input", "question"])
+        #expect(fine.status == 1 && fine.errors.contains(Self.missing), "\(fine.errors.suffix(300))")
     }
 }

@@ -40,6 +40,12 @@ import Testing
         #expect(!summary.contains("hunter2") && !evaluated.errors.contains("hunter2") && !evaluated.output.contains("hunter2"))
         let files = try FileManager.default.contentsOfDirectory(atPath: d + "/eval")
         #expect(!files.contains { $0.hasSuffix(".scores.json") }, "\(files)")
+        // Issue 29 row 8: nothing judged, so no score anywhere — "—" and null, never 0.
+        #expect(summary.contains(#""macro" : null"#) && summary.contains(#""Art_and_Entertainment" : null"#), "\(summary)")
+        #expect(summary.contains(#""incomplete_domains" : ["#), "\(summary)")
+        #expect(evaluated.output.contains("macro average") && evaluated.output.contains("—") && !evaluated.output.contains("0.0000"), "\(evaluated.output)")
+        let scores = try String(contentsOfFile: d + "/eval/Art_and_Entertainment_test.scores.incomplete.json", encoding: .utf8)
+        #expect(scores.contains(#""score" : null"#) && !scores.contains(#""score" : 0"#), "\(scores)")
         let compared = try iap(["compare", d + "/eval"])
         #expect(compared.status == 1 && compared.errors.contains("incomplete evaluation"), "\(compared.errors)")
         let shown = try iap(["compare", "--allow-incomplete", d + "/eval"])
@@ -125,6 +131,34 @@ import Testing
         #expect(long.status == 1 && long.errors.contains("MB of memory are available"), "\(long.errors)")
     }
 
+    /// Issue 29 row 7: a prompt longer than the model's context (12k tokens to SmolLM2's
+    /// 8,192) ran for minutes without a word; now it is refused before anything is generated,
+    /// naming the record, its length and the context.
+    @Test func answerRefusesPromptsPastTheContext() throws {
+        guard binaryIsBuilt else {
+            Issue.record("build the iap binary first (make test does)")
+            return
+        }
+        let d = scratch("long-prompt")
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        try FileManager.default.createDirectory(atPath: d + "/data", withIntermediateDirectories: true)
+        for name in ["Art_and_Entertainment", "Lifestyle_and_Personal_Development", "Society_and_Culture"] {
+            let source = repository.appendingPathComponent("data/sample/\(name)_test.json")
+            var records = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: source)) as? [[String: Any]])
+            if name == "Society_and_Culture" { records[0]["narrative"] = String(repeating: "I keep a garden by the sea. ", count: 2_000) }
+            try JSONSerialization.data(withJSONObject: records).write(to: URL(fileURLWithPath: d + "/data/\(name)_test.json"))
+        }
+        let started = Date()
+        let long = try iap(["answer", "--method", "implicit-intent", "--data", d + "/data", "--limit", "1", "--max-tokens", "8", "--out", d + "/r.json"])
+        let society = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: d + "/data/Society_and_Culture_test.json"))) as? [[String: Any]])
+        let id = try #require(society[0]["id"] as? String)
+        #expect(long.status == 1, "\(long.errors)")
+        #expect(long.errors.contains("record \(id): its prompt is ") && long.errors.contains("context of 8192"), "\(long.errors)")
+        #expect(!long.errors.contains("questions answered"), "nothing was generated first: \(long.errors)")
+        #expect(Date().timeIntervalSince(started) < 120)
+    }
+
     /// `--decode-steps cuda-graphs` without a CUDA device is refused naming both flags; the
     /// static steps CUDA graphs record give eager steps' greedy reply.
     @Test func decodeStepsAreCheckedAndStaticStepsMatchEagerOnes() throws {
@@ -172,16 +206,31 @@ import Testing
             Issue.record("build the iap binary first (make test does)")
             return
         }
-        let d = scratch("interrupt")
-        defer { try? FileManager.default.removeItem(atPath: d) }
+        let parent = scratch("interrupt")
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        // Issue 29 row 10: the printed command is pasted as it is, so the folder is quoted.
+        let d = parent + "/run of Anne's"
         let tiny = [
             "--set", "rollout.questions_per_step=1", "--set", "rollout.group_size=2", "--set", "rollout.max_new_tokens=8",
             "--set", "rollout.reference_max_new_tokens=8", "--set", "dapo.dynamic_sampling=false",
         ]
         let interrupted = try iap(["train", "--config", "configs/demo-cpu.yaml", "--run-dir", d, "--set", "run.steps=3"] + tiny, interruptWhen: "step 1/3")
         #expect(interrupted.status == 130, "\(interrupted.status): \(interrupted.errors.suffix(1500))")
-        #expect(interrupted.errors.contains("continue with: iap train --resume"), "\(interrupted.errors.suffix(800))")
+        let quoted = "'" + parent + #"/run of Anne'\''s'"#
+        #expect(interrupted.errors.contains("continue with: iap train --resume \(quoted)\n"), "\(interrupted.errors.suffix(800))")
         let checkpoints = (try? FileManager.default.contentsOfDirectory(atPath: d + "/checkpoints")) ?? []
         #expect(checkpoints.contains { $0.hasPrefix("step-") && !$0.contains(".") }, "\(checkpoints)")
+        // A damaged trainer_state.json is named on resume, without a "step 2:" before it (no
+        // step was running), and nothing is trained or written (issue 29 rows 5 and 10).
+        let last = try #require(checkpoints.filter { $0.hasPrefix("step-") && !$0.contains(".") }.max())
+        let step = try #require(Int(last.dropFirst(5)))
+        let state = d + "/checkpoints/\(last)/trainer_state.json"
+        let saved = try String(contentsOfFile: state, encoding: .utf8)
+        try saved.replacingOccurrences(of: "\"step\" : \(step)", with: #""step" : 9223372036854775807"#).write(toFile: state, atomically: true, encoding: .utf8)
+        let resumed = try iap(["train", "--resume", d])
+        #expect(resumed.status == 1)
+        #expect(resumed.errors.contains("iap: \(state): step is 9223372036854775807 but the folder is \(last)"), "\(resumed.errors.suffix(800))")
+        #expect(!resumed.errors.contains("step \(step + 1):"), "\(resumed.errors.suffix(800))")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: d + "/checkpoints").filter { $0.hasPrefix("step-") } == [last])
     }
 }

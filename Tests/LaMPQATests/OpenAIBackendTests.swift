@@ -361,6 +361,30 @@ func item(_ n: Int) -> JudgeItem {
     }
 }
 
+/// Issue 29 row 9: a malformed judge URL is refused when the backend is made, naming the URL
+/// (without its password), not tried once per item and reported as HTTPClientError.invalidURL.
+@Suite struct JudgeURLTests {
+    @Test(arguments: [
+        ("ftp://127.0.0.1/v1", "must start with http:// or https://"), ("http://exa mple/v1", "not a valid URL"),
+        ("http://", "needs a host"), ("http://:8000/v1", "needs a host"), ("http://h:0/v1", "port in 1…65535"), ("http://h:80x/v1", "port in 1…65535"), ("http://127.0.0.1:99999/v1", "port in 1…65535"), ("http://127.0.0.1:99999999999999999999/v1", "port in 1…65535"), ("http://u:secret@[::1/v1", "not a valid URL"),
+    ])
+    func malformedURLsAreRefusedUpFront(url: String, problem: String) {
+        do {
+            _ = try OpenAIChatBackend(settings: .init(baseURLs: ["http://127.0.0.1:8000/v1", url], model: "m"))
+            Issue.record("\(url) accepted")
+        } catch {
+            #expect(error.message.contains(problem) && error.message.hasPrefix("--judge-url "), "\(url): \(error)")
+            #expect(!error.message.contains("secret"), "\(error)")
+        }
+    }
+
+    @Test func usableURLsAreAccepted() throws {
+        for url in ["http://127.0.0.1:8000/v1", "https://api.example.com/v1/", "http://judge.local:9/v1", "http://[::1]:8000/v1"] {
+            _ = try OpenAIChatBackend(settings: .init(baseURLs: [url], model: "m"))
+        }
+    }
+}
+
 @Suite struct ServedIntentsTests {
     @Test func iapRepliesCarryTheirIntents() {
         let reply = "<think>a</think><intent>1. save money\n2. be safe</intent><think>b</think><answer>Walk.</answer>"

@@ -35,8 +35,8 @@ struct AnswerCommand: AsyncParsableCommand {
 
     @Option var split = "test"
 
-    @Option(help: "What the model is shown: question, narrative, profile:K, narrative+profile:K.")
-    var input = "narrative"
+    @Option(help: "What the model is shown: question, narrative (the default), profile:K, narrative+profile:K. Not with non-personalized (the question alone).")
+    var input: String?
 
     @Option(help: "At most this many questions per domain.")
     var limit: Int?
@@ -54,7 +54,16 @@ struct AnswerCommand: AsyncParsableCommand {
     @Option(help: "Responses file to write.")
     var out: String
 
-    func validate() throws { try FlagCheck.atLeast("--batch", batch, 1) }
+    func validate() throws {
+        try FlagCheck.atLeast("--batch", batch, 1)
+        guard let answering = AnsweringMethod(name: method) else {
+            throw ValidationError("--method \(method): \(AnsweringMethod.names.joined(separator: ", "))")
+        }
+        let shapesReply = !prefill.isEmpty || scaffolding.scaffold != "auto" || scaffolding.blockBudgets != nil
+        if let ignored = answering.ignoredSetting(input: input != nil, intents: intents != nil, replyFormat: shapesReply) {
+            throw ValidationError(ignored)
+        }
+    }
 
     func run() async throws { try produce() }
 
@@ -75,7 +84,8 @@ struct AnswerCommand: AsyncParsableCommand {
             do { prompt = try RolloutPrompt.load(promptFile) } catch { throw CLI.failure(error) }
         }
         guard let split = LaMPQASplit(rawValue: split) else { throw CLI.failure("--split: train, validation or test") }
-        guard let mode = PolicyInputMode(name: input) else { throw CLI.failure("--input \(input): question, narrative, profile:K or narrative+profile:K") }
+        let inputName = input ?? "narrative"
+        guard let mode = PolicyInputMode(name: inputName) else { throw CLI.failure("--input \(inputName): question, narrative, profile:K or narrative+profile:K") }
         Torch.keepFreedMemory()
         var options = LaMPQADataset.Options()
         options.split = split
@@ -92,7 +102,7 @@ struct AnswerCommand: AsyncParsableCommand {
         // Finished batches are kept beside the output as they come, so Ctrl-C loses at most one.
         let kept = AnswerProgressFile(
             output: out,
-            settings: [model, method, format.prefill, "\(format.scaffold) \(format.blockBudgets)", promptFile ?? "", intents ?? "", data, split.rawValue, input, limit.map(String.init) ?? "all",
+            settings: [model, method, format.prefill, "\(format.scaffold) \(format.blockBudgets)", promptFile ?? "", intents ?? "", data, split.rawValue, inputName, limit.map(String.init) ?? "all",
                        "\(generation)", "batch \(batch)"].joined(separator: " | "))
         let finished: [Int: [GeneratedAnswer]]
         do { finished = try kept.finished() } catch { throw CLI.failure(error) }
