@@ -46,4 +46,30 @@ import Testing
         #expect(r.status == 1)
         #expect(r.output.contains("problem: model all-minilm-l6-v2 is not in the cache"))
     }
+
+    /// `iap metrics`: CI's check of the shortened demo's first step against a pinned record.
+    @Test func metricsAreCheckedAgainstAPinnedRecord() throws {
+        guard binaryIsBuilt else { return }
+        let run = repository.appendingPathComponent("Tests/Fixtures/legacy/run").path
+        let folder = scratch("pinned")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let pin = folder + "/pin.json"
+        let pinned = try iap(["metrics", run, "--step", "1", "--pin", pin, "--note", "the legacy fixture"])
+        #expect(pinned.status == 0 && pinned.output.contains("policy/entropy 3.255300760269165"), "\(pinned.errors)")
+        let agreeing = try iap(["metrics", run, "--expect", pin])
+        #expect(agreeing.status == 0 && agreeing.output.contains("step 1 agrees with"), "\(agreeing.errors)")
+
+        var record = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: pin))) as? [String: Any])
+        var values = try #require(record["values"] as? [String: Any])
+        values["policy/entropy"] = 3.5
+        record["values"] = values
+        try JSONSerialization.data(withJSONObject: record).write(to: URL(fileURLWithPath: pin))
+        let differing = try iap(["metrics", run, "--expect", pin])
+        #expect(differing.status == 1, "\(differing.output)")
+        #expect(differing.errors.contains("policy/entropy: 3.2553, pinned 3.5 ± 0.02") && differing.errors.contains("the legacy fixture"), "\(differing.errors)")
+
+        let none = try iap(["metrics", folder])
+        #expect(none.status == 1 && none.errors.contains("not a run folder (no metrics.jsonl)"), "\(none.errors)")
+    }
 }

@@ -13,6 +13,11 @@ public struct PinnedMetrics: Codable, Sendable, Equatable {
     public var defaultTolerance: Double
     public var values: [String: Double]
 
+    enum CodingKeys: String, CodingKey {
+        case note, step, tolerances, values
+        case defaultTolerance = "default_tolerance"
+    }
+
     public init(note: String, step: Int, tolerances: [String: Double], defaultTolerance: Double, values: [String: Double]) {
         self.note = note
         self.step = step
