@@ -90,4 +90,27 @@ import Testing
         let fine = try iap(answer + ["--method", "implicit-intent", "--input", "question"])
         #expect(fine.status == 1 && fine.errors.contains(Self.missing), "\(fine.errors.suffix(300))")
     }
+
+    /// Issue 29 rows 2 and 3 at the command line: a `--set` value or a config file nested
+    /// 5,000 levels (it crashed the YAML parser with SIGSEGV), and a second writer of a run
+    /// folder whose lock is held.
+    @Test func deepYAMLAndAHeldRunFolderAreRefused() throws {
+        guard binaryIsBuilt else {
+            Issue.record("build the iap binary first (make test does)")
+            return
+        }
+        let deep = String(repeating: "[", count: 5_000) + String(repeating: "]", count: 5_000)
+        let set = try iap(["train", "--set", "run.name=" + deep, "--print-config"])
+        #expect(set.status == 1 && set.errors.contains("--set run.name: the YAML nests deeper than 64 levels"), "\(set.status): \(set.errors.suffix(300))")
+        let folder = scratch("deep-yaml")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try ("run:\n  name:\n    " + String(repeating: "- ", count: 5_000) + "x\n").write(toFile: folder + "/deep.yaml", atomically: true, encoding: .utf8)
+        let file = try iap(["train", "--config", folder + "/deep.yaml", "--print-config"])
+        #expect(file.status == 1 && file.errors.contains("deep.yaml: the YAML nests deeper than 64 levels"), "\(file.status): \(file.errors.suffix(300))")
+        // A resumed run rereads its config.yaml: a deep one is refused there too, naming it.
+        try FileManager.default.copyItem(atPath: folder + "/deep.yaml", toPath: folder + "/config.yaml")
+        let resumed = try iap(["train", "--resume", folder, "--print-config"])
+        #expect(resumed.status == 1 && resumed.errors.contains("config.yaml: the YAML nests deeper"), "\(resumed.status): \(resumed.errors.suffix(300))")
+    }
 }
