@@ -56,9 +56,8 @@ struct AnswerCommand: AsyncParsableCommand {
 
     func validate() throws {
         try FlagCheck.atLeast("--batch", batch, 1)
-        guard let answering = AnsweringMethod(name: method) else {
-            throw ValidationError("--method \(method): \(AnsweringMethod.names.joined(separator: ", "))")
-        }
+        // An unknown method is produce()'s error (exit 1, like every other bad value here).
+        guard let answering = AnsweringMethod(name: method) else { return }
         let shapesReply = !prefill.isEmpty || scaffolding.scaffold != "auto" || scaffolding.blockBudgets != nil
         if let ignored = answering.ignoredSetting(input: input != nil, intents: intents != nil, replyFormat: shapesReply) {
             throw ValidationError(ignored)
