@@ -21,7 +21,7 @@ extension AnswerGenerator {
     /// Throws `PromptPastContext` for the first record (in order) that does not fit.
     func checkContext(_ records: [LaMPQARecord], prompts: [[Int]]) throws(PromptPastContext) {
         let context = model.config.maxPositions
-        let reply = max(options.maxNewTokens, options.scaffold.map { $0.blocks.map(\.budget).reduce(0, +) } ?? 0)
+        let reply = options.longestCompletion(tokenizer: tokenizer)
         for (record, ids) in zip(records, prompts) where ids.count + reply > context {
             throw PromptPastContext(record: record.id, promptTokens: ids.count, maxNewTokens: reply, context: context)
         }

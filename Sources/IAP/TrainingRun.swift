@@ -43,10 +43,7 @@ public struct TrainingRun {
     /// Runs the job to its end (or a stop); on several ranks, an error from a broken
     /// collective comes back naming the ranks that are gone and the step.
     public func drive(resuming: Bool) async throws {
-        do { try await driveSteps(resuming: resuming) } catch {
-            let explained = trainer.dataParallel.explained(error, step: trainer.step + 1)
-            throw explained is CollectiveFailure ? explained : error
-        }
+        do { try await driveSteps(resuming: resuming) } catch { throw trainer.dataParallel.explained(error, step: trainer.step + 1) }
     }
 
     func driveSteps(resuming: Bool) async throws {

@@ -133,7 +133,8 @@ public struct HTMLReport {
         out += "</div>"
         out += summaryTable(k, lines, keys: [
             ("reward/mean", "reward"), ("reward/personalization", "rubric score"), ("format/valid_fraction", "format-valid"),
-            ("format/copied_prompt_fraction", "copied prompt"), ("format/repeated_lines_fraction", "repeated lines"), ("intent/count", "intents"), ("intent/tokens", "intent tokens"), ("response/tokens", "response tokens"), ("policy/kl", "KL"),
+            ("format/copied_prompt_fraction", "copied prompt"), ("format/repeated_lines_fraction", "repeated lines"),
+            ("intent/count", "intents"), ("intent/tokens", "intent tokens"), ("response/tokens", "response tokens"), ("policy/kl", "KL"),
         ])
         out += rolloutsTable(k, path: path)
         return out + "</section>"

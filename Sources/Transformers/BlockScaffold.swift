@@ -127,3 +127,11 @@ struct ScaffoldCursor {
         }
     }
 }
+
+extension GenerationOptions {
+    /// The most new tokens one completion under these options can take, as `generate` runs
+    /// it: `maxNewTokens`, raised with a scaffold to its budgets plus the tags it writes.
+    public func longestCompletion(tokenizer: Tokenizer) -> Int {
+        max(maxNewTokens, scaffold.map { ScaffoldPlan($0, tokenizer: tokenizer).longestCompletion } ?? 0)
+    }
+}
