@@ -11,6 +11,9 @@ swift build -c release --static-swift-stdlib --product iap-gpu-check --scratch-p
 mkdir -p gpu
 cp .build-gpu/release/iap-gpu-check gpu/iap-gpu-check
 strip gpu/iap-gpu-check 2>/dev/null || true
+# xz-packed like iap and iap-bench (Foundation makes it ~58 MB stripped; the tree travels
+# within 64 MiB): gpu-check-remote.sh unpacks it there.
+xz -T2 -6 -f gpu/iap-gpu-check
 cp scripts/gpu-check-remote.sh gpu/
-ls -l gpu/iap-gpu-check >&2
+ls -l gpu/iap-gpu-check.xz >&2
 echo "built gpu/iap-gpu-check; on the GPU machine run: bash gpu/gpu-check-remote.sh" >&2

@@ -14,4 +14,7 @@ case "$version" in
   *) echo "gpu-check: this binary was built against libtorch 2.11.0; the machine has $version"; exit 2 ;;
 esac
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || true
-LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$here/iap-gpu-check"
+program=$(mktemp /tmp/iap-gpu-check.XXXXXX)
+xz -dc "$here/iap-gpu-check.xz" > "$program" || { echo "gpu-check: gpu/iap-gpu-check.xz is missing: run make gpu-check"; exit 2; }
+chmod +x "$program"
+LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$program"

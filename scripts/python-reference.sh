@@ -14,6 +14,11 @@ say() { printf 'python-reference: %s\n' "$*" >&2; }
 # package list it was completed with (an interrupted install is started over; a longer list
 # is installed into the existing environment).
 stamp="$venv/.iap-complete"
+# One builder at a time: a second caller (a build step beside a fixture script) waits here
+# instead of deleting the environment the first is installing into.
+mkdir -p "$cache"
+exec 9>"$cache/pyref.lock"
+flock 9
 if [ ! -f "$stamp" ]; then
   command -v python3 >/dev/null || { say "python3 is missing: install python3 and python3-venv."; exit 1; }
   say "creating $venv (torch 2.11.0 with its CUDA dependencies: several GB, a few minutes)"

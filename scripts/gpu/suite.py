@@ -493,7 +493,7 @@ def ddp_run(path, encoder, judge):
     plans = [(1, "ddp"), (2, "ddp"), (2, "zero2"), (2, "fsdp")] + ([] if DRY else [(1, "nccl")])
     for ranks, strategy in plans:
         folder = os.path.join(WORK, f"ddp-{ranks}-{strategy}")
-        extra = (["--nproc-per-node", str(ranks)] if ranks > 1 else []) + ["--set", f"dist.strategy={'ddp' if strategy == 'nccl' else strategy}"]
+        extra = (["--nproc-per-node", str(ranks), "--oversubscribe"] if ranks > 1 else []) + ["--set", f"dist.strategy={'ddp' if strategy == 'nccl' else strategy}"]
         env = None
         if strategy == "nccl":  # one rank of a torchrun-style job: a process group of one
             extra += ["--set", "dist.backend=nccl"]
