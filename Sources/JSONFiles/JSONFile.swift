@@ -24,9 +24,13 @@ public enum JSONFile {
     }
 
     /// Decodes bytes; `source` names them in errors (a file, `file:line`, a request).
+    /// Integers past 64 bits (Python writes them) are read as doubles (`LongIntegerLiterals`).
     public static func decode<T: Decodable>(_ type: T.Type = T.self, from bytes: [UInt8], source: String) throws(JSONFileError) -> T {
-        do { return try JSONDecoder().decode(type, from: Data(bytes)) } catch {
-            throw JSONFileError(path: source, reason: FileIOError.describe(error))
+        let widened = LongIntegerLiterals.widened(bytes)
+        do { return try JSONDecoder().decode(type, from: Data(widened)) } catch {
+            // Foundation names no field when a number does not fit the one that wants a whole number.
+            let note = widened.count == bytes.count ? "" : "; it holds an integer past 64 bits, read as a fraction, where a whole number may be wanted"
+            throw JSONFileError(path: source, reason: FileIOError.describe(error) + note)
         }
     }
 

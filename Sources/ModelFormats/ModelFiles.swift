@@ -19,6 +19,8 @@ public final class ModelFiles: @unchecked Sendable {
     public let weights: Weights
     /// The Jinja chat template text the model ships, if any.
     public let chatTemplateText: String?
+    /// A causal LM's stop ids and where each is named (`config.eosTokenIds` holds the ids).
+    public let stopTokens: StopTokens
     /// `tokenizer_config.json`, when the folder has one.
     public let tokenizerSettings: TokenizerSettings?
 
@@ -27,7 +29,11 @@ public final class ModelFiles: @unchecked Sendable {
         var info = stat()
         guard stat(path, &info) == 0 else { throw ModelFileError(path: path, reason: "does not exist") }
         if (info.st_mode & S_IFMT) == S_IFDIR {
-            config = try ModelConfig.load(configJSON: path + "/config.json")
+            let configPath = path + "/config.json"
+            let document = try readJSON(HuggingFaceConfig.self, configPath)
+            var stops = try StopTokens.named(inFolder: path, config: document)
+            config = try ModelConfig.parse(document, source: configPath).stopping(at: &stops)
+            stopTokens = stops
             do { weights = .safetensors(try SafeTensorsCheckpoint(folder: path)) } catch {
                 throw ModelFileError(path: error.path, reason: error.reason)
             }
@@ -38,6 +44,9 @@ public final class ModelFiles: @unchecked Sendable {
             let file: GGUFFile
             do { file = try GGUFFile(path: path) } catch { throw ModelFileError(path: error.path, reason: error.reason) }
             config = try ModelConfig.from(gguf: file)
+            var stops = StopTokens()
+            if case .causalLM(let c) = config { stops.add(c.eosTokenIds, from: "gguf metadata") }
+            stopTokens = stops
             weights = .gguf(file)
             tokenizerSettings = nil
             chatTemplateText = file["tokenizer.chat_template"]?.stringValue

@@ -56,12 +56,21 @@ public struct ModelSummary: Codable, Sendable {
     public var chatTemplate: ChatTemplateInfo?
     /// Every tensor, when asked for.
     public var tensors: [TensorInfo]?
+    /// A causal LM's stop ids with their token text and where each is named.
+    public var stopTokens: [StopTokenInfo]?
+
+    public struct StopTokenInfo: Codable, Sendable {
+        public var id: Int
+        public var token: String?
+        public var from: [String]
+    }
 
     enum CodingKeys: String, CodingKey {
         case path, architecture, parameters, layers, hiddenSize = "hidden_size", intermediateSize = "intermediate_size", heads
         case vocabSize = "vocab_size", context, ropeTheta = "rope_theta", ropeScaling = "rope_scaling"
         case tiedEmbeddings = "tied_embeddings", qkvBias = "qkv_bias", format, formatDetail = "format_detail"
         case weightBytes = "weight_bytes", tensorTypes = "tensor_types", tokenizer, chatTemplate = "chat_template", tensors
+        case stopTokens = "stop_tokens"
     }
 }
 
@@ -69,10 +78,11 @@ extension ModelFiles {
     /// The summary of this model; `tensors` adds every tensor's name, type and shape.
     public func summary(tensors listTensors: Bool = false) -> ModelSummary {
         let list = tensorSummaries
+        let tokenizer = Result { () throws(TokenizerError) in try loadTokenizer() }
         var summary = ModelSummary(
             path: path, architecture: "", parameters: 0, layers: 0, hiddenSize: 0, intermediateSize: 0,
             heads: .init(query: 0, keyValue: 0, headDim: 0), vocabSize: 0, context: 0, format: "", formatDetail: "",
-            tensorTypes: Dictionary(list.map { ($0.type, 1) }, uniquingKeysWith: +), tokenizer: tokenizerInfo(),
+            tensorTypes: Dictionary(list.map { ($0.type, 1) }, uniquingKeysWith: +), tokenizer: Self.tokenizerInfo(tokenizer),
             chatTemplate: chatTemplateInfo(),
             tensors: listTensors ? list.map { ModelSummary.TensorInfo(name: $0.name, type: $0.type, shape: $0.shape) } : nil)
         switch config {
@@ -82,6 +92,7 @@ extension ModelFiles {
             summary.heads = .init(query: c.headCount, keyValue: c.kvHeadCount, headDim: c.headDim)
             (summary.context, summary.ropeTheta, summary.ropeScaling) = (c.maxPositions, c.ropeTheta, c.ropeScaling.map(Self.describe))
             (summary.tiedEmbeddings, summary.qkvBias) = (c.tieWordEmbeddings, c.qkvBias)
+            summary.stopTokens = stopTokens.entries.map { .init(id: $0.id, token: try? tokenizer.get().token($0.id), from: $0.from) }
         case .bert(let b):
             (summary.architecture, summary.parameters, summary.layers) = ("bert", b.parameterCount, b.layerCount)
             (summary.hiddenSize, summary.intermediateSize, summary.vocabSize) = (b.hiddenSize, b.intermediateSize, b.vocabSize)
@@ -98,9 +109,9 @@ extension ModelFiles {
         return summary
     }
 
-    private func tokenizerInfo() -> ModelSummary.TokenizerInfo {
+    private static func tokenizerInfo(_ loaded: Result<Tokenizer, TokenizerError>) -> ModelSummary.TokenizerInfo {
         do {
-            let tokenizer = try loadTokenizer()
+            let tokenizer = try loaded.get()
             var special: [String: String] = [:]
             for (role, id) in [("bos", tokenizer.bosId), ("eos", tokenizer.eosId), ("pad", tokenizer.padId)] {
                 if let id, let token = tokenizer.token(id) { special[role] = token }

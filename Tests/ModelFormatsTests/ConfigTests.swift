@@ -141,3 +141,32 @@ func writeFile(_ path: String, _ text: String) throws {
         #expect { try ModelFiles(path: folder) } throws: { "\($0)".contains("same folder") }
     }
 }
+
+/// Python writes integers of any size; Foundation refused a whole file over one of them.
+@Suite struct LongIntegerTests {
+    struct Settings: Decodable {
+        var limit: Double?
+        var count: Int?
+        var note: String?
+    }
+
+    @Test func integersPastSixtyFourBitsReadAsDoubles() throws {
+        let text = #"{"limit": 1000000000000000019884624838656, "unknown": -99999999999999999999999, "note": "12345678901234567890123"}"#
+        let settings = try JSONFile.decode(Settings.self, from: text, source: "s.json")
+        #expect(settings.limit == 1e30)
+        #expect(settings.note == "12345678901234567890123")  // inside a string: untouched
+        #expect(try JSONFile.decode(Settings.self, from: #"{"count": 9223372036854775807}"#, source: "s.json").count == Int.max)
+        // A field that means a count still refuses one (Foundation names no field; the reason says why).
+        #expect {
+            try JSONFile.decode(Settings.self, from: #"{"count": 1000000000000000019884624838656}"#, source: "s.json")
+        } throws: { "\($0)".contains("s.json") && "\($0)".contains("past 64 bits") }
+    }
+
+    @Test func transformersNoLimitIsUnlimited() throws {
+        let text = #"{"model_max_length": 1000000000000000019884624838656, "eos_token": "</s>"}"#
+        let settings = try JSONFile.decode(TokenizerSettings.self, from: text, source: "tokenizer_config.json")
+        #expect(settings.modelMaxLength == .unlimited)
+        #expect(try JSONFile.decode(TokenizerSettings.self, from: #"{"model_max_length": 8192}"#, source: "t").modelMaxLength == .tokens(8192))
+        #expect(throws: (any Error).self) { try JSONFile.decode(TokenizerSettings.self, from: #"{"model_max_length": 12.5}"#, source: "t") }
+    }
+}

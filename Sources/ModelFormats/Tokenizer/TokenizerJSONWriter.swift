@@ -147,7 +147,7 @@ extension Tokenizer {
         settings.tokenizerClass = "PreTrainedTokenizerFast"
         (settings.bosToken, settings.eosToken, settings.padToken, settings.unkToken) = (name(bosId), name(eosId), name(padId), name(unknownId))
         settings.cleanUpTokenizationSpaces = false
-        settings.modelMaxLength = maxLength
+        settings.modelMaxLength = maxLength.map(TokenizerSettings.LengthLimit.tokens)
         settings.chatTemplate = chatTemplate.map(TokenizerSettings.ChatTemplates.single)
         return settings
     }

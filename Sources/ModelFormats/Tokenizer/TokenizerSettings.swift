@@ -8,10 +8,41 @@ public struct TokenizerSettings: Codable, Sendable, Equatable {
     public var unkToken: TokenName?
     public var doLowerCase: Bool?
     public var cleanUpTokenizationSpaces: Bool?
-    public var modelMaxLength: Int?
+    public var modelMaxLength: LengthLimit?
     public var chatTemplate: ChatTemplates?
 
     public init() {}
+
+    /// `model_max_length`: a number of tokens, or transformers' "no limit" — it writes
+    /// int(1e30) (`1000000000000000019884624838656`), read here as a double past any length.
+    public enum LengthLimit: Codable, Sendable, Equatable {
+        case tokens(Int)
+        case unlimited
+
+        /// What transformers writes for "no limit" (VERY_LARGE_INTEGER), as a double.
+        static let transformersUnlimited = 1e30
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let count = try? container.decode(Int.self) {
+                self = .tokens(count)
+                return
+            }
+            let number = try container.decode(Double.self)
+            guard number >= 1e18 || (number.rounded() == number && number >= 0) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "model_max_length \(number) is not a number of tokens")
+            }
+            self = number >= 1e18 ? .unlimited : .tokens(Int(number))
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .tokens(let count): try container.encode(count)
+            case .unlimited: try container.encode(Self.transformersUnlimited)
+            }
+        }
+    }
 
     /// A special token: its text, or an object `{"content": text, …}` (AddedToken form).
     public struct TokenName: Codable, Sendable, Equatable {
