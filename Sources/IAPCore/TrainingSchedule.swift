@@ -1,10 +1,11 @@
 import Foundation
 
 /// Learning rate per optimizer step: linear warm-up over ⌈ratio × total⌉ steps, then
-/// constant or cosine decay to 0 — the formulas of transformers' schedulers
-/// (`get_constant_schedule_with_warmup`, `get_cosine_schedule_with_warmup`).
+/// constant, linear decay to 0 (TRL's default, the paper's), or cosine decay to 0 — the
+/// formulas of transformers' schedulers (`get_constant_schedule_with_warmup`,
+/// `get_linear_schedule_with_warmup`, `get_cosine_schedule_with_warmup`).
 public struct LearningRateSchedule: Sendable, Equatable {
-    public enum Shape: String, Sendable, CaseIterable { case constant, cosine }
+    public enum Shape: String, Sendable, CaseIterable { case constant, linear, cosine }
     public var base: Double
     public var warmupRatio: Double
     public var totalSteps: Int
@@ -25,6 +26,7 @@ public struct LearningRateSchedule: Sendable, Equatable {
         if step < warmup { return base * Double(step) / Double(max(1, warmup)) }
         switch shape {
         case .constant: return base
+        case .linear: return base * max(0, Double(totalSteps - step) / Double(max(1, totalSteps - warmup)))
         case .cosine:
             let progress = Double(step - warmup) / Double(max(1, totalSteps - warmup))
             return base * max(0, 0.5 * (1 + cos(Double.pi * progress)))

@@ -28,7 +28,9 @@ func doubles2D(_ any: Any?) -> [[Double]] { (any as? [[Any]])?.map { $0.map { ($
     }
 
     @Test func schedulesMatchTransformers() throws {
-        for case let s as [String: Any] in try #require(rlReference["schedules"] as? [Any]) {
+        let all = try #require(rlReference["schedules"] as? [[String: Any]])
+        #expect(Set(all.compactMap { $0["shape"] as? String }) == Set(LearningRateSchedule.Shape.allCases.map(\.rawValue)))
+        for s in all {
             let schedule = LearningRateSchedule(
                 base: 1e-5, warmupRatio: (s["warmup_ratio"] as! NSNumber).doubleValue, totalSteps: (s["total"] as! NSNumber).intValue,
                 shape: LearningRateSchedule.Shape(rawValue: s["shape"] as! String)!)
