@@ -25,24 +25,33 @@ extension IAPTrainer {
         return try await evaluator.scores(of: pairs.map { (record: $0.0, answer: $0.1) })
     }
 
-    /// Intent-free answers of the frozen reference policy (greedy), with their judge scores;
-    /// computed once per question and kept in the run folder.
-    func ensureReferenceAnswers(_ records: [LaMPQARecord]) async throws {
-        let missing = records.filter { referenceAnswers[$0.id] == nil }
-        var made: [ReferenceAnswer] = []
-        if try referenceNeeded(missing.count) {
-            let out = try referenceGenerations(missing)
-            if !missing.isEmpty {
-                let scores = try await judgeScores(zip(missing, out).map { ($0, $1.text) })
-                made = missing.indices.map { ReferenceAnswer(id: missing[$0].id, text: out[$0].text, score: scores[$0]) }
-            }
+    /// Intent-free answers ȳ of the frozen reference policy for a round's questions, with
+    /// their judge scores: under `rollout.reference_answers: sampled` a fresh draw for each
+    /// question (seeded by the step, the round and its place `first + i`, as the rollouts are);
+    /// under `cached_greedy` one greedy answer per question, computed once and kept in the run
+    /// folder.
+    func ensureReferenceAnswers(_ records: [LaMPQARecord], round: Int, first: Int) async throws {
+        guard config.rollout.referenceAnswers == .cachedGreedy else {
+            for answer in try await referenceAnswers(for: records, sampling: (round, first)) { referenceAnswers[answer.id] = answer }
+            return
         }
+        let made = try await referenceAnswers(for: records.filter { referenceAnswers[$0.id] == nil }, sampling: nil)
         // Every rank learns every rank's new answers (a resumed run may give their questions
         // to another rank); rank 0 keeps the file.
         for answer in try dataParallel.gather(made) {
             referenceAnswers[answer.id] = answer
             if dataParallel.isMain { try JSONLines.append(answer, to: run.referencePath) }
         }
+    }
+
+    /// The reference's answers to `records` with their judge scores (greedy, or sampled for
+    /// round `sampling.round` whose first question is `sampling.first`).
+    func referenceAnswers(for records: [LaMPQARecord], sampling: (round: Int, first: Int)?) async throws -> [ReferenceAnswer] {
+        guard try referenceNeeded(records.count) else { return [] }
+        let out = try referenceGenerations(records, sampling: sampling)
+        guard !records.isEmpty else { return [] }
+        let scores = try await judgeScores(zip(records, out).map { ($0, $1.text) })
+        return records.indices.map { ReferenceAnswer(id: records[$0].id, text: out[$0].text, score: scores[$0]) }
     }
 
     /// Whether the reference generates this round: when this rank has `missing` questions
@@ -53,17 +62,33 @@ extension IAPTrainer {
         return try dataParallel.sum([Double(missing)])[0] > 0
     }
 
-    /// Greedy intent-free answers of the reference policy (synchronous: kept out of async
-    /// functions, where the optimiser of Swift 6.3 crashes on this closure).
-    func referenceGenerations(_ records: [LaMPQARecord]) throws -> [GeneratedSequence] {
+    /// Intent-free answers of the reference policy, greedy or sampled at the rollouts'
+    /// temperature and top-p (synchronous: kept out of async functions, where the optimiser of
+    /// Swift 6.3 crashes on this closure).
+    func referenceGenerations(_ records: [LaMPQARecord], sampling: (round: Int, first: Int)?) throws -> [GeneratedSequence] {
         var options = GenerationOptions()
-        options.greedy = true
         options.maxNewTokens = config.rollout.referenceBudget
         options.addStops(of: parts.template)
+        var seeds: [UInt64]?
+        if let sampling {
+            options.temperature = config.rollout.temperature
+            options.topP = config.rollout.topP
+            // Apart from the rollouts' seeds of the same round (same step, round and places).
+            options.seed = roundSeed(sampling.round) ^ 0x5EED_0F_2EF_A25E
+            seeds = records.indices.map { options.seed &* 6_364_136_223_846_793_005 &+ UInt64(sampling.first + $0) }
+        } else {
+            options.greedy = true
+        }
         let prompts = try records.map { try promptIds($0, intentFree: true) }
         return try withWholeReference {
-            prompts.isEmpty ? [] : try withNoGrad { try parts.reference.generate(prompts: prompts, tokenizer: parts.tokenizer, options: options) }
+            prompts.isEmpty
+                ? [] : try withNoGrad { try parts.reference.generate(prompts: prompts, tokenizer: parts.tokenizer, options: options, promptSeeds: seeds) }
         }
+    }
+
+    /// The sampling seed of round `round` of this step (rollouts, and sampled reference answers).
+    func roundSeed(_ round: Int) -> UInt64 {
+        UInt64(config.run.seed) &* 1_000_003 &+ UInt64(step) &* 1009 &+ UInt64(round)
     }
 
     /// The policy's rollouts for a round (synchronous, see `referenceGenerations`), at most

@@ -70,7 +70,7 @@ extension IAPTrainer {
             let (prompts, sequences) = try generateRound(records, round: groups.rounds, first: first, judging: judging)
             times.generation += seconds(since: started)
             started = ContinuousClock.now
-            do { try await ensureReferenceAnswers(records) } catch {
+            do { try await ensureReferenceAnswers(records, round: groups.rounds, first: first) } catch {
                 judging.cancelAll()
                 throw error
             }
@@ -96,7 +96,7 @@ extension IAPTrainer {
         options.temperature = config.rollout.temperature
         options.topP = config.rollout.topP
         options.maxNewTokens = config.rollout.maxNewTokens
-        options.seed = UInt64(config.run.seed) &* 1_000_003 &+ UInt64(step) &* 1009 &+ UInt64(round)
+        options.seed = roundSeed(round)
         options.scaffold = RolloutFormat(config.rollout).blockScaffold
         options.addStops(of: parts.template)
         let prompts = try records.map { try promptIds($0, intentFree: false) }

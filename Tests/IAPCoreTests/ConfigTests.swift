@@ -84,7 +84,7 @@ func failure(_ body: () throws -> Void) -> String {
             ("optim:\n  lr: [1]\n", "optim.lr: expected a number, got a list"),
             ("run: 3\n", "run: expected a mapping, got '3'"),
             ("run:\n  steps: null\n", "run.steps: expected an integer, got 'null'"),
-            ("optim:\n  schedule: bogus\n", "optim.schedule: 'bogus' is not one of constant, cosine"),
+            ("optim:\n  schedule: bogus\n", "optim.schedule: 'bogus' is not one of constant, linear, cosine"),
             ("dapo:\n  aggregation: mean\n", "dapo.aggregation: 'mean' is not one of token-mean"),
             ("data:\n  split: dev\n", "data.split: 'dev' is not one of train, validation, test"),
             ("data:\n  domains: [art, sports]\n", "unknown domain 'sports'"),

@@ -97,3 +97,33 @@ import Torch
         #expect(abs(entropies[1] - entropies[0]) <= 0.02 * abs(entropies[0]), "\(entropies)")
     }
 }
+
+/// Issue 31 item 5: Algorithm 1 draws the intent-free answer ȳ ∼ π_ref(·|x) for each question
+/// in every step (`rollout.reference_answers: sampled`); `cached_greedy` reuses one greedy ȳ.
+@Suite(.serialized) struct ReferenceAnswerModeTests {
+    func answers(_ trainer: IAPTrainer, step: Int) async throws -> [String] {
+        trainer.step = step
+        let records = trainer.parts.records
+        try await trainer.ensureReferenceAnswers(records, round: 0, first: 0)
+        return records.map { trainer.referenceAnswers[$0.id]?.text ?? "(none)" }
+    }
+
+    @Test func sampledAnswersAreFreshEachStepAndRepeatOnResume() async throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("iap-reference-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let sampled = ["rollout.reference_answers=sampled", "rollout.temperature=1.0"]
+        let trainer = try ResumeTests.trainer(folder: base + "/a", dtype: .float32, overrides: sampled)
+        let first = try await answers(trainer, step: 0)
+        let second = try await answers(trainer, step: 1)
+        #expect(first != second, "a fresh draw each step: \(first) vs \(second)")
+        #expect(!FileManager.default.fileExists(atPath: trainer.run.referencePath), "sampled answers are not cached")
+        // A resumed run (a new trainer at step 1) draws the same answers.
+        let resumed = try ResumeTests.trainer(folder: base + "/b", dtype: .float32, overrides: sampled)
+        #expect(try await answers(resumed, step: 1) == second)
+
+        let cached = try ResumeTests.trainer(folder: base + "/c", dtype: .float32)
+        let greedy = try await answers(cached, step: 0)
+        #expect(try await answers(cached, step: 1) == greedy)
+        #expect(try JSONLines.read(ReferenceAnswer.self, from: cached.run.referencePath).records.count == greedy.count)
+    }
+}

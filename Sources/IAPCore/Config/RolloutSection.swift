@@ -13,6 +13,12 @@ extension TrainConfig {
         /// rollouts' budget (the paper gives every generation the same 2,048 tokens).
         public var referenceMaxNewTokens: Int?
 
+        /// How the reference policy's intent-free answers ȳ are drawn: `sampled` — a fresh draw
+        /// per question in every step at the rollouts' temperature and top-p (Algorithm 1 of
+        /// the paper; seeded, so a resumed run draws the same); `cached_greedy` — one greedy
+        /// answer per question, kept in the run folder and reused (cheaper; the demo's).
+        public var referenceAnswers = ReferenceAnswerMode.cachedGreedy
+
         /// The reference answers' budget in effect.
         public var referenceBudget: Int { referenceMaxNewTokens ?? maxNewTokens }
         /// Text the reply starts with (e.g. `<think>`), part of the prompt, not learned.
@@ -42,6 +48,7 @@ extension TrainConfig {
             case maxNewTokens = "max_new_tokens"
             case promptFile = "prompt_file"
             case referenceMaxNewTokens = "reference_max_new_tokens"
+            case referenceAnswers = "reference_answers"
             case prefill
             case scaffold
             case blockBudgets = "block_budgets"
@@ -60,6 +67,7 @@ extension TrainConfig {
             maxNewTokens = try read(.maxNewTokens, d.maxNewTokens)
             promptFile = try read(.promptFile, d.promptFile)
             referenceMaxNewTokens = try read(.referenceMaxNewTokens, d.referenceMaxNewTokens)
+            referenceAnswers = try read(.referenceAnswers, d.referenceAnswers)
             prefill = try read(.prefill, d.prefill)
             scaffold = try read(.scaffold, d.scaffold)
             blockBudgets = try read(.blockBudgets, d.blockBudgets)
@@ -68,6 +76,13 @@ extension TrainConfig {
             overlapJudging = try read(.overlapJudging, d.overlapJudging)
         }
     }
+}
+
+/// `rollout.reference_answers`: a fresh sampled ȳ per question and step (the paper), or one
+/// greedy ȳ per question, cached.
+public enum ReferenceAnswerMode: String, ConfigChoice {
+    case sampled
+    case cachedGreedy = "cached_greedy"
 }
 
 /// `rollout.batching`: when a question waiting for rows (`rollout.max_batch_rows`) starts.
