@@ -18,9 +18,15 @@ struct GemmaBlockNorms {
 
 extension CausalLMConfig {
     /// RMSNorm over the last dimension (`size`): x·w, or Gemma's x·(1 + w) (weights as
-    /// Hugging Face stores them: the offset is not in the file).
+    /// Hugging Face stores them: the offset is not in the file). Gemma's is computed in
+    /// float32 — the 1 added to the float32 weight, the product too — and cast back to x's
+    /// dtype at the end, as transformers' Gemma3RMSNorm does: adding 1 in bfloat16 rounds
+    /// every offset weight (bfloat16 keeps 8 bits: 1 + w loses w's low bits).
     func norm(_ x: Tensor, _ weight: Tensor, size: Int) throws(TorchError) -> Tensor {
-        try x.rmsNorm([size], weight: gemma == nil ? weight : weight + 1, eps: rmsNormEps)
+        guard gemma != nil else { return try x.rmsNorm([size], weight: weight, eps: rmsNormEps) }
+        let dtype = x.dtype
+        guard dtype != .float32 else { return try x.rmsNorm([size], weight: try weight.to(.float32) + 1, eps: rmsNormEps) }
+        return try x.to(.float32).rmsNorm([size], weight: try weight.to(.float32) + 1, eps: rmsNormEps).to(dtype)
     }
 
     /// The MLP's gate activation: SiLU (Llama) or GELU with the tanh approximation (Gemma).
