@@ -170,3 +170,20 @@ func writeFile(_ path: String, _ text: String) throws {
         #expect(throws: (any Error).self) { try JSONFile.decode(TokenizerSettings.self, from: #"{"model_max_length": 12.5}"#, source: "t") }
     }
 }
+
+/// Issue 31 item 8: Gemma 3's attention scale from a GGUF (fixtures by make_gguf_fixtures.py:
+/// metadata only, as llama.cpp's converter writes it).
+@Suite struct GemmaGGUFScaleTests {
+    static let folder = configFixtures.deletingLastPathComponent().appendingPathComponent("gguf")
+
+    func scalar(_ name: String) throws -> Double? {
+        guard case .causalLM(let c) = try ModelConfig.from(gguf: GGUFFile(path: Self.folder.appendingPathComponent(name).path)) else { return nil }
+        return c.gemma?.queryPreAttentionScalar
+    }
+
+    @Test func the27BScalesByHiddenOverHeadsAndAStatedScaleWins() throws {
+        #expect(try scalar("gemma3-27b-shape.gguf") == 168)  // head_dim 128 would be wrong
+        let stated = try #require(try scalar("gemma3-scaled.gguf"))
+        #expect(Swift.abs(stated - 100) < 1e-3)  // attention.scale 0.1 (head_dim 16 otherwise)
+    }
+}

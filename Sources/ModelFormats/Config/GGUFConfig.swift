@@ -53,9 +53,20 @@ extension ModelConfig {
             // Not in the file: transformers' defaults (every 6th layer global, local theta 10,000).
             config.slidingWindow = config.slidingWindow ?? 4096
             config.slidingLayers = (0..<config.layerCount).map { ($0 + 1) % 6 != 0 }
-            config.gemma = .init(queryPreAttentionScalar: Double(config.headDim), localRopeTheta: 10_000, slidingWindowPattern: 6)
+            config.gemma = .init(
+                queryPreAttentionScalar: gemmaQueryScalar(config, scale: file["\(arch).attention.scale"]?.doubleValue),
+                localRopeTheta: 10_000, slidingWindowPattern: 6)
         }
         try config.validate(file.path)
         return .causalLM(config)
+    }
+
+    /// Gemma 3's `query_pre_attn_scalar` (attention scores × its −½ power), which llama.cpp's
+    /// converter does not write: `<arch>.attention.scale` (the factor itself) where the file
+    /// has it, else llama.cpp's own rule — hidden / heads for the 27B (62 layers: 5376 / 32 =
+    /// 168, where head_dim is 128), head_dim for every other size.
+    static func gemmaQueryScalar(_ config: CausalLMConfig, scale: Double?) -> Double {
+        if let scale, scale > 0, scale.isFinite { return 1 / (scale * scale) }
+        return config.layerCount == 62 ? Double(config.hiddenSize / config.headCount) : Double(config.headDim)
     }
 }
