@@ -5,8 +5,28 @@ import Torch
 /// the reference policy, and folded into the weights. Every variant shares the base
 /// weights with the model it was made from; no second copy of the model exists.
 extension CausalLM {
-    /// peft's name of an adapter tensor: `base_model.model.<module>.lora_A.weight` (or B).
-    static func adapterKey(module: String, _ part: String) -> String { "base_model.model.\(module).lora_\(part).weight" }
+    /// peft's name of an adapter tensor: `base_model.model.<module>.lora_A.weight` (or B),
+    /// the module named from the model's root (`model.language_model.layers.N…` in a
+    /// vision-language wrapper, `model.layers.N…` otherwise).
+    func adapterKey(module: String, _ part: String) -> String {
+        let path = config.moduleRoot == "model" ? module : config.moduleRoot + module.dropFirst("model".count)
+        return "base_model.model.\(path).lora_\(part).weight"
+    }
+
+    /// Adapter tensors as this model names them: in a vision-language wrapper, transformers
+    /// 4's spelling (`language_model.model.…`) becomes 5's, and the vision tower's and
+    /// projector's adapters (peft's `q_proj` also selects the vision attention) are set
+    /// aside — iap runs the text decoder alone.
+    func textDecoderAdapters(_ tensors: [String: Tensor]) -> [String: Tensor] {
+        guard config.moduleRoot != "model" else { return tensors }
+        var out: [String: Tensor] = [:]
+        for (name, tensor) in tensors {
+            if name.contains(".vision_tower.") || name.contains(".multi_modal_projector.") { continue }
+            let older = "base_model.model.language_model.model."
+            out[name.hasPrefix(older) ? "base_model.model.model.language_model." + name.dropFirst(older.count) : name] = tensor
+        }
+        return out
+    }
 
     /// This model's weights with fresh adapters on the layers `config` targets, initialised
     /// as peft does — A Kaiming-uniform with a = √5, i.e. U(±1/√in), and B zero — so the model
@@ -24,8 +44,8 @@ extension CausalLM {
                 let a = try Tensor.empty([config.r, input], dtype: adapterType, device: device)
                 let bound = 1 / Double(input).squareRoot()
                 try a.uniform_(from: -bound, to: bound, generator: generator)
-                tensors[Self.adapterKey(module: module, "A")] = a
-                tensors[Self.adapterKey(module: module, "B")] = try Tensor.zeros([out, config.r], dtype: adapterType, device: device)
+                tensors[adapterKey(module: module, "A")] = a
+                tensors[adapterKey(module: module, "B")] = try Tensor.zeros([out, config.r], dtype: adapterType, device: device)
             }
         } catch let error as LoRAError {
             throw error
@@ -41,14 +61,14 @@ extension CausalLM {
     /// config's is an error naming the tensor. `source` names the adapter in errors.
     public func withAdapters(_ config: LoRAAdapterConfig, tensors: [String: Tensor], source: String) throws(LoRAError) -> CausalLM {
         if let problem = config.problem { throw LoRAError("\(source): adapter_config.json: \(problem)") }
-        var remaining = tensors
+        var remaining = textDecoderAdapters(tensors)
         var adapted = layers.map(\.withoutAdapters)
         for (layer, linear) in try AdaptableLinear.selected(by: config.targetModules, layers: self.config.layerCount) {
             let module = linear.moduleName(layer: layer)
             let weight = adapted[layer][keyPath: linear.field].weight
             let (out, input) = (weight.shape[0], weight.shape[1])
             func take(_ part: String, shape: [Int]) throws(LoRAError) -> Tensor {
-                let key = Self.adapterKey(module: module, part)
+                let key = adapterKey(module: module, part)
                 guard let t = remaining.removeValue(forKey: key) else {
                     throw LoRAError("\(source): \(key) is missing (target_modules selects \(module))")
                 }
@@ -92,8 +112,8 @@ extension CausalLM {
             for linear in AdaptableLinear.allCases {
                 guard let adapter = layer[keyPath: linear.field].adapter else { continue }
                 let module = linear.moduleName(layer: i)
-                tensors[Self.adapterKey(module: module, "A")] = adapter.a
-                tensors[Self.adapterKey(module: module, "B")] = adapter.b
+                tensors[adapterKey(module: module, "A")] = adapter.a
+                tensors[adapterKey(module: module, "B")] = adapter.b
             }
         }
         return tensors

@@ -223,3 +223,27 @@ import Torch
         #expect(fine.problem == nil && fine.targetModules == .allLinear && fine.scale == 2)
     }
 }
+
+/// Issue 31 item 9: adapters of a multimodal Gemma 3 checkpoint (gemma-3-12b-it's shape,
+/// Tests/Fixtures/saved) carry the names peft gives them there — `model.language_model.layers.N…`
+/// — and peft's q_proj/v_proj adapters on the vision tower are set aside.
+@Suite struct MultimodalLoRATests {
+    static let base = modelFixtures.deletingLastPathComponent().appendingPathComponent("saved/gemma3-12b-it-shaped").path
+    static let lora = modelFixtures.deletingLastPathComponent().appendingPathComponent("lora")
+
+    @Test func peftsAdapterOnTheWrapperLoadsAndOursIsNamedAsPeftNamesIt() throws {
+        let model = try CausalLM.load(ModelFiles(path: Self.base))
+        #expect(model.config.moduleRoot == "model.language_model")
+        let folder = Self.lora.appendingPathComponent("gemma3-mm-adapter").path
+        let adapted = try LoRAAdapterFolder.load(folder, onto: model)
+        let fixture = try TensorFile.load(from: Self.lora.appendingPathComponent("gemma3-mm-logits.safetensors").path).tensors
+        let ids = try #require(fixture["input_ids"])
+        let positions = try Tensor.arange(.int(ids.shape[1])).unsqueeze(0)
+        let got = try withNoGrad { try adapted.logits(adapted.hiddenStates(ids: ids, positions: positions, valid: nil)) }
+        #expect(try floats((got - #require(fixture["adapted_logits"])).abs().amax())[0] <= 1e-5)
+        // Ours, written from the same adapters, uses peft's text-decoder names exactly.
+        let peftNames = try TensorFile.load(from: folder + "/adapter_model.safetensors").tensors.keys.filter { !$0.contains("vision_tower") }
+        #expect(Set(adapted.adapterTensors.keys) == Set(peftNames))
+        #expect(adapted.adapterTensors.keys.allSatisfy { $0.hasPrefix("base_model.model.model.language_model.layers.") })
+    }
+}

@@ -63,6 +63,10 @@ public struct CausalLMConfig: Sendable, Equatable {
     /// Per layer: whether it attends within `slidingWindow` (empty: none does).
     public var slidingLayers: [Bool] = []
     public var gemma: Gemma? = nil
+    /// Where the text decoder's modules sit in the folder's model, as peft names adapter
+    /// tensors after them: `model` for a causal LM; `model.language_model` for a
+    /// vision-language wrapper (Gemma3ForConditionalGeneration: gemma-3-4b/12b/27b-it).
+    public var moduleRoot = "model"
 
     /// Whether layer `i` is a sliding-window layer.
     public func slides(_ i: Int) -> Bool { slidingWindow != nil && i < slidingLayers.count && slidingLayers[i] }

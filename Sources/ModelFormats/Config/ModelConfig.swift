@@ -34,7 +34,11 @@ extension ModelConfig {
             }
             var inner = text
             inner.modelType = "gemma3_text"
-            return try parse(inner, source: source)
+            guard case .causalLM(var decoder) = try parse(inner, source: source) else {
+                throw ModelFileError(path: source, reason: "text_config does not describe a causal LM")
+            }
+            decoder.moduleRoot = "model.language_model"
+            return .causalLM(decoder)
         case "llama", "smollm", "qwen2", "mistral", "gemma3_text":
             let family: CausalLMConfig.Family = ["qwen2": .qwen2, "mistral": .mistral, "gemma3_text": .gemma3][type ?? ""] ?? .llama
             return .causalLM(try CausalLMConfig(huggingFace: document, family: family, source: source))
