@@ -83,9 +83,15 @@ public final class ModelFiles: @unchecked Sendable {
         }
     }
 
-    /// The chat renderer: from `file` when given (the documented simple format), else
-    /// chosen from the model's own template.
+    /// What `--chat-template` / `policy.chat_template` takes for iap's plain template, which
+    /// base models use even where their tokenizer ships a chat template (the paper prompts its
+    /// base variants without one; Qwen2.5-7B's base tokenizer carries ChatML).
+    public static let plainTemplateName = "plain"
+
+    /// The chat renderer: from `file` when given (the documented simple format, or `plain`
+    /// for iap's plain template), else chosen from the model's own template.
     public func chatTemplate(file: String? = nil) throws(TokenizerError) -> ChatTemplate {
+        if file == Self.plainTemplateName { return ChatTemplate(family: .plain(begin: try plainTemplateBegin())) }
         if let file { return ChatTemplate(family: .custom(try ChatTemplateFile.load(file))) }
         guard let text = chatTemplateText else { return ChatTemplate(family: .plain(begin: try plainTemplateBegin())) }
         return try ChatTemplate.detect(text, source: path)

@@ -20,7 +20,7 @@ nonisolated(unsafe) var trainingStopRequested: sig_atomic_t = 0
 
 /// The flags `iap train` and `iap sft` share.
 struct TrainingOptions: ParsableArguments {
-    @Option(help: "YAML configuration (configs/demo-cpu.yaml, configs/sft-demo-cpu.yaml, configs/paper-qwen2.5-7b-instruct.yaml).")
+    @Option(help: "YAML configuration (configs/demo-cpu.yaml, configs/sft-demo-cpu.yaml, configs/paper/qwen2.5-7b-instruct.yaml).")
     var config: String?
 
     @Option(help: "Run folder (default runs/<run.name>).")

@@ -58,4 +58,19 @@ import Torch
         let text = try #require(String(data: try JSONEncoder().encode(summary), encoding: .utf8))
         #expect(text.contains("\"stop_tokens\""))
     }
+
+    /// `chat_template: plain` (the paper configs' base models): iap's plain template even where
+    /// the folder ships a chat template (Qwen2.5-7B's base tokenizer carries ChatML).
+    @Test func plainTemplateWinsOverAShippedOne() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("iap-plain-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.copyItem(atPath: Self.folder.appendingPathComponent("qwen2").path, toPath: folder)
+        try Data("{% for m in messages %}<|im_start|>{{ m.role }}{% endfor %}".utf8).write(to: URL(fileURLWithPath: folder + "/chat_template.jinja"))
+        let files = try ModelFiles(path: folder)
+        #expect(try files.chatTemplate().familyName == "chatml")
+        guard case .plain = try files.chatTemplate(file: ModelFiles.plainTemplateName).family else {
+            Issue.record("the plain template was not chosen")
+            return
+        }
+    }
 }

@@ -11,7 +11,8 @@ extension TrainConfig {
         /// MiB of the LM head's logits kept from the forward pass for the backward pass; the
         /// rest are recomputed there (less memory, one more head matmul).
         public var keptLogitsMiB = 2048
-        /// A chat template file instead of the model's own.
+        /// A chat template file instead of the model's own, or `plain`: iap's plain template
+        /// (the paper's base models, whose tokenizers may ship a chat template anyway).
         public var chatTemplate: String?
         /// How generation (rollouts, reference answers) runs its decoding steps: `eager`;
         /// `static` (the step CUDA graphs record, run eagerly); `cuda_graphs` (a CUDA device and

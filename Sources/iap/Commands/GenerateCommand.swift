@@ -32,7 +32,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "System message for --chat.")
     var system: String?
 
-    @Option(help: "A chat template file (docs/chat-templates.md) instead of the model's own.")
+    @Option(help: "A chat template file (docs/chat-templates.md) instead of the model's own, or 'plain' for iap's plain template.")
     var chatTemplate: String?
 
     @Option(help: "Completions to sample (at most \(GenerateCommand.maxCompletions); generated in batches that fit in memory).")

@@ -64,7 +64,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Require `Authorization: Bearer KEY` (default: the IAP_SERVE_API_KEY environment variable, if set).")
     var apiKey: String?
 
-    @Option(help: "A chat template file (docs/chat-templates.md) instead of the model's own.")
+    @Option(help: "A chat template file (docs/chat-templates.md) instead of the model's own, or 'plain' for iap's plain template.")
     var chatTemplate: String?
 
     @Option(help: "Model dtype: float32, bfloat16 or float16.")
