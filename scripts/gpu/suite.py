@@ -12,6 +12,8 @@ binaries against transformers on the same device in the same run:
   under bfloat16 autocast, 8 × 1,024 tokens, gradient checkpointing: tokens/s and the peak
   device memory (ours vs transformers eager with the same settings);
 - a 3-step IAP run on the device, checkpoint, resume: the resumed step equals the uninterrupted one;
+- gemma-3-12b-it's folder shape (multimodal wrapper, turn end only at config.json's top level and
+  in generation_config.json): greedy decoding stops where transformers' does;
 - CUDA graphs (`--decode-steps cuda-graphs`; the dry run checks the same static steps run
   eagerly): greedy tokens and log-probs equal to eager steps in float32 (in `correctness`), and
   generation speed with graphs vs eager steps (in `generation_speed`).
@@ -125,6 +127,11 @@ def make_model(name, config, dtype):
     path = os.path.join(WORK, name)
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_config(config, dtype=dtype)
+    if name.startswith("gemma"):  # random norm weights: transformers' zeros hide how x·(1 + w) is rounded
+        with torch.no_grad():
+            for key, p in model.named_parameters():
+                if key.endswith("norm.weight"):
+                    p.normal_(0, 0.5)
     model.save_pretrained(path)
     for f in os.listdir(TOKENIZER):
         if f != "config.json":
@@ -242,6 +249,44 @@ def correctness(path):
     elif graph_error:
         report["decode_steps_vs_eager"] = {"error": graph_error, "pass": False}
     return report
+
+
+def gemma3_12b_stop():
+    """gemma-3-12b-it's folder shape: a multimodal Gemma3ForConditionalGeneration whose turn end
+    is named only at config.json's top level and in generation_config.json (text_config keeps
+    the default). A 2-layer slice at 12B's width (hidden 3,840, 16 heads of 256, 8 KV heads,
+    MLP 15,360) with random weights; the stop id is the token transformers' greedy continuation
+    writes 4th, so greedy decoding must end right there, as transformers' does."""
+    from transformers import Gemma3Config, Gemma3ForConditionalGeneration, GenerationConfig, SiglipVisionConfig
+    base = json.load(open(os.path.join(TOKENIZER, "config.json")))
+    width = dict(hidden_size=64, intermediate_size=128, num_attention_heads=4, num_key_value_heads=2, head_dim=16) if DRY else \
+        dict(hidden_size=3840, intermediate_size=15360, num_attention_heads=16, num_key_value_heads=8, head_dim=256)
+    text = Gemma3TextConfig(vocab_size=base["vocab_size"], num_hidden_layers=2, sliding_window=16, query_pre_attn_scalar=256,
+                            max_position_embeddings=4096, **width)
+    vision = SiglipVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, image_size=28, patch_size=14)
+    torch.manual_seed(0)
+    config = Gemma3Config(text_config=text.to_dict(), vision_config=vision.to_dict(), mm_tokens_per_image=4,
+                          boi_token_index=49000, eoi_token_index=49001, image_token_index=49002)
+    hf = Gemma3ForConditionalGeneration(config).to(DEVICE).eval()
+    ids = json.loads(iap("tokenize", "--model", model("llama-135m"), "--text", PROMPT, "--add-special-tokens", "--json")[0])["ids"]
+    with torch.no_grad():
+        free = hf.generate(torch.tensor([ids], device=DEVICE), do_sample=False, max_new_tokens=8, min_new_tokens=8)[0, len(ids):].tolist()
+    stop = next(t for k, t in enumerate(free) if k >= 3 and t not in free[:k] and 1 not in free[:k + 1])
+    hf.config.eos_token_id = [1, stop]
+    hf.generation_config = GenerationConfig(eos_token_id=[1, stop], pad_token_id=0)
+    path = os.path.join(WORK, "gemma3-12b-it-shaped")
+    hf.save_pretrained(path)
+    for f in os.listdir(TOKENIZER):
+        if f not in ("config.json", "generation_config.json"):
+            shutil.copy(os.path.join(TOKENIZER, f), path)
+    with torch.no_grad():
+        want = hf.generate(torch.tensor([ids], device=DEVICE), do_sample=False, max_new_tokens=16)[0, len(ids):].tolist()
+    out = json.loads(iap("generate", "--model", path, "--prompt", PROMPT, "--greedy", "--max-tokens", "16", "--json",
+                         "--device", DEVICE, "--dtype", "float32")[0].strip().splitlines()[-1])
+    inspect = iap("models", "inspect", path)[0]
+    stop_line = next((l for l in inspect.splitlines() if l.startswith("stop tokens")), "")
+    return {"stop_id": stop, "transformers": want, "ours": out["token_ids"], "finish": out["finish_reason"], "inspect": stop_line,
+            "pass": out["token_ids"] == want and want[-1] == stop and out["finish_reason"] == "stop"}
 
 
 def hf_generate_speed(path, batch, new, prompt_tokens):
@@ -536,6 +581,7 @@ if __name__ == "__main__":
     # Ordered by what a card has never run first; generation speed (measured before) last.
     plan = [("doctor", doctor),
             ("correctness/gemma3-270m", lambda: correctness(model("gemma3-270m"))),
+            ("gemma3_12b_stop", gemma3_12b_stop),
             ("train_speed/qwen2-0.5b-bf16", lambda: train_speed(model("qwen2-0.5b"), "bfloat16", autocast=False)),
             ("train_speed/qwen2-1.5b-autocast", lambda: train_speed(model("qwen2-1.5b"), "float32", autocast=True)),
             ("iap_train/llama-135m", lambda: iap_run(model("llama-135m"), model("bert"), model("judge-tiny"))),
