@@ -11,7 +11,7 @@ import JSONFiles
 public final class ModelFiles: @unchecked Sendable {
     public enum Weights: @unchecked Sendable {
         case gguf(GGUFFile)
-        case safetensors(SafeTensorsCheckpoint)
+        case safetensors(WeightFolder)
     }
 
     public let path: String
@@ -34,7 +34,7 @@ public final class ModelFiles: @unchecked Sendable {
             var stops = try StopTokens.named(inFolder: path, config: document)
             config = try ModelConfig.parse(document, source: configPath).stopping(at: &stops)
             stopTokens = stops
-            do { weights = .safetensors(try SafeTensorsCheckpoint(folder: path)) } catch {
+            do { weights = .safetensors(try WeightFolder(folder: path)) } catch {
                 throw ModelFileError(path: error.path, reason: error.reason)
             }
             let tokenizerConfigPath = path + "/tokenizer_config.json"
