@@ -101,3 +101,27 @@ func expectSameDecoding(_ tokenizer: Tokenizer, _ ids: [[Int]], _ decoded: [Stri
         expectSameIds(reloaded, fixture.ids, special: fixture.ids_special, label: "Gemma 3 via tokenizer.json")
     }
 }
+
+/// SentencePiece Unigram as transformers builds it for DeBERTa-v2/v3 from an spm.model (two
+/// tiny models trained with sentencepiece, one with byte fallback; fixtures by
+/// scripts/fixtures/make_unigram_fixtures.py): ids against `tokenizers` on the corpus.
+@Suite struct UnigramTokenizerTests {
+    struct Fixture: Decodable {
+        let ids: [[Int]]
+        let ids_special: [String: [Int]]
+        let framed: [[Int]]
+        let decoded: [String]
+    }
+
+    @Test(arguments: ["plain", "bytes"])
+    func unigramMatchesTokenizers(name: String) throws {
+        let tokenizer = try Tokenizer.load(tokenizerJSON: tokenizerFixtures.appendingPathComponent("unigram-\(name).tokenizer.json").path)
+        let fixture = try fixtureJSON("unigram-\(name).json", as: Fixture.self)
+        #expect(tokenizer.kind == .sentencePieceUnigram)
+        expectSameIds(tokenizer, fixture.ids, special: fixture.ids_special, label: name)
+        for (i, want) in fixture.framed.enumerated() {
+            #expect(tokenizer.encode(corpus[i], addSpecialTokens: true, recognizeSpecialTokens: true) == want, "\(name) framed \(i)")
+        }
+        expectSameDecoding(tokenizer, fixture.ids, fixture.decoded, label: name)
+    }
+}

@@ -19,7 +19,7 @@ public struct StreamingDecoder: Sendable {
         switch tokenizer.kind {
         case .wordPiece:
             return Tokenizer.wordPiecePiece(tokenizer.tokens[id], first: count == 0)
-        case .byteLevelBPE, .sentencePieceBPE:
+        case .byteLevelBPE, .sentencePieceBPE, .sentencePieceUnigram:
             let bytes = tokenizer.tokenBytes[id]
             pending += count == 0 && tokenizer.stripsLeadingSpace && bytes.first == 0x20 ? bytes.dropFirst() : bytes[...]
             let cut = StreamingDecoder.completePrefix(pending)

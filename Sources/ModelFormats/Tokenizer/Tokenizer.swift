@@ -1,7 +1,8 @@
 import SafeTensors
 
 /// A text tokenizer: byte-level BPE (GPT-2 family: SmolLM2, Qwen2.5, Llama 3, Mistral
-/// Nemo…), SentencePiece-style BPE (Gemma, Llama 2, Mistral v0.1) or WordPiece (BERT),
+/// Nemo…), SentencePiece-style BPE (Gemma, Llama 2, Mistral v0.1), SentencePiece Unigram
+/// (DeBERTa-v2/v3, T5, ALBERT) or WordPiece (BERT),
 /// loaded from `tokenizer.json`, `vocab.txt` or GGUF metadata.
 ///
 /// Thread-safe: the only mutable state is the BPE piece cache, behind a lock.
@@ -9,12 +10,14 @@ public final class Tokenizer: Sendable {
     public enum Kind: String, Sendable {
         case byteLevelBPE = "byte-level BPE"
         case sentencePieceBPE = "SentencePiece BPE"
+        case sentencePieceUnigram = "SentencePiece Unigram"
         case wordPiece = "WordPiece"
     }
 
     enum Model: Sendable {
         case bpe(BPEModel, ByteLevelPipeline)
         case sentencePiece(SentencePieceBPE)
+        case unigram(UnigramModel, stripLeadingSpace: Bool)
         case wordPiece(WordPieceModel, BertTextSplitter)
     }
 
@@ -57,6 +60,9 @@ public final class Tokenizer: Sendable {
         case .bpe: tokenBytes = all.map { ByteLevelAlphabet.bytes(of: $0) ?? Array($0.utf8) }
         case .sentencePiece(let spm):
             let byteIds = spm.byteFallbackDecoding ? Set(spm.byteFallbackIds ?? []) : []
+            tokenBytes = all.enumerated().map { SentencePieceBPE.bytes(of: $1, isByteToken: byteIds.contains(Int32($0))) }
+        case .unigram(let unigram, _):
+            let byteIds = unigram.byteFallbackDecoding ? Set(unigram.byteFallbackIds ?? []) : []
             tokenBytes = all.enumerated().map { SentencePieceBPE.bytes(of: $1, isByteToken: byteIds.contains(Int32($0))) }
         case .wordPiece: tokenBytes = []
         }
@@ -139,6 +145,8 @@ public final class Tokenizer: Sendable {
                     pipeline.forEachPiece(part) { bytes in bpe.encode(bytes, into: &ids) }
                 case .sentencePiece(let spm):
                     spm.encode(part, atStart: part.startIndex == text.startIndex, into: &ids)
+                case .unigram(let unigram, _):
+                    unigram.encode(part, atStart: part.startIndex == text.startIndex, into: &ids)
                 case .wordPiece(let wordPiece, let splitter):
                     for word in splitter.split(splitter.normalize(part)) { wordPiece.encode(word, into: &ids) }
                 }
@@ -154,7 +162,7 @@ public final class Tokenizer: Sendable {
     public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
         let kept = ids.filter { $0 >= 0 && $0 < tokens.count && !(skipSpecialTokens && specialIds.contains($0)) }
         switch kind {
-        case .byteLevelBPE, .sentencePieceBPE:
+        case .byteLevelBPE, .sentencePieceBPE, .sentencePieceUnigram:
             var bytes: [UInt8] = []
             for id in kept { bytes += tokenBytes[id] }
             if stripsLeadingSpace && bytes.first == 0x20 { bytes.removeFirst() }
@@ -166,8 +174,11 @@ public final class Tokenizer: Sendable {
 
     /// Decoding drops one leading space (SentencePiece models that put one in front).
     var stripsLeadingSpace: Bool {
-        if case .sentencePiece(let spm) = model { return spm.stripLeadingSpace }
-        return false
+        switch model {
+        case .sentencePiece(let spm): spm.stripLeadingSpace
+        case .unigram(_, let strip): strip
+        default: false
+        }
     }
 
     /// `tokenizers`' WordPiece decoder: `##` pieces join the previous token, others get a

@@ -47,7 +47,7 @@ extension Tokenizer {
 }
 
 /// Reads the parts of a `tokenizer.json`, each error naming the JSON path of the field.
-private struct TokenizerJSONReader {
+struct TokenizerJSONReader {
     let path: String
     let document: JSONValue
     let settings: TokenizerSettings?
@@ -65,7 +65,8 @@ private struct TokenizerJSONReader {
         switch type {
         case "BPE": tokenizer = try bpe(model, added: added)
         case "WordPiece": tokenizer = try wordPiece(model, added: added)
-        default: throw fail("model.type", "\(type) models are not supported (byte-level BPE and WordPiece are)")
+        case "Unigram": tokenizer = try unigram(model, added: added)
+        default: throw fail("model.type", "\(type) models are not supported (BPE, Unigram and WordPiece are)")
         }
         return tokenizer
     }

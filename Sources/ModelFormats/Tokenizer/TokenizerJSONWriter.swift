@@ -8,7 +8,7 @@ extension Tokenizer {
         switch model {
         case .bpe(let bpe, let pipeline): return try byteLevelJSON(bpe, pipeline)
         case .sentencePiece(let spm): return sentencePieceJSON(spm)
-        case .wordPiece: throw TokenizerError(source: source, reason: "WordPiece tokenizers cannot be exported to tokenizer.json")
+        case .wordPiece, .unigram: throw TokenizerError(source: source, reason: "\(kind.rawValue) tokenizers cannot be exported to tokenizer.json yet")
         }
     }
 
