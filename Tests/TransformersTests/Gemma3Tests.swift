@@ -97,11 +97,38 @@ import Torch
     }
 
     /// In bfloat16, transformers computes Gemma's norms x·(1 + w) in float32 and casts at the
-    /// end; adding the 1 in bfloat16 rounds the offset weights (before the fix our bfloat16
-    /// log-probs were 0.148 from float32 against transformers' 0.095). The check: ours in
-    /// bfloat16 are no farther from transformers' float32 than transformers' own bfloat16 is
-    /// (fixture `bf16-logprobs.json`). Matching transformers' bfloat16 token for token is not
-    /// the bar: its own two attention paths (sdpa, eager) are 0.12 apart in bfloat16.
+    /// end; adding the 1 in bfloat16 rounds the offset weights. The norm itself, on weights
+    /// whose low bits a bfloat16 `1 + w` drops ((8k + 1)·2⁻¹²): ours rounded once from the exact
+    /// value (computed here in Double) for all but ties, where the bfloat16 sum differs widely.
+    @Test func gemmaNormAddsItsOffsetInFloat32() throws {
+        let files = try ModelFiles(path: modelFixtures.appendingPathComponent("tiny-gemma3").path)
+        guard case .causalLM(let config) = files.config else { Issue.record("tiny-gemma3 is not a decoder"); return }
+        let (rows, size) = (16, 64)
+        let w = (0..<size).map { Float(8 * ($0 % 16) + 1) / 4096 }
+        let x = try floats(try Tensor.randn([rows, size]).to(.bfloat16))
+        let weight = try Tensor(w, shape: [size]).to(.bfloat16)
+        let ours = try floats(config.norm(try Tensor(x, shape: [rows, size]).to(.bfloat16), weight, size: size))
+        let summed = try floats(try Tensor(x, shape: [rows, size]).to(.bfloat16).rmsNorm([size], weight: weight + 1, eps: config.rmsNormEps))
+        var exact = [Float]()
+        for r in 0..<rows {
+            let row = x[(r * size)..<((r + 1) * size)].map(Double.init)
+            let rms = (row.map { $0 * $0 }.reduce(0, +) / Double(size) + config.rmsNormEps).squareRoot()
+            exact += row.enumerated().map { Float($0.element / rms * (1 + Double(w[$0.offset]))) }
+        }
+        let rounded = try floats(try Tensor(exact, shape: [rows, size]).to(.bfloat16))
+        let oursEqual = zip(ours, rounded).filter { $0 == $1 }.count
+        let summedEqual = zip(summed, rounded).filter { $0 == $1 }.count
+        #expect(Double(oursEqual) >= 0.98 * Double(ours.count), "ours \(oursEqual) of \(ours.count) equal the exact value rounded")
+        #expect(summedEqual < oursEqual - ours.count / 10, "1 + w in bfloat16: \(summedEqual) of \(ours.count)")
+    }
+
+    /// The whole model (fixture `bf16-logprobs.json`: transformers' per-token log-probs in
+    /// float32 and cast to bfloat16, sdpa and eager attention): ours in bfloat16 stays as close
+    /// to float32 as transformers' own bfloat16 paths. CPU bfloat16 kernels differ by machine
+    /// (transformers' eager path moved 0.30 between an AMD EPYC without bfloat16 instructions
+    /// and one with AVX512-BF16; ours measured 0.085 and 0.171 from float32 on them), so the
+    /// bar is the farther of transformers' two paths plus 0.1 — it catches a broken
+    /// bfloat16 model, the norm test above the rounding of `1 + w`.
     @Test func bfloat16NormsMatchTransformers() throws {
         struct Fixture: Decodable {
             let ids: [Int]
@@ -117,7 +144,8 @@ import Torch
         let ours = try floats(logProbs.to(.float32))
         let gap = maxDifference(ours, fixture.logprobs_fp32)
         let theirs = maxDifference(fixture.logprobs_bf16, fixture.logprobs_fp32)
-        #expect(gap <= theirs, "ours bf16 vs transformers fp32 \(gap); transformers' own bf16 vs fp32 \(theirs)")
+        let eager = maxDifference(fixture.logprobs_bf16_eager, fixture.logprobs_fp32)
+        #expect(gap <= max(theirs, eager) + 0.1, "ours bf16 vs transformers fp32 \(gap); transformers' own bf16 vs fp32 \(theirs), eager \(eager)")
         let spread = maxDifference(fixture.logprobs_bf16, fixture.logprobs_bf16_eager)
         print("gemma bf16: ours vs fp32 \(gap), transformers bf16 vs fp32 \(theirs); ours vs transformers bf16 \(maxDifference(ours, fixture.logprobs_bf16)), transformers sdpa vs eager bf16 \(spread)")
     }
