@@ -118,6 +118,7 @@ import Torch
         let rounded = try floats(try Tensor(exact, shape: [rows, size]).to(.bfloat16))
         let oursEqual = zip(ours, rounded).filter { $0 == $1 }.count
         let summedEqual = zip(summed, rounded).filter { $0 == $1 }.count
+        print("gemma norm bf16: exact-rounded ours \(oursEqual), with 1 + w in bfloat16 \(summedEqual), of \(ours.count)")
         #expect(Double(oursEqual) >= 0.98 * Double(ours.count), "ours \(oursEqual) of \(ours.count) equal the exact value rounded")
         #expect(summedEqual < oursEqual - ours.count / 10, "1 + w in bfloat16: \(summedEqual) of \(ours.count)")
     }
