@@ -11,20 +11,27 @@ import Transformers
 /// baseline. Byte-level tokenizers (RoBERTa) get a space in front of the text, as bert_score
 /// asks (`add_prefix_space=True`).
 public final class BERTScorer: @unchecked Sendable {
-    public let encoder: BertEncoder
+    public let encoder: any TextEncoder
     public let tokenizer: Tokenizer
     /// Hidden states after this many layers (the last one by default; all-MiniLM-L6-v2 has
-    /// no default in bert_score, so 6 = its last layer; deberta-v3-large would use 12).
+    /// no default in bert_score, so 6 = its last layer; deberta-v3-large's is 12).
     public let layer: Int
     public let batchSize: Int
+    /// Pairs matched together (bert_score's `batch_size`, 64 by default): padding within such a
+    /// group floors the maxima at 0 (`paddedInMatching`).
+    public let matchingBatchSize: Int
     /// Baseline rescaling, x' = (x − b)/(1 − b) per P, R, F (nil: raw scores).
     public let baseline: BERTScoreBaseline?
 
-    public init(encoder: BertEncoder, tokenizer: Tokenizer, layer: Int? = nil, batchSize: Int = 32, baseline: BERTScoreBaseline? = nil) {
+    public init(
+        encoder: any TextEncoder, tokenizer: Tokenizer, layer: Int? = nil, batchSize: Int = 32, matchingBatchSize: Int = 64,
+        baseline: BERTScoreBaseline? = nil
+    ) {
         self.encoder = encoder
         self.tokenizer = tokenizer
-        self.layer = min(layer ?? encoder.config.layerCount, encoder.config.layerCount)
+        self.layer = min(layer ?? encoder.layerCount, encoder.layerCount)
         self.batchSize = max(1, batchSize)
+        self.matchingBatchSize = max(1, matchingBatchSize)
         self.baseline = baseline
     }
 
@@ -60,8 +67,9 @@ public final class BERTScorer: @unchecked Sendable {
             let c = candidateVectors[i]  // [Lc, H]
             let r = referenceVectors[i]  // [Lr, H]
             let similarity = try c.matmul(r.transpose(0, 1))  // [Lc, Lr]
-            let precisionPerToken = try similarity.amax(dims: [1]).toArray(Float.self)
-            let recallPerToken = try similarity.amax(dims: [0]).toArray(Float.self)
+            let padded = paddedInMatching(i, candidateIds, referenceIds)
+            let precisionPerToken = try similarity.amax(dims: [1]).toArray(Float.self).map { padded.reference ? max($0, 0) : $0 }
+            let recallPerToken = try similarity.amax(dims: [0]).toArray(Float.self).map { padded.candidate ? max($0, 0) : $0 }
             func weighted(_ values: [Float], _ tokens: [Int]) -> Double {
                 let w = tokens.map(weight)
                 let total = w.reduce(0, +)
@@ -78,13 +86,26 @@ public final class BERTScorer: @unchecked Sendable {
         return out
     }
 
+    /// Whether pair i's candidate / reference is padded when bert_score matches it: it takes
+    /// pairs `matchingBatchSize` at a time, pads each side to its longest sentence and
+    /// multiplies the similarities by the padding mask before the maxima, so a shorter
+    /// sentence's padding offers a similarity of 0 — a token whose cosines are all negative
+    /// then counts 0, not its best cosine (rare with trained encoders, common with random ones).
+    private func paddedInMatching(_ i: Int, _ candidates: [[Int]], _ references: [[Int]]) -> (candidate: Bool, reference: Bool) {
+        let start = i - i % matchingBatchSize
+        let group = start..<min(start + matchingBatchSize, candidates.count)
+        let longestCandidate = group.map { candidates[$0].count }.max() ?? 0
+        let longestReference = group.map { references[$0].count }.max() ?? 0
+        return (candidates[i].count < longestCandidate, references[i].count < longestReference)
+    }
+
     /// A sentence's ids as bert_score makes them: stripped, a leading space for byte-level
     /// BPE, special tokens added, truncated to the encoder's length keeping the last token.
     func tokenIds(_ text: String) -> [Int] {
         let stripped = text.trimmingCharacters(in: .whitespacesAndNewlines)
         let prefixed = tokenizer.kind == .byteLevelBPE && !stripped.isEmpty ? " " + stripped : stripped
         var encoded = tokenizer.encode(prefixed, addSpecialTokens: true)
-        let maxLength = encoder.config.maxTokens
+        let maxLength = encoder.maxTokens
         if encoded.count > maxLength, let last = encoded.last { encoded = Array(encoded.prefix(maxLength - 1)) + [last] }
         return encoded
     }
@@ -98,7 +119,7 @@ public final class BERTScorer: @unchecked Sendable {
             var ids: [Int64] = []
             var mask: [Int64] = []
             for s in batch {
-                ids += s.map(Int64.init) + [Int64](repeating: Int64(encoder.config.padTokenId), count: width - s.count)
+                ids += s.map(Int64.init) + [Int64](repeating: Int64(encoder.padTokenId), count: width - s.count)
                 mask += [Int64](repeating: 1, count: s.count) + [Int64](repeating: 0, count: width - s.count)
             }
             let states = try withNoGrad { () throws(TorchError) -> Tensor in

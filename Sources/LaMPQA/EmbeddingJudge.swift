@@ -13,7 +13,7 @@ import Transformers
 /// against it, related-but-not-addressing ones 0.10–0.26, unrelated ones below 0.1. Scores
 /// from this judge are only comparable with other scores from the same judge.
 public final class EmbeddingJudge: RubricJudge, @unchecked Sendable {
-    public let encoder: BertEncoder
+    public let encoder: any TextEncoder
     public let tokenizer: Tokenizer
     public let name: String
     public let oneAt: Double
@@ -21,7 +21,7 @@ public final class EmbeddingJudge: RubricJudge, @unchecked Sendable {
     /// Runs of the encoder are serialised (one model, shared).
     private let lock = AsyncLock()
 
-    public init(encoder: BertEncoder, tokenizer: Tokenizer, name: String, oneAt: Double = 0.30, twoAt: Double = 0.45) {
+    public init(encoder: any TextEncoder, tokenizer: Tokenizer, name: String, oneAt: Double = 0.30, twoAt: Double = 0.45) {
         self.encoder = encoder
         self.tokenizer = tokenizer
         self.name = name
@@ -53,10 +53,11 @@ public final class EmbeddingJudge: RubricJudge, @unchecked Sendable {
                 plan.append((slot("\(item.aspect.aspect): \(item.aspect.reason)"), sentences))
             }
             var vectors: [[Float]] = []
-            let width = encoder.config.hiddenSize
             for start in stride(from: 0, to: texts.count, by: 64) {
                 let chunk = Array(texts[start..<min(start + 64, texts.count)])
-                let values = try encoder.embed(chunk, tokenizer: tokenizer).toArray(Float.self)
+                let embedded = try encoder.embed(chunk, tokenizer: tokenizer)
+                let width = embedded.shape[1]
+                let values = try embedded.toArray(Float.self)
                 for r in 0..<chunk.count { vectors.append(Array(values[(r * width)..<((r + 1) * width)])) }
             }
             return plan.map { entry in

@@ -4,8 +4,8 @@ import Transformers
 
 extension PolicyInputBuilder {
     /// Ranks past posts by the cosine similarity of their sentence embeddings to the
-    /// question's (any BERT encoder; MiniLM by default in the CLI).
-    public static func encoderRanker(_ encoder: BertEncoder, tokenizer: Tokenizer) -> @Sendable (String, [String]) throws -> [Int] {
+    /// question's (any text encoder; MiniLM by default in the CLI).
+    public static func encoderRanker(_ encoder: any TextEncoder, tokenizer: Tokenizer) -> @Sendable (String, [String]) throws -> [Int] {
         { question, posts in
             guard !posts.isEmpty else { return [] }
             let vectors = try encoder.embed([question] + posts, tokenizer: tokenizer)  // [1 + n, H], unit length

@@ -68,18 +68,25 @@ public final class ModelFiles: @unchecked Sendable {
         return settings?.chatTemplate?.chatTemplate
     }
 
-    /// Loads the tokenizer: GGUF metadata, else `tokenizer.json`, else `vocab.txt` (BERT).
+    /// Loads the tokenizer: GGUF metadata, else `tokenizer.json`, else `spm.model` (DeBERTa-v2/v3),
+    /// else `vocab.txt` (BERT).
     public func loadTokenizer() throws(TokenizerError) -> Tokenizer {
         switch weights {
         case .gguf(let file): return try Tokenizer.load(gguf: file)
         case .safetensors:
             let json = path + "/tokenizer.json"
             if access(json, F_OK) == 0 { return try Tokenizer.load(tokenizerJSON: json, settings: tokenizerSettings) }
+            let spm = path + "/spm.model"
+            if access(spm, F_OK) == 0 {
+                let added = path + "/added_tokens.json"
+                return try Tokenizer.load(
+                    sentencePieceModel: spm, settings: tokenizerSettings, addedTokensJSON: access(added, F_OK) == 0 ? added : nil)
+            }
             let vocab = path + "/vocab.txt"
             if access(vocab, F_OK) == 0 {
                 return try Tokenizer.load(vocabTXT: vocab, lowercase: tokenizerSettings?.doLowerCase ?? true)
             }
-            throw TokenizerError(source: path, reason: "no tokenizer.json or vocab.txt in the folder")
+            throw TokenizerError(source: path, reason: "no tokenizer.json, spm.model or vocab.txt in the folder")
         }
     }
 

@@ -32,8 +32,10 @@ public struct ModelSummary: Codable, Sendable {
     }
 
     public var path: String
-    /// `llama`, `qwen2`, `mistral` (causal LMs) or `bert` (encoder).
+    /// `llama`, `qwen2`, `mistral`, `gemma3` (causal LMs), `bert` or `deberta-v2` (encoders).
     public var architecture: String
+    /// Whether `architecture` is a text encoder (BERTScore's) rather than a causal LM.
+    public var isEncoder: Bool { ["bert", "deberta-v2"].contains(architecture) }
     public var parameters: Int
     public var layers: Int
     public var hiddenSize: Int
@@ -98,6 +100,11 @@ extension ModelFiles {
             (summary.hiddenSize, summary.intermediateSize, summary.vocabSize) = (b.hiddenSize, b.intermediateSize, b.vocabSize)
             summary.heads = .init(query: b.headCount, keyValue: b.headCount, headDim: b.headDim)
             summary.context = b.maxPositions
+        case .deberta(let d):
+            (summary.architecture, summary.parameters, summary.layers) = ("deberta-v2", d.parameterCount, d.layerCount)
+            (summary.hiddenSize, summary.intermediateSize, summary.vocabSize) = (d.hiddenSize, d.intermediateSize, d.vocabSize)
+            summary.heads = .init(query: d.headCount, keyValue: d.headCount, headDim: d.headDim)
+            summary.context = d.maxPositions
         }
         switch weights {
         case .gguf(let file):

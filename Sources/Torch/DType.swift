@@ -26,6 +26,17 @@ public enum DType: Int32, Sendable, CaseIterable, CustomStringConvertible {
         }
     }
 
+    /// The most negative finite value (`torch.finfo(dtype).min`); nil for integer types.
+    public var lowestFinite: Double? {
+        switch self {
+        case .float16: -65504
+        case .bfloat16: -3.3895313892515355e38
+        case .float32: -Double(Float.greatestFiniteMagnitude)
+        case .float64: -Double.greatestFiniteMagnitude
+        default: nil
+        }
+    }
+
     /// The dtype name used by safetensors headers ("F32", "BF16", …).
     public var safetensorsName: String {
         switch self {

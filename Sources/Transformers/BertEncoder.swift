@@ -109,36 +109,6 @@ public final class BertEncoder: @unchecked Sendable {
         let real = try ids.ne(.int(config.padTokenId)).to(.int64)
         return try (real.cumsum(dim: 1) * real + Double(config.padTokenId)).to(.int64)
     }
-
-    /// Sentence embeddings [texts, hidden]: mean of the last layer over real tokens, L2-
-    /// normalised (sentence-transformers' recipe for MiniLM). Texts longer than `maxLength`
-    /// tokens are truncated.
-    public func embed(_ texts: [String], tokenizer: Tokenizer, maxLength: Int = 256) throws(TorchError) -> Tensor {
-        let batch = try BertEncoder.batch(texts, tokenizer: tokenizer, maxLength: min(maxLength, config.maxTokens), device: device)
-        let hidden = try withNoGrad { () throws(TorchError) -> Tensor in
-            try hiddenStates(ids: batch.ids, mask: batch.mask).last!
-        }
-        let weights = try batch.mask.to(hidden.dtype).unsqueeze(-1)
-        let pooled = try (hidden * weights).sum(dims: [1]) / (try weights.sum(dims: [1]).clamp(min: 1e-9))
-        return try pooled / (try pooled.norm(2, dims: [1], keepDim: true).clamp(min: 1e-12))
-    }
-
-    /// Token ids and mask for texts, `[CLS] … [SEP]`, right-padded: ([n, T] int64, [n, T] int64).
-    public static func batch(_ texts: [String], tokenizer: Tokenizer, maxLength: Int, device: Device) throws(TorchError)
-        -> (ids: Tensor, mask: Tensor)
-    {
-        let encodings: [Encoding]
-        do {
-            encodings = try tokenizer.encodeBatch(
-                texts, truncation: Truncation(maxLength: maxLength), padding: Padding(length: .longest, padId: tokenizer.padId ?? 0))
-        } catch {
-            throw TorchError(operation: "tokenize", message: error.description)
-        }
-        let width = encodings.first?.ids.count ?? 0
-        let ids = try Tensor(encodings.flatMap { $0.ids.map(Int64.init) }, shape: [texts.count, width]).to(device)
-        let mask = try Tensor(encodings.flatMap { $0.attentionMask.map(Int64.init) }, shape: [texts.count, width]).to(device)
-        return (ids, mask)
-    }
 }
 
 struct BertLayer {

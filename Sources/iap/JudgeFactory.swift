@@ -27,7 +27,7 @@ enum JudgeFactory {
             let name = o.model ?? "all-minilm-l6-v2"
             let files = try CLI.openModel(name)
             let tokenizer = try CLI.loadTokenizer(files)
-            do { return EmbeddingJudge(encoder: try BertEncoder.load(files), tokenizer: tokenizer, name: name) } catch { throw CLI.failure(error) }
+            do { return EmbeddingJudge(encoder: try TextEncoders.load(files), tokenizer: tokenizer, name: name) } catch { throw CLI.failure(error) }
         case "local":
             let name = o.model ?? "smollm2-135m-instruct"
             let (_, tokenizer, model, template) = try CLI.openLanguageModel(name, adapter: o.adapter)

@@ -177,6 +177,7 @@ func failure(_ body: () throws -> Void) -> String {
         #expect(c.rollout.maxNewTokens == 2048 && c.rollout.referenceBudget == 2048 && c.reward.intentTokenLimit == 400)
         #expect(c.rollout.temperature == 1.0 && c.rollout.topP == 1.0 && c.rollout.referenceAnswers == .sampled)
         #expect(c.judge.retryRounds == 100 && c.judge.model == "Qwen/Qwen2.5-32B-Instruct")
+        #expect(c.reward.similarityModel == "microsoft/deberta-v3-large" && c.reward.similarityLayer == 12)
         #expect(c.policy.gradientCheckpointing && c.dist.strategy == .fsdp && c.policy.dtype == .bfloat16)
     }
 

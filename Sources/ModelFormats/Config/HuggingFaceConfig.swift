@@ -43,6 +43,16 @@ public struct HuggingFaceConfig: Codable, Sendable, Equatable {
     public var attnLogitSoftcapping: Double?
     /// Multimodal Gemma 3: the text decoder's own config.
     public var textConfig: Nested<HuggingFaceConfig>?
+    // DeBERTa-v2/v3
+    public var relativeAttention: Bool?
+    public var maxRelativePositions: Int?
+    public var positionBuckets: Int?
+    public var normRelEbd: String?
+    public var shareAttKey: Bool?
+    public var posAttType: AttentionTerms?
+    public var positionBiasedInput: Bool?
+    public var embeddingSize: Int?
+    public var convKernelSize: Int?
 
     public init() {}
 
@@ -80,6 +90,27 @@ public struct HuggingFaceConfig: Codable, Sendable, Equatable {
             case ropeType = "rope_type", type, ropeTheta = "rope_theta", factor, lowFreqFactor = "low_freq_factor"
             case highFreqFactor = "high_freq_factor", originalMaxPositionEmbeddings = "original_max_position_embeddings"
             case fullAttention = "full_attention", slidingAttention = "sliding_attention"
+        }
+    }
+
+    /// DeBERTa's `pos_att_type`: `"p2c|c2p"` as the original checkpoints spell it, or a list.
+    public struct AttentionTerms: Codable, Sendable, Equatable {
+        public var terms: [String]
+
+        public init(_ terms: [String]) { self.terms = terms }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let text = try? container.decode(String.self) {
+                terms = text.lowercased().split(separator: "|").map { String($0.filter { !$0.isWhitespace }) }
+            } else {
+                terms = try container.decode([String].self).map { $0.lowercased() }
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(terms)
         }
     }
 
@@ -126,5 +157,8 @@ public struct HuggingFaceConfig: Codable, Sendable, Equatable {
         case queryPreAttnScalar = "query_pre_attn_scalar", layerTypes = "layer_types", slidingWindowPattern = "sliding_window_pattern"
         case ropeLocalBaseFreq = "rope_local_base_freq", hiddenActivation = "hidden_activation"
         case finalLogitSoftcapping = "final_logit_softcapping", attnLogitSoftcapping = "attn_logit_softcapping", textConfig = "text_config"
+        case relativeAttention = "relative_attention", maxRelativePositions = "max_relative_positions", positionBuckets = "position_buckets"
+        case normRelEbd = "norm_rel_ebd", shareAttKey = "share_att_key", posAttType = "pos_att_type"
+        case positionBiasedInput = "position_biased_input", embeddingSize = "embedding_size", convKernelSize = "conv_kernel_size"
     }
 }

@@ -20,7 +20,8 @@ extension ModelConfig {
     public static func parse(_ document: HuggingFaceConfig, source: String) throws(ModelFileError) -> ModelConfig {
         var type = document.modelType
         if type == nil, let first = document.architectures?.first {
-            for (prefix, name) in [("Llama", "llama"), ("Qwen2", "qwen2"), ("Mistral", "mistral"), ("Bert", "bert"), ("Roberta", "roberta"), ("Gemma3ForCausalLM", "gemma3_text")]
+            for (prefix, name) in [("Llama", "llama"), ("Qwen2", "qwen2"), ("Mistral", "mistral"), ("Bert", "bert"), ("Roberta", "roberta"), ("DebertaV2", "deberta-v2"),
+                                  ("Gemma3ForCausalLM", "gemma3_text")]
             where first.hasPrefix(prefix) {
                 type = name
             }
@@ -44,8 +45,10 @@ extension ModelConfig {
             return .causalLM(try CausalLMConfig(huggingFace: document, family: family, source: source))
         case "bert", "roberta":
             return .bert(try BertConfig(huggingFace: document, roberta: type == "roberta", source: source))
+        case "deberta-v2":
+            return .deberta(try DebertaConfig(huggingFace: document, source: source))
         case let other:
-            throw ModelFileError(path: source, reason: "model_type \(other ?? "(missing)") is not supported (llama, smollm, qwen2, mistral, gemma3_text, gemma3, bert, roberta are)")
+            throw ModelFileError(path: source, reason: "model_type \(other ?? "(missing)") is not supported (llama, smollm, qwen2, mistral, gemma3_text, gemma3, bert, roberta, deberta-v2 are)")
         }
     }
 
@@ -54,6 +57,7 @@ extension ModelConfig {
         switch self {
         case .causalLM(let c): c.huggingFaceConfig
         case .bert(let b): b.huggingFaceConfig
+        case .deberta(let d): d.huggingFaceConfig
         }
     }
 }
@@ -62,11 +66,13 @@ extension ModelConfig {
 public enum ModelConfig: Sendable, Equatable {
     case causalLM(CausalLMConfig)
     case bert(BertConfig)
+    case deberta(DebertaConfig)
 
     public var architectureName: String {
         switch self {
         case .causalLM(let c): c.family.rawValue
         case .bert: "bert"
+        case .deberta: "deberta-v2"
         }
     }
 }

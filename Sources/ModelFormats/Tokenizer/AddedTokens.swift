@@ -8,13 +8,18 @@ public struct AddedToken: Sendable, Equatable {
     /// Whether the match absorbs whitespace on its left / right.
     public let leftStrip: Bool
     public let rightStrip: Bool
+    /// Matched in the normalised text rather than the raw input (`tokenizers`' `normalized`;
+    /// honoured for Unigram models, whose normaliser runs apart from the model: DeBERTa-v3's
+    /// [MASK] from added_tokens.json is one, so "a [MASK]" keeps the "▁" the raw split loses).
+    public let normalized: Bool
 
-    public init(id: Int, content: String, special: Bool, leftStrip: Bool = false, rightStrip: Bool = false) {
+    public init(id: Int, content: String, special: Bool, leftStrip: Bool = false, rightStrip: Bool = false, normalized: Bool = false) {
         self.id = id
         self.content = content
         self.special = special
         self.leftStrip = leftStrip
         self.rightStrip = rightStrip
+        self.normalized = normalized
     }
 }
 

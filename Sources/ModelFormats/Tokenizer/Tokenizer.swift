@@ -31,7 +31,11 @@ public final class Tokenizer: Sendable {
     /// Bytes each id decodes to (BPE only).
     let tokenBytes: [[UInt8]]
     public let addedTokens: [AddedToken]
+    /// Added tokens matched in the raw input.
     let matcher: AddedTokenMatcher
+    /// Unigram models' `normalized` added tokens (contents normalised too), matched in each
+    /// raw stretch after the normaliser ran over it, as `tokenizers` does.
+    let normalizedMatcher: AddedTokenMatcher?
     public let specialIds: Set<Int>
     public let postProcessor: PostProcessor
     public let bosId: Int?
@@ -67,7 +71,16 @@ public final class Tokenizer: Sendable {
         case .wordPiece: tokenBytes = []
         }
         self.addedTokens = addedTokens
-        self.matcher = AddedTokenMatcher(addedTokens)
+        if case .unigram(let unigram, _) = model, addedTokens.contains(where: \.normalized) {
+            self.matcher = AddedTokenMatcher(addedTokens.filter { !$0.normalized })
+            self.normalizedMatcher = AddedTokenMatcher(addedTokens.filter(\.normalized).map {
+                AddedToken(id: $0.id, content: unigram.normalizer.apply($0.content[...]), special: $0.special,
+                           leftStrip: $0.leftStrip, rightStrip: $0.rightStrip, normalized: true)
+            })
+        } else {
+            self.matcher = AddedTokenMatcher(addedTokens)
+            self.normalizedMatcher = nil
+        }
         self.specialIds = Set(addedTokens.filter(\.special).map(\.id))
         self.postProcessor = postProcessor
         self.bosId = bosId
@@ -146,13 +159,30 @@ public final class Tokenizer: Sendable {
                 case .sentencePiece(let spm):
                     spm.encode(part, atStart: part.startIndex == text.startIndex, into: &ids)
                 case .unigram(let unigram, _):
-                    unigram.encode(part, atStart: part.startIndex == text.startIndex, into: &ids)
+                    encodeUnigram(unigram, part, of: text, specialAllowed: specialAllowed, into: &ids)
                 case .wordPiece(let wordPiece, let splitter):
                     for word in splitter.split(splitter.normalize(part)) { wordPiece.encode(word, into: &ids) }
                 }
             }
         }
         return ids.map { Int($0) }
+    }
+
+    /// One raw stretch through a Unigram model; with `normalized` added tokens, the stretch is
+    /// normalised once, split at them, and the pieces between encoded as they are.
+    private func encodeUnigram(
+        _ unigram: UnigramModel, _ part: Substring, of text: String, specialAllowed: (Int) -> Bool, into ids: inout [Int32]
+    ) {
+        let atStart = part.startIndex == text.startIndex
+        guard let normalizedMatcher else { return unigram.encode(part, atStart: atStart, into: &ids) }
+        let normalized = unigram.normalizer.apply(part)
+        let offset = text.utf8.distance(from: text.startIndex, to: part.startIndex)
+        for piece in normalizedMatcher.segments(of: normalized, specialAllowed: { _ in specialAllowed(offset) }) {
+            switch piece {
+            case .token(let id): ids.append(Int32(id))
+            case .text(let t): unigram.encode(t, atStart: atStart && t.startIndex == normalized.startIndex, normalized: true, into: &ids)
+            }
+        }
     }
 
     // MARK: Decoding

@@ -80,7 +80,8 @@ struct TokenizerJSONReader {
                 throw fail("added_tokens[\(i)]", "needs an integer id and a string content")
             }
             out.append(AddedToken(id: id, content: content, special: item["special"]?.boolValue ?? false,
-                                  leftStrip: item["lstrip"]?.boolValue ?? false, rightStrip: item["rstrip"]?.boolValue ?? false))
+                                  leftStrip: item["lstrip"]?.boolValue ?? false, rightStrip: item["rstrip"]?.boolValue ?? false,
+                                  normalized: item["normalized"]?.boolValue ?? false))
         }
         return out
     }

@@ -111,7 +111,7 @@ extension Tokenizer {
     private var addedTokensJSON: JSONValue {
         .array(addedTokens.map { t in
             .object([("id", .int(t.id)), ("content", .string(t.content)), ("single_word", .bool(false)),
-                     ("lstrip", .bool(t.leftStrip)), ("rstrip", .bool(t.rightStrip)), ("normalized", .bool(false)),
+                     ("lstrip", .bool(t.leftStrip)), ("rstrip", .bool(t.rightStrip)), ("normalized", .bool(t.normalized)),
                      ("special", .bool(t.special))])
         })
     }

@@ -46,10 +46,10 @@ struct UnigramModel: Sendable {
     }
 
     /// Appends the ids of `text` (a stretch between added tokens; `atStart` when it begins the
-    /// whole input).
-    func encode(_ text: Substring, atStart: Bool, into out: inout [Int32]) {
+    /// whole input; `normalized` when the normaliser has already run over it).
+    func encode(_ text: Substring, atStart: Bool, normalized: Bool = false, into out: inout [Int32]) {
         var scalars: [Unicode.Scalar] = []
-        for s in normalizer.apply(text).unicodeScalars { scalars.append(s == " " ? SentencePieceBPE.metaspace : s) }
+        for s in (normalized ? String(text) : normalizer.apply(text)).unicodeScalars { scalars.append(s == " " ? SentencePieceBPE.metaspace : s) }
         guard !scalars.isEmpty else { return }
         if prepend == .always || (prepend == .first && atStart), scalars[0] != SentencePieceBPE.metaspace {
             scalars.insert(SentencePieceBPE.metaspace, at: 0)

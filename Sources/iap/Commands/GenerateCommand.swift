@@ -192,7 +192,7 @@ struct EmbedCommand: ParsableCommand {
         let files = try CLI.openModel(model)
         let tokenizer = try CLI.loadTokenizer(files)
         do {
-            let encoder = try BertEncoder.load(files)
+            let encoder = try TextEncoders.load(files)
             let embeddings = try encoder.embed(texts, tokenizer: tokenizer, maxLength: maxLength)
             let values = try embeddings.toArray(Float.self)
             let width = embeddings.shape[1]

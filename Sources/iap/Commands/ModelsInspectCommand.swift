@@ -26,7 +26,7 @@ struct ModelsInspectCommand: ParsableCommand {
 
     /// The summary as aligned `label  value` lines.
     static func lines(_ s: ModelSummary) -> [String] {
-        let causal = s.architecture != "bert"
+        let causal = !s.isEncoder
         var rows: [(String, String)] = [
             ("path", s.path), ("architecture", "\(s.architecture) (\(causal ? "causal LM" : "encoder"))"),
             ("parameters", millions(s.parameters)), ("layers", "\(s.layers)"),

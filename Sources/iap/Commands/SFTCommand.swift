@@ -46,8 +46,8 @@ struct SFTCommand: AsyncParsableCommand {
         if case .withProfile = cfg.data.input {
             // Profile posts are ranked by the similarity encoder, as in iap train.
             let encoderFiles = try CLI.openModel(cfg.reward.similarityModel)
-            let encoder: BertEncoder
-            do { encoder = try BertEncoder.load(encoderFiles, device: runtime.device) } catch { throw CLI.failure(error) }
+            let encoder: any TextEncoder
+            do { encoder = try TextEncoders.load(encoderFiles, device: runtime.device) } catch { throw CLI.failure(error) }
             input = TrainingSession.input(cfg, ranker: PolicyInputBuilder.encoderRanker(encoder, tokenizer: try CLI.loadTokenizer(encoderFiles)))
         } else {
             input = TrainingSession.input(cfg) { _, posts in Array(posts.indices) }

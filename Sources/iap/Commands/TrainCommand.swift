@@ -53,10 +53,10 @@ struct TrainCommand: AsyncParsableCommand {
         reference.decodeSteps = policy.decodeSteps
         let (judge, cache) = try TrainingSession.judge(cfg)
         let similarityFiles = try CLI.openModel(cfg.reward.similarityModel)
-        let encoder: BertEncoder
-        do { encoder = try BertEncoder.load(similarityFiles, device: runtime.device) } catch { throw CLI.failure(error) }
+        let encoder: any TextEncoder
+        do { encoder = try TextEncoders.load(similarityFiles, device: runtime.device) } catch { throw CLI.failure(error) }
         let encoderTokenizer = try CLI.loadTokenizer(similarityFiles)
-        let layer = min(cfg.reward.similarityLayer ?? encoder.config.layerCount, encoder.config.layerCount)
+        let layer = min(cfg.reward.similarityLayer ?? encoder.layerCount, encoder.layerCount)
         let baseline: BERTScoreBaseline?
         do { baseline = try cfg.reward.similarityBaseline.map { (path) throws(FileIOError) in try BERTScoreBaseline.load(path, layer: layer) } } catch {
             throw CLI.failure("reward.similarity_baseline: \(error)")
