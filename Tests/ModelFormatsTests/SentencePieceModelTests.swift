@@ -4,40 +4,61 @@ import Testing
 @testable import ModelFormats
 
 /// DeBERTa-v3's tokenizer as microsoft/deberta-v3-large ships it — spm.model (a SentencePiece
-/// protobuf), added_tokens.json, no tokenizer.json — against transformers 5's
-/// DebertaV2Tokenizer on a tiny model trained by sentencepiece (fixtures by
-/// scripts/fixtures/make_deberta_fixtures.py); and spm.model files damaged on purpose.
+/// protobuf), added_tokens.json, no tokenizer.json — against the sentencepiece library (as
+/// bert_score ran it under transformers 4) on a tiny model trained by sentencepiece with
+/// nmt_nfkc (fixtures by scripts/fixtures/make_deberta_fixtures.py and
+/// make_sentencepiece_fixtures.py); and spm.model files damaged on purpose.
 @Suite struct SentencePieceModelTests {
     struct Fixture: Decodable {
-        let ids: [[Int]]
-        let framed: [[Int]]
-        let vocab_size: Int
+        let texts: [String]
+        let plain: [[Int]]
+        let special: [[Int]]
+        let normalized: [String]
     }
 
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/models/tiny-deberta-v3")
 
     static func fixture() throws -> Fixture {
-        let url = folder.deletingLastPathComponent().appendingPathComponent("tiny-deberta-v3.json")
+        let url = folder.deletingLastPathComponent().appendingPathComponent("tiny-deberta-v3-spm.json")
         return try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
     }
 
-    @Test func debertaSpmModelMatchesTransformers() throws {
+    /// Ids of 400 corpus entries and 22 strings the character map changes ("…", ligatures,
+    /// full-width forms, odd spaces, controls), with special tokens as text and recognised
+    /// (the slow tokenizer's split), and framed in [CLS] … [SEP].
+    @Test func debertaSpmModelMatchesSentencePiece() throws {
         let tokenizer = try ModelFiles(path: Self.folder.path).loadTokenizer()
         let fixture = try Self.fixture()
-        #expect(tokenizer.kind == .sentencePieceUnigram)
-        #expect(tokenizer.vocabularySize == fixture.vocab_size)
-        // transformers' encode recognises special tokens written in the text (entry 7 has them,
-        // [MASK] among them: a normalised added token, matched after the normaliser ran).
-        let wrong = fixture.ids.indices.filter { tokenizer.encode(corpus[$0], recognizeSpecialTokens: true) != fixture.ids[$0] }
-        for i in wrong.prefix(3) { Issue.record("entry \(i) \(corpus[i].debugDescription): \(tokenizer.encode(corpus[i], recognizeSpecialTokens: true)) vs \(fixture.ids[i])") }
-        #expect(wrong.isEmpty, "\(wrong.count) of \(fixture.ids.count) entries differ")
-        let framed = fixture.framed.indices.filter {
-            tokenizer.encode(corpus[$0], addSpecialTokens: true, recognizeSpecialTokens: true) != fixture.framed[$0]
+        #expect(tokenizer.kind == .sentencePieceUnigram && tokenizer.vocabularySize == 1001)
+        for (label, recognize, want) in [("plain", false, fixture.plain), ("special tokens", true, fixture.special)] {
+            let wrong = fixture.texts.indices.filter { tokenizer.encode(fixture.texts[$0], recognizeSpecialTokens: recognize) != want[$0] }
+            for i in wrong.prefix(3) {
+                let got = tokenizer.encode(fixture.texts[i], recognizeSpecialTokens: recognize)
+                Issue.record("\(label) \(i) \(fixture.texts[i].debugDescription): \(got) vs \(want[i])")
+            }
+            #expect(wrong.isEmpty, "\(label): \(wrong.count) of \(fixture.texts.count) texts differ")
         }
-        #expect(framed.isEmpty, "[CLS] … [SEP] differ on entries \(framed.prefix(5))")
+        let (cls, sep) = (try #require(tokenizer.id(of: "[CLS]")), try #require(tokenizer.id(of: "[SEP]")))
+        #expect(tokenizer.encode(fixture.texts[400], addSpecialTokens: true) == [cls] + fixture.plain[400] + [sep])
         // added_tokens.json's [MASK] sits past the pieces; [PAD] [CLS] [SEP] are the control pieces.
-        #expect(tokenizer.id(of: "[MASK]") == 1000 && tokenizer.id(of: "[PAD]") == 0 && tokenizer.id(of: "[CLS]") == 1)
+        #expect(tokenizer.id(of: "[MASK]") == 1000 && tokenizer.id(of: "[PAD]") == 0 && cls == 1)
+    }
+
+    /// The normaliser alone (the file's nmt_nfkc map, extra spaces removed) against
+    /// sentencepiece's `normalize`, spaces shown as "▁" and one put in front.
+    @Test func precompiledCharsmapNormalizesAsSentencePiece() throws {
+        let tokenizer = try ModelFiles(path: Self.folder.path).loadTokenizer()
+        guard case .unigram(let unigram, _) = tokenizer.model else { Issue.record("not a Unigram model"); return }
+        let fixture = try Self.fixture()
+        let wrong = fixture.texts.indices.filter {
+            let ours = unigram.normalizer.apply(fixture.texts[$0][...]).replacingOccurrences(of: " ", with: "\u{2581}")
+            return (ours.isEmpty ? "" : "\u{2581}" + ours) != fixture.normalized[$0]
+        }
+        for i in wrong.prefix(3) { Issue.record("\(fixture.texts[i].debugDescription): \(unigram.normalizer.apply(fixture.texts[i][...]).debugDescription) vs \(fixture.normalized[i].debugDescription)") }
+        #expect(wrong.isEmpty, "\(wrong.count) texts normalised differently")
+        #expect(throws: PrecompiledCharsmap.Malformed.self) { try PrecompiledCharsmap([0x10, 0, 0, 0, 1, 2]) }
+        #expect(throws: PrecompiledCharsmap.Malformed.self) { try PrecompiledCharsmap([1, 2]) }
     }
 
     /// The file itself: pieces, scores and the trainer's ids as sentencepiece wrote them.

@@ -3,17 +3,24 @@ import JSONFiles
 
 extension Tokenizer {
     /// A DeBERTa-v2/v3 tokenizer from the folder's SentencePiece model (`spm.model`;
-    /// microsoft/deberta-v3-large ships no tokenizer.json), built as transformers 5's
-    /// `DebertaV2Tokenizer` builds it — which is what bert_score runs:
+    /// microsoft/deberta-v3-large ships no tokenizer.json), tokenizing as the sentencepiece
+    /// library does — which is what bert_score ran under transformers 4 (its slow
+    /// `DebertaV2Tokenizer` hands each stretch between special tokens to sentencepiece; the
+    /// fast one transformers 4 converted applies the same map):
     ///
-    /// - the Unigram vocabulary is every piece with its score, in file order; the unknown id is
-    ///   that of the `unk_token` piece when its score is 0, else the trainer's `unk_id`;
+    /// - the Unigram vocabulary is every piece with its score, in file order, the trainer's
+    ///   `unk_id` the unknown, byte fallback as the trainer spec says;
     /// - control pieces are special added tokens, user-defined pieces added tokens; then the
     ///   named tokens (bos, eos, unk, sep, pad, cls, mask; DeBERTa's `[CLS]`… by default) are
     ///   special, appended after the pieces when absent (ids from `added_tokens.json` win);
-    /// - normaliser: [Lowercase,] collapse white space, NFC, strip on the right — transformers
-    ///   builds this itself and does not apply the file's precompiled character map (nor its
-    ///   byte fallback flag); `Metaspace` with a "▁" in front of every chunk; `[CLS] A [SEP]`.
+    ///   all matched in the raw text, each stretch between them normalised on its own;
+    /// - normaliser: [lowercase,] the file's precompiled character map (nmt_nfkc: "…" → "...",
+    ///   full-width and ligatures folded, tabs and newlines to spaces), then extra spaces
+    ///   removed; a "▁" in front of every stretch (`add_dummy_prefix`); `[CLS] A [SEP]`.
+    ///
+    /// transformers 5 builds this tokenizer without the character map (NFC and a white-space
+    /// rule instead) and matches `[MASK]` after normalising: the two agree except on text the
+    /// map changes and on spaces next to a `[MASK]` written in the text.
     public static func load(sentencePieceModel path: String, settings: TokenizerSettings?, addedTokensJSON: String? = nil)
         throws(TokenizerError) -> Tokenizer
     {
@@ -28,17 +35,31 @@ extension Tokenizer {
         if settings?.splitByPunct == true {
             throw TokenizerError(source: path, reason: "split_by_punct: true is not supported (DeBERTa-v3 checkpoints use false)")
         }
+        guard file.escapeWhitespaces else {
+            throw TokenizerError(source: path, reason: "normalizer_spec.escape_whitespaces is false; only models that write spaces as \"▁\" are read")
+        }
         let pieces = file.pieces.map { ($0.text, Double($0.score)) }
+        // The Viterbi never matches control, unknown or unused pieces, as sentencepiece's trie
+        // does not hold them (byte pieces stay, for byte fallback to find: "<0x41>" written
+        // out in a text is the one place this differs).
+        let matchable = file.pieces.map { ([.control, .unknown, .unused].contains($0.type) ? "" : $0.text, Double($0.score)) }
         let named = DebertaSpecialTokens(settings)
-        let unk = file.pieces.firstIndex { $0.text == named.unk && $0.score == 0 } ?? file.unknownId
+        let unk = file.unknownId
         let added = try debertaAddedTokens(file: file, named: named, extraIds: try addedTokenIds(addedTokensJSON), source: path)
         var normalizer = UnigramNormalizer()
         if settings?.doLowerCase == true { normalizer.steps.append(.lowercase) }
-        normalizer.steps += [.collapseWhitespace, .nfc, .strip(left: false, right: true)]
+        if !file.precompiledCharsmap.isEmpty {
+            do {
+                normalizer.steps.append(.precompiled(try PrecompiledCharsmap(file.precompiledCharsmap)))
+            } catch {
+                throw TokenizerError(source: path, reason: "normalizer_spec.precompiled_charsmap: \(error.reason)")
+            }
+        }
+        if file.removeExtraWhitespaces { normalizer.steps.append(.removeExtraSpaces) }
         var model = UnigramModel(
-            pieces: pieces, unknownId: unk, byteFallback: false, normalizer: normalizer,
-            prepend: settings?.addPrefixSpace == false ? .first : .always, splitAtMetaspace: true)
-        model.byteFallbackDecoding = false
+            pieces: matchable, unknownId: unk, byteFallback: file.byteFallback, normalizer: normalizer,
+            prepend: file.addDummyPrefix ? .always : .never, splitAtMetaspace: true, float32Scores: true)
+        model.byteFallbackDecoding = file.byteFallback
         let tokens = pieces.map(\.0)
         func id(_ name: String) -> Int? { added.first { $0.content == name }?.id }
         let post: PostProcessor
@@ -71,8 +92,7 @@ extension Tokenizer {
                 guard id >= file.pieces.count, !added.contains(where: { $0.id == id }) else {
                     throw TokenizerError(source: source, reason: "added_tokens.json: \(name) has id \(id), which is already taken")
                 }
-                // transformers 5 adds added_tokens.json's entries as normalised tokens.
-                added.append(AddedToken(id: id, content: name, special: true, normalized: true))
+                added.append(AddedToken(id: id, content: name, special: true))
                 next = max(next, id + 1)
             } else {
                 while added.contains(where: { $0.id == next }) || extraIds.values.contains(next) { next += 1 }

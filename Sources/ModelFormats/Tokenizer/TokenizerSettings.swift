@@ -12,7 +12,6 @@ public struct TokenizerSettings: Codable, Sendable, Equatable {
     public var doLowerCase: Bool?
     /// DeBERTa-v2's options for a tokenizer built from `spm.model`.
     public var splitByPunct: Bool?
-    public var addPrefixSpace: Bool?
     public var cleanUpTokenizationSpaces: Bool?
     public var modelMaxLength: LengthLimit?
     public var chatTemplate: ChatTemplates?
@@ -112,7 +111,7 @@ public struct TokenizerSettings: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case tokenizerClass = "tokenizer_class", bosToken = "bos_token", eosToken = "eos_token", padToken = "pad_token"
         case unkToken = "unk_token", sepToken = "sep_token", clsToken = "cls_token", maskToken = "mask_token"
-        case splitByPunct = "split_by_punct", addPrefixSpace = "add_prefix_space", doLowerCase = "do_lower_case"
+        case splitByPunct = "split_by_punct", doLowerCase = "do_lower_case"
         case cleanUpTokenizationSpaces = "clean_up_tokenization_spaces"
         case modelMaxLength = "model_max_length", chatTemplate = "chat_template"
     }

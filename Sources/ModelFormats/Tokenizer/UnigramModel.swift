@@ -24,9 +24,16 @@ struct UnigramModel: Sendable {
     var byteFallbackDecoding = true
     var prepend: SentencePieceBPE.Prepend
     var splitAtMetaspace: Bool
+    /// Path scores kept in float32, as the sentencepiece library keeps them (`tokenizers` uses
+    /// float64): runs like "-----" have splits whose scores tie up to rounding, and the rounding
+    /// picks one. sentencepiece adds a piece's score in double (its score expression is a
+    /// double), compares in double and stores the sum as float; an unknown's in float.
+    let float32Scores: Bool
 
+    /// `pieces` with an empty text are never matched (sentencepiece's control, unknown, byte
+    /// and unused pieces) but keep their ids.
     init(pieces: [(String, Double)], unknownId: Int, byteFallback: Bool, normalizer: UnigramNormalizer,
-         prepend: SentencePieceBPE.Prepend, splitAtMetaspace: Bool) {
+         prepend: SentencePieceBPE.Prepend, splitAtMetaspace: Bool, float32Scores: Bool = false) {
         var ids: [Spelling: Int32] = [:]
         var longest = 1
         for (id, (piece, _)) in pieces.enumerated() where !piece.isEmpty {
@@ -37,7 +44,8 @@ struct UnigramModel: Sendable {
         scores = pieces.map(\.1)
         longestPiece = longest
         self.unknownId = Int32(unknownId)
-        unknownScore = (scores.min() ?? 0) - 10
+        unknownScore = float32Scores ? Double(Float(scores.min() ?? 0) - 10) : (scores.min() ?? 0) - 10
+        self.float32Scores = float32Scores
         let fallback = (0..<256).map { ids[Array(SentencePieceBPE.byteTokenName(UInt8($0)).utf8)] }
         byteFallbackIds = byteFallback && fallback.allSatisfy({ $0 != nil }) ? fallback.map { $0 ?? -1 } : nil
         self.normalizer = normalizer
@@ -61,6 +69,9 @@ struct UnigramModel: Sendable {
         }
     }
 
+    /// A path score as stored: rounded to float32 in sentencepiece's mode.
+    private func stored(_ score: Double) -> Double { float32Scores ? Double(Float(score)) : score }
+
     /// Viterbi over one piece: `best[k]` is the highest-scoring split of the first k scalars
     /// (score, where its last token starts, that token's id).
     private func segment(_ piece: ArraySlice<Unicode.Scalar>, into out: inout [Int32]) {
@@ -76,11 +87,11 @@ struct UnigramModel: Sendable {
                 spelling += utf8[end - 1]
                 guard let id = ids[spelling] else { continue }
                 let candidate = here.score + scores[Int(id)]
-                if best[end] == nil || candidate > best[end]!.score { best[end] = (candidate, i, id) }
+                if best[end] == nil || candidate > best[end]!.score { best[end] = (stored(candidate), i, id) }
                 if end == i + 1 { single = true }
             }
             if !single {
-                let candidate = here.score + unknownScore
+                let candidate = float32Scores ? Double(Float(here.score) + Float(unknownScore)) : here.score + unknownScore
                 if best[i + 1] == nil || candidate > best[i + 1]!.score { best[i + 1] = (candidate, i, unknownId) }
             }
         }
@@ -114,6 +125,11 @@ struct UnigramNormalizer: Sendable, Equatable {
         case nfc
         case lowercase
         case strip(left: Bool, right: Bool)
+        /// A SentencePiece character map (nmt_nfkc and the like).
+        case precompiled(PrecompiledCharsmap)
+        /// sentencepiece's `remove_extra_whitespaces`: spaces (U+0020 only, after the map has
+        /// made other white space one) dropped at both ends, runs of them made one.
+        case removeExtraSpaces
     }
 
     var steps: [Step] = []
@@ -130,9 +146,27 @@ struct UnigramNormalizer: Sendable, Equatable {
                 while left, let first = scalars.first, first.properties.isWhitespace { scalars.removeFirst() }
                 while right, let last = scalars.last, last.properties.isWhitespace { scalars.removeLast() }
                 out = String(String.UnicodeScalarView(scalars))
+            case .precompiled(let map): out = map.normalize(out[...])
+            case .removeExtraSpaces: out = Self.removeExtraSpaces(out)
             }
         }
         return out
+    }
+
+    /// By scalars, not characters: a space before a combining mark is still a space here.
+    static func removeExtraSpaces(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        var pendingSpace = false
+        for scalar in text.unicodeScalars {
+            if scalar == " " {
+                pendingSpace = !out.isEmpty
+                continue
+            }
+            if pendingSpace { out.append(" ") }
+            pendingSpace = false
+            out.append(scalar)
+        }
+        return String(out)
     }
 
     static func collapseWhitespace(_ text: String) -> String {
