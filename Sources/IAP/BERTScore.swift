@@ -17,21 +17,23 @@ public final class BERTScorer: @unchecked Sendable {
     /// no default in bert_score, so 6 = its last layer; deberta-v3-large's is 12).
     public let layer: Int
     public let batchSize: Int
-    /// Pairs matched together (bert_score's `batch_size`, 64 by default): padding within such a
-    /// group floors the maxima at 0 (`paddedInMatching`).
-    public let matchingBatchSize: Int
+    /// nil (the default): each pair scored as bert_score scores it alone, so a rollout's
+    /// similarity does not depend on which others share its call (or on the number of ranks).
+    /// A number: as bert_score scores a list, pairs matched that many at a time (its
+    /// `batch_size`, 64), where padding floors a token's best cosine at 0 (`paddedInMatching`).
+    public let matchingBatchSize: Int?
     /// Baseline rescaling, x' = (x − b)/(1 − b) per P, R, F (nil: raw scores).
     public let baseline: BERTScoreBaseline?
 
     public init(
-        encoder: any TextEncoder, tokenizer: Tokenizer, layer: Int? = nil, batchSize: Int = 32, matchingBatchSize: Int = 64,
+        encoder: any TextEncoder, tokenizer: Tokenizer, layer: Int? = nil, batchSize: Int = 32, matchingBatchSize: Int? = nil,
         baseline: BERTScoreBaseline? = nil
     ) {
         self.encoder = encoder
         self.tokenizer = tokenizer
         self.layer = min(layer ?? encoder.layerCount, encoder.layerCount)
         self.batchSize = max(1, batchSize)
-        self.matchingBatchSize = max(1, matchingBatchSize)
+        self.matchingBatchSize = matchingBatchSize.map { max(1, $0) }
         self.baseline = baseline
     }
 
@@ -92,6 +94,7 @@ public final class BERTScorer: @unchecked Sendable {
     /// sentence's padding offers a similarity of 0 — a token whose cosines are all negative
     /// then counts 0, not its best cosine (rare with trained encoders, common with random ones).
     private func paddedInMatching(_ i: Int, _ candidates: [[Int]], _ references: [[Int]]) -> (candidate: Bool, reference: Bool) {
+        guard let matchingBatchSize else { return (false, false) }
         let start = i - i % matchingBatchSize
         let group = start..<min(start + matchingBatchSize, candidates.count)
         let longestCandidate = group.map { candidates[$0].count }.max() ?? 0

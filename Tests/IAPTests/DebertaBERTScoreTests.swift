@@ -24,7 +24,8 @@ import Transformers
             .appendingPathComponent("Fixtures/models")
         let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: folder.appendingPathComponent("tiny-deberta-v3.json")))
         let files = try ModelFiles(path: folder.appendingPathComponent("tiny-deberta-v3").path)
-        let scorer = BERTScorer(encoder: try TextEncoders.load(files), tokenizer: try files.loadTokenizer(), layer: 2)
+        // bert_score scored the five pairs as one list: matched together, padding and all.
+        let scorer = BERTScorer(encoder: try TextEncoders.load(files), tokenizer: try files.loadTokenizer(), layer: 2, matchingBatchSize: 64)
         #expect(fixture.candidates.map(scorer.tokenIds) == fixture.scored_ids)
         // microsoft/deberta-v3-large's layer in bert_score's table, which configs/paper/ uses.
         #expect(fixture.default_layer == 12)
@@ -35,5 +36,15 @@ import Transformers
                 #expect(Swift.abs(got[i].f1 - want.F[i]) < 1e-4, "\(label) F \(i): \(got[i].f1) vs \(want.F[i])")
             }
         }
+        // Scored pair by pair (the default), a pair's score does not depend on its neighbours:
+        // "Ok." against "A short reply." is shorter than the list's longest candidate, and its
+        // recall here is its own best cosines, some below 0.
+        let alone = BERTScorer(encoder: scorer.encoder, tokenizer: scorer.tokenizer, layer: 2)
+        let listed = try alone.score(candidates: fixture.candidates, references: fixture.references)
+        for i in fixture.candidates.indices {
+            let single = try alone.score(candidates: [fixture.candidates[i]], references: [fixture.references[i]])[0]
+            #expect(Swift.abs(single.f1 - listed[i].f1) < 1e-6 && Swift.abs(single.recall - listed[i].recall) < 1e-6, "pair \(i)")
+        }
+        #expect(listed[4].recall < fixture.plain.R[4] - 1e-3)
     }
 }
