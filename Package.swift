@@ -71,7 +71,16 @@ let package = Package(
         // Codable documents and JSON-lines records on top of FileIO.
         .target(name: "JSONFiles", dependencies: ["FileIO"]),
         .target(name: "SafeTensors", dependencies: ["FileIO"]),
-        .target(name: "ModelStore", dependencies: ["JSONFiles"]),
+        // The Hugging Face Hub: its shared cache (huggingface_hub's layout) and downloads.
+        // Optimised in debug builds too: SHA-256 of multi-gigabyte weights files.
+        .target(
+            name: "Hub",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+        .target(name: "ModelStore", dependencies: ["JSONFiles", "Hub"]),
         // Pure-Swift model files (GGUF, config.json, tokenizers, chat templates): no libtorch.
         // Optimised in debug builds too: tokenizers and GGUF dequantization are loops over
         // millions of elements (Gemma 3: a 262,144-token vocabulary, 515k implied merges), 5–10×
@@ -122,7 +131,7 @@ let package = Package(
             name: "iap",
             dependencies: [
                 "CommandSupport", "Torch", "Transformers", "LaMPQACore", "LaMPQA", "IAPCore", "IAP", "Serving", "FileIO", "JSONFiles",
-                "SafeTensors", "ModelStore", "ModelFormats", "OpenAIWire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "SafeTensors", "ModelStore", "Hub", "ModelFormats", "OpenAIWire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
@@ -139,7 +148,9 @@ let package = Package(
         .executableTarget(name: "iap-gpu-check", dependencies: ["Torch"]),
         .testTarget(name: "FileIOTests", dependencies: ["FileIO", "JSONFiles"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "FileIO"]),
-        .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"]),
+        .testTarget(
+            name: "ModelStoreTests",
+            dependencies: ["ModelStore", "Hub", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "ModelStore", "FileIO", "JSONFiles"]),
         .testTarget(name: "TorchTests", dependencies: ["Torch"]),
         .testTarget(name: "TransformersTests", dependencies: ["Transformers", "ModelStore", "FileIO"]),

@@ -1,3 +1,4 @@
+import Hub
 import JSONFiles
 
 #if canImport(Glibc)
@@ -31,9 +32,12 @@ public enum ModelLocation: Sendable, Equatable {
 /// interrupted pull never looks finished.
 public struct ModelStore: Sendable {
     public let cacheRoot: String
+    /// Where `org/name` ids are looked up: the Hugging Face cache shared with Python.
+    public let hubCache: HubCache
 
-    public init(cacheRoot: String = ModelStore.defaultCacheRoot) {
+    public init(cacheRoot: String = ModelStore.defaultCacheRoot, hubCache: HubCache = HubCache()) {
         self.cacheRoot = cacheRoot
+        self.hubCache = hubCache
     }
 
     /// `$IAP_CACHE`, else `$XDG_CACHE_HOME/iap`, else `~/.cache/iap`.
@@ -102,34 +106,64 @@ public struct ModelStore: Sendable {
         return location(of: model)
     }
 
-    /// A catalog name (pulled on demand when `pull` is true) or a path to a `.gguf` file or a
-    /// Hugging Face model folder.
+    /// A path to a `.gguf` file or a Hugging Face model folder, a catalog name, or a Hub id
+    /// (`org/name[@revision]`) in the Hugging Face cache — the last two downloaded when absent
+    /// and `pull` is true (a Hub id not with HF_HUB_OFFLINE set). A local path wins over a Hub
+    /// id of the same spelling, and says so.
     public func resolve(_ nameOrPath: String, pull shouldPull: Bool = true, log: (String) -> Void = { _ in })
         throws(ModelStoreError) -> ModelLocation
     {
         var info = stat()
         if stat(nameOrPath, &info) == 0 {
-            if (info.st_mode & S_IFMT) == S_IFDIR {
-                guard access(nameOrPath + "/config.json", F_OK) == 0 else {
-                    throw ModelStoreError(
-                        "\(nameOrPath) is a folder without config.json: give a Hugging Face model folder or a .gguf file.")
-                }
-                return .folder(nameOrPath)
+            if HubRepository(parsing: nameOrPath) != nil {
+                log("\(nameOrPath): the local \((info.st_mode & S_IFMT) == S_IFDIR ? "folder" : "file") of that name, not the Hub repository")
             }
-            guard nameOrPath.hasSuffix(".gguf") else {
-                throw ModelStoreError("\(nameOrPath) is a file but not a .gguf model: give a .gguf file or a model folder.")
+            return try local(nameOrPath, isFolder: (info.st_mode & S_IFMT) == S_IFDIR)
+        }
+        if let model = ModelCatalog.model(named: nameOrPath) {
+            if isPresent(model) { return location(of: model) }
+            guard shouldPull else {
+                throw ModelStoreError("\(model.name) is not in the cache: run 'iap models pull \(model.name)'.")
             }
-            return .gguf(nameOrPath)
+            return try pull(model, log: log)
         }
-        guard let model = ModelCatalog.model(named: nameOrPath) else {
-            let names = ModelCatalog.models.map(\.name).joined(separator: ", ")
-            throw ModelStoreError("'\(nameOrPath)' is neither an existing path nor a known model (\(names)).")
+        if let repository = HubRepository(parsing: nameOrPath) {
+            if hubCache.snapshot(of: repository) == nil, shouldPull, !HubCache.isOffline {
+                do { _ = try HubClient(cache: hubCache).download(repository, log: log) } catch { throw ModelStoreError(error.message) }
+            }
+            return try cached(repository)
         }
-        if isPresent(model) { return location(of: model) }
-        guard shouldPull else {
-            throw ModelStoreError("\(model.name) is not in the cache: run 'iap models pull \(model.name)'.")
+        let names = ModelCatalog.models.map(\.name).joined(separator: ", ")
+        throw ModelStoreError("'\(nameOrPath)' is neither an existing path, a known model (\(names)) nor a Hub id (org/name).")
+    }
+
+    private func local(_ path: String, isFolder: Bool) throws(ModelStoreError) -> ModelLocation {
+        if isFolder {
+            guard access(path + "/config.json", F_OK) == 0 else {
+                throw ModelStoreError("\(path) is a folder without config.json: give a Hugging Face model folder or a .gguf file.")
+            }
+            return .folder(path)
         }
-        return try pull(model, log: log)
+        guard path.hasSuffix(".gguf") else {
+            throw ModelStoreError("\(path) is a file but not a .gguf model: give a .gguf file or a model folder.")
+        }
+        return .gguf(path)
+    }
+
+    /// A Hub repository's snapshot in the Hugging Face cache.
+    private func cached(_ repository: HubRepository) throws(ModelStoreError) -> ModelLocation {
+        guard let snapshot = hubCache.snapshot(of: repository) else {
+            let looked = repository.revisionIsCommit
+                ? "snapshots/\(repository.revisionOrMain)" : "refs/\(repository.revisionOrMain)"
+            throw ModelStoreError(
+                "\(repository) is not in the Hugging Face cache (\(hubCache.folder(of: repository))/\(looked) is missing): "
+                    + "download it with 'hf download \(repository.id)\(repository.revision.map { " --revision \($0)" } ?? "")', "
+                    + "or give a local folder.")
+        }
+        guard access(snapshot + "/config.json", F_OK) == 0 else {
+            throw ModelStoreError("\(repository) in the Hugging Face cache (\(snapshot)) has no config.json: not a model folder iap reads.")
+        }
+        return .folder(snapshot)
     }
 
     private func findPython() -> String? {
