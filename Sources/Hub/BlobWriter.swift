@@ -20,6 +20,8 @@ final class BlobWriter: HTTPClientResponseDelegate, @unchecked Sendable {
     private var hasher = SHA256()
     private(set) var resumedBytes = 0
     private var written = 0
+    /// Told of the bytes written so far as they arrive.
+    var progress: DownloadProgress?
 
     init(path: String, file: String) throws(HubError) {
         self.path = path
@@ -68,6 +70,7 @@ final class BlobWriter: HTTPClientResponseDelegate, @unchecked Sendable {
             return task.eventLoop.makeFailedFuture(HubError("\(file): writing \(path) failed: \(String(cString: strerror(errno)))"))
         }
         written += buffer.readableBytes
+        progress?.update(written)
         return task.eventLoop.makeSucceededVoidFuture()
     }
 
@@ -76,6 +79,7 @@ final class BlobWriter: HTTPClientResponseDelegate, @unchecked Sendable {
     /// Closes the file and checks its length and SHA-256; a file that fails is deleted (its
     /// bytes are wrong, not short) and the error names it.
     func finish(expectedSize: Int?, sha256: String?) throws(HubError) {
+        progress?.finish(written)
         if let handle {
             let flushed = fflush(handle) == 0 && fsync(fileno(handle)) == 0
             fclose(handle)

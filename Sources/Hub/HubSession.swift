@@ -90,6 +90,7 @@ struct HubSession {
         let writer = try BlobWriter(path: partial, file: "\(path) of \(repository)")
         let already = writer.resumedBytes
         log("downloading \(path)" + (meta.size.map { " (\(Self.megabytes($0)))" } ?? "") + (already > 0 ? ", resuming at \(Self.megabytes(already))" : ""))
+        writer.progress = DownloadProgress(file: path, total: meta.size, resumed: already, log: log)
         var headers = authorization(for: meta.location)
         if already > 0 { headers.add(name: "Range", value: "bytes=\(already)-") }
         let request: HTTPClient.Request
@@ -105,7 +106,7 @@ struct HubSession {
         try HubFileSystem.rename(partial, to: blob)
     }
 
-    static func megabytes(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes) / 1e6) }
+    static func megabytes(_ bytes: Int) -> String { DownloadProgress.megabytes(bytes) }
 
     /// The token goes to the Hub's own host only, never to a CDN or another host.
     func authorization(for url: String) -> HTTPHeaders {

@@ -1,5 +1,5 @@
 import Foundation
-import Hub
+@testable import Hub
 import Hummingbird
 import Testing
 
@@ -53,6 +53,13 @@ func download(_ client: HubClient, _ repository: String) async -> Result<String,
 
     static func scratchCache() -> HubCache {
         HubCache(root: FileManager.default.temporaryDirectory.appendingPathComponent("hub-dl-\(UUID().uuidString)").path)
+    }
+
+    @Test func progressSaysBytesRateAndETA() {
+        let progress = DownloadProgress(file: "model.safetensors", total: 1_000_000_000, resumed: 100_000_000, log: { _ in }, terminal: false)
+        #expect(progress.line(500_000_000, progress.started + 8) == "model.safetensors: 500.0 MB of 1000.0 MB (50%), ETA 10 s, 50.0 MB/s")
+        let unknown = DownloadProgress(file: "x", total: nil, resumed: 0, log: { _ in }, terminal: false)
+        #expect(unknown.line(2_000_000, unknown.started + 1) == "x: 2.0 MB, 2.0 MB/s")
     }
 
     @Test func neededFilesAreTheModelsOnly() {

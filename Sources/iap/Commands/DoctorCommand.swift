@@ -1,5 +1,6 @@
 import ArgumentParser
 import FoundationEssentials
+import Hub
 import ModelStore
 import Torch
 
@@ -63,6 +64,7 @@ struct DoctorCommand: ParsableCommand {
         }
 
         problems += checkModels(in: cache)
+        printHub()
 
         if problems.isEmpty {
             print("ok")
@@ -70,6 +72,15 @@ struct DoctorCommand: ParsableCommand {
             for problem in problems { print("problem: \(problem)") }
             throw ExitCode(1)
         }
+    }
+
+    /// Where Hub ids resolve and download from; whether a token is set (never the token).
+    private func printHub() {
+        let hub = HubCache()
+        let repositories = ((try? FileManager.default.contentsOfDirectory(atPath: hub.root)) ?? []).filter { $0.hasPrefix("models--") }
+        print("hub cache: \(hub.root) (\(repositories.count) model repositories)")
+        let token = HubClient.defaultToken == nil ? "no token" : "a token set"
+        print("  endpoint \(HubClient.defaultEndpoint), \(token)" + (HubCache.isOffline ? ", offline (HF_HUB_OFFLINE)" : ""))
     }
 
     /// The embedded default's models and the `--require`d ones must be present; a missing
