@@ -125,7 +125,8 @@ let package = Package(
         .target(
             name: "CommandSupport",
             dependencies: [
-                "Torch", "Transformers", "ModelFormats", "ModelStore", "FileIO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Torch", "Transformers", "ModelFormats", "ModelStore", "Hub", "FileIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
             name: "iap",

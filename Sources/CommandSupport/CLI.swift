@@ -1,5 +1,6 @@
 import ArgumentParser
 import ModelFormats
+import Hub
 import ModelStore
 import SafeTensors
 import Torch
@@ -92,7 +93,8 @@ public enum CLI {
     /// or — when `reference` is a LoRA adapter folder — the base its adapter_config.json names
     /// (`base_model_name_or_path`) with that folder.
     public static func resolveAdapter(_ reference: String, adapter: String?) throws(ExitCode) -> (base: String, adapter: String?) {
-        if let adapter { return (reference, adapter) }
+        if let adapter { return (reference, try hubFolder(adapter)) }
+        let reference = try hubFolder(reference)
         guard LoRAAdapterFolder.isAdapter(reference), access(reference + "/config.json", F_OK) != 0 else { return (reference, nil) }
         let config: LoRAAdapterConfig
         do { config = try LoRAAdapterFolder.readConfig(reference) } catch { throw failure(error) }
@@ -100,6 +102,13 @@ public enum CLI {
             throw failure("\(reference) is a LoRA adapter that does not name its base model (base_model_name_or_path): pass the base model and --adapter \(reference)")
         }
         return (base, reference)
+    }
+
+    /// A Hub id (`org/name[@revision]`) that is not a local path: its snapshot folder (fetched
+    /// when absent); anything else as it is.
+    static func hubFolder(_ reference: String) throws(ExitCode) -> String {
+        guard access(reference, F_OK) != 0, HubRepository(parsing: reference) != nil else { return reference }
+        do { return try ModelStore().resolve(reference) { note("\(reference): \($0)") }.path } catch { throw failure(error) }
     }
 
     public static func loadTokenizer(_ model: ModelFiles) throws(ExitCode) -> Tokenizer {

@@ -73,8 +73,8 @@ public struct HubClient: Sendable {
         let session = HubSession(client: self, http: http, repository: repository, log: log)
         let revision = try session.revisionInfo()
         let files = Self.neededFiles(revision.siblings.map(\.rfilename))
-        guard files.contains("config.json") else {
-            throw HubError("\(repository) has no config.json at its top level: not a model repository iap reads.")
+        guard files.contains("config.json") || files.contains("adapter_config.json") else {
+            throw HubError("\(repository) has no config.json (nor adapter_config.json) at its top level: not a model repository iap reads.")
         }
         log("\(repository): \(files.count) files at commit \(revision.sha.prefix(12))")
         for file in files { try session.fetch(file, commit: revision.sha) }

@@ -160,8 +160,9 @@ public struct ModelStore: Sendable {
                     + "download it with 'hf download \(repository.id)\(repository.revision.map { " --revision \($0)" } ?? "")', "
                     + "or give a local folder.")
         }
-        guard access(snapshot + "/config.json", F_OK) == 0 else {
-            throw ModelStoreError("\(repository) in the Hugging Face cache (\(snapshot)) has no config.json: not a model folder iap reads.")
+        guard access(snapshot + "/config.json", F_OK) == 0 || access(snapshot + "/adapter_config.json", F_OK) == 0 else {
+            throw ModelStoreError(
+                "\(repository) in the Hugging Face cache (\(snapshot)) has no config.json (nor adapter_config.json): not a model folder iap reads.")
         }
         return .folder(snapshot)
     }

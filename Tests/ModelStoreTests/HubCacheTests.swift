@@ -47,6 +47,14 @@ import Testing
         #expect(try store.resolve("org/tiny", pull: false) == .folder(snapshot))
         #expect(try store.resolve("org/tiny@main", pull: false) == .folder(snapshot))
         #expect(try store.resolve("org/tiny@\(Self.commit)", pull: false) == .folder(snapshot))
+        // An adapter repository (adapter_config.json, no config.json) resolves too: the commands
+        // load it onto the base model it names.
+        let lora = root + "/models--org--lora/snapshots/" + Self.commit
+        try FileManager.default.createDirectory(atPath: lora, withIntermediateDirectories: true)
+        try #"{"peft_type": "LORA", "base_model_name_or_path": "org/tiny"}"#.write(toFile: lora + "/adapter_config.json", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: root + "/models--org--lora/refs", withIntermediateDirectories: true)
+        try Self.commit.write(toFile: root + "/models--org--lora/refs/main", atomically: true, encoding: .utf8)
+        #expect(try store.resolve("org/lora", pull: false) == .folder(lora))
         // The links are followed: the config is the fixture's.
         let config = try String(contentsOfFile: snapshot + "/config.json", encoding: .utf8)
         #expect(config == (try String(contentsOf: Self.tinyModel.appendingPathComponent("config.json"), encoding: .utf8)))
