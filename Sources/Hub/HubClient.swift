@@ -54,14 +54,9 @@ public struct HubClient: Sendable {
 
     /// Fetches what the repository's revision needs (files already in the cache are reused)
     /// and returns its snapshot folder.
-    public func download(_ repository: HubRepository, log: (String) -> Void = { _ in }) throws(HubError) -> String {
-        do {
-            return try withoutActuallyEscaping(log) { log in try fetchAll(repository, log: log) }
-        } catch let error as HubError {
-            throw error
-        } catch {
-            throw HubError("\(repository): \(error)")
-        }
+    /// `log` escapes into the threads that fetch files side by side.
+    public func download(_ repository: HubRepository, log: @escaping (String) -> Void = { _ in }) throws(HubError) -> String {
+        try fetchAll(repository, log: log)
     }
 
     private func fetchAll(_ repository: HubRepository, log: @escaping (String) -> Void) throws(HubError) -> String {
@@ -70,14 +65,14 @@ public struct HubClient: Sendable {
         }
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
         defer { try? http.syncShutdown() }
-        let session = HubSession(client: self, http: http, repository: repository, log: log)
-        let revision = try session.revisionInfo()
+        let revision = try HubSession(client: self, http: http, repository: repository, log: log).revisionInfo()
         let files = Self.neededFiles(revision.siblings.map(\.rfilename))
         guard files.contains("config.json") || files.contains("adapter_config.json") else {
             throw HubError("\(repository) has no config.json (nor adapter_config.json) at its top level: not a model repository iap reads.")
         }
         log("\(repository): \(files.count) files at commit \(revision.sha.prefix(12))")
-        for file in files { try session.fetch(file, commit: revision.sha) }
+        let session = HubSession(client: self, http: http, repository: repository, log: log, parallel: true)
+        try ParallelFetch.run(files, width: 4) { (file) throws(HubError) in try session.fetch(file, commit: revision.sha) }
         if !repository.revisionIsCommit {
             try HubFileSystem.writeAtomically(revision.sha, to: cache.folder(of: repository) + "/refs/" + repository.revisionOrMain)
         }

@@ -25,6 +25,8 @@ struct HubSession {
     let http: HTTPClient
     let repository: HubRepository
     let log: (String) -> Void
+    /// Files download side by side: progress goes to plain lines, not one rewritten line.
+    var parallel = false
 
     var repoFolder: String { client.cache.folder(of: repository) }
 
@@ -90,7 +92,9 @@ struct HubSession {
         let writer = try BlobWriter(path: partial, file: "\(path) of \(repository)")
         let already = writer.resumedBytes
         log("downloading \(path)" + (meta.size.map { " (\(Self.megabytes($0)))" } ?? "") + (already > 0 ? ", resuming at \(Self.megabytes(already))" : ""))
-        writer.progress = DownloadProgress(file: path, total: meta.size, resumed: already, log: log)
+        writer.progress = parallel
+            ? DownloadProgress(file: path, total: meta.size, resumed: already, log: log, terminal: false)
+            : DownloadProgress(file: path, total: meta.size, resumed: already, log: log)
         var headers = authorization(for: meta.location)
         if already > 0 { headers.add(name: "Range", value: "bytes=\(already)-") }
         let request: HTTPClient.Request

@@ -110,7 +110,7 @@ public struct ModelStore: Sendable {
     /// (`org/name[@revision]`) in the Hugging Face cache — the last two downloaded when absent
     /// and `pull` is true (a Hub id not with HF_HUB_OFFLINE set). A local path wins over a Hub
     /// id of the same spelling, and says so.
-    public func resolve(_ nameOrPath: String, pull shouldPull: Bool = true, log: (String) -> Void = { _ in })
+    public func resolve(_ nameOrPath: String, pull shouldPull: Bool = true, log: @escaping (String) -> Void = { _ in })
         throws(ModelStoreError) -> ModelLocation
     {
         var info = stat()
