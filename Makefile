@@ -69,6 +69,7 @@ demo-pipeline:
 ## process-wide, and every test target shares one process.
 test: setup
 	bash scripts/check-layers.sh
+	@if [ -f .deps/libtorch/torch/lib/libtorch_cuda.so ]; then bash scripts/check-cuda-libs.sh; fi
 	$(SWIFT) build --build-tests
 	.build/debug/iap models pull $(TEST_MODELS)
 	.build/debug/iap doctor --require $(TEST_MODELS)

@@ -1,5 +1,5 @@
 import ArgumentParser
-import FoundationEssentials
+import Foundation
 import Hub
 import ModelStore
 import Torch
@@ -47,6 +47,7 @@ struct DoctorCommand: ParsableCommand {
         } else {
             print("cuda: backend loaded, \(Device.cudaDeviceCount) device(s), available: \(Device.cudaAvailable)")
         }
+        printDriver()
 
         let cache = ModelStore.defaultCacheRoot
         print("cache: \(cache)")
@@ -72,6 +73,22 @@ struct DoctorCommand: ParsableCommand {
             for problem in problems { print("problem: \(problem)") }
             throw ExitCode(1)
         }
+    }
+
+    /// The NVIDIA driver and each GPU with its memory, as nvidia-smi reports them (nothing
+    /// when there is no driver).
+    private func printDriver() {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["nvidia-smi", "--query-gpu=index,name,memory.total,driver_version", "--format=csv,noheader"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return }
+        process.waitUntilExit()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        guard process.terminationStatus == 0, !text.isEmpty else { return }
+        for line in text.split(separator: "\n") { print("  gpu \(line)") }
     }
 
     /// Where Hub ids resolve and download from; whether a token is set (never the token).
