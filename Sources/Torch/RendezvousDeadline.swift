@@ -8,8 +8,10 @@ import Foundation
 /// `dist.timeout_s: 20`. The shim call runs on a thread of its own; past the deadline the
 /// caller gets an error (and exits); the abandoned thread frees whatever it makes later.
 enum RendezvousDeadline {
-    /// Beyond libtorch's own timeout, so its more precise message wins when it comes.
-    static func seconds(for timeout: Double) -> Double { timeout + min(30, max(5, timeout * 0.1)) }
+    /// Beyond libtorch's own timeout, so its more precise message wins when it comes: at least
+    /// 15 s more, since on a loaded machine its last connection retry lands seconds late (a CI
+    /// run saw this deadline, then 8 s, pass first with `dist.timeout_s: 3`).
+    static func seconds(for timeout: Double) -> Double { timeout + min(30, max(15, timeout * 0.1)) }
 
     /// `make`'s group, or its error (read on its own thread: the shim's last error is
     /// per thread), or an error naming `where` once `timeout` plus a grace has passed.
