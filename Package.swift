@@ -71,6 +71,7 @@ let package = Package(
         // Codable documents and JSON-lines records on top of FileIO.
         .target(name: "JSONFiles", dependencies: ["FileIO"]),
         .target(name: "SafeTensors", dependencies: ["FileIO"]),
+        .target(name: "Parquet", dependencies: ["FileIO"]),
         // The Hugging Face Hub: its shared cache (huggingface_hub's layout) and downloads.
         // Optimised in debug builds too: SHA-256 of multi-gigabyte weights files.
         .target(
@@ -98,7 +99,7 @@ let package = Package(
         .target(
             name: "LaMPQACore",
             dependencies: [
-                "ModelFormats", "FileIO", "JSONFiles", "SafeTensors", "OpenAIWire",
+                "ModelFormats", "FileIO", "JSONFiles", "SafeTensors", "OpenAIWire", "Hub", "Parquet",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
@@ -149,18 +150,23 @@ let package = Package(
         .executableTarget(name: "iap-gpu-check", dependencies: ["Torch"]),
         .testTarget(name: "FileIOTests", dependencies: ["FileIO", "JSONFiles"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "FileIO"]),
+        .testTarget(name: "ParquetTests", dependencies: ["Parquet", "FileIO"]),
+        // A Hugging Face Hub on loopback for the tests of the Hub client, `iap models pull`
+        // and `iap data pull` (no network in CI).
+        .target(
+            name: "HubTestSupport", dependencies: ["Hub", .product(name: "Hummingbird", package: "hummingbird")], path: "Tests/HubTestSupport"),
         .testTarget(
             name: "ModelStoreTests",
-            dependencies: ["ModelStore", "Hub", .product(name: "Hummingbird", package: "hummingbird")]),
+            dependencies: ["ModelStore", "Hub", "HubTestSupport", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "ModelStore", "FileIO", "JSONFiles"]),
         .testTarget(name: "TorchTests", dependencies: ["Torch"]),
         .testTarget(name: "TransformersTests", dependencies: ["Transformers", "ModelStore", "FileIO"]),
         // Pure tests: build and run without libtorch.
-        .testTarget(name: "LaMPQACoreTests", dependencies: ["LaMPQACore", "ModelFormats", "FileIO", "JSONFiles"]),
+        .testTarget(name: "LaMPQACoreTests", dependencies: ["LaMPQACore", "ModelFormats", "FileIO", "JSONFiles", "Hub", "HubTestSupport"]),
         .testTarget(name: "IAPCoreTests", dependencies: ["IAPCore", "LaMPQACore", "FileIO", "JSONFiles"]),
         .testTarget(name: "IAPTests", dependencies: ["IAP", "IAPCore", "LaMPQACore", "LaMPQA", "ModelStore", "FileIO", "JSONFiles"]),
         // Drives the built iap binary end to end (make test builds it first).
-        .testTarget(name: "CLITests", dependencies: ["FileIO", "JSONFiles"]),
+        .testTarget(name: "CLITests", dependencies: ["FileIO", "JSONFiles", "HubTestSupport"]),
         .testTarget(
             name: "LaMPQATests",
             dependencies: [

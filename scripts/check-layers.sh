@@ -5,9 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../Sources"
 ours=$(ls -d */ | tr -d / | tr '\n' ' ')
 # Rank: a target may import only targets of a lower rank.
-declare -A rank=([FileIO]=0 [JSONFiles]=1 [SafeTensors]=1 [Hub]=1 [ModelStore]=2 [CTorch]=0 [OpenAIWire]=0 [ModelFormats]=2 [Torch]=2
+declare -A rank=([FileIO]=0 [JSONFiles]=1 [SafeTensors]=1 [Hub]=1 [Parquet]=1 [ModelStore]=2 [CTorch]=0 [OpenAIWire]=0 [ModelFormats]=2 [Torch]=2
   [Transformers]=3 [LaMPQACore]=3 [IAPCore]=4 [LaMPQA]=4 [IAP]=5 [Serving]=5 [CommandSupport]=6 [iap]=7 [iap-bench]=7 [iap-gpu-check]=7)
-pure="FileIO JSONFiles SafeTensors Hub ModelStore ModelFormats OpenAIWire LaMPQACore IAPCore"
+pure="FileIO JSONFiles SafeTensors Hub Parquet ModelStore ModelFormats OpenAIWire LaMPQACore IAPCore"
 torch="CTorch Torch Transformers LaMPQA IAP Serving"
 status=0
 for target in $ours; do

@@ -7,7 +7,7 @@
 set -euo pipefail
 cache=${IAP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iap}
 venv="$cache/pyref"
-packages=(torch==2.11.0 numpy gguf==0.19.0 transformers==5.24.0 tokenizers==0.23.3 accelerate bert-score==0.3.13 pandas matplotlib peft==0.21.2 sentencepiece==0.2.1 protobuf nvidia-cuda-cccl==13.0.85 nvidia-cuda-crt==13.0.88)
+packages=(torch==2.11.0 numpy gguf==0.19.0 transformers==5.24.0 tokenizers==0.23.3 accelerate bert-score==0.3.13 pandas matplotlib peft==0.21.2 sentencepiece==0.2.1 protobuf nvidia-cuda-cccl==13.0.85 nvidia-cuda-crt==13.0.88 pyarrow==26.0.1)
 say() { printf 'python-reference: %s\n' "$*" >&2; }
 
 # A venv records its own path, so it is built in place; the stamp, written last, holds the

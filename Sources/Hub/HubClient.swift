@@ -52,30 +52,37 @@ public struct HubClient: Sendable {
         }.sorted()
     }
 
-    /// Fetches what the repository's revision needs (files already in the cache are reused)
-    /// and returns its snapshot folder.
+    /// Fetches what the model repository's revision needs (files already in the cache are
+    /// reused) and returns its snapshot folder.
     /// `log` escapes into the threads that fetch files side by side.
     public func download(_ repository: HubRepository, log: @escaping (String) -> Void = { _ in }) throws(HubError) -> String {
-        try fetchAll(repository, log: log)
+        try download(repository, log: log) { (files) throws(HubError) in
+            let needed = Self.neededFiles(files)
+            guard needed.contains("config.json") || needed.contains("adapter_config.json") else {
+                throw HubError("\(repository) has no config.json (nor adapter_config.json) at its top level: not a model repository iap reads.")
+            }
+            return needed
+        }.snapshot
     }
 
-    private func fetchAll(_ repository: HubRepository, log: @escaping (String) -> Void) throws(HubError) -> String {
+    /// Fetches the files `select` picks from the revision's list (a dataset's tables, say)
+    /// and returns the snapshot folder with the picked paths, relative to it.
+    public func download(
+        _ repository: HubRepository, log: @escaping (String) -> Void = { _ in }, select: ([String]) throws(HubError) -> [String]
+    ) throws(HubError) -> (snapshot: String, files: [String]) {
         if HubCache.isOffline {
             throw HubError("\(repository) is not in the Hugging Face cache (\(cache.root)) and HF_HUB_OFFLINE is set: unset it to download.")
         }
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
         defer { try? http.syncShutdown() }
         let revision = try HubSession(client: self, http: http, repository: repository, log: log).revisionInfo()
-        let files = Self.neededFiles(revision.siblings.map(\.rfilename))
-        guard files.contains("config.json") || files.contains("adapter_config.json") else {
-            throw HubError("\(repository) has no config.json (nor adapter_config.json) at its top level: not a model repository iap reads.")
-        }
+        let files = try select(revision.siblings.map(\.rfilename))
         log("\(repository): \(files.count) files at commit \(revision.sha.prefix(12))")
         let session = HubSession(client: self, http: http, repository: repository, log: log, parallel: true)
         try ParallelFetch.run(files, width: 4) { (file) throws(HubError) in try session.fetch(file, commit: revision.sha) }
         if !repository.revisionIsCommit {
             try HubFileSystem.writeAtomically(revision.sha, to: cache.folder(of: repository) + "/refs/" + repository.revisionOrMain)
         }
-        return cache.folder(of: repository) + "/snapshots/" + revision.sha
+        return (cache.folder(of: repository) + "/snapshots/" + revision.sha, files)
     }
 }

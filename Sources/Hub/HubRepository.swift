@@ -1,15 +1,25 @@
 /// A Hugging Face Hub repository named the way the field names models: `org/name`, optionally
 /// at a revision — `org/name@main`, `org/name@v1.0`, `org/name@<40-hex commit>`.
 public struct HubRepository: Sendable, Hashable, CustomStringConvertible {
+    /// Models and datasets live in separate namespaces of the Hub and of its cache.
+    public enum Kind: String, Sendable {
+        case model, dataset
+    }
+
     /// `org/name`.
     public let id: String
     /// A branch, tag or commit; nil means `main`.
     public let revision: String?
+    public let kind: Kind
 
-    public init(id: String, revision: String? = nil) {
+    public init(id: String, revision: String? = nil, kind: Kind = .model) {
         self.id = id
         self.revision = revision
+        self.kind = kind
     }
+
+    /// The same repository at another revision.
+    public func at(_ revision: String?) -> HubRepository { HubRepository(id: id, revision: revision, kind: kind) }
 
     /// `org/name` or `org/name@revision`, each part of letters, digits, `-`, `_`, `.` (not
     /// starting with `.` or `-`, no `..`); nil for anything else (a path, a catalog name).
@@ -46,8 +56,13 @@ public struct HubRepository: Sendable, Hashable, CustomStringConvertible {
         return revision.unicodeScalars.allSatisfy { ("0"..."9").contains($0) || ("a"..."f").contains($0) }
     }
 
-    /// The cache folder name huggingface_hub uses: `models--org--name`.
-    public var cacheFolderName: String { "models--" + id.replacingSlashes(with: "--") }
+    /// The cache folder name huggingface_hub uses: `models--org--name`, `datasets--org--name`.
+    public var cacheFolderName: String { "\(kind.rawValue)s--" + id.replacingSlashes(with: "--") }
+
+    /// Path prefixes of the Hub's URLs: `api/models/org/name`, `api/datasets/org/name`; a
+    /// model's page and files are at `org/name`, a dataset's at `datasets/org/name`.
+    public var apiPath: String { "api/\(kind.rawValue)s/\(id)" }
+    public var pagePath: String { kind == .model ? id : "datasets/\(id)" }
 
     public var description: String { revision.map { "\(id)@\($0)" } ?? id }
 }

@@ -3,7 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
-/// `/api/models/{id}/revision/{rev}`: the commit and the repository's files.
+/// `/api/{models|datasets}/{id}/revision/{rev}`: the commit and the repository's files.
 struct RevisionInfo: Decodable {
     struct Sibling: Decodable { let rfilename: String }
     let sha: String
@@ -32,7 +32,7 @@ struct HubSession {
 
     func revisionInfo() throws(HubError) -> RevisionInfo {
         let revision = repository.revisionOrMain.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._"))) ?? ""
-        let url = "\(client.endpoint)/api/models/\(repository.id)/revision/\(revision)"
+        let url = "\(client.endpoint)/\(repository.apiPath)/revision/\(revision)"
         let response = try send(url, method: .GET, what: "the revision \(repository.revisionOrMain)")
         do {
             return try JSONDecoder().decode(RevisionInfo.self, from: Data(response.body.map { Array($0.readableBytesView) } ?? []))
@@ -44,7 +44,7 @@ struct HubSession {
     /// The file's metadata: HEAD without following redirects; a relative redirect (a renamed
     /// repository) is asked again, an absolute one is where the bytes are.
     func metadata(_ path: String, commit: String) throws(HubError) -> FileMetadata {
-        var url = "\(client.endpoint)/\(repository.id)/resolve/\(commit)/\(path)"
+        var url = "\(client.endpoint)/\(repository.pagePath)/resolve/\(commit)/\(path)"
         for _ in 0..<5 {
             let head = try send(url, method: .HEAD, what: path)
             let headers = head.headers
@@ -133,7 +133,7 @@ struct HubSession {
         case 200..<400: return response
         case 401, 403:
             throw HubError("\(repository) is gated or private (HTTP \(response.status.code)): request access on "
-                + "\(client.endpoint)/\(repository.id) and set HF_TOKEN to a token that has it.")
+                + "\(client.endpoint)/\(repository.pagePath) and set HF_TOKEN to a token that has it.")
         case 404:
             throw HubError("\(client.endpoint) has no \(what) of \(repository) (HTTP 404): check the repository id and revision.")
         default:

@@ -1,20 +1,10 @@
 import Foundation
 @testable import Hub
+import HubTestSupport
 import Hummingbird
 import Testing
 
 @testable import ModelStore
-
-/// Runs a Hummingbird application on a free loopback port for the duration of `body`.
-func withHubServer<T: Sendable>(_ server: HubTestServer, _ body: (Int) async throws -> T) async throws -> T {
-    let (ports, continuation) = AsyncStream<Int>.makeStream()
-    let application = server.application { port in continuation.yield(port) }
-    let task = Task { try await application.run() }
-    defer { task.cancel() }
-    var iterator = ports.makeAsyncIterator()
-    guard let port = await iterator.next() else { throw HubError("the test Hub did not start") }
-    return try await body(port)
-}
 
 /// The client's blocking download on a thread of its own (not the test's cooperative thread,
 /// which the server's handlers need).
