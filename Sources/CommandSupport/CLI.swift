@@ -120,7 +120,9 @@ public enum CLI {
         let types: [String: DType] = ["float32": .float32, "f32": .float32, "bfloat16": .bfloat16, "bf16": .bfloat16,
                                       "float16": .float16, "f16": .float16]
         guard let type = types[dtype] else { throw failure("--dtype \(dtype): use float32, bfloat16 or float16") }
-        guard let place = Device(device) else { throw failure("--device \(device): use cpu or cuda[:N]") }
+        guard let place = device == "auto" ? (Device.cudaAvailable ? Device.cuda : .cpu) : Device(device) else {
+            throw failure("--device \(device): use cpu, cuda[:N] or auto")
+        }
         if case .cuda = place {
             if let problem = CUDARuntime.load() { throw failure("--device \(device): \(problem)") }
             guard Device.cudaAvailable else { throw failure("--device \(device): no CUDA device is available") }

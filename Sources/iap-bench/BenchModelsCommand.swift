@@ -29,7 +29,7 @@ extension BenchCommand {
         @Option(help: "Model dtype: float32 or bfloat16.")
         var dtype = "float32"
 
-        @Option(help: "Device: cpu or cuda[:N].")
+        @Option(help: "Device: cpu, cuda[:N], or auto (a GPU when one can be used).")
         var device = "cpu"
 
         @Option(help: "Lengthen the prompt to this many tokens (the request repeated after it), to time long contexts.")
@@ -126,7 +126,7 @@ extension BenchCommand {
         @Option(help: "Mixed precision of the forward and backward passes: bfloat16, float16 or off (float32 weights either way).")
         var autocast = "off"
 
-        @Option(help: "Device: cpu or cuda[:N].")
+        @Option(help: "Device: cpu, cuda[:N], or auto (a GPU when one can be used).")
         var device = "cpu"
 
         @Option(help: "MiB of head logits kept from the forward for the backward pass (policy.kept_logits_mib); 0 recomputes all.")

@@ -39,7 +39,7 @@ extension BenchCommand {
         @Option(help: "Base model dtype: float32 or bfloat16 (adapters stay float32).")
         var dtype = "float32"
 
-        @Option(help: "Device: cpu or cuda[:N].")
+        @Option(help: "Device: cpu, cuda[:N], or auto (a GPU when one can be used).")
         var device = "cpu"
 
         func run() throws {

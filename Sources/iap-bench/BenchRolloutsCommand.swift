@@ -26,7 +26,7 @@ extension BenchCommand {
         @Option var threads = 2
         @Option(help: "Model dtype: float32 or bfloat16.")
         var dtype = "float32"
-        @Option(help: "Device: cpu or cuda[:N].")
+        @Option(help: "Device: cpu, cuda[:N], or auto (a GPU when one can be used).")
         var device = "cpu"
         @Option(help: "Decoding steps: eager, static or cuda-graphs (joins into finished rows and grown caches exercise the graphs' re-captures).")
         var decodeSteps: DecodeStepsFlag = .eager

@@ -177,8 +177,19 @@ enum TrainingSession {
         do { try Torch.setDeterministic(cfg.run.deterministic) } catch { throw CLI.failure("run.deterministic: \(error)") }
     }
 
+    /// `policy.device: auto` is resolved here (a GPU when one can be used), and the config
+    /// checked again with the device it resolved to.
     static func effectiveConfig(config: String?, overrides: [String], resume: String?) throws(ExitCode) -> TrainConfig {
-        do { return try ConfigLoader.load(file: resume.map { $0 + "/config.yaml" } ?? config, overrides: overrides) } catch { throw CLI.failure(error) }
+        do throws(ConfigError) {
+            var cfg = try ConfigLoader.load(file: resume.map { $0 + "/config.yaml" } ?? config, overrides: overrides)
+            if cfg.policy.device == "auto" {
+                cfg.policy.resolveDevice(cudaAvailable: Device.cudaAvailable)
+                try cfg.validate()
+            }
+            return cfg
+        } catch {
+            throw CLI.failure(error)
+        }
     }
 
     /// Runs the trainer to the end (or until Ctrl-C, which saves a checkpoint first),

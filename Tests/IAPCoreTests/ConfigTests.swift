@@ -36,6 +36,21 @@ func failure(_ body: () throws -> Void) -> String {
         // NCCL carries CUDA tensors only.
         #expect(throws: ConfigError.self) { try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["dist.backend=nccl"]).validate() }
         try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["dist.backend=nccl", "policy.device=cuda"]).validate()
+        // `auto` is checked again once a job resolves it: no GPU makes it cpu, and NCCL fails then.
+        var auto = try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["dist.backend=nccl", "policy.device=auto"])
+        try auto.validate()
+        auto.policy.resolveDevice(cudaAvailable: false)
+        #expect(auto.policy.device == "cpu")
+        #expect(throws: ConfigError.self) { try auto.validate() }
+        auto.policy.device = "auto"
+        auto.policy.resolveDevice(cudaAvailable: true)
+        #expect(auto.policy.device == "cuda")
+        try auto.validate()
+        for wrong in ["gpu", "cuda:-1", "cuda:x", "CPU"] {
+            #expect(throws: ConfigError("policy.device: '\(wrong)' is not auto, cpu, cuda or cuda:N")) {
+                try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["policy.device=\(wrong)"]).validate()
+            }
+        }
         // CUDA graphs need a CUDA device; the static steps they record run anywhere.
         #expect(throws: ConfigError.self) {
             try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["policy.decode_steps=cuda_graphs"]).validate()

@@ -4,7 +4,8 @@ extension TrainConfig {
         /// A known model name, a .gguf file or a Hugging Face folder.
         public var model = "smollm2-135m-instruct"
         public var dtype = WeightType.float32
-        /// `cpu` or `cuda[:N]`.
+        /// `cpu`, `cuda[:N]`, or `auto`: the first GPU when one can be used, else the CPU
+        /// (resolved when a job starts; the run's config.yaml records what it resolved to).
         public var device = "cpu"
         /// Recompute each block in the backward pass (less memory, same result).
         public var gradientCheckpointing = false
@@ -52,4 +53,21 @@ public enum DecodeStepsChoice: String, ConfigChoice {
 /// The dtype a model's weights are held in.
 public enum WeightType: String, ConfigChoice {
     case float32, bfloat16, float16
+}
+
+extension TrainConfig.Policy {
+    /// Whether the device is a GPU or may resolve to one (`auto`).
+    public var mayUseCUDA: Bool { device == "auto" || device.hasPrefix("cuda") }
+
+    /// `auto` made concrete: `cuda` when a GPU can be used, else `cpu`; other devices stay.
+    public mutating func resolveDevice(cudaAvailable: Bool) {
+        if device == "auto" { device = cudaAvailable ? "cuda" : "cpu" }
+    }
+
+    func validateDevice() throws(ConfigError) {
+        let index = device.hasPrefix("cuda:") ? Int(device.dropFirst(5)) : nil
+        guard ["auto", "cpu", "cuda"].contains(device) || (index ?? -1) >= 0 else {
+            throw ConfigError("policy.device: '\(device)' is not auto, cpu, cuda or cuda:N")
+        }
+    }
 }

@@ -98,10 +98,11 @@ extension TrainConfig {
         try sft.validate()
         try lora.validate()
         try dist.validate()
-        if policy.decodeSteps == .cudaGraphs && !policy.device.hasPrefix("cuda") {
+        try policy.validateDevice()
+        if policy.decodeSteps == .cudaGraphs && !policy.mayUseCUDA {
             throw ConfigError("policy.decode_steps: cuda_graphs needs a CUDA device; policy.device is \(policy.device) (use eager or static)")
         }
-        if dist.backend == .nccl && !policy.device.hasPrefix("cuda") {
+        if dist.backend == .nccl && !policy.mayUseCUDA {
             throw ConfigError("dist.backend: nccl carries CUDA tensors; policy.device is \(policy.device) (use gloo, or a cuda device)")
         }
         if dist.strategy == .fsdp && lora.r > 0 {

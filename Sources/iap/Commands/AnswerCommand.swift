@@ -30,6 +30,12 @@ struct AnswerCommand: AsyncParsableCommand {
     @Option(help: "A LoRA adapter folder (PEFT: adapter_config.json, adapter_model.safetensors) applied to the model; a LoRA run's checkpoint may also be given as the model itself.")
     var adapter: String?
 
+    @Option(help: "Device: auto (a GPU when one can be used, else the CPU), cpu or cuda[:N].")
+    var device = "auto"
+
+    @Option(help: "Weights' type: float32, bfloat16 or float16 (the paper's models on a GPU: bfloat16).")
+    var dtype = "float32"
+
     @Option(help: "Folder with the benchmark's files.")
     var data = "data/sample"
 
@@ -91,7 +97,8 @@ struct AnswerCommand: AsyncParsableCommand {
         options.limit = limit
         let dataset: LaMPQADataset
         do { dataset = try LaMPQADataset(folder: data, options: options) } catch { throw CLI.failure(error) }
-        let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model, adapter: adapter)
+        let runtime = try CLI.runtime(dtype: dtype, device: device)
+        let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model, adapter: adapter, dtype: runtime.dtype, device: runtime.device)
         let builder = PolicyInputBuilder(mode: answering.input(mode))
         var generation = decoding.generation
         if case .iap = answering { generation.scaffold = format.blockScaffold }
@@ -101,7 +108,7 @@ struct AnswerCommand: AsyncParsableCommand {
         // Finished batches are kept beside the output as they come, so Ctrl-C loses at most one.
         let kept = AnswerProgressFile(
             output: out,
-            settings: [model, method, format.prefill, "\(format.scaffold) \(format.blockBudgets)", promptFile ?? "", intents ?? "", data, split.rawValue, inputName, limit.map(String.init) ?? "all",
+            settings: [model, runtime.dtype == .float32 ? "" : "\(runtime.dtype)", method, format.prefill, "\(format.scaffold) \(format.blockBudgets)", promptFile ?? "", intents ?? "", data, split.rawValue, inputName, limit.map(String.init) ?? "all",
                        "\(generation)", "batch \(batch)"].joined(separator: " | "))
         let finished: [Int: [GeneratedAnswer]]
         do { finished = try kept.finished() } catch { throw CLI.failure(error) }

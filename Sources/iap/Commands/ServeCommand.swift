@@ -70,7 +70,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Model dtype: float32, bfloat16 or float16.")
     var dtype = "float32"
 
-    @Option(help: "Device: cpu or cuda[:N].")
+    @Option(help: "Device: cpu, cuda[:N], or auto (a GPU when one can be used).")
     var device = "cpu"
 
     @Option(help: "Decoding steps: eager; static (the step CUDA graphs record, run eagerly); cuda-graphs (needs --device cuda and libiap_cuda_graphs.so from make gpu-bundle beside iap or at $IAP_CUDA_GRAPHS_PLUGIN).")
@@ -79,7 +79,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var scaffolding: ScaffoldOptions
 
     func validate() throws {
-        if decodeSteps == .cudaGraphs && !device.hasPrefix("cuda") {
+        if decodeSteps == .cudaGraphs && !(device.hasPrefix("cuda") || device == "auto") {
             throw ValidationError("--decode-steps cuda-graphs needs --device cuda (got \(device))")
         }
         for (flag, value) in [
