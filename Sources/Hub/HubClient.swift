@@ -78,11 +78,26 @@ public struct HubClient: Sendable {
         let revision = try HubSession(client: self, http: http, repository: repository, log: log).revisionInfo()
         let files = try select(revision.siblings.map(\.rfilename))
         log("\(repository): \(files.count) files at commit \(revision.sha.prefix(12))")
+        // Every blob first, then the snapshot's links: a download cut short leaves no snapshot
+        // that looks complete, even for a commit-pinned revision (which has no ref to write last).
         let session = HubSession(client: self, http: http, repository: repository, log: log, parallel: true)
-        try ParallelFetch.run(files, width: 4) { (file) throws(HubError) in try session.fetch(file, commit: revision.sha) }
+        let blobs = BlobNames()
+        try ParallelFetch.run(files, width: 4) { (file) throws(HubError) in
+            let blob = try session.fetchBlob(file, commit: revision.sha)
+            blobs.set(file, blob)
+        }
+        for file in files { try session.link(file, blob: blobs.get(file), commit: revision.sha) }
         if !repository.revisionIsCommit {
             try HubFileSystem.writeAtomically(revision.sha, to: cache.folder(of: repository) + "/refs/" + repository.revisionOrMain)
         }
         return (cache.folder(of: repository) + "/snapshots/" + revision.sha, files)
     }
+}
+
+/// The blob each file of a download went into, filled from the fetching threads.
+private final class BlobNames: @unchecked Sendable {
+    private let lock = NSLock()
+    private var names: [String: String] = [:]
+    func set(_ file: String, _ blob: String) { lock.withLock { names[file] = blob } }
+    func get(_ file: String) -> String { lock.withLock { names[file] ?? "" } }
 }

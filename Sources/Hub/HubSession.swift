@@ -70,8 +70,8 @@ struct HubSession {
         return String(text.trimmingCharacters(in: CharacterSet(charactersIn: "\"")))
     }
 
-    /// Fetches one file into its blob (unless present) and links it from the snapshot.
-    func fetch(_ path: String, commit: String) throws(HubError) {
+    /// Fetches one file into its blob (unless present); returns the blob's name for `link`.
+    func fetchBlob(_ path: String, commit: String) throws(HubError) -> String {
         let meta = try metadata(path, commit: commit)
         guard !meta.etag.isEmpty, !meta.etag.contains("/"), !meta.etag.contains("..") else {
             throw HubError("\(path) of \(repository): the Hub's ETag \(meta.etag.debugDescription) cannot name a file")
@@ -81,8 +81,13 @@ struct HubSession {
         let lock = try HubFileSystem.lock(client.cache.root + "/.locks/" + repository.cacheFolderName + "/" + meta.etag + ".lock")
         defer { HubFileSystem.unlock(lock) }
         if !HubFileSystem.exists(blob) { try downloadBlob(path, meta: meta, to: blob) }
+        return meta.etag
+    }
+
+    /// Links a fetched blob from the snapshot (relative, as huggingface_hub links).
+    func link(_ path: String, blob: String, commit: String) throws(HubError) {
         let depth = path.split(separator: "/").count - 1
-        let target = String(repeating: "../", count: depth + 2) + "blobs/" + meta.etag
+        let target = String(repeating: "../", count: depth + 2) + "blobs/" + blob
         try HubFileSystem.link(repoFolder + "/snapshots/" + commit + "/" + path, to: target)
     }
 

@@ -102,6 +102,9 @@ func download(_ client: HubClient, _ repository: String) async -> Result<String,
             let kept = (try? FileManager.default.attributesOfItem(atPath: partial)[.size] as? Int) ?? 0
             #expect(kept > 0 && kept < weights.count)
             #expect(cache.commit(of: HubRepository(id: "org/tiny")) == nil, "the ref is written last")
+            // Nor is there a snapshot link: a commit-pinned revision (no ref) would look complete.
+            #expect(!FileManager.default.fileExists(atPath: cache.folder(of: HubRepository(id: "org/tiny")) + "/snapshots/\(Self.commit)/config.json"))
+            #expect(cache.snapshot(of: HubRepository(id: "org/tiny", revision: Self.commit)) == nil)
             let snapshot = try await download(client, "org/tiny").get()
             #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: snapshot + "/model.safetensors"))) == weights)
             #expect(server.log.contains { $0.path == "/cdn/org/tiny/" + sha && $0.range == "bytes=\(kept)-" })
