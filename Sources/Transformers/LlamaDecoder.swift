@@ -73,9 +73,25 @@ public final class CausalLM: @unchecked Sendable {
     }
 
     /// Builds the model from named tensors (see `WeightLoader`), checking every shape.
-    public init(config: CausalLMConfig, weights: [String: Tensor], source: String) throws(ModelLoadError) {
-        self.config = config
+    public convenience init(config: CausalLMConfig, weights: [String: Tensor], source: String) throws(ModelLoadError) {
         var table = WeightTable(tensors: weights, source: source)
+        try self.init(config: config, table: &table)
+    }
+
+    /// A model of `config`'s shape with random weights made on `device` (no files): the
+    /// paper's shapes measured without their 15–48 GB of weights (`iap-bench --shape`).
+    public static func random(config: CausalLMConfig, dtype: DType, device: Device, seed: UInt64 = 0) throws(ModelLoadError) -> CausalLM {
+        let source = "random \(config.family.rawValue) shape"
+        let generator: Generator
+        do { generator = try Generator(seed: seed, device: device) } catch { throw ModelLoadError.torch(source, error) }
+        var table = WeightTable(
+            tensors: [:], source: source, random: RandomWeights(dtype: dtype, device: device, generator: generator, offsetNorms: config.gemma != nil))
+        return try CausalLM(config: config, table: &table)
+    }
+
+    private init(config: CausalLMConfig, table: inout WeightTable) throws(ModelLoadError) {
+        self.config = config
+        let source = table.source
         let h = config.hiddenSize
         let qDim = config.headCount * config.headDim
         let kvDim = config.kvHeadCount * config.headDim
@@ -126,10 +142,7 @@ public final class CausalLM: @unchecked Sendable {
         if let unused = table.tensors.keys.sorted().first {
             throw ModelLoadError(source: source, reason: "tensor \(unused) is not part of a \(config.family.rawValue) model")
         }
-        var named = weights
-        if config.tieWordEmbeddings { named.removeValue(forKey: "lm_head.weight") }
-        named.removeValue(forKey: "rope_freqs.weight")
-        self.weights = named
+        self.weights = table.taken
         lora = nil
     }
 

@@ -147,18 +147,51 @@ public struct WeightLoader {
 struct WeightTable {
     var tensors: [String: Tensor]
     let source: String
+    /// Random weights made on demand instead of looked up (`CausalLM.random`).
+    var random: RandomWeights?
+    /// Every tensor taken, by name: what the model keeps.
+    private(set) var taken: [String: Tensor] = [:]
+
+    init(tensors: [String: Tensor], source: String, random: RandomWeights? = nil) {
+        self.tensors = tensors
+        self.source = source
+        self.random = random
+    }
 
     mutating func take(_ name: String, shape: [Int]) throws(ModelLoadError) -> Tensor {
+        if let random {
+            do { taken[name] = try random.make(name, shape: shape) } catch { throw ModelLoadError.torch(source, error) }
+            return taken[name]!
+        }
         guard let t = tensors.removeValue(forKey: name) else {
             throw ModelLoadError(source: source, reason: "tensor \(name) is missing")
         }
         guard t.shape == shape else {
             throw ModelLoadError(source: source, reason: "tensor \(name) has shape \(t.shape), expected \(shape)")
         }
+        taken[name] = t
         return t
     }
 
     mutating func takeIf(_ name: String, shape: [Int], present: Bool) throws(ModelLoadError) -> Tensor? {
         present ? try take(name, shape: shape) : nil
+    }
+}
+
+/// How `CausalLM.random` fills a model: matrices from N(0, 0.02²) (transformers'
+/// `initializer_range`), biases 0, norm weights 1 — or 0 where the norm multiplies by 1 + w
+/// (Gemma) — in the model's dtype, made on the device.
+struct RandomWeights {
+    let dtype: DType
+    let device: Device
+    let generator: Generator
+    let offsetNorms: Bool
+
+    func make(_ name: String, shape: [Int]) throws(TorchError) -> Tensor {
+        if shape.count == 1 {
+            let one = name.hasSuffix("norm.weight") && !offsetNorms
+            return one ? try Tensor.ones(shape, dtype: dtype, device: device) : try Tensor.zeros(shape, dtype: dtype, device: device)
+        }
+        return try Tensor.randn(shape, dtype: dtype, device: device, generator: generator) * 0.02
     }
 }

@@ -102,7 +102,7 @@ extension BenchCommand {
             commandName: "train-step",
             abstract: "Forward + backward of the mean token log-prob over batch × length tokens: tokens/s.")
 
-        @Option(help: "A model name or path.")
+        @Option(help: "A model name or path, or shape:NAME / shape:config.json (random weights, no files).")
         var model = "smollm2-135m-instruct"
 
         @Option(help: "Sequences per step.")
@@ -139,8 +139,7 @@ extension BenchCommand {
             Torch.threads = threads
             Torch.keepFreedMemory()
             let runtime = try CLI.runtime(dtype: dtype, device: device)
-            let files = try CLI.openModel(model)
-            let lm = try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device)
+            let lm = try BenchModel.load(model, dtype: runtime.dtype, device: runtime.device)
             lm.gradientCheckpointing = checkpointing
             lm.keptLogitsBytes = keptLogitsMib << 20
             for p in lm.parameters { _ = try p.tensor.requiresGrad() }

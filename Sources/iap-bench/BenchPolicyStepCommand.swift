@@ -18,7 +18,7 @@ extension BenchCommand {
         static let configuration = CommandConfiguration(
             commandName: "policy-step", abstract: "One policy update (reference log-probs, forward, backward, AdamW): time and peak memory, full or LoRA.")
 
-        @Option(help: "A model name or path.")
+        @Option(help: "A model name or path, or shape:NAME / shape:config.json (random weights, no files).")
         var model = "smollm2-135m-instruct"
 
         @Option(help: "Sequences per step.")
@@ -46,13 +46,12 @@ extension BenchCommand {
             Torch.threads = threads
             Torch.keepFreedMemory()
             let runtime = try CLI.runtime(dtype: dtype, device: device)
-            let files = try CLI.openModel(model)
+            let base = try BenchModel.load(model, dtype: runtime.dtype, device: runtime.device)
             do {
-                let base = try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device)
                 var config = LoRAAdapterConfig()
                 config.r = loraR
                 let policy = loraR > 0 ? try base.withNewAdapters(config, seed: 0) : base
-                let reference = loraR > 0 ? policy.withoutAdapters() : try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device)
+                let reference = loraR > 0 ? policy.withoutAdapters() : try BenchModel.load(model, dtype: runtime.dtype, device: runtime.device)
                 for p in policy.parameters { _ = try p.tensor.requiresGrad() }
                 let optimizer = AdamW(parameters: policy.parameters, learningRate: 1e-5)
                 let ids = try Tensor.randint(0, policy.config.vocabSize, [batch, length], generator: Generator(seed: 0)).to(runtime.device)
