@@ -163,10 +163,10 @@ let package = Package(
         .testTarget(name: "TransformersTests", dependencies: ["Transformers", "ModelStore", "FileIO"]),
         // Pure tests: build and run without libtorch.
         .testTarget(name: "LaMPQACoreTests", dependencies: ["LaMPQACore", "ModelFormats", "FileIO", "JSONFiles", "Hub", "HubTestSupport"]),
-        .testTarget(name: "IAPCoreTests", dependencies: ["IAPCore", "LaMPQACore", "FileIO", "JSONFiles"]),
+        .testTarget(name: "IAPCoreTests", dependencies: ["IAPCore", "LaMPQACore", "ModelFormats", "FileIO", "JSONFiles"]),
         .testTarget(name: "IAPTests", dependencies: ["IAP", "IAPCore", "LaMPQACore", "LaMPQA", "ModelStore", "FileIO", "JSONFiles"]),
         // Drives the built iap binary end to end (make test builds it first).
-        .testTarget(name: "CLITests", dependencies: ["FileIO", "JSONFiles", "HubTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["FileIO", "JSONFiles", "HubTestSupport", "CommandSupport"]),
         .testTarget(
             name: "LaMPQATests",
             dependencies: [

@@ -44,6 +44,9 @@ struct TrainingOptions: ParsableArguments {
     @Flag(help: "Let libtorch print its own warnings and C++ stack frames (a failed rendezvous's retries, for one); without it a failure is one line.")
     var verbose = false
 
+    @Flag(help: "Start even when iap plan's estimate says the config cannot fit in this GPU's (or machine's) memory.")
+    var noMemoryCheck = false
+
     /// Prints the configuration when asked (true: nothing else to do).
     func printedConfig() throws(ExitCode) -> Bool {
         guard printConfig else { return false }

@@ -71,3 +71,8 @@ extension TrainConfig.Policy {
         }
     }
 }
+
+extension WeightType {
+    /// Bytes of one element.
+    public var byteSize: Int { self == .float32 ? 4 : 2 }
+}

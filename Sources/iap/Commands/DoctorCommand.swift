@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import Foundation
 import Hub
 import ModelStore
@@ -78,17 +79,9 @@ struct DoctorCommand: ParsableCommand {
     /// The NVIDIA driver and each GPU with its memory, as nvidia-smi reports them (nothing
     /// when there is no driver).
     private func printDriver() {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["nvidia-smi", "--query-gpu=index,name,memory.total,driver_version", "--format=csv,noheader"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return }
-        process.waitUntilExit()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        guard process.terminationStatus == 0, !text.isEmpty else { return }
-        for line in text.split(separator: "\n") { print("  gpu \(line)") }
+        for gpu in MachineMemory.gpus() {
+            print("  gpu \(gpu.index): \(gpu.name), \(gpu.memoryBytes >> 20) MiB, driver \(gpu.driver)")
+        }
     }
 
     /// Where Hub ids resolve and download from; whether a token is set (never the token).

@@ -37,6 +37,9 @@ struct TrainCommand: AsyncParsableCommand {
     func makeTrainer(_ cfg: TrainConfig, run: RunFolder) throws -> IAPTrainer {
         let runtime = try CLI.runtime(dtype: cfg.policy.dtype.rawValue, device: cfg.policy.device)
         let files = try CLI.openModel(cfg.policy.model)
+        if !options.noMemoryCheck, case .causalLM(let shape) = files.config {
+            try MemoryCheck.refuseIfItCannotFit(cfg, shape: shape, device: runtime.device)
+        }
         let tokenizer = try CLI.loadTokenizer(files)
         let policy: CausalLM
         let reference: CausalLM

@@ -1,0 +1,75 @@
+import ModelFormats
+
+extension MemoryPlanner.Sizes {
+    /// Rows one rank decodes at once: its questions × G, at most `rollout.max_batch_rows`.
+    var rolloutRows: Int {
+        let questions = (config.rollout.questionsPerStep + n - 1) / n
+        let rows = questions * config.rollout.groupSize
+        return min(rows, config.rollout.maxBatchRows ?? rows)
+    }
+
+    /// Keys and values of one token in every layer; sliding-window layers hold at most their
+    /// window plus the prompt (what the prefill writes).
+    func kvBytes(tokens: Int) -> Int {
+        let perLayer = 2 * shape.kvHeadCount * shape.headDim * w
+        let window = shape.slidingWindow.map { $0 + planner.promptTokens } ?? tokens
+        return (0..<shape.layerCount).reduce(0) { $0 + perLayer * (shape.slides($1) ? min(tokens, window) : tokens) }
+    }
+
+    /// Generating rollouts (and the reference answers, fewer rows, the same way).
+    func generation() -> [MemoryPlan.Term] {
+        let prompt = planner.promptTokens
+        let tokens = prompt + config.rollout.maxNewTokens
+        let rows = rolloutRows
+        var terms = [
+            term("KV cache", .rollout, rows * kvBytes(tokens: tokens), "rows·(prompt + max_new_tokens)·Σ_layers 2·kv_heads·head_dim·w (rows = \(rows))"),
+            term("sampling", .rollout, rows * shape.vocabSize * 48, "rows·V·48 (logits, float32 copies, sort, CDF)"),
+            term("prefill", .rollout, config.rollout.groupSize * prompt * (4 * shape.hiddenSize + 3 * shape.intermediateSize) * w,
+                 "G·prompt·(4H + 3I)·w (one block's working set while a question joins)"),
+        ]
+        if strategy == .fsdp && !lora {
+            terms.append(term("whole weights", .rollout, p * w, "P·w (fsdp gathers the model to generate)"))
+        }
+        if !planner.onGPU {
+            let matrices = p - rootParameters
+            terms.append(term("packed inference weights", .rollout, matrices * w, "(P − embeddings)·w (oneDNN's packed copies, CPU only)"))
+        }
+        return terms
+    }
+
+    /// The policy update of one micro-batch: activations kept for the backward pass, the
+    /// fused head's kept logits, and what the strategy gathers.
+    func update() -> [MemoryPlan.Term] {
+        let m = config.optim.microBatch
+        let length = planner.promptTokens + config.rollout.maxNewTokens
+        let tokens = m * length
+        let act = config.optim.autocast == .off ? w : 2
+        let h = shape.hiddenSize, i = shape.intermediateSize
+        let block = tokens * (Self.hiddenCoefficient * h + Self.intermediateCoefficient * i) * act
+        var terms: [MemoryPlan.Term] = []
+        if config.policy.gradientCheckpointing {
+            terms.append(term("activations", .update, shape.layerCount * tokens * h * act + block,
+                              "L·m·len·H·w_a + m·len·(\(Self.hiddenCoefficient)H + \(Self.intermediateCoefficient)I)·w_a (checkpointed: block inputs + one block)"))
+        } else {
+            terms.append(term("activations", .update, shape.layerCount * block, "L·m·len·(\(Self.hiddenCoefficient)H + \(Self.intermediateCoefficient)I)·w_a"))
+        }
+        let logits = tokens * shape.vocabSize * 4
+        let kept = min(logits, config.policy.keptLogitsMiB << 20)
+        terms.append(term("kept logits", .update, kept + min(logits, Self.headChunkBytes),
+                          "min(m·len·V·4, kept_logits_mib) + one head chunk (\(Self.headChunkBytes >> 20) MiB)"))
+        switch strategy {
+        case .zero2: terms.append(term("whole gradients", .update, trained * trainedBytes, "T·w (before the reduce-scatter)"))
+        case .fsdp where !lora:
+            terms.append(term("gathered units", .update, (rootParameters + 2 * blockParameters) * w + blockParameters * w,
+                              "(embeddings + 2 blocks)·w + one block's gradients·w"))
+        default: break
+        }
+        return terms
+    }
+
+    /// Bytes per token of one block's saved activations, in units of H and I (calibrated
+    /// against measured peaks: docs/plan.md).
+    static let hiddenCoefficient = 12
+    static let intermediateCoefficient = 4
+    static let headChunkBytes = 256 << 20
+}
