@@ -3,10 +3,11 @@
 # policy update (always-held terms + the update phase) beside the peak resident memory of
 # `iap-bench policy-step` doing that update (a frozen reference copy or LoRA, forward,
 # backward, AdamW) on the CPU. Prints one line per size and the ratio; fails past ±15 %.
-# Needs the release build: make build (and iap-bench: swift build -c release --product iap-bench).
+# Needs the release build (make build; swift build -c release --product iap-bench), or IAP_BIN=.build/debug:
+# the memory is the same, only slower.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=.build/release
+bin=${IAP_BIN:-.build/release}
 status=0
 # model  dtype  lora_r  batch  length
 while read -r model dtype lora batch length; do

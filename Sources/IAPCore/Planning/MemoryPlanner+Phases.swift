@@ -38,7 +38,7 @@ extension MemoryPlanner.Sizes {
     }
 
     /// The policy update of one micro-batch: activations kept for the backward pass, the
-    /// fused head's kept logits, and what the strategy gathers.
+    /// fused head's logits, and what the strategy gathers.
     func update() -> [MemoryPlan.Term] {
         let m = config.optim.microBatch
         let length = planner.promptTokens + config.rollout.maxNewTokens
@@ -53,10 +53,12 @@ extension MemoryPlanner.Sizes {
         } else {
             terms.append(term("activations", .update, shape.layerCount * block, "L·m·len·(\(Self.hiddenCoefficient)H + \(Self.intermediateCoefficient)I)·w_a"))
         }
-        let logits = tokens * shape.vocabSize * 4
-        let kept = min(logits, config.policy.keptLogitsMiB << 20)
-        terms.append(term("kept logits", .update, kept + min(logits, Self.headChunkBytes),
-                          "min(m·len·V·4, kept_logits_mib) + one head chunk (\(Self.headChunkBytes >> 20) MiB)"))
+        if lora {
+            // The adapters run in float32 and keep their inputs for their own gradients.
+            let kept = (config.policy.gradientCheckpointing ? 1 : shape.layerCount) * tokens * (6 * h + i) * 4
+            terms.append(term("adapter inputs", .update, kept, config.policy.gradientCheckpointing ? "m·len·(6H + I)·4 (one block)" : "L·m·len·(6H + I)·4"))
+        }
+        terms.append(headTerm(tokens: tokens))
         switch strategy {
         case .zero2: terms.append(term("whole gradients", .update, trained * trainedBytes, "T·w (before the reduce-scatter)"))
         case .fsdp where !lora:
@@ -67,9 +69,21 @@ extension MemoryPlanner.Sizes {
         return terms
     }
 
+    /// The fused head: the logits it keeps (float32, at most `policy.kept_logits_mib`), their
+    /// log-softmax and gradient in the backward pass, and reduced-precision copies of a
+    /// bfloat16 model's — about 3.3 (float32) or 6 (bfloat16) times the kept logits, measured —
+    /// plus three 128-row chunks of recomputation.
+    func headTerm(tokens: Int) -> MemoryPlan.Term {
+        let logits = tokens * shape.vocabSize * 4
+        let kept = min(logits, config.policy.keptLogitsMiB << 20)
+        let factor = w == 4 && config.optim.autocast == .off ? 3.3 : 6.0
+        let chunks = 3 * min(tokens, 128) * shape.vocabSize * 4
+        return term("head logits", .update, Int(Double(kept) * factor) + chunks,
+                    "\(factor)·min(m·len·V·4, kept_logits_mib) + 3·128·V·4 (kept logits, log-softmax, gradient; chunks)")
+    }
+
     /// Bytes per token of one block's saved activations, in units of H and I (calibrated
     /// against measured peaks: docs/plan.md).
-    static let hiddenCoefficient = 12
-    static let intermediateCoefficient = 4
-    static let headChunkBytes = 256 << 20
+    static let hiddenCoefficient = 14
+    static let intermediateCoefficient = 5
 }
