@@ -14,6 +14,9 @@ binaries against transformers on the same device in the same run:
 - a 3-step IAP run on the device, checkpoint, resume: the resumed step equals the uninterrupted one;
 - gemma-3-12b-it's folder shape (multimodal wrapper, turn end only at config.json's top level and
   in generation_config.json): greedy decoding stops where transformers' does;
+- the paper's update at its own shape: Qwen2.5-7B with random weights made on the card (no
+  files), one micro-batch of 3,072 tokens, LoRA r 16 over all 28 layers and full fine-tuning over
+  as many layers as `iap plan` says fit; tokens/s and peak memory beside the plan's figure;
 - CUDA graphs (`--decode-steps cuda-graphs`; the dry run checks the same static steps run
   eagerly): greedy tokens and log-probs equal to eager steps in float32 (in `correctness`), and
   generation speed with graphs vs eager steps (in `generation_speed`).
@@ -50,9 +53,10 @@ def save():
         json.dump(results, f, indent=1)
 
 
-def iap(*args, timeout=180, env=None):
+def iap(*args, timeout=180, env=None, check=True):
     """Runs our binary (`bench …` runs iap-bench); returns (stdout, seconds). `env`: extra
-    environment variables (train only)."""
+    environment variables (train only); `check=False` takes exit 2 (`iap plan`: does not fit)
+    as an answer."""
     start = time.time()
     if args[0] == "train":  # progress lines land in $OUT as they come (a hang shows where)
         with open(os.path.join(OUT, "train.log"), "a") as log:
@@ -66,7 +70,7 @@ def iap(*args, timeout=180, env=None):
     else:
         p = subprocess.run([IAP, *args], capture_output=True, text=True, timeout=timeout)
     took = time.time() - start
-    if p.returncode != 0:
+    if p.returncode != 0 and (check or p.returncode != 2):
         raise RuntimeError(f"iap {' '.join(args[:3])}… exit {p.returncode}: {p.stderr[-2000:]}{p.stdout[-1000:]}")
     return p.stdout, took
 
@@ -472,6 +476,62 @@ def lora_policy_step(path):
     return report
 
 
+def plan_update(shape, batch, length, lora, memory_bytes):
+    """`iap plan`'s figures for one policy update (`iap-bench policy-step`'s: no rollouts, no
+    checkpointing, ddp on one device): a config written here, the shape as policy.model."""
+    config = os.path.join(WORK, "plan.yaml")
+    with open(config, "w") as f:
+        f.write("policy:\n  dtype: bfloat16\n  device: %s\n  gradient_checkpointing: false\n" % DEVICE
+                + "optim:\n  micro_batch: %d\nrollout:\n  max_new_tokens: 1\nlora:\n  r: %d\n" % (batch, lora))
+    out, _ = iap("plan", "--config", config, "--json", "--prompt-tokens", str(length - 1), "--set", f"policy.model={shape}",
+                 "--gpu-memory", str(memory_bytes / 2**30), timeout=120, check=False)
+    plan = json.loads(out)["plan"]
+    return {"update_peak_mib": plan["update_peak_bytes"] // 2**20, "fits": plan["update_peak_bytes"] <= memory_bytes,
+            "parameters": plan["parameters"], "trained": plan["trained_parameters"]}
+
+
+def qwen7b_layers(layers):
+    """Qwen2.5-7B's config.json with `layers` decoder blocks (dry run: a tiny Qwen2), for
+    `shape:` models that iap-bench makes on the device without files."""
+    if DRY:
+        return "shape:" + os.path.join(model("qwen2-7b-slice"), "config.json")
+    path = os.path.join(WORK, f"qwen2.5-7b-{layers}-layers.json")
+    with open(path, "w") as f:
+        json.dump({"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_size": 3584, "intermediate_size": 18944,
+                   "num_hidden_layers": layers, "num_attention_heads": 28, "num_key_value_heads": 4, "vocab_size": 152064,
+                   "max_position_embeddings": 32768, "rope_theta": 1000000.0, "rms_norm_eps": 1e-6, "tie_word_embeddings": False}, f)
+    return "shape:" + path
+
+
+def paper_shape_update():
+    """The paper's policy update at its own shape on one card (issue 33 §3): Qwen2.5-7B with
+    random weights made on the device (`shape:`, no files), bfloat16, one micro-batch of the
+    paper's 3,072 tokens (1,024 prompt + 2,048 new; dry: a tiny Qwen2, 2 × 64): LoRA r 16 on
+    every linear layer over all 28 layers, and full fine-tuning (a frozen reference copy,
+    float32 masters and moments) over as many layers as `iap plan` says fit. Tokens/s and peak
+    GPU memory beside the plan's prediction; a setting the plan says cannot fit is reported,
+    not run."""
+    memory = 64 << 30 if DRY else torch.cuda.get_device_properties(0).total_memory
+    batch, length = (2, 64) if DRY else (1, 3072)
+    report = {}
+    for name, lora, layers in [("lora_r16_28_layers", 16, 28), ("full", 0, None)]:
+        if layers is None:  # the most layers a full fine-tuning update fits in
+            layers = next((k for k in range(28, 0, -1) if plan_update(qwen7b_layers(k), batch, length, 0, memory)["fits"]), 0)
+        shape = qwen7b_layers(layers)
+        plan = plan_update(shape, batch, length, lora, memory)
+        row = {"layers": "a tiny Qwen2 (dry run)" if DRY else layers, "plan": plan}
+        if plan["fits"] and layers > 0:
+            ours = bench_with_memory("policy-step", "--model", shape, "--batch", str(batch), "--length", str(length), "--dtype", "bfloat16",
+                                     "--device", DEVICE, "--lora-r", str(lora), "--steps", "2", timeout=900)
+            row["ours"] = ours
+            if ours.get("peak_gpu_mib_nvidia_smi"):
+                row["measured_over_plan"] = round(ours["peak_gpu_mib_nvidia_smi"] / plan["update_peak_mib"], 3)
+        else:
+            row["skipped"] = f"the plan says {plan['update_peak_mib']} MiB does not fit {memory >> 20} MiB"
+        report[name] = row
+    return report
+
+
 def iap_config(path, encoder, judge):
     """The suite's IAP run: writes $WORK/suite-iap.yaml."""
     config = os.path.join(WORK, "suite-iap.yaml")
@@ -587,6 +647,7 @@ if __name__ == "__main__":
             ("iap_train/llama-135m", lambda: iap_run(model("llama-135m"), model("bert"), model("judge-tiny"))),
             ("ddp_train/llama-135m", lambda: ddp_run(model("llama-135m"), model("bert"), model("judge-tiny"))),
             ("lora_policy_step/qwen2-7b-slice", lambda: lora_policy_step(model("qwen2-7b-slice"))),
+            ("paper_shape_update/qwen2.5-7b", paper_shape_update),
             ("rollouts/qwen2-0.5b", lambda: rollouts(model("qwen2-0.5b"))),
             ("correctness/llama-135m", lambda: correctness(model("llama-135m"))),
             ("correctness/qwen2-0.5b", lambda: correctness(model("qwen2-0.5b"))),
