@@ -39,6 +39,9 @@ public struct ParquetFile: Sendable {
 
     /// The rows of one row group, each a `.record` of the top-level columns.
     public func rows(inRowGroup index: Int) throws(FileIOError) -> [ParquetValue] {
+        guard metadata.metadata.rowGroups.indices.contains(index) else {
+            throw FileIOError(path: path, reason: "row group \(index) of \(rowGroupCount)")
+        }
         let group = metadata.metadata.rowGroups[index]
         let leaves = Self.leaves(metadata.root)
         var columns: [ColumnData] = []

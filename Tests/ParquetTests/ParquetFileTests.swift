@@ -33,6 +33,7 @@ struct ParquetFileTests {
         #expect(file.rowGroupCount == 4)
         #expect(file.columnNames == ["id", "question", "narrative", "category", "profile", "rubric_aspects"])
         let rows = try Self.allRows(file)
+        #expect(throws: FileIOError.self) { try file.rows(inRowGroup: 4) }
         #expect(rows[1]["profile"] == .list([]))
         #expect(rows[2]["profile"] == .null)
         #expect(rows[3]["narrative"] == .null)
