@@ -60,7 +60,7 @@ extension LaMPQAPull {
             do {
                 let table = try ParquetFile(path: file)
                 for group in 0..<table.rowGroupCount {
-                    for row in try table.rows(inRowGroup: group) { try emit(Array(try JSONEncoder().encode(row))) }
+                    for row in try table.rows(inRowGroup: group) { try emit(row.jsonText) }
                 }
             } catch let error as FileIOError {
                 throw LaMPQAPullError(step: step, reason: error.reason)

@@ -65,6 +65,13 @@ public struct LaMPQAPull: Sendable {
         let revisions: [String?] = repository.revision != nil ? [repository.revision] : [nil, Self.convertedParquet]
         for revision in revisions {
             let target = repository.at(revision)
+            if HubCache.isOffline {
+                // HF_HUB_OFFLINE: what an earlier pull left in the cache, never the network.
+                let cached = cachedTables(target)
+                if let cached, cached.1.missing.isEmpty { return cached }
+                attempts.append(("\(target) in the cache (HF_HUB_OFFLINE)", cached?.1 ?? LaMPQASourceFiles(paths: [])))
+                continue
+            }
             var found = LaMPQASourceFiles(paths: [])
             let snapshot: String
             do {
@@ -82,6 +89,17 @@ public struct LaMPQAPull: Sendable {
         let missing = attempts.last?.1.missing.map(\.fileName).joined(separator: ", ") ?? ""
         throw LaMPQAPullError(step: "finding the tables in \(repository)",
             reason: "no revision tried (\(attempts.map(\.0).joined(separator: ", "))) holds all nine tables; missing: \(missing)")
+    }
+}
+
+extension LaMPQAPull {
+    /// The tables a cached snapshot of `target` holds (its files, relative), nil without one.
+    func cachedTables(_ target: HubRepository) -> (String, LaMPQASourceFiles)? {
+        guard let snapshot = client.cache.snapshot(of: target),
+            let walker = FileManager.default.enumerator(atPath: snapshot)
+        else { return nil }
+        let paths = walker.compactMap { $0 as? String }
+        return (snapshot, LaMPQASourceFiles(paths: paths))
     }
 }
 

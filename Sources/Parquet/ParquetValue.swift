@@ -1,5 +1,5 @@
 /// One cell of a Parquet table: a primitive, a list, or a struct's named fields in schema order.
-/// Encodable, so a row is written as JSON by `JSONEncoder` (bytes that are not text as base64).
+/// `jsonText` writes it as JSON (bytes that are not text as base64).
 public enum ParquetValue: Sendable, Equatable {
     case null
     case bool(Bool)
@@ -13,6 +13,10 @@ public enum ParquetValue: Sendable, Equatable {
     public struct Field: Sendable, Equatable {
         public let name: String
         public let value: ParquetValue
+        public init(name: String, value: ParquetValue) {
+            self.name = name
+            self.value = value
+        }
     }
 
     public subscript(name: String) -> ParquetValue? {
@@ -21,34 +25,58 @@ public enum ParquetValue: Sendable, Equatable {
     }
 }
 
-extension ParquetValue: Encodable {
-    struct Key: CodingKey {
-        let stringValue: String
-        init(stringValue: String) { self.stringValue = stringValue }
-        var intValue: Int? { nil }
-        init?(intValue: Int) { nil }
+extension ParquetValue {
+    /// The value as JSON text, fields in schema order (so the same table always gives the same
+    /// bytes, unlike an encoder that keys a dictionary): strings escaped per RFC 8259, bytes
+    /// that are not text as base64, non-finite doubles as null (JSON has no NaN).
+    public var jsonText: [UInt8] {
+        var out: [UInt8] = []
+        write(into: &out)
+        return out
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    func write(into out: inout [UInt8]) {
         switch self {
+        case .null: out += Array("null".utf8)
+        case .bool(let v): out += Array((v ? "true" : "false").utf8)
+        case .int(let v): out += Array(String(v).utf8)
+        case .double(let v): out += Array((v.isFinite ? "\(v)" : "null").utf8)
+        case .string(let v): Self.writeString(v, into: &out)
+        case .bytes(let v): Self.writeString(Self.base64(v), into: &out)
         case .list(let items):
-            var container = encoder.unkeyedContainer()
-            for item in items { try container.encode(item) }
+            out.append(UInt8(ascii: "["))
+            for (k, item) in items.enumerated() {
+                if k > 0 { out.append(UInt8(ascii: ",")) }
+                item.write(into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
         case .record(let fields):
-            var container = encoder.container(keyedBy: Key.self)
-            for field in fields { try container.encode(field.value, forKey: Key(stringValue: field.name)) }
-        default:
-            var container = encoder.singleValueContainer()
-            switch self {
-            case .null: try container.encodeNil()
-            case .bool(let v): try container.encode(v)
-            case .int(let v): try container.encode(v)
-            case .double(let v): try container.encode(v)
-            case .string(let v): try container.encode(v)
-            case .bytes(let v): try container.encode(Self.base64(v))
-            case .list, .record: break
+            out.append(UInt8(ascii: "{"))
+            for (k, field) in fields.enumerated() {
+                if k > 0 { out.append(UInt8(ascii: ",")) }
+                Self.writeString(field.name, into: &out)
+                out.append(UInt8(ascii: ":"))
+                field.value.write(into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    static func writeString(_ text: String, into out: inout [UInt8]) {
+        let hex = Array("0123456789abcdef".utf8)
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case 0x0A: out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case 0x0D: out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case 0x09: out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0..<0x20: out += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+            default: out.append(byte)
             }
         }
+        out.append(UInt8(ascii: "\""))
     }
 
     /// Standard base64 with padding (Foundation-free: this layer links without it).

@@ -66,6 +66,19 @@ import Testing
         #expect(try String(contentsOfFile: folder + "/refs/refs/convert/parquet", encoding: .utf8) == Self.parquetCommit)
         #expect(FileManager.default.fileExists(atPath: folder + "/snapshots/\(Self.parquetCommit)/Society_and_Culture/test/0000.parquet"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasPrefix(".") }.isEmpty)
+        // HF_HUB_OFFLINE: the same tables again from the cache, the server gone.
+        let again = Self.scratch("lampqa-offline")
+        defer { try? FileManager.default.removeItem(atPath: again) }
+        setenv("HF_HUB_OFFLINE", "1", 1)
+        defer { unsetenv("HF_HUB_OFFLINE") }
+        let offline = try Self.puller(9, cache: cache).run(to: again) { _ in }
+        #expect(offline.map(\.records) == written.map(\.records))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: again + "/Art_and_Entertainment_test.json"))
+            == Data(contentsOf: URL(fileURLWithPath: out + "/Art_and_Entertainment_test.json")))
+        unsetenv("HF_HUB_OFFLINE")
+        let empty = Self.scratch("hub-empty")
+        setenv("HF_HUB_OFFLINE", "1", 1)
+        #expect { try Self.puller(9, cache: empty).run(to: again) { _ in } } throws: { "\($0)".contains("HF_HUB_OFFLINE") }
     }
 
     @Test func aShortTableIsAnErrorAndIsNotWritten() async throws {

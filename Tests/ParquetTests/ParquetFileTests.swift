@@ -24,7 +24,7 @@ struct ParquetFileTests {
         let rows = try Self.allRows(file)
         let expected = try Self.foundationJSON(Data(contentsOf: URL(fileURLWithPath: "\(Self.folder)/\(name).json")))
         #expect(file.rowCount == rows.count)
-        let encoded = try JSONEncoder().encode(ParquetValue.list(rows))
+        let encoded = Data(ParquetValue.list(rows).jsonText)
         #expect(try Self.foundationJSON(encoded) == expected, "\(String(decoding: encoded, as: UTF8.self).prefix(3000))")
     }
 
@@ -69,6 +69,17 @@ struct ParquetFileTests {
             }
         }
         #expect(errors >= 150)
+    }
+
+    /// Rows as JSON: fields in schema order, every character JSON must escape escaped.
+    @Test func jsonTextKeepsOrderAndEscapes() throws {
+        let tricky = "quote \" backslash \\ newline \n tab \t bell \u{07} é 🎵"
+        let row = ParquetValue.record([.init(name: "z", value: .string(tricky)), .init(name: "a", value: .list([.int(-3), .double(.nan), .bytes([0, 255])]))])
+        let text = String(decoding: row.jsonText, as: UTF8.self)
+        #expect(text.hasPrefix("{\"z\":") && text.contains("\\u0007"))
+        let back = try #require(try JSONSerialization.jsonObject(with: Data(row.jsonText)) as? [String: Any])
+        #expect(back["z"] as? String == tricky)
+        #expect((back["a"] as? [Any])?.count == 3 && (back["a"] as? [Any])?[1] is NSNull && (back["a"] as? [Any])?[2] as? String == "AP8=")
     }
 
     @Test func notParquetSaysSo() throws {
