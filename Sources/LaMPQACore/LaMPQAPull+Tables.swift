@@ -17,7 +17,9 @@ extension LaMPQAPull {
             try writer.write(Array("[\n".utf8))
             for file in files {
                 try Self.records(of: file) { (record) throws(LaMPQAPullError) in
-                    do throws(FileIOError) { try writer.write(Array((count == 0 ? "" : ",\n").utf8) + record) } catch { throw LaMPQAPullError(step: step, reason: error.reason) }
+                    do throws(FileIOError) { try writer.write(Array((count == 0 ? "" : ",\n").utf8) + record) } catch {
+                        throw LaMPQAPullError(step: step, reason: error.reason)
+                    }
                     count += 1
                 }
             }
@@ -31,7 +33,9 @@ extension LaMPQAPull {
             throw LaMPQAPullError(step: step, reason: "\(error)")
         }
         let count = try check(staged, table: table, final: final)
-        guard rename(staged, final) == 0 else { throw LaMPQAPullError(step: step, reason: "cannot move it into place: \(FileIOError.systemReason)") }
+        guard rename(staged, final) == 0 else {
+            throw LaMPQAPullError(step: step, reason: "cannot move it into place: \(FileIOError.systemReason)")
+        }
         return count
     }
 
@@ -46,8 +50,10 @@ extension LaMPQAPull {
         }
         if let expected = expectedCounts[table], expected != slots.count {
             let short = slots.count < expected ? "short: a partial conversion or an incomplete upload?" : "more than the benchmark's"
-            throw LaMPQAPullError(step: "checking \(final)",
-                reason: "\(slots.count) records where LaMP-QA's \(table.domain.rawValue) \(table.split.rawValue) has \(expected) (\(short))")
+            throw LaMPQAPullError(
+                step: "checking \(final)",
+                reason: "\(slots.count) records where LaMP-QA's \(table.domain.rawValue) \(table.split.rawValue) has \(expected) (\(short))"
+            )
         }
         return slots.count
     }
@@ -90,7 +96,9 @@ extension LaMPQAPull {
             throw LaMPQAPullError(step: step, reason: "not valid JSON (\(error.localizedDescription))")
         }
         for item in items {
-            do { try emit(Array(try JSONSerialization.data(withJSONObject: item))) } catch let error as LaMPQAPullError { throw error } catch {
+            do { try emit(Array(try JSONSerialization.data(withJSONObject: item))) } catch let error as LaMPQAPullError {
+                throw error
+            } catch {
                 throw LaMPQAPullError(step: step, reason: "a record cannot be written back as JSON (\(error))")
             }
         }

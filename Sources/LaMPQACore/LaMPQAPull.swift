@@ -32,8 +32,10 @@ public struct LaMPQAPull: Sendable {
     /// What each table must hold; a different count is an error (tests use a smaller table).
     public var expectedCounts: [LaMPQASourceFiles.Table: Int]
 
-    public init(client: HubClient = HubClient(), repository: HubRepository = LaMPQAPull.repository,
-                expectedCounts: [LaMPQASourceFiles.Table: Int] = LaMPQAPull.benchmarkCounts) {
+    public init(
+        client: HubClient = HubClient(), repository: HubRepository = LaMPQAPull.repository,
+        expectedCounts: [LaMPQASourceFiles.Table: Int] = LaMPQAPull.benchmarkCounts
+    ) {
         self.client = client
         self.repository = repository
         self.expectedCounts = expectedCounts
@@ -87,7 +89,8 @@ public struct LaMPQAPull: Sendable {
             attempts.append((target.description, found))
         }
         let missing = attempts.last?.1.missing.map(\.fileName).joined(separator: ", ") ?? ""
-        throw LaMPQAPullError(step: "finding the tables in \(repository)",
+        throw LaMPQAPullError(
+            step: "finding the tables in \(repository)",
             reason: "no revision tried (\(attempts.map(\.0).joined(separator: ", "))) holds all nine tables; missing: \(missing)")
     }
 }

@@ -60,7 +60,8 @@ struct ColumnChunkReader {
         case 1: return try Snappy.decompress(body, expectedSize: size)
         default:
             let names: [Int64: String] = [2: "GZIP", 3: "LZO", 4: "BROTLI", 5: "LZ4", 6: "ZSTD", 7: "LZ4_RAW"]
-            throw ParquetFormatError("compression \(names[chunk.codec] ?? "code \(chunk.codec)") is not supported (uncompressed and SNAPPY are)")
+            throw ParquetFormatError(
+                "compression \(names[chunk.codec] ?? "code \(chunk.codec)") is not supported (uncompressed and SNAPPY are)")
         }
     }
 

@@ -25,7 +25,9 @@ enum HybridDecoder {
         return values
     }
 
-    private static func unpack(_ bytes: [UInt8], bitWidth: Int, values n: Int, into values: inout [UInt32], limit: Int) throws(ParquetFormatError) {
+    private static func unpack(_ bytes: [UInt8], bitWidth: Int, values n: Int, into values: inout [UInt32], limit: Int)
+        throws(ParquetFormatError)
+    {
         guard bytes.count * 8 >= n * bitWidth else { throw ParquetFormatError("bit-packed values run past the page") }
         let mask: UInt64 = bitWidth == 32 ? 0xFFFF_FFFF : (1 << UInt64(bitWidth)) - 1
         for k in 0..<n where values.count < limit {

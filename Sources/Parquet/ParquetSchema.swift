@@ -25,7 +25,9 @@ final class SchemaNode: Sendable {
         var index = 0
         var leafCount = 0
         let root = try build(elements, &index, &leafCount, parentDefinition: 0, parentRepetition: 0, depth: 0, isRoot: true)
-        guard index == elements.count else { throw ParquetFormatError("the schema lists \(elements.count - index) elements outside its tree") }
+        guard index == elements.count else {
+            throw ParquetFormatError("the schema lists \(elements.count - index) elements outside its tree")
+        }
         return root
     }
 
@@ -42,7 +44,10 @@ final class SchemaNode: Sendable {
         let first = leafCount
         var children: [SchemaNode] = []
         for _ in 0..<element.childCount {
-            children.append(try build(elements, &index, &leafCount, parentDefinition: definition, parentRepetition: repetition, depth: depth + 1, isRoot: false))
+            children.append(
+                try build(
+                    elements, &index, &leafCount, parentDefinition: definition, parentRepetition: repetition, depth: depth + 1,
+                    isRoot: false))
         }
         if children.isEmpty {
             guard !isRoot else { throw ParquetFormatError("the schema has no columns") }

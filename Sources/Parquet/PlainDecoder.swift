@@ -23,7 +23,9 @@ enum PlainDecoder {
                 values.append(try bytes(try cursor.take(length), element))
             }
         case .fixedLenByteArray:
-            guard element.typeLength > 0 else { throw ParquetFormatError("column \(element.name): fixed-length bytes of length \(element.typeLength)") }
+            guard element.typeLength > 0 else {
+                throw ParquetFormatError("column \(element.name): fixed-length bytes of length \(element.typeLength)")
+            }
             for _ in 0..<count { values.append(try bytes(try cursor.take(element.typeLength), element)) }
         case .int96:
             throw ParquetFormatError("column \(element.name): INT96 timestamps are not supported")
@@ -33,7 +35,9 @@ enum PlainDecoder {
 
     private static func bytes(_ raw: [UInt8], _ element: SchemaElement) throws(ParquetFormatError) -> ParquetValue {
         guard element.isString else { return .bytes(raw) }
-        guard let text = String(validating: raw, as: UTF8.self) else { throw ParquetFormatError("column \(element.name) holds text that is not UTF-8") }
+        guard let text = String(validating: raw, as: UTF8.self) else {
+            throw ParquetFormatError("column \(element.name) holds text that is not UTF-8")
+        }
         return .string(text)
     }
 }

@@ -16,17 +16,25 @@ struct RecordAssembly {
             var rows: [Shaped] = []
             rows.reserveCapacity(min(rowCount, 1 << 20))
             while !cursor.isAtEnd {
-                guard cursor.repetition == 0 else { throw ParquetFormatError("column \(leaf.last?.element.name ?? "?") starts a row with repetition level \(cursor.repetition)") }
+                guard cursor.repetition == 0 else {
+                    throw ParquetFormatError(
+                        "column \(leaf.last?.element.name ?? "?") starts a row with repetition level \(cursor.repetition)")
+                }
                 rows.append(try shape(leaf, 1, &cursor))
             }
             guard rows.count == rowCount else {
-                throw ParquetFormatError("column \(leaf.map(\.element.name).dropFirst().joined(separator: ".")) has \(rows.count) rows, the row group \(rowCount)")
+                throw ParquetFormatError(
+                    "column \(leaf.map(\.element.name).dropFirst().joined(separator: ".")) has \(rows.count) rows, the row group \(rowCount)"
+                )
             }
             shaped.append(rows)
         }
-        return (0..<rowCount).map { r in .record(root.children.map { child in
-            ParquetValue.Field(name: child.element.name, value: merge(child, child.leaves.map { shaped[$0][r] }))
-        }) }
+        return (0..<rowCount).map { r in
+            .record(
+                root.children.map { child in
+                    ParquetValue.Field(name: child.element.name, value: merge(child, child.leaves.map { shaped[$0][r] }))
+                })
+        }
     }
 
     /// Root-to-leaf node paths of the leaf columns, in column order.

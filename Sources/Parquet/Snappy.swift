@@ -37,7 +37,9 @@ enum Snappy {
 
     /// A back-reference; it may overlap what it writes (a run), so bytes are copied one by one.
     private static func copy(_ output: inout [UInt8], offset: Int, length: Int, size: Int) throws(ParquetFormatError) {
-        guard offset > 0, offset <= output.count else { throw ParquetFormatError("snappy refers \(offset) bytes back from \(output.count)") }
+        guard offset > 0, offset <= output.count else {
+            throw ParquetFormatError("snappy refers \(offset) bytes back from \(output.count)")
+        }
         guard output.count + length <= size else { throw ParquetFormatError("snappy copy runs past the stated length") }
         let start = output.count - offset
         for k in 0..<length { output.append(output[start + k]) }

@@ -81,7 +81,8 @@ struct ThriftCompactReader {
         guard depth < Self.maxDepth else { throw ParquetFormatError("Thrift lists nest deeper than \(Self.maxDepth)") }
         let header = try cursor.byte()
         let small = Int(header >> 4)
-        let count = small == 15
+        let count =
+            small == 15
             ? try ByteCursor.checkedCount(Int64(clamping: try cursor.varint()), limit: Self.maxListCount, "a Thrift list length") : small
         let type = header & 0x0F
         var items: [ThriftValue] = []

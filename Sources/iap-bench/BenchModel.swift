@@ -25,7 +25,8 @@ enum BenchModel {
         do throws(ModelFileError) {
             if let named = try ModelShapes.config(named: name) { return named }
             guard name.hasSuffix(".json") else {
-                throw ModelFileError(path: name, reason: "not a known shape (\(ModelShapes.names.joined(separator: ", "))) nor a config.json")
+                throw ModelFileError(
+                    path: name, reason: "not a known shape (\(ModelShapes.names.joined(separator: ", "))) nor a config.json")
             }
             guard case .causalLM(let config) = try ModelConfig.load(configJSON: name) else {
                 throw ModelFileError(path: name, reason: "does not describe a causal LM")

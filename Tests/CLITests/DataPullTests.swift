@@ -54,7 +54,9 @@ import Testing
         defer { for p in [out, cache] { try? FileManager.default.removeItem(atPath: p) } }
         let r = try await withHubServer(Self.server(shortBy: 1)) { port in try await pull(port, to: out, cache: cache) }
         #expect(r.status == 1)
-        #expect(r.errors.contains("Society_and_Culture_test.json: 1073 records where LaMP-QA's Society_and_Culture test has 1074 (short"), "\(r.errors)")
+        #expect(
+            r.errors.contains("Society_and_Culture_test.json: 1073 records where LaMP-QA's Society_and_Culture test has 1074 (short"),
+            "\(r.errors)")
         #expect(!FileManager.default.fileExists(atPath: out + "/Society_and_Culture_test.json"))
     }
 }

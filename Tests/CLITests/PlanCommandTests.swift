@@ -7,7 +7,9 @@ import Testing
 @Suite struct PlanCommandTests: RunsIAP {
     @Test func thePapersShapeOnEightGPUs() throws {
         guard binaryIsBuilt else { return }
-        let r = try iap(["plan", "--config", "configs/paper/qwen2.5-7b-instruct.yaml", "--set", "policy.model=shape:qwen2.5-7b", "--gpus", "8", "--json"])
+        let r = try iap([
+            "plan", "--config", "configs/paper/qwen2.5-7b-instruct.yaml", "--set", "policy.model=shape:qwen2.5-7b", "--gpus", "8", "--json",
+        ])
         #expect(r.status == 0, "\(r.errors)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any])
         let plan = try #require(report["plan"] as? [String: Any])
@@ -16,7 +18,9 @@ import Testing
         #expect(terms.contains { $0["name"] as? String == "KV cache" && $0["bytes"] as? Int == 11_274_289_152 })
         #expect((report["strategies"] as? [[String: Any]])?.count == 5)
         // One GPU of 24 GiB: does not fit, said in the text and the exit status.
-        let small = try iap(["plan", "--config", "configs/paper/qwen2.5-7b-instruct.yaml", "--set", "policy.model=shape:qwen2.5-7b", "--gpu-memory", "24"])
+        let small = try iap([
+            "plan", "--config", "configs/paper/qwen2.5-7b-instruct.yaml", "--set", "policy.model=shape:qwen2.5-7b", "--gpu-memory", "24",
+        ])
         #expect(small.status == 2 && small.output.contains("does NOT fit") && small.output.contains("ddp + LoRA"), "\(small.output)")
     }
 
@@ -27,7 +31,9 @@ import Testing
         let started = Date()
         let r = try iap(["train", "--config", "configs/demo-cpu.yaml", "--run-dir", run, "--set", "rollout.max_new_tokens=100000"])
         #expect(r.status == 1)
-        #expect(r.errors.contains("this config needs about") && r.errors.contains("KV cache") && r.errors.contains("--no-memory-check"), "\(r.errors)")
+        #expect(
+            r.errors.contains("this config needs about") && r.errors.contains("KV cache") && r.errors.contains("--no-memory-check"),
+            "\(r.errors)")
         #expect(Date().timeIntervalSince(started) < 20)
         #expect(!FileManager.default.fileExists(atPath: run + "/checkpoints/step-000001"))
     }
@@ -41,10 +47,11 @@ import Testing
     /// nvidia-smi's CSV (no units: MiB) as `iap train`'s check and `iap doctor` read it.
     @Test func nvidiaSMIsListParses() {
         let gpus = MachineMemory.parse("0, NVIDIA H100 80GB HBM3, 81559, 570.86\n1, NVIDIA H200, 143771, 570.86\nbroken line\n")
-        #expect(gpus == [
-            MachineMemory.GPU(index: 0, name: "NVIDIA H100 80GB HBM3", memoryBytes: 81559 << 20, driver: "570.86"),
-            MachineMemory.GPU(index: 1, name: "NVIDIA H200", memoryBytes: 143_771 << 20, driver: "570.86"),
-        ])
+        #expect(
+            gpus == [
+                MachineMemory.GPU(index: 0, name: "NVIDIA H100 80GB HBM3", memoryBytes: 81559 << 20, driver: "570.86"),
+                MachineMemory.GPU(index: 1, name: "NVIDIA H200", memoryBytes: 143_771 << 20, driver: "570.86"),
+            ])
         #expect((MachineMemory.hostBytes() ?? 0) > 1 << 30)
     }
 }

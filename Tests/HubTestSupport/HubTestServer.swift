@@ -64,8 +64,9 @@ public final class HubTestServer: @unchecked Sendable {
             guard let sha = parts.last else { return Response(status: .notFound) }
             return try self.cdn(request, repository: parts.dropLast().joined(separator: "/"), sha: String(sha))
         }
-        return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                           onServerRunning: { await onRunning($0.localAddress?.port ?? 0) })
+        return Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { await onRunning($0.localAddress?.port ?? 0) })
     }
 
     /// The repository a request names: `prefix` + `org/name`, at `rev` when a branch of that
@@ -124,7 +125,9 @@ public final class HubTestServer: @unchecked Sendable {
         if corrupt { bytes[bytes.count / 2] ^= 0xFF }
         var start = 0
         var headers = HTTPFields()
-        if let range = request.headers[.range], range.hasPrefix("bytes="), let from = Int(range.dropFirst(6).split(separator: "-").first ?? "") {
+        if let range = request.headers[.range], range.hasPrefix("bytes="),
+            let from = Int(range.dropFirst(6).split(separator: "-").first ?? "")
+        {
             start = min(from, bytes.count)
             headers[.contentRange] = "bytes \(start)-\(bytes.count - 1)/\(bytes.count)"
         }
@@ -132,10 +135,12 @@ public final class HubTestServer: @unchecked Sendable {
         headers[.contentLength] = "\(body.count)"
         let status: HTTPResponse.Status = start > 0 ? .partialContent : .ok
         guard drop else { return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body))) }
-        return Response(status: status, headers: headers, body: .init(contentLength: body.count) { writer in
-            try await writer.write(ByteBuffer(bytes: body[..<(body.count / 2)]))
-            throw CancellationError()  // the connection goes down half-way
-        })
+        return Response(
+            status: status, headers: headers,
+            body: .init(contentLength: body.count) { writer in
+                try await writer.write(ByteBuffer(bytes: body[..<(body.count / 2)]))
+                throw CancellationError()  // the connection goes down half-way
+            })
     }
 }
 

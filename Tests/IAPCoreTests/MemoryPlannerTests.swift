@@ -6,12 +6,15 @@ import Testing
 /// `iap plan`'s arithmetic on the paper's Qwen2.5-7B-Instruct config (configs/paper): each
 /// term against the formula worked by hand, and the verdicts that follow from them.
 struct MemoryPlannerTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     static func paperPlanner(_ overrides: [String] = [], ranks: Int = 8) throws -> MemoryPlanner {
-        let cfg = try ConfigLoader.load(file: repository.appendingPathComponent("configs/paper/qwen2.5-7b-instruct.yaml").path, overrides: overrides)
+        let cfg = try ConfigLoader.load(
+            file: repository.appendingPathComponent("configs/paper/qwen2.5-7b-instruct.yaml").path, overrides: overrides)
         var planner = MemoryPlanner(
-            shape: try #require(try ModelShapes.config(named: "qwen2.5-7b")), modelName: "qwen2.5-7b", config: cfg, memoryBytes: 80 << 30, onGPU: true)
+            shape: try #require(try ModelShapes.config(named: "qwen2.5-7b")), modelName: "qwen2.5-7b", config: cfg, memoryBytes: 80 << 30,
+            onGPU: true)
         planner.ranks = ranks
         return planner
     }
@@ -36,7 +39,9 @@ struct MemoryPlannerTests {
 
     @Test func strategiesAndLoRA() throws {
         let report = try Self.paperPlanner().report()
-        func verdict(_ s: DistStrategy, lora: Bool) -> PlanReport.Verdict? { report.strategies.first { $0.strategy == s && $0.lora == lora } }
+        func verdict(_ s: DistStrategy, lora: Bool) -> PlanReport.Verdict? {
+            report.strategies.first { $0.strategy == s && $0.lora == lora }
+        }
         // Replicated bf16 weights, float32 masters and moments, gradients and a reference: 18 bytes a parameter.
         #expect(verdict(.ddp, lora: false)?.fits == false && verdict(.zero2, lora: false)?.fits == true)
         #expect(verdict(.fsdp, lora: true) == nil && report.strategies.count == 5)

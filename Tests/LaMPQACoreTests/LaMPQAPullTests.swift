@@ -19,7 +19,8 @@ import Testing
         var files: [String: [UInt8]] = [:]
         for table in LaMPQASourceFiles.allTables where table != dropping {
             let name = "lampqa-tiny-\(table.domain.rawValue)-\(table.split.rawValue).parquet"
-            files["\(table.domain.rawValue)/\(table.split.rawValue)/0000.parquet"] = [UInt8](try Data(contentsOf: fixtures.appendingPathComponent(name)))
+            files["\(table.domain.rawValue)/\(table.split.rawValue)/0000.parquet"] = [UInt8](
+                try Data(contentsOf: fixtures.appendingPathComponent(name)))
         }
         return HubTestServer([
             repo: .init(commit: mainCommit, files: ["README.md": Array("# LaMP-QA".utf8), ".gitattributes": []]),
@@ -43,7 +44,8 @@ import Testing
     }
 
     static func puller(_ port: Int, cache: String, counts: [LaMPQASourceFiles.Table: Int] = threeEach) -> LaMPQAPull {
-        LaMPQAPull(client: HubClient(endpoint: "http://127.0.0.1:\(port)", token: nil, cache: HubCache(root: cache)), expectedCounts: counts)
+        LaMPQAPull(
+            client: HubClient(endpoint: "http://127.0.0.1:\(port)", token: nil, cache: HubCache(root: cache)), expectedCounts: counts)
     }
 
     @Test func theConvertedParquetBecomesTheBenchmarksLayout() async throws {
@@ -73,8 +75,9 @@ import Testing
         defer { unsetenv("HF_HUB_OFFLINE") }
         let offline = try Self.puller(9, cache: cache).run(to: again) { _ in }
         #expect(offline.map(\.records) == written.map(\.records))
-        #expect(try Data(contentsOf: URL(fileURLWithPath: again + "/Art_and_Entertainment_test.json"))
-            == Data(contentsOf: URL(fileURLWithPath: out + "/Art_and_Entertainment_test.json")))
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: again + "/Art_and_Entertainment_test.json"))
+                == Data(contentsOf: URL(fileURLWithPath: out + "/Art_and_Entertainment_test.json")))
         unsetenv("HF_HUB_OFFLINE")
         let empty = Self.scratch("hub-empty")
         setenv("HF_HUB_OFFLINE", "1", 1)
@@ -87,10 +90,14 @@ import Testing
         var counts = Self.threeEach
         let table = LaMPQASourceFiles.Table(domain: .lifestyleAndPersonalDevelopment, split: .validation)
         counts[table] = 892
-        let result = try await withHubServer(try Self.parquetServer()) { port in await Self.pull(Self.puller(port, cache: cache, counts: counts), to: out) }
+        let result = try await withHubServer(try Self.parquetServer()) { port in
+            await Self.pull(Self.puller(port, cache: cache, counts: counts), to: out)
+        }
         guard case .failure(let error) = result else { Issue.record("a short table was accepted"); return }
-        #expect(error.description.contains("Lifestyle_and_Personal_Development_validation.json")
-            && error.description.contains("3 records where LaMP-QA's Lifestyle_and_Personal_Development validation has 892 (short"), "\(error)")
+        #expect(
+            error.description.contains("Lifestyle_and_Personal_Development_validation.json")
+                && error.description.contains("3 records where LaMP-QA's Lifestyle_and_Personal_Development validation has 892 (short"),
+            "\(error)")
         #expect(!FileManager.default.fileExists(atPath: out + "/" + table.fileName))
         #expect(!FileManager.default.fileExists(atPath: out + "/.partial-" + table.fileName))
     }

@@ -74,7 +74,9 @@ struct ParquetFileTests {
     /// Rows as JSON: fields in schema order, every character JSON must escape escaped.
     @Test func jsonTextKeepsOrderAndEscapes() throws {
         let tricky = "quote \" backslash \\ newline \n tab \t bell \u{07} é 🎵"
-        let row = ParquetValue.record([.init(name: "z", value: .string(tricky)), .init(name: "a", value: .list([.int(-3), .double(.nan), .bytes([0, 255])]))])
+        let row = ParquetValue.record([
+            .init(name: "z", value: .string(tricky)), .init(name: "a", value: .list([.int(-3), .double(.nan), .bytes([0, 255])])),
+        ])
         let text = String(decoding: row.jsonText, as: UTF8.self)
         #expect(text.hasPrefix("{\"z\":") && text.contains("\\u0007"))
         let back = try #require(try JSONSerialization.jsonObject(with: Data(row.jsonText)) as? [String: Any])

@@ -22,10 +22,13 @@ extension MemoryPlanner.Sizes {
         let tokens = prompt + config.rollout.maxNewTokens
         let rows = rolloutRows
         var terms = [
-            term("KV cache", .rollout, rows * kvBytes(tokens: tokens), "rows·(prompt + max_new_tokens)·Σ_layers 2·kv_heads·head_dim·w (rows = \(rows))"),
+            term(
+                "KV cache", .rollout, rows * kvBytes(tokens: tokens),
+                "rows·(prompt + max_new_tokens)·Σ_layers 2·kv_heads·head_dim·w (rows = \(rows))"),
             term("sampling", .rollout, rows * shape.vocabSize * 48, "rows·V·48 (logits, float32 copies, sort, CDF)"),
-            term("prefill", .rollout, config.rollout.groupSize * prompt * (4 * shape.hiddenSize + 3 * shape.intermediateSize) * w,
-                 "G·prompt·(4H + 3I)·w (one block's working set while a question joins)"),
+            term(
+                "prefill", .rollout, config.rollout.groupSize * prompt * (4 * shape.hiddenSize + 3 * shape.intermediateSize) * w,
+                "G·prompt·(4H + 3I)·w (one block's working set while a question joins)"),
         ]
         if strategy == .fsdp && !lora {
             terms.append(term("whole weights", .rollout, p * w, "P·w (fsdp gathers the model to generate)"))
@@ -48,22 +51,33 @@ extension MemoryPlanner.Sizes {
         let block = tokens * (Self.hiddenCoefficient * h + Self.intermediateCoefficient * i) * act
         var terms: [MemoryPlan.Term] = []
         if config.policy.gradientCheckpointing {
-            terms.append(term("activations", .update, shape.layerCount * tokens * h * act + block,
-                              "L·m·len·H·w_a + m·len·(\(Self.hiddenCoefficient)H + \(Self.intermediateCoefficient)I)·w_a (checkpointed: block inputs + one block)"))
+            terms.append(
+                term(
+                    "activations", .update, shape.layerCount * tokens * h * act + block,
+                    "L·m·len·H·w_a + m·len·(\(Self.hiddenCoefficient)H + \(Self.intermediateCoefficient)I)·w_a (checkpointed: block inputs + one block)"
+                ))
         } else {
-            terms.append(term("activations", .update, shape.layerCount * block, "L·m·len·(\(Self.hiddenCoefficient)H + \(Self.intermediateCoefficient)I)·w_a"))
+            terms.append(
+                term(
+                    "activations", .update, shape.layerCount * block,
+                    "L·m·len·(\(Self.hiddenCoefficient)H + \(Self.intermediateCoefficient)I)·w_a"))
         }
         if lora {
             // The adapters run in float32 and keep their inputs for their own gradients.
             let kept = (config.policy.gradientCheckpointing ? 1 : shape.layerCount) * tokens * (6 * h + i) * 4
-            terms.append(term("adapter inputs", .update, kept, config.policy.gradientCheckpointing ? "m·len·(6H + I)·4 (one block)" : "L·m·len·(6H + I)·4"))
+            terms.append(
+                term(
+                    "adapter inputs", .update, kept,
+                    config.policy.gradientCheckpointing ? "m·len·(6H + I)·4 (one block)" : "L·m·len·(6H + I)·4"))
         }
         terms.append(headTerm(tokens: tokens))
         switch strategy {
         case .zero2: terms.append(term("whole gradients", .update, trained * trainedBytes, "T·w (before the reduce-scatter)"))
         case .fsdp where !lora:
-            terms.append(term("gathered units", .update, (rootParameters + 2 * blockParameters) * w + blockParameters * w,
-                              "(embeddings + 2 blocks)·w + one block's gradients·w"))
+            terms.append(
+                term(
+                    "gathered units", .update, (rootParameters + 2 * blockParameters) * w + blockParameters * w,
+                    "(embeddings + 2 blocks)·w + one block's gradients·w"))
         default: break
         }
         return terms
@@ -78,8 +92,9 @@ extension MemoryPlanner.Sizes {
         let kept = min(logits, config.policy.keptLogitsMiB << 20)
         let factor = w == 4 && config.optim.autocast == .off ? 3.3 : 6.0
         let chunks = 3 * min(tokens, 128) * shape.vocabSize * 4
-        return term("head logits", .update, Int(Double(kept) * factor) + chunks,
-                    "\(factor)·min(m·len·V·4, kept_logits_mib) + 3·128·V·4 (kept logits, log-softmax, gradient; chunks)")
+        return term(
+            "head logits", .update, Int(Double(kept) * factor) + chunks,
+            "\(factor)·min(m·len·V·4, kept_logits_mib) + 3·128·V·4 (kept logits, log-softmax, gradient; chunks)")
     }
 
     /// Bytes per token of one block's saved activations, in units of H and I (calibrated

@@ -30,12 +30,16 @@ extension MemoryPlanner {
             let perShard = shards ? "/N" : ""
             var terms: [MemoryPlan.Term] = []
             if strategy == .fsdp {
-                terms.append(term("policy weights", .always, 0, "fsdp: freed between uses; the float32 master shard below is the only copy"))
+                terms.append(
+                    term("policy weights", .always, 0, "fsdp: freed between uses; the float32 master shard below is the only copy"))
             } else {
                 terms.append(term("policy weights", .always, p * w, "P·w"))
             }
             if lora { terms.append(term("adapters", .always, trained * trainedBytes, "A·w_lora")) }
-            terms.append(term("master weights", .always, mixed ? trained * 4 / (shards ? n : 1) : 0, mixed ? "T·4\(perShard)" : "none (float32 weights, or optim.master_weights off)"))
+            terms.append(
+                term(
+                    "master weights", .always, mixed ? trained * 4 / (shards ? n : 1) : 0,
+                    mixed ? "T·4\(perShard)" : "none (float32 weights, or optim.master_weights off)"))
             let moment = mixed ? 4 : trainedBytes
             terms.append(term("optimizer moments", .always, 2 * trained * moment / (shards ? n : 1), "2·T·\(moment)\(perShard)"))
             if strategy == .ddp {
@@ -54,9 +58,11 @@ extension MemoryPlanner {
         /// Adapter parameters: r·(in + out) per adapted matrix of every block.
         var adapterParameters: Int {
             let r = config.lora.r > 0 ? config.lora.r : 16
-            let h = shape.hiddenSize, q = shape.headCount * shape.headDim, kv = shape.kvHeadCount * shape.headDim, i = shape.intermediateSize
+            let h = shape.hiddenSize, q = shape.headCount * shape.headDim, kv = shape.kvHeadCount * shape.headDim,
+                i = shape.intermediateSize
             let matrices: [(String, Int, Int)] = [
-                ("q_proj", h, q), ("k_proj", h, kv), ("v_proj", h, kv), ("o_proj", q, h), ("gate_proj", h, i), ("up_proj", h, i), ("down_proj", i, h),
+                ("q_proj", h, q), ("k_proj", h, kv), ("v_proj", h, kv), ("o_proj", q, h), ("gate_proj", h, i), ("up_proj", h, i),
+                ("down_proj", i, h),
             ]
             let targets = config.lora.targetModules
             let all = targets.contains("all-linear")

@@ -52,7 +52,8 @@ public struct MemoryPlanner: Sendable {
 
     public func plan(strategy: DistStrategy, lora: Bool) -> MemoryPlan {
         let sizes = Sizes(planner: self, strategy: strategy, lora: lora)
-        let terms = [MemoryPlan.Term(name: "runtime", phase: .always, bytes: runtimeBytes, formula: onGPU ? "CUDA context, libraries" : "libtorch")]
+        let terms =
+            [MemoryPlan.Term(name: "runtime", phase: .always, bytes: runtimeBytes, formula: onGPU ? "CUDA context, libraries" : "libtorch")]
             + sizes.resident() + sizes.generation() + sizes.update()
         func total(_ phase: MemoryPlan.Phase) -> Int { terms.filter { $0.phase == phase }.reduce(0) { $0 + $1.bytes } }
         let peak = total(.always) + max(total(.rollout), total(.update))

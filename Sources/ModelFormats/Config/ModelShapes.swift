@@ -11,19 +11,19 @@ public enum ModelShapes {
         "llama-3.2-1b": llama3(hidden: 2048, intermediate: 8192, layers: 16, heads: 32, kvHeads: 8, tied: true, factor: 32),
         "llama-3.1-8b": llama3(hidden: 4096, intermediate: 14336, layers: 32, heads: 32, kvHeads: 8, tied: false, factor: 8),
         "mistral-small-24b": """
-            {"architectures": ["MistralForCausalLM"], "model_type": "mistral", "hidden_size": 5120, "intermediate_size": 32768,
-             "num_hidden_layers": 40, "num_attention_heads": 32, "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 131072,
-             "max_position_embeddings": 32768, "rope_theta": 100000000.0, "rms_norm_eps": 1e-05, "tie_word_embeddings": false,
-             "sliding_window": null, "hidden_act": "silu", "bos_token_id": 1, "eos_token_id": 2, "torch_dtype": "bfloat16"}
-            """,
+        {"architectures": ["MistralForCausalLM"], "model_type": "mistral", "hidden_size": 5120, "intermediate_size": 32768,
+         "num_hidden_layers": 40, "num_attention_heads": 32, "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 131072,
+         "max_position_embeddings": 32768, "rope_theta": 100000000.0, "rms_norm_eps": 1e-05, "tie_word_embeddings": false,
+         "sliding_window": null, "hidden_act": "silu", "bos_token_id": 1, "eos_token_id": 2, "torch_dtype": "bfloat16"}
+        """,
         "gemma3-12b": """
-            {"architectures": ["Gemma3ForCausalLM"], "model_type": "gemma3_text", "hidden_size": 3840, "intermediate_size": 15360,
-             "num_hidden_layers": 48, "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 256, "vocab_size": 262208,
-             "max_position_embeddings": 131072, "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0,
-             "rope_scaling": {"factor": 8.0, "rope_type": "linear"}, "query_pre_attn_scalar": 256, "sliding_window": 1024,
-             "sliding_window_pattern": 6, "rms_norm_eps": 1e-06, "hidden_activation": "gelu_pytorch_tanh", "bos_token_id": 2,
-             "eos_token_id": [1, 106], "tie_word_embeddings": true, "torch_dtype": "bfloat16"}
-            """,
+        {"architectures": ["Gemma3ForCausalLM"], "model_type": "gemma3_text", "hidden_size": 3840, "intermediate_size": 15360,
+         "num_hidden_layers": 48, "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 256, "vocab_size": 262208,
+         "max_position_embeddings": 131072, "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0,
+         "rope_scaling": {"factor": 8.0, "rope_type": "linear"}, "query_pre_attn_scalar": 256, "sliding_window": 1024,
+         "sliding_window_pattern": 6, "rms_norm_eps": 1e-06, "hidden_activation": "gelu_pytorch_tanh", "bos_token_id": 2,
+         "eos_token_id": [1, 106], "tie_word_embeddings": true, "torch_dtype": "bfloat16"}
+        """,
     ]
 
     public static var names: [String] { configs.keys.sorted() }

@@ -51,10 +51,12 @@ struct PlanCommand: ParsableCommand {
         // `auto` plans for this machine's GPU when it has one (nvidia-smi answers), else its CPU.
         let cards = MachineMemory.gpus()
         let onGPU = cfg.policy.device.hasPrefix("cuda") || (cfg.policy.device == "auto" && !cards.isEmpty)
-        let memory = gpuMemory.map { Int($0 * Double(1 << 30)) }
+        let memory =
+            gpuMemory.map { Int($0 * Double(1 << 30)) }
             ?? (onGPU ? cards.first?.memoryBytes ?? 80 << 30 : MachineMemory.hostBytes() ?? 0)
-        var planner = MemoryPlanner(shape: try ModelArchitecture.resolve(cfg.policy.model), modelName: cfg.policy.model, config: cfg,
-                                    memoryBytes: memory, onGPU: onGPU)
+        var planner = MemoryPlanner(
+            shape: try ModelArchitecture.resolve(cfg.policy.model), modelName: cfg.policy.model, config: cfg,
+            memoryBytes: memory, onGPU: onGPU)
         planner.ranks = gpus * nodes
         planner.promptTokens = promptTokens
         let report = planner.report()
@@ -95,7 +97,9 @@ enum ModelArchitecture {
     /// The cached snapshot's config.json, else config.json alone fetched into a scratch cache
     /// (the shared cache never gets a snapshot that lacks the weights).
     private static func hubConfig(_ repository: HubRepository) throws(ExitCode) -> String {
-        if let snapshot = HubCache().snapshot(of: repository), access(snapshot + "/config.json", F_OK) == 0 { return snapshot + "/config.json" }
+        if let snapshot = HubCache().snapshot(of: repository), access(snapshot + "/config.json", F_OK) == 0 {
+            return snapshot + "/config.json"
+        }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("iap-plan-\(getpid())").path
         do throws(HubError) {
             let client = HubClient(cache: HubCache(root: scratch))
