@@ -141,7 +141,8 @@ let package = Package(
         .executableTarget(
             name: "iap-bench",
             dependencies: [
-                "CommandSupport", "Torch", "Transformers", "LaMPQACore", "Serving", "JSONFiles", "ModelStore", "ModelFormats", "OpenAIWire",
+                "CommandSupport", "Torch", "Transformers", "LaMPQACore", "LaMPQA", "IAPCore", "IAP", "Serving", "JSONFiles", "ModelStore",
+                "ModelFormats", "OpenAIWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
             ]

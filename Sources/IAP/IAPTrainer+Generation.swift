@@ -18,6 +18,12 @@ extension IAPTrainer {
         return parts.tokenizer.encode(chat)
     }
 
+    /// Token counts of the rollout prompts of `records` (benchmarks, `iap plan`'s prompt
+    /// length).
+    public func rolloutPromptLengths(_ records: [LaMPQARecord]) throws -> [Int] {
+        try records.map { try promptIds($0, intentFree: false).count }
+    }
+
     /// Rubric scores for (record, answer) pairs through the evaluator (cache, retry rounds).
     func judgeScores(_ pairs: [(LaMPQARecord, String)]) async throws -> [Double] {
         var evaluator = Evaluator(judge: parts.judge, cache: parts.judgeCache)

@@ -44,6 +44,10 @@ public final class OpenAIServer: Sendable {
         /// Bytes of prompts' keys and values kept for prefix reuse (`PromptPrefixCache`): a
         /// request whose prompt begins like an earlier one's prefills only the rest. 0: off.
         public var prefixCacheBytes = 256 << 20
+        /// Chunked prefill: while rows decode, joining prompts run at most this many prompt
+        /// tokens of prefill per decoding step (`GenerationOptions.prefillChunkTokens`), so a
+        /// long prompt does not stall the running streams. nil: a prompt prefills whole.
+        public var prefillChunkTokens: Int? = 512
         /// Requests that may wait for the model; more get 503.
         public var maxWaiting = 256
         /// Seconds a connection may stay without sending a complete request head (idle
@@ -214,6 +218,7 @@ public final class OpenAIServer: Sendable {
         options.addStops(of: template)
         options.seed = chat.seed ?? UInt64.random(in: 0...UInt64.max)
         options.scaffold = settings.scaffold
+        options.prefillChunkTokens = settings.prefillChunkTokens
         return options
     }
 

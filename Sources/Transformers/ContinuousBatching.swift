@@ -98,14 +98,18 @@ extension CausalLM {
             }
         }
         while true {
-            let fed = feed.next(max(0, maxRows - run.state.liveRows), run.state.liveRows == 0)
+            let busy = run.state.liveRows + run.joiningRows(samples: options.samplesPerPrompt)
+            let fed = feed.next(max(0, maxRows - busy), busy == 0)
             try advance(&run, admitting: fed, options: options)
             deliver()
             guard let logits = run.logits, run.state.liveRows > 0 else {
-                if fed.isEmpty { break } else { continue }  // (fed prompts with nothing to generate)
+                if fed.isEmpty && run.joining.isEmpty { break } else { continue }  // (fed prompts with nothing to generate)
             }
             if let abandoned {
                 run.state.abandon(where: abandoned.isAbandoned)
+                // A prefill nobody waits for any more stops.
+                let unfinished = run.state.unfinishedOf
+                run.joining.removeAll { $0.numbers.allSatisfy { unfinished[$0] == 0 } }
                 deliver()
                 if run.state.liveRows == 0 { continue }
             }
@@ -115,29 +119,32 @@ extension CausalLM {
         return run.state.results
     }
 
-    /// Brings the batch to the next logits: drops finished rows, runs one decoding step for
-    /// the rows still generating, then prefills `fed` prompts and adds their rows (and their
-    /// last-position logits): into rows of finished sequences when there are enough and the
-    /// prompts fit the cache (no copy of the running rows), else after the running rows. With
-    /// no rows left and nothing fed, `logits` is nil.
+    /// Brings the batch to the next logits: admits the `fed` prompts and stages their
+    /// prefill; drops finished rows; runs one decoding step for the rows still generating;
+    /// runs this step's columns of the joining prompts' prefills (`PrefillSchedule`: all of
+    /// them unless `options.prefillChunkTokens` bounds it while rows decode) and adds the rows
+    /// of those complete (and their last-position logits): into rows of finished sequences
+    /// when there are enough and the prompts fit the cache (no copy of the running rows),
+    /// else after the running rows. With no rows left and nothing joining, `logits` is nil.
     private func advance(_ run: inout GenerationRun, admitting fed: [FedPrompt], options: GenerationOptions) throws(TorchError) {
-        try checkPrompts(fed.map(\.ids), firstIndex: run.state.promptCount)
-        let longestScaffolded = run.state.scaffold?.longestCompletion ?? 0
-        let limits = fed.map { $0.maxNewTokens ?? options.maxNewTokens }.map { $0 > 0 ? max($0, longestScaffolded) : 0 }
-        let prompts = zip(fed, limits).filter { $1 > 0 }.map(\.0.ids)
-        let reserve = max(run.reserve, limits.max() ?? 0)
+        try stage(fed, in: &run, options: options)
+        let budget = run.state.liveRows == 0 ? nil : options.prefillChunkTokens
+        let columns = PrefillSchedule.columns(groups: run.joining.map { ($0.prefill.rows, $0.prefill.remaining) }, budget: budget)
+        let completing = run.joining.indices.filter { columns[$0] >= run.joining[$0].prefill.remaining }
+        let joiningRows = completing.map { run.joining[$0].prefill.rows * options.samplesPerPrompt }.reduce(0, +)
         var reuse: [Int] = []
         if run.state.liveRows == 0 {
             (run.cache, run.logits) = (nil, nil)
             run.state.clearRows()
         } else if let cache = run.cache {
             // After this step's token: length + 1 slots filled.
-            let fits = (prompts.map(\.count).max() ?? 0) <= cache.length + 1 && cache.capacity - cache.length - 1 >= reserve
+            let longest = completing.flatMap { run.joining[$0].prefill.prompts.map(\.count) }.max() ?? 0
+            let fits = longest <= cache.length + 1 && cache.capacity - cache.length - 1 >= run.reserve
             let parked = run.state.parkedRows
-            if !prompts.isEmpty && fits && parked.count >= prompts.count * options.samplesPerPrompt {
-                reuse = Array(parked.prefix(prompts.count * options.samplesPerPrompt))
+            if joiningRows > 0 && fits && parked.count >= joiningRows {
+                reuse = Array(parked.prefix(joiningRows))
             } else {
-                try run.state.compact(cache, device: device, force: !prompts.isEmpty)
+                try run.state.compact(cache, device: device, force: joiningRows > 0)
             }
             if let graphs = run.graphs {
                 run.logits = try graphs.step(model: self, state: run.state, cache: cache)
@@ -145,15 +152,43 @@ extension CausalLM {
                 run.logits = try decodeStep(state: run.state, cache: cache)
             }
         }
-        run.state.admit(fed.map(\.ids), limits: limits, reusing: reuse)
+        for (i, count) in columns.enumerated() where count > 0 { try prefillColumns(&run.joining[i].prefill, count: count) }
+        var reused = reuse[...]
+        for i in completing {
+            let group = run.joining[i]
+            let rows = reused.prefix(group.prefill.rows * options.samplesPerPrompt)
+            reused = reused.dropFirst(rows.count)
+            try join(group, into: &run, reusing: rows, samples: options.samplesPerPrompt)
+        }
+        run.joining = run.joining.indices.filter { !completing.contains($0) }.map { run.joining[$0] }
+    }
+
+    /// Admits `fed` prompts to the run's bookkeeping and stages the prefill of those with
+    /// something to generate (one group: they prefill together).
+    private func stage(_ fed: [FedPrompt], in run: inout GenerationRun, options: GenerationOptions) throws(TorchError) {
+        try checkPrompts(fed.map(\.ids), firstIndex: run.state.promptCount)
+        let longestScaffolded = run.state.scaffold?.longestCompletion ?? 0
+        let limits = fed.map { $0.maxNewTokens ?? options.maxNewTokens }.map { $0 > 0 ? max($0, longestScaffolded) : 0 }
+        let first = run.state.promptCount
+        run.state.admit(fed.map(\.ids), limits: limits)
         try run.draws.admit(seeds: fed.map(\.seed))
-        guard !prompts.isEmpty else { return }  // nothing fed, or nothing to generate: empty completions
-        run.reserve = reserve
-        let (fresh, freshLogits) = try prefillNew(
-            prompts: prompts, samples: options.samplesPerPrompt, reserve: run.reserve, prefixes: run.prefixes)
-        if let cache = run.cache, let logits = run.logits, !reuse.isEmpty {
-            try cache.place(fresh, intoRows: reuse)
-            for (i, row) in reuse.enumerated() {
+        let generating = fed.indices.filter { limits[$0] > 0 }
+        guard !generating.isEmpty else { return }  // nothing fed, or nothing to generate: empty completions
+        run.reserve = max(run.reserve, limits.max() ?? 0)
+        let prefill = try stagePrefill(prompts: generating.map { fed[$0].ids }, reserve: run.reserve, prefixes: run.prefixes)
+        run.joining.append(JoiningPrompts(prefill: prefill, numbers: generating.map { first + $0 }))
+    }
+
+    /// Adds a complete prefill's rows to the batch: into the `reusing` rows (when there are
+    /// as many as it has rows), else after the running rows.
+    private func join(_ group: JoiningPrompts, into run: inout GenerationRun, reusing rows: ArraySlice<Int>, samples: Int)
+        throws(TorchError)
+    {
+        let (fresh, freshLogits) = try finishPrefill(group.prefill, samples: samples, prefixes: run.prefixes)
+        run.state.seat(prompts: group.numbers, reusing: rows)
+        if let cache = run.cache, let logits = run.logits, !rows.isEmpty {
+            try cache.place(fresh, intoRows: Array(rows))
+            for (i, row) in rows.enumerated() {
                 try logits.narrow(dim: 0, start: row, length: 1).copy_(freshLogits.narrow(dim: 0, start: i, length: 1))
             }
         } else if let cache = run.cache, let logits = run.logits {
@@ -199,4 +234,8 @@ struct GenerationRun {
     /// The largest token limit admitted, which bounds what any row still needs: a cache
     /// keeps at least this many free slots after its filled ones.
     var reserve = 0
+    /// Prompts admitted whose prefill has not joined the batch yet, in the order they came.
+    var joining: [JoiningPrompts] = []
+    /// The batch rows the joining prompts' samples will take.
+    func joiningRows(samples: Int) -> Int { joining.map { $0.prefill.rows * samples }.reduce(0, +) }
 }

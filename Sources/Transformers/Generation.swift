@@ -30,6 +30,11 @@ public struct GenerationOptions: Sendable {
     public var seed: UInt64 = 0
     /// Scaffolded generation (`BlockScaffold`): the sampler writes the blocks' tags.
     public var scaffold: BlockScaffold?
+    /// Chunked prefill: while rows are decoding, prompts that join run at most this many
+    /// prompt tokens (rows × columns) of prefill per decoding step, so the running rows are
+    /// not stalled by a long prompt (nil: a joining prompt prefills whole in one step).
+    /// Greedy outputs do not change; a run drawing from one shared seed samples differently.
+    public var prefillChunkTokens: Int?
 
     public init() {}
 }
@@ -101,6 +106,9 @@ extension CausalLM {
         guard options.maxNewTokens >= 0, options.samplesPerPrompt >= 1 else {
             throw TorchError(operation: "generate", message: "maxNewTokens must be ≥ 0 and samplesPerPrompt ≥ 1")
         }
+        if let chunk = options.prefillChunkTokens, chunk < 1 {
+            throw TorchError(operation: "generate", message: "prefillChunkTokens must be at least 1 (nil: no chunking), not \(chunk)")
+        }
         guard options.greedy || options.temperature > 0 else {
             throw TorchError(operation: "generate", message: "temperature must be positive (or use greedy)")
         }
@@ -116,30 +124,6 @@ extension CausalLM {
         for (i, p) in prompts.enumerated() where p.isEmpty || p.contains(where: { $0 < 0 || $0 >= config.vocabSize }) {
             throw TorchError(operation: "generate", message: "prompt \(firstIndex + i) is empty or holds an id outside 0..<\(config.vocabSize)")
         }
-    }
-
-    /// Runs the left-padded prompts [P, L] through the model into `cache` (after `prefix`
-    /// slots it already holds: positions count from there), then repeats each prompt's cache
-    /// rows for its samples (row r ← prompt r / samples). Returns the last position's logits,
-    /// [P · samples, V].
-    func prefill(prompts: [[Int]], samples: Int, cache: KVCache, prefix: Int = 0) throws(TorchError) -> Tensor {
-        let longest = prompts.map(\.count).max() ?? 0
-        var ids = [Int64]()
-        var valid = [Bool]()
-        for p in prompts {
-            ids += [Int64](repeating: 0, count: longest - p.count) + p.map(Int64.init)
-            valid += [Bool](repeating: false, count: longest - p.count) + [Bool](repeating: true, count: p.count)
-        }
-        let idTensor = try Tensor(ids, shape: [prompts.count, longest]).to(device)
-        let validTensor = try Tensor(valid, shape: [prompts.count, longest]).to(device)
-        let padded = longest != prompts.map(\.count).min()
-        let logits = try withNoGrad { () throws(TorchError) -> Tensor in
-            var positions = try CausalLM.positions(valid: padded ? validTensor : nil, batch: prompts.count, time: longest, device: device)
-            if prefix > 0 { positions = try (positions + Double(prefix)).to(.int64) }
-            let hidden = try hiddenStates(ids: idTensor, positions: positions, valid: padded ? validTensor : nil, cache: cache)
-            return try self.logits(hidden.narrow(dim: 1, start: longest - 1, length: 1)).squeeze(1)  // [P, V]
-        }
-        return try CausalLM.repeatForSamples(samples, prompts: prompts.count, cache: cache, logits: logits)
     }
 
     /// Repeats each prompt's cache rows and logits row for its samples (row r ← prompt r / samples).

@@ -11,6 +11,8 @@ struct GenerationState {
     var rowOf: [Int] = []
     var nextPosition: [Int] = []
     var finished: [Bool] = []
+    /// Per sequence: it has a batch row (its prompt's prefill joined the batch).
+    var seated: [Bool] = []
     var decoders: [StreamingDecoder] = []
     /// Per sequence: UTF-8 bytes of its text given to `onText` so far.
     var streamed: [Int] = []
@@ -47,11 +49,10 @@ struct GenerationState {
     /// Rows of finished sequences, which joining prompts may reuse.
     var parkedRows: [Int] { rowOf.indices.filter { finished[rowOf[$0]] } }
 
-    /// Adds prompts (each with `samples` sequences) with their token limits: their sequences
-    /// take the `reusing` rows in order, then rows after the current ones; a prompt with a
-    /// limit of 0 gets empty completions at once and no rows.
-    mutating func admit(_ prompts: [[Int]], limits: [Int], reusing: [Int] = []) {
-        var reusable = reusing[...]
+    /// Adds prompts (each with `samples` sequences) with their token limits, numbered after
+    /// the ones before; their sequences get batch rows when their prefill joins the batch
+    /// (`seat`). A prompt with a limit of 0 gets empty completions at once and no rows.
+    mutating func admit(_ prompts: [[Int]], limits: [Int]) {
         for (prompt, limit) in zip(prompts, limits) {
             let index = promptCount
             unfinishedOf.append(samples)
@@ -60,18 +61,31 @@ struct GenerationState {
                 results.append(GeneratedSequence(prompt: index, sample: sample, tokens: [], logProbs: [], text: "", finishReason: .length))
                 nextPosition.append(prompt.count)
                 finished.append(false)
+                seated.append(false)
                 limitOf.append(limit)
                 decoders.append(tokenizer.streamingDecoder(skipSpecialTokens: true))
                 streamed.append(0)
                 if let plan = scaffold { cursors.append(ScaffoldCursor(start: plan.start)) }
-                if limit > 0, let row = reusable.popFirst() {
+                if limit == 0 { finish(sequence, reason: .length) }
+            }
+        }
+    }
+
+    /// Gives the sequences of `prompts` (admitted, prefilled) batch rows: the `reusing` rows
+    /// in order, then rows after the current ones — the order of the joined cache's rows. A
+    /// sequence that ended while its prompt prefilled (abandoned) sits in its row parked.
+    mutating func seat(prompts: [Int], reusing: ArraySlice<Int> = []) {
+        var reusable = reusing
+        for prompt in prompts {
+            for sequence in (prompt * samples)..<((prompt + 1) * samples) {
+                if let row = reusable.popFirst() {
                     rowOf[row] = sequence
                     parked -= 1
-                } else if limit > 0 {
-                    rowOf.append(sequence)
                 } else {
-                    finish(sequence, reason: .length, parks: false)
+                    rowOf.append(sequence)
                 }
+                seated[sequence] = true
+                if finished[sequence] { parked += 1 }
             }
         }
     }
@@ -199,12 +213,12 @@ struct GenerationState {
         report(sequence, onText: onText)
     }
 
-    /// `parks`: the sequence holds a batch row until the next compaction.
-    private mutating func finish(_ sequence: Int, reason: GeneratedSequence.FinishReason, parks: Bool = true) {
+    /// A seated sequence holds its batch row (parked) until the next compaction.
+    private mutating func finish(_ sequence: Int, reason: GeneratedSequence.FinishReason) {
         if !cursors.isEmpty { results[sequence].budgetEndedBlocks = cursors[sequence].budgetEnded }
         finished[sequence] = true
         results[sequence].finishReason = reason
-        if parks { parked += 1 }
+        if seated[sequence] { parked += 1 }
         let prompt = sequence / samples
         unfinishedOf[prompt] -= 1
         if unfinishedOf[prompt] == 0 { finishedPrompts.append(prompt) }

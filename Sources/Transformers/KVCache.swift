@@ -25,6 +25,9 @@ public final class KVCache {
     /// Counts the times the tensors were replaced (rows selected or joined, windows moved): a
     /// CUDA graph that writes them is valid only for the allocation it was captured with.
     public private(set) var allocation = 0
+    /// While set, windowed layers drop no slot (they only grow): a chunked prefill whose
+    /// prompts a prefix cache will remember needs all their slots at its end.
+    var holdsWindowedSlots = false
 
     init(
         layers: Int, batch: Int, kvHeads: Int, headDim: Int, capacity: Int, dtype: DType, device: Device,
@@ -63,7 +66,7 @@ public final class KVCache {
         let roomy = window.roomy(time: time)
         if length - windowStart + time <= held && held <= roomy { return }
         // A query at slot q sees slots > q − window; the first query of this step is `length`.
-        let keepFrom = max(windowStart, length - (window.size - 1))
+        let keepFrom = holdsWindowedSlots ? windowStart : max(windowStart, length - (window.size - 1))
         let kept = length - keepFrom
         let slots = max(kept + time, min(roomy, capacity - keepFrom))
         for layer in keys.indices where window.keeps(layer) {

@@ -18,7 +18,7 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "iap-bench",
         abstract: "Measure the tensor engine, tokenizer, models, judge client and server; prints one JSON object per line.",
         subcommands: [
-            Ops.self, GGUF.self, Tokenize.self, Generate.self, Rollouts.self, TrainStep.self, PolicyStep.self, JudgeServer.self, JudgeClient.self, Serve.self, ServeAbandon.self,
+            Ops.self, GGUF.self, Tokenize.self, Generate.self, Rollouts.self, TrainStep.self, PolicyStep.self, JudgeServer.self, JudgeClient.self, Serve.self, ServeAbandon.self, ServePrefill.self, IAPStep.self,
             Zero2.self,
         ])
 

@@ -42,6 +42,9 @@ extension BenchCommand {
         @Option(help: "Device: cpu, cuda[:N], or auto (a GPU when one can be used).")
         var device = "cpu"
 
+        @Flag(help: "Recompute each block in the backward pass (policy.gradient_checkpointing).")
+        var checkpointing = false
+
         func run() throws {
             Torch.threads = threads
             Torch.keepFreedMemory()
@@ -53,6 +56,7 @@ extension BenchCommand {
                 let policy = loraR > 0 ? try base.withNewAdapters(config, seed: 0) : base
                 let reference = loraR > 0 ? policy.withoutAdapters() : try BenchModel.load(model, dtype: runtime.dtype, device: runtime.device)
                 for p in policy.parameters { _ = try p.tensor.requiresGrad() }
+                policy.gradientCheckpointing = checkpointing
                 let optimizer = AdamW(parameters: policy.parameters, learningRate: 1e-5)
                 let ids = try Tensor.randint(0, policy.config.vocabSize, [batch, length], generator: Generator(seed: 0)).to(runtime.device)
                 func step() throws {

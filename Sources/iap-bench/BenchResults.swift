@@ -1,3 +1,4 @@
+import IAPCore
 import JSONFiles
 
 /// One JSON line per measurement (what the benchmark scripts parse); `bench` names it.
@@ -194,6 +195,8 @@ enum BenchResult {
         var batching: String
         var prompts: String
         var prefixCache: Bool
+        /// The chunked prefill budget (nil: prompts prefill whole).
+        var prefillChunk: Int?
         /// Prompt tokens whose prefill the prefix cache saved.
         var tokensReused: Int
         var seconds: Double
@@ -202,7 +205,86 @@ enum BenchResult {
         enum CodingKeys: String, CodingKey {
             case bench, clients, requests, maxTokens = "max_tokens", threads, seeds, batching, prompts, prefixCache = "prefix_cache",
                 tokensReused = "tokens_reused", seconds, requestsPerS = "requests_per_s"
-            case tokensPerS = "tokens_per_s"
+            case tokensPerS = "tokens_per_s", prefillChunk = "prefill_chunk"
+        }
+    }
+
+    /// One whole IAP step (`iap-bench iap-step`).
+    struct IAPStep: Encodable {
+        var bench = "iap_step"
+        var step: Int
+        var model: String
+        var device: String
+        var seconds: Double
+        /// Seconds of each phase: generation, reference, judge, similarity, update.
+        var phases: [String: Double]
+        var rollouts: Int
+        var promptTokensMean: Double
+        var responseTokensMean: Double
+        /// Prompt and generated tokens of the step's rollouts per second (NeMo-RL's measure).
+        var tokensPerS: Double
+        /// NeMo-RL's GRPO on Llama-3.1-8B, on-policy, per H100 — the field's anchor.
+        var nemoRLTokensPerSPerGPU = 1562.0
+        var generatedTokensPerSInGeneration: Double
+        var peakRSSMB: Int
+        var planPeakMiB: Int
+        var planRolloutPeakMiB: Int
+        var planUpdatePeakMiB: Int
+        /// Peak resident memory over the plan's peak (meaningful on the CPU: on a GPU the
+        /// device memory is what the plan predicts; the suite reads it from nvidia-smi).
+        var rssOverPlan: Double
+        enum CodingKeys: String, CodingKey {
+            case bench, step, model, device, seconds, phases, rollouts, promptTokensMean = "prompt_tokens_mean"
+            case responseTokensMean = "response_tokens_mean", tokensPerS = "tokens_per_s", nemoRLTokensPerSPerGPU = "nemo_rl_tokens_per_s_per_gpu"
+            case generatedTokensPerSInGeneration = "generated_tokens_per_s_in_generation", peakRSSMB = "peak_rss_mb"
+            case planPeakMiB = "plan_peak_mib", planRolloutPeakMiB = "plan_rollout_peak_mib", planUpdatePeakMiB = "plan_update_peak_mib"
+            case rssOverPlan = "rss_over_plan"
+        }
+
+        init(
+            step: Int, line: MetricsLine, seconds: Double, config: TrainConfig, promptTokensMean: Double, plan: MemoryPlan, peakRSSMB: Int,
+            device: String
+        ) {
+            self.step = step
+            self.model = config.policy.model
+            self.device = device
+            self.seconds = rounded(seconds, 3)
+            let names = ["generation", "reference", "judge", "similarity", "update"]
+            phases = Dictionary(uniqueKeysWithValues: names.map { ($0, rounded(line["time/\($0)"] ?? 0, 3)) })
+            let rounds = Int(line["dapo/sampling_rounds"] ?? 1)
+            rollouts = rounds * config.rollout.questionsPerStep * config.rollout.groupSize
+            self.promptTokensMean = rounded(promptTokensMean, 1)
+            responseTokensMean = rounded(line["response/tokens"] ?? 0, 1)
+            let generated = Double(rollouts) * (line["response/tokens"] ?? 0)
+            tokensPerS = rounded((Double(rollouts) * promptTokensMean + generated) / seconds, 1)
+            generatedTokensPerSInGeneration = rounded(generated / max(line["time/generation"] ?? 0, 1e-9), 1)
+            self.peakRSSMB = peakRSSMB
+            planPeakMiB = plan.peakBytes >> 20
+            planRolloutPeakMiB = plan.rolloutPeakBytes >> 20
+            planUpdatePeakMiB = plan.updatePeakBytes >> 20
+            rssOverPlan = rounded(Double(peakRSSMB) / Double(max(1, plan.peakBytes >> 20)), 3)
+        }
+    }
+
+    struct ServePrefill: Encodable {
+        var bench = "serve_prefill"
+        var prefillChunk: Int?
+        var running: Int
+        var longRequests: Int
+        var longPromptTokens: Int
+        var threads: Int
+        /// The running streams' median gap between tokens before the long prompts came.
+        var gapBeforeMedianS: Double
+        /// Their longest gap while the long prompts were prefilled (the stall).
+        var gapWhileJoiningMaxS: Double
+        /// Time to first token of a short streamed request sent just after the long ones.
+        var shortFirstTokenS: Double
+        /// Until every long request was answered (8 tokens each).
+        var longAnsweredS: Double
+        enum CodingKeys: String, CodingKey {
+            case bench, prefillChunk = "prefill_chunk", running, longRequests = "long_requests", longPromptTokens = "long_prompt_tokens"
+            case threads, gapBeforeMedianS = "gap_before_median_s", gapWhileJoiningMaxS = "gap_while_joining_max_s"
+            case shortFirstTokenS = "short_first_token_s", longAnsweredS = "long_answered_s"
         }
     }
 

@@ -83,9 +83,9 @@ extension BenchCommand {
     }
 
     /// `iap serve` over `model` in this process on a free loopback port.
-    static func startServer(model: String, threads: Int, batching: Batching = .continuous, prefixCache: Bool = true) async throws
-        -> RunningServer
-    {
+    static func startServer(
+        model: String, threads: Int, batching: Batching = .continuous, prefixCache: Bool = true, prefillChunk: Int? = nil
+    ) async throws -> RunningServer {
         Torch.threads = threads
         Torch.keepFreedMemory()
         let files = try CLI.openModel(model)
@@ -94,6 +94,7 @@ extension BenchCommand {
         settings.port = 0
         settings.batching = batching
         if !prefixCache { settings.prefixCacheBytes = 0 }
+        settings.prefillChunkTokens = prefillChunk
         let server = OpenAIServer(model: lm, tokenizer: try CLI.loadTokenizer(files), template: try files.chatTemplate(), settings: settings)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let app = server.application { continuation.yield($0) }

@@ -104,6 +104,8 @@ extension BenchCommand {
         var batching: [Batching] = [.continuous]
         @Option(parsing: .upToNextOption, help: "Prefix caching settings to measure, each with its own server (on, off).")
         var prefixCache: [String] = ["on"]
+        @Option(parsing: .upToNextOption, help: "Chunked prefill budgets to measure, each with its own server (tokens per step, or off).")
+        var prefillChunk: [String] = ["off"]
         @Option(help: "Prompts: same (every request asks the same) or distinct (each names its own number, sharing the chat template's system prompt and the question's start).")
         var prompts = "same"
 
@@ -111,17 +113,23 @@ extension BenchCommand {
             guard ["fixed", "distinct", "none"].contains(seeds) else { throw ValidationError("--seeds must be fixed, distinct or none") }
             guard ["same", "distinct"].contains(prompts) else { throw ValidationError("--prompts must be same or distinct") }
             guard prefixCache.allSatisfy({ ["on", "off"].contains($0) }) else { throw ValidationError("--prefix-cache takes on or off") }
+            guard prefillChunk.allSatisfy({ $0 == "off" || (Int($0) ?? 0) > 0 }) else {
+                throw ValidationError("--prefill-chunk takes off or a positive token count")
+            }
         }
 
         func run() async throws {
             for mode in batching {
                 for caching in prefixCache {
-                    let server = try await BenchCommand.startServer(model: model, threads: threads, batching: mode, prefixCache: caching == "on")
-                    do { try await measure(server, batching: mode) } catch {
+                    for chunk in prefillChunk {
+                        let server = try await BenchCommand.startServer(
+                            model: model, threads: threads, batching: mode, prefixCache: caching == "on", prefillChunk: Int(chunk))
+                        do { try await measure(server, batching: mode) } catch {
+                            await server.stop()
+                            throw error
+                        }
                         await server.stop()
-                        throw error
                     }
-                    await server.stop()
                 }
             }
         }
@@ -173,6 +181,7 @@ extension BenchCommand {
                     BenchResult.Serve(
                         clients: count, requests: requests, maxTokens: maxTokens, threads: threads, seeds: seeds, batching: batching.rawValue,
                         prompts: prompts, prefixCache: server.server.queue.prefixes != nil,
+                        prefillChunk: server.server.settings.prefillChunkTokens,
                         tokensReused: (server.server.queue.prefixes?.tokensReused ?? 0) - reusedBefore, seconds: rounded(s, 2),
                         requestsPerS: rounded(Double(requests) / s, 2), tokensPerS: rounded(Double(tokens) / s, 1)))
             }

@@ -43,6 +43,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "MiB of prompts' keys and values kept so that a request whose prompt begins like an earlier one's (a shared system prompt, a judge's rubric) prefills only the rest; 0 turns prefix caching off.")
     var prefixCacheMib = 256
 
+    @Option(help: "Chunked prefill: while other requests decode, a joining prompt runs at most this many prompt tokens per decoding step, so a long prompt does not stall the running streams; 0 prefills each prompt whole.")
+    var prefillChunk = 512
+
     @Option(help: "Most new tokens one completion may ask for (max_tokens above it: 400).")
     var maxTokensLimit = 8192
 
@@ -89,6 +92,7 @@ struct ServeCommand: AsyncParsableCommand {
             try FlagCheck.atLeast(flag, value, 1)
         }
         try FlagCheck.atLeast("--prefix-cache-mib", prefixCacheMib, 0)
+        try FlagCheck.atLeast("--prefill-chunk", prefillChunk, 0)
         guard prefixCacheMib <= 1 << 30 else { throw ValidationError("--prefix-cache-mib must be at most \(1 << 30) (got \(prefixCacheMib))") }
         try FlagCheck.seconds("--idle-timeout", idleTimeout)
         try FlagCheck.seconds("--body-timeout", bodyTimeout)
@@ -108,6 +112,7 @@ struct ServeCommand: AsyncParsableCommand {
         settings.maxBatch = maxBatch
         settings.batching = batching
         settings.prefixCacheBytes = prefixCacheMib << 20
+        settings.prefillChunkTokens = prefillChunk > 0 ? prefillChunk : nil
         settings.maxTokensLimit = maxTokensLimit
         settings.maxN = maxN
         settings.maxWaiting = maxWaiting
