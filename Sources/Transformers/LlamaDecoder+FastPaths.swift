@@ -13,8 +13,11 @@ extension CausalLM {
     func inferenceWeights() -> PackedWeights? {
         guard device == .cpu, dtype == .float32 || dtype == .bfloat16, !isGradEnabled, usesPackedInference else { return nil }
         let version = layers.reduce(head.dataVersion) { $0 &+ $1.dataVersion }
-        return packed.withLock { current -> PackedWeights? in
+        return packed.slot.withLock { current -> PackedWeights? in
             if let current, current.version == version { return current }
+            // The stale copies go before the fresh ones are made: holding both would take a
+            // second whole model at the start of every generation after an update.
+            current = nil
             do {
                 let fresh = try PackedWeights(layers: layers, head: head, version: version)
                 try fresh.check(against: layers[0])
@@ -27,6 +30,11 @@ extension CausalLM {
             }
         }
     }
+}
+
+/// Where a model keeps its packed copies; one slot for all views of the same weights.
+final class PackedWeightsSlot: Sendable {
+    let slot = Mutex<PackedWeights?>(nil)
 }
 
 /// oneDNN-packed copies of every matmul weight, for inference on the CPU.

@@ -30,8 +30,10 @@ public final class CausalLM: @unchecked Sendable {
     let localRotary: RotaryEmbedding?
     /// The LoRA adapters' settings when the linear layers carry adapters (CausalLM+LoRA.swift).
     public let lora: LoRAAdapterConfig?
-    /// Inference copies of the matmul weights in oneDNN's packed layout (see `PackedWeights`).
-    let packed = Mutex<PackedWeights?>(nil)
+    /// Inference copies of the matmul weights in oneDNN's packed layout (see `PackedWeights`),
+    /// shared with the views of the same weights (a LoRA policy and its adapter-free reference:
+    /// the copies hold base weights only, so one set serves both).
+    let packed: PackedWeightsSlot
     let packingState = Mutex<Bool>(true)
 
     /// Recompute each decoder block during the backward pass instead of keeping its
@@ -68,7 +70,7 @@ public final class CausalLM: @unchecked Sendable {
         get { packingState.withLock { $0 } }
         set {
             packingState.withLock { $0 = newValue }
-            if !newValue { packed.withLock { $0 = nil } }
+            if !newValue { packed.slot.withLock { $0 = nil } }
         }
     }
 
@@ -91,6 +93,7 @@ public final class CausalLM: @unchecked Sendable {
 
     private init(config: CausalLMConfig, table: inout WeightTable) throws(ModelLoadError) {
         self.config = config
+        packed = PackedWeightsSlot()
         let source = table.source
         let h = config.hiddenSize
         let qDim = config.headCount * config.headDim
@@ -147,8 +150,9 @@ public final class CausalLM: @unchecked Sendable {
     }
 
     /// The same weights (shared tensors, not copies) with other decoder blocks: adapters on
-    /// or off. Settings carry over; the packed inference copies are made anew when needed.
+    /// or off. Settings carry over, and the packed inference copies are shared.
     init(sharing other: CausalLM, layers: [DecoderLayer], lora: LoRAAdapterConfig?) {
+        packed = other.packed
         (config, dtype, device, weights) = (other.config, other.dtype, other.device, other.weights)
         (embedding, finalNorm, head, rotary, localRotary) = (other.embedding, other.finalNorm, other.head, other.rotary, other.localRotary)
         self.layers = layers

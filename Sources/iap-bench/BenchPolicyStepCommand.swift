@@ -16,7 +16,7 @@ extension BenchCommand {
     /// setting: the peak resident memory is the process's.
     struct PolicyStep: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "policy-step", abstract: "One policy update (reference log-probs, forward, backward, AdamW): time and peak memory, full or LoRA.")
+            commandName: "policy-step", abstract: "One policy update (no-grad log-probs of policy and reference, forward, backward, AdamW): time and peak memory, full or LoRA.")
 
         @Option(help: "A model name or path, or shape:NAME / shape:config.json (random weights, no files).")
         var model = "smollm2-135m-instruct"
@@ -45,6 +45,9 @@ extension BenchCommand {
         @Flag(help: "Recompute each block in the backward pass (policy.gradient_checkpointing).")
         var checkpointing = false
 
+        @Option(help: "MiB of head logits kept from the forward for the backward pass (policy.kept_logits_mib); 0 recomputes all.")
+        var keptLogitsMib = 2048
+
         func run() throws {
             Torch.threads = threads
             Torch.keepFreedMemory()
@@ -57,9 +60,13 @@ extension BenchCommand {
                 let reference = loraR > 0 ? policy.withoutAdapters() : try BenchModel.load(model, dtype: runtime.dtype, device: runtime.device)
                 for p in policy.parameters { _ = try p.tensor.requiresGrad() }
                 policy.gradientCheckpointing = checkpointing
+                policy.keptLogitsBytes = keptLogitsMib << 20
                 let optimizer = AdamW(parameters: policy.parameters, learningRate: 1e-5)
                 let ids = try Tensor.randint(0, policy.config.vocabSize, [batch, length], generator: Generator(seed: 0)).to(runtime.device)
                 func step() throws {
+                    // As a training step: the policy's own no-grad pass (its rollouts' log-probs; on
+                    // the CPU it packs its weights, as generating does) and the reference's.
+                    _ = try withNoGrad { try policy.sequenceLogProbs(ids: ids, valid: nil).logProbs }
                     let old = try withNoGrad { try reference.sequenceLogProbs(ids: ids, valid: nil).logProbs }
                     let (logProbs, _) = try policy.sequenceLogProbs(ids: ids, valid: nil)
                     try ((logProbs - old).square().mean() - logProbs.mean()).backward()

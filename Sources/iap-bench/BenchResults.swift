@@ -219,6 +219,10 @@ enum BenchResult {
         /// Seconds of each phase: generation, reference, judge, similarity, update.
         var phases: [String: Double]
         var rollouts: Int
+        /// Groups the update learned from, and their tokens (0: no update happened — every group
+        /// had one reward, or every rollout was truncated under dapo.mask_truncated).
+        var groupsKept: Int
+        var learnedTokens: Int
         var promptTokensMean: Double
         var responseTokensMean: Double
         /// Prompt and generated tokens of the step's rollouts per second (NeMo-RL's measure).
@@ -234,7 +238,8 @@ enum BenchResult {
         /// device memory is what the plan predicts; the suite reads it from nvidia-smi).
         var rssOverPlan: Double
         enum CodingKeys: String, CodingKey {
-            case bench, step, model, device, seconds, phases, rollouts, promptTokensMean = "prompt_tokens_mean"
+            case bench, step, model, device, seconds, phases, rollouts, groupsKept = "groups_kept", learnedTokens = "learned_tokens"
+            case promptTokensMean = "prompt_tokens_mean"
             case responseTokensMean = "response_tokens_mean", tokensPerS = "tokens_per_s", nemoRLTokensPerSPerGPU = "nemo_rl_tokens_per_s_per_gpu"
             case generatedTokensPerSInGeneration = "generated_tokens_per_s_in_generation", peakRSSMB = "peak_rss_mb"
             case planPeakMiB = "plan_peak_mib", planRolloutPeakMiB = "plan_rollout_peak_mib", planUpdatePeakMiB = "plan_update_peak_mib"
@@ -253,6 +258,8 @@ enum BenchResult {
             phases = Dictionary(uniqueKeysWithValues: names.map { ($0, rounded(line["time/\($0)"] ?? 0, 3)) })
             let rounds = Int(line["dapo/sampling_rounds"] ?? 1)
             rollouts = rounds * config.rollout.questionsPerStep * config.rollout.groupSize
+            groupsKept = Int(line["dapo/groups_kept"] ?? 0)
+            learnedTokens = Int(line["update/learned_tokens"] ?? 0)
             self.promptTokensMean = rounded(promptTokensMean, 1)
             responseTokensMean = rounded(line["response/tokens"] ?? 0, 1)
             let generated = Double(rollouts) * (line["response/tokens"] ?? 0)

@@ -39,6 +39,20 @@ import Torch
         #expect(try Self.worst(adapted, against: "base_logits") > 1e-2)  // the adapter matters
     }
 
+    /// The adapter-free view (a LoRA run's reference) uses the packed copies the adapted
+    /// policy made of their shared base weights, not a second set, and still gives the base's
+    /// logits; the adapted model's own logits stay peft's.
+    @Test func theViewWithoutAdaptersSharesThePackedBaseWeights() throws {
+        let adapted = try LoRAAdapterFolder.load(Self.peftAdapter, onto: Self.base())
+        let reference = adapted.withoutAdapters()
+        #expect(reference.packed === adapted.packed)
+        #expect(try Self.worst(adapted, against: "adapted_logits") <= 1e-5)
+        let made = try #require(adapted.packed.slot.withLock { $0 })
+        #expect(try Self.worst(reference, against: "base_logits") <= 1e-5)
+        #expect(reference.packed.slot.withLock { $0 } === made)
+        #expect(try Self.worst(adapted, against: "adapted_logits") <= 1e-5)
+    }
+
     @Test func mergedWeightsGivePeftsMergedLogits() throws {
         let adapted = try LoRAAdapterFolder.load(Self.peftAdapter, onto: Self.base())
         let merged = try CausalLM(config: adapted.config, weights: adapted.mergedWeights(), source: "merged")

@@ -17,6 +17,9 @@ binaries against transformers on the same device in the same run:
 - the paper's update at its own shape: Qwen2.5-7B with random weights made on the card (no
   files), one micro-batch of 3,072 tokens, LoRA r 16 over all 28 layers and full fine-tuning over
   as many layers as `iap plan` says fit; tokens/s and peak memory beside the plan's figure;
+- one whole IAP step at the paper's shape: `iap-bench iap-step` on a Qwen2.5-7B shape with LoRA
+  r 16, G = 5 rollouts at the 2,048-token budget, reference answers, the update; phase times,
+  tokens/s beside NeMo-RL's 1,562 per H100, peak memory beside `iap plan`;
 - CUDA graphs (`--decode-steps cuda-graphs`; the dry run checks the same static steps run
   eagerly): greedy tokens and log-probs equal to eager steps in float32 (in `correctness`), and
   generation speed with graphs vs eager steps (in `generation_speed`).
@@ -532,6 +535,49 @@ def paper_shape_update():
     return report
 
 
+def paper_shape_iap_step():
+    """One whole IAP step at the paper's shape on one card (issue 33 §3): `iap-bench iap-step`
+    with configs/paper/qwen2.5-7b-instruct.yaml's settings, a Qwen2.5-7B shape with random
+    weights made on the device (no files), LoRA r 16, G = 5 rollouts of 2 questions with the
+    tags scaffold at the paper's 2,048-token budget, the sampled reference answers, the update
+    (micro-batch 4, gradient checkpointing); a stand-in judge that answers at once. Per phase
+    time, tokens/s beside NeMo-RL's 1,562 per H100, and the peak GPU memory beside `iap plan`'s
+    prediction for the same config (dry: a tiny Qwen2, 16 tokens). Step 2 is the measure (step 1
+    warms the allocator and kernels)."""
+    shape = qwen7b_layers(28)
+    budget, blocks = ("16", "[4, 4, 4, 4]") if DRY else ("2048", "[256, 256, 256, 1216]")
+    sets = [f"policy.device={DEVICE}", "policy.decode_steps=eager", "data.folder=data/sample", "data.limit=2",
+            "rollout.questions_per_step=2", "rollout.scaffold=tags", f"rollout.block_budgets={blocks}",
+            f"rollout.max_new_tokens={budget}", "rollout.max_batch_rows=10", f"reward.similarity_model={model('bert')}",
+            "lora.r=16", "dist.strategy=ddp", "dist.backend=gloo", "dapo.dynamic_sampling=false",
+            # Random weights rarely stop before the budget: truncated rollouts are learned from.
+            "dapo.mask_truncated=false",
+            # A random policy writes no numbered intents: judged anyway (minus 1), so the stand-in
+            # judge spreads each group's rewards and the update has a gradient.
+            "reward.malformed=judged-minus:1.0"]
+    # The tokenizer and chat template come from a folder opened as a model (random SmolLM2 weights beside them).
+    args = ["iap-step", "--config", "configs/paper/qwen2.5-7b-instruct.yaml", "--model", shape, "--tokenizer", model("llama-135m"),
+            "--steps", "2", "--threads", "2" if DRY else "8"]
+    for s in sets:
+        args += ["--set", s]
+    start = time.time()
+    p = subprocess.Popen([BENCH, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watch = PeakGPUMemory(p.pid) if not DRY else None
+    out, err = p.communicate(timeout=int(os.environ.get("SUITE_IAP_STEP_TIMEOUT", "540")))
+    peak = watch.stop() if watch else None
+    if p.returncode != 0:
+        raise RuntimeError(f"iap-bench iap-step exit {p.returncode}: {err[-2000:]}")
+    steps = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    last = steps[-1]
+    report = {"steps": steps, "wall_s": round(time.time() - start, 1), "peak_gpu_mib_nvidia_smi": peak,
+              "tokens_per_s": last["tokens_per_s"], "nemo_rl_tokens_per_s_per_gpu": last["nemo_rl_tokens_per_s_per_gpu"],
+              "plan_peak_mib": last["plan_peak_mib"]}
+    if peak:
+        report["measured_over_plan"] = round(peak / last["plan_peak_mib"], 3)
+    report["pass"] = len(steps) == 2 and last["learned_tokens"] > 0
+    return report
+
+
 def iap_config(path, encoder, judge):
     """The suite's IAP run: writes $WORK/suite-iap.yaml."""
     config = os.path.join(WORK, "suite-iap.yaml")
@@ -648,6 +694,7 @@ if __name__ == "__main__":
             ("ddp_train/llama-135m", lambda: ddp_run(model("llama-135m"), model("bert"), model("judge-tiny"))),
             ("lora_policy_step/qwen2-7b-slice", lambda: lora_policy_step(model("qwen2-7b-slice"))),
             ("paper_shape_update/qwen2.5-7b", paper_shape_update),
+            ("paper_shape_iap_step/qwen2.5-7b", paper_shape_iap_step),
             ("rollouts/qwen2-0.5b", lambda: rollouts(model("qwen2-0.5b"))),
             ("correctness/llama-135m", lambda: correctness(model("llama-135m"))),
             ("correctness/qwen2-0.5b", lambda: correctness(model("qwen2-0.5b"))),

@@ -33,10 +33,6 @@ extension MemoryPlanner.Sizes {
         if strategy == .fsdp && !lora {
             terms.append(term("whole weights", .rollout, p * w, "P·w (fsdp gathers the model to generate)"))
         }
-        if !planner.onGPU {
-            let matrices = p - rootParameters
-            terms.append(term("packed inference weights", .rollout, matrices * w, "(P − embeddings)·w (oneDNN's packed copies, CPU only)"))
-        }
         return terms
     }
 

@@ -47,12 +47,25 @@ extension MemoryPlanner {
             } else {
                 terms.append(term("gradient shard", .always, trained * 4 / n, "T·4/N (summed gradients of this rank's elements)"))
             }
+            if !planner.onGPU && strategy != .fsdp { terms.append(packedCopies()) }
             switch (lora, strategy) {
             case (true, _): terms.append(term("reference", .always, 0, "none: the policy without its adapters"))
             case (false, .fsdp): terms.append(term("reference", .always, p * 4 / n, "P·4/N (frozen float32 shard)"))
             default: terms.append(term("reference", .always, p * w, "P·w (a frozen copy)"))
             }
             return terms
+        }
+
+        /// On the CPU, every no-grad forward (generating, log-probs) runs on oneDNN-packed copies
+        /// of the blocks' matrices and the head, made on first use and held until the weights
+        /// change: one set for the policy and one for a full fine-tuning's frozen reference (a
+        /// LoRA reference shares the policy's base weights and their copies). fsdp packs nothing.
+        func packedCopies() -> MemoryPlan.Term {
+            let copies = lora ? 1 : 2
+            let perModel = (shape.layerCount * blockParameters + shape.vocabSize * shape.hiddenSize) * w
+            return term(
+                "packed inference weights", .always, copies * perModel,
+                "\(copies)·(L·block + V·H)·w (oneDNN's packed matrices and head, CPU only; policy\(lora ? " and reference share them" : ", reference"))")
         }
 
         /// Adapter parameters: r·(in + out) per adapted matrix of every block.
