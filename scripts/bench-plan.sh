@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# `iap plan` against measured memory (docs/plan.md): for three sizes, the planner's peak of a
-# policy update (always-held terms + the update phase) beside the peak resident memory of
-# `iap-bench policy-step` doing that update (a frozen reference copy or LoRA, forward,
-# backward, AdamW) on the CPU. Prints one line per size and the ratio; fails past ±15 %.
+# `iap plan` against measured memory (docs/plan.md), on the CPU, at three sizes:
+#  1. the planner's peak of a policy update (always-held terms + the update phase) beside the
+#     peak resident memory of `iap-bench policy-step` doing that update (no-grad passes of the
+#     policy and a frozen reference copy or LoRA's adapter-free view, forward, backward, AdamW);
+#  2. the planner's peak of a whole training step beside `iap-bench iap-step`'s (two steps of
+#     configs/demo-cpu.yaml: rollouts, reference answers, the update; a stand-in judge).
+# Prints one line per row and the ratio; fails past ±15 %. PLAN_STEPS=0 skips the whole steps
+# (they take ~10 minutes each on 2 cores).
 # Needs the release build (make build; swift build -c release --product iap-bench), or IAP_BIN=.build/debug:
 # the memory is the same, only slower.
 set -euo pipefail
@@ -25,4 +29,16 @@ smollm2-135m-instruct float32 0 8 256
 gemma3-270m float32 0 4 256
 shape:llama-3.2-1b bfloat16 16 4 256
 SIZES
+[ "${PLAN_STEPS:-1}" = 0 ] && exit $status
+while read -r model extra; do
+  line=$("$bin/iap-bench" iap-step --config configs/demo-cpu.yaml --set policy.device=cpu --set dapo.dynamic_sampling=false \
+    --model "$model" $extra --steps 2 | tail -1)
+  read -r measured planned ratio < <(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["peak_rss_mb"], d["plan_peak_mib"], d["rss_over_plan"])' "$line")
+  echo "plan-check iap-step $model $extra: planned ${planned} MiB, measured ${measured} MB, measured/planned $ratio"
+  python3 -c "import sys; sys.exit(0 if abs($planned / $measured - 1) <= 0.15 else 1)" || status=1
+done <<'STEPS'
+smollm2-135m-instruct
+gemma3-270m
+shape:llama-3.2-1b --tokenizer smollm2-135m-instruct --set policy.dtype=bfloat16 --set lora.r=16
+STEPS
 exit $status

@@ -79,18 +79,17 @@ extension MemoryPlanner.Sizes {
         return terms
     }
 
-    /// The fused head: the logits it keeps (float32, at most `policy.kept_logits_mib`), their
-    /// log-softmax and gradient in the backward pass, and reduced-precision copies of a
-    /// bfloat16 model's — about 3.3 (float32) or 6 (bfloat16) times the kept logits, measured —
-    /// plus three 128-row chunks of recomputation.
+    /// The fused head: the logits it keeps from the forward pass (float32, at most
+    /// `policy.kept_logits_mib`; turned into their gradient in place), three 128-row chunks of
+    /// recomputation, and when the head is trained its float32 gradient [V, H], made at the
+    /// start of the head's backward pass while every kept block still lives (docs/plan.md).
     func headTerm(tokens: Int) -> MemoryPlan.Term {
-        let logits = tokens * shape.vocabSize * 4
-        let kept = min(logits, config.policy.keptLogitsMiB << 20)
-        let factor = w == 4 && config.optim.autocast == .off ? 3.3 : 6.0
+        let kept = min(tokens * shape.vocabSize * 4, config.policy.keptLogitsMiB << 20)
         let chunks = 3 * min(tokens, 128) * shape.vocabSize * 4
+        let gradient = lora ? 0 : shape.vocabSize * shape.hiddenSize * 4
         return term(
-            "head logits", .update, Int(Double(kept) * factor) + chunks,
-            "\(factor)·min(m·len·V·4, kept_logits_mib) + 3·128·V·4 (kept logits, log-softmax, gradient; chunks)")
+            "head logits", .update, kept + chunks + gradient,
+            "min(m·len·V·4, kept_logits_mib) + 3·128·V·4\(lora ? "" : " + V·H·4") (kept logits; chunks\(lora ? "" : "; the head's gradient"))")
     }
 
     /// Bytes per token of one block's saved activations, in units of H and I (calibrated
