@@ -89,7 +89,8 @@ extension MemoryPlanner.Sizes {
         let gradient = lora ? 0 : shape.vocabSize * shape.hiddenSize * 4
         return term(
             "head logits", .update, kept + chunks + gradient,
-            "min(m·len·V·4, kept_logits_mib) + 3·128·V·4\(lora ? "" : " + V·H·4") (kept logits; chunks\(lora ? "" : "; the head's gradient"))")
+            "min(m·len·V·4, kept_logits_mib) + 3·128·V·4\(lora ? "" : " + V·H·4") (kept logits; chunks\(lora ? "" : "; the head's gradient"))"
+        )
     }
 
     /// Bytes per token of one block's saved activations, in units of H and I (calibrated

@@ -65,7 +65,8 @@ extension MemoryPlanner {
             let perModel = (shape.layerCount * blockParameters + shape.vocabSize * shape.hiddenSize) * w
             return term(
                 "packed inference weights", .always, copies * perModel,
-                "\(copies)·(L·block + V·H)·w (oneDNN's packed matrices and head, CPU only; policy\(lora ? " and reference share them" : ", reference"))")
+                "\(copies)·(L·block + V·H)·w (oneDNN's packed matrices and head, CPU only; policy\(lora ? " and reference share them" : ", reference"))"
+            )
         }
 
         /// Adapter parameters: r·(in + out) per adapted matrix of every block.
