@@ -6,7 +6,8 @@
 #  2. the planner's peak of a whole training step beside `iap-bench iap-step`'s (two steps of
 #     configs/demo-cpu.yaml: rollouts, reference answers, the update; a stand-in judge).
 # Prints one line per row and the ratio; fails past ±15 %. PLAN_STEPS=0 skips the whole steps
-# (they take ~10 minutes each on 2 cores).
+# (they take ~10 minutes each on 2 cores; the 1B row is float32: bfloat16 is emulated, and far
+# slower, on CPUs without AVX-512).
 # Needs the release build (make build; swift build -c release --product iap-bench), or IAP_BIN=.build/debug:
 # the memory is the same, only slower.
 set -euo pipefail
@@ -39,6 +40,6 @@ while read -r model extra; do
 done <<'STEPS'
 smollm2-135m-instruct
 gemma3-270m
-shape:llama-3.2-1b --tokenizer smollm2-135m-instruct --set policy.dtype=bfloat16 --set lora.r=16
+shape:llama-3.2-1b --tokenizer smollm2-135m-instruct --set lora.r=16
 STEPS
 exit $status
