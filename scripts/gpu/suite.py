@@ -106,8 +106,9 @@ class PeakGPUMemory:
         return self.peak
 
 
-def bench_with_memory(*args, timeout=300):
-    """iap-bench with its process's peak GPU memory (MiB, nvidia-smi) on cuda."""
+def bench_runs_with_memory(*args, timeout=300):
+    """iap-bench's JSON lines, the process's peak GPU memory (MiB, nvidia-smi; None on the CPU)
+    and its wall seconds."""
     start = time.time()
     p = subprocess.Popen([BENCH, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     watch = PeakGPUMemory(p.pid) if not DRY else None
@@ -115,7 +116,13 @@ def bench_with_memory(*args, timeout=300):
     peak = watch.stop() if watch else None
     if p.returncode != 0:
         raise RuntimeError(f"iap-bench {' '.join(args[:3])}… exit {p.returncode}: {err[-2000:]}")
-    return json.loads(out.strip().splitlines()[-1]) | {"peak_gpu_mib_nvidia_smi": peak, "wall_s": round(time.time() - start, 1)}
+    return [json.loads(l) for l in out.splitlines() if l.startswith("{")], peak, round(time.time() - start, 1)
+
+
+def bench_with_memory(*args, timeout=300):
+    """iap-bench's last result with its process's peak GPU memory (MiB, nvidia-smi) on cuda."""
+    lines, peak, wall = bench_runs_with_memory(*args, timeout=timeout)
+    return lines[-1] | {"peak_gpu_mib_nvidia_smi": peak, "wall_s": wall}
 
 
 def step(name, fn):
@@ -560,16 +567,9 @@ def paper_shape_iap_step():
             "--steps", "2", "--threads", "2" if DRY else "8"]
     for s in sets:
         args += ["--set", s]
-    start = time.time()
-    p = subprocess.Popen([BENCH, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    watch = PeakGPUMemory(p.pid) if not DRY else None
-    out, err = p.communicate(timeout=int(os.environ.get("SUITE_IAP_STEP_TIMEOUT", "540")))
-    peak = watch.stop() if watch else None
-    if p.returncode != 0:
-        raise RuntimeError(f"iap-bench iap-step exit {p.returncode}: {err[-2000:]}")
-    steps = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    steps, peak, wall = bench_runs_with_memory(*args, timeout=int(os.environ.get("SUITE_IAP_STEP_TIMEOUT", "540")))
     last = steps[-1]
-    report = {"steps": steps, "wall_s": round(time.time() - start, 1), "peak_gpu_mib_nvidia_smi": peak,
+    report = {"steps": steps, "wall_s": wall, "peak_gpu_mib_nvidia_smi": peak,
               "tokens_per_s": last["tokens_per_s"], "nemo_rl_tokens_per_s_per_gpu": last["nemo_rl_tokens_per_s_per_gpu"],
               "plan_peak_mib": last["plan_peak_mib"]}
     if peak:
