@@ -56,14 +56,14 @@ public final class DataParallel: @unchecked Sendable {
     /// (`overlapBackward(of:)`).
     private(set) var overlap: OverlappedGradientSum?
 
-    /// Under `ddp` on several ranks, with gradient checkpointing: installs the overlapped
-    /// gradient sum on `model` (its trained parameters) and returns true.
-    func overlapBackward(of model: CausalLM) -> Bool {
-        guard overlapsBackward, strategy == .ddp, let group, model.gradientCheckpointing, model.lora == nil else { return false }
+    /// Under `ddp` on several ranks, with gradient checkpointing (`pass`): the overlapped
+    /// gradient sum of `model`'s trained parameters, which the training passes tell as each
+    /// block's backward pass ends (`TrainingPass.blockHooks`); nil otherwise.
+    func overlapBackward(of model: CausalLM, pass: TrainingPass) -> OverlappedGradientSum? {
+        guard overlapsBackward, strategy == .ddp, let group, pass.gradientCheckpointing, model.lora == nil else { return nil }
         let overlap = OverlappedGradientSum(group: group, parameters: model.parameters, blockCount: model.config.layerCount)
-        model.residency = overlap
         self.overlap = overlap
-        return true
+        return overlap
     }
 
     /// The next backward pass is the update's last (see `OverlappedGradientSum`).

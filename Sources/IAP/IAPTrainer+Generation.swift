@@ -73,6 +73,7 @@ extension IAPTrainer {
     /// Swift 6.3 crashes on this closure).
     func referenceGenerations(_ records: [LaMPQARecord], sampling: (round: Int, first: Int)?) throws -> [GeneratedSequence] {
         var options = GenerationOptions()
+        options.decodeSteps = config.policy.decodeSteps
         options.maxNewTokens = config.rollout.referenceBudget
         options.addStops(of: parts.template)
         var seeds: [UInt64]?

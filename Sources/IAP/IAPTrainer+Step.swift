@@ -92,6 +92,7 @@ extension IAPTrainer {
     /// which rank or batch it lands in.
     func generateRound(_ records: [LaMPQARecord], round: Int, first: Int, judging: GroupJudging) throws -> ([[Int]], [GeneratedSequence]) {
         var options = GenerationOptions()
+        options.decodeSteps = config.policy.decodeSteps
         options.samplesPerPrompt = config.rollout.groupSize
         options.temperature = config.rollout.temperature
         options.topP = config.rollout.topP

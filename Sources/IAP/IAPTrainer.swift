@@ -73,7 +73,10 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
     var fullySharded: FullyShardedModel?
     var referenceSharded: FullyShardedModel?
     /// Whether `ddp`'s gradient sums start during the backward pass (`dist.overlap_backward`).
-    var overlapsGradientSums = false
+    var overlapsGradientSums: Bool { trainingPass.blockHooks != nil }
+    /// How the policy's passes with autograd run (`policy.gradient_checkpointing`, kept
+    /// logits; the overlapped gradient sum's block hooks once distributed).
+    var trainingPass: TrainingPass
 
     /// Makes this trainer one rank of `parallel`, before the first step (and before a
     /// restore): shards the optimizer's state (`zero2`) or the policy's weights too (`fsdp`).
@@ -82,7 +85,7 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
         fullySharded = try parallel.shardedModel(parts.policy, optimizer: optimizer)
         if parts.reference !== parts.policy { referenceSharded = try parallel.shardedFrozenModel(parts.reference) }
         optimizer = fullySharded?.optimizer ?? parallel.optimizer(optimizer)
-        overlapsGradientSums = parallel.overlapBackward(of: parts.policy)
+        trainingPass.blockHooks = parallel.overlapBackward(of: parts.policy, pass: trainingPass)
     }
 
     /// `body` with the policy's weights whole (they are sharded under `fsdp`).
@@ -105,6 +108,7 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
         self.parts = parts
         echo = PromptEcho(parts.prompt)
         optimizer = try config.trainableOptimizer(for: parts.policy)
+        trainingPass = config.trainingPass
         schedule = config.optim.learningRateSchedule(totalSteps: config.run.steps)
         loss = PolicyLoss(config.dapo)
         for answer in try JSONLines.read(ReferenceAnswer.self, from: run.referencePath).records { referenceAnswers[answer.id] = answer }

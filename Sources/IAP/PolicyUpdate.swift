@@ -65,8 +65,8 @@ extension IAPTrainer {
         try autocast {
             try withNoGrad {
                 for i in batches.indices {
-                    if updates > 1 { batches[i].old = try logProbs(parts.policy, batches[i]).logProbs }
-                    if loss.klCoefficient != 0 { batches[i].reference = try logProbs(parts.reference, batches[i]).logProbs }
+                    if updates > 1 { batches[i].old = try logProbs(parts.policy, batches[i], pass: trainingPass).logProbs }
+                    if loss.klCoefficient != 0 { batches[i].reference = try logProbs(parts.reference, batches[i], pass: TrainingPass()).logProbs }
                 }
             }
         }
@@ -119,7 +119,7 @@ extension IAPTrainer {
         var finite = true
         for (index, batch) in batches.enumerated() {
             if index == batches.count - 1 { dataParallel.armGradientSum() }
-            let (logp, batchEntropy) = try logProbs(parts.policy, batch, entropy: true)
+            let (logp, batchEntropy) = try logProbs(parts.policy, batch, pass: trainingPass, entropy: true)
             let result = try loss(
                 logProbs: logp, oldLogProbs: batch.old ?? logp.detach(), referenceLogProbs: batch.reference, advantages: batch.advantages,
                 mask: batch.completion, globalTokens: tokens, globalSequences: sequences, maxLength: config.rollout.maxNewTokens)
@@ -156,13 +156,17 @@ extension IAPTrainer {
             completion: try Tensor.zeros([1, 1], device: device), advantages: try Tensor.zeros([1], device: device))
     }
 
-    /// Per-token log-probs (and entropy) of a micro-batch under `model`, at the rollout temperature.
-    func logProbs(_ model: CausalLM, _ batch: PolicyBatch, entropy: Bool = false) throws(TorchError) -> (logProbs: Tensor, entropy: Tensor?) {
+    /// Per-token log-probs (and entropy) of a micro-batch under `model` run as `pass` says,
+    /// at the rollout temperature.
+    func logProbs(_ model: CausalLM, _ batch: PolicyBatch, pass: TrainingPass, entropy: Bool = false) throws(TorchError) -> (
+        logProbs: Tensor, entropy: Tensor?
+    ) {
         let temperature = config.rollout.temperature
         if let prefix = batch.prefix {
-            return try model.continuationLogProbs(prefix: prefix, continuations: batch.ids, valid: batch.valid, temperature: temperature, entropy: entropy)
+            return try model.continuationLogProbs(
+                prefix: prefix, continuations: batch.ids, valid: batch.valid, temperature: temperature, entropy: entropy, pass: pass)
         }
-        return try model.sequenceLogProbs(ids: batch.ids, valid: batch.valid, temperature: temperature, entropy: entropy)
+        return try model.sequenceLogProbs(ids: batch.ids, valid: batch.valid, temperature: temperature, entropy: entropy, pass: pass)
     }
 
     /// Consecutive rollouts, `optim.micro_batch` at a time (with shared prompts never two

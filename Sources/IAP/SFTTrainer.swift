@@ -147,6 +147,7 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
     /// candidates do not depend on which rank or batch it lands in.
     func candidateAnswers(_ records: [LaMPQARecord], firstIndex: Int) throws -> [GeneratedAnswer] {
         var options = GenerationOptions()
+        options.decodeSteps = config.policy.decodeSteps
         options.samplesPerPrompt = config.sft.samples
         options.temperature = config.sft.temperature
         options.topP = config.sft.topP
@@ -202,7 +203,7 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
         var total = 0.0
         for start in stride(from: 0, to: chosen.count, by: micro) {
             let (ids, valid, target) = try SFTTrainer.batch(Array(chosen[start..<min(start + micro, chosen.count)]), device: parts.policy.device)
-            let logp = try parts.policy.sequenceLogProbs(ids: ids, valid: valid).logProbs
+            let logp = try parts.policy.sequenceLogProbs(ids: ids, valid: valid, pass: config.trainingPass).logProbs
             let loss = try (logp * target).sum() * (-1 / tokens)
             let value = try loss.item()
             guard value.isFinite else { return nil }

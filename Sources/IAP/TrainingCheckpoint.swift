@@ -136,11 +136,15 @@ extension TrainConfig {
         return try base.withNewAdapters(adapters, seed: UInt64(run.seed), dtype: dtype)
     }
 
-    /// The policy made trainable (gradients, `policy.gradient_checkpointing`) and its AdamW
-    /// from `optim.*`; shared by `iap train` and `iap sft`.
+    /// How the trainers run the policy's passes with autograd: `policy.gradient_checkpointing`
+    /// and `policy.kept_logits_mib`.
+    public var trainingPass: TrainingPass {
+        TrainingPass(gradientCheckpointing: policy.gradientCheckpointing, keptLogitsBytes: policy.keptLogitsMiB << 20)
+    }
+
+    /// The policy made trainable (gradients) and its AdamW from `optim.*`; shared by
+    /// `iap train` and `iap sft`.
     public func trainableOptimizer(for policy: CausalLM) throws(TorchError) -> AdamW {
-        policy.gradientCheckpointing = self.policy.gradientCheckpointing
-        policy.keptLogitsBytes = self.policy.keptLogitsMiB << 20
         for p in policy.parameters { _ = try p.tensor.requiresGrad() }
         return AdamW(
             parameters: policy.parameters, learningRate: optim.lr, betas: (optim.beta1, optim.beta2), weightDecay: optim.weightDecay,

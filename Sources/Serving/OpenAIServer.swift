@@ -48,6 +48,8 @@ public final class OpenAIServer: Sendable {
         /// tokens of prefill per decoding step (`GenerationOptions.prefillChunkTokens`), so a
         /// long prompt does not stall the running streams. nil: a prompt prefills whole.
         public var prefillChunkTokens: Int? = 512
+        /// How the decoding steps run (`GenerationOptions.decodeSteps`).
+        public var decodeSteps = DecodeSteps.eager
         /// Requests that may wait for the model; more get 503.
         public var maxWaiting = 256
         /// Seconds a connection may stay without sending a complete request head (idle
@@ -219,6 +221,7 @@ public final class OpenAIServer: Sendable {
         options.seed = chat.seed ?? UInt64.random(in: 0...UInt64.max)
         options.scaffold = settings.scaffold
         options.prefillChunkTokens = settings.prefillChunkTokens
+        options.decodeSteps = settings.decodeSteps
         return options
     }
 

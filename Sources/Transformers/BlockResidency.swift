@@ -19,20 +19,28 @@ public protocol BlockResidency: AnyObject, Sendable {
 
 extension CausalLM {
     /// `body` (block `index` of the stack) applied to `x`, checkpointed when `recompute`,
-    /// with the model's `residency` told before and after.
+    /// with the weights' residency (sharded weights) and the pass's `hooks` (a gradient sum
+    /// overlapping the backward pass) told before and after.
     func runBlock(
-        _ index: Int, _ x: Tensor, recompute: Bool, _ body: @escaping (Tensor) throws(TorchError) -> Tensor
+        _ index: Int, _ x: Tensor, recompute: Bool, hooks: (any BlockResidency)?, _ body: @escaping (Tensor) throws(TorchError) -> Tensor
     ) throws(TorchError) -> Tensor {
-        guard let residency else { return recompute ? try checkpointed(x, body) : try body(x) }
+        let told = [shared.residency, hooks].compactMap { $0 }
+        guard !told.isEmpty else { return recompute ? try checkpointed(x, body) : try body(x) }
         let hooked = { (input: Tensor) throws(TorchError) -> Tensor in
-            try residency.willRun(block: index)
+            for r in told { try r.willRun(block: index) }
             let y = try body(input)
             // Without autograd (inference, or checkpointing's first pass) nothing keeps the
             // weights for later; with it, the backward pass still needs them.
-            if !isGradEnabled { try residency.didRunWithoutGrad(block: index) }
+            if !isGradEnabled { for r in told { try r.didRunWithoutGrad(block: index) } }
             return y
         }
         guard recompute else { return try hooked(x) }
-        return try checkpointed(x, afterBackward: { () throws(TorchError) in try residency.didBackward(block: index) }, hooked)
+        return try checkpointed(x, afterBackward: { () throws(TorchError) in for r in told { try r.didBackward(block: index) } }, hooked)
+    }
+
+    /// Installs `residency` as the gatherer of these weights, now sharded over ranks (every
+    /// view sees it; packing stops).
+    func shard(by residency: any BlockResidency) {
+        shared.shard(by: residency)
     }
 }

@@ -86,7 +86,8 @@ extension CausalLM {
                 samples: options.samplesPerPrompt, tokenizer: tokenizer, stopIds: stopIds, stopStrings: options.stopStrings,
                 scaffold: options.scaffold),
             draws: try UniformDraws(seed: options.seed, perPromptSeeds: perPromptSeeds, samples: options.samplesPerPrompt, device: device),
-            prefixes: prefixes, graphs: decodeSteps == .eager ? nil : DecodeGraphs(mode: decodeSteps))
+            prefixes: prefixes, graphs: options.decodeSteps == .eager ? nil : DecodeGraphs(mode: options.decodeSteps),
+            window: slidingWindowSlots(options))
         func deliver() {
             for prompt in run.state.takeFinishedPrompts() {
                 let samples = run.state.samples
@@ -175,7 +176,8 @@ extension CausalLM {
         let generating = fed.indices.filter { limits[$0] > 0 }
         guard !generating.isEmpty else { return }  // nothing fed, or nothing to generate: empty completions
         run.reserve = max(run.reserve, limits.max() ?? 0)
-        let prefill = try stagePrefill(prompts: generating.map { fed[$0].ids }, reserve: run.reserve, prefixes: run.prefixes)
+        let prefill = try stagePrefill(
+            prompts: generating.map { fed[$0].ids }, reserve: run.reserve, prefixes: run.prefixes, window: run.window)
         run.joining.append(JoiningPrompts(prefill: prefill, numbers: generating.map { first + $0 }))
     }
 
@@ -227,6 +229,8 @@ struct GenerationRun {
     let prefixes: PromptPrefixCache?
     /// The static or graphed decoding steps (nil: eager steps).
     let graphs: DecodeGraphs?
+    /// The layers whose cached keys may be trimmed to their window (nil: none).
+    let window: SlidingWindowSlots?
     /// Keys and values of the rows in `state.rowOf` (nil while no row is generating).
     var cache: KVCache?
     /// Next-token logits of those rows, [rows, vocab].

@@ -1,6 +1,7 @@
+import ModelFormats
 import Torch
 
-/// The decoding steps of one generation run when they are static (`DecodeSteps.staticShapes`)
+/// The decoding steps of one generation run when they are static (`DecodeSteps.static`)
 /// or CUDA graphs of the static step (`.cudaGraphs`).
 ///
 /// A graph records the tensors it reads and writes, so it serves one cache allocation
@@ -39,16 +40,16 @@ final class DecodeGraphs {
         let positions = state.rowOf.map { state.nextPosition[$0] - 1 }
         let logits: Tensor
         switch mode {
-        case .eager, .staticShapes:
+        case .eager, .static:
             let inputs = try StaticDecodeInputs(rows: cache.batch, slots: slots, device: model.device)
             try inputs.set(ids: ids, positions: positions, slot: cache.length)
             logits = try model.staticDecodeStep(inputs, cache: cache)
-        case .cudaGraphs(let plugin):
+        case .cudaGraphs:
             let key = Key(cache: ObjectIdentifier(cache), allocation: cache.allocation, rows: cache.batch, slots: slots)
             if let any = graphs.keys.first, any.cache != key.cache || any.allocation != key.allocation { graphs.removeAll() }
             let captured: Captured
             if let known = graphs[key] { captured = known } else {
-                captured = try capture(model: model, cache: cache, plugin: plugin, key: key, ids: ids, positions: positions)
+                captured = try capture(model: model, cache: cache, key: key, ids: ids, positions: positions)
             }
             try captured.inputs.set(ids: ids, positions: positions, slot: cache.length)
             try captured.graph.replay()
@@ -61,11 +62,11 @@ final class DecodeGraphs {
     /// Records the static step for `key` (its warm-up run writes this step's slot, which the
     /// replay that follows writes again with the same values).
     private func capture(
-        model: CausalLM, cache: KVCache, plugin: String, key: Key, ids: [Int], positions: [Int]
+        model: CausalLM, cache: KVCache, key: Key, ids: [Int], positions: [Int]
     ) throws(TorchError) -> Captured {
         let inputs = try StaticDecodeInputs(rows: key.rows, slots: key.slots, device: model.device)
         try inputs.set(ids: ids, positions: positions, slot: cache.length)
-        let graph = try CUDAGraph(plugin: plugin, device: model.device)
+        let graph = try CUDAGraph(plugin: GPUBundle.cudaGraphsPlugin, device: model.device)
         let logits = try graph.capture { () throws(TorchError) -> Tensor in try model.staticDecodeStep(inputs, cache: cache) }
         let captured = Captured(graph: graph, inputs: inputs, logits: logits)
         graphs[key] = captured

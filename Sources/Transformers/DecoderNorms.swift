@@ -1,42 +1,47 @@
 import ModelFormats
 import Torch
 
-/// Gemma 3's extra norms in a decoder block (Llama has none of these): RMSNorm over each
-/// head of the queries and keys before RoPE, on the attention output, and on the MLP output
-/// — each sub-layer's output is normed before the residual add. (Its pre-MLP norm,
-/// `pre_feedforward_layernorm`, takes the place of Llama's `post_attention_layernorm`.)
-struct GemmaBlockNorms {
-    /// [head_dim] each.
+/// RMSNorm over each head of the queries and keys before RoPE (`DecoderFeatures.queryKeyNorms`:
+/// Gemma 3, Qwen3), [head_dim] each.
+struct QueryKeyNorms {
     let query: Tensor
     let key: Tensor
-    /// [hidden] each.
-    let attentionOutput: Tensor
-    let feedforwardOutput: Tensor
+}
 
-    var tensors: [Tensor] { [query, key, attentionOutput, feedforwardOutput] }
+/// Norms on each sub-layer's output before its residual add (`DecoderFeatures.sandwichNorms`:
+/// Gemma 3), [hidden] each. (The block's pre-MLP norm, `pre_feedforward_layernorm`, then
+/// takes the place of Llama's `post_attention_layernorm`.)
+struct SublayerOutputNorms {
+    let attention: Tensor
+    let feedforward: Tensor
 }
 
 extension CausalLMConfig {
-    /// RMSNorm over the last dimension (`size`): x·w, or Gemma's x·(1 + w) (weights as
-    /// Hugging Face stores them: the offset is not in the file). Gemma's is computed in
+    /// RMSNorm over the last dimension (`size`): x·w, or x·(1 + w) with `features.normOffset`
+    /// (Gemma; weights as Hugging Face stores them: the offset is not in the file), computed in
     /// float32 — the 1 added to the float32 weight, the product too — and cast back to x's
     /// dtype at the end, as transformers' Gemma3RMSNorm does: adding 1 in bfloat16 rounds
     /// every offset weight (bfloat16 keeps 8 bits: 1 + w loses w's low bits).
     func norm(_ x: Tensor, _ weight: Tensor, size: Int) throws(TorchError) -> Tensor {
-        guard gemma != nil else { return try x.rmsNorm([size], weight: weight, eps: rmsNormEps) }
+        guard features.normOffset else { return try x.rmsNorm([size], weight: weight, eps: rmsNormEps) }
         let dtype = x.dtype
         guard dtype != .float32 else { return try x.rmsNorm([size], weight: try weight.to(.float32) + 1, eps: rmsNormEps) }
         return try x.to(.float32).rmsNorm([size], weight: try weight.to(.float32) + 1, eps: rmsNormEps).to(dtype)
     }
 
-    /// The MLP's gate activation: SiLU (Llama) or GELU with the tanh approximation (Gemma).
+    /// The MLP's gate activation (`hidden_act`): SiLU, or GELU (exact, or with the tanh
+    /// approximation: `gelu_tanh`, `gelu_pytorch_tanh`).
     func activate(_ gate: Tensor) throws(TorchError) -> Tensor {
-        gemma == nil ? try gate.silu() : try gate.gelu(approximate: hiddenAct != "gelu")
+        switch hiddenAct {
+        case "silu", "swish": try gate.silu()
+        default: try gate.gelu(approximate: hiddenAct != "gelu")
+        }
     }
 
-    /// Gemma scales embeddings by √hidden, rounded to the weights' dtype as transformers does.
+    /// √hidden with `features.scaledEmbeddings`, rounded to the weights' dtype as
+    /// transformers does; nil without.
     func embeddingScale(_ dtype: DType) -> Double? {
-        guard gemma != nil else { return nil }
+        guard features.scaledEmbeddings else { return nil }
         let scale = Double(hiddenSize).squareRoot()
         switch dtype {
         case .bfloat16:

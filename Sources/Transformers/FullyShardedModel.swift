@@ -4,7 +4,7 @@ import Torch
 /// block and one for the rest (embedding, final norm, head). A block's unit is gathered just
 /// before the block runs and freed after it (again for gradient checkpointing's recompute,
 /// with its gradient reduce-scattered as soon as the block's backward pass is done); the
-/// rest is gathered for a whole update. Installed as the model's `residency`; the sharded
+/// rest is gathered for a whole update. Installed as the residency of the model's weights; the sharded
 /// optimizer (`optimizer`) holds the shards and steps them.
 ///
 /// Between uses a rank keeps 1/N of the weights (as float32 masters) and of AdamW's state.
@@ -32,8 +32,7 @@ public final class FullyShardedModel: BlockResidency, @unchecked Sendable {
         optimizer = try ShardedAdamW(parameters: rule.parameters, group: group, rule: rule, units: units)
         blockUnits = Array(0..<blocks)
         rootUnit = blocks
-        model.usesPackedInference = false  // packed copies would be a second whole model
-        model.residency = self
+        model.shard(by: self)
     }
 
     /// A frozen model (a reference) sharded the same way: its shards are only gathered,

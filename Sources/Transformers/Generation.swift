@@ -35,6 +35,13 @@ public struct GenerationOptions: Sendable {
     /// not stalled by a long prompt (nil: a joining prompt prefills whole in one step).
     /// Greedy outputs do not change; a run drawing from one shared seed samples differently.
     public var prefillChunkTokens: Int?
+    /// How the decoding steps run: eager; static shapes; or as CUDA graphs (`DecodeSteps`),
+    /// which keep every slot of the cache (no trimmed windows).
+    public var decodeSteps = DecodeSteps.eager
+    /// Whether the KV cache keeps only the window of sliding-window layers (memory about
+    /// one window per such layer instead of the whole sequence). On by default; off keeps
+    /// every slot, as a reference for tests.
+    public var trimsSlidingWindowCache = true
 
     public init() {}
 }
@@ -105,6 +112,9 @@ extension CausalLM {
         try checkPrompts(prompts, firstIndex: 0)
         guard options.maxNewTokens >= 0, options.samplesPerPrompt >= 1 else {
             throw TorchError(operation: "generate", message: "maxNewTokens must be ≥ 0 and samplesPerPrompt ≥ 1")
+        }
+        if options.decodeSteps == .cudaGraphs, case .cpu = device {
+            throw TorchError(operation: "generate", message: "decode steps cuda_graphs need a CUDA device; the model is on the CPU (use eager or static)")
         }
         if let chunk = options.prefillChunkTokens, chunk < 1 {
             throw TorchError(operation: "generate", message: "prefillChunkTokens must be at least 1 (nil: no chunking), not \(chunk)")

@@ -18,7 +18,7 @@ public enum GenerationMemory {
     }
 
     /// Peak bytes of one sequence's keys and values; `windowed`: sliding-window layers keep
-    /// only their window (`CausalLM.trimsSlidingWindowCache`) — once the prompt is in, when
+    /// only their window (`GenerationOptions.trimsSlidingWindowCache`) — once the prompt is in, when
     /// not `includingPrefill` (the prefill holds the whole prompt's keys in every layer).
     public static func kvCacheBytes(
         config: CausalLMConfig, dtype: DType, promptTokens: Int, maxNewTokens: Int, windowed: Bool = true, includingPrefill: Bool = true

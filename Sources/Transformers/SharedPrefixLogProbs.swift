@@ -13,8 +13,10 @@ extension CausalLM {
     /// - `continuations`: [G, C] int64, right-padded; `valid` [G, C] bool (nil: no padding).
     ///   Padded positions get meaningless values; mask them.
     /// - `entropy`: also the entropy of each position's distribution (no gradient).
+    /// - `pass`: the trainer's gradient checkpointing, kept logits and block hooks.
     public func continuationLogProbs(
-        prefix: Tensor, continuations: Tensor, valid: Tensor?, temperature: Double = 1, chunk: Int = 128, entropy wantEntropy: Bool = false
+        prefix: Tensor, continuations: Tensor, valid: Tensor?, temperature: Double = 1, chunk: Int = 128, entropy wantEntropy: Bool = false,
+        pass: TrainingPass = TrainingPass()
     ) throws(TorchError) -> (logProbs: Tensor, entropy: Tensor?) {
         let p = prefix.shape[0]
         let g = continuations.shape[0]
@@ -38,7 +40,7 @@ extension CausalLM {
         // Prefix and continuations travel as one [1, P + G·C, hidden] tensor so a block can be
         // recomputed by gradient checkpointing from a single input.
         var x = try Tensor.cat([try embed(prefix.unsqueeze(0)), try embed(continuations).reshape([1, g * c, h])], dim: 1)
-        let recompute = gradientCheckpointing && isGradEnabled
+        let recompute = pass.gradientCheckpointing && isGradEnabled
         if recompute && !x.requiresGrad { x = try x.detach().requiresGrad() }  // see hiddenStates
         let config = config
         let scale = config.attentionScale
@@ -61,18 +63,18 @@ extension CausalLM {
                 let continuationOut = try layer.finish(xc, attended: continuationAttention, config: config)
                 return try Tensor.cat([prefixOut, try continuationOut.reshape([1, g * c, h])], dim: 1)
             }
-            x = try runBlock(i, x, recompute: recompute, block)
+            x = try runBlock(i, x, recompute: recompute, hooks: pass.blockHooks, block)
         }
         return try continuationHead(
             config.norm(x, finalNorm, size: h), prefix: p, continuations: continuations, temperature: temperature, chunk: chunk,
-            entropy: wantEntropy)
+            entropy: wantEntropy, keptLogitsBytes: pass.keptLogitsBytes)
     }
 
     /// The head's log-probs [G, C] (and entropies) of the continuations from the blocks'
     /// normed output x [1, P + G·C, hidden]: token t of continuation g is predicted from the
     /// prefix's last state (t = 0) or from the continuation's state t − 1.
     private func continuationHead(
-        _ x: Tensor, prefix p: Int, continuations: Tensor, temperature: Double, chunk: Int, entropy wantEntropy: Bool
+        _ x: Tensor, prefix p: Int, continuations: Tensor, temperature: Double, chunk: Int, entropy wantEntropy: Bool, keptLogitsBytes: Int
     ) throws(TorchError) -> (logProbs: Tensor, entropy: Tensor?) {
         let (g, c, h) = (continuations.shape[0], continuations.shape[1], config.hiddenSize)
         let last = try x.narrow(dim: 1, start: p - 1, length: 1).expand([g, 1, h])

@@ -29,17 +29,26 @@ struct StagedPrefill {
 }
 
 extension CausalLM {
+    /// The layers whose cached keys a generation with `options` may trim to their window,
+    /// nil when none (static and graphed steps keep every slot).
+    func slidingWindowSlots(_ options: GenerationOptions) -> SlidingWindowSlots? {
+        guard options.trimsSlidingWindowCache, options.decodeSteps == .eager, let size = config.slidingWindow, config.slidingLayers.contains(true)
+        else { return nil }
+        return SlidingWindowSlots(size: size, layers: (0..<config.layerCount).map(config.slides))
+    }
+
     /// Sets up the prefill of `prompts` into a new cache with `reserve` free slots after the
     /// longest, reusing what `prefixes` remembers: prompts that all equal a remembered one
     /// run no column; prompts that all start with a remembered prefix run only what follows.
-    func stagePrefill(prompts: [[Int]], reserve: Int, prefixes: PromptPrefixCache?) throws(TorchError) -> StagedPrefill {
+    /// `window`: the sliding-window layers whose cache keeps only their window (nil: none).
+    func stagePrefill(prompts: [[Int]], reserve: Int, prefixes: PromptPrefixCache?, window: SlidingWindowSlots?) throws(TorchError) -> StagedPrefill {
         let longest = prompts.map(\.count).max() ?? 0
         let cache = try KVCache(
             layers: config.layerCount, batch: prompts.count, kvHeads: config.kvHeadCount, headDim: config.headDim,
-            capacity: longest + reserve, dtype: dtype, device: device, window: slidingWindowSlots)
+            capacity: longest + reserve, dtype: dtype, device: device, window: window)
         // Windowed layers mask by slot distance, so the rests may not be left-padded behind a
         // prefix (a gap of padding would shift their windows): reuse needs equal lengths there.
-        let windowed = slidingWindowSlots?.layers.contains(true) == true
+        let windowed = window?.layers.contains(true) == true
         let match = prefixes == nil || (windowed && Set(prompts.map(\.count)).count > 1) ? nil : prefixes?.match(prompts)
         if let match { try cache.fill(prefixKeys: match.entry.keys, prefixValues: match.entry.values, length: match.length) }
         cache.holdsWindowedSlots = prefixes != nil  // (remembered at the end: `finishPrefill`)
@@ -97,12 +106,5 @@ extension CausalLM {
         }
         staged.cache.holdsWindowedSlots = false
         return (staged.cache, try CausalLM.repeatForSamples(samples, prompts: staged.rows, cache: staged.cache, logits: logits))
-    }
-
-    /// Prefills `prompts` whole (`stagePrefill`, every column in one pass, `finishPrefill`).
-    func prefillNew(prompts: [[Int]], samples: Int, reserve: Int, prefixes: PromptPrefixCache?) throws(TorchError) -> (KVCache, Tensor) {
-        var staged = try stagePrefill(prompts: prompts, reserve: reserve, prefixes: prefixes)
-        try prefillColumns(&staged, count: staged.remaining)
-        return try finishPrefill(staged, samples: samples, prefixes: prefixes)
     }
 }

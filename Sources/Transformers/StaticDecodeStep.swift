@@ -1,19 +1,6 @@
 import ModelFormats
 import Torch
 
-/// How generation runs its decoding steps.
-public enum DecodeSteps: Sendable, Equatable {
-    /// Eager, attending over the cache's filled slots (shapes change every step).
-    case eager
-    /// The step CUDA graphs record — static shapes, the slot written given as a device tensor,
-    /// attention over a bucket of slots masked by validity — run eagerly: what the graphs
-    /// replay, checkable on any device.
-    case staticShapes
-    /// CUDA graphs of the static step (`DecodeGraphs`), through iap's plugin at `plugin`
-    /// (gpu/libiap_cuda_graphs.so).
-    case cudaGraphs(plugin: String)
-}
-
 /// The static step's inputs, on the device and rewritten in place before every step, so that
 /// a captured graph reads the new values: token ids and positions [rows, 1] (int64), the
 /// slot the step writes [1] (int64); `slots` is how many leading slots attention reads.

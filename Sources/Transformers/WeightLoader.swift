@@ -42,9 +42,11 @@ public struct WeightLoader {
             let permuteQK: Bool
             let heads: Int
             let kvHeads: Int
-            // llama.cpp stores Gemma's norm weights with the 1 of x·(1 + w) added.
-            let normOffset = file["general.architecture"]?.stringValue == "gemma3"
+            // llama.cpp stores offset norms' weights (Gemma) with the 1 of x·(1 + w) added.
+            var normOffset = false
+            var sandwichNorms = false
             if case .causalLM(let config) = files.config {
+                (normOffset, sandwichNorms) = (config.features.normOffset, config.features.sandwichNorms)
                 permuteQK = file["general.architecture"]?.stringValue == "llama"
                 heads = config.headCount
                 kvHeads = config.kvHeadCount
@@ -54,7 +56,7 @@ public struct WeightLoader {
                 kvHeads = 1
             }
             for tensor in file.tensors {
-                guard let name = WeightLoader.huggingFaceName(gguf: tensor.name, gemma: normOffset) else { continue }
+                guard let name = WeightLoader.huggingFaceName(gguf: tensor.name, sandwichNorms: sandwichNorms) else { continue }
                 let values: [Float]
                 do { values = try file.dequantize(tensor) } catch {
                     throw ModelLoadError(source: error.path, reason: error.reason)
@@ -108,10 +110,10 @@ public struct WeightLoader {
         return name
     }
 
-    /// GGUF tensor name → Hugging Face name (nil for tensors the model does not use). Gemma's
-    /// blocks have four norms: `post_attention_norm` is its attention-output norm and
-    /// `ffn_norm` its pre-MLP one.
-    static func huggingFaceName(gguf name: String, gemma: Bool = false) -> String? {
+    /// GGUF tensor name → Hugging Face name (nil for tensors the model does not use). Blocks
+    /// with sandwich norms (Gemma) have four: `post_attention_norm` is the attention-output
+    /// norm and `ffn_norm` the pre-MLP one.
+    static func huggingFaceName(gguf name: String, sandwichNorms: Bool = false) -> String? {
         switch name {
         case "token_embd.weight": return "model.embed_tokens.weight"
         case "output_norm.weight": return "model.norm.weight"
@@ -131,7 +133,7 @@ public struct WeightLoader {
         case "ffn_up": module = "mlp.up_proj"
         case "ffn_down": module = "mlp.down_proj"
         case "attn_norm": module = "input_layernorm"
-        case "ffn_norm": module = gemma ? "pre_feedforward_layernorm" : "post_attention_layernorm"
+        case "ffn_norm": module = sandwichNorms ? "pre_feedforward_layernorm" : "post_attention_layernorm"
         case "post_attention_norm": module = "post_attention_layernorm"
         case "post_ffw_norm": module = "post_feedforward_layernorm"
         case "attn_q_norm": module = "self_attn.q_norm"

@@ -39,7 +39,7 @@ extension BenchCommand {
         var wholeWindowCache = false
 
         @Option(parsing: .upToNextOption, help: "Decoding steps to measure, one after another: eager, static, cuda-graphs.")
-        var decodeSteps: [DecodeStepsFlag] = [.eager]
+        var decodeSteps: [DecodeSteps] = [.eager]
 
         func run() throws {
             Torch.threads = threads
@@ -48,8 +48,6 @@ extension BenchCommand {
             let files = try CLI.openModel(model)
             let tokenizer = try CLI.loadTokenizer(files)
             let lm = try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device)
-            lm.trimsSlidingWindowCache = !wholeWindowCache
-            let modes = try decodeSteps.map { ($0, try $0.steps(device: runtime.device)) }
             let rendered = try files.chatTemplate().render([ChatMessage(.user, benchmarkPrompt)], addGenerationPrompt: true)
             var prompt = tokenizer.encode(rendered)
             if let promptTokens {
@@ -61,9 +59,10 @@ extension BenchCommand {
             options.maxNewTokens = newTokens
             options.stopAtEOS = false
             options.seed = 1
+            options.trimsSlidingWindowCache = !wholeWindowCache
             var first: [[Int]]?
-            for (flag, mode) in modes {
-                lm.decodeSteps = mode
+            for mode in decodeSteps {
+                options.decodeSteps = mode
                 // Warm-up (allocator, kernels).
                 var warm = options
                 warm.maxNewTokens = 4
@@ -83,17 +82,17 @@ extension BenchCommand {
                 BenchResult.print(
                     BenchResult.Generate(
                         batch: batch, newTokens: newTokens, promptTokens: prompt.count, threads: threads, dtype: dtype, device: device,
-                        decodeSteps: flag.rawValue, sequencesAsFirst: same,
+                        decodeSteps: mode.flagSpelling, sequencesAsFirst: same,
                         tokens: produced, seconds: rounded(s, 2), tokensPerS: rounded(Double(produced) / s, 1),
-                        decodeKVCacheMiB: rounded(Double(batch * kvBytes(lm, promptTokens: prompt.count)) / 1_048_576, 1)))
+                        decodeKVCacheMiB: rounded(Double(batch * kvBytes(lm, promptTokens: prompt.count, options: options)) / 1_048_576, 1)))
             }
         }
 
         /// Bytes of one sequence's KV cache at its longest while decoding.
-        private func kvBytes(_ lm: CausalLM, promptTokens: Int) -> Int {
+        private func kvBytes(_ lm: CausalLM, promptTokens: Int, options: GenerationOptions) -> Int {
             GenerationMemory.kvCacheBytes(
-                config: lm.config, dtype: lm.dtype, promptTokens: promptTokens, maxNewTokens: newTokens, windowed: lm.trimsSlidingWindowCache && lm.decodeSteps == .eager,
-                includingPrefill: false)
+                config: lm.config, dtype: lm.dtype, promptTokens: promptTokens, maxNewTokens: newTokens,
+                windowed: options.trimsSlidingWindowCache && options.decodeSteps == .eager, includingPrefill: false)
         }
     }
 
@@ -140,8 +139,7 @@ extension BenchCommand {
             Torch.keepFreedMemory()
             let runtime = try CLI.runtime(dtype: dtype, device: device)
             let lm = try BenchModel.load(model, dtype: runtime.dtype, device: runtime.device)
-            lm.gradientCheckpointing = checkpointing
-            lm.keptLogitsBytes = keptLogitsMib << 20
+            let pass = TrainingPass(gradientCheckpointing: checkpointing, keptLogitsBytes: keptLogitsMib << 20)
             for p in lm.parameters { _ = try p.tensor.requiresGrad() }
             let ids = try Tensor.randint(0, lm.config.vocabSize, [batch, length], generator: Generator(seed: 0)).to(runtime.device)
             let mixed: DType? = switch autocast {
@@ -152,7 +150,7 @@ extension BenchCommand {
             }
             func step() throws {
                 try withAutocast(mixed, device: runtime.device) {
-                    let (logProbs, _) = try lm.sequenceLogProbs(ids: ids, valid: nil)
+                    let (logProbs, _) = try lm.sequenceLogProbs(ids: ids, valid: nil, pass: pass)
                     try logProbs.mean().neg().backward()
                 }
                 for p in lm.parameters { try p.tensor.zeroGrad() }
@@ -162,7 +160,7 @@ extension BenchCommand {
             let clock = ContinuousClock()
             var best = Double.infinity
             for _ in 0..<max(steps, 1) { best = min(best, seconds(try clock.measure { try step() })) }
-            if let p = sharedPrefix { try timeSharedPrefix(lm, ids: ids, prompt: p) }
+            if let p = sharedPrefix { try timeSharedPrefix(lm, ids: ids, prompt: p, pass: pass) }
             let tokens = batch * length
             var usage = rusage()
             getrusage(RUSAGE_SELF.rawValue, &usage)
@@ -175,7 +173,7 @@ extension BenchCommand {
         /// The same sequences as one group — a common prompt of `p` tokens, then continuations
         /// of length − p, the loss over the continuations only — through the plain and the
         /// shared-prompt forward; prints both and the ratio.
-        private func timeSharedPrefix(_ lm: CausalLM, ids: Tensor, prompt p: Int) throws {
+        private func timeSharedPrefix(_ lm: CausalLM, ids: Tensor, prompt p: Int, pass: TrainingPass) throws {
             let clock = ContinuousClock()
             guard p >= 1, p < length else { throw CLI.failure("--shared-prefix must be between 1 and length − 1") }
             let prompt = try ids.narrow(dim: 1, start: 0, length: p)
@@ -183,12 +181,12 @@ extension BenchCommand {
             let prefix = try prompt.narrow(dim: 0, start: 0, length: 1).reshape([p])
             let continuations = try ids.narrow(dim: 1, start: p, length: length - p).contiguous()
             func plainStep() throws {
-                let (logProbs, _) = try lm.sequenceLogProbs(ids: grouped, valid: nil)
+                let (logProbs, _) = try lm.sequenceLogProbs(ids: grouped, valid: nil, pass: pass)
                 try logProbs.narrow(dim: 1, start: p - 1, length: length - p).mean().neg().backward()
                 for p in lm.parameters { try p.tensor.zeroGrad() }
             }
             func sharedStep() throws {
-                let (logProbs, _) = try lm.continuationLogProbs(prefix: prefix, continuations: continuations, valid: nil)
+                let (logProbs, _) = try lm.continuationLogProbs(prefix: prefix, continuations: continuations, valid: nil, pass: pass)
                 try logProbs.mean().neg().backward()
                 for p in lm.parameters { try p.tensor.zeroGrad() }
             }

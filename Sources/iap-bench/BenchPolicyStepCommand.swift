@@ -59,8 +59,7 @@ extension BenchCommand {
                 let policy = loraR > 0 ? try base.withNewAdapters(config, seed: 0) : base
                 let reference = loraR > 0 ? policy.withoutAdapters() : try BenchModel.load(model, dtype: runtime.dtype, device: runtime.device)
                 for p in policy.parameters { _ = try p.tensor.requiresGrad() }
-                policy.gradientCheckpointing = checkpointing
-                policy.keptLogitsBytes = keptLogitsMib << 20
+                let pass = TrainingPass(gradientCheckpointing: checkpointing, keptLogitsBytes: keptLogitsMib << 20)
                 let optimizer = AdamW(parameters: policy.parameters, learningRate: 1e-5)
                 let ids = try Tensor.randint(0, policy.config.vocabSize, [batch, length], generator: Generator(seed: 0)).to(runtime.device)
                 func step() throws {
@@ -68,7 +67,7 @@ extension BenchCommand {
                     // the CPU it packs its weights, as generating does) and the reference's.
                     _ = try withNoGrad { try policy.sequenceLogProbs(ids: ids, valid: nil).logProbs }
                     let old = try withNoGrad { try reference.sequenceLogProbs(ids: ids, valid: nil).logProbs }
-                    let (logProbs, _) = try policy.sequenceLogProbs(ids: ids, valid: nil)
+                    let (logProbs, _) = try policy.sequenceLogProbs(ids: ids, valid: nil, pass: pass)
                     try ((logProbs - old).square().mean() - logProbs.mean()).backward()
                     _ = try clipGradientNorm(policy.parameters.map(\.tensor), maxNorm: 1)
                     try optimizer.step()

@@ -29,7 +29,7 @@ extension BenchCommand {
         @Option(help: "Device: cpu, cuda[:N], or auto (a GPU when one can be used).")
         var device = "cpu"
         @Option(help: "Decoding steps: eager, static or cuda-graphs (joins into finished rows and grown caches exercise the graphs' re-captures).")
-        var decodeSteps: DecodeStepsFlag = .eager
+        var decodeSteps: DecodeSteps = .eager
 
         func run() throws {
             Torch.threads = threads
@@ -38,13 +38,13 @@ extension BenchCommand {
             let files = try CLI.openModel(model)
             let tokenizer = try CLI.loadTokenizer(files)
             let lm = try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device)
-            lm.decodeSteps = try decodeSteps.steps(device: runtime.device)
             let prompt = tokenizer.encode(try files.chatTemplate().render([ChatMessage(.user, benchmarkPrompt)], addGenerationPrompt: true))
             // Group k's length: spread evenly over the range, in a fixed shuffled order (long
             // and short groups mixed, as a round's questions come).
             let step = groups > 1 ? Double(maxTokens - minTokens) / Double(groups - 1) : 0
             let lengths = (0..<groups).map { minTokens + Int((Double(($0 * 5) % groups) * step).rounded()) }
             var options = GenerationOptions()
+            options.decodeSteps = decodeSteps
             options.samplesPerPrompt = groupSize
             options.stopAtEOS = false
             options.maxNewTokens = maxTokens
@@ -67,7 +67,7 @@ extension BenchCommand {
                 results[batching] = seconds(elapsed)
                 BenchResult.print(
                     BenchResult.Rollouts(
-                        batching: batching.rawValue, decodeSteps: decodeSteps.rawValue, groups: groups, groupSize: groupSize, maxRows: maxRows, minTokens: minTokens,
+                        batching: batching.rawValue, decodeSteps: decodeSteps.flagSpelling, groups: groups, groupSize: groupSize, maxRows: maxRows, minTokens: minTokens,
                         maxTokens: maxTokens, threads: threads, device: device, tokens: produced, seconds: rounded(seconds(elapsed), 2),
                         tokensPerS: rounded(Double(produced) / seconds(elapsed), 1)))
             }

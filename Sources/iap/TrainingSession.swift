@@ -159,18 +159,7 @@ enum TrainingSession {
     }
 
     /// $IAP_NCCL_PLUGIN, else libiap_nccl.so beside this executable.
-    static func ncclPlugin() -> String { CLI.gpuPlugin("libiap_nccl.so", variable: "IAP_NCCL_PLUGIN") }
-
-    /// `policy.decode_steps` for a model on `device` (the config check already refused
-    /// cuda_graphs off CUDA).
-    static func decodeSteps(_ cfg: TrainConfig, device: Device) throws -> DecodeSteps {
-        let flag: DecodeStepsFlag = switch cfg.policy.decodeSteps {
-        case .eager: .eager
-        case .static: .static
-        case .cudaGraphs: .cudaGraphs
-        }
-        do { return try flag.steps(device: device) } catch { throw CLI.failure("policy.decode_steps: \(error)") }
-    }
+    static func ncclPlugin() -> String { GPUBundle.library("libiap_nccl.so", variable: "IAP_NCCL_PLUGIN") }
 
     /// The tensor engine as a training run wants it: freed buffers kept for reuse, the global
     /// generators seeded by `run.seed`, deterministic algorithms when `run.deterministic`.

@@ -79,7 +79,7 @@ import Torch
         let rollouts = kept.flatMap { $0 }
         var (batches, tokens) = try trainer.microBatches(rollouts)
         let policy = trainer.parts.policy
-        try withNoGrad { for i in batches.indices { batches[i].reference = try trainer.logProbs(trainer.parts.reference, batches[i]).logProbs } }
+        try withNoGrad { for i in batches.indices { batches[i].reference = try trainer.logProbs(trainer.parts.reference, batches[i], pass: trainer.trainingPass).logProbs } }
         var norms: [Double] = []
         var entropies: [Double] = []
         for mode in [nil, DType.bfloat16] {

@@ -24,7 +24,7 @@ func writeFile(_ path: String, _ text: String) throws {
     @Test func missingKeysGetTransformersDefaults() throws {
         let data = try Data(contentsOf: configFixtures.appendingPathComponent("cases.json"))
         let cases = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
-        #expect(cases.count == 8)
+        #expect(cases.count == 10)
         for (i, item) in cases.enumerated() {
             let input = try JSONSerialization.data(withJSONObject: item["input"]!)
             let expected = try #require(item["expected"] as? [String: Any])
@@ -50,6 +50,7 @@ func writeFile(_ path: String, _ text: String) throws {
                 }
                 #expect(c.outputBias == (expected["attention_bias"] as? Bool), "case \(i)")
                 if c.family == .qwen2 { #expect(c.qkvBias) }
+                if c.family == .qwen3 { #expect(c.qkvBias == c.outputBias && c.features.queryKeyNorms, "case \(i)") }
             case .bert(let b):
                 #expect(b.vocabSize == int("vocab_size") && b.hiddenSize == int("hidden_size"), "case \(i)")
                 #expect(b.layerCount == int("num_hidden_layers") && b.headCount == int("num_attention_heads"), "case \(i)")
@@ -57,6 +58,16 @@ func writeFile(_ path: String, _ text: String) throws {
                 #expect(b.layerNormEps == double("layer_norm_eps") && b.typeVocabSize == int("type_vocab_size"))
             case .deberta: Issue.record("case \(i): not a DeBERTa fixture")
             }
+        }
+    }
+
+    /// Qwen3's sliding-window layers are refused naming the key, not run as full attention.
+    @Test func qwen3SlidingWindowIsRefusedByName() throws {
+        let json = #"{"model_type": "qwen3", "hidden_size": 64, "num_attention_heads": 4, "use_sliding_window": true, "sliding_window": 8}"#
+        #expect {
+            try ModelConfig.parse(json: json, source: "qwen3.json")
+        } throws: { error in
+            "\(error)".contains("use_sliding_window") && "\(error)".contains("qwen3.json")
         }
     }
 

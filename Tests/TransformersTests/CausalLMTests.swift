@@ -35,7 +35,7 @@ enum SmolLM {
 @Suite struct CausalLMTests {
     /// Random-weight checkpoints from transformers: a batch of two left-padded sequences,
     /// logits at every real position within 1e-4.
-    @Test(arguments: ["tiny-qwen2", "tiny-llama3", "tiny-gemma3", "tiny-mistral"])
+    @Test(arguments: ["tiny-qwen2", "tiny-llama3", "tiny-gemma3", "tiny-mistral", "tiny-qwen3"])
     func tinyCheckpointLogitsMatchTransformers(name: String) throws {
         let files = try ModelFiles(path: modelFixtures.appendingPathComponent(name).path)
         let model = try CausalLM.load(files)

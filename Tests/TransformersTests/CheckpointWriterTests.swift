@@ -38,9 +38,10 @@ import Torch
         #expect(try reopened.chatTemplate().family == files.chatTemplate().family)
     }
 
-    /// Gemma 3 (window, per-layer-type RoPE, query scale) and Mistral (window) configs and
-    /// weights survive our Hugging Face folder: same config, same logits.
-    @Test(arguments: ["tiny-gemma3", "tiny-mistral"])
+    /// Gemma 3 (window, per-layer-type RoPE, query scale), Mistral (window) and Qwen3 (q/k
+    /// norms, head_dim apart) configs and weights survive our Hugging Face folder: same
+    /// config, same logits.
+    @Test(arguments: ["tiny-gemma3", "tiny-mistral", "tiny-qwen3"])
     func slidingWindowModelsRoundTrip(name: String) throws {
         let model = try CausalLM.load(ModelFiles(path: modelFixtures.appendingPathComponent(name).path))
         let tokenizer = try Tokenizer.load(

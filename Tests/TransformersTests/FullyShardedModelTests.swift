@@ -14,10 +14,10 @@ import Torch
     static let path = modelFixtures.appendingPathComponent("tiny-qwen2").path
 
     /// Rank r's micro-batch loss: its continuations' log-probs, summed.
-    static func loss(_ model: CausalLM, rank: Int) throws -> Tensor {
+    static func loss(_ model: CausalLM, rank: Int, pass: TrainingPass = TrainingPass()) throws -> Tensor {
         let prefix = try Tensor((0..<9).map { Int64(($0 * 29 + 7 * rank + 3) % 300) }, shape: [9])
         let continuations = try Tensor((0..<10).map { Int64(($0 * 13 + 41 * rank + 1) % 300) }, shape: [2, 5])
-        return try model.continuationLogProbs(prefix: prefix, continuations: continuations, valid: nil).logProbs.sum()
+        return try model.continuationLogProbs(prefix: prefix, continuations: continuations, valid: nil, pass: pass).logProbs.sum()
     }
 
     static func flatWeights(_ model: CausalLM) throws -> [String: [Float]] {
@@ -42,7 +42,6 @@ import Torch
             let group = try ProcessGroup(
                 gloo: Rendezvous(host: "127.0.0.1", port: port, rank: rank, worldSize: 2, localRank: rank), timeoutSeconds: 60, bindHost: "127.0.0.1")
             let model = try CausalLM.load(ModelFiles(path: Self.path))
-            model.gradientCheckpointing = true
             for p in model.parameters { _ = try p.tensor.requiresGrad() }
             let sharded = try FullyShardedModel(model: model, group: group, rule: AdamW(parameters: model.parameters, learningRate: 1e-2))
             var empty = model.parameters.allSatisfy { $0.tensor.count == 0 }
@@ -54,7 +53,7 @@ import Torch
             }
             empty = empty && model.parameters.allSatisfy { $0.tensor.count == 0 }
             try sharded.prepareUpdate()
-            try Self.loss(model, rank: rank).backward()
+            try Self.loss(model, rank: rank, pass: TrainingPass(gradientCheckpointing: true)).backward()
             try sharded.optimizer.reduceGradients()
             _ = try sharded.optimizer.clipGradientNorm(maxNorm: 1e6)
             try sharded.optimizer.step()

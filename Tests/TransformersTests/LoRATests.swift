@@ -45,11 +45,11 @@ import Torch
     @Test func theViewWithoutAdaptersSharesThePackedBaseWeights() throws {
         let adapted = try LoRAAdapterFolder.load(Self.peftAdapter, onto: Self.base())
         let reference = adapted.withoutAdapters()
-        #expect(reference.packed === adapted.packed)
+        #expect(reference.shared === adapted.shared)
         #expect(try Self.worst(adapted, against: "adapted_logits") <= 1e-5)
-        let made = try #require(adapted.packed.slot.withLock { $0 })
+        let made = try #require(adapted.shared.packed.withLock { $0 })
         #expect(try Self.worst(reference, against: "base_logits") <= 1e-5)
-        #expect(reference.packed.slot.withLock { $0 } === made)
+        #expect(reference.shared.packed.withLock { $0 } === made)
         #expect(try Self.worst(adapted, against: "adapted_logits") <= 1e-5)
     }
 
@@ -159,13 +159,13 @@ import Torch
             let model = try Self.base().withNewAdapters(config, seed: 4)
             let generator = try Generator(seed: 1)
             for p in model.parameters { try p.tensor.uniform_(from: -0.1, to: 0.1, generator: generator) }
-            model.gradientCheckpointing = checkpointing
+            let pass = TrainingPass(gradientCheckpointing: checkpointing)
             for p in model.parameters { _ = try p.tensor.requiresGrad() }
             let ids = try Tensor((0..<16).map { Int64($0 * 29 % 300) }, shape: [2, 8])
             let logProbs = sharedPrefix
                 ? try model.continuationLogProbs(prefix: ids.narrow(dim: 0, start: 0, length: 1).narrow(dim: 1, start: 0, length: 3).reshape([3]),
-                                                 continuations: ids.narrow(dim: 1, start: 3, length: 5).contiguous(), valid: nil).logProbs
-                : try model.sequenceLogProbs(ids: ids, valid: nil).logProbs
+                                                 continuations: ids.narrow(dim: 1, start: 3, length: 5).contiguous(), valid: nil, pass: pass).logProbs
+                : try model.sequenceLogProbs(ids: ids, valid: nil, pass: pass).logProbs
             try logProbs.sum().backward()
             var grads: [String: [Float]] = [:]
             for p in model.parameters { grads[p.name] = try floats(#require(p.tensor.grad)) }

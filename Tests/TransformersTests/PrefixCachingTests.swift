@@ -41,7 +41,7 @@ import Torch
         }
         // Hits: the base whole (20), one extension (20), the equal-length pair (2 × 20); the
         // unequal pair too (2 × 20) unless the model has windowed layers.
-        let windowed = model.slidingWindowSlots?.layers.contains(true) == true
+        let windowed = model.slidingWindowSlots(GenerationOptions())?.layers.contains(true) == true
         #expect(prefixes.tokensReused == 20 + 20 + 40 + (windowed ? 0 : 40))
         #expect(prefixes.bytesHeld > 0)
     }

@@ -9,7 +9,7 @@ import Torch
 /// tensors by name and shape as the family's loaded checkpoints, matrices drawn from
 /// N(0, 0.02²), norms the identity, seeded, and a forward pass that is finite.
 struct RandomModelTests {
-    @Test(arguments: ["tiny-llama3", "tiny-qwen2", "tiny-mistral", "tiny-gemma3"])
+    @Test(arguments: ["tiny-llama3", "tiny-qwen2", "tiny-mistral", "tiny-gemma3", "tiny-qwen3"])
     func aRandomModelHasTheLoadedOnesTensors(name: String) throws {
         let loaded = try CausalLM.load(ModelFiles(path: modelFixtures.appendingPathComponent(name).path))
         let random = try CausalLM.random(config: loaded.config, dtype: .float32, device: .cpu, seed: 7)
@@ -19,7 +19,7 @@ struct RandomModelTests {
         let std = try down.toArray(Float.self).reduce(0) { $0 + Double($1 * $1) } / Double(down.count)
         #expect(abs(std.squareRoot() - 0.02) < 0.004)
         let norm = try #require(random.weights["model.norm.weight"]).toArray(Float.self)
-        #expect(Set(norm) == [loaded.config.gemma == nil ? 1 : 0])
+        #expect(Set(norm) == [loaded.config.features.normOffset ? 0 : 1])
         let again = try CausalLM.random(config: loaded.config, dtype: .float32, device: .cpu, seed: 7)
         #expect(try again.weights["model.layers.0.mlp.down_proj.weight"]!.toArray(Float.self) == down.toArray(Float.self))
         try random.checkForward(source: name)

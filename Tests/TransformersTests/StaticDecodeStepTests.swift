@@ -5,10 +5,10 @@ import Torch
 
 @testable import Transformers
 
-/// The static decode step that CUDA graphs record (`DecodeSteps.staticShapes`) decodes as the
+/// The static decode step that CUDA graphs record (`DecodeSteps.static`) decodes as the
 /// eager step does, through joins into finished rows, grown caches and sliding windows.
 @Suite struct StaticDecodeStepTests {
-    @Test(arguments: ["tiny-llama3", "tiny-qwen2", "tiny-gemma3", "tiny-mistral"])
+    @Test(arguments: ["tiny-llama3", "tiny-qwen2", "tiny-gemma3", "tiny-mistral", "tiny-qwen3"])
     func staticStepsDecodeAsEagerSteps(name: String) throws {
         let model = try CausalLM.load(ModelFiles(path: modelFixtures.appendingPathComponent(name).path))
         let tokenizer = try #require(SmolLM.tokenizer)
@@ -21,8 +21,8 @@ import Torch
         // step 6 and prompt 5 takes its row at step 25 (a join into a finished row).
         let arrivals = [0: [(0, 150), (1, 6), (2, 150), (3, 140)], 3: [(4, 130)], 25: [(5, 10)]]
         func run(_ steps: DecodeSteps) throws -> [GeneratedSequence] {
-            model.decodeSteps = steps
-            defer { model.decodeSteps = .eager }
+            var options = options
+            options.decodeSteps = steps
             var step = 0
             let feed = PromptFeed { _, _ in
                 defer { step += 1 }
@@ -31,7 +31,7 @@ import Torch
             return try model.generate(feed: feed, tokenizer: tokenizer, options: options, perPromptSeeds: false)
         }
         let eager = try run(.eager)
-        let statics = try run(.staticShapes)
+        let statics = try run(.static)
         #expect(eager.count == 6 && statics.count == 6)
         for (k, (a, b)) in zip(eager, statics).enumerated() {
             #expect(a.tokens == b.tokens, "prompt \(k)")

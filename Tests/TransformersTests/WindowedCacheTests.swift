@@ -18,7 +18,7 @@ import Torch
     @Test(arguments: ["tiny-gemma3", "tiny-mistral"])
     func decodeStepsMatchTheWholeCache(name: String) throws {
         let model = try Self.model(name)
-        let window = try #require(model.slidingWindowSlots)
+        let window = try #require(model.slidingWindowSlots(GenerationOptions()))
         let first: [Int64] = (0..<30).map { (i: Int) -> Int64 in Int64(i * 37 % 300) }
         let second: [Int64] = (0..<30).map { (i: Int) -> Int64 in Int64(i * 11 % 290 + 5) }
         func run(trim: Bool) throws -> ([Float], [Int]) {
@@ -69,7 +69,8 @@ import Torch
         // and are dropped, which leaves unused leading slots when prompt 0 joins again.
         let arrivals = [0: [(0, 40), (1, 6), (2, 40), (3, 40)], 3: [(4, 30)], 25: [(5, 10)], 38: [(0, 8)]]
         func run(trim: Bool) throws -> [GeneratedSequence] {
-            model.trimsSlidingWindowCache = trim
+            var options = options
+            options.trimsSlidingWindowCache = trim
             var step = 0
             let feed = PromptFeed { _, _ in
                 defer { step += 1 }

@@ -1,3 +1,5 @@
+import ModelFormats
+
 extension TrainConfig {
     /// `policy:` — the model trained, and where and how it runs.
     public struct Policy: Codable, Sendable, Equatable {
@@ -18,7 +20,7 @@ extension TrainConfig {
         /// How generation (rollouts, reference answers) runs its decoding steps: `eager`;
         /// `static` (the step CUDA graphs record, run eagerly); `cuda_graphs` (a CUDA device and
         /// gpu/libiap_cuda_graphs.so from `make gpu-bundle`).
-        public var decodeSteps = DecodeStepsChoice.eager
+        public var decodeSteps = DecodeSteps.eager
 
         public init() {}
 
@@ -44,11 +46,8 @@ extension TrainConfig {
     }
 }
 
-/// `policy.decode_steps`.
-public enum DecodeStepsChoice: String, ConfigChoice {
-    case eager, `static`
-    case cudaGraphs = "cuda_graphs"
-}
+/// `policy.decode_steps` (DecodeSteps.swift, shared with the engine and the command line).
+extension DecodeSteps: ConfigChoice {}
 
 /// The dtype a model's weights are held in.
 public enum WeightType: String, ConfigChoice {

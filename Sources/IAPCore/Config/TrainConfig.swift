@@ -99,7 +99,7 @@ extension TrainConfig {
         try lora.validate()
         try dist.validate()
         try policy.validateDevice()
-        if policy.decodeSteps == .cudaGraphs && !policy.mayUseCUDA {
+        if !policy.decodeSteps.runs(onDevice: policy.device) {
             throw ConfigError("policy.decode_steps: cuda_graphs needs a CUDA device; policy.device is \(policy.device) (use eager or static)")
         }
         if dist.backend == .nccl && !policy.mayUseCUDA {

@@ -36,6 +36,8 @@ public struct HuggingFaceConfig: Codable, Sendable, Equatable {
     // Gemma 3
     public var queryPreAttnScalar: Double?
     public var layerTypes: [String]?
+    /// Qwen2/Qwen3: whether `sliding_window` applies (to layers from `max_window_layers` on).
+    public var useSlidingWindow: Bool?
     public var slidingWindowPattern: Int?
     public var ropeLocalBaseFreq: Double?
     public var hiddenActivation: String?
@@ -155,6 +157,7 @@ public struct HuggingFaceConfig: Codable, Sendable, Equatable {
         case torchDtype = "torch_dtype", dtype, typeVocabSize = "type_vocab_size", layerNormEps = "layer_norm_eps"
         case padTokenId = "pad_token_id", positionEmbeddingType = "position_embedding_type", slidingWindow = "sliding_window"
         case queryPreAttnScalar = "query_pre_attn_scalar", layerTypes = "layer_types", slidingWindowPattern = "sliding_window_pattern"
+        case useSlidingWindow = "use_sliding_window"
         case ropeLocalBaseFreq = "rope_local_base_freq", hiddenActivation = "hidden_activation"
         case finalLogitSoftcapping = "final_logit_softcapping", attnLogitSoftcapping = "attn_logit_softcapping", textConfig = "text_config"
         case relativeAttention = "relative_attention", maxRelativePositions = "max_relative_positions", positionBuckets = "position_buckets"

@@ -1,15 +1,18 @@
-/// Architecture of a Llama-family decoder (Llama 1–3, SmolLM, Qwen2/2.5, Mistral) or of
-/// Gemma 3's text decoder: the fields our model code needs, with the defaults transformers
-/// applies for missing keys.
+/// Architecture of a Llama-family decoder (Llama 1–3, SmolLM, Qwen2/2.5, Qwen3, Mistral) or
+/// of Gemma 3's text decoder: the fields our model code needs, with the defaults
+/// transformers applies for missing keys. What a family's block adds to Llama's is named in
+/// `features` (DecoderFeatures.swift).
 public struct CausalLMConfig: Sendable, Equatable {
     public enum Family: String, Sendable {
-        case llama, qwen2, mistral
+        case llama, qwen2, qwen3, mistral
         case gemma3 = "gemma3_text"
     }
 
-    /// What Gemma 3 does differently from Llama: embeddings scaled by √hidden, RMSNorm as
-    /// x·(1 + w), norms on q and k per head and after each sub-layer, GELU-tanh, attention
-    /// scaled by `queryPreAttentionScalar^-½`, and its own RoPE theta on sliding layers.
+    /// What this family's decoder block adds to Llama's.
+    public var features: DecoderFeatures { DecoderFeatures(family) }
+
+    /// Gemma 3's numbers beyond Llama's keys (its block's differences are `features`):
+    /// attention scaled by `queryPreAttentionScalar^-½`, the RoPE theta of sliding layers.
     public struct Gemma: Sendable, Equatable {
         public var queryPreAttentionScalar: Double
         public var localRopeTheta: Double
@@ -47,9 +50,9 @@ public struct CausalLMConfig: Sendable, Equatable {
     public var ropeScaling: RopeScaling?
     public var maxPositions: Int
     public var tieWordEmbeddings: Bool
-    /// Biases on the q, k, v projections (Qwen2 always; Llama's `attention_bias`).
+    /// Biases on the q, k, v projections (Qwen2 always; Llama's and Qwen3's `attention_bias`).
     public var qkvBias: Bool
-    /// Bias on the output projection (Llama's `attention_bias` only).
+    /// Bias on the output projection (Llama's and Qwen3's `attention_bias`).
     public var outputBias: Bool
     public var mlpBias: Bool
     public var hiddenAct: String
@@ -83,7 +86,7 @@ public struct CausalLMConfig: Sendable, Equatable {
         let kv = 2 * (hiddenSize * kvHeadCount * headDim + (qkvBias ? kvHeadCount * headDim : 0))
         let o = headCount * headDim * hiddenSize + (outputBias ? hiddenSize : 0)
         let mlp = 3 * hiddenSize * intermediateSize + (mlpBias ? 2 * intermediateSize + hiddenSize : 0)
-        let norms = gemma == nil ? 2 * hiddenSize : 4 * hiddenSize + 2 * headDim
+        let norms = (features.sandwichNorms ? 4 : 2) * hiddenSize + (features.queryKeyNorms ? 2 * headDim : 0)
         let block = q + kv + o + mlp + norms
         let embeddings = vocabSize * hiddenSize * (tieWordEmbeddings ? 1 : 2)
         return layerCount * block + embeddings + hiddenSize
@@ -132,7 +135,7 @@ extension CausalLMConfig {
         let defaults: (vocab: Int, hidden: Int, inter: Int, layers: Int, heads: Int, kv: Int?, maxPos: Int, eps: Double) =
             switch family {
             case .llama: (32000, 4096, 11008, 32, 32, nil, 2048, 1e-6)
-            case .qwen2: (151936, 4096, 22016, 32, 32, 32, 32768, 1e-6)
+            case .qwen2, .qwen3: (151936, 4096, 22016, 32, 32, 32, 32768, 1e-6)
             case .mistral: (32000, 4096, 14336, 32, 32, 8, 4096 * 32, 1e-6)
             case .gemma3: (262_208, 2304, 9216, 26, 8, 4, 131_072, 1e-6)
             }
@@ -143,14 +146,17 @@ extension CausalLMConfig {
         self.init(
             family: family, vocabSize: d.vocabSize ?? defaults.vocab, hiddenSize: hidden,
             intermediateSize: d.intermediateSize ?? defaults.inter, layerCount: d.numHiddenLayers ?? defaults.layers,
-            headCount: heads, kvHeadCount: d.numKeyValueHeads ?? defaults.kv ?? heads, headDim: d.headDim ?? hidden / heads,
+            headCount: heads, kvHeadCount: d.numKeyValueHeads ?? defaults.kv ?? heads, headDim: d.headDim ?? (family == .qwen3 ? 128 : hidden / heads),
             rmsNormEps: d.rmsNormEps ?? defaults.eps, ropeTheta: d.ropeTheta ?? d.ropeParameters?.ropeTheta ?? 10000,
             ropeScaling: try Self.ropeScaling(d.ropeScaling ?? d.ropeParameters, source: source),
             maxPositions: d.maxPositionEmbeddings ?? defaults.maxPos, tieWordEmbeddings: d.tieWordEmbeddings ?? false,
-            qkvBias: family == .qwen2 || attentionBias, outputBias: family == .llama && attentionBias,
+            qkvBias: family == .qwen2 || attentionBias, outputBias: (family == .llama || family == .qwen3) && attentionBias,
             mlpBias: d.mlpBias ?? false, hiddenAct: d.hiddenAct ?? "silu",
-            bosTokenId: d.bosTokenId ?? (family == .qwen2 ? nil : 1),
-            eosTokenIds: d.eosTokenId?.ids ?? (family == .qwen2 ? [] : [2]), dtype: d.torchDtype ?? d.dtype)
+            bosTokenId: d.bosTokenId ?? (family == .qwen2 || family == .qwen3 ? nil : 1),
+            eosTokenIds: d.eosTokenId?.ids ?? (family == .qwen2 || family == .qwen3 ? [] : [2]), dtype: d.torchDtype ?? d.dtype)
+        if family == .qwen3, d.useSlidingWindow == true || d.layerTypes?.contains("sliding_attention") == true {
+            throw ModelFileError(path: source, reason: "use_sliding_window is set: Qwen3's sliding-window layers are not supported")
+        }
         if family == .mistral, let window = d.slidingWindow {
             slidingWindow = window
             slidingLayers = [Bool](repeating: true, count: layerCount)
@@ -207,14 +213,15 @@ extension CausalLMConfig {
     public var huggingFaceConfig: HuggingFaceConfig {
         var d = HuggingFaceConfig()
         d.architectures = [
-            ["qwen2": "Qwen2ForCausalLM", "mistral": "MistralForCausalLM", "gemma3_text": "Gemma3ForCausalLM"][family.rawValue] ?? "LlamaForCausalLM"
+            ["qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM", "mistral": "MistralForCausalLM", "gemma3_text": "Gemma3ForCausalLM"][
+                family.rawValue] ?? "LlamaForCausalLM"
         ]
         d.modelType = family.rawValue
         (d.vocabSize, d.hiddenSize, d.intermediateSize) = (vocabSize, hiddenSize, intermediateSize)
         (d.numHiddenLayers, d.numAttentionHeads, d.numKeyValueHeads, d.headDim) = (layerCount, headCount, kvHeadCount, headDim)
         (d.rmsNormEps, d.ropeTheta, d.maxPositionEmbeddings) = (rmsNormEps, ropeTheta, maxPositions)
         (d.tieWordEmbeddings, d.hiddenAct, d.mlpBias) = (tieWordEmbeddings, hiddenAct, mlpBias)
-        if family == .llama { d.attentionBias = outputBias }
+        if family == .llama || family == .qwen3 { d.attentionBias = outputBias }
         d.bosTokenId = bosTokenId
         if !eosTokenIds.isEmpty { d.eosTokenId = eosTokenIds.count == 1 ? .one(eosTokenIds[0]) : .many(eosTokenIds) }
         d.torchDtype = dtype

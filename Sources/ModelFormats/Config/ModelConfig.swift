@@ -40,15 +40,15 @@ extension ModelConfig {
             }
             decoder.moduleRoot = "model.language_model"
             return .causalLM(decoder)
-        case "llama", "smollm", "qwen2", "mistral", "gemma3_text":
-            let family: CausalLMConfig.Family = ["qwen2": .qwen2, "mistral": .mistral, "gemma3_text": .gemma3][type ?? ""] ?? .llama
+        case "llama", "smollm", "qwen2", "qwen3", "mistral", "gemma3_text":
+            let family: CausalLMConfig.Family = ["qwen2": .qwen2, "qwen3": .qwen3, "mistral": .mistral, "gemma3_text": .gemma3][type ?? ""] ?? .llama
             return .causalLM(try CausalLMConfig(huggingFace: document, family: family, source: source))
         case "bert", "roberta":
             return .bert(try BertConfig(huggingFace: document, roberta: type == "roberta", source: source))
         case "deberta-v2":
             return .deberta(try DebertaConfig(huggingFace: document, source: source))
         case let other:
-            throw ModelFileError(path: source, reason: "model_type \(other ?? "(missing)") is not supported (llama, smollm, qwen2, mistral, gemma3_text, gemma3, bert, roberta, deberta-v2 are)")
+            throw ModelFileError(path: source, reason: "model_type \(other ?? "(missing)") is not supported (llama, smollm, qwen2, qwen3, mistral, gemma3_text, gemma3, bert, roberta, deberta-v2 are)")
         }
     }
 

@@ -66,7 +66,7 @@ struct GenerateCommand: ParsableCommand {
     var device = "cpu"
 
     @Option(help: "Decoding steps: eager; static (the step CUDA graphs record, run eagerly); cuda-graphs (needs --device cuda and libiap_cuda_graphs.so from make gpu-bundle beside iap or at $IAP_CUDA_GRAPHS_PLUGIN).")
-    var decodeSteps: DecodeStepsFlag = .eager
+    var decodeSteps: DecodeSteps = .eager
 
     @Flag(help: "Print one JSON object per completion: text, token ids, log-probs, finish reason.")
     var json = false
@@ -74,9 +74,7 @@ struct GenerateCommand: ParsableCommand {
     static let maxCompletions = 4096
 
     func validate() throws {
-        if decodeSteps == .cudaGraphs && !(device.hasPrefix("cuda") || device == "auto") {
-            throw ValidationError("--decode-steps cuda-graphs needs --device cuda (got \(device))")
-        }
+        try decodeSteps.validate(device: device)
         guard (prompt == nil) != (chat == nil) else { throw ValidationError("give exactly one of --prompt or --chat") }
         guard n >= 1, maxTokens >= 0 else { throw ValidationError("--n must be ≥ 1 and --max-tokens ≥ 0") }
         guard n <= Self.maxCompletions else {
@@ -94,7 +92,6 @@ struct GenerateCommand: ParsableCommand {
         let runtime = try CLI.runtime(dtype: dtype, device: device)
         let (_, tokenizer, lm, template) = try CLI.openLanguageModel(
             model, adapter: adapter, chatTemplate: chatTemplate, dtype: runtime.dtype, device: runtime.device)
-        lm.decodeSteps = try decodeSteps.steps(device: runtime.device)
         let ids: [Int]
         var templateStops: [String] = []
         if let prompt {
@@ -111,6 +108,7 @@ struct GenerateCommand: ParsableCommand {
             }
         }
         var options = GenerationOptions()
+        options.decodeSteps = decodeSteps
         options.samplesPerPrompt = n
         options.temperature = temperature
         options.topP = topP

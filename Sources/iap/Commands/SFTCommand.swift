@@ -39,7 +39,6 @@ struct SFTCommand: AsyncParsableCommand {
             cfg.policy.model, chatTemplate: cfg.policy.chatTemplate, dtype: runtime.dtype, device: runtime.device)
         let policy: CausalLM
         do { policy = try cfg.trainedModel(base) } catch { throw CLI.failure(error) }
-        policy.decodeSteps = try TrainingSession.decodeSteps(cfg, device: runtime.device)
         let (judge, cache) = try TrainingSession.judge(cfg)
         let records = try TrainingSession.records(cfg)
         let input: PolicyInputBuilder

@@ -77,14 +77,12 @@ struct ServeCommand: AsyncParsableCommand {
     var device = "cpu"
 
     @Option(help: "Decoding steps: eager; static (the step CUDA graphs record, run eagerly); cuda-graphs (needs --device cuda and libiap_cuda_graphs.so from make gpu-bundle beside iap or at $IAP_CUDA_GRAPHS_PLUGIN).")
-    var decodeSteps: DecodeStepsFlag = .eager
+    var decodeSteps: DecodeSteps = .eager
 
     @OptionGroup var scaffolding: ScaffoldOptions
 
     func validate() throws {
-        if decodeSteps == .cudaGraphs && !(device.hasPrefix("cuda") || device == "auto") {
-            throw ValidationError("--decode-steps cuda-graphs needs --device cuda (got \(device))")
-        }
+        try decodeSteps.validate(device: device)
         for (flag, value) in [
             ("--max-tokens-limit", maxTokensLimit), ("--max-n", maxN), ("--max-waiting", maxWaiting), ("--max-batch", maxBatch),
             ("--max-request-bytes", maxRequestBytes), ("--default-max-tokens", defaultMaxTokens),
@@ -103,8 +101,8 @@ struct ServeCommand: AsyncParsableCommand {
         let runtime = try CLI.runtime(dtype: dtype, device: device)
         Torch.keepFreedMemory()
         let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model, adapter: adapter, chatTemplate: chatTemplate, dtype: runtime.dtype, device: runtime.device)
-        lm.decodeSteps = try decodeSteps.steps(device: runtime.device)
         var settings = OpenAIServer.Settings(modelName: servedName ?? model)
+        settings.decodeSteps = decodeSteps
         settings.host = host
         settings.port = port
         settings.maxRequestBytes = maxRequestBytes

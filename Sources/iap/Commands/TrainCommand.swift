@@ -52,8 +52,6 @@ struct TrainCommand: AsyncParsableCommand {
         } catch {
             throw CLI.failure("\(error)")
         }
-        policy.decodeSteps = try TrainingSession.decodeSteps(cfg, device: runtime.device)
-        reference.decodeSteps = policy.decodeSteps
         let (judge, cache) = try TrainingSession.judge(cfg)
         let similarityFiles = try CLI.openModel(cfg.reward.similarityModel)
         let encoder: any TextEncoder

@@ -1,8 +1,7 @@
 import ModelFormats
-import Synchronization
 import Torch
 
-// Inference-only speed paths of the Llama-family decoder (LlamaDecoder.swift): on the CPU,
+// Inference-only speed paths of the Llama-family decoder (CausalLM.swift): on the CPU,
 // matmul weights pre-packed in oneDNN's layout, and single-query attention in reduced
 // precision as batched matmuls instead of ATen's per-head fused kernel.
 
@@ -11,9 +10,9 @@ extension CausalLM {
     /// repacked when any weight changed since (their data versions move on every in-place
     /// update, so an optimizer step is noticed without being told).
     func inferenceWeights() -> PackedWeights? {
-        guard device == .cpu, dtype == .float32 || dtype == .bfloat16, !isGradEnabled, usesPackedInference else { return nil }
+        guard device == .cpu, dtype == .float32 || dtype == .bfloat16, !isGradEnabled, usesPackedInference, shared.packs else { return nil }
         let version = layers.reduce(head.dataVersion) { $0 &+ $1.dataVersion }
-        return packed.slot.withLock { current -> PackedWeights? in
+        return shared.packed.withLock { current -> PackedWeights? in
             if let current, current.version == version { return current }
             // The stale copies go before the fresh ones are made: holding both would take a
             // second whole model at the start of every generation after an update.
@@ -25,16 +24,11 @@ extension CausalLM {
                 return current
             } catch {
                 current = nil
-                packingState.withLock { $0 = false }  // oneDNN packing unavailable: plain matmuls from now on
+                shared.packingFailed()  // oneDNN packing unavailable: plain matmuls from now on
                 return nil
             }
         }
     }
-}
-
-/// Where a model keeps its packed copies; one slot for all views of the same weights.
-final class PackedWeightsSlot: Sendable {
-    let slot = Mutex<PackedWeights?>(nil)
 }
 
 /// oneDNN-packed copies of every matmul weight, for inference on the CPU.

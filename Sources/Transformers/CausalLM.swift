@@ -1,11 +1,11 @@
 import ModelFormats
-import Synchronization
 import Torch
 
-/// A Llama-family decoder (Llama 1–3, SmolLM, Qwen2/2.5, Mistral), top to bottom: the model
+/// A Llama-family decoder (Llama 1–3, SmolLM, Qwen2/2.5, Qwen3, Mistral, Gemma 3's text
+/// decoder: what a family adds is `config.features`), top to bottom: the model
 /// (weights by Hugging Face name, forward, mask), then one block (attention, MLP). The fast
 /// paths for inference (packed weights, grouped decode attention) are in
-/// LlamaDecoder+FastPaths.swift; the config.json mapping is ModelFormats' LlamaConfig.swift.
+/// CausalLM+FastPaths.swift; the config.json mapping is ModelFormats' LlamaConfig.swift.
 ///
 ///
 ///     h₀ = embed(ids)
@@ -14,7 +14,7 @@ import Torch
 ///
 /// Attention is grouped-query with rotary positions, through ATen's fused attention; the MLP
 /// is SwiGLU, `down(silu(gate(x)) ⊙ up(x))`. Weights keep their Hugging Face names.
-public final class CausalLM: @unchecked Sendable {
+public final class CausalLM: Sendable {
     public let config: CausalLMConfig
     public let dtype: DType
     public let device: Device
@@ -30,49 +30,14 @@ public final class CausalLM: @unchecked Sendable {
     let localRotary: RotaryEmbedding?
     /// The LoRA adapters' settings when the linear layers carry adapters (CausalLM+LoRA.swift).
     public let lora: LoRAAdapterConfig?
-    /// Inference copies of the matmul weights in oneDNN's packed layout (see `PackedWeights`),
-    /// shared with the views of the same weights (a LoRA policy and its adapter-free reference:
-    /// the copies hold base weights only, so one set serves both).
-    let packed: PackedWeightsSlot
-    let packingState = Mutex<Bool>(true)
-
-    /// Recompute each decoder block during the backward pass instead of keeping its
-    /// activations (applies to forward passes with autograd and no KV cache).
-    public var gradientCheckpointing = false
-
-    /// Told before and after each block runs when the weights are sharded over ranks
-    /// (BlockResidency.swift); nil when every weight is always in place.
-    public var residency: (any BlockResidency)?
-
-    /// Bytes of the LM head's f32 logits the training forward keeps for its backward pass,
-    /// which recomputes the rest (one more matmul of the head for them). 2 GiB by default.
-    public var keptLogitsBytes = 2 << 30
-
-    /// Whether generation's KV cache keeps only the window of sliding-window layers (memory
-    /// about one window per such layer instead of the whole sequence). On by default; off
-    /// keeps every slot, as a reference for tests.
-    public var trimsSlidingWindowCache = true
-
-    /// How generation runs its decoding steps: eager by default; static or as CUDA graphs
-    /// (`DecodeSteps`), which keep every slot of the cache (no trimmed windows).
-    public var decodeSteps = DecodeSteps.eager
-
-    /// The layers whose cached keys a generation may trim, nil when none.
-    var slidingWindowSlots: SlidingWindowSlots? {
-        guard trimsSlidingWindowCache, decodeSteps == .eager, let size = config.slidingWindow, config.slidingLayers.contains(true) else { return nil }
-        return SlidingWindowSlots(size: size, layers: (0..<config.layerCount).map(config.slides))
-    }
-
+    /// What every view of these weights shares (`SharedWeightState`): the packed CPU copies,
+    /// whether packing works here, and where the weights are when sharded over ranks.
+    let shared: SharedWeightState
     /// Whether forward passes without autograd on the CPU use pre-packed weights (about 2×
-    /// faster matmuls for decoding; costs a second copy of the weights). On by default;
-    /// switched off by itself where oneDNN packing is unavailable.
-    public var usesPackedInference: Bool {
-        get { packingState.withLock { $0 } }
-        set {
-            packingState.withLock { $0 = newValue }
-            if !newValue { packed.slot.withLock { $0 = nil } }
-        }
-    }
+    /// faster matmuls for decoding; costs a second copy of the weights). On by default
+    /// (`withPackedInference(_:)` makes a view without); off by itself where oneDNN packing
+    /// is unavailable or the weights are sharded.
+    public let usesPackedInference: Bool
 
     /// Builds the model from named tensors (see `WeightLoader`), checking every shape.
     public convenience init(config: CausalLMConfig, weights: [String: Tensor], source: String) throws(ModelLoadError) {
@@ -87,13 +52,14 @@ public final class CausalLM: @unchecked Sendable {
         let generator: Generator
         do { generator = try Generator(seed: seed, device: device) } catch { throw ModelLoadError.torch(source, error) }
         var table = WeightTable(
-            tensors: [:], source: source, random: RandomWeights(dtype: dtype, device: device, generator: generator, offsetNorms: config.gemma != nil))
+            tensors: [:], source: source, random: RandomWeights(dtype: dtype, device: device, generator: generator, offsetNorms: config.features.normOffset))
         return try CausalLM(config: config, table: &table)
     }
 
     private init(config: CausalLMConfig, table: inout WeightTable) throws(ModelLoadError) {
         self.config = config
-        packed = PackedWeightsSlot()
+        shared = SharedWeightState()
+        usesPackedInference = true
         let source = table.source
         let h = config.hiddenSize
         let qDim = config.headCount * config.headDim
@@ -102,7 +68,7 @@ public final class CausalLM: @unchecked Sendable {
         dtype = embedding.dtype
         device = embedding.device
         var layers: [DecoderLayer] = []
-        let gemma = config.gemma != nil
+        let features = config.features
         for i in 0..<config.layerCount {
             let p = "model.layers.\(i)."
             func linear(_ name: String, out: Int, input: Int, bias: Bool) throws(ModelLoadError) -> Linear {
@@ -117,11 +83,19 @@ public final class CausalLM: @unchecked Sendable {
                     k: try linear("self_attn.k_proj", out: kvDim, input: h, bias: config.qkvBias),
                     v: try linear("self_attn.v_proj", out: kvDim, input: h, bias: config.qkvBias),
                     o: try linear("self_attn.o_proj", out: h, input: qDim, bias: config.outputBias),
-                    postNorm: try table.take(p + (gemma ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight"), shape: [h]),
+                    postNorm: try table.take(
+                        p + (features.sandwichNorms ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight"), shape: [h]),
                     gate: try linear("mlp.gate_proj", out: config.intermediateSize, input: h, bias: config.mlpBias),
                     up: try linear("mlp.up_proj", out: config.intermediateSize, input: h, bias: config.mlpBias),
                     down: try linear("mlp.down_proj", out: h, input: config.intermediateSize, bias: config.mlpBias),
-                    gemmaNorms: gemma ? try Self.gemmaNorms(&table, prefix: p, config: config) : nil))
+                    queryKeyNorms: features.queryKeyNorms
+                        ? QueryKeyNorms(
+                            query: try table.take(p + "self_attn.q_norm.weight", shape: [config.headDim]),
+                            key: try table.take(p + "self_attn.k_norm.weight", shape: [config.headDim])) : nil,
+                    outputNorms: features.sandwichNorms
+                        ? SublayerOutputNorms(
+                            attention: try table.take(p + "post_attention_layernorm.weight", shape: [h]),
+                            feedforward: try table.take(p + "post_feedforward_layernorm.weight", shape: [h])) : nil))
         }
         self.layers = layers
         finalNorm = try table.take("model.norm.weight", shape: [h])
@@ -134,7 +108,7 @@ public final class CausalLM: @unchecked Sendable {
         let factors = table.tensors.removeValue(forKey: "rope_freqs.weight")
         do {
             rotary = try RotaryEmbedding(config: config, frequencyFactors: factors, device: device)
-            if let g = config.gemma {
+            if config.features.slidingRopeTheta, let g = config.gemma {
                 localRotary = try RotaryEmbedding(headDim: config.headDim, theta: g.localRopeTheta, scaling: nil, frequencyFactors: nil, device: embedding.device)
             } else {
                 localRotary = nil
@@ -149,26 +123,21 @@ public final class CausalLM: @unchecked Sendable {
         lora = nil
     }
 
-    /// The same weights (shared tensors, not copies) with other decoder blocks: adapters on
-    /// or off. Settings carry over, and the packed inference copies are shared.
-    init(sharing other: CausalLM, layers: [DecoderLayer], lora: LoRAAdapterConfig?) {
-        packed = other.packed
+    /// The same weights (shared tensors, not copies) with other decoder blocks (adapters on
+    /// or off) or packing: a view. Views share the packed inference copies and the residency.
+    init(sharing other: CausalLM, layers: [DecoderLayer]? = nil, lora: LoRAAdapterConfig?, usesPackedInference: Bool? = nil) {
+        shared = other.shared
         (config, dtype, device, weights) = (other.config, other.dtype, other.device, other.weights)
         (embedding, finalNorm, head, rotary, localRotary) = (other.embedding, other.finalNorm, other.head, other.rotary, other.localRotary)
-        self.layers = layers
+        self.layers = layers ?? other.layers
         self.lora = lora
-        gradientCheckpointing = other.gradientCheckpointing
-        keptLogitsBytes = other.keptLogitsBytes
-        trimsSlidingWindowCache = other.trimsSlidingWindowCache
-        usesPackedInference = other.usesPackedInference
+        self.usesPackedInference = usesPackedInference ?? other.usesPackedInference
     }
 
-    private static func gemmaNorms(_ table: inout WeightTable, prefix p: String, config: CausalLMConfig) throws(ModelLoadError) -> GemmaBlockNorms {
-        GemmaBlockNorms(
-            query: try table.take(p + "self_attn.q_norm.weight", shape: [config.headDim]),
-            key: try table.take(p + "self_attn.k_norm.weight", shape: [config.headDim]),
-            attentionOutput: try table.take(p + "post_attention_layernorm.weight", shape: [config.hiddenSize]),
-            feedforwardOutput: try table.take(p + "post_feedforward_layernorm.weight", shape: [config.hiddenSize]))
+    /// A view of the same weights (and adapters) whose inference passes use packed CPU
+    /// weights or not: tests compare the two paths, and a sharded model never packs.
+    public func withPackedInference(_ on: Bool) -> CausalLM {
+        CausalLM(sharing: self, lora: lora, usesPackedInference: on)
     }
 
     /// Loads a GGUF file or Hugging Face folder in `dtype` on `device`.
@@ -217,7 +186,11 @@ public final class CausalLM: @unchecked Sendable {
     /// - `valid`: [batch, time] bool, false on padding; nil when nothing is padding.
     /// - `cache`: when given, keys/values are appended to it and attention covers its
     ///   filled slots too.
-    public func hiddenStates(ids: Tensor, positions: Tensor, valid: Tensor?, cache: KVCache? = nil) throws(TorchError) -> Tensor {
+    /// - `pass`: the trainer's settings for a pass with autograd (gradient checkpointing,
+    ///   block hooks); ignored by inference passes.
+    public func hiddenStates(
+        ids: Tensor, positions: Tensor, valid: Tensor?, cache: KVCache? = nil, pass: TrainingPass = TrainingPass()
+    ) throws(TorchError) -> Tensor {
         let time = ids.shape[1]
         try cache?.makeRoom(time: time)
         var x = try embed(ids)
@@ -229,7 +202,7 @@ public final class CausalLM: @unchecked Sendable {
                 try attentionMask(time: time, valid: valid, cache: cache, window: w)
             })
         let packedWeights = inferenceWeights()
-        let recompute = gradientCheckpointing && cache == nil && isGradEnabled
+        let recompute = pass.gradientCheckpointing && cache == nil && isGradEnabled
         // A recomputed block passes gradients on only when its input requires them; with a
         // frozen embedding (LoRA) it would not, and the adapters inside would get none (what
         // transformers' `enable_input_require_grads` is for).
@@ -239,7 +212,7 @@ public final class CausalLM: @unchecked Sendable {
             let mask = masks.forLayer(i, config: config)
             let config = config
             let packed = recompute ? nil : packedWeights?.layers[i]
-            x = try runBlock(i, x, recompute: recompute) { (input) throws(TorchError) -> Tensor in
+            x = try runBlock(i, x, recompute: recompute, hooks: pass.blockHooks) { (input) throws(TorchError) -> Tensor in
                 try layer(input, cos: cos, sin: sin, mask: mask, config: config, cache: cache, layerIndex: i, packed: packed)
             }
         }
@@ -330,7 +303,8 @@ struct DecoderLayer {
     var gate: Linear
     var up: Linear
     var down: Linear
-    let gemmaNorms: GemmaBlockNorms?
+    let queryKeyNorms: QueryKeyNorms?
+    let outputNorms: SublayerOutputNorms?
 
     /// The same block with its linear layers' adapters off.
     var withoutAdapters: DecoderLayer {
@@ -343,7 +317,8 @@ struct DecoderLayer {
     var dataVersion: Int {
         [inputNorm, q.weight, k.weight, v.weight, o.weight, postNorm, gate.weight, up.weight, down.weight]
             .reduce(0) { $0 &+ $1.dataVersion } &+ [q.bias, k.bias, v.bias, o.bias].reduce(0) { $0 &+ ($1?.dataVersion ?? 0) }
-            &+ (gemmaNorms?.tensors ?? []).reduce(0) { $0 &+ $1.dataVersion }
+            &+ [queryKeyNorms?.query, queryKeyNorms?.key, outputNorms?.attention, outputNorms?.feedforward]
+            .reduce(0) { $0 &+ ($1?.dataVersion ?? 0) }
     }
 
     /// x: [batch, time, hidden] → same shape.
@@ -385,10 +360,10 @@ struct DecoderLayer {
         let time = x.shape[1]
         let d = config.headDim
         let normed = try config.norm(x, inputNorm, size: config.hiddenSize)
-        // [B, T, heads·d] → [B, heads, T, d] (Gemma: each head RMS-normed first)
+        // [B, T, heads·d] → [B, heads, T, d] (each head RMS-normed first with q/k norms)
         var query = try q(normed, packed: packed?.q).view([batch, time, config.headCount, d])
         var key = try k(normed, packed: packed?.k).view([batch, time, config.kvHeadCount, d])
-        if let g = gemmaNorms {
+        if let g = queryKeyNorms {
             query = try config.norm(query, g.query, size: d)
             key = try config.norm(key, g.key, size: d)
         }
@@ -402,12 +377,12 @@ struct DecoderLayer {
     func finish(_ x: Tensor, attended: Tensor, config: CausalLMConfig, packed: PackedWeights.Layer? = nil) throws(TorchError) -> Tensor {
         let merged = try attended.transpose(1, 2).reshape([x.shape[0], x.shape[1], config.headCount * config.headDim])
         var attention = try o(merged, packed: packed?.o)
-        if let g = gemmaNorms { attention = try config.norm(attention, g.attentionOutput, size: config.hiddenSize) }
+        if let g = outputNorms { attention = try config.norm(attention, g.attention, size: config.hiddenSize) }
         let h = try x + attention
         let normed2 = try config.norm(h, postNorm, size: config.hiddenSize)
         let inner = try config.activate(gate(normed2, packed: packed?.gate)) * up(normed2, packed: packed?.up)
         var mlp = try down(inner, packed: packed?.down)
-        if let g = gemmaNorms { mlp = try config.norm(mlp, g.feedforwardOutput, size: config.hiddenSize) }
+        if let g = outputNorms { mlp = try config.norm(mlp, g.feedforward, size: config.hiddenSize) }
         return try h + mlp
     }
 }
