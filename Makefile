@@ -6,7 +6,7 @@ SWIFT ?= swift
 MODELS := smollm2-135m-instruct all-minilm-l6-v2
 TEST_MODELS := $(MODELS) gemma3-270m
 
-.PHONY: all setup build build-bench demo demo-ci demo-pipeline test bench gpu-check gpu-bundle format clean
+.PHONY: all setup build build-bench demo demo-ci demo-pipeline test bench gpu-check gpu-bundle format format-check clean
 
 all: build
 
@@ -72,7 +72,7 @@ demo-pipeline:
 
 ## Everything the tests need, then the tests. Serial: the leak test counts libtorch handles
 ## process-wide, and every test target shares one process.
-test: setup
+test: setup format-check
 	bash scripts/check-layers.sh
 	@if [ -f .deps/libtorch/torch/lib/libtorch_cuda.so ]; then bash scripts/check-cuda-libs.sh; fi
 	$(SWIFT) build --build-tests
@@ -95,6 +95,10 @@ gpu-bundle:
 
 format:
 	$(SWIFT) format --in-place --recursive Package.swift Sources Tests
+
+## Fails on any difference from the committed format (.swift-format; `make format` mends it).
+format-check:
+	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
 
 clean:
 	rm -rf .build .build-gpu gpu

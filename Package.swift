@@ -48,11 +48,12 @@ let package = Package(
         .target(
             name: "CTorch",
             cxxSettings: [
-                .unsafeFlags([
-                    "-isystem", libtorch + "/torch/include",
-                    "-isystem", libtorch + "/torch/include/torch/csrc/api/include",
-                    "-D_GLIBCXX_USE_CXX11_ABI=1", "-Wno-deprecated-declarations",
-                ] + glooFlags)
+                .unsafeFlags(
+                    [
+                        "-isystem", libtorch + "/torch/include",
+                        "-isystem", libtorch + "/torch/include/torch/csrc/api/include",
+                        "-D_GLIBCXX_USE_CXX11_ABI=1", "-Wno-deprecated-declarations",
+                    ] + glooFlags)
             ],
             linkerSettings: [
                 .unsafeFlags([
@@ -111,7 +112,11 @@ let package = Package(
             name: "IAPCore",
             dependencies: ["LaMPQACore", "ModelFormats", "FileIO", "JSONFiles", "SafeTensors", .product(name: "Yams", package: "Yams")]),
         // The method on models: rollouts, DAPO and SFT trainers, the run driver, checkpoints.
-        .target(name: "IAP", dependencies: ["IAPCore", "LaMPQACore", "LaMPQA", "Transformers", "ModelFormats", "FileIO", "JSONFiles", "SafeTensors", "Torch"]),
+        .target(
+            name: "IAP",
+            dependencies: [
+                "IAPCore", "LaMPQACore", "LaMPQA", "Transformers", "ModelFormats", "FileIO", "JSONFiles", "SafeTensors", "Torch",
+            ]),
         // `iap serve`: an OpenAI-compatible HTTP server over our models.
         .target(
             name: "Serving",
@@ -126,14 +131,15 @@ let package = Package(
         .target(
             name: "CommandSupport",
             dependencies: [
-                "Torch", "Transformers", "ModelFormats", "ModelStore", "Hub", "FileIO",
+                "Torch", "Transformers", "ModelFormats", "ModelStore", "Hub", "FileIO", "LaMPQACore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
             name: "iap",
             dependencies: [
                 "CommandSupport", "Torch", "Transformers", "LaMPQACore", "LaMPQA", "IAPCore", "IAP", "Serving", "FileIO", "JSONFiles",
-                "SafeTensors", "ModelStore", "Hub", "ModelFormats", "OpenAIWire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "SafeTensors", "ModelStore", "Hub", "ModelFormats", "OpenAIWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
@@ -155,7 +161,8 @@ let package = Package(
         // A Hugging Face Hub on loopback for the tests of the Hub client, `iap models pull`
         // and `iap data pull` (no network in CI).
         .target(
-            name: "HubTestSupport", dependencies: ["Hub", .product(name: "Hummingbird", package: "hummingbird")], path: "Tests/HubTestSupport"),
+            name: "HubTestSupport", dependencies: ["Hub", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Tests/HubTestSupport"),
         .testTarget(
             name: "ModelStoreTests",
             dependencies: ["ModelStore", "Hub", "HubTestSupport", .product(name: "Hummingbird", package: "hummingbird")]),
@@ -171,7 +178,8 @@ let package = Package(
         .testTarget(
             name: "LaMPQATests",
             dependencies: [
-                "LaMPQA", "LaMPQACore", "Serving", "OpenAIWire", "ModelStore", "FileIO", "JSONFiles", .product(name: "Hummingbird", package: "hummingbird"),
+                "LaMPQA", "LaMPQACore", "Serving", "OpenAIWire", "ModelStore", "FileIO", "JSONFiles",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
     ],

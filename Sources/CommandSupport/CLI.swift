@@ -99,7 +99,9 @@ public enum CLI {
         let config: LoRAAdapterConfig
         do { config = try LoRAAdapterFolder.readConfig(reference) } catch { throw failure(error) }
         guard let base = config.baseModelNameOrPath, !base.isEmpty else {
-            throw failure("\(reference) is a LoRA adapter that does not name its base model (base_model_name_or_path): pass the base model and --adapter \(reference)")
+            throw failure(
+                "\(reference) is a LoRA adapter that does not name its base model (base_model_name_or_path): pass the base model and --adapter \(reference)"
+            )
         }
         return (base, reference)
     }
@@ -117,8 +119,10 @@ public enum CLI {
 
     /// `--dtype` and `--device` checked, with the CUDA backend loaded when a GPU is asked for.
     public static func runtime(dtype: String, device: String) throws(ExitCode) -> (dtype: DType, device: Device) {
-        let types: [String: DType] = ["float32": .float32, "f32": .float32, "bfloat16": .bfloat16, "bf16": .bfloat16,
-                                      "float16": .float16, "f16": .float16]
+        let types: [String: DType] = [
+            "float32": .float32, "f32": .float32, "bfloat16": .bfloat16, "bf16": .bfloat16,
+            "float16": .float16, "f16": .float16,
+        ]
         guard let type = types[dtype] else { throw failure("--dtype \(dtype): use float32, bfloat16 or float16") }
         guard let place = device == "auto" ? (Device.cudaAvailable ? Device.cuda : .cpu) : Device(device) else {
             throw failure("--device \(device): use cpu, cuda[:N] or auto")
@@ -152,7 +156,6 @@ public enum CLI {
         return String(decoding: bytes, as: UTF8.self)
     }
 }
-
 
 extension String {
     /// Left-aligned in a column of `width` characters (at least one space after).

@@ -52,7 +52,9 @@ public enum FileSystem {
     /// Points `link` at `target` (relative to the link's folder), replacing an older link.
     public static func replaceLink(_ link: String, target: String) throws(FileIOError) {
         unlink(link)
-        guard symlink(target, link) == 0 else { throw FileIOError(path: link, reason: "cannot link to \(target) (\(FileIOError.systemReason))") }
+        guard symlink(target, link) == 0 else {
+            throw FileIOError(path: link, reason: "cannot link to \(target) (\(FileIOError.systemReason))")
+        }
     }
 
     /// The last path component without a `.json` extension (`ra/r.json` → `r`).

@@ -97,7 +97,9 @@ final class BlobWriter: HTTPClientResponseDelegate, @unchecked Sendable {
             let digest = hasher.hexDigest()
             guard digest == sha256 else {
                 unlink(path)
-                throw HubError("\(file): the downloaded bytes have SHA-256 \(digest), the Hub says \(sha256); the file was deleted, nothing was cached")
+                throw HubError(
+                    "\(file): the downloaded bytes have SHA-256 \(digest), the Hub says \(sha256); the file was deleted, nothing was cached"
+                )
             }
         }
     }

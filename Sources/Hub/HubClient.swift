@@ -28,7 +28,8 @@ public struct HubClient: Sendable {
     /// `HF_TOKEN`, else `HUGGING_FACE_HUB_TOKEN`, else the token file `hf auth login` writes.
     public static var defaultToken: String? {
         if let token = HubCache.environment("HF_TOKEN") ?? HubCache.environment("HUGGING_FACE_HUB_TOKEN") { return token }
-        let home = HubCache.environment("HF_HOME")
+        let home =
+            HubCache.environment("HF_HOME")
             ?? ((HubCache.environment("XDG_CACHE_HOME") ?? ((HubCache.environment("HOME") ?? "/tmp") + "/.cache")) + "/huggingface")
         let token = HubCache.readSmallFile(home + "/token")?.trimmingCharacters(in: .whitespacesAndNewlines)
         return token?.isEmpty == false ? token : nil
@@ -59,7 +60,8 @@ public struct HubClient: Sendable {
         try download(repository, log: log) { (files) throws(HubError) in
             let needed = Self.neededFiles(files)
             guard needed.contains("config.json") || needed.contains("adapter_config.json") else {
-                throw HubError("\(repository) has no config.json (nor adapter_config.json) at its top level: not a model repository iap reads.")
+                throw HubError(
+                    "\(repository) has no config.json (nor adapter_config.json) at its top level: not a model repository iap reads.")
             }
             return needed
         }.snapshot
@@ -71,7 +73,8 @@ public struct HubClient: Sendable {
         _ repository: HubRepository, log: @escaping (String) -> Void = { _ in }, select: ([String]) throws(HubError) -> [String]
     ) throws(HubError) -> (snapshot: String, files: [String]) {
         if HubCache.isOffline {
-            throw HubError("\(repository) is not in the Hugging Face cache (\(cache.root)) and HF_HUB_OFFLINE is set: unset it to download.")
+            throw HubError(
+                "\(repository) is not in the Hugging Face cache (\(cache.root)) and HF_HUB_OFFLINE is set: unset it to download.")
         }
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
         defer { try? http.syncShutdown() }

@@ -43,8 +43,10 @@ public struct HubRepository: Sendable, Hashable, CustomStringConvertible {
 
     private static func isValidPart(_ part: Substring) -> Bool {
         guard let first = part.first, first != ".", first != "-", part.count <= 96, !part.contains("..") else { return false }
-        return part.unicodeScalars.allSatisfy { (("0"..."9").contains($0) || ("a"..."z").contains($0) || ("A"..."Z").contains($0))
-            || $0 == "-" || $0 == "_" || $0 == "." }
+        return part.unicodeScalars.allSatisfy {
+            (("0"..."9").contains($0) || ("a"..."z").contains($0) || ("A"..."Z").contains($0))
+                || $0 == "-" || $0 == "_" || $0 == "."
+        }
     }
 
     /// The revision asked for, `main` when none was.

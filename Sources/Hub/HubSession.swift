@@ -31,7 +31,8 @@ struct HubSession {
     var repoFolder: String { client.cache.folder(of: repository) }
 
     func revisionInfo() throws(HubError) -> RevisionInfo {
-        let revision = repository.revisionOrMain.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._"))) ?? ""
+        let revision =
+            repository.revisionOrMain.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._"))) ?? ""
         let url = "\(client.endpoint)/\(repository.apiPath)/revision/\(revision)"
         let response = try send(url, method: .GET, what: "the revision \(repository.revisionOrMain)")
         do {
@@ -96,8 +97,11 @@ struct HubSession {
         let partial = blob + ".incomplete"
         let writer = try BlobWriter(path: partial, file: "\(path) of \(repository)")
         let already = writer.resumedBytes
-        log("downloading \(path)" + (meta.size.map { " (\(Self.megabytes($0)))" } ?? "") + (already > 0 ? ", resuming at \(Self.megabytes(already))" : ""))
-        writer.progress = parallel
+        log(
+            "downloading \(path)" + (meta.size.map { " (\(Self.megabytes($0)))" } ?? "")
+                + (already > 0 ? ", resuming at \(Self.megabytes(already))" : ""))
+        writer.progress =
+            parallel
             ? DownloadProgress(file: path, total: meta.size, resumed: already, log: log, terminal: false)
             : DownloadProgress(file: path, total: meta.size, resumed: already, log: log)
         var headers = authorization(for: meta.location)
@@ -137,8 +141,9 @@ struct HubSession {
         switch response.status.code {
         case 200..<400: return response
         case 401, 403:
-            throw HubError("\(repository) is gated or private (HTTP \(response.status.code)): request access on "
-                + "\(client.endpoint)/\(repository.pagePath) and set HF_TOKEN to a token that has it.")
+            throw HubError(
+                "\(repository) is gated or private (HTTP \(response.status.code)): request access on "
+                    + "\(client.endpoint)/\(repository.pagePath) and set HF_TOKEN to a token that has it.")
         case 404:
             throw HubError("\(client.endpoint) has no \(what) of \(repository) (HTTP 404): check the repository id and revision.")
         default:

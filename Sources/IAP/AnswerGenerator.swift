@@ -80,7 +80,9 @@ public struct AnswerGenerator {
         try checkContext(records, prompts: allPrompts)
         for start in stride(from: 0, to: records.count, by: size) {
             let chunk = Array(records[start..<min(start + size, records.count)])
-            if let done = finished[start], done.map(\.id) == chunk.flatMap({ r in Array(repeating: r.id, count: max(1, options.samplesPerPrompt)) }) {
+            if let done = finished[start],
+                done.map(\.id) == chunk.flatMap({ r in Array(repeating: r.id, count: max(1, options.samplesPerPrompt)) })
+            {
                 out += done
                 progress(min(start + size, records.count), records.count)
                 continue

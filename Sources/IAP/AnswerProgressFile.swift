@@ -51,7 +51,8 @@ public struct AnswerProgressFile {
             batches[start] = answers.map { a in
                 GeneratedAnswer(
                     id: a.id, reply: a.reply, response: a.response, intents: a.intents, valid: a.valid, problem: a.problem,
-                    degeneration: a.degeneration, promptIds: [], replyIds: [], finishReason: GeneratedSequence.FinishReason(rawValue: a.finishReason) ?? .length)
+                    degeneration: a.degeneration, promptIds: [], replyIds: [],
+                    finishReason: GeneratedSequence.FinishReason(rawValue: a.finishReason) ?? .length)
             }
         }
         return batches
@@ -61,13 +62,16 @@ public struct AnswerProgressFile {
     public func append(start: Int, _ answers: [GeneratedAnswer]) throws(JSONFileError) {
         if !FileSystem.exists(path) {
             if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
-                do { try FileSystem.makeDirectories(String(path[..<slash])) } catch { throw JSONFileError(path: path, reason: error.reason) }
+                do { try FileSystem.makeDirectories(String(path[..<slash])) } catch {
+                    throw JSONFileError(path: path, reason: error.reason)
+                }
             }
             try JSONLines.append(Entry(settings: settings), to: path)
         }
         let lines = answers.map { a in
-            Answer(id: a.id, reply: a.reply, response: a.response, intents: a.intents, valid: a.valid, problem: a.problem,
-                   degeneration: a.degeneration, finishReason: a.finishReason.rawValue)
+            Answer(
+                id: a.id, reply: a.reply, response: a.response, intents: a.intents, valid: a.valid, problem: a.problem,
+                degeneration: a.degeneration, finishReason: a.finishReason.rawValue)
         }
         try JSONLines.append(Entry(start: start, answers: lines), to: path)
     }

@@ -20,7 +20,8 @@ public struct BERTScoreBaseline: Sendable, Equatable {
         var rows: [Int: BERTScoreBaseline] = [:]
         for (n, line) in text.split(whereSeparator: \.isNewline).enumerated() where n > 0 {
             let fields = line.split(whereSeparator: { $0 == "," || $0 == "\t" }).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard fields.count == 4, let l = Int(fields[0]), let p = Double(fields[1]), let r = Double(fields[2]), let f = Double(fields[3]),
+            guard fields.count == 4, let l = Int(fields[0]), let p = Double(fields[1]), let r = Double(fields[2]),
+                let f = Double(fields[3]),
                 [p, r, f].allSatisfy({ $0 < 1 })
             else {
                 throw FileIOError(path: "\(path):\(n + 1)", reason: "expected LAYER,P,R,F with baselines below 1, got \"\(line)\"")
@@ -28,7 +29,9 @@ public struct BERTScoreBaseline: Sendable, Equatable {
             rows[l] = BERTScoreBaseline(precision: p, recall: r, f1: f)
         }
         guard let row = rows[layer] else {
-            throw FileIOError(path: path, reason: "no baseline for layer \(layer) (layers \(rows.keys.sorted().map(String.init).joined(separator: ", ")))")
+            throw FileIOError(
+                path: path, reason: "no baseline for layer \(layer) (layers \(rows.keys.sorted().map(String.init).joined(separator: ", ")))"
+            )
         }
         return row
     }

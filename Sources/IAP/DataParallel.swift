@@ -133,7 +133,8 @@ public final class DataParallel: @unchecked Sendable {
         do {
             let present = try group.rollCall(tag: "step-\(step)", waitSeconds: wait)
             let absent = present.indices.filter { !present[$0] }
-            missing = absent.isEmpty
+            missing =
+                absent.isEmpty
                 ? "every rank answered the roll call afterwards"
                 : "\(absent.count == 1 ? "rank" : "ranks") \(absent.map(String.init).joined(separator: ", ")) did not answer within \(Int(wait)) s (dead or hung)"
         } catch {

@@ -89,7 +89,10 @@ extension IAPTrainer {
         let prompts = try records.map { try promptIds($0, intentFree: true) }
         return try withWholeReference {
             prompts.isEmpty
-                ? [] : try withNoGrad { try parts.reference.generate(prompts: prompts, tokenizer: parts.tokenizer, options: options, promptSeeds: seeds) }
+                ? []
+                : try withNoGrad {
+                    try parts.reference.generate(prompts: prompts, tokenizer: parts.tokenizer, options: options, promptSeeds: seeds)
+                }
         }
     }
 
@@ -107,7 +110,8 @@ extension IAPTrainer {
         return try withWholePolicy {
             try withNoGrad {
                 try parts.policy.generate(
-                    prompts: prompts, tokenizer: parts.tokenizer, options: options, promptSeeds: promptSeeds, maxRows: config.rollout.maxBatchRows,
+                    prompts: prompts, tokenizer: parts.tokenizer, options: options, promptSeeds: promptSeeds,
+                    maxRows: config.rollout.maxBatchRows,
                     batching: batching, onFinished: onFinished)
             }
         }

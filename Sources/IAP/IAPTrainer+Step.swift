@@ -47,7 +47,8 @@ extension IAPTrainer {
         let counts = try dataParallel.sum([Double(groups.sampled), Double(groups.zeroSpread)])
         let metrics = StepMetrics(
             step: step, rollouts: try dataParallel.gather(groups.all.map(\.stats)), sampledGroups: Int(counts[0]),
-            zeroSpreadGroups: Int(counts[1]), keptGroups: groups.keptEverywhere, samplingRounds: groups.rounds, update: update, times: times)
+            zeroSpreadGroups: Int(counts[1]), keptGroups: groups.keptEverywhere, samplingRounds: groups.rounds, update: update, times: times
+        )
         try log(metrics, rollouts: try dataParallel.gather(Array(groups.all.prefix(config.run.logRollouts)).map(rolloutRecord)))
         return metrics.line
     }
@@ -75,7 +76,8 @@ extension IAPTrainer {
                 throw error
             }
             times.reference += seconds(since: started)
-            let (rollouts, judged, similar) = try await score(parseRollouts(records, prompts: prompts, sequences: sequences), judging: judging)
+            let (rollouts, judged, similar) = try await score(
+                parseRollouts(records, prompts: prompts, sequences: sequences), judging: judging)
             times.judge += judged
             times.similarity += similar
             collect(rollouts, into: &groups)
@@ -156,7 +158,8 @@ extension IAPTrainer {
         requests.valid = rollouts.indices.filter { rollouts[$0].parsed.isValid }
         if case .judgedMinus = config.reward.malformed { requests.malformed = rollouts.indices.filter { !rollouts[$0].parsed.isValid } }
         let prefill = config.rollout.prefill
-        requests.pairs = requests.valid.map { (rollouts[$0].record, rollouts[$0].parsed.answer ?? "") }
+        requests.pairs =
+            requests.valid.map { (rollouts[$0].record, rollouts[$0].parsed.answer ?? "") }
             + requests.malformed.map { (rollouts[$0].record, RolloutParser.withoutTags(prefill + rollouts[$0].sequence.text)) }
         return requests
     }
@@ -202,7 +205,8 @@ extension IAPTrainer {
         var composed: [Int: RewardParts] = [:]
         for (k, i) in requests.valid.enumerated() {
             composed[i] = IAPReward.compose(
-                personalization: judged[k], similarity: similarities[k], referenceScore: referenceAnswers[rollouts[i].record.id]?.score ?? 0,
+                personalization: judged[k], similarity: similarities[k],
+                referenceScore: referenceAnswers[rollouts[i].record.id]?.score ?? 0,
                 intentTokens: rollouts[i].intentTokens, completionTokens: rollouts[i].sequence.tokens.count, settings: settings)
         }
         var out = rollouts
@@ -232,7 +236,8 @@ extension IAPTrainer {
     func assignAdvantages(_ groups: inout [[Rollout]]) throws {
         let everyRank = try dataParallel.gather([groups.map { $0.map { $0.reward.total } }])
         let offset = everyRank.prefix(dataParallel.rank).reduce(0) { $0 + $1.count }
-        let advantages = GroupAdvantages.compute(everyRank.flatMap { $0 }, scaling: config.dapo.advantageScaling, eps: config.dapo.advantageEps)
+        let advantages = GroupAdvantages.compute(
+            everyRank.flatMap { $0 }, scaling: config.dapo.advantageScaling, eps: config.dapo.advantageEps)
         for g in groups.indices { for k in groups[g].indices { groups[g][k].advantage = advantages[offset + g][k] } }
     }
 

@@ -29,7 +29,8 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
         /// The policy's chat template text, written with checkpoints.
         public var chatTemplateText: String?
         public init(
-            policy: CausalLM, reference: CausalLM, tokenizer: Tokenizer, template: ChatTemplate, judge: RubricJudge, judgeCache: JudgeCache?,
+            policy: CausalLM, reference: CausalLM, tokenizer: Tokenizer, template: ChatTemplate, judge: RubricJudge,
+            judgeCache: JudgeCache?,
             scorer: BERTScorer, records: [LaMPQARecord], input: PolicyInputBuilder, prompt: RolloutPrompt, chatTemplateText: String?
         ) {
             self.policy = policy
@@ -152,7 +153,8 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
             guard let files = try dataParallel.optimizerFiles(optimizer, run: run) else { return }
             let state = TrainerState(step: step, cursor: cursor, epoch: epoch, seed: config.run.seed, optimizerStep: optimizer.stepCount)
             try TrainingCheckpoint.save(
-                policy: parts.policy, tokenizer: parts.tokenizer, chatTemplate: parts.chatTemplateText, optimizer: files, state: state, run: run,
+                policy: parts.policy, tokenizer: parts.tokenizer, chatTemplate: parts.chatTemplateText, optimizer: files, state: state,
+                run: run,
                 step: step, keep: config.run.keepCheckpoints, format: RolloutFormat(config.rollout, prompt: parts.prompt))
         }
     }
@@ -161,12 +163,16 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
     /// trims metrics/rollouts written after it.
     public func restore(from folder: String) throws {
         // Under fsdp the weights are loaded whole, and the optimizer cuts its shards from them.
-        let state = try withWholePolicy { try TrainingCheckpoint.restore(from: folder, policy: parts.policy, optimizer: optimizer, lastStep: config.run.steps) }
+        let state = try withWholePolicy {
+            try TrainingCheckpoint.restore(from: folder, policy: parts.policy, optimizer: optimizer, lastStep: config.run.steps)
+        }
         guard let savedCursor = state.cursor, let savedEpoch = state.epoch else {
             throw ConfigError("\(folder)/\(TrainerState.fileName): no cursor or epoch (an iap sft checkpoint?)")
         }
         guard savedCursor <= order.count else {
-            throw ConfigError("\(folder)/\(TrainerState.fileName): cursor \(savedCursor) is past the \(order.count) training questions (another data set?)")
+            throw ConfigError(
+                "\(folder)/\(TrainerState.fileName): cursor \(savedCursor) is past the \(order.count) training questions (another data set?)"
+            )
         }
         step = state.step
         cursor = savedCursor

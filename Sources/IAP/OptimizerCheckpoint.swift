@@ -59,9 +59,12 @@ public enum OptimizerCheckpoint {
         for r in 0..<n {
             let file = shardFile(rank: r, of: n)
             guard rename(staging + "/" + file, folder + "/" + file) == 0 else {
-                throw ConfigError("\(staging)/\(file): rank \(r)'s optimizer shard cannot be moved into \(folder) (\(String(cString: strerror(errno))))")
+                throw ConfigError(
+                    "\(staging)/\(file): rank \(r)'s optimizer shard cannot be moved into \(folder) (\(String(cString: strerror(errno))))")
             }
-            shards.append(Index.Shard(file: file, pieces: optimizer.pieces(ofRank: r).map { Index.Piece(name: $0.name, start: $0.start, end: $0.end) }))
+            shards.append(
+                Index.Shard(
+                    file: file, pieces: optimizer.pieces(ofRank: r).map { Index.Piece(name: $0.name, start: $0.start, end: $0.end) }))
         }
         var shapes: [String: [Int]] = [:]
         for p in optimizer.parameters { shapes[p.name] = p.tensor.shape }
@@ -113,7 +116,9 @@ public enum OptimizerCheckpoint {
                     for prefix in ["exp_avg.", "exp_avg_sq.", "master."] {
                         guard let entry = files[f].entry(prefix + piece.name) else { continue }
                         guard entry.shape.reduce(1, *) == piece.end - piece.start else {
-                            throw ConfigError("\(folder)/\(shard.file): \(prefix)\(piece.name) has \(entry.shape.reduce(1, *)) elements, the index says \(piece.end - piece.start)")
+                            throw ConfigError(
+                                "\(folder)/\(shard.file): \(prefix)\(piece.name) has \(entry.shape.reduce(1, *)) elements, the index says \(piece.end - piece.start)"
+                            )
                         }
                         pieces[prefix + piece.name, default: []].append(Piece(start: piece.start, end: piece.end, file: f))
                         shapes[prefix + piece.name] = index.shapes[piece.name]
@@ -133,12 +138,18 @@ public enum OptimizerCheckpoint {
                 guard let shape = shapes[key] else { throw ConfigError("\(folder)/\(indexFile): no shape for \(key)") }
                 var next = 0
                 for piece in pieces[key] ?? [] {
-                    guard piece.start == next else { throw ConfigError("\(folder): the optimizer shards leave elements \(next)..<\(piece.start) of \(key) uncovered") }
+                    guard piece.start == next else {
+                        throw ConfigError("\(folder): the optimizer shards leave elements \(next)..<\(piece.start) of \(key) uncovered")
+                    }
                     next = piece.end
                 }
-                guard next == shape.reduce(1, *) else { throw ConfigError("\(folder): the optimizer shards cover \(next) of \(key)'s \(shape.reduce(1, *)) elements") }
+                guard next == shape.reduce(1, *) else {
+                    throw ConfigError("\(folder): the optimizer shards cover \(next) of \(key)'s \(shape.reduce(1, *)) elements")
+                }
             }
-            if step > 0, let name = names.keys.sorted().first(where: { pieces["exp_avg." + $0] == nil || pieces["exp_avg_sq." + $0] == nil }) {
+            if step > 0,
+                let name = names.keys.sorted().first(where: { pieces["exp_avg." + $0] == nil || pieces["exp_avg_sq." + $0] == nil })
+            {
                 throw ConfigError("\(folder): the optimizer shards hold no moments for \(name) after \(step) steps (a damaged checkpoint)")
             }
         }
@@ -165,7 +176,10 @@ public enum OptimizerCheckpoint {
                 }
                 let (low, high) = (max(range.lowerBound, piece.start) - piece.start, min(range.upperBound, piece.end) - piece.start)
                 let bytes = file.bytes(of: entry)
-                parts.append(try Tensor(bytes: UnsafeRawBufferPointer(rebasing: bytes[(low * dtype.byteSize)..<(high * dtype.byteSize)]), dtype: dtype, shape: [high - low]))
+                parts.append(
+                    try Tensor(
+                        bytes: UnsafeRawBufferPointer(rebasing: bytes[(low * dtype.byteSize)..<(high * dtype.byteSize)]), dtype: dtype,
+                        shape: [high - low]))
             }
             return parts.count == 1 ? parts[0] : try Tensor.cat(parts)
         }

@@ -44,10 +44,11 @@ final class OverlappedGradientSum: BlockResidency, @unchecked Sendable {
     func arm() { armed = true }
 
     func start(_ index: Int) throws(TorchError) {
-        let flat = try Tensor.cat(try blocks[index].map { (p) throws(TorchError) -> Tensor in
-            if let g = p.grad { return try g.reshape([-1]) }
-            return try Tensor.zeros([p.count], dtype: p.dtype, device: p.device)
-        })
+        let flat = try Tensor.cat(
+            try blocks[index].map { (p) throws(TorchError) -> Tensor in
+                if let g = p.grad { return try g.reshape([-1]) }
+                return try Tensor.zeros([p.count], dtype: p.dtype, device: p.device)
+            })
         pending[index] = (flat, try group.startAllReduce(flat))
     }
 

@@ -66,7 +66,9 @@ extension IAPTrainer {
             try withNoGrad {
                 for i in batches.indices {
                     if updates > 1 { batches[i].old = try logProbs(parts.policy, batches[i], pass: trainingPass).logProbs }
-                    if loss.klCoefficient != 0 { batches[i].reference = try logProbs(parts.reference, batches[i], pass: TrainingPass()).logProbs }
+                    if loss.klCoefficient != 0 {
+                        batches[i].reference = try logProbs(parts.reference, batches[i], pass: TrainingPass()).logProbs
+                    }
                 }
             }
         }
@@ -80,8 +82,10 @@ extension IAPTrainer {
             let sums = try dataParallel.sumLosses(local)
             let parameters = parts.policy.parameters.map(\.tensor)
             let maxNorm = config.optim.maxGradNorm
-            let norm = try sums == nil
-                ? clipGradientNorm(parameters, maxNorm: maxNorm) : dataParallel.reduceAndClip(parameters, optimizer: optimizer, maxNorm: maxNorm)
+            let norm =
+                try sums == nil
+                ? clipGradientNorm(parameters, maxNorm: maxNorm)
+                : dataParallel.reduceAndClip(parameters, optimizer: optimizer, maxNorm: maxNorm)
             stats.gradNorm = norm
             guard let sums, norm.isFinite else {
                 // A non-finite loss or gradient: drop this update, weights untouched.
@@ -230,7 +234,9 @@ extension IAPTrainer {
     }
 
     /// The host arrays as tensors where the policy lives.
-    func tensors(prefix: Tensor?, ids: [Int64], valid: [Bool], completion: [Float], chunk: [Rollout], width: Int, scored: Int) throws -> PolicyBatch {
+    func tensors(prefix: Tensor?, ids: [Int64], valid: [Bool], completion: [Float], chunk: [Rollout], width: Int, scored: Int) throws
+        -> PolicyBatch
+    {
         let device = parts.policy.device
         return PolicyBatch(
             prefix: try prefix?.to(device), ids: try Tensor(ids, shape: [chunk.count, width]).to(device),

@@ -27,7 +27,8 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
         public var input: PolicyInputBuilder
         public var chatTemplateText: String?
         public init(
-            policy: CausalLM, tokenizer: Tokenizer, template: ChatTemplate, judge: RubricJudge, judgeCache: JudgeCache?, records: [LaMPQARecord],
+            policy: CausalLM, tokenizer: Tokenizer, template: ChatTemplate, judge: RubricJudge, judgeCache: JudgeCache?,
+            records: [LaMPQARecord],
             input: PolicyInputBuilder, chatTemplateText: String?
         ) {
             self.policy = policy
@@ -103,7 +104,11 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
             }
             byId[label.id] = label
         }
-        if rejected > 0 { progress("silver labels: \(rejected) line(s) of \(labelsPath) hold token ids outside this model's vocabulary; those questions are labelled again") }
+        if rejected > 0 {
+            progress(
+                "silver labels: \(rejected) line(s) of \(labelsPath) hold token ids outside this model's vocabulary; those questions are labelled again"
+            )
+        }
         let missing = parts.records.filter { byId[$0.id] == nil }
         if !missing.isEmpty { progress("silver labels: \(byId.count) of \(parts.records.count) done, labelling \(missing.count)") }
         let chunk = 8
@@ -132,7 +137,8 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
         let recordById = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         var evaluator = Evaluator(judge: parts.judge, cache: parts.judgeCache)
         evaluator.retryRounds = config.judge.retryRounds
-        let scores = try await evaluator.scores(of: candidates.compactMap { answer in recordById[answer.id].map { (record: $0, answer: answer.response) } })
+        let scores = try await evaluator.scores(
+            of: candidates.compactMap { answer in recordById[answer.id].map { (record: $0, answer: answer.response) } })
         return records.compactMap { record in
             let indices = candidates.indices.filter { candidates[$0].id == record.id }
             guard let best = indices.max(by: { scores[$0] < scores[$1] || (scores[$0] == scores[$1] && $0 > $1) }) else { return nil }
@@ -202,7 +208,8 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
     func accumulateGradients(_ chosen: [Label], micro: Int, tokens: Double) throws -> Double? {
         var total = 0.0
         for start in stride(from: 0, to: chosen.count, by: micro) {
-            let (ids, valid, target) = try SFTTrainer.batch(Array(chosen[start..<min(start + micro, chosen.count)]), device: parts.policy.device)
+            let (ids, valid, target) = try SFTTrainer.batch(
+                Array(chosen[start..<min(start + micro, chosen.count)]), device: parts.policy.device)
             let logp = try parts.policy.sequenceLogProbs(ids: ids, valid: valid, pass: config.trainingPass).logProbs
             let loss = try (logp * target).sum() * (-1 / tokens)
             let value = try loss.item()
@@ -237,8 +244,10 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
             let maxNorm = config.optim.maxGradNorm
             skipped = sums[0] > 0
             total = sums[1]
-            norm = try skipped
-                ? clipGradientNorm(parameters, maxNorm: maxNorm) : dataParallel.reduceAndClip(parameters, optimizer: optimizer, maxNorm: maxNorm)
+            norm =
+                try skipped
+                ? clipGradientNorm(parameters, maxNorm: maxNorm)
+                : dataParallel.reduceAndClip(parameters, optimizer: optimizer, maxNorm: maxNorm)
             if skipped || !norm.isFinite {
                 skipped = true
                 try optimizer.zeroGrad()
@@ -249,12 +258,14 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
         step += 1
         let elapsed = clock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        let line = MetricsLine(step: step, values: [
-            ("sft/loss", skipped ? nil : total), ("sft/label_tokens", tokens), ("sft/labels", Double(chosen.count)),
-            ("sft/label_score", chosen.isEmpty ? 0 : chosen.map(\.score).reduce(0, +) / Double(chosen.count)),
-            ("sft/epoch", Double((step - 1) / stepsPerEpoch)), ("policy/grad_norm", norm), ("policy/skipped_update", skipped ? 1 : 0),
-            ("optim/lr", lr), ("time/update", seconds),
-        ])
+        let line = MetricsLine(
+            step: step,
+            values: [
+                ("sft/loss", skipped ? nil : total), ("sft/label_tokens", tokens), ("sft/labels", Double(chosen.count)),
+                ("sft/label_score", chosen.isEmpty ? 0 : chosen.map(\.score).reduce(0, +) / Double(chosen.count)),
+                ("sft/epoch", Double((step - 1) / stepsPerEpoch)), ("policy/grad_norm", norm), ("policy/skipped_update", skipped ? 1 : 0),
+                ("optim/lr", lr), ("time/update", seconds),
+            ])
         guard dataParallel.isMain else { return line }
         tensorBoard?.write(step: step, scalars: line.values.compactMap { key, value in value.map { (key, $0) } }.sorted { $0.0 < $1.0 })
         try JSONLines.append(line, to: run.metricsPath)

@@ -19,7 +19,8 @@ public enum TrainingCheckpoint {
     }
 
     public static func save(
-        policy: CausalLM, tokenizer: Tokenizer, chatTemplate: String?, optimizer: OptimizerFiles, state: TrainerState, run: RunFolder, step: Int,
+        policy: CausalLM, tokenizer: Tokenizer, chatTemplate: String?, optimizer: OptimizerFiles, state: TrainerState, run: RunFolder,
+        step: Int,
         keep: Int, format: RolloutFormat
     ) throws {
         let path = run.checkpointPath(step: step)
@@ -28,7 +29,8 @@ public enum TrainingCheckpoint {
                 switch optimizer {
                 case .whole(let adamW):
                     let whole = adamW.stateTensors()
-                    try TensorFile.save(whole.tensors, metadata: ["step": String(whole.step)], to: temporary + "/" + OptimizerCheckpoint.wholeFile)
+                    try TensorFile.save(
+                        whole.tensors, metadata: ["step": String(whole.step)], to: temporary + "/" + OptimizerCheckpoint.wholeFile)
                 case .shards(let sharded, let staging):
                     try OptimizerCheckpoint.collectShards(sharded, from: staging, into: temporary)
                 }
@@ -43,7 +45,8 @@ public enum TrainingCheckpoint {
             // A PEFT adapter folder (base_model_name_or_path names the base) with the tokenizer.
             try AtomicFolder.replace(path) { temporary in
                 try LoRAAdapterFolder.write(policy, into: temporary, baseModel: nil)
-                try CheckpointWriter.writeTokenizer(tokenizer, chatTemplate: chatTemplate, maxLength: policy.config.maxPositions, into: temporary)
+                try CheckpointWriter.writeTokenizer(
+                    tokenizer, chatTemplate: chatTemplate, maxLength: policy.config.maxPositions, into: temporary)
                 try trainerFiles(temporary)
             }
         } else {
@@ -61,7 +64,8 @@ public enum TrainingCheckpoint {
             throw ConfigError("\(file): step is \(state.step) but the folder is \(name) (a damaged or edited file?)")
         }
         if let lastStep, state.step > lastStep {
-            throw ConfigError("\(file): step \(state.step) is past run.steps (\(lastStep)); resume with --set run.steps=N for N ≥ \(state.step)")
+            throw ConfigError(
+                "\(file): step \(state.step) is past run.steps (\(lastStep)); resume with --set run.steps=N for N ≥ \(state.step)")
         }
     }
 
@@ -80,7 +84,9 @@ public enum TrainingCheckpoint {
             }
             weights = tensors
         } else {
-            guard !LoRAAdapterFolder.isAdapter(folder) else { throw ConfigError("\(folder) holds LoRA adapters: resume it with the same lora.* settings") }
+            guard !LoRAAdapterFolder.isAdapter(folder) else {
+                throw ConfigError("\(folder) holds LoRA adapters: resume it with the same lora.* settings")
+            }
             weights = try WeightLoader(files: ModelFiles(path: folder), dtype: policy.dtype, device: policy.device).loadAll()
         }
         try withNoGrad {
@@ -128,11 +134,12 @@ extension TrainConfig {
     public func trainedModel(_ base: CausalLM) throws(LoRAError) -> CausalLM {
         guard var adapters = lora.adapterConfig else { return base }
         adapters.baseModelNameOrPath = policy.model
-        let dtype: DType = switch lora.dtype {
-        case .float32: .float32
-        case .bfloat16: .bfloat16
-        case .float16: .float16
-        }
+        let dtype: DType =
+            switch lora.dtype {
+            case .float32: .float32
+            case .bfloat16: .bfloat16
+            case .float16: .float16
+            }
         return try base.withNewAdapters(adapters, seed: UInt64(run.seed), dtype: dtype)
     }
 

@@ -34,7 +34,8 @@ public struct TrainingRun {
     public static func start(config: TrainConfig, folder: String) throws -> RunFolder {
         let run = try RunFolder.claim(path: folder)
         guard run.checkpointSteps().isEmpty && !FileSystem.exists(run.metricsPath) else {
-            throw ConfigError("\(folder) already holds a run: continue it with --resume \(ShellQuoting.quoted(folder)), or choose another --run-dir")
+            throw ConfigError(
+                "\(folder) already holds a run: continue it with --resume \(ShellQuoting.quoted(folder)), or choose another --run-dir")
         }
         try AtomicFile.write(ConfigLoader.yaml(config), to: run.configPath)
         return run
@@ -70,7 +71,8 @@ public struct TrainingRun {
         if trainer.step > 0 && run.checkpointSteps().last != trainer.step { try save() }
         let checkpoint = run.checkpointPath(step: trainer.step)
         if trainer.dataParallel.isMain {
-            try FileSystem.replaceLink(run.finalPath, target: "checkpoints/" + (checkpoint.split(separator: "/").last.map(String.init) ?? ""))
+            try FileSystem.replaceLink(
+                run.finalPath, target: "checkpoints/" + (checkpoint.split(separator: "/").last.map(String.init) ?? ""))
         }
         try trainer.dataParallel.barrier()
         report(.finished(checkpoint: checkpoint))

@@ -63,7 +63,9 @@ public enum RepeatedLines {
     public static func inIntentList(_ items: [String]) -> Bool {
         let lines = items.map { PromptEcho.words($0) }.filter { !$0.isEmpty }
         if Set(lines).count < lines.count { return true }
-        if let last = lines.last, last.count >= 2, lines.dropLast().contains(where: { $0.count > last.count && Array($0.prefix(last.count)) == last }) {
+        if let last = lines.last, last.count >= 2,
+            lines.dropLast().contains(where: { $0.count > last.count && Array($0.prefix(last.count)) == last })
+        {
             return true
         }
         return lines.contains(where: loops)

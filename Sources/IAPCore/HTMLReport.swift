@@ -44,7 +44,8 @@ public struct HTMLReport {
         if FileSystem.exists(path + "/summary.json") || (try? ResultsTable.load(folder: path)) != nil {
             return .evaluation(name: label, path: path)
         }
-        throw ConfigError("\(path): not a run folder (metrics.jsonl), an iap evaluate folder (*.scores.json) or an iap ablate intents folder")
+        throw ConfigError(
+            "\(path): not a run folder (metrics.jsonl), an iap evaluate folder (*.scores.json) or an iap ablate intents folder")
     }
 
     static let style = """
@@ -62,19 +63,23 @@ public struct HTMLReport {
 
     public func render() throws -> String {
         var body = "<h1>\(title.xmlEscaped)</h1>"
-        body += "<p class=\"note\">Inputs: " + inputs.map { input -> String in
-            switch input {
-            case .run(let n, let p): "run <b>\(n.xmlEscaped)</b> (\(p.xmlEscaped))"
-            case .evaluation(let n, let p): "evaluation <b>\(n.xmlEscaped)</b> (\(p.xmlEscaped))"
-            case .intentAblation(let n, let p): "intent ablation <b>\(n.xmlEscaped)</b> (\(p.xmlEscaped))"
-            }
-        }.joined(separator: "; ") + ".</p>"
+        body +=
+            "<p class=\"note\">Inputs: "
+            + inputs.map { input -> String in
+                switch input {
+                case .run(let n, let p): "run <b>\(n.xmlEscaped)</b> (\(p.xmlEscaped))"
+                case .evaluation(let n, let p): "evaluation <b>\(n.xmlEscaped)</b> (\(p.xmlEscaped))"
+                case .intentAblation(let n, let p): "intent ablation <b>\(n.xmlEscaped)</b> (\(p.xmlEscaped))"
+                }
+            }.joined(separator: "; ") + ".</p>"
         var evaluations: [(Int, MethodResult, String)] = []
         for (k, input) in inputs.enumerated() {
             switch input {
             case .run(let name, let path): body += runSection(k, name: name, path: path)
             case .evaluation(let name, let path):
-                do { evaluations.append((k, try ResultsTable.load(folder: path, name: name, allowIncomplete: allowIncomplete), path)) } catch { throw ConfigError("\(error)") }
+                do {
+                    evaluations.append((k, try ResultsTable.load(folder: path, name: name, allowIncomplete: allowIncomplete), path))
+                } catch { throw ConfigError("\(error)") }
             case .intentAblation(let name, let path): body += try ablationSection(k, name: name, path: path)
             }
         }
@@ -104,20 +109,26 @@ public struct HTMLReport {
             out += chart("chart-sft-loss", "SFT loss (cross-entropy per label token)", [("sft/loss", "loss")])
             out += chart("chart-sft-grad", "Gradient norm", [("policy/grad_norm", "grad norm")])
             out += "</div>"
-            out += summaryTable(k, lines, keys: [("sft/loss", "loss"), ("sft/label_score", "label score"), ("policy/grad_norm", "grad norm")])
+            out += summaryTable(
+                k, lines, keys: [("sft/loss", "loss"), ("sft/label_score", "label score"), ("policy/grad_norm", "grad norm")])
             out += labelsTable(k, path: path)
             return out + "</section>"
         }
         out += "<h3>Reward</h3><div class=\"charts\">"
-        out += chart("chart-reward", "Reward and its parts", [
-            ("reward/mean", "reward"), ("reward/personalization", "rubric score"), ("reward/similarity", "similarity to the reference"),
-            ("reward/contrast", "contrast"), ("reward/length_penalty", "length penalty"),
-        ])
-        out += chart("chart-format", "Format and sampling", [
-            ("format/valid_fraction", "format-valid fraction"), ("dapo/zero_spread_fraction", "zero-spread groups"),
-            ("response/truncated_fraction", "truncated"), ("format/budget_ended_fraction", "a block ended by its budget"),
-            ("format/copied_prompt_fraction", "a block copies the prompt"), ("format/repeated_lines_fraction", "a block repeats a line"),
-        ])
+        out += chart(
+            "chart-reward", "Reward and its parts",
+            [
+                ("reward/mean", "reward"), ("reward/personalization", "rubric score"), ("reward/similarity", "similarity to the reference"),
+                ("reward/contrast", "contrast"), ("reward/length_penalty", "length penalty"),
+            ])
+        out += chart(
+            "chart-format", "Format and sampling",
+            [
+                ("format/valid_fraction", "format-valid fraction"), ("dapo/zero_spread_fraction", "zero-spread groups"),
+                ("response/truncated_fraction", "truncated"), ("format/budget_ended_fraction", "a block ended by its budget"),
+                ("format/copied_prompt_fraction", "a block copies the prompt"),
+                ("format/repeated_lines_fraction", "a block repeats a line"),
+            ])
         out += "</div><h3>Figure 3: reward, intent length and response length per step</h3><div class=\"charts\">"
         out += chart("chart-fig3-reward", "Training reward", [("reward/mean", "reward")])
         out += chart("chart-fig3-intent", "Mean intent length (tokens)", [("intent/tokens", "intent tokens")])
@@ -126,16 +137,22 @@ public struct HTMLReport {
         out += chart("chart-kl", "KL to the reference (k3)", [("policy/kl", "KL")])
         out += chart("chart-clip", "Clipped token fractions", [("policy/clip_low", "clip low"), ("policy/clip_high", "clip high")])
         out += chart("chart-entropy", "Entropy per token", [("policy/entropy", "entropy")])
-        out += chart("chart-time", "Seconds per phase", [
-            ("time/generation", "generation"), ("time/reference", "reference"), ("time/judge", "judge"), ("time/similarity", "similarity"),
-            ("time/update", "update"),
-        ])
+        out += chart(
+            "chart-time", "Seconds per phase",
+            [
+                ("time/generation", "generation"), ("time/reference", "reference"), ("time/judge", "judge"),
+                ("time/similarity", "similarity"),
+                ("time/update", "update"),
+            ])
         out += "</div>"
-        out += summaryTable(k, lines, keys: [
-            ("reward/mean", "reward"), ("reward/personalization", "rubric score"), ("format/valid_fraction", "format-valid"),
-            ("format/copied_prompt_fraction", "copied prompt"), ("format/repeated_lines_fraction", "repeated lines"),
-            ("intent/count", "intents"), ("intent/tokens", "intent tokens"), ("response/tokens", "response tokens"), ("policy/kl", "KL"),
-        ])
+        out += summaryTable(
+            k, lines,
+            keys: [
+                ("reward/mean", "reward"), ("reward/personalization", "rubric score"), ("format/valid_fraction", "format-valid"),
+                ("format/copied_prompt_fraction", "copied prompt"), ("format/repeated_lines_fraction", "repeated lines"),
+                ("intent/count", "intents"), ("intent/tokens", "intent tokens"), ("response/tokens", "response tokens"),
+                ("policy/kl", "KL"),
+            ])
         out += rolloutsTable(k, path: path)
         return out + "</section>"
     }
@@ -158,9 +175,11 @@ public struct HTMLReport {
             let xs = slice.compactMap { $0[key] }
             return xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count)
         }
-        var out = "<table id=\"table-summary-\(k)\" class=\"results\"><thead><tr><th>metric</th><th>first 3 steps</th><th>last 3 steps</th></tr></thead><tbody>"
+        var out =
+            "<table id=\"table-summary-\(k)\" class=\"results\"><thead><tr><th>metric</th><th>first 3 steps</th><th>last 3 steps</th></tr></thead><tbody>"
         for (key, label) in keys {
-            out += "<tr><td>\(label.xmlEscaped)</td><td>\(ResultsTable.format(mean(lines.prefix(3), key)))</td><td>\(ResultsTable.format(mean(lines.suffix(3), key)))</td></tr>"
+            out +=
+                "<tr><td>\(label.xmlEscaped)</td><td>\(ResultsTable.format(mean(lines.prefix(3), key)))</td><td>\(ResultsTable.format(mean(lines.suffix(3), key)))</td></tr>"
         }
         return out + "</tbody></table>"
     }
@@ -168,9 +187,12 @@ public struct HTMLReport {
     func rolloutsTable(_ k: Int, path: String) -> String {
         let all = (try? JSONLines.read(RolloutRecord.self, from: path + "/rollouts.jsonl").records) ?? []
         let shown = all.suffix(rollouts)
-        var out = "<h3>Sample rollouts</h3><p class=\"note\">The latest \(shown.count) of \(all.count) logged rollouts (rollouts.jsonl).</p>"
-        out += "<table id=\"table-rollouts-\(k)\" class=\"rollouts\"><thead><tr><th>step</th><th>question</th><th>format</th><th>reward</th>"
-        out += "<th>rubric</th><th>similarity</th><th>contrast</th><th>length pen.</th><th>intents</th><th>answer / completion</th></tr></thead><tbody>"
+        var out =
+            "<h3>Sample rollouts</h3><p class=\"note\">The latest \(shown.count) of \(all.count) logged rollouts (rollouts.jsonl).</p>"
+        out +=
+            "<table id=\"table-rollouts-\(k)\" class=\"rollouts\"><thead><tr><th>step</th><th>question</th><th>format</th><th>reward</th>"
+        out +=
+            "<th>rubric</th><th>similarity</th><th>contrast</th><th>length pen.</th><th>intents</th><th>answer / completion</th></tr></thead><tbody>"
         for r in shown.reversed() { out += rolloutRow(r) }
         return out + "</tbody></table>"
     }
@@ -211,20 +233,27 @@ public struct HTMLReport {
         out += ResultsTable(results, alpha: alpha).html(id: "table-results")
         out += "<div class=\"charts\">" + domainBars("chart-results", "Score per domain", results) + "</div>"
         let withIntents = evaluations.filter { Self.intentsFile(forEvaluation: $0.2) != nil }
-        if let shown = try? SideBySide.load(folders: withIntents.map(\.2), names: withIntents.map(\.1.name), count: 3), !shown.questions.isEmpty {
+        if let shown = try? SideBySide.load(folders: withIntents.map(\.2), names: withIntents.map(\.1.name), count: 3),
+            !shown.questions.isEmpty
+        {
             out += "<h3>Side by side: three test questions</h3>" + shown.html(id: "side-by-side")
         }
         for (k, result, path) in evaluations {
-            guard let intentsPath = Self.intentsFile(forEvaluation: path), let entries = try? IntentsFile.entries(intentsPath) else { continue }
+            guard let intentsPath = Self.intentsFile(forEvaluation: path), let entries = try? IntentsFile.entries(intentsPath) else {
+                continue
+            }
             // A copied or repeated intent list is not the model's intent: it counts as none.
             let table = IntentBucketTable(intentCounts: entries.mapValues(\.countedIntents), scores: result)
             out += "<h3>Figure 4: \(result.name.xmlEscaped) by number of inferred intents</h3>"
-            out += "<p class=\"note\">Intents from \(intentsPath.xmlEscaped). Format: \(ReplyFormatSummary(entries.values).line.xmlEscaped)"
+            out +=
+                "<p class=\"note\">Intents from \(intentsPath.xmlEscaped). Format: \(ReplyFormatSummary(entries.values).line.xmlEscaped)"
                 + " (copied or repeated intent lists count as no intents).</p>"
             out += table.html(id: "table-buckets-\(k)")
-            out += "<div class=\"charts\">" + SVGChart.bars(
-                id: "chart-fig4-\(k)", title: "Score by intent-count bucket", categories: IntentBucketTable.titles,
-                series: table.groups.enumerated().map { (g, name) in (name, table.cells[g].map(\.mean)) }) + "</div>"
+            out +=
+                "<div class=\"charts\">"
+                + SVGChart.bars(
+                    id: "chart-fig4-\(k)", title: "Score by intent-count bucket", categories: IntentBucketTable.titles,
+                    series: table.groups.enumerated().map { (g, name) in (name, table.cells[g].map(\.mean)) }) + "</div>"
         }
         return out + "</section>"
     }

@@ -52,7 +52,8 @@ public struct RewardParts: Codable, Sendable, Equatable {
     public var total: Double
 
     public init(
-        valid: Bool, personalization: Double? = nil, similarity: Double? = nil, referenceScore: Double? = nil, contrast: Double, lengthPenalty: Double,
+        valid: Bool, personalization: Double? = nil, similarity: Double? = nil, referenceScore: Double? = nil, contrast: Double,
+        lengthPenalty: Double,
         overlong: Double, total: Double
     ) {
         self.valid = valid
@@ -90,7 +91,8 @@ public enum IAPReward {
         let validTotals = parts.compactMap { $0?.total }
         return parts.enumerated().map { i, p in
             if let p { return p }
-            let overlong = settings.overlong.map { overlongPenalty(length: completionTokens[i], maxLength: $0.maxLength, buffer: $0.buffer) } ?? 0
+            let overlong =
+                settings.overlong.map { overlongPenalty(length: completionTokens[i], maxLength: $0.maxLength, buffer: $0.buffer) } ?? 0
             let base: Double
             switch settings.malformed {
             case .fixed(let value): base = value
@@ -98,7 +100,8 @@ public enum IAPReward {
             case .judgedMinus(let penalty):
                 let score = i < wholeTextScores.count ? (wholeTextScores[i] ?? 0) : 0
                 return RewardParts(
-                    valid: false, personalization: score, similarity: nil, referenceScore: nil, contrast: 0, lengthPenalty: 0, overlong: overlong,
+                    valid: false, personalization: score, similarity: nil, referenceScore: nil, contrast: 0, lengthPenalty: 0,
+                    overlong: overlong,
                     total: settings.personalization * score - penalty + overlong)
             }
             return RewardParts(

@@ -81,7 +81,9 @@ public enum PorterStemmer {
         return n == 2 && !isConsonant(w, 0) && isConsonant(w, 1)
     }
 
-    static func ends(_ w: Word, _ suffix: String) -> Bool { w.count >= suffix.utf8.count && w.suffix(suffix.utf8.count).elementsEqual(suffix.utf8) }
+    static func ends(_ w: Word, _ suffix: String) -> Bool {
+        w.count >= suffix.utf8.count && w.suffix(suffix.utf8.count).elementsEqual(suffix.utf8)
+    }
     static func drop(_ w: Word, _ suffix: String) -> Word { Array(w.dropLast(suffix.utf8.count)) }
 
     /// NLTK's `_apply_rule_list`: the first rule whose suffix matches decides; "*d" matches a
@@ -133,11 +135,13 @@ public enum PorterStemmer {
         }
         guard let stem = intermediate, !stem.isEmpty else { return w }
         let last = stem[stem.count - 1]
-        return apply(stem, [
-            r("at", "ate"), r("bl", "ble"), r("iz", "ize"),
-            Rule(suffix: "*d", replacement: [last], condition: { _ in !["l", "s", "z"].map({ UInt8(ascii: $0) }).contains(last) }),
-            r("", "e") { measure($0) == 1 && endsCVC($0) },
-        ])
+        return apply(
+            stem,
+            [
+                r("at", "ate"), r("bl", "ble"), r("iz", "ize"),
+                Rule(suffix: "*d", replacement: [last], condition: { _ in !["l", "s", "z"].map({ UInt8(ascii: $0) }).contains(last) }),
+                r("", "e") { measure($0) == 1 && endsCVC($0) },
+            ])
     }
 
     static func step1c(_ w: Word) -> Word {
@@ -146,32 +150,38 @@ public enum PorterStemmer {
 
     static func step2(_ w: Word) -> Word {
         if ends(w, "alli") && positive(drop(w, "alli")) { return step2(drop(w, "alli") + Array("al".utf8)) }
-        return apply(w, [
-            r("ational", "ate", positive), r("tional", "tion", positive), r("enci", "ence", positive), r("anci", "ance", positive),
-            r("izer", "ize", positive), r("bli", "ble", positive), r("alli", "al", positive), r("entli", "ent", positive),
-            r("eli", "e", positive), r("ousli", "ous", positive), r("ization", "ize", positive), r("ation", "ate", positive),
-            r("ator", "ate", positive), r("alism", "al", positive), r("iveness", "ive", positive), r("fulness", "ful", positive),
-            r("ousness", "ous", positive), r("aliti", "al", positive), r("iviti", "ive", positive), r("biliti", "ble", positive),
-            r("fulli", "ful", positive), r("logi", "log") { _ in positive(Array(w.dropLast(3))) },
-        ])
+        return apply(
+            w,
+            [
+                r("ational", "ate", positive), r("tional", "tion", positive), r("enci", "ence", positive), r("anci", "ance", positive),
+                r("izer", "ize", positive), r("bli", "ble", positive), r("alli", "al", positive), r("entli", "ent", positive),
+                r("eli", "e", positive), r("ousli", "ous", positive), r("ization", "ize", positive), r("ation", "ate", positive),
+                r("ator", "ate", positive), r("alism", "al", positive), r("iveness", "ive", positive), r("fulness", "ful", positive),
+                r("ousness", "ous", positive), r("aliti", "al", positive), r("iviti", "ive", positive), r("biliti", "ble", positive),
+                r("fulli", "ful", positive), r("logi", "log") { _ in positive(Array(w.dropLast(3))) },
+            ])
     }
 
     static func step3(_ w: Word) -> Word {
-        apply(w, [
-            r("icate", "ic", positive), r("ative", "", positive), r("alize", "al", positive), r("iciti", "ic", positive),
-            r("ical", "ic", positive), r("ful", "", positive), r("ness", "", positive),
-        ])
+        apply(
+            w,
+            [
+                r("icate", "ic", positive), r("ative", "", positive), r("alize", "al", positive), r("iciti", "ic", positive),
+                r("ical", "ic", positive), r("ful", "", positive), r("ness", "", positive),
+            ])
     }
 
     static func step4(_ w: Word) -> Word {
         let gt1: (Word) -> Bool = { measure($0) > 1 }
-        return apply(w, [
-            r("al", "", gt1), r("ance", "", gt1), r("ence", "", gt1), r("er", "", gt1), r("ic", "", gt1), r("able", "", gt1),
-            r("ible", "", gt1), r("ant", "", gt1), r("ement", "", gt1), r("ment", "", gt1), r("ent", "", gt1),
-            r("ion", "") { measure($0) > 1 && !$0.isEmpty && [UInt8(ascii: "s"), UInt8(ascii: "t")].contains($0[$0.count - 1]) },
-            r("ou", "", gt1), r("ism", "", gt1), r("ate", "", gt1), r("iti", "", gt1), r("ous", "", gt1), r("ive", "", gt1),
-            r("ize", "", gt1),
-        ])
+        return apply(
+            w,
+            [
+                r("al", "", gt1), r("ance", "", gt1), r("ence", "", gt1), r("er", "", gt1), r("ic", "", gt1), r("able", "", gt1),
+                r("ible", "", gt1), r("ant", "", gt1), r("ement", "", gt1), r("ment", "", gt1), r("ent", "", gt1),
+                r("ion", "") { measure($0) > 1 && !$0.isEmpty && [UInt8(ascii: "s"), UInt8(ascii: "t")].contains($0[$0.count - 1]) },
+                r("ou", "", gt1), r("ism", "", gt1), r("ate", "", gt1), r("iti", "", gt1), r("ous", "", gt1), r("ive", "", gt1),
+                r("ize", "", gt1),
+            ])
     }
 
     static func step5a(_ w: Word) -> Word {

@@ -49,10 +49,12 @@ public enum SVGChart {
         let left = 58.0, right = 12.0, top = 30.0, bottom = 58.0
         let w = Double(width), h = Double(height)
         let all = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
-        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"\(escape(id))\" class=\"chart\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(escape(title))\">"
+        var out =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"\(escape(id))\" class=\"chart\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(escape(title))\">"
         out += "<title>\(escape(title))</title>"
         out += "<text x=\"\(Int(w / 2))\" y=\"18\" text-anchor=\"middle\" class=\"chart-title\">\(escape(title))</text>"
-        guard let minX = all.map(\.x).min(), let maxX = all.map(\.x).max(), var minY = all.map(\.y).min(), var maxY = all.map(\.y).max() else {
+        guard let minX = all.map(\.x).min(), let maxX = all.map(\.x).max(), var minY = all.map(\.y).min(), var maxY = all.map(\.y).max()
+        else {
             return out + "<text x=\"\(Int(w / 2))\" y=\"\(Int(h / 2))\" text-anchor=\"middle\">no data</text></svg>"
         }
         if minY == maxY {
@@ -76,7 +78,8 @@ public enum SVGChart {
         }
         out += "<line x1=\"\(f(left))\" y1=\"\(f(h - bottom))\" x2=\"\(f(w - right))\" y2=\"\(f(h - bottom))\" class=\"axis\"/>"
         out += "<line x1=\"\(f(left))\" y1=\"\(f(top))\" x2=\"\(f(left))\" y2=\"\(f(h - bottom))\" class=\"axis\"/>"
-        out += "<text x=\"\(f((left + w - right) / 2))\" y=\"\(f(h - bottom + 32))\" text-anchor=\"middle\" class=\"tick\">\(escape(xLabel))</text>"
+        out +=
+            "<text x=\"\(f((left + w - right) / 2))\" y=\"\(f(h - bottom + 32))\" text-anchor=\"middle\" class=\"tick\">\(escape(xLabel))</text>"
         // Series and legend.
         var legendX = left
         for (k, s) in series.enumerated() {
@@ -86,7 +89,8 @@ public enum SVGChart {
                 out += "<circle cx=\"\(f(px(points[0].x)))\" cy=\"\(f(py(points[0].y)))\" r=\"3\" fill=\"\(color)\"/>"
             } else if !points.isEmpty {
                 let path = points.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
-                out += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" class=\"series\"><title>\(escape(s.name))</title></polyline>"
+                out +=
+                    "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" class=\"series\"><title>\(escape(s.name))</title></polyline>"
             }
             out += "<rect x=\"\(f(legendX))\" y=\"\(f(h - 14))\" width=\"10\" height=\"10\" fill=\"\(color)\"/>"
             out += "<text x=\"\(f(legendX + 14))\" y=\"\(f(h - 5))\" class=\"legend\">\(escape(s.name))</text>"
@@ -101,7 +105,8 @@ public enum SVGChart {
     ) -> String {
         let left = 58.0, right = 12.0, top = 30.0, bottom = 62.0
         let w = Double(width), h = Double(height)
-        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"\(escape(id))\" class=\"chart\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(escape(title))\">"
+        var out =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"\(escape(id))\" class=\"chart\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(escape(title))\">"
         out += "<title>\(escape(title))</title>"
         out += "<text x=\"\(Int(w / 2))\" y=\"18\" text-anchor=\"middle\" class=\"chart-title\">\(escape(title))</text>"
         let values = series.flatMap { $0.values.compactMap { $0 } }.filter(\.isFinite)
@@ -125,9 +130,11 @@ public enum SVGChart {
             for (k, s) in series.enumerated() {
                 guard c < s.values.count, let v = s.values[c], v.isFinite else { continue }
                 let y = py(max(v, 0)), y0 = py(min(v, 0))
-                out += "<rect x=\"\(f(x0 + Double(k) * barWidth))\" y=\"\(f(y))\" width=\"\(f(barWidth - 2))\" height=\"\(f(max(0.5, y0 - y)))\" fill=\"\(palette[k % palette.count])\" class=\"bar\"><title>\(escape(s.name)) · \(escape(category)): \(escape(label(v)))</title></rect>"
+                out +=
+                    "<rect x=\"\(f(x0 + Double(k) * barWidth))\" y=\"\(f(y))\" width=\"\(f(barWidth - 2))\" height=\"\(f(max(0.5, y0 - y)))\" fill=\"\(palette[k % palette.count])\" class=\"bar\"><title>\(escape(s.name)) · \(escape(category)): \(escape(label(v)))</title></rect>"
             }
-            out += "<text x=\"\(f(x0 + groupWidth * 0.4))\" y=\"\(f(h - bottom + 16))\" text-anchor=\"middle\" class=\"tick\">\(escape(category))</text>"
+            out +=
+                "<text x=\"\(f(x0 + groupWidth * 0.4))\" y=\"\(f(h - bottom + 16))\" text-anchor=\"middle\" class=\"tick\">\(escape(category))</text>"
         }
         out += "<line x1=\"\(f(left))\" y1=\"\(f(py(0)))\" x2=\"\(f(w - right))\" y2=\"\(f(py(0)))\" class=\"axis\"/>"
         var legendX = left

@@ -32,7 +32,8 @@ public struct SideBySide: Sendable {
             let summary = try JSONFile.read(EvaluationSummary.self, from: evaluation.summaryPath)
             let intentsPath = IntentsFile.path(forResponses: summary.responses)
             let intents = FileSystem.exists(intentsPath) ? try JSONFile.read([String: InferredIntents].self, from: intentsPath) : [:]
-            sets.append((name, try ResponsesFile.load(summary.responses), intents, try evaluation.methodResult(name: name, allowIncomplete: true)))
+            sets.append(
+                (name, try ResponsesFile.load(summary.responses), intents, try evaluation.methodResult(name: name, allowIncomplete: true)))
             if records.isEmpty, let split = LaMPQASplit(rawValue: summary.split) {
                 var options = LaMPQADataset.Options()
                 options.split = split
@@ -41,13 +42,16 @@ public struct SideBySide: Sendable {
         }
         let common = records.filter { r in sets.allSatisfy { $0.answers[r.id] != nil } }
         let chosen = roundRobin(common, count: count)
-        return SideBySide(questions: chosen.map { record in
-            Question(id: record.id, domain: record.domain, text: record.question, entries: sets.map { set in
-                Entry(
-                    method: set.name, intents: set.intents[record.id]?.intents ?? [], problem: set.intents[record.id]?.problem,
-                    answer: set.answers[record.id] ?? "", score: set.result.scores[record.domain]?[record.id])
+        return SideBySide(
+            questions: chosen.map { record in
+                Question(
+                    id: record.id, domain: record.domain, text: record.question,
+                    entries: sets.map { set in
+                        Entry(
+                            method: set.name, intents: set.intents[record.id]?.intents ?? [], problem: set.intents[record.id]?.problem,
+                            answer: set.answers[record.id] ?? "", score: set.result.scores[record.domain]?[record.id])
+                    })
             })
-        })
     }
 
     /// The first `count` records taking one from each domain in turn.
@@ -89,11 +93,13 @@ public struct SideBySide: Sendable {
             out += "<h3>Question \(q + 1) (\(question.domain.rawValue.xmlEscaped)): \(question.text.xmlEscaped)</h3>"
             out += "<table id=\"\(id.xmlEscaped)-\(q)\" class=\"side-by-side\"><thead><tr><th></th>"
             out += question.entries.map { "<th>\($0.method.xmlEscaped)</th>" }.joined() + "</tr></thead><tbody>"
-            out += "<tr><td>intents</td>" + question.entries.map { entry in
-                entry.intents.isEmpty
-                    ? "<td>none\((entry.problem.map { " (\($0))" } ?? "").xmlEscaped)</td>"
-                    : "<td><ol>" + entry.intents.map { "<li>\($0.xmlEscaped)</li>" }.joined() + "</ol></td>"
-            }.joined() + "</tr>"
+            out +=
+                "<tr><td>intents</td>"
+                + question.entries.map { entry in
+                    entry.intents.isEmpty
+                        ? "<td>none\((entry.problem.map { " (\($0))" } ?? "").xmlEscaped)</td>"
+                        : "<td><ol>" + entry.intents.map { "<li>\($0.xmlEscaped)</li>" }.joined() + "</ol></td>"
+                }.joined() + "</tr>"
             out += "<tr><td>answer</td>" + question.entries.map { "<td>\($0.answer.xmlEscaped)</td>" }.joined() + "</tr>"
             out += "<tr><td>score</td>" + question.entries.map { "<td>\(ResultsTable.format($0.score))</td>" }.joined() + "</tr>"
             out += "</tbody></table>"

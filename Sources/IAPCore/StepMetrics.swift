@@ -78,30 +78,32 @@ public struct StepMetrics: Sendable, Equatable {
     public var line: MetricsLine {
         func mean(_ xs: [Double]) -> Double { xs.isEmpty ? 0 : xs.reduce(0, +) / Double(xs.count) }
         let valid = rollouts.filter(\.reward.valid)
-        return MetricsLine(step: step, values: [
-            ("reward/mean", mean(rollouts.map(\.reward.total))),
-            ("reward/personalization", mean(rollouts.compactMap(\.reward.personalization))),
-            ("reward/similarity", mean(valid.compactMap(\.reward.similarity))),
-            ("reward/reference_score", mean(valid.compactMap(\.reward.referenceScore))),
-            ("reward/contrast", mean(valid.map(\.reward.contrast))),
-            ("reward/length_penalty", mean(valid.map(\.reward.lengthPenalty))),
-            ("reward/overlong", mean(rollouts.map(\.reward.overlong))),
-            ("format/valid_fraction", rollouts.isEmpty ? 0 : Double(valid.count) / Double(rollouts.count)),
-            ("format/budget_ended_fraction", mean(rollouts.map { $0.budgetEnded ? 1 : 0 })),
-            ("format/copied_prompt_fraction", mean(rollouts.map { $0.degeneration == .copiesPrompt ? 1 : 0 })),
-            ("format/repeated_lines_fraction", mean(rollouts.map { $0.degeneration == .repeatedLines ? 1 : 0 })),
-            ("intent/count", mean(valid.map { Double($0.intentCount) })),
-            ("intent/tokens", mean(valid.map { Double($0.intentTokens) })),
-            ("response/tokens", mean(rollouts.map { Double($0.completionTokens) })),
-            ("response/truncated_fraction", mean(rollouts.map { $0.truncated ? 1 : 0 })),
-            ("update/learned_tokens", update.learnedTokens),
-            ("dapo/zero_spread_fraction", sampledGroups == 0 ? 0 : Double(zeroSpreadGroups) / Double(sampledGroups)),
-            ("dapo/groups_kept", Double(keptGroups)), ("dapo/sampling_rounds", Double(samplingRounds)),
-            ("policy/kl", update.kl), ("policy/clip_low", update.clipLow), ("policy/clip_high", update.clipHigh),
-            ("policy/entropy", update.entropy), ("policy/grad_norm", update.gradNorm), ("policy/loss", update.loss),
-            ("policy/skipped_update", update.skipped ? 1 : 0), ("optim/lr", update.learningRate),
-            ("time/generation", times.generation), ("time/reference", times.reference), ("time/judge", times.judge),
-            ("time/similarity", times.similarity), ("time/update", times.update),
-        ])
+        return MetricsLine(
+            step: step,
+            values: [
+                ("reward/mean", mean(rollouts.map(\.reward.total))),
+                ("reward/personalization", mean(rollouts.compactMap(\.reward.personalization))),
+                ("reward/similarity", mean(valid.compactMap(\.reward.similarity))),
+                ("reward/reference_score", mean(valid.compactMap(\.reward.referenceScore))),
+                ("reward/contrast", mean(valid.map(\.reward.contrast))),
+                ("reward/length_penalty", mean(valid.map(\.reward.lengthPenalty))),
+                ("reward/overlong", mean(rollouts.map(\.reward.overlong))),
+                ("format/valid_fraction", rollouts.isEmpty ? 0 : Double(valid.count) / Double(rollouts.count)),
+                ("format/budget_ended_fraction", mean(rollouts.map { $0.budgetEnded ? 1 : 0 })),
+                ("format/copied_prompt_fraction", mean(rollouts.map { $0.degeneration == .copiesPrompt ? 1 : 0 })),
+                ("format/repeated_lines_fraction", mean(rollouts.map { $0.degeneration == .repeatedLines ? 1 : 0 })),
+                ("intent/count", mean(valid.map { Double($0.intentCount) })),
+                ("intent/tokens", mean(valid.map { Double($0.intentTokens) })),
+                ("response/tokens", mean(rollouts.map { Double($0.completionTokens) })),
+                ("response/truncated_fraction", mean(rollouts.map { $0.truncated ? 1 : 0 })),
+                ("update/learned_tokens", update.learnedTokens),
+                ("dapo/zero_spread_fraction", sampledGroups == 0 ? 0 : Double(zeroSpreadGroups) / Double(sampledGroups)),
+                ("dapo/groups_kept", Double(keptGroups)), ("dapo/sampling_rounds", Double(samplingRounds)),
+                ("policy/kl", update.kl), ("policy/clip_low", update.clipLow), ("policy/clip_high", update.clipHigh),
+                ("policy/entropy", update.entropy), ("policy/grad_norm", update.gradNorm), ("policy/loss", update.loss),
+                ("policy/skipped_update", update.skipped ? 1 : 0), ("optim/lr", update.learningRate),
+                ("time/generation", times.generation), ("time/reference", times.reference), ("time/judge", times.judge),
+                ("time/similarity", times.similarity), ("time/update", times.update),
+            ])
     }
 }

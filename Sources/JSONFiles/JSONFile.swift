@@ -17,7 +17,8 @@ public enum JSONFile {
     /// `value` as JSON text (one line unless `pretty`).
     public static func encode<T: Encodable>(_ value: T, pretty: Bool = false) throws(JSONFileError) -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting =
+            pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         do { return String(decoding: try encoder.encode(value), as: UTF8.self) } catch {
             throw JSONFileError(path: "(encoding \(T.self))", reason: FileIOError.describe(error))
         }
@@ -29,12 +30,16 @@ public enum JSONFile {
         let widened = LongIntegerLiterals.widened(bytes)
         do { return try JSONDecoder().decode(type, from: Data(widened)) } catch {
             // Foundation names no field when a number does not fit the one that wants a whole number.
-            let note = widened.count == bytes.count ? "" : "; it holds an integer past 64 bits, read as a fraction, where a whole number may be wanted"
+            let note =
+                widened.count == bytes.count
+                ? "" : "; it holds an integer past 64 bits, read as a fraction, where a whole number may be wanted"
             throw JSONFileError(path: source, reason: FileIOError.describe(error) + note)
         }
     }
 
-    public static func decode<T: Decodable>(_ type: T.Type = T.self, from text: some StringProtocol, source: String) throws(JSONFileError) -> T {
+    public static func decode<T: Decodable>(_ type: T.Type = T.self, from text: some StringProtocol, source: String) throws(JSONFileError)
+        -> T
+    {
         try decode(type, from: Array(text.utf8), source: source)
     }
 }

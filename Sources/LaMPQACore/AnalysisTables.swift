@@ -55,8 +55,10 @@ public struct DeltaTable: Sendable {
     }
 
     public var markdown: String {
-        var lines = ["| condition | " + columns.map { "\($0) | Δ" }.joined(separator: " | ") + " |",
-                     "|---|" + String(repeating: "---|---|", count: columns.count)]
+        var lines = [
+            "| condition | " + columns.map { "\($0) | Δ" }.joined(separator: " | ") + " |",
+            "|---|" + String(repeating: "---|---|", count: columns.count),
+        ]
         for (i, row) in rows.enumerated() {
             let cells = row.values.indices.map { c in
                 "\(ResultsTable.format(row.values[c])) | \(i == reference ? "(reference)" : DeltaTable.signed(row.deltas[c]))"
@@ -64,14 +66,17 @@ public struct DeltaTable: Sendable {
             lines.append("| \(row.name) | " + cells.joined(separator: " | ") + " |")
         }
         lines.append("")
-        lines.append("Δ: the condition's score minus \(rows.indices.contains(reference) ? rows[reference].name : "the reference")'s, per column.")
+        lines.append(
+            "Δ: the condition's score minus \(rows.indices.contains(reference) ? rows[reference].name : "the reference")'s, per column.")
         return lines.joined(separator: "\n")
     }
 
     public var csv: String {
         var lines = ["condition," + columns.flatMap { ["\"\($0)\"", "\"\($0) delta\"", "\"\($0) p\""] }.joined(separator: ",")]
         for row in rows {
-            let cells = row.values.indices.flatMap { c in [row.values[c], row.deltas[c], row.pValues[c]].map { $0.map { String($0) } ?? "" } }
+            let cells = row.values.indices.flatMap { c in
+                [row.values[c], row.deltas[c], row.pValues[c]].map { $0.map { String($0) } ?? "" }
+            }
             lines.append("\"\(row.name)\"," + cells.joined(separator: ","))
         }
         return lines.joined(separator: "\n")
@@ -97,7 +102,9 @@ public struct DeltaTable: Sendable {
     public var json: String {
         let document = Document(
             columns: columns, reference: rows.indices.contains(reference) ? rows[reference].name : nil,
-            rows: rows.map { Document.Row(name: $0.name, values: $0.values.map(finite), deltas: $0.deltas.map(finite), tTestP: $0.pValues.map(finite)) })
+            rows: rows.map {
+                Document.Row(name: $0.name, values: $0.values.map(finite), deltas: $0.deltas.map(finite), tTestP: $0.pValues.map(finite))
+            })
         return (try? JSONFile.encode(document, pretty: true)) ?? "{}"
     }
 }
@@ -148,10 +155,13 @@ public struct IntentBucketTable: Sendable {
     }
 
     public var markdown: String {
-        var lines = ["| domain | " + IntentBucketTable.titles.joined(separator: " | ") + " |",
-                     "|---|" + String(repeating: "---|", count: 4)]
+        var lines = [
+            "| domain | " + IntentBucketTable.titles.joined(separator: " | ") + " |",
+            "|---|" + String(repeating: "---|", count: 4),
+        ]
         for (g, name) in groups.enumerated() {
-            lines.append("| \(name) | " + cells[g].map { "\(ResultsTable.format($0.mean)) (n=\($0.count))" }.joined(separator: " | ") + " |")
+            lines.append(
+                "| \(name) | " + cells[g].map { "\(ResultsTable.format($0.mean)) (n=\($0.count))" }.joined(separator: " | ") + " |")
         }
         return lines.joined(separator: "\n")
     }
@@ -178,7 +188,9 @@ public struct IntentBucketTable: Sendable {
     public var json: String {
         let document = Document(
             buckets: IntentBucketTable.buckets,
-            groups: groups.enumerated().map { (g, name) in Document.Group(name: name, means: cells[g].map { finite($0.mean) }, counts: cells[g].map(\.count)) })
+            groups: groups.enumerated().map { (g, name) in
+                Document.Group(name: name, means: cells[g].map { finite($0.mean) }, counts: cells[g].map(\.count))
+            })
         return (try? JSONFile.encode(document, pretty: true)) ?? "{}"
     }
 }

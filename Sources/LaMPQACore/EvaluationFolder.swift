@@ -57,7 +57,9 @@ public struct EvaluationFolder: Sendable {
                 let first = items.first.map { ": \($0.problem)" } ?? ""
                 throw LaMPQADataError(
                     file: summaryPath,
-                    reason: "an incomplete evaluation (\(items.count) judge calls failed\(first)); rerun iap evaluate to finish it, or pass --allow-incomplete")
+                    reason:
+                        "an incomplete evaluation (\(items.count) judge calls failed\(first)); rerun iap evaluate to finish it, or pass --allow-incomplete"
+                )
             }
         }
         var scores: [LaMPQADomain: [String: Double]] = [:]
@@ -74,7 +76,9 @@ public struct EvaluationFolder: Sendable {
                 scores[domain] = Dictionary(judged, uniquingKeysWith: { a, _ in a })
             }
         }
-        guard !scores.isEmpty else { throw LaMPQADataError(file: path, reason: "no *.scores.json files (an iap evaluate output folder is expected)") }
+        guard !scores.isEmpty else {
+            throw LaMPQADataError(file: path, reason: "no *.scores.json files (an iap evaluate output folder is expected)")
+        }
         let label = name ?? (path.split(separator: "/").last.map(String.init) ?? path)
         return MethodResult(name: incomplete ? label + " (incomplete)" : label, scores: scores)
     }
@@ -201,7 +205,8 @@ public struct EvaluationSummary: Codable, Sendable, Equatable {
         judge = report.judgeIdentity
         judgeIsProxy = report.judgeIsProxy
         promptVersion = report.promptVersion
-        var domains: [String: Double?] = Dictionary(report.domainScores.map { ($0.key.rawValue, $0.value) }, uniquingKeysWith: { a, _ in a })
+        var domains: [String: Double?] = Dictionary(
+            report.domainScores.map { ($0.key.rawValue, $0.value) }, uniquingKeysWith: { a, _ in a })
         for open in report.incompleteDomains { domains[open.rawValue] = .some(nil) }
         self.domains = domains
         incompleteDomains = report.incompleteDomains.map(\.rawValue)

@@ -80,7 +80,8 @@ public struct Evaluator: Sendable {
         let start = ContinuousClock.now
         for round in 0...max(0, retryRounds) where !pending.isEmpty {
             if round > 0 { ledger.retries += pending.count }
-            (ledger, pending) = try await judgeRound(round, pending: pending, items: items, ledger: ledger, start: start, progress: progress)
+            (ledger, pending) = try await judgeRound(
+                round, pending: pending, items: items, ledger: ledger, start: start, progress: progress)
             try Task.checkCancellation()
         }
         if let before = countsBefore, let after = await judge.requestCounts() {
@@ -119,8 +120,10 @@ public struct Evaluator: Sendable {
                 continue
             }
             for (k, aspect) in record.aspects.enumerated() {
-                items.append(JudgeItem(questionId: record.id, question: record.question, details: record.narrative,
-                                       response: response, aspectIndex: k, aspect: aspect))
+                items.append(
+                    JudgeItem(
+                        questionId: record.id, question: record.question, details: record.narrative,
+                        response: response, aspectIndex: k, aspect: aspect))
             }
         }
         return (items, missing)

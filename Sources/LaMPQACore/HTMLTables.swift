@@ -61,7 +61,8 @@ extension DeltaTable {
         for (i, row) in rows.enumerated() {
             out += "<tr><td>\(row.name.xmlEscaped)</td>"
             for c in row.values.indices {
-                out += "<td>\(ResultsTable.format(row.values[c]))</td><td>\(i == reference ? "(reference)" : DeltaTable.signed(row.deltas[c]).xmlEscaped)</td>"
+                out +=
+                    "<td>\(ResultsTable.format(row.values[c]))</td><td>\(i == reference ? "(reference)" : DeltaTable.signed(row.deltas[c]).xmlEscaped)</td>"
             }
             out += "</tr>"
         }
@@ -74,7 +75,9 @@ extension IntentBucketTable {
         var out = "<table id=\"\(id.xmlEscaped)\" class=\"results\"><thead><tr><th>domain</th>"
         out += IntentBucketTable.titles.map { "<th>\($0.xmlEscaped)</th>" }.joined() + "</tr></thead><tbody>"
         for (g, name) in groups.enumerated() {
-            out += "<tr><td>\(name.xmlEscaped)</td>" + cells[g].map { "<td>\(ResultsTable.format($0.mean)) (n=\($0.count))</td>" }.joined() + "</tr>"
+            out +=
+                "<tr><td>\(name.xmlEscaped)</td>" + cells[g].map { "<td>\(ResultsTable.format($0.mean)) (n=\($0.count))</td>" }.joined()
+                + "</tr>"
         }
         return out + "</tbody></table>"
     }

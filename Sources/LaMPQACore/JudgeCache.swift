@@ -53,7 +53,9 @@ public actor JudgeCache {
     /// The key of one verdict.
     public static func key(judge: RubricJudge, item: JudgeItem) -> String {
         stableHash(
-            [judge.identity, judge.promptVersion, item.questionId, item.aspect.aspect, item.aspect.reason, item.aspect.evidence,
-             stableHash(item.response)].joined(separator: "\u{1F}"))
+            [
+                judge.identity, judge.promptVersion, item.questionId, item.aspect.aspect, item.aspect.reason, item.aspect.evidence,
+                stableHash(item.response),
+            ].joined(separator: "\u{1F}"))
     }
 }

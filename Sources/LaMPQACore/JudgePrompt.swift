@@ -60,7 +60,8 @@ public struct JudgePrompt: Sendable, Equatable {
         do { file = try PromptFile.load(path, requireBoth: true) } catch { throw JudgeConfigurationError("\(error)") }
         let prompt = JudgePrompt(system: file.system, user: file.user)
         for name in file.placeholders where !placeholders.contains(name) {
-            throw JudgeConfigurationError("\(path): unknown placeholder {\(name)} (known: \(placeholders.map { "{\($0)}" }.joined(separator: ", ")))")
+            throw JudgeConfigurationError(
+                "\(path): unknown placeholder {\(name)} (known: \(placeholders.map { "{\($0)}" }.joined(separator: ", ")))")
         }
         for required in ["response", "aspect"] where !file.placeholders.contains(required) {
             throw JudgeConfigurationError("\(path): the prompt never shows {\(required)}")

@@ -70,7 +70,8 @@ public struct LaMPQADataset: Sendable {
                 path = found
             } else {
                 throw LaMPQADataError(
-                    file: base + ".json", reason: "missing: the folder needs one file per domain and split, named as the benchmark names them")
+                    file: base + ".json",
+                    reason: "missing: the folder needs one file per domain and split, named as the benchmark names them")
             }
             var records = try LaMPQADataset.readFile(path, domain: domain, skipInvalid: options.skipInvalid, warnings: &warnings)
             // Ids key responses and scores across domains: one in two files would be ambiguous.

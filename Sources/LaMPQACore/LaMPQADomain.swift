@@ -39,7 +39,8 @@ extension LaMPQASplit: Codable {
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let split = LaMPQASplit(rawValue: text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "'\(text)' is not one of train, validation, test"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "'\(text)' is not one of train, validation, test"))
         }
         self = split
     }
@@ -51,7 +52,9 @@ extension LaMPQADomain: Codable {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let domain = LaMPQADomain(name: text) else {
             throw DecodingError.dataCorrupted(
-                .init(codingPath: decoder.codingPath, debugDescription: "unknown domain '\(text)' (art, lifestyle, society or the full names)"))
+                .init(
+                    codingPath: decoder.codingPath, debugDescription: "unknown domain '\(text)' (art, lifestyle, society or the full names)"
+                ))
         }
         self = domain
     }

@@ -53,8 +53,12 @@ struct RecordSlot: Decodable {
         guard let id, !id.isEmpty else { throw fail("id", "missing or not a non-empty string") }
         guard !r.question.allSatisfy(\.isWhitespace) else { throw fail("question", "is empty") }
         guard !r.rubricAspects.isEmpty else { throw fail("rubric_aspects", "is empty: a question needs at least one aspect to be scored") }
-        for (k, a) in r.rubricAspects.enumerated() where a.aspect.allSatisfy(\.isWhitespace) { throw fail("rubric_aspects[\(k)].aspect", "is empty") }
-        for (k, p) in (r.profile ?? []).enumerated() where p.text.allSatisfy(\.isWhitespace) { throw fail("profile[\(k)].text", "is empty") }
+        for (k, a) in r.rubricAspects.enumerated() where a.aspect.allSatisfy(\.isWhitespace) {
+            throw fail("rubric_aspects[\(k)].aspect", "is empty")
+        }
+        for (k, p) in (r.profile ?? []).enumerated() where p.text.allSatisfy(\.isWhitespace) {
+            throw fail("profile[\(k)].text", "is empty")
+        }
         return LaMPQARecord(
             id: id, domain: domain, question: r.question, narrative: r.narrative ?? "", category: r.category ?? "",
             profile: (r.profile ?? []).map { ProfilePost(id: $0.id?.text ?? "", category: $0.category ?? "", text: $0.text) },

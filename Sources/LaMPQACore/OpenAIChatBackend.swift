@@ -100,9 +100,10 @@ public final class OpenAIChatBackend: ChatBackend, @unchecked Sendable {
 
     /// The request body OpenAI's API expects.
     func body(_ conversation: [ChatMessage], temperature: Double, topP: Double, maxTokens: Int) throws(FileIOError) -> String {
-        try JSONFile.encode(ChatCompletionRequestBody(
-            model: settings.model, messages: conversation.map { WireMessage(role: $0.role.rawValue, content: $0.content) },
-            temperature: temperature, topP: topP, n: 1, maxTokens: maxTokens))
+        try JSONFile.encode(
+            ChatCompletionRequestBody(
+                model: settings.model, messages: conversation.map { WireMessage(role: $0.role.rawValue, content: $0.content) },
+                temperature: temperature, topP: topP, n: 1, maxTokens: maxTokens))
     }
 
     /// `url` with any `user:password@` replaced by `***@`, for messages and files.
@@ -118,7 +119,9 @@ public final class OpenAIChatBackend: ChatBackend, @unchecked Sendable {
     /// tried once per item and reported per item as `HTTPClientError.invalidURL`).
     static func check(_ url: String) throws(JudgeConfigurationError) {
         let shown = "--judge-url \(withoutCredentials(url))"
-        guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw JudgeConfigurationError(shown + ": must start with http:// or https://") }
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+            throw JudgeConfigurationError(shown + ": must start with http:// or https://")
+        }
         // Read here first: the client reads "http:///v1" as having a host, and traps on a
         // port past 65535 ("Not enough bits") instead of throwing.
         let authority = url.drop { $0 != ":" }.dropFirst(3).prefix { $0 != "/" }
@@ -153,7 +156,9 @@ public final class OpenAIChatBackend: ChatBackend, @unchecked Sendable {
     }
 
     /// The request with its retries; failures as they come (`call` scrubs them).
-    private func attempt(_ conversation: [ChatMessage], temperature: Double, topP: Double, maxTokens: Int) async -> Result<String, JudgeCallError> {
+    private func attempt(_ conversation: [ChatMessage], temperature: Double, topP: Double, maxTokens: Int) async -> Result<
+        String, JudgeCallError
+    > {
         let payload: String
         do { payload = try body(conversation, temperature: temperature, topP: topP, maxTokens: maxTokens) } catch {
             return .failure(JudgeCallError("the request could not be written: \(error.reason)"))
@@ -181,7 +186,8 @@ public final class OpenAIChatBackend: ChatBackend, @unchecked Sendable {
                         if let content = reply.choices.first?.message.content { return .success(content) }
                         lastProblem = "\(base): the reply has no choices[0].message.content"
                     } catch {
-                        lastProblem = error.reason.hasPrefix("not valid JSON")
+                        lastProblem =
+                            error.reason.hasPrefix("not valid JSON")
                             ? "\(base): the reply is not JSON" : "\(base): the reply is not a chat completion (\(error.reason))"
                     }
                 case 429, 503:
@@ -191,7 +197,8 @@ public final class OpenAIChatBackend: ChatBackend, @unchecked Sendable {
                 case 500..<600:
                     lastProblem = "\(base): HTTP \(response.status.code)"
                 default:
-                    let message = (try? JSONFile.decode(APIErrorBody.self, from: text, source: base))?.error.message ?? String(text.prefix(200))
+                    let message =
+                        (try? JSONFile.decode(APIErrorBody.self, from: text, source: base))?.error.message ?? String(text.prefix(200))
                     return .failure(JudgeCallError("\(base): HTTP \(response.status.code): \(message)"))
                 }
             } catch {

@@ -1,4 +1,3 @@
-
 /// What the answering model is shown about a question.
 ///
 /// LaMP-QA's own rule shows the answering model the question only (plus, for its RAG
@@ -37,7 +36,8 @@ public struct PolicyInputBuilder: Sendable {
     /// Orders past posts by relevance to a question: returns indices into `posts`, best first.
     public let rank: @Sendable (_ question: String, _ posts: [String]) throws -> [Int]
 
-    public init(mode: PolicyInputMode, rank: @escaping @Sendable (String, [String]) throws -> [Int] = { _, posts in Array(posts.indices) }) {
+    public init(mode: PolicyInputMode, rank: @escaping @Sendable (String, [String]) throws -> [Int] = { _, posts in Array(posts.indices) })
+    {
         self.mode = mode
         self.rank = rank
     }
@@ -86,7 +86,9 @@ extension PolicyInputMode: Codable {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let mode = PolicyInputMode(name: text) else {
             throw DecodingError.dataCorrupted(
-                .init(codingPath: decoder.codingPath, debugDescription: "'\(text)' is not question, narrative, profile:K or narrative+profile:K"))
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "'\(text)' is not question, narrative, profile:K or narrative+profile:K"))
         }
         self = mode
     }

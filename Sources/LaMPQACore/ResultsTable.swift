@@ -71,7 +71,8 @@ public struct ResultsTable: Sendable {
         let keys: [LaMPQADomain?] = domains.map { Optional($0) } + (domains.count > 1 ? [nil] : [])
         let comparisons = Double(keys.count * max(1, results.count - 1))
         columns = keys.map { domain in
-            ResultsTable.column(results, domain: domain, domains: domains, interest: row, corrections: comparisons, alpha: alpha, test: test)
+            ResultsTable.column(
+                results, domain: domain, domains: domains, interest: row, corrections: comparisons, alpha: alpha, test: test)
         }
     }
 
@@ -110,7 +111,8 @@ public struct ResultsTable: Sendable {
             if let v = values[i], let position = distinct.firstIndex(of: v), position < 2 { cells[i].rank = position + 1 }
         }
         var column = Column(
-            title: domain?.rawValue ?? "Macro average", cells: cells, best: values.indices.filter { values[$0] != nil && values[$0] == distinct.first },
+            title: domain?.rawValue ?? "Macro average", cells: cells,
+            best: values.indices.filter { values[$0] != nil && values[$0] == distinct.first },
             comparedWith: nil, delta: nil, comparisons: [], significant: false)
         guard interest < results.count, let own = values[interest] else { return column }
         let others = values.indices.filter { $0 != interest && values[$0] != nil }
@@ -124,10 +126,12 @@ public struct ResultsTable: Sendable {
                 other: other, tTestP: PairedTests.tTest(x, y).map { min(1, $0 * corrections) },
                 wilcoxonP: PairedTests.wilcoxon(x, y).map { min(1, $0 * corrections) })
         }
-        column.significant = !others.isEmpty && column.comparisons.allSatisfy { c in
-            guard let p = test == .tTest ? c.tTestP : c.wilcoxonP, let theirs = values[c.other] else { return false }
-            return own > theirs && p < alpha
-        }
+        column.significant =
+            !others.isEmpty
+            && column.comparisons.allSatisfy { c in
+                guard let p = test == .tTest ? c.tTestP : c.wilcoxonP, let theirs = values[c.other] else { return false }
+                return own > theirs && p < alpha
+            }
         return column
     }
 
@@ -153,8 +157,10 @@ public struct ResultsTable: Sendable {
     }
 
     public var markdown: String {
-        var lines = ["| method | " + columns.map(\.title).joined(separator: " | ") + " |",
-                     "|---|" + String(repeating: "---|", count: columns.count)]
+        var lines = [
+            "| method | " + columns.map(\.title).joined(separator: " | ") + " |",
+            "|---|" + String(repeating: "---|", count: columns.count),
+        ]
         for (m, name) in methods.enumerated() {
             var row = "| \(name) |"
             for column in columns {
@@ -169,8 +175,9 @@ public struct ResultsTable: Sendable {
             }
             lines.append(row)
         }
-        lines.append("| Δ% \(methods.isEmpty ? "" : methods[interest]) vs strongest other |"
-            + columns.map { " \($0.delta.map { String(format: "%.2f%%", $0) } ?? "–") |" }.joined())
+        lines.append(
+            "| Δ% \(methods.isEmpty ? "" : methods[interest]) vs strongest other |"
+                + columns.map { " \($0.delta.map { String(format: "%.2f%%", $0) } ?? "–") |" }.joined())
         lines.append("")
         lines.append(caption)
         return lines.joined(separator: "\n")
@@ -185,7 +192,8 @@ public struct ResultsTable: Sendable {
         lines.append("significant," + columns.map { String($0.significant) }.joined(separator: ","))
         for other in methods.indices where other != interest {
             for (label, pick) in [("t_test_p_bonferroni", \Comparison.tTestP), ("wilcoxon_p_bonferroni", \Comparison.wilcoxonP)] {
-                let ps = columns.map { c in c.comparisons.first { $0.other == other }.flatMap { $0[keyPath: pick] }.map { String($0) } ?? "" }
+                let ps = columns.map { c in c.comparisons.first { $0.other == other }.flatMap { $0[keyPath: pick] }.map { String($0) } ?? ""
+                }
                 lines.append("\"\(label) vs \(methods[other])\"," + ps.joined(separator: ","))
             }
         }
@@ -229,14 +237,17 @@ public struct ResultsTable: Sendable {
     }
 
     public var document: Document {
-        Document(methods: methods, interest: methods.isEmpty ? "" : methods[interest], test: test.rawValue, alpha: alpha, columns: columns.map { c in
-            Document.Column(
-                title: c.title, values: c.cells.map { finite($0.value) }, ranks: c.cells.map(\.rank), best: c.best.map { methods[$0] },
-                comparedWith: c.comparedWith.map { methods[$0] }, deltaPercent: finite(c.delta), significant: c.significant,
-                comparisons: c.comparisons.map {
-                    Document.Comparison(method: methods[$0.other], tTestPBonferroni: finite($0.tTestP), wilcoxonPBonferroni: finite($0.wilcoxonP))
-                })
-        })
+        Document(
+            methods: methods, interest: methods.isEmpty ? "" : methods[interest], test: test.rawValue, alpha: alpha,
+            columns: columns.map { c in
+                Document.Column(
+                    title: c.title, values: c.cells.map { finite($0.value) }, ranks: c.cells.map(\.rank), best: c.best.map { methods[$0] },
+                    comparedWith: c.comparedWith.map { methods[$0] }, deltaPercent: finite(c.delta), significant: c.significant,
+                    comparisons: c.comparisons.map {
+                        Document.Comparison(
+                            method: methods[$0.other], tTestPBonferroni: finite($0.tTestP), wilcoxonPBonferroni: finite($0.wilcoxonP))
+                    })
+            })
     }
 
     /// `document` as pretty JSON.

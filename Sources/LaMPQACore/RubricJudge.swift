@@ -27,7 +27,6 @@ public struct JudgeItem: Sendable, Hashable {
     }
 }
 
-
 /// What one judge call gave.
 public enum JudgeVerdict: Sendable, Equatable {
     /// A score in 0…2.

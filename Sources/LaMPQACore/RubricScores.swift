@@ -24,7 +24,8 @@ public struct QuestionScore: Sendable, Equatable {
             && a.aspects.map(\.aspect) == b.aspects.map(\.aspect) && a.aspects.map(\.score) == b.aspects.map(\.score)
     }
 
-    public init(id: String, domain: LaMPQADomain, aspects: [(aspect: String, score: Int)], failedAspects: Int = 0, unjudgedAspects: Int = 0) {
+    public init(id: String, domain: LaMPQADomain, aspects: [(aspect: String, score: Int)], failedAspects: Int = 0, unjudgedAspects: Int = 0)
+    {
         self.id = id
         self.domain = domain
         self.aspects = aspects

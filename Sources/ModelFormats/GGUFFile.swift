@@ -117,10 +117,14 @@ public final class GGUFFile: @unchecked Sendable {
                 throw fail("tensor \(t.name) (\(t.type), \(t.byteRange.count) bytes) overlaps the data of \(ordered[k + 1].name)")
             }
             if let next, next > padded {
-                throw fail("tensor \(t.name): \(next - t.byteRange.lowerBound) bytes up to the next tensor, but its type \(t.type) and shape \(t.shape) need \(t.byteRange.count)")
+                throw fail(
+                    "tensor \(t.name): \(next - t.byteRange.lowerBound) bytes up to the next tensor, but its type \(t.type) and shape \(t.shape) need \(t.byteRange.count)"
+                )
             }
             if next == nil && dataEnd > padded {
-                throw fail("tensor \(t.name): \(dataEnd - t.byteRange.lowerBound) bytes up to the end of the file, but its type \(t.type) and shape \(t.shape) need \(t.byteRange.count)")
+                throw fail(
+                    "tensor \(t.name): \(dataEnd - t.byteRange.lowerBound) bytes up to the end of the file, but its type \(t.type) and shape \(t.shape) need \(t.byteRange.count)"
+                )
             }
         }
     }

@@ -111,7 +111,8 @@ extension ModelFiles {
             (summary.format, summary.formatDetail) = ("gguf", "GGUF v\(file.version), \(list.count) tensors")
         case .safetensors(let checkpoint):
             (summary.format, summary.weightBytes) = (checkpoint.format, checkpoint.byteCount)
-            summary.formatDetail = "\(checkpoint.format == "pytorch" ? "pytorch_model.bin (read without running its pickle)" : "safetensors"), \(checkpoint.shards.count) file(s), \(list.count) tensors"
+            summary.formatDetail =
+                "\(checkpoint.format == "pytorch" ? "pytorch_model.bin (read without running its pickle)" : "safetensors"), \(checkpoint.shards.count) file(s), \(list.count) tensors"
         }
         return summary
     }

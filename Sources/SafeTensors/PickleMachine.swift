@@ -51,7 +51,9 @@ struct PickleMachine {
         case UInt8(ascii: "c"): stack.append(.global(try line() + "." + line()))
         case 0x93:
             let parts = try pop(2)
-            guard case .string(let module) = parts[0], case .string(let name) = parts[1] else { throw PickleError("STACK_GLOBAL of non-strings") }
+            guard case .string(let module) = parts[0], case .string(let name) = parts[1] else {
+                throw PickleError("STACK_GLOBAL of non-strings")
+            }
             stack.append(.global(module + "." + name))
         case UInt8(ascii: "Q"): stack.append(try persistent(try pop(1)[0]))
         case UInt8(ascii: "R"):

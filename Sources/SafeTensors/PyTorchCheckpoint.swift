@@ -20,7 +20,9 @@ public final class PyTorchCheckpoint: @unchecked Sendable {
         do { file = try MappedFile(path: path) } catch { throw fail(error.reason) }
         let bytes = file.bytes
         if bytes.count >= 2, bytes[0] == 0x80, bytes[1] <= 5 {
-            throw fail("saved by PyTorch before 1.6 (the legacy format, not a zip archive): re-save it with torch.save or convert it to safetensors")
+            throw fail(
+                "saved by PyTorch before 1.6 (the legacy format, not a zip archive): re-save it with torch.save or convert it to safetensors"
+            )
         }
         let archive = try StoredZipArchive(bytes, path: path)
         guard let program = archive.members.keys.filter({ $0.hasSuffix("data.pkl") }).min(by: { $0.count < $1.count }),
@@ -57,10 +59,14 @@ public final class PyTorchCheckpoint: @unchecked Sendable {
             (expected, count) = (product, product)
         }
         guard t.offset >= 0, t.storage.count >= 0, count <= t.storage.count - t.offset, t.storage.count * size == storage.count else {
-            throw fail("\(name): elements \(t.offset)..<\(t.offset + count) outside its storage of \(t.storage.count) (\(storage.count) bytes)")
+            throw fail(
+                "\(name): elements \(t.offset)..<\(t.offset + count) outside its storage of \(t.storage.count) (\(storage.count) bytes)")
         }
         let start = storage.lowerBound + t.offset * size
-        return (SafeTensorEntry(name: name, dtype: t.storage.dtype, shape: t.shape, dataOffsets: 0..<(count * size)), start..<(start + count * size))
+        return (
+            SafeTensorEntry(name: name, dtype: t.storage.dtype, shape: t.shape, dataOffsets: 0..<(count * size)),
+            start..<(start + count * size)
+        )
     }
 
     public func entry(_ name: String) -> SafeTensorEntry? { tensors[name]?.entry }

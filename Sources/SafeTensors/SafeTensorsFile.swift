@@ -136,9 +136,13 @@ public final class SafeTensorsFile: @unchecked Sendable {
         }
         // As the safetensors library requires: the tensors tile the data section, no overlap, no hole.
         var covered = 0
-        for entry in entries.sorted(by: { ($0.dataOffsets.lowerBound, $0.dataOffsets.upperBound) < ($1.dataOffsets.lowerBound, $1.dataOffsets.upperBound) }) {
+        for entry in entries.sorted(by: {
+            ($0.dataOffsets.lowerBound, $0.dataOffsets.upperBound) < ($1.dataOffsets.lowerBound, $1.dataOffsets.upperBound)
+        }) {
             guard entry.dataOffsets.lowerBound >= covered else {
-                throw fail("tensor '\(entry.name)': data_offsets [\(entry.dataOffsets.lowerBound), \(entry.dataOffsets.upperBound)] overlap another tensor's data")
+                throw fail(
+                    "tensor '\(entry.name)': data_offsets [\(entry.dataOffsets.lowerBound), \(entry.dataOffsets.upperBound)] overlap another tensor's data"
+                )
             }
             guard entry.dataOffsets.lowerBound == covered else {
                 throw fail("bytes \(covered)..<\(entry.dataOffsets.lowerBound) of the data section belong to no tensor")

@@ -14,7 +14,9 @@ struct StoredZipArchive {
         var members: [String: Range<Int>] = [:]
         while count > 0 {
             count -= 1
-            guard reader.u32(directoryOffset) == 0x0201_4b50 else { throw fail("zip central directory entry damaged at byte \(directoryOffset)") }
+            guard reader.u32(directoryOffset) == 0x0201_4b50 else {
+                throw fail("zip central directory entry damaged at byte \(directoryOffset)")
+            }
             let (flags, method) = (reader.u16(directoryOffset + 8) ?? 0, reader.u16(directoryOffset + 10) ?? 0)
             var size = Int(reader.u32(directoryOffset + 24) ?? 0)
             var local = Int(reader.u32(directoryOffset + 42) ?? 0)
@@ -24,7 +26,9 @@ struct StoredZipArchive {
             Self.zip64(
                 reader, extra: directoryOffset + 46 + nameLength, length: extraLength, compressed: reader.u32(directoryOffset + 20) ?? 0,
                 size: &size, offset: &local)
-            guard method == 0, flags & 1 == 0 else { throw fail("\(name) is compressed or encrypted in the zip (torch.save stores members)") }
+            guard method == 0, flags & 1 == 0 else {
+                throw fail("\(name) is compressed or encrypted in the zip (torch.save stores members)")
+            }
             guard reader.u32(local) == 0x0403_4b50, let localName = reader.u16(local + 26), let localExtra = reader.u16(local + 28) else {
                 throw fail("\(name): local zip header damaged")
             }
@@ -44,7 +48,9 @@ struct StoredZipArchive {
         guard end >= 0, r.u32(end) == 0x0605_4b50 else { throw fail("not a zip archive (no end-of-directory record)") }
         var offset = Int(r.u32(end + 16) ?? 0)
         var count = Int(r.u16(end + 10) ?? 0)
-        if offset == 0xFFFF_FFFF || count == 0xFFFF, r.u32(end - 20) == 0x0706_4b50, let at = r.u64(end - 12), r.u32(Int(clamping: at)) == 0x0606_4b50 {
+        if offset == 0xFFFF_FFFF || count == 0xFFFF, r.u32(end - 20) == 0x0706_4b50, let at = r.u64(end - 12),
+            r.u32(Int(clamping: at)) == 0x0606_4b50
+        {
             count = Int(clamping: r.u64(Int(clamping: at) + 32) ?? 0)
             offset = Int(clamping: r.u64(Int(clamping: at) + 48) ?? 0)
         }

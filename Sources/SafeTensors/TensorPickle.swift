@@ -61,7 +61,9 @@ enum TensorPickle {
         case .tensor(let t): out[prefix] = t
         case .dict(let items, let order):
             for key in order {
-                if let item = items[key] { try flatten(item, prefix: prefix.isEmpty ? key : prefix + "." + key, depth: depth + 1, into: &out) }
+                if let item = items[key] {
+                    try flatten(item, prefix: prefix.isEmpty ? key : prefix + "." + key, depth: depth + 1, into: &out)
+                }
             }
         case .none, .int, .float, .bool, .string: break  // metadata beside the weights (e.g. a step count)
         default: throw PickleError("\(prefix.isEmpty ? "the file" : prefix) holds a \(value.kind), not tensors")

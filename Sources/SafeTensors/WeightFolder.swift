@@ -39,14 +39,19 @@ public final class WeightFolder: @unchecked Sendable {
     public init(folder: String) throws(SafeTensorsError) {
         self.folder = folder
         let layouts: [(index: String, single: String, format: String)] = [
-            ("model.safetensors.index.json", "model.safetensors", "safetensors"), ("pytorch_model.bin.index.json", "pytorch_model.bin", "pytorch"),
+            ("model.safetensors.index.json", "model.safetensors", "safetensors"),
+            ("pytorch_model.bin.index.json", "pytorch_model.bin", "pytorch"),
         ]
-        guard let layout = layouts.first(where: { access(folder + "/" + $0.index, F_OK) == 0 || access(folder + "/" + $0.single, F_OK) == 0 }) else {
-            throw SafeTensorsError(path: folder, reason: "no weights: neither model.safetensors (or its index) nor pytorch_model.bin (or its index)")
+        guard
+            let layout = layouts.first(where: { access(folder + "/" + $0.index, F_OK) == 0 || access(folder + "/" + $0.single, F_OK) == 0 })
+        else {
+            throw SafeTensorsError(
+                path: folder, reason: "no weights: neither model.safetensors (or its index) nor pytorch_model.bin (or its index)")
         }
         format = layout.format
         func open(_ file: String) throws(SafeTensorsError) -> any WeightFile {
-            layout.format == "safetensors" ? try SafeTensorsFile(path: folder + "/" + file) : try PyTorchCheckpoint(path: folder + "/" + file)
+            layout.format == "safetensors"
+                ? try SafeTensorsFile(path: folder + "/" + file) : try PyTorchCheckpoint(path: folder + "/" + file)
         }
         var shards: [any WeightFile] = []
         var location: [String: (shard: Int, entry: SafeTensorEntry)] = [:]
@@ -56,7 +61,9 @@ public final class WeightFolder: @unchecked Sendable {
                 let number = shards.firstIndex { $0.path == folder + "/" + file } ?? shards.count
                 if number == shards.count { shards.append(try open(file)) }
                 guard let entry = shards[number].entry(tensor) else {
-                    throw SafeTensorsError(path: folder + "/" + layout.index, reason: "weight_map says \(tensor) is in \(file), but that file does not hold it")
+                    throw SafeTensorsError(
+                        path: folder + "/" + layout.index, reason: "weight_map says \(tensor) is in \(file), but that file does not hold it"
+                    )
                 }
                 location[tensor] = (number, entry)
                 names.append(tensor)

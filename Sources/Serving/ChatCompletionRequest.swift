@@ -51,11 +51,14 @@ public struct ChatCompletionRequest: Sendable {
 
     public static func parse(_ body: ChatCompletionRequestBody, maxN: Int = 16) throws(APIError) -> ChatCompletionRequest {
         guard !body.messages.isEmpty else { throw APIError(parameter: "messages", "messages must be a non-empty array") }
-        var request = ChatCompletionRequest(messages: try body.messages.enumerated().map { (i, m) throws(APIError) in try message(m, index: i) })
+        var request = ChatCompletionRequest(
+            messages: try body.messages.enumerated().map { (i, m) throws(APIError) in try message(m, index: i) })
         request.model = body.model
         func number(_ key: String, _ value: Double?, _ range: ClosedRange<Double>, integer: Bool = false) throws(APIError) -> Double? {
             guard let value else { return nil }
-            guard range.contains(value) else { throw APIError(parameter: key, "\(key) must be a number in \(range.lowerBound)…\(range.upperBound)") }
+            guard range.contains(value) else {
+                throw APIError(parameter: key, "\(key) must be a number in \(range.lowerBound)…\(range.upperBound)")
+            }
             guard !integer || value.rounded() == value else { throw APIError(parameter: key, "\(key) must be an integer") }
             return value
         }
@@ -63,7 +66,9 @@ public struct ChatCompletionRequest: Sendable {
         if let p = try number("top_p", body.topP, 0...1) { request.topP = p > 0 ? p : 1 }
         if let n = try number("n", body.n, 1...Double(maxN), integer: true) { request.n = Int(n) }
         if let m = try number("max_tokens", body.maxTokens, 1...1_000_000, integer: true) { request.maxTokens = Int(m) }
-        if let m = try number("max_completion_tokens", body.maxCompletionTokens, 1...1_000_000, integer: true) { request.maxTokens = Int(m) }
+        if let m = try number("max_completion_tokens", body.maxCompletionTokens, 1...1_000_000, integer: true) {
+            request.maxTokens = Int(m)
+        }
         if let s = try number("seed", body.seed, -9.2e18...9.2e18) { request.seed = UInt64(bitPattern: Int64(s)) }
         request.stop = body.stop?.list ?? []
         guard request.stop.count <= 8 else { throw APIError(parameter: "stop", "at most 8 stop strings") }

@@ -46,7 +46,9 @@ public final class LoopbackConnection: @unchecked Sendable {
             if n == 0 { return (String(decoding: received, as: UTF8.self), true) }
             if n < 0 { return (String(decoding: received, as: UTF8.self), false) }
             received += buffer[0..<n]
-            if let marker, String(decoding: received, as: UTF8.self).contains(marker) { return (String(decoding: received, as: UTF8.self), false) }
+            if let marker, String(decoding: received, as: UTF8.self).contains(marker) {
+                return (String(decoding: received, as: UTF8.self), false)
+            }
         }
     }
 

@@ -114,12 +114,13 @@ public final class OpenAIServer: Sendable {
     /// The server and the queue's stopper as one service group; `triggerGracefulShutdown()`
     /// on it does what a signal does.
     public func serviceGroup(signals: [UnixSignal], onRunning: @escaping @Sendable (Int) async -> Void) -> ServiceGroup {
-        ServiceGroup(configuration: .init(
-            services: [
-                .init(service: application(onRunning: onRunning)),
-                .init(service: QueueStopper(queue: queue)),
-            ],
-            gracefulShutdownSignals: signals, logger: Logger(label: "iap-serve")))
+        ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: application(onRunning: onRunning)),
+                    .init(service: QueueStopper(queue: queue)),
+                ],
+                gracefulShutdownSignals: signals, logger: Logger(label: "iap-serve")))
     }
 
     /// Shut down before the HTTP server (a service group stops its services last to first).
@@ -138,7 +139,8 @@ public final class OpenAIServer: Sendable {
         let parsed = RolloutParser.parse(text)
         guard parsed.intent != nil else { return AssistantMessage(content: text) }
         return AssistantMessage(
-            content: text, iap: RolloutSummary(intents: parsed.intents, answer: parsed.answer, valid: parsed.isValid, problem: parsed.problem))
+            content: text,
+            iap: RolloutSummary(intents: parsed.intents, answer: parsed.answer, valid: parsed.isValid, problem: parsed.problem))
     }
 
     static func json<T: Encodable>(_ value: T, status: Int = 200, retryAfter: Int? = nil) -> Response {
@@ -171,9 +173,10 @@ public final class OpenAIServer: Sendable {
         let choices = out.enumerated().map { i, s in
             ChatCompletion.Choice(index: i, message: OpenAIServer.message(s.text), finishReason: s.finishReason.rawValue)
         }
-        return OpenAIServer.json(ChatCompletion(
-            id: id, created: created, model: settings.modelName, choices: choices,
-            usage: Usage(promptTokens: prompt.count, completionTokens: completionTokens)))
+        return OpenAIServer.json(
+            ChatCompletion(
+                id: id, created: created, model: settings.modelName, choices: choices,
+                usage: Usage(promptTokens: prompt.count, completionTokens: completionTokens)))
     }
 
     /// The body (within `maxRequestBytes` and `bodyTimeout`), decoded and checked against the
@@ -269,7 +272,10 @@ public final class OpenAIServer: Sendable {
                 }
                 let usage = Usage(promptTokens: prompt.count, completionTokens: out.reduce(0) { $0 + $1.tokens.count })
                 for (i, s) in out.enumerated() {
-                    continuation.yield(event(.init(index: i, delta: .init(), finishReason: s.finishReason.rawValue), usage: i == out.count - 1 ? usage : nil))
+                    continuation.yield(
+                        event(
+                            .init(index: i, delta: .init(), finishReason: s.finishReason.rawValue), usage: i == out.count - 1 ? usage : nil)
+                    )
                 }
             } catch {
                 let body = (error as? APIError)?.body ?? APIError(status: 500, type: "server_error", "\(error)").body
@@ -281,14 +287,16 @@ public final class OpenAIServer: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            do {
-                for await event in stream { try await writer.write(ByteBuffer(string: event)) }
-                try await writer.finish(nil)
-            } catch {
-                ticket.cancel()
-                throw error
-            }
-        })
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                do {
+                    for await event in stream { try await writer.write(ByteBuffer(string: event)) }
+                    try await writer.finish(nil)
+                } catch {
+                    ticket.cancel()
+                    throw error
+                }
+            })
     }
 }

@@ -53,7 +53,8 @@ final class RequestInbox: Sendable {
     /// settings is not overtaken for long: the generation then takes no one until it drains),
     /// up to `maxRequests` running and `freeRows` sequences (the first may exceed the rows of
     /// an idle generation). With `.static` batching, only while the generation is idle.
-    func take(settings: GenerationOptions, freeRows: Int, idle: Bool, running: Int, maxRequests: Int, batching: Batching) -> [QueuedRequest] {
+    func take(settings: GenerationOptions, freeRows: Int, idle: Bool, running: Int, maxRequests: Int, batching: Batching) -> [QueuedRequest]
+    {
         state.withLock { s -> [QueuedRequest] in
             guard !s.stopping, idle || batching == .continuous else { return [] }
             guard let oldest = s.waiting.first(where: { !$0.ticket.isCancelled }),

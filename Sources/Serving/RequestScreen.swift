@@ -81,7 +81,8 @@ struct RequestScreenMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let error = screen.check(
-            method: request.method, path: request.uri.path, authority: request.head.authority, headers: request.headers) {
+            method: request.method, path: request.uri.path, authority: request.head.authority, headers: request.headers)
+        {
             return OpenAIServer.json(error.body, status: error.status)
         }
         return try await next(request, context)

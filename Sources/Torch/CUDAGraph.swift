@@ -14,7 +14,9 @@ public final class CUDAGraph {
 
     /// `plugin`: the path of libiap_cuda_graphs.so; `device` a CUDA device.
     public init(plugin: String, device: Device) throws(TorchError) {
-        guard case .cuda = device else { throw TorchError(operation: "CUDAGraph", message: "CUDA graphs need a CUDA device (got \(device))") }
+        guard case .cuda = device else {
+            throw TorchError(operation: "CUDAGraph", message: "CUDA graphs need a CUDA device (got \(device))")
+        }
         guard let handle = ct_cuda_graph_new(plugin) else { throw TorchError.last("CUDAGraph") }
         self.handle = handle
         self.device = device

@@ -9,7 +9,8 @@ public enum GPUBundle {
         if let value = getenv(variable), value.pointee != 0 { return String(cString: value) }
         var buffer = [CChar](repeating: 0, count: 4096)
         let count = readlink("/proc/self/exe", &buffer, 4095)
-        let executable = count > 0 ? String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+        let executable =
+            count > 0 ? String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
         guard let slash = executable.lastIndex(of: "/") else { return file }
         return String(executable[...slash]) + file
     }

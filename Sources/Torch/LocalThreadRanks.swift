@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Synchronization
 
@@ -19,11 +19,13 @@ public func runLocalThreadRanks<T: Sendable>(_ world: Int, _ body: @escaping @Se
         }
         var thread = pthread_t()
         let context = Unmanaged.passRetained(job).toOpaque()
-        let started = pthread_create(&thread, nil, { context in
-            guard let context else { return nil }
-            Unmanaged<RankThread>.fromOpaque(context).takeRetainedValue().run()
-            return nil
-        }, context)
+        let started = pthread_create(
+            &thread, nil,
+            { context in
+                guard let context else { return nil }
+                Unmanaged<RankThread>.fromOpaque(context).takeRetainedValue().run()
+                return nil
+            }, context)
         if started == 0 {
             threads.append(thread)
         } else {

@@ -99,7 +99,8 @@ public final class ProcessGroup: @unchecked Sendable {
     public convenience init(gloo rendezvous: Rendezvous, timeoutSeconds: Double = 1800, bindHost: String? = nil) throws(TorchError) {
         let bind = bindHost ?? ""
         let handle = try RendezvousDeadline.group("process group", at: rendezvous.place, timeout: timeoutSeconds) {
-            ct_group_gloo(rendezvous.host, Int32(rendezvous.port), Int32(rendezvous.rank), Int32(rendezvous.worldSize), bind, timeoutSeconds)
+            ct_group_gloo(
+                rendezvous.host, Int32(rendezvous.port), Int32(rendezvous.rank), Int32(rendezvous.worldSize), bind, timeoutSeconds)
         }
         self.init(handle, rendezvous, timeoutSeconds: timeoutSeconds, device: .cpu)
     }
@@ -112,7 +113,9 @@ public final class ProcessGroup: @unchecked Sendable {
             throw TorchError(operation: "NCCL process group", message: "NCCL needs a CUDA device, got \(device)")
         }
         let handle = try RendezvousDeadline.group("NCCL process group", at: rendezvous.place, timeout: timeoutSeconds) {
-            ct_group_nccl(plugin, rendezvous.host, Int32(rendezvous.port), Int32(rendezvous.rank), Int32(rendezvous.worldSize), Int32(index), timeoutSeconds)
+            ct_group_nccl(
+                plugin, rendezvous.host, Int32(rendezvous.port), Int32(rendezvous.rank), Int32(rendezvous.worldSize), Int32(index),
+                timeoutSeconds)
         }
         self.init(handle, rendezvous, timeoutSeconds: timeoutSeconds, device: device)
     }
@@ -143,7 +146,9 @@ public final class ProcessGroup: @unchecked Sendable {
     public func allGather(_ tensor: Tensor) throws(TorchError) -> Tensor {
         let host = try tensor.to(device).contiguous()
         let gathered = try recordingFailure { () throws(TorchError) in
-            try withExtendedLifetime(host) { () throws(TorchError) in try owned("all-gather (\(name))", ct_group_all_gather(handle, host.handle)) }
+            try withExtendedLifetime(host) { () throws(TorchError) in
+                try owned("all-gather (\(name))", ct_group_all_gather(handle, host.handle))
+            }
         }
         return try gathered.to(tensor.device)
     }

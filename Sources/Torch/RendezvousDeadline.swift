@@ -15,7 +15,9 @@ enum RendezvousDeadline {
 
     /// `make`'s group, or its error (read on its own thread: the shim's last error is
     /// per thread), or an error naming `where` once `timeout` plus a grace has passed.
-    static func group(_ what: String, at place: String, timeout: Double, _ make: @escaping @Sendable () -> ct_group?) throws(TorchError) -> ct_group {
+    static func group(_ what: String, at place: String, timeout: Double, _ make: @escaping @Sendable () -> ct_group?) throws(TorchError)
+        -> ct_group
+    {
         let outcome = Outcome()
         let thread = Thread {
             let handle = make()

@@ -10,7 +10,8 @@ extension ShardedAdamW {
             for index in unitBuckets[unit] where !buckets[index].resident {
                 let bucket = buckets[index]
                 guard let master = bucket.master else {
-                    throw TorchError(operation: "ShardedAdamW.gather", message: "unit \(unit) has no shard to gather (its weights were never sharded)")
+                    throw TorchError(
+                        operation: "ShardedAdamW.gather", message: "unit \(unit) has no shard to gather (its weights were never sharded)")
                 }
                 let whole = try group.allGather(master).reshape([-1]).to(bucket.dtype)
                 for (k, i) in bucket.members.enumerated() {

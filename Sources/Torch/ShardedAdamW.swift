@@ -78,7 +78,9 @@ public final class ShardedAdamW: @unchecked Sendable {
 
     /// `rule`: an AdamW whose hyperparameters this one uses (its own parameters are ignored).
     public convenience init(parameters: [AdamW.Parameter], group: ProcessGroup, rule: AdamW, bucketElements: Int) {
-        let buckets = Self.layout(parameters, units: [Array(parameters.indices)], group: group, bucketElements: bucketElements).flatMap { $0 }
+        let buckets = Self.layout(parameters, units: [Array(parameters.indices)], group: group, bucketElements: bucketElements).flatMap {
+            $0
+        }
         self.init(parameters: parameters, group: group, rule: rule, buckets: buckets, unitBuckets: [], shardsParameters: false)
     }
 
@@ -97,7 +99,9 @@ public final class ShardedAdamW: @unchecked Sendable {
             unitBuckets.append(Array(next..<(next + unit.count)))
             next += unit.count
         }
-        self.init(parameters: parameters, group: group, rule: rule, buckets: layout.flatMap { $0 }, unitBuckets: unitBuckets, shardsParameters: true)
+        self.init(
+            parameters: parameters, group: group, rule: rule, buckets: layout.flatMap { $0 }, unitBuckets: unitBuckets,
+            shardsParameters: true)
         try withNoGrad { () throws(TorchError) in
             for bucket in buckets { bucket.master = try currentShard(bucket) }
         }
@@ -190,7 +194,8 @@ public final class ShardedAdamW: @unchecked Sendable {
         try withNoGrad { () throws(TorchError) -> Double in
             var squares = 0.0
             for bucket in buckets {
-                if let g = bucket.gradient { squares += try g.to(.float64).square().sum().item() }  // float64: a float32 sum of millions drifts
+                // float64: a float32 sum of millions drifts
+                if let g = bucket.gradient { squares += try g.to(.float64).square().sum().item() }
             }
             let total = try Tensor([squares], shape: [1])
             try group.allReduce(total)
@@ -289,7 +294,9 @@ public final class ShardedAdamW: @unchecked Sendable {
                 let slice = { (t: Tensor) throws(TorchError) -> Tensor in try t.narrow(dim: 0, start: start, length: range.count) }
                 out["exp_avg." + p.name] = try slice(m)
                 out["exp_avg_sq." + p.name] = try slice(v)
-                if let master = bucket.master, bucket.dtype == .bfloat16 || bucket.dtype == .float16 { out["master." + p.name] = try slice(master) }
+                if let master = bucket.master, bucket.dtype == .bfloat16 || bucket.dtype == .float16 {
+                    out["master." + p.name] = try slice(master)
+                }
             }
         }
         return out
@@ -301,12 +308,16 @@ public final class ShardedAdamW: @unchecked Sendable {
     /// as they are at the next step (so weights may be restored before or after this).
     public func loadState(tensors: [String: Tensor], step: Int) throws(TorchError) {
         for (name, saved) in tensors {
-            guard let dot = name.firstIndex(of: "."), let i = parameters.firstIndex(where: { $0.name == name[name.index(after: dot)...] }) else { continue }
+            guard let dot = name.firstIndex(of: "."), let i = parameters.firstIndex(where: { $0.name == name[name.index(after: dot)...] })
+            else { continue }
             guard saved.count == count(i) else {
-                throw TorchError(operation: "ShardedAdamW.loadState", message: "\(name) has shape \(saved.shape), the parameter \(shapes[i])")
+                throw TorchError(
+                    operation: "ShardedAdamW.loadState", message: "\(name) has shape \(saved.shape), the parameter \(shapes[i])")
             }
         }
-        try loadState(step: step) { key, range throws(TorchError) in try tensors[key]?.reshape([-1]).narrow(dim: 0, start: range.lowerBound, length: range.count) }
+        try loadState(step: step) { key, range throws(TorchError) in
+            try tensors[key]?.reshape([-1]).narrow(dim: 0, start: range.lowerBound, length: range.count)
+        }
     }
 
     /// Restores from a source of slices: `slice(key, range)` gives elements `range` of the
@@ -337,7 +348,9 @@ public final class ShardedAdamW: @unchecked Sendable {
     /// This rank's shard [shardLength] float32 of the bucket's saved state `prefix`: each
     /// member's overlap with the shard, from `slice` (a member without it: zeros for moments,
     /// its weights for a master), padding zeros. Nil when no member has it saved.
-    func savedShard(_ bucket: Bucket, prefix: String, slice: (String, Range<Int>) throws(TorchError) -> Tensor?) throws(TorchError) -> Tensor? {
+    func savedShard(_ bucket: Bucket, prefix: String, slice: (String, Range<Int>) throws(TorchError) -> Tensor?) throws(TorchError)
+        -> Tensor?
+    {
         var parts: [Tensor] = []
         var found = false
         for (k, i) in bucket.members.enumerated() {
@@ -345,7 +358,8 @@ public final class ShardedAdamW: @unchecked Sendable {
             guard let range = bucket.overlap(member: k, count: count(i), rank: rank) else { continue }
             if let saved = try slice(prefix + p.name, range) {
                 guard saved.count == range.count else {
-                    throw TorchError(operation: "ShardedAdamW.loadState", message: "\(prefix)\(p.name): \(saved.count) elements for \(range)")
+                    throw TorchError(
+                        operation: "ShardedAdamW.loadState", message: "\(prefix)\(p.name): \(saved.count) elements for \(range)")
                 }
                 parts.append(try saved.reshape([-1]).to(.float32).to(bucket.device))
                 found = true

@@ -80,7 +80,8 @@ extension Tensor {
         return try owned(
             "linearLogProbs",
             ct_linear_log_probs(
-                handle, weight.handle, targets.handle, 1 / temperature, Int64(chunk), entropy?.handle, Int64(Swift.max(keptLogitsBytes, 0))))
+                handle, weight.handle, targets.handle, 1 / temperature, Int64(chunk), entropy?.handle, Int64(Swift.max(keptLogitsBytes, 0)))
+        )
     }
 }
 

@@ -43,7 +43,9 @@ public final class BertEncoder: @unchecked Sendable {
         for i in 0..<config.layerCount {
             let p = "encoder.layer.\(i)."
             func linear(_ name: String, out: Int, input: Int) throws(ModelLoadError) -> Linear {
-                Linear(weight: try table.take(p + name + ".weight", shape: [out, input]), bias: try table.take(p + name + ".bias", shape: [out]))
+                Linear(
+                    weight: try table.take(p + name + ".weight", shape: [out, input]),
+                    bias: try table.take(p + name + ".bias", shape: [out]))
             }
             func norm(_ name: String) throws(ModelLoadError) -> (weight: Tensor, bias: Tensor) {
                 (try table.take(p + name + ".weight", shape: [h]), try table.take(p + name + ".bias", shape: [h]))
@@ -72,7 +74,8 @@ public final class BertEncoder: @unchecked Sendable {
         guard case .bert(let config) = files.config else {
             throw ModelLoadError(source: files.path, reason: "a \(files.config.architectureName) model is not a BERT encoder")
         }
-        return try BertEncoder(config: config, weights: WeightLoader(files: files, dtype: dtype, device: device).loadAll(), source: files.path)
+        return try BertEncoder(
+            config: config, weights: WeightLoader(files: files, dtype: dtype, device: device).loadAll(), source: files.path)
     }
 
     /// Hidden states: index 0 is the embedding output, index l the output of layer l, up to
@@ -133,6 +136,7 @@ struct BertLayer {
         let a = try (x + attentionOutput(merged)).layerNorm(
             [config.hiddenSize], weight: attentionNorm.weight, bias: attentionNorm.bias, eps: config.layerNormEps)
         let inner = try intermediate(a).gelu(approximate: config.hiddenAct != "gelu")
-        return try (a + output(inner)).layerNorm([config.hiddenSize], weight: outputNorm.weight, bias: outputNorm.bias, eps: config.layerNormEps)
+        return try (a + output(inner)).layerNorm(
+            [config.hiddenSize], weight: outputNorm.weight, bias: outputNorm.bias, eps: config.layerNormEps)
     }
 }

@@ -63,7 +63,8 @@ struct ScaffoldPlan {
     /// The most tokens a scaffolded completion can take: every block's budget and every
     /// written text. `generate` runs at least this long so the last block is always closed.
     var longestCompletion: Int {
-        start.count + blocks.map(\.budget).reduce(0, +) + zip(afterForcedClose, afterModelClose).map { max($0.count, $1.count) }.reduce(0, +)
+        start.count + blocks.map(\.budget).reduce(0, +)
+            + zip(afterForcedClose, afterModelClose).map { max($0.count, $1.count) }.reduce(0, +)
     }
 }
 

@@ -32,7 +32,9 @@ extension CausalLM {
     /// as peft does — A Kaiming-uniform with a = √5, i.e. U(±1/√in), and B zero — so the model
     /// computes exactly what the base does until B is trained. Adapters are held in `dtype`
     /// (float32 by default, over a base in any dtype).
-    public func withNewAdapters(_ config: LoRAAdapterConfig, seed: UInt64, dtype adapterType: DType = .float32) throws(LoRAError) -> CausalLM {
+    public func withNewAdapters(_ config: LoRAAdapterConfig, seed: UInt64, dtype adapterType: DType = .float32) throws(LoRAError)
+        -> CausalLM
+    {
         if let problem = config.problem { throw LoRAError("lora: \(problem)") }
         var tensors: [String: Tensor] = [:]
         do {
@@ -77,7 +79,8 @@ extension CausalLM {
                 if t.rank == 2 && rank != config.r && (part == "A" ? t.shape[1] == input : t.shape[0] == out) {
                     throw LoRAError("\(source): \(key) has rank \(rank ?? 0) but adapter_config.json says r = \(config.r)")
                 }
-                throw LoRAError("\(source): \(key) has shape \(t.shape), this model's \(module) needs \(shape): an adapter for another base model?")
+                throw LoRAError(
+                    "\(source): \(key) has shape \(t.shape), this model's \(module) needs \(shape): an adapter for another base model?")
             }
             let a = try take("A", shape: [config.r, input])
             let b = try take("B", shape: [out, config.r])
@@ -86,7 +89,8 @@ extension CausalLM {
                 guard onA.dtype == onB.dtype, onA.dtype.isFloatingPoint else {
                     throw LoRAError("\(source): \(module)'s lora_A and lora_B must be floating point of one dtype")
                 }
-                adapted[layer][keyPath: linear.field].adapter = LoRAAdapter(a: onA, b: onB, scale: config.scale, dropout: config.loraDropout)
+                adapted[layer][keyPath: linear.field].adapter = LoRAAdapter(
+                    a: onA, b: onB, scale: config.scale, dropout: config.loraDropout)
             } catch let error as LoRAError {
                 throw error
             } catch {

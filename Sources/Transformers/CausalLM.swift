@@ -52,7 +52,8 @@ public final class CausalLM: Sendable {
         let generator: Generator
         do { generator = try Generator(seed: seed, device: device) } catch { throw ModelLoadError.torch(source, error) }
         var table = WeightTable(
-            tensors: [:], source: source, random: RandomWeights(dtype: dtype, device: device, generator: generator, offsetNorms: config.features.normOffset))
+            tensors: [:], source: source,
+            random: RandomWeights(dtype: dtype, device: device, generator: generator, offsetNorms: config.features.normOffset))
         return try CausalLM(config: config, table: &table)
     }
 
@@ -109,7 +110,8 @@ public final class CausalLM: Sendable {
         do {
             rotary = try RotaryEmbedding(config: config, frequencyFactors: factors, device: device)
             if config.features.slidingRopeTheta, let g = config.gemma {
-                localRotary = try RotaryEmbedding(headDim: config.headDim, theta: g.localRopeTheta, scaling: nil, frequencyFactors: nil, device: embedding.device)
+                localRotary = try RotaryEmbedding(
+                    headDim: config.headDim, theta: g.localRopeTheta, scaling: nil, frequencyFactors: nil, device: embedding.device)
             } else {
                 localRotary = nil
             }
@@ -166,7 +168,9 @@ public final class CausalLM: Sendable {
         } catch {
             throw ModelLoadError.torch(source, error)
         }
-        guard finite else { throw ModelLoadError(source: source, reason: "a forward pass gives NaN or infinite logits: the weights are damaged") }
+        guard finite else {
+            throw ModelLoadError(source: source, reason: "a forward pass gives NaN or infinite logits: the weights are damaged")
+        }
     }
 
     /// Trainable parameters with their Hugging Face names (sorted, tied head not repeated);

@@ -23,7 +23,9 @@ public enum CheckpointWriter {
     ) throws(ModelLoadError) {
         func fail(_ reason: String) -> ModelLoadError { ModelLoadError(source: folder, reason: reason) }
         do {
-            try AtomicFolder.replace(folder) { temporary in try fill(temporary, model, tokenizer: tokenizer, chatTemplate: chatTemplate, extra: extra) }
+            try AtomicFolder.replace(folder) { temporary in
+                try fill(temporary, model, tokenizer: tokenizer, chatTemplate: chatTemplate, extra: extra)
+            }
         } catch let error as ModelLoadError {
             throw error
         } catch {
@@ -33,7 +35,8 @@ public enum CheckpointWriter {
 
     /// The folder's files, written into `temporary`.
     static func fill(
-        _ temporary: String, _ model: CausalLM, tokenizer: Tokenizer?, chatTemplate: String?, extra: ((String) throws(ModelLoadError) -> Void)?
+        _ temporary: String, _ model: CausalLM, tokenizer: Tokenizer?, chatTemplate: String?,
+        extra: ((String) throws(ModelLoadError) -> Void)?
     ) throws(ModelLoadError) {
         var config = model.config
         config.dtype = model.dtype == .bfloat16 ? "bfloat16" : model.dtype == .float16 ? "float16" : "float32"
@@ -43,12 +46,16 @@ public enum CheckpointWriter {
         } catch {
             throw ModelLoadError(source: temporary, reason: "writing model.safetensors: \(error)")
         }
-        if let tokenizer { try writeTokenizer(tokenizer, chatTemplate: chatTemplate, maxLength: model.config.maxPositions, into: temporary) }
+        if let tokenizer {
+            try writeTokenizer(tokenizer, chatTemplate: chatTemplate, maxLength: model.config.maxPositions, into: temporary)
+        }
         try extra?(temporary)
     }
 
     /// `tokenizer.json` and `tokenizer_config.json` (with the chat template) into `folder`.
-    public static func writeTokenizer(_ tokenizer: Tokenizer, chatTemplate: String?, maxLength: Int, into folder: String) throws(ModelLoadError) {
+    public static func writeTokenizer(_ tokenizer: Tokenizer, chatTemplate: String?, maxLength: Int, into folder: String)
+        throws(ModelLoadError)
+    {
         do {
             try writeText(try tokenizer.tokenizerJSON().serialized, to: folder + "/tokenizer.json")
         } catch {

@@ -31,11 +31,14 @@ public final class DebertaEncoder: TextEncoder, @unchecked Sendable {
         var table = WeightTable(tensors: Self.encoderWeights(weights, config: config), source: source)
         let (h, e) = (config.hiddenSize, config.embeddingSize)
         wordEmbeddings = try table.take("embeddings.word_embeddings.weight", shape: [config.vocabSize, e])
-        positionEmbeddings = try table.takeIf("embeddings.position_embeddings.weight", shape: [config.maxPositions, e], present: config.positionBiasedInput)
-        typeEmbeddings = try table.takeIf("embeddings.token_type_embeddings.weight", shape: [config.typeVocabSize, e], present: config.typeVocabSize > 0)
+        positionEmbeddings = try table.takeIf(
+            "embeddings.position_embeddings.weight", shape: [config.maxPositions, e], present: config.positionBiasedInput)
+        typeEmbeddings = try table.takeIf(
+            "embeddings.token_type_embeddings.weight", shape: [config.typeVocabSize, e], present: config.typeVocabSize > 0)
         embeddingProjection = try table.takeIf("embeddings.embed_proj.weight", shape: [h, e], present: e != h)
         embeddingNorm = (try table.take("embeddings.LayerNorm.weight", shape: [h]), try table.take("embeddings.LayerNorm.bias", shape: [h]))
-        relativeEmbeddings = try table.takeIf("encoder.rel_embeddings.weight", shape: [config.relativeEmbeddingRows, h], present: config.relativeAttention)
+        relativeEmbeddings = try table.takeIf(
+            "encoder.rel_embeddings.weight", shape: [config.relativeEmbeddingRows, h], present: config.relativeAttention)
         if config.relativeAttention && config.normalizeRelativeEmbeddings {
             relativeNorm = (try table.take("encoder.LayerNorm.weight", shape: [h]), try table.take("encoder.LayerNorm.bias", shape: [h]))
         } else {
@@ -72,7 +75,8 @@ public final class DebertaEncoder: TextEncoder, @unchecked Sendable {
         guard case .deberta(let config) = files.config else {
             throw ModelLoadError(source: files.path, reason: "a \(files.config.architectureName) model is not a DeBERTa-v2 encoder")
         }
-        return try DebertaEncoder(config: config, weights: WeightLoader(files: files, dtype: dtype, device: device).loadAll(), source: files.path)
+        return try DebertaEncoder(
+            config: config, weights: WeightLoader(files: files, dtype: dtype, device: device).loadAll(), source: files.path)
     }
 
     public var layerCount: Int { config.layerCount }
@@ -98,7 +102,8 @@ public final class DebertaEncoder: TextEncoder, @unchecked Sendable {
         var relative: DebertaLayer.Relative?
         if var table = relativeEmbeddings {
             if let relativeNorm {
-                table = try table.layerNorm([config.hiddenSize], weight: relativeNorm.weight, bias: relativeNorm.bias, eps: config.layerNormEps)
+                table = try table.layerNorm(
+                    [config.hiddenSize], weight: relativeNorm.weight, bias: relativeNorm.bias, eps: config.layerNormEps)
             }
             let positions = try DebertaRelativePositions.buckets(
                 length: time, bucketSize: config.positionBuckets, maxPosition: config.maxRelativePositions, device: device)

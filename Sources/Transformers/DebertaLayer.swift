@@ -37,7 +37,8 @@ struct DebertaLayer {
         let p = "encoder.layer.\(index)."
         let h = config.hiddenSize
         func linear(_ name: String, out: Int, input: Int) throws(ModelLoadError) -> Linear {
-            Linear(weight: try table.take(p + name + ".weight", shape: [out, input]), bias: try table.take(p + name + ".bias", shape: [out]))
+            Linear(
+                weight: try table.take(p + name + ".weight", shape: [out, input]), bias: try table.take(p + name + ".bias", shape: [out]))
         }
         func norm(_ name: String) throws(ModelLoadError) -> (weight: Tensor, bias: Tensor) {
             (try table.take(p + name + ".weight", shape: [h]), try table.take(p + name + ".bias", shape: [h]))
@@ -72,12 +73,14 @@ struct DebertaLayer {
         let a = try (x + attentionOutput(attended)).layerNorm(
             [config.hiddenSize], weight: attentionNorm.weight, bias: attentionNorm.bias, eps: config.layerNormEps)
         let inner = try intermediate(a).gelu(approximate: config.hiddenAct != "gelu")
-        return try (a + output(inner)).layerNorm([config.hiddenSize], weight: outputNorm.weight, bias: outputNorm.bias, eps: config.layerNormEps)
+        return try (a + output(inner)).layerNorm(
+            [config.hiddenSize], weight: outputNorm.weight, bias: outputNorm.bias, eps: config.layerNormEps)
     }
 
     /// The content-to-position and position-to-content terms [B, H, T, T], each / scale:
     /// c2p[i, j] = q_i · Kᵣ[c2p row (i, j)];  p2c[i, j] = k_j · Qᵣ[p2c row (j, i)].
-    private func positionScores(q: Tensor, k: Tensor, relative: Relative, scale: Double, config: DebertaConfig) throws(TorchError) -> Tensor {
+    private func positionScores(q: Tensor, k: Tensor, relative: Relative, scale: Double, config: DebertaConfig) throws(TorchError) -> Tensor
+    {
         let (batch, heads, time) = (q.shape[0], q.shape[1], q.shape[2])
         let rows = relative.embeddings.shape[0]
         func project(_ linear: Linear) throws(TorchError) -> Tensor {  // [1, H, 2·span, d]

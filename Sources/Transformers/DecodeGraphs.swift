@@ -48,7 +48,9 @@ final class DecodeGraphs {
             let key = Key(cache: ObjectIdentifier(cache), allocation: cache.allocation, rows: cache.batch, slots: slots)
             if let any = graphs.keys.first, any.cache != key.cache || any.allocation != key.allocation { graphs.removeAll() }
             let captured: Captured
-            if let known = graphs[key] { captured = known } else {
+            if let known = graphs[key] {
+                captured = known
+            } else {
                 captured = try capture(model: model, cache: cache, key: key, ids: ids, positions: positions)
             }
             try captured.inputs.set(ids: ids, positions: positions, slot: cache.length)

@@ -90,4 +90,3 @@ public final class FullyShardedModel: BlockResidency, @unchecked Sendable {
         return result
     }
 }
-

@@ -114,7 +114,9 @@ extension CausalLM {
             throw TorchError(operation: "generate", message: "maxNewTokens must be ≥ 0 and samplesPerPrompt ≥ 1")
         }
         if options.decodeSteps == .cudaGraphs, case .cpu = device {
-            throw TorchError(operation: "generate", message: "decode steps cuda_graphs need a CUDA device; the model is on the CPU (use eager or static)")
+            throw TorchError(
+                operation: "generate", message: "decode steps cuda_graphs need a CUDA device; the model is on the CPU (use eager or static)"
+            )
         }
         if let chunk = options.prefillChunkTokens, chunk < 1 {
             throw TorchError(operation: "generate", message: "prefillChunkTokens must be at least 1 (nil: no chunking), not \(chunk)")
@@ -132,7 +134,8 @@ extension CausalLM {
 
     func checkPrompts(_ prompts: [[Int]], firstIndex: Int) throws(TorchError) {
         for (i, p) in prompts.enumerated() where p.isEmpty || p.contains(where: { $0 < 0 || $0 >= config.vocabSize }) {
-            throw TorchError(operation: "generate", message: "prompt \(firstIndex + i) is empty or holds an id outside 0..<\(config.vocabSize)")
+            throw TorchError(
+                operation: "generate", message: "prompt \(firstIndex + i) is empty or holds an id outside 0..<\(config.vocabSize)")
         }
     }
 

@@ -73,10 +73,12 @@ extension CausalLM {
             var chunk = options
             chunk.samplesPerPrompt = min(size, wanted - offset)
             chunk.seed = options.seed &+ UInt64(batch)
-            let out = try generate(prompts: [prompt], tokenizer: tokenizer, options: chunk) { index, piece in onText?(offset + index, piece) }
+            let out = try generate(prompts: [prompt], tokenizer: tokenizer, options: chunk) { index, piece in onText?(offset + index, piece)
+            }
             results += out.map { s in
                 GeneratedSequence(
-                    prompt: 0, sample: offset + s.sample, tokens: s.tokens, logProbs: s.logProbs, text: s.text, finishReason: s.finishReason,
+                    prompt: 0, sample: offset + s.sample, tokens: s.tokens, logProbs: s.logProbs, text: s.text,
+                    finishReason: s.finishReason,
                     forced: s.forced, budgetEndedBlocks: s.budgetEndedBlocks)
             }
             batch += 1

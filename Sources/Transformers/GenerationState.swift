@@ -100,11 +100,14 @@ struct GenerationState {
     mutating func release(prompt: Int) {
         for sequence in (prompt * samples)..<((prompt + 1) * samples) {
             let r = results[sequence]
-            results[sequence] = GeneratedSequence(prompt: r.prompt, sample: r.sample, tokens: [], logProbs: [], text: "", finishReason: r.finishReason)
+            results[sequence] = GeneratedSequence(
+                prompt: r.prompt, sample: r.sample, tokens: [], logProbs: [], text: "", finishReason: r.finishReason)
             decoders[sequence] = tokenizer.streamingDecoder(skipSpecialTokens: true)
             streamed[sequence] = 0
         }
-        if !cursors.isEmpty { for sequence in (prompt * samples)..<((prompt + 1) * samples) { cursors[sequence] = ScaffoldCursor(start: []) } }
+        if !cursors.isEmpty {
+            for sequence in (prompt * samples)..<((prompt + 1) * samples) { cursors[sequence] = ScaffoldCursor(start: []) }
+        }
     }
 
     /// The prompts finished since the last call, in the order they finished.
@@ -203,7 +206,8 @@ struct GenerationState {
 
     /// A scaffolded sequence's token: its text (a stop string still ends it, as a server
     /// request's `stop` asks), then the scaffold's bookkeeping, which may end the sequence.
-    private mutating func acceptScaffolded(_ token: Int, forced: Bool, sequence: Int, plan: ScaffoldPlan, onText: ((Int, String) -> Void)?) {
+    private mutating func acceptScaffolded(_ token: Int, forced: Bool, sequence: Int, plan: ScaffoldPlan, onText: ((Int, String) -> Void)?)
+    {
         results[sequence].forced.append(forced)
         let piece = decoders[sequence].push(token)
         if appendText(piece, to: sequence, onText: onText) { return }

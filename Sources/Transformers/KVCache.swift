@@ -94,8 +94,10 @@ public final class KVCache {
         let end = length - firstSlot(layer: layer)
         try keys[layer].narrow(dim: 2, start: end, length: time).copy_(newKeys)
         try values[layer].narrow(dim: 2, start: end, length: time).copy_(newValues)
-        return (try keys[layer].narrow(dim: 2, start: 0, length: end + time),
-                try values[layer].narrow(dim: 2, start: 0, length: end + time))
+        return (
+            try keys[layer].narrow(dim: 2, start: 0, length: end + time),
+            try values[layer].narrow(dim: 2, start: 0, length: end + time)
+        )
     }
 
     /// Marks `time` new slots (validity [batch, time]) and advances `length`; called once all
@@ -142,8 +144,10 @@ public final class KVCache {
                 JoinSide(rows: batch, firstSlot: firstSlot(layer: layer) + ownShift, keptFrom: unused + ownShift),
                 JoinSide(rows: other.batch, firstSlot: other.firstSlot(layer: layer) + theirShift, keptFrom: theirShift),
             ]
-            keys[layer] = try KVCache.joined([keys[layer], other.keys[layer]], sides: sides, first: first, end: joined, slots: slots, slotDim: 2)
-            values[layer] = try KVCache.joined([values[layer], other.values[layer]], sides: sides, first: first, end: joined, slots: slots, slotDim: 2)
+            keys[layer] = try KVCache.joined(
+                [keys[layer], other.keys[layer]], sides: sides, first: first, end: joined, slots: slots, slotDim: 2)
+            values[layer] = try KVCache.joined(
+                [values[layer], other.values[layer]], sides: sides, first: first, end: joined, slots: slots, slotDim: 2)
         }
         let sides = [
             JoinSide(rows: batch, firstSlot: ownShift, keptFrom: unused + ownShift),
@@ -201,15 +205,18 @@ public final class KVCache {
             guard length > from else { continue }
             for (i, row) in rows.enumerated() {
                 try keys[layer].narrow(dim: 0, start: row, length: 1).narrow(dim: 2, start: from - own, length: length - from)
-                    .copy_(other.keys[layer].narrow(dim: 0, start: i, length: 1).narrow(dim: 2, start: from - theirs, length: length - from))
+                    .copy_(
+                        other.keys[layer].narrow(dim: 0, start: i, length: 1).narrow(dim: 2, start: from - theirs, length: length - from))
                 try values[layer].narrow(dim: 0, start: row, length: 1).narrow(dim: 2, start: from - own, length: length - from)
-                    .copy_(other.values[layer].narrow(dim: 0, start: i, length: 1).narrow(dim: 2, start: from - theirs, length: length - from))
+                    .copy_(
+                        other.values[layer].narrow(dim: 0, start: i, length: 1).narrow(dim: 2, start: from - theirs, length: length - from))
             }
         }
         for (i, row) in rows.enumerated() {
             let target = try valid.narrow(dim: 0, start: row, length: 1)
             try target.zero_()
-            try target.narrow(dim: 1, start: start, length: other.length).copy_(other.valid.narrow(dim: 0, start: i, length: 1).narrow(dim: 1, start: 0, length: other.length))
+            try target.narrow(dim: 1, start: start, length: other.length).copy_(
+                other.valid.narrow(dim: 0, start: i, length: 1).narrow(dim: 1, start: 0, length: other.length))
         }
     }
 
@@ -245,8 +252,10 @@ public final class KVCache {
             guard start >= first, start + count <= length else {
                 throw TorchError(operation: "KVCache.slots", message: "slots \(start)..<\(start + count) are not held (from \(first))")
             }
-            rowKeys.append(try keys[layer].narrow(dim: 0, start: row, length: 1).narrow(dim: 2, start: start - first, length: count).clone())
-            rowValues.append(try values[layer].narrow(dim: 0, start: row, length: 1).narrow(dim: 2, start: start - first, length: count).clone())
+            rowKeys.append(
+                try keys[layer].narrow(dim: 0, start: row, length: 1).narrow(dim: 2, start: start - first, length: count).clone())
+            rowValues.append(
+                try values[layer].narrow(dim: 0, start: row, length: 1).narrow(dim: 2, start: start - first, length: count).clone())
         }
         return (rowKeys, rowValues)
     }

@@ -48,11 +48,15 @@ enum AdaptableLinear: String, CaseIterable {
 
     /// The layers `targets` selects (peft's rule: a target equals the module's full name or
     /// ends it after a dot); an error names a target that selects nothing.
-    static func selected(by targets: LoRAAdapterConfig.TargetModules, layers: Int) throws(LoRAError) -> [(layer: Int, linear: AdaptableLinear)] {
+    static func selected(by targets: LoRAAdapterConfig.TargetModules, layers: Int) throws(LoRAError) -> [(
+        layer: Int, linear: AdaptableLinear
+    )] {
         let all = (0..<layers).flatMap { i in allCases.map { (layer: i, linear: $0) } }
         guard case .names(let names) = targets else { return all }
         for target in names where !all.contains(where: { $0.linear.matches(target, layer: $0.layer) }) {
-            throw LoRAError("target module \(target) matches no linear layer of the model; they are \(allCases.map(\.rawValue).joined(separator: ", ")) (or all-linear)")
+            throw LoRAError(
+                "target module \(target) matches no linear layer of the model; they are \(allCases.map(\.rawValue).joined(separator: ", ")) (or all-linear)"
+            )
         }
         return all.filter { entry in names.contains { entry.linear.matches($0, layer: entry.layer) } }
     }

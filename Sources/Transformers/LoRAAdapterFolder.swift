@@ -76,7 +76,10 @@ public enum LoRAAdapterFolder {
         do {
             return try model.withAdapters(config, tensors: tensors, source: folder)
         } catch {
-            throw ModelLoadError(source: folder, reason: error.description.hasPrefix(folder + ": ") ? String(error.description.dropFirst(folder.count + 2)) : error.description)
+            throw ModelLoadError(
+                source: folder,
+                reason: error.description.hasPrefix(folder + ": ")
+                    ? String(error.description.dropFirst(folder.count + 2)) : error.description)
         }
     }
 }

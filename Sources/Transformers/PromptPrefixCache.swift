@@ -85,7 +85,9 @@ public final class PromptPrefixCache: Sendable {
             store.clock += 1
             store.entries.append(Entry(ids: ids, keys: keys, values: values, logits: logits, bytes: bytes, lastUse: store.clock))
             store.bytes += bytes
-            while store.bytes > budgetBytes, let oldest = store.entries.indices.min(by: { store.entries[$0].lastUse < store.entries[$1].lastUse }) {
+            while store.bytes > budgetBytes,
+                let oldest = store.entries.indices.min(by: { store.entries[$0].lastUse < store.entries[$1].lastUse })
+            {
                 store.bytes -= store.entries[oldest].bytes
                 store.entries.remove(at: oldest)
             }

@@ -11,7 +11,9 @@ struct RotaryEmbedding {
     let device: Device
 
     init(config: CausalLMConfig, frequencyFactors: Tensor?, device: Device) throws(TorchError) {
-        try self.init(headDim: config.headDim, theta: config.ropeTheta, scaling: config.ropeScaling, frequencyFactors: frequencyFactors, device: device)
+        try self.init(
+            headDim: config.headDim, theta: config.ropeTheta, scaling: config.ropeScaling, frequencyFactors: frequencyFactors,
+            device: device)
     }
 
     init(headDim: Int, theta: Double, scaling: CausalLMConfig.RopeScaling?, frequencyFactors: Tensor?, device: Device) throws(TorchError) {

@@ -22,15 +22,21 @@ extension CausalLM {
         let g = continuations.shape[0]
         let c = continuations.shape[1]
         guard p >= 1, c >= 1 else {
-            throw TorchError(operation: "continuationLogProbs", message: "need a prefix and continuations of at least one token (got \(p), \(c))")
+            throw TorchError(
+                operation: "continuationLogProbs", message: "need a prefix and continuations of at least one token (got \(p), \(c))")
         }
         let h = config.hiddenSize
         let prefixPositions = try Tensor.arange(.int(p), device: device).unsqueeze(0)  // [1, P]
         let continuationPositions = try (Tensor.arange(.int(c), device: device) + Double(p)).to(.int64).unsqueeze(0).expand([g, c])
-        let global = (prefix: try rotary.tables(positions: prefixPositions, dtype: dtype),
-                      continuation: try rotary.tables(positions: continuationPositions, dtype: dtype))
+        let global = (
+            prefix: try rotary.tables(positions: prefixPositions, dtype: dtype),
+            continuation: try rotary.tables(positions: continuationPositions, dtype: dtype)
+        )
         let local = try localRotary.map { (r) throws(TorchError) in
-            (prefix: try r.tables(positions: prefixPositions, dtype: dtype), continuation: try r.tables(positions: continuationPositions, dtype: dtype))
+            (
+                prefix: try r.tables(positions: prefixPositions, dtype: dtype),
+                continuation: try r.tables(positions: continuationPositions, dtype: dtype)
+            )
         }
         let fullMasks = try sharedPrefixMasks(prefix: p, groups: g, length: c, valid: valid, window: nil)
         let slidingMasks = try config.slidingWindow.map { (w) throws(TorchError) in
@@ -94,7 +100,9 @@ extension CausalLM {
     /// into it; else [1, 1, P, P]) and the continuations' [G, 1, C, P + C]: a continuation
     /// query sees the prefix and its own earlier valid tokens (and always itself, so padded
     /// rows are never all masked), within `window` positions when one is given.
-    func sharedPrefixMasks(prefix p: Int, groups g: Int, length c: Int, valid: Tensor?, window: Int?) throws(TorchError) -> (prefix: Tensor?, continuation: Tensor) {
+    func sharedPrefixMasks(prefix p: Int, groups g: Int, length c: Int, valid: Tensor?, window: Int?) throws(TorchError) -> (
+        prefix: Tensor?, continuation: Tensor
+    ) {
         let queryIndex = try Tensor.arange(.int(c), dtype: .int64, device: device).view([c, 1])
         let keyIndex = try Tensor.arange(.int(c), dtype: .int64, device: device).view([1, c])
         var own = try keyIndex.le(queryIndex)

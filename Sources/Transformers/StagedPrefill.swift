@@ -32,7 +32,8 @@ extension CausalLM {
     /// The layers whose cached keys a generation with `options` may trim to their window,
     /// nil when none (static and graphed steps keep every slot).
     func slidingWindowSlots(_ options: GenerationOptions) -> SlidingWindowSlots? {
-        guard options.trimsSlidingWindowCache, options.decodeSteps == .eager, let size = config.slidingWindow, config.slidingLayers.contains(true)
+        guard options.trimsSlidingWindowCache, options.decodeSteps == .eager, let size = config.slidingWindow,
+            config.slidingLayers.contains(true)
         else { return nil }
         return SlidingWindowSlots(size: size, layers: (0..<config.layerCount).map(config.slides))
     }
@@ -41,7 +42,9 @@ extension CausalLM {
     /// longest, reusing what `prefixes` remembers: prompts that all equal a remembered one
     /// run no column; prompts that all start with a remembered prefix run only what follows.
     /// `window`: the sliding-window layers whose cache keeps only their window (nil: none).
-    func stagePrefill(prompts: [[Int]], reserve: Int, prefixes: PromptPrefixCache?, window: SlidingWindowSlots?) throws(TorchError) -> StagedPrefill {
+    func stagePrefill(prompts: [[Int]], reserve: Int, prefixes: PromptPrefixCache?, window: SlidingWindowSlots?) throws(TorchError)
+        -> StagedPrefill
+    {
         let longest = prompts.map(\.count).max() ?? 0
         let cache = try KVCache(
             layers: config.layerCount, batch: prompts.count, kvHeads: config.kvHeadCount, headDim: config.headDim,

@@ -63,7 +63,8 @@ public enum TextEncoders {
         case .bert: try BertEncoder.load(files, dtype: dtype, device: device)
         case .deberta: try DebertaEncoder.load(files, dtype: dtype, device: device)
         case .causalLM(let c):
-            throw ModelLoadError(source: files.path, reason: "a \(c.family.rawValue) decoder is not a text encoder (BERT, RoBERTa or DeBERTa-v2 is)")
+            throw ModelLoadError(
+                source: files.path, reason: "a \(c.family.rawValue) decoder is not a text encoder (BERT, RoBERTa or DeBERTa-v2 is)")
         }
     }
 }

@@ -100,11 +100,14 @@ public struct WeightLoader {
     /// (`language_model.model.x` in transformers 4, `model.language_model.x` in 5 →
     /// `model.x`); nil for the vision tower and projector, which a text decoder skips.
     static func textDecoderName(_ name: String) -> String? {
-        for (prefix, replacement) in [("language_model.model.", "model."), ("model.language_model.", "model."), ("language_model.lm_head.", "lm_head.")]
+        for (prefix, replacement) in [
+            ("language_model.model.", "model."), ("model.language_model.", "model."), ("language_model.lm_head.", "lm_head."),
+        ]
         where name.hasPrefix(prefix) {
             return replacement + name.dropFirst(prefix.count)
         }
-        for prefix in ["vision_tower.", "multi_modal_projector.", "model.vision_tower.", "model.multi_modal_projector."] where name.hasPrefix(prefix) {
+        for prefix in ["vision_tower.", "multi_modal_projector.", "model.vision_tower.", "model.multi_modal_projector."]
+        where name.hasPrefix(prefix) {
             return nil
         }
         return name

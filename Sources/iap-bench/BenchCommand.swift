@@ -18,7 +18,8 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "iap-bench",
         abstract: "Measure the tensor engine, tokenizer, models, judge client and server; prints one JSON object per line.",
         subcommands: [
-            Ops.self, GGUF.self, Tokenize.self, Generate.self, Rollouts.self, TrainStep.self, PolicyStep.self, JudgeServer.self, JudgeClient.self, Serve.self, ServeAbandon.self, ServePrefill.self, IAPStep.self,
+            Ops.self, GGUF.self, Tokenize.self, Generate.self, Rollouts.self, TrainStep.self, PolicyStep.self, JudgeServer.self,
+            JudgeClient.self, Serve.self, ServeAbandon.self, ServePrefill.self, IAPStep.self,
             Zero2.self,
         ])
 
@@ -130,7 +131,8 @@ extension BenchCommand {
             }
             let megabytes = Double(text.utf8.count) / 1e6
             var result = BenchResult.Tokenize(
-                model: model, paragraphs: paragraphs.count, megabytes: rounded(megabytes, 2), tokens: ids.count, firstRoundS: rounded(first, 3),
+                model: model, paragraphs: paragraphs.count, megabytes: rounded(megabytes, 2), tokens: ids.count,
+                firstRoundS: rounded(first, 3),
                 bestS: rounded(best, 3), mbPerS: rounded(megabytes / best, 2), tokensPerS: Int(Double(ids.count) / best))
             if let referenceIds {
                 let reference = try Self.readInt32(referenceIds)

@@ -50,7 +50,9 @@ extension BenchCommand {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("iap-step-\(getpid())").path
             defer { try? FileManager.default.removeItem(atPath: folder) }
             let trainer: IAPTrainer
-            do { trainer = try IAPTrainer(config: cfg, run: try RunFolder.claim(path: folder), parts: parts) } catch { throw CLI.failure("\(error)") }
+            do { trainer = try IAPTrainer(config: cfg, run: try RunFolder.claim(path: folder), parts: parts) } catch {
+                throw CLI.failure("\(error)")
+            }
             let prompts = try trainer.rolloutPromptLengths(Array(parts.records.prefix(64)))
             var planner = MemoryPlanner(
                 shape: parts.policy.config, modelName: cfg.policy.model, config: cfg, memoryBytes: 1 << 40, onGPU: runtime.device != .cpu)
@@ -110,7 +112,8 @@ enum IAPStepParts {
                 judge: StandInJudge(), judgeCache: nil,
                 scorer: BERTScorer(encoder: encoder, tokenizer: encoderTokenizer, layer: layer, baseline: nil),
                 records: try LaMPQADataset(folder: cfg.data.folder, options: options).records,
-                input: PolicyInputBuilder(mode: cfg.data.input, rank: PolicyInputBuilder.encoderRanker(encoder, tokenizer: encoderTokenizer)),
+                input: PolicyInputBuilder(
+                    mode: cfg.data.input, rank: PolicyInputBuilder.encoderRanker(encoder, tokenizer: encoderTokenizer)),
                 prompt: try cfg.rollout.promptFile.map { (path) throws(RolloutPromptError) in try RolloutPrompt.load(path) } ?? .standard,
                 chatTemplateText: files.chatTemplateText)
         } catch {

@@ -84,7 +84,8 @@ extension BenchCommand {
                         batch: batch, newTokens: newTokens, promptTokens: prompt.count, threads: threads, dtype: dtype, device: device,
                         decodeSteps: mode.flagSpelling, sequencesAsFirst: same,
                         tokens: produced, seconds: rounded(s, 2), tokensPerS: rounded(Double(produced) / s, 1),
-                        decodeKVCacheMiB: rounded(Double(batch * kvBytes(lm, promptTokens: prompt.count, options: options)) / 1_048_576, 1)))
+                        decodeKVCacheMiB: rounded(Double(batch * kvBytes(lm, promptTokens: prompt.count, options: options)) / 1_048_576, 1))
+                )
             }
         }
 
@@ -131,7 +132,10 @@ extension BenchCommand {
         @Option(help: "MiB of head logits kept from the forward for the backward pass (policy.kept_logits_mib); 0 recomputes all.")
         var keptLogitsMib = 2048
 
-        @Option(help: "Also time the shared-prompt forward: the batch is one group of continuations of a common prompt of this many tokens (of `length`); prints both and the ratio.")
+        @Option(
+            help:
+                "Also time the shared-prompt forward: the batch is one group of continuations of a common prompt of this many tokens (of `length`); prints both and the ratio."
+        )
         var sharedPrefix: Int?
 
         func run() throws {
@@ -142,12 +146,13 @@ extension BenchCommand {
             let pass = TrainingPass(gradientCheckpointing: checkpointing, keptLogitsBytes: keptLogitsMib << 20)
             for p in lm.parameters { _ = try p.tensor.requiresGrad() }
             let ids = try Tensor.randint(0, lm.config.vocabSize, [batch, length], generator: Generator(seed: 0)).to(runtime.device)
-            let mixed: DType? = switch autocast {
-            case "off": nil
-            case "bfloat16": .bfloat16
-            case "float16": .float16
-            default: throw CLI.failure("--autocast must be bfloat16, float16 or off")
-            }
+            let mixed: DType? =
+                switch autocast {
+                case "off": nil
+                case "bfloat16": .bfloat16
+                case "float16": .float16
+                default: throw CLI.failure("--autocast must be bfloat16, float16 or off")
+                }
             func step() throws {
                 try withAutocast(mixed, device: runtime.device) {
                     let (logProbs, _) = try lm.sequenceLogProbs(ids: ids, valid: nil, pass: pass)
@@ -167,7 +172,8 @@ extension BenchCommand {
             BenchResult.print(
                 BenchResult.TrainStep(
                     batch: batch, length: length, threads: threads, dtype: dtype, autocast: autocast, device: device,
-                    checkpointing: checkpointing, keptLogitsMiB: keptLogitsMib, bestStepS: rounded(best, 3), tokensPerS: rounded(Double(tokens) / best, 1), peakRSSMB: usage.ru_maxrss / 1024))
+                    checkpointing: checkpointing, keptLogitsMiB: keptLogitsMib, bestStepS: rounded(best, 3),
+                    tokensPerS: rounded(Double(tokens) / best, 1), peakRSSMB: usage.ru_maxrss / 1024))
         }
 
         /// The same sequences as one group — a common prompt of `p` tokens, then continuations
@@ -177,7 +183,9 @@ extension BenchCommand {
             let clock = ContinuousClock()
             guard p >= 1, p < length else { throw CLI.failure("--shared-prefix must be between 1 and length − 1") }
             let prompt = try ids.narrow(dim: 1, start: 0, length: p)
-            let grouped = try Tensor.cat([try prompt.narrow(dim: 0, start: 0, length: 1).expand([batch, p]), try ids.narrow(dim: 1, start: p, length: length - p)], dim: 1)
+            let grouped = try Tensor.cat(
+                [try prompt.narrow(dim: 0, start: 0, length: 1).expand([batch, p]), try ids.narrow(dim: 1, start: p, length: length - p)],
+                dim: 1)
             let prefix = try prompt.narrow(dim: 0, start: 0, length: 1).reshape([p])
             let continuations = try ids.narrow(dim: 1, start: p, length: length - p).contiguous()
             func plainStep() throws {

@@ -16,7 +16,10 @@ extension BenchCommand {
     /// setting: the peak resident memory is the process's.
     struct PolicyStep: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "policy-step", abstract: "One policy update (no-grad log-probs of policy and reference, forward, backward, AdamW): time and peak memory, full or LoRA.")
+            commandName: "policy-step",
+            abstract:
+                "One policy update (no-grad log-probs of policy and reference, forward, backward, AdamW): time and peak memory, full or LoRA."
+        )
 
         @Option(help: "A model name or path, or shape:NAME / shape:config.json (random weights, no files).")
         var model = "smollm2-135m-instruct"
@@ -57,7 +60,8 @@ extension BenchCommand {
                 var config = LoRAAdapterConfig()
                 config.r = loraR
                 let policy = loraR > 0 ? try base.withNewAdapters(config, seed: 0) : base
-                let reference = loraR > 0 ? policy.withoutAdapters() : try BenchModel.load(model, dtype: runtime.dtype, device: runtime.device)
+                let reference =
+                    loraR > 0 ? policy.withoutAdapters() : try BenchModel.load(model, dtype: runtime.dtype, device: runtime.device)
                 for p in policy.parameters { _ = try p.tensor.requiresGrad() }
                 let pass = TrainingPass(gradientCheckpointing: checkpointing, keptLogitsBytes: keptLogitsMib << 20)
                 let optimizer = AdamW(parameters: policy.parameters, learningRate: 1e-5)
@@ -84,7 +88,8 @@ extension BenchCommand {
                 BenchResult.print(
                     BenchResult.PolicyStep(
                         batch: batch, length: length, threads: threads, loraR: loraR, trainedParameters: trained,
-                        bestStepS: rounded(best, 3), tokensPerS: rounded(Double(batch * length) / best, 1), peakRSSMB: usage.ru_maxrss / 1024))
+                        bestStepS: rounded(best, 3), tokensPerS: rounded(Double(batch * length) / best, 1),
+                        peakRSSMB: usage.ru_maxrss / 1024))
             } catch {
                 throw CLI.failure("\(error)")
             }

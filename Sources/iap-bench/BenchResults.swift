@@ -83,7 +83,8 @@ enum BenchResult {
         var tokensPerS: Double
         var peakRSSMB: Int
         enum CodingKeys: String, CodingKey {
-            case bench, batch, length, threads, dtype, autocast, device, checkpointing, keptLogitsMiB = "kept_logits_mib", bestStepS = "best_step_s"
+            case bench, batch, length, threads, dtype, autocast, device, checkpointing, keptLogitsMiB = "kept_logits_mib", bestStepS =
+                "best_step_s"
             case tokensPerS = "tokens_per_s", peakRSSMB = "peak_rss_mb"
         }
     }
@@ -105,7 +106,9 @@ enum BenchResult {
         var float32PerTensor: Double
         var float64: Double
         var relativeError: Double
-        enum CodingKeys: String, CodingKey { case bench, float32PerTensor = "float32_per_tensor", float64, relativeError = "relative_error" }
+        enum CodingKeys: String, CodingKey {
+            case bench, float32PerTensor = "float32_per_tensor", float64, relativeError = "relative_error"
+        }
     }
 
     struct Zero2: Encodable {
@@ -117,7 +120,8 @@ enum BenchResult {
         var stepS: Double
         var maxAbsDiff: Double
         enum CodingKeys: String, CodingKey {
-            case bench, strategy, ranks, stateMiB = "optimizer_state_mib", parametersAndStateMiB = "parameters_and_state_mib", stepS = "step_s"
+            case bench, strategy, ranks, stateMiB = "optimizer_state_mib", parametersAndStateMiB = "parameters_and_state_mib", stepS =
+                "step_s"
             case maxAbsDiff = "max_abs_diff_vs_adamw"
         }
     }
@@ -132,7 +136,8 @@ enum BenchResult {
         var seconds: Double
         var tokensPerS: Double
         enum CodingKeys: String, CodingKey {
-            case bench, batching, decodeSteps = "decode_steps", groups, groupSize = "group_size", maxRows = "max_rows", minTokens = "min_tokens", maxTokens = "max_tokens"
+            case bench, batching, decodeSteps = "decode_steps", groups, groupSize = "group_size", maxRows = "max_rows", minTokens =
+                "min_tokens", maxTokens = "max_tokens"
             case threads, device, tokens, seconds, tokensPerS = "tokens_per_s"
         }
     }
@@ -240,7 +245,8 @@ enum BenchResult {
         enum CodingKeys: String, CodingKey {
             case bench, step, model, device, seconds, phases, rollouts, groupsKept = "groups_kept", learnedTokens = "learned_tokens"
             case promptTokensMean = "prompt_tokens_mean"
-            case responseTokensMean = "response_tokens_mean", tokensPerS = "tokens_per_s", nemoRLTokensPerSPerGPU = "nemo_rl_tokens_per_s_per_gpu"
+            case responseTokensMean = "response_tokens_mean", tokensPerS = "tokens_per_s", nemoRLTokensPerSPerGPU =
+                "nemo_rl_tokens_per_s_per_gpu"
             case generatedTokensPerSInGeneration = "generated_tokens_per_s_in_generation", peakRSSMB = "peak_rss_mb"
             case planPeakMiB = "plan_peak_mib", planRolloutPeakMiB = "plan_rollout_peak_mib", planUpdatePeakMiB = "plan_update_peak_mib"
             case rssOverPlan = "rss_over_plan"

@@ -9,7 +9,9 @@ extension BenchCommand {
     struct Rollouts: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rollouts",
-            abstract: "Groups of G completions whose lengths spread over --min-tokens…--max-tokens, at most --max-rows at once: static vs continuous batching.")
+            abstract:
+                "Groups of G completions whose lengths spread over --min-tokens…--max-tokens, at most --max-rows at once: static vs continuous batching."
+        )
 
         @Option(help: "A model name or path.")
         var model = "smollm2-135m-instruct"
@@ -28,7 +30,10 @@ extension BenchCommand {
         var dtype = "float32"
         @Option(help: "Device: cpu, cuda[:N], or auto (a GPU when one can be used).")
         var device = "cpu"
-        @Option(help: "Decoding steps: eager, static or cuda-graphs (joins into finished rows and grown caches exercise the graphs' re-captures).")
+        @Option(
+            help:
+                "Decoding steps: eager, static or cuda-graphs (joins into finished rows and grown caches exercise the graphs' re-captures)."
+        )
         var decodeSteps: DecodeSteps = .eager
 
         func run() throws {
@@ -67,7 +72,8 @@ extension BenchCommand {
                 results[batching] = seconds(elapsed)
                 BenchResult.print(
                     BenchResult.Rollouts(
-                        batching: batching.rawValue, decodeSteps: decodeSteps.flagSpelling, groups: groups, groupSize: groupSize, maxRows: maxRows, minTokens: minTokens,
+                        batching: batching.rawValue, decodeSteps: decodeSteps.flagSpelling, groups: groups, groupSize: groupSize,
+                        maxRows: maxRows, minTokens: minTokens,
                         maxTokens: maxTokens, threads: threads, device: device, tokens: produced, seconds: rounded(seconds(elapsed), 2),
                         tokensPerS: rounded(Double(produced) / seconds(elapsed), 1)))
             }

@@ -40,17 +40,19 @@ extension BenchCommand {
             _ = try await Self.timedSmallRequest(port: port)  // warm-up
             let alone = try await Self.timedSmallRequest(port: port)
             let large = try LoopbackConnection(port: port, receiveTimeout: 600)
-            large.send(Self.request(
-                #"{"messages":[{"role":"user","content":"Write a very long story."}],"temperature":2,"stream":true,"n":"#
-                    + "\(largeN),\"max_tokens\":\(largeMaxTokens)}"))
+            large.send(
+                Self.request(
+                    #"{"messages":[{"role":"user","content":"Write a very long story."}],"temperature":2,"stream":true,"n":"#
+                        + "\(largeN),\"max_tokens\":\(largeMaxTokens)}"))
             _ = await DedicatedThread.run { large.read(until: #"{"content""#).text }
             let small = Task { try await Self.timedSmallRequest(port: port) }
             try await Task.sleep(nanoseconds: UInt64(stay * 1e9))
             large.close()
             let behind = try await small.value
-            BenchResult.print(BenchResult.ServeAbandon(
-                largeN: largeN, largeMaxTokens: largeMaxTokens, staySeconds: stay, smallAloneS: rounded(alone, 3),
-                smallBehindAbandonedS: rounded(behind, 3), threads: threads))
+            BenchResult.print(
+                BenchResult.ServeAbandon(
+                    largeN: largeN, largeMaxTokens: largeMaxTokens, staySeconds: stay, smallAloneS: rounded(alone, 3),
+                    smallBehindAbandonedS: rounded(behind, 3), threads: threads))
         }
 
         /// Seconds for a greedy 8-token request, sent on a connection of its own.
@@ -95,7 +97,8 @@ extension BenchCommand {
         settings.batching = batching
         if !prefixCache { settings.prefixCacheBytes = 0 }
         settings.prefillChunkTokens = prefillChunk
-        let server = OpenAIServer(model: lm, tokenizer: try CLI.loadTokenizer(files), template: try files.chatTemplate(), settings: settings)
+        let server = OpenAIServer(
+            model: lm, tokenizer: try CLI.loadTokenizer(files), template: try files.chatTemplate(), settings: settings)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let app = server.application { continuation.yield($0) }
         let task = Task { try await app.run() }
@@ -107,4 +110,3 @@ extension BenchCommand {
         return RunningServer(port: port, server: server, task: task)
     }
 }
-

@@ -32,7 +32,10 @@ extension BenchCommand {
             guard prefillChunk.allSatisfy({ $0 == "off" || (Int($0) ?? 0) > 0 }) else {
                 throw ValidationError("--prefill-chunk takes off or a positive token count")
             }
-            for (flag, value) in [("--running", running), ("--running-max-tokens", runningMaxTokens), ("--long-requests", longRequests), ("--long-sentences", longSentences)]
+            for (flag, value) in [
+                ("--running", running), ("--running-max-tokens", runningMaxTokens), ("--long-requests", longRequests),
+                ("--long-sentences", longSentences),
+            ]
             where value < 1 {
                 throw ValidationError("\(flag) must be at least 1 (got \(value))")
             }
@@ -51,12 +54,16 @@ extension BenchCommand {
 
         func measure(port: Int, chunk: Int?) async throws {
             var configuration = HTTPClient.Configuration()
-            configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: running + longRequests + 2)
+            configuration.connectionPool = .init(
+                idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: running + longRequests + 2)
             let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
             let call = PrefillBenchCalls(client: client, port: port)
             let times = TokenTimes()
             let streams = (0..<running).map { i in
-                Task { try await call.stream("Write a very long story about a lighthouse keeper.", id: i, maxTokens: runningMaxTokens, into: times) }
+                Task {
+                    try await call.stream(
+                        "Write a very long story about a lighthouse keeper.", id: i, maxTokens: runningMaxTokens, into: times)
+                }
             }
             while await times.fewest(of: Array(0..<running)) < 8 { try await Task.sleep(nanoseconds: 10_000_000) }
             let start = ContinuousClock.now
@@ -87,7 +94,8 @@ extension BenchCommand {
         /// A long prompt that shares no prefix with the others (its number comes first).
         static func longPrompt(_ k: Int, sentences: Int) -> String {
             "Request \(k). Summarise these notes. "
-                + (0..<sentences).map { "Note \($0): the tide tables for harbour \($0 * 7 + k) changed again this week." }.joined(separator: " ")
+                + (0..<sentences).map { "Note \($0): the tide tables for harbour \($0 * 7 + k) changed again this week." }.joined(
+                    separator: " ")
         }
     }
 }
@@ -136,7 +144,8 @@ struct PrefillBenchCalls: Sendable {
                 let event = String(pending[..<end.lowerBound])
                 pending = String(pending[end.upperBound...])
                 guard event.hasPrefix("data: {"),
-                    let chunk = try? JSONFile.decode(ChatCompletionChunk.self, from: String(event.dropFirst(6)), source: "a streamed chunk"),
+                    let chunk = try? JSONFile.decode(
+                        ChatCompletionChunk.self, from: String(event.dropFirst(6)), source: "a streamed chunk"),
                     chunk.choices.contains(where: { $0.delta.content?.isEmpty == false })
                 else { continue }
                 await times.add(id, at: now)

@@ -60,8 +60,9 @@ extension BenchCommand {
             let backend = try OpenAIChatBackend(settings: settings)
             let judge = LLMRubricJudge(backend: backend)
             let items = (0..<calls).map {
-                JudgeItem(questionId: "\($0)", question: "q", details: "d", response: "r", aspectIndex: 0,
-                          aspect: RubricAspect(aspect: "a", reason: "r", evidence: "e"))
+                JudgeItem(
+                    questionId: "\($0)", question: "q", details: "d", response: "r", aspectIndex: 0,
+                    aspect: RubricAspect(aspect: "a", reason: "r", evidence: "e"))
             }
             _ = await judge.judge(Array(items.prefix(concurrency)), temperature: 0)  // warm the connection pool
             var before = rusage()
@@ -106,7 +107,10 @@ extension BenchCommand {
         var prefixCache: [String] = ["on"]
         @Option(parsing: .upToNextOption, help: "Chunked prefill budgets to measure, each with its own server (tokens per step, or off).")
         var prefillChunk: [String] = ["off"]
-        @Option(help: "Prompts: same (every request asks the same) or distinct (each names its own number, sharing the chat template's system prompt and the question's start).")
+        @Option(
+            help:
+                "Prompts: same (every request asks the same) or distinct (each names its own number, sharing the chat template's system prompt and the question's start)."
+        )
         var prompts = "same"
 
         func validate() throws {
@@ -139,14 +143,16 @@ extension BenchCommand {
         func measure(_ server: BenchCommand.RunningServer, batching: Batching) async throws {
             let port = server.port
             var configuration = HTTPClient.Configuration()
-            configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(clients.max() ?? 1, 8))
+            configuration.connectionPool = .init(
+                idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(clients.max() ?? 1, 8))
             configuration.timeout = .init(connect: .seconds(600), read: .seconds(600))
             let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
             func body(_ index: Int) throws -> String {
                 let seed: Int? = seeds == "fixed" ? 1 : seeds == "distinct" ? index : nil
-                return try JSONFile.encode(ChatCompletionRequestBody(
-                    model: "bench", messages: [WireMessage(role: "user", content: question(index))], temperature: 1,
-                    maxTokens: maxTokens, seed: seed))
+                return try JSONFile.encode(
+                    ChatCompletionRequestBody(
+                        model: "bench", messages: [WireMessage(role: "user", content: question(index))], temperature: 1,
+                        maxTokens: maxTokens, seed: seed))
             }
             func question(_ index: Int) -> String {
                 prompts == "same" ? "Write a sentence about the sea." : "Write a sentence about the number \(index)."
@@ -179,7 +185,8 @@ extension BenchCommand {
                 let s = seconds(elapsed)
                 BenchResult.print(
                     BenchResult.Serve(
-                        clients: count, requests: requests, maxTokens: maxTokens, threads: threads, seeds: seeds, batching: batching.rawValue,
+                        clients: count, requests: requests, maxTokens: maxTokens, threads: threads, seeds: seeds,
+                        batching: batching.rawValue,
                         prompts: prompts, prefixCache: server.server.queue.prefixes != nil,
                         prefillChunk: server.server.settings.prefillChunkTokens,
                         tokensReused: (server.server.queue.prefixes?.tokensReused ?? 0) - reusedBefore, seconds: rounded(s, 2),

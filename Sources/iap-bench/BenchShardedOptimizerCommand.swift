@@ -13,7 +13,8 @@ extension BenchCommand {
     /// + state per rank, step time, and the largest weight difference from the reference.
     struct Zero2: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "zero2", abstract: "Weights + AdamW state per rank: one process vs ZeRO-2 and FSDP over 1, 2, 4 ranks (threads over Gloo).")
+            commandName: "zero2",
+            abstract: "Weights + AdamW state per rank: one process vs ZeRO-2 and FSDP over 1, 2, 4 ranks (threads over Gloo).")
 
         @Option(help: "A model name or path.")
         var model = "smollm2-135m-instruct"
@@ -41,12 +42,18 @@ extension BenchCommand {
                     // The norm as PyTorch's clip_grad_norm_ takes it (float32, per tensor) vs float64.
                     let exact = try tensors.reduce(0.0) { try $0 + ($1.grad?.to(.float64).square().sum().item() ?? 0) }.squareRoot()
                     let norm = try clipGradientNorm(tensors, maxNorm: 1)
-                    if step == 0 { BenchResult.print(BenchResult.NormPrecision(float32PerTensor: norm, float64: exact, relativeError: abs(norm - exact) / exact)) }
+                    if step == 0 {
+                        BenchResult.print(
+                            BenchResult.NormPrecision(float32PerTensor: norm, float64: exact, relativeError: abs(norm - exact) / exact))
+                    }
                     try adamW.step()
                 }
                 let perStep = seconds(ContinuousClock.now - start) / Double(steps)
                 let parameterBytes = reference.parameters.reduce(0) { $0 + $1.tensor.count * 4 }
-                BenchResult.print(BenchResult.Zero2(strategy: "adamw", ranks: 1, stateMiB: mib(adamW.stateBytes), parametersAndStateMiB: mib(parameterBytes + adamW.stateBytes), stepS: rounded(perStep, 3), maxAbsDiff: 0))
+                BenchResult.print(
+                    BenchResult.Zero2(
+                        strategy: "adamw", ranks: 1, stateMiB: mib(adamW.stateBytes),
+                        parametersAndStateMiB: mib(parameterBytes + adamW.stateBytes), stepS: rounded(perStep, 3), maxAbsDiff: 0))
                 let expected = try reference.parameters.map { try $0.tensor.reshape([-1]) }
                 for strategy in ["zero2", "fsdp"] {
                     for n in counts { try measure(strategy, ranks: n, files: files, expected: expected) }
@@ -78,7 +85,8 @@ extension BenchCommand {
                 let policy = try CausalLM.load(files, dtype: .float32, device: .cpu)
                 let rule = AdamW(parameters: policy.parameters, learningRate: 1e-4)
                 let sharded = strategy == "fsdp" ? try FullyShardedModel(model: policy, group: group, rule: rule) : nil
-                let optimizer = try sharded?.optimizer
+                let optimizer =
+                    try sharded?.optimizer
                     ?? ShardedAdamW(parameters: policy.parameters, group: group, rule: rule, bucketElements: bucketMiB << 18)
                 let start = ContinuousClock.now
                 for step in 0..<steps {
@@ -89,7 +97,8 @@ extension BenchCommand {
                     try optimizer.step()
                 }
                 let perStep = seconds(ContinuousClock.now - start) / Double(steps)
-                let weights = optimizer.shardsParameters ? optimizer.residentElements * 4 : policy.parameters.reduce(0) { $0 + $1.tensor.count * 4 }
+                let weights =
+                    optimizer.shardsParameters ? optimizer.residentElements * 4 : policy.parameters.reduce(0) { $0 + $1.tensor.count * 4 }
                 try optimizer.gatherAll()
                 var diff = 0.0
                 for (p, e) in zip(policy.parameters, expectedBox.value) {

@@ -9,7 +9,9 @@ struct IAPCommand: AsyncParsableCommand {
         abstract: "Intent-Aware Personalization: train LLMs with RL to infer intent, evaluate on LaMP-QA.",
         version: IAPVersion.string,
         subcommands: [
-            DoctorCommand.self, ModelsCommand.self, DataCommand.self, GenerateCommand.self, PlanCommand.self, TrainCommand.self, SFTCommand.self, AnswerCommand.self, AskCommand.self, EvaluateCommand.self, CompareCommand.self, MetricsCommand.self, AblateCommand.self, ReportCommand.self, ServeCommand.self, EmbedCommand.self, TokenizeCommand.self,
+            DoctorCommand.self, ModelsCommand.self, DataCommand.self, GenerateCommand.self, PlanCommand.self, TrainCommand.self,
+            SFTCommand.self, AnswerCommand.self, AskCommand.self, EvaluateCommand.self, CompareCommand.self, MetricsCommand.self,
+            AblateCommand.self, ReportCommand.self, ServeCommand.self, EmbedCommand.self, TokenizeCommand.self,
             DetokenizeCommand.self, SelfCheckCommand.self,
         ]
     )

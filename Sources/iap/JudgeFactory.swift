@@ -27,12 +27,15 @@ enum JudgeFactory {
             let name = o.model ?? "all-minilm-l6-v2"
             let files = try CLI.openModel(name)
             let tokenizer = try CLI.loadTokenizer(files)
-            do { return EmbeddingJudge(encoder: try TextEncoders.load(files), tokenizer: tokenizer, name: name) } catch { throw CLI.failure(error) }
+            do { return EmbeddingJudge(encoder: try TextEncoders.load(files), tokenizer: tokenizer, name: name) } catch {
+                throw CLI.failure(error)
+            }
         case "local":
             let name = o.model ?? "smollm2-135m-instruct"
             let (_, tokenizer, model, template) = try CLI.openLanguageModel(name, adapter: o.adapter)
             do {
-                let backend = LocalChatBackend(model: model, tokenizer: tokenizer, template: template, name: o.adapter.map { "\(name)+\($0)" } ?? name)
+                let backend = LocalChatBackend(
+                    model: model, tokenizer: tokenizer, template: template, name: o.adapter.map { "\(name)+\($0)" } ?? name)
                 let prompt = try o.promptFile.map { (path) throws(JudgeConfigurationError) in try JudgePrompt.load(path) } ?? .standard
                 return LLMRubricJudge(backend: backend, prompt: prompt, maxTokens: o.maxTokens)
             } catch {

@@ -58,15 +58,19 @@ struct JudgeOptions: ParsableArguments {
     }
 
     func makeJudge() throws -> RubricJudge {
-        try JudgeFactory.make(JudgeFactory.Options(
-            backend: judge, model: judgeModel, adapter: judgeAdapter, urls: judgeUrl, apiKeyVariable: judgeApiKeyEnv, concurrency: concurrency,
-            timeout: judgeTimeout, maxTokens: judgeMaxTokens, promptFile: judgePrompt, attempts: judgeAttempts))
+        try JudgeFactory.make(
+            JudgeFactory.Options(
+                backend: judge, model: judgeModel, adapter: judgeAdapter, urls: judgeUrl, apiKeyVariable: judgeApiKeyEnv,
+                concurrency: concurrency,
+                timeout: judgeTimeout, maxTokens: judgeMaxTokens, promptFile: judgePrompt, attempts: judgeAttempts))
     }
 
     func makeCache() throws(ExitCode) -> JudgeCache? {
         guard !noCache else { return nil }
         let path = cache ?? (ModelStore.defaultCacheRoot + "/judge/verdicts.jsonl")
-        do { try FileSystem.makeDirectories(String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])) } catch { throw CLI.failure(error) }
+        do { try FileSystem.makeDirectories(String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])) } catch {
+            throw CLI.failure(error)
+        }
         do { return try JudgeCache(path: path) } catch { throw CLI.failure(error) }
     }
 

@@ -7,7 +7,10 @@ import IAPCore
 /// a model is asked the way it was trained (the `iap_rollout.json` that `iap train` saves
 /// with every checkpoint), any other model without a scaffold.
 struct ScaffoldOptions: ParsableArguments {
-    @Option(help: "Who writes the IAP tags: auto (as the model was trained, else none), none, or tags (the sampler writes them, the model the blocks' contents).")
+    @Option(
+        help:
+            "Who writes the IAP tags: auto (as the model was trained, else none), none, or tags (the sampler writes them, the model the blocks' contents)."
+    )
     var scaffold = "auto"
 
     @Option(help: "With tags: sampled tokens per block, think,intent,think,answer (default: the model's, else 256,256,256,1024).")

@@ -29,10 +29,14 @@ enum EvaluationDisplay {
             print("  \("macro average".padding(toLength: 36)) \(report.macro.map(formatScore) ?? "—")")
         }
         let unanswered = report.unanswered > 0 ? " (\(report.unanswered) without a reply)" : ""
-        print("  judge calls \(report.calls)\(unanswered), cache hits \(report.cacheHits), retries \(report.retries), unusable answers \(report.failed.count)")
+        print(
+            "  judge calls \(report.calls)\(unanswered), cache hits \(report.cacheHits), retries \(report.retries), unusable answers \(report.failed.count)"
+        )
         if let first = report.incomplete.first {
             let open = report.incompleteDomains.map(\.rawValue).joined(separator: ", ")
-            CLI.note("error: \(report.incomplete.count) judge calls failed (first: \(first.problem)); these items have no score, nor have their domains (\(open))")
+            CLI.note(
+                "error: \(report.incomplete.count) judge calls failed (first: \(first.problem)); these items have no score, nor have their domains (\(open))"
+            )
         }
         if !report.missingResponses.isEmpty {
             CLI.note("warning: \(report.missingResponses.count) questions have no response and were not scored (listed in summary.json)")

@@ -35,13 +35,19 @@ struct TrainingOptions: ParsableArguments {
     @Flag(help: "Print the effective configuration (every key, with the file's and --set's values over the defaults) and exit.")
     var printConfig = false
 
-    @Option(help: "Start this many ranks on this machine (data-parallel over Gloo, dist.*); under torchrun or srun leave it out: the launcher's variables (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, LOCAL_RANK) say which rank this is.")
+    @Option(
+        help:
+            "Start this many ranks on this machine (data-parallel over Gloo, dist.*); under torchrun or srun leave it out: the launcher's variables (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, LOCAL_RANK) say which rank this is."
+    )
     var nprocPerNode: Int?
 
     @Flag(help: "Allow --nproc-per-node above this machine's cores (CPU) or GPUs (CUDA).")
     var oversubscribe = false
 
-    @Flag(help: "Let libtorch print its own warnings and C++ stack frames (a failed rendezvous's retries, for one); without it a failure is one line.")
+    @Flag(
+        help:
+            "Let libtorch print its own warnings and C++ stack frames (a failed rendezvous's retries, for one); without it a failure is one line."
+    )
     var verbose = false
 
     @Flag(help: "Start even when iap plan's estimate says the config cannot fit in this GPU's (or machine's) memory.")
@@ -77,10 +83,13 @@ struct TrainingOptions: ParsableArguments {
         guard n <= limit || oversubscribe || (cuda && limit == 0) else {
             throw CLI.failure(
                 "--nproc-per-node \(n): this machine has \(limit) \(cuda ? "GPU(s)" : "core(s)") for policy.device \(cfg.policy.device); "
-                    + "each rank loads its own models, so more ranks than that only compete for them (add --oversubscribe to start them anyway)")
+                    + "each rank loads its own models, so more ranks than that only compete for them (add --oversubscribe to start them anyway)"
+            )
         }
         let outcome: RankLauncher.Outcome
-        do { outcome = try RankLauncher.run(ranks: n, arguments: RankLauncher.rankArguments(Array(CommandLine.arguments.dropFirst()))) } catch {
+        do {
+            outcome = try RankLauncher.run(ranks: n, arguments: RankLauncher.rankArguments(Array(CommandLine.arguments.dropFirst())))
+        } catch {
             throw CLI.failure("\(error)")
         }
         if let failure = outcome.failure { CLI.note("launcher: \(failure); the other ranks were stopped") }
@@ -99,7 +108,9 @@ struct TrainingOptions: ParsableArguments {
         var alone = true
         if let job {
             alone = job.worldSize == 1
-            if alone { alone = try TrainingSession.effectiveConfig(config: config, overrides: overrides, resume: resume).dist.backend != .nccl }
+            if alone {
+                alone = try TrainingSession.effectiveConfig(config: config, overrides: overrides, resume: resume).dist.backend != .nccl
+            }
         }
         guard let job, !alone else {
             let (cfg, folder, run) = try open()
@@ -108,7 +119,11 @@ struct TrainingOptions: ParsableArguments {
         var opened: (TrainConfig, String, RunFolder)?
         if job.rank == 0 { opened = try open() }
         var cfg: TrainConfig
-        if let opened { cfg = opened.0 } else { cfg = try TrainingSession.effectiveConfig(config: config, overrides: overrides, resume: resume) }
+        if let opened {
+            cfg = opened.0
+        } else {
+            cfg = try TrainingSession.effectiveConfig(config: config, overrides: overrides, resume: resume)
+        }
         // One GPU per rank on a node: `cuda` means this rank's (torchrun's LOCAL_RANK).
         if cfg.policy.device == "cuda" { cfg.policy.device = "cuda:\(job.localRank)" }
         let group = try TrainingSession.processGroup(job, cfg: cfg)
@@ -125,11 +140,15 @@ struct TrainingOptions: ParsableArguments {
 /// `final` link.
 enum TrainingSession {
     /// The effective config, the run folder's path and the folder (config.yaml written for a new run).
-    static func open(config: String?, runDir: String?, overrides: [String], resume: String?) throws(ExitCode) -> (TrainConfig, String, RunFolder) {
+    static func open(config: String?, runDir: String?, overrides: [String], resume: String?) throws(ExitCode) -> (
+        TrainConfig, String, RunFolder
+    ) {
         let cfg = try effectiveConfig(config: config, overrides: overrides, resume: resume)
         let folderPath = resume ?? runDir ?? "runs/\(cfg.run.name)"
         do {
-            let run = try resume.map { (path) throws(FileIOError) in try RunFolder.claim(path: path) } ?? TrainingRun.start(config: cfg, folder: folderPath)
+            let run =
+                try resume.map { (path) throws(FileIOError) in try RunFolder.claim(path: path) }
+                ?? TrainingRun.start(config: cfg, folder: folderPath)
             return (cfg, folderPath, run)
         } catch {
             throw CLI.failure("\(error)")
@@ -227,12 +246,15 @@ enum TrainingSession {
 
     /// The rubric judge of `judge.*` and the shared verdict cache.
     static func judge(_ cfg: TrainConfig) throws -> (RubricJudge, JudgeCache) {
-        let judge = try JudgeFactory.make(JudgeFactory.Options(
-            backend: cfg.judge.backend.rawValue, model: cfg.judge.model, adapter: cfg.judge.adapter, urls: cfg.judge.urls,
-            apiKeyVariable: cfg.judge.apiKeyEnv, concurrency: cfg.judge.concurrency, timeout: 120,
-            maxTokens: cfg.judge.maxTokens, promptFile: cfg.judge.promptFile))
+        let judge = try JudgeFactory.make(
+            JudgeFactory.Options(
+                backend: cfg.judge.backend.rawValue, model: cfg.judge.model, adapter: cfg.judge.adapter, urls: cfg.judge.urls,
+                apiKeyVariable: cfg.judge.apiKeyEnv, concurrency: cfg.judge.concurrency, timeout: 120,
+                maxTokens: cfg.judge.maxTokens, promptFile: cfg.judge.promptFile))
         do { try FileSystem.makeDirectories(ModelStore.defaultCacheRoot + "/judge") } catch { throw CLI.failure(error) }
-        do { return (judge, try JudgeCache(path: ModelStore.defaultCacheRoot + "/judge/verdicts.jsonl")) } catch { throw CLI.failure(error) }
+        do { return (judge, try JudgeCache(path: ModelStore.defaultCacheRoot + "/judge/verdicts.jsonl")) } catch {
+            throw CLI.failure(error)
+        }
     }
 
     /// The training questions of `data.*`.

@@ -57,7 +57,8 @@ extension RunsIAP {
         let output = String(decoding: FileManager.default.contents(atPath: stem + ".out") ?? Data(), as: UTF8.self)
         let errors = String(decoding: FileManager.default.contents(atPath: stem + ".err") ?? Data(), as: UTF8.self)
         if process.terminationReason == .uncaughtSignal {
-            return CommandResult(status: 128 + process.terminationStatus, output: output, errors: errors + "\nkilled by signal \(process.terminationStatus)")
+            return CommandResult(
+                status: 128 + process.terminationStatus, output: output, errors: errors + "\nkilled by signal \(process.terminationStatus)")
         }
         return CommandResult(status: process.terminationStatus, output: output, errors: errors)
     }
@@ -65,7 +66,9 @@ extension RunsIAP {
     @discardableResult
     func succeed(_ arguments: [String]) throws -> CommandResult {
         let r = try iap(arguments)
-        #expect(r.status == 0, "iap \(arguments.joined(separator: " ")) failed (\(r.status)):\n\(r.errors.suffix(2000))\n\(r.output.suffix(500))")
+        #expect(
+            r.status == 0,
+            "iap \(arguments.joined(separator: " ")) failed (\(r.status)):\n\(r.errors.suffix(2000))\n\(r.output.suffix(500))")
         if r.status != 0 { throw CancellationError() }
         return r
     }
@@ -91,7 +94,9 @@ final class SilentServer {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let listening = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
+            }
         }
         socketDescriptor = descriptor
         port = Int(UInt16(bigEndian: address.sin_port))

@@ -71,7 +71,9 @@ import Testing
 
     /// Metrics of two runs equal to `tolerance` (relative), every step and key but timings.
     /// `normTolerance` for the gradient norm alone (see the zero2 test).
-    static func expectSameMetrics(_ a: [[String: Double]], _ b: [[String: Double]], tolerance: Double, normTolerance: Double? = nil, steps: Int = 2) {
+    static func expectSameMetrics(
+        _ a: [[String: Double]], _ b: [[String: Double]], tolerance: Double, normTolerance: Double? = nil, steps: Int = 2
+    ) {
         #expect(a.count == steps && b.count == steps)
         for (x, y) in zip(a, b) {
             for (key, value) in x where !key.hasPrefix("time/") {
@@ -89,7 +91,8 @@ import Testing
     @Test func ddpSumsOverlappingTheBackwardPassStepAsOneProcess() throws {
         let (single, pair) = (scratch("overlap-single"), scratch("overlap-pair"))
         defer { for run in [single, pair] { try? FileManager.default.removeItem(atPath: run) } }
-        let settings = Self.settings + ["--set", "policy.gradient_checkpointing=true", "--set", "optim.micro_batch=1", "--set", "run.steps=1"]
+        let settings =
+            Self.settings + ["--set", "policy.gradient_checkpointing=true", "--set", "optim.micro_batch=1", "--set", "run.steps=1"]
         try succeed(["train"] + settings + ["--run-dir", single])
         try succeed(["train"] + settings + ["--run-dir", pair, "--nproc-per-node", "2"])
         Self.expectSameMetrics(try Self.metrics(single), try Self.metrics(pair), tolerance: 1e-6, steps: 1)
@@ -144,7 +147,9 @@ import Testing
             ["train"] + settings + ["--run-dir", sharded, "--set", "policy.gradient_checkpointing=true"] + fsdp, interruptWhen: "step 1/2")
         #expect(stopped.status == 130, "\(stopped.errors.suffix(1500))")
         let checkpoint = sharded + "/checkpoints/step-000001/"
-        for file in ["model.safetensors", "optimizer-index.json", "optimizer-00000-of-00002.safetensors", "optimizer-00001-of-00002.safetensors"] {
+        for file in [
+            "model.safetensors", "optimizer-index.json", "optimizer-00000-of-00002.safetensors", "optimizer-00001-of-00002.safetensors",
+        ] {
             #expect(FileManager.default.fileExists(atPath: checkpoint + file), "\(file)")
         }
         try succeed(["train", "--resume", sharded])
@@ -161,14 +166,18 @@ import Testing
     /// NCCL on a machine without CUDA (this one): a clear refusal from each rank, no crash.
     @Test func ncclWithoutCUDAIsRefusedClearly() throws {
         let result = try iap([
-            "train", "--config", "configs/demo-cpu.yaml", "--set", "dist.backend=nccl", "--set", "policy.device=cuda", "--nproc-per-node", "2",
+            "train", "--config", "configs/demo-cpu.yaml", "--set", "dist.backend=nccl", "--set", "policy.device=cuda", "--nproc-per-node",
+            "2",
             "--run-dir", scratch("nccl-here"),
         ])
         #expect(result.status != 0 && result.errors.contains("dist.backend: nccl"), "\(result.errors.suffix(800))")
     }
 
     @Test func sftRefusesFSDPBeforeStartingRanks() throws {
-        let result = try iap(["sft", "--config", "configs/demo-cpu.yaml", "--set", "dist.strategy=fsdp", "--nproc-per-node", "2", "--run-dir", scratch("sft-fsdp")])
+        let result = try iap([
+            "sft", "--config", "configs/demo-cpu.yaml", "--set", "dist.strategy=fsdp", "--nproc-per-node", "2", "--run-dir",
+            scratch("sft-fsdp"),
+        ])
         #expect(result.status != 0 && result.errors.contains("dist.strategy: fsdp is built for iap train"), "\(result.errors.suffix(800))")
     }
 
@@ -179,8 +188,10 @@ import Testing
         // second step leaves rank 1 with none. One label per micro-batch, as each rank has:
         // a padded batch of two rounds differently, so the weights would not be byte-equal.
         let settings = [
-            "sft", "--config", "configs/sft-demo-cpu.yaml", "--set", "data.limit=1", "--set", "sft.samples=2", "--set", "sft.max_new_tokens=12",
-            "--set", "sft.epochs=1", "--set", "sft.batch_size=2", "--set", "optim.lr=1e-3", "--set", "optim.micro_batch=1", "--set", "dist.timeout_s=120",
+            "sft", "--config", "configs/sft-demo-cpu.yaml", "--set", "data.limit=1", "--set", "sft.samples=2", "--set",
+            "sft.max_new_tokens=12",
+            "--set", "sft.epochs=1", "--set", "sft.batch_size=2", "--set", "optim.lr=1e-3", "--set", "optim.micro_batch=1", "--set",
+            "dist.timeout_s=120",
         ]
         try succeed(settings + ["--run-dir", single])
         try succeed(settings + ["--run-dir", pair, "--nproc-per-node", "2"])
@@ -221,7 +232,10 @@ import Testing
             process.arguments = ["train"] + Self.settings + ["--run-dir", run, "--set", "run.steps=20"]
             process.currentDirectoryURL = repository
             var environment = ProcessInfo.processInfo.environment
-            for (key, value) in ["MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "\(port)", "RANK": "\(rank)", "WORLD_SIZE": "2", "LOCAL_RANK": "\(rank)", "OMP_NUM_THREADS": "1"] {
+            for (key, value) in [
+                "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "\(port)", "RANK": "\(rank)", "WORLD_SIZE": "2", "LOCAL_RANK": "\(rank)",
+                "OMP_NUM_THREADS": "1",
+            ] {
                 environment[key] = value
             }
             process.environment = environment
@@ -321,7 +335,9 @@ import Testing
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let r = try iap(["train"] + Self.settings + ["--run-dir", scratch("dp-many"), "--nproc-per-node", "\(cores + 1)"])
         #expect(r.status == 1)
-        #expect(r.errors.contains("--nproc-per-node \(cores + 1): this machine has \(cores) core(s)") && r.errors.contains("--oversubscribe"), "\(r.errors)")
+        #expect(
+            r.errors.contains("--nproc-per-node \(cores + 1): this machine has \(cores) core(s)") && r.errors.contains("--oversubscribe"),
+            "\(r.errors)")
     }
 
     @Test func aRankThatDiesStopsTheJobAndIsNamed() throws {

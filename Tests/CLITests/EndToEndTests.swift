@@ -17,7 +17,8 @@ import Testing
         let tiny = ["--limit", "1", "--max-tokens", "16"]
         // Training: one IAP step and a small SFT run, each with its run folder and final checkpoint.
         try succeed([
-            "train", "--config", "configs/demo-cpu.yaml", "--run-dir", d + "/train", "--set", "run.steps=1", "--set", "rollout.questions_per_step=1",
+            "train", "--config", "configs/demo-cpu.yaml", "--run-dir", d + "/train", "--set", "run.steps=1", "--set",
+            "rollout.questions_per_step=1",
             "--set", "rollout.group_size=2", "--set", "rollout.max_new_tokens=12", "--set", "rollout.reference_max_new_tokens=8",
             "--set", "dapo.dynamic_sampling=false",
         ])
@@ -31,7 +32,11 @@ import Testing
         for method in ["non-personalized", "implicit-intent"] {
             try succeed(["answer", "--method", method, "--out", d + "/answers/\(method).json"] + tiny)
         }
-        try succeed(["answer", "--method", "explicit-intent", "--intents", d + "/answers/iap.intents.json", "--out", d + "/answers/explicit-intent.json"] + tiny)
+        try succeed(
+            [
+                "answer", "--method", "explicit-intent", "--intents", d + "/answers/iap.intents.json", "--out",
+                d + "/answers/explicit-intent.json",
+            ] + tiny)
         try succeed(["answer", "--method", "direct", "--model", d + "/sft/final", "--out", d + "/answers/sft.json"] + tiny)
         let methods = ["non-personalized", "implicit-intent", "explicit-intent", "sft", "iap"]
         let evaluated = try succeed(
@@ -54,22 +59,33 @@ import Testing
         #expect(shown.output.contains("── Question 2") && shown.output.contains("intents"), "\(shown.output)")
         // The analyses.
         let ablation = try succeed(
-            ["ablate", "intents", "--model", d + "/train/final", "--intents", d + "/answers/iap.intents.json", "--no-cache", "--out", d + "/ablation"] + tiny)
+            [
+                "ablate", "intents", "--model", d + "/train/final", "--intents", d + "/answers/iap.intents.json", "--no-cache", "--out",
+                d + "/ablation",
+            ] + tiny)
         #expect(ablation.output.contains("Selected intent") && ablation.output.contains("(reference)"))
         for condition in ["no-intent", "in-group-random", "cross-group-random", "selected"] {
             #expect(FileManager.default.fileExists(atPath: d + "/ablation/\(condition).responses.json"))
         }
-        let buckets = try succeed(["ablate", "buckets", "--intents", d + "/answers/iap.intents.json", "--results", d + "/eval/iap", "--out", d + "/fig4"])
+        let buckets = try succeed([
+            "ablate", "buckets", "--intents", d + "/answers/iap.intents.json", "--results", d + "/eval/iap", "--out", d + "/fig4",
+        ])
         #expect(buckets.output.contains("| all |") && FileManager.default.fileExists(atPath: d + "/fig4.json"))
         // The report over all of it.
         try succeed(["report", "--out", d + "/report.html", d + "/train", d + "/sft", d + "/ablation"] + methods.map { d + "/eval/\($0)" })
         let html = String(decoding: try AtomicFile.read(d + "/report.html"), as: UTF8.self)
-        for id in ["chart-reward-0", "chart-fig3-intent-0", "table-rollouts-0", "chart-sft-loss-1", "table-intent-ablation-2", "table-results",
-                   "chart-results", "table-buckets-7", "chart-fig4-7"] {
+        for id in [
+            "chart-reward-0", "chart-fig3-intent-0", "table-rollouts-0", "chart-sft-loss-1", "table-intent-ablation-2", "table-results",
+            "chart-results", "table-buckets-7", "chart-fig4-7",
+        ] {
             #expect(html.contains("id=\"\(id)\""), "report lacks \(id)")
         }
-        let printed = try succeed(["train", "--config", "configs/ablations/demo-no-contrast.yaml", "--set", "rollout.group_size=3", "--print-config"])
-        #expect(printed.output.contains("  lambda_contrast: 0.0\n") && printed.output.contains("  group_size: 3\n") && printed.output.contains("  steps: 5\n"))
+        let printed = try succeed([
+            "train", "--config", "configs/ablations/demo-no-contrast.yaml", "--set", "rollout.group_size=3", "--print-config",
+        ])
+        #expect(
+            printed.output.contains("  lambda_contrast: 0.0\n") && printed.output.contains("  group_size: 3\n")
+                && printed.output.contains("  steps: 5\n"))
         // Errors name what is wrong and exit 1.
         let missing = try iap(["compare", d + "/no-such-folder"])
         #expect(missing.status == 1 && missing.errors.contains("no-such-folder"))

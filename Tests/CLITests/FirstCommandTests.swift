@@ -6,7 +6,8 @@ import Testing
     /// A cache with the embedded default's two models only (links to the development
     /// cache's folders): what a fresh `make demo` has when its doctor step runs.
     private func demoOnlyCache() throws -> String {
-        let home = ProcessInfo.processInfo.environment["IAP_CACHE"]
+        let home =
+            ProcessInfo.processInfo.environment["IAP_CACHE"]
             ?? (ProcessInfo.processInfo.environment["HOME"] ?? "/root") + "/.cache/iap"
         let cache = scratch("demo-cache")
         try FileManager.default.createDirectory(atPath: cache + "/models", withIntermediateDirectories: true)
@@ -67,7 +68,9 @@ import Testing
         try JSONSerialization.data(withJSONObject: record).write(to: URL(fileURLWithPath: pin))
         let differing = try iap(["metrics", run, "--expect", pin])
         #expect(differing.status == 1, "\(differing.output)")
-        #expect(differing.errors.contains("policy/entropy: 3.2553, pinned 3.5 ± 0.02") && differing.errors.contains("the legacy fixture"), "\(differing.errors)")
+        #expect(
+            differing.errors.contains("policy/entropy: 3.2553, pinned 3.5 ± 0.02") && differing.errors.contains("the legacy fixture"),
+            "\(differing.errors)")
 
         let none = try iap(["metrics", folder])
         #expect(none.status == 1 && none.errors.contains("not a run folder (no metrics.jsonl)"), "\(none.errors)")

@@ -29,7 +29,9 @@ import Testing
         let evaluate = try #require(commands.first { $0["commandName"] as? String == "evaluate" })
         var defaults: [String: String] = [:]
         for argument in evaluate["arguments"] as? [[String: Any]] ?? [] {
-            if let name = (argument["preferredName"] as? [String: Any])?["name"] as? String { defaults[name] = argument["defaultValue"] as? String }
+            if let name = (argument["preferredName"] as? [String: Any])?["name"] as? String {
+                defaults[name] = argument["defaultValue"] as? String
+            }
         }
         #expect(defaults["retry-rounds"] == "100" && defaults["judge-max-tokens"] == "4096", "\(defaults)")
     }
@@ -65,7 +67,9 @@ import Testing
                 let arguments = command + (Self.base[command.joined(separator: " ")] ?? []) + ["--\(option)=\(value)"]
                 let r = try iap(arguments)
                 let named = option.count < 3 ? r.errors.contains("--\(option)") : r.errors.contains(option)
-                #expect(r.status != 0 && r.status < 128 && named, "iap \(arguments.joined(separator: " ")) → \(r.status): \(r.errors.suffix(300))")
+                #expect(
+                    r.status != 0 && r.status < 128 && named,
+                    "iap \(arguments.joined(separator: " ")) → \(r.status): \(r.errors.suffix(300))")
             }
         }
     }
@@ -101,16 +105,23 @@ import Testing
         }
         let deep = String(repeating: "[", count: 5_000) + String(repeating: "]", count: 5_000)
         let set = try iap(["train", "--set", "run.name=" + deep, "--print-config"])
-        #expect(set.status == 1 && set.errors.contains("--set run.name: the YAML nests deeper than 64 levels"), "\(set.status): \(set.errors.suffix(300))")
+        #expect(
+            set.status == 1 && set.errors.contains("--set run.name: the YAML nests deeper than 64 levels"),
+            "\(set.status): \(set.errors.suffix(300))")
         let folder = scratch("deep-yaml")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        try ("run:\n  name:\n    " + String(repeating: "- ", count: 5_000) + "x\n").write(toFile: folder + "/deep.yaml", atomically: true, encoding: .utf8)
+        try ("run:\n  name:\n    " + String(repeating: "- ", count: 5_000) + "x\n").write(
+            toFile: folder + "/deep.yaml", atomically: true, encoding: .utf8)
         let file = try iap(["train", "--config", folder + "/deep.yaml", "--print-config"])
-        #expect(file.status == 1 && file.errors.contains("deep.yaml: the YAML nests deeper than 64 levels"), "\(file.status): \(file.errors.suffix(300))")
+        #expect(
+            file.status == 1 && file.errors.contains("deep.yaml: the YAML nests deeper than 64 levels"),
+            "\(file.status): \(file.errors.suffix(300))")
         // A resumed run rereads its config.yaml: a deep one is refused there too, naming it.
         try FileManager.default.copyItem(atPath: folder + "/deep.yaml", toPath: folder + "/config.yaml")
         let resumed = try iap(["train", "--resume", folder, "--print-config"])
-        #expect(resumed.status == 1 && resumed.errors.contains("config.yaml: the YAML nests deeper"), "\(resumed.status): \(resumed.errors.suffix(300))")
+        #expect(
+            resumed.status == 1 && resumed.errors.contains("config.yaml: the YAML nests deeper"),
+            "\(resumed.status): \(resumed.errors.suffix(300))")
     }
 }

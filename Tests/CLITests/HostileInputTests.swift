@@ -43,7 +43,9 @@ import Testing
         // Issue 29 row 8: nothing judged, so no score anywhere — "—" and null, never 0.
         #expect(summary.contains(#""macro" : null"#) && summary.contains(#""Art_and_Entertainment" : null"#), "\(summary)")
         #expect(summary.contains(#""incomplete_domains" : ["#), "\(summary)")
-        #expect(evaluated.output.contains("macro average") && evaluated.output.contains("—") && !evaluated.output.contains("0.0000"), "\(evaluated.output)")
+        #expect(
+            evaluated.output.contains("macro average") && evaluated.output.contains("—") && !evaluated.output.contains("0.0000"),
+            "\(evaluated.output)")
         let scores = try String(contentsOfFile: d + "/eval/Art_and_Entertainment_test.scores.incomplete.json", encoding: .utf8)
         #expect(scores.contains(#""score" : null"#) && !scores.contains(#""score" : 0"#), "\(scores)")
         let compared = try iap(["compare", d + "/eval"])
@@ -72,7 +74,9 @@ import Testing
         #expect(trainNegative.status == 1 && trainNegative.errors.contains("data.limit"), "\(trainNegative.errors)")
 
         let colliding = try iap(evaluate + ["--limit", "1", "--out", d + "/e2", "--responses", d + "/ra/r.json", d + "/rb/r.json"])
-        #expect(colliding.status == 1 && colliding.errors.contains("ra/r.json") && colliding.errors.contains("rb/r.json"), "\(colliding.errors)")
+        #expect(
+            colliding.status == 1 && colliding.errors.contains("ra/r.json") && colliding.errors.contains("rb/r.json"), "\(colliding.errors)"
+        )
         #expect(!FileManager.default.fileExists(atPath: d + "/e2"), "nothing was written")
 
         // Answers to questions that are not there: said, not a null macro with exit 0.
@@ -84,19 +88,31 @@ import Testing
         let data = d + "/data"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         for name in ["Art_and_Entertainment", "Lifestyle_and_Personal_Development", "Society_and_Culture"] {
-            try FileManager.default.copyItem(atPath: repository.appendingPathComponent("data/sample/\(name)_test.json").path, toPath: "\(data)/\(name)_test.json")
+            try FileManager.default.copyItem(
+                atPath: repository.appendingPathComponent("data/sample/\(name)_test.json").path, toPath: "\(data)/\(name)_test.json")
         }
-        let art = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: data + "/Art_and_Entertainment_test.json"))) as? [[String: Any]])
+        let art = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: data + "/Art_and_Entertainment_test.json")))
+                as? [[String: Any]])
         let societyPath = data + "/Society_and_Culture_test.json"
-        var society = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: societyPath))) as? [[String: Any]])
+        var society = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: societyPath))) as? [[String: Any]])
         society[0]["id"] = art[0]["id"]
         try JSONSerialization.data(withJSONObject: society).write(to: URL(fileURLWithPath: societyPath))
-        let duplicated = try iap(["evaluate", "--data", data, "--split", "test", "--judge", "embedding", "--no-cache", "--out", d + "/e3", "--responses", d + "/ra/r.json"])
-        #expect(duplicated.status == 1 && duplicated.errors.contains("Society_and_Culture_test.json") && duplicated.errors.contains("is also in"), "\(duplicated.errors)")
+        let duplicated = try iap([
+            "evaluate", "--data", data, "--split", "test", "--judge", "embedding", "--no-cache", "--out", d + "/e3", "--responses",
+            d + "/ra/r.json",
+        ])
+        #expect(
+            duplicated.status == 1 && duplicated.errors.contains("Society_and_Culture_test.json")
+                && duplicated.errors.contains("is also in"), "\(duplicated.errors)")
 
         // An empty domain file is said, not silently left out of the macro average.
         try "[]".write(toFile: societyPath, atomically: true, encoding: .utf8)
-        let emptied = try iap(["evaluate", "--data", data, "--split", "test", "--limit", "1", "--judge", "embedding", "--no-cache", "--out", d + "/e4", "--responses", d + "/ra/r.json"])
+        let emptied = try iap([
+            "evaluate", "--data", data, "--split", "test", "--limit", "1", "--judge", "embedding", "--no-cache", "--out", d + "/e4",
+            "--responses", d + "/ra/r.json",
+        ])
         #expect(emptied.status == 0 && emptied.errors.contains("holds no questions"), "\(emptied.errors)")
 
         // Control characters in what a message echoes are shown, not obeyed by the terminal.
@@ -149,9 +165,12 @@ import Testing
             try JSONSerialization.data(withJSONObject: records).write(to: URL(fileURLWithPath: d + "/data/\(name)_test.json"))
         }
         let started = Date()
-        let long = try iap(["answer", "--method", "implicit-intent", "--data", d + "/data", "--limit", "1", "--max-tokens", "8", "--out", d + "/r.json"])
+        let long = try iap([
+            "answer", "--method", "implicit-intent", "--data", d + "/data", "--limit", "1", "--max-tokens", "8", "--out", d + "/r.json",
+        ])
         let society = try #require(
-            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: d + "/data/Society_and_Culture_test.json"))) as? [[String: Any]])
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: d + "/data/Society_and_Culture_test.json")))
+                as? [[String: Any]])
         let id = try #require(society[0]["id"] as? String)
         #expect(long.status == 1, "\(long.errors)")
         #expect(long.errors.contains("record \(id): its prompt is ") && long.errors.contains("context of 8192"), "\(long.errors)")
@@ -214,7 +233,8 @@ import Testing
             "--set", "rollout.questions_per_step=1", "--set", "rollout.group_size=2", "--set", "rollout.max_new_tokens=8",
             "--set", "rollout.reference_max_new_tokens=8", "--set", "dapo.dynamic_sampling=false",
         ]
-        let interrupted = try iap(["train", "--config", "configs/demo-cpu.yaml", "--run-dir", d, "--set", "run.steps=3"] + tiny, interruptWhen: "step 1/3")
+        let interrupted = try iap(
+            ["train", "--config", "configs/demo-cpu.yaml", "--run-dir", d, "--set", "run.steps=3"] + tiny, interruptWhen: "step 1/3")
         #expect(interrupted.status == 130, "\(interrupted.status): \(interrupted.errors.suffix(1500))")
         let quoted = "'" + parent + #"/run of Anne'\''s'"#
         #expect(interrupted.errors.contains("continue with: iap train --resume \(quoted)\n"), "\(interrupted.errors.suffix(800))")
@@ -226,10 +246,13 @@ import Testing
         let step = try #require(Int(last.dropFirst(5)))
         let state = d + "/checkpoints/\(last)/trainer_state.json"
         let saved = try String(contentsOfFile: state, encoding: .utf8)
-        try saved.replacingOccurrences(of: "\"step\" : \(step)", with: #""step" : 9223372036854775807"#).write(toFile: state, atomically: true, encoding: .utf8)
+        try saved.replacingOccurrences(of: "\"step\" : \(step)", with: #""step" : 9223372036854775807"#).write(
+            toFile: state, atomically: true, encoding: .utf8)
         let resumed = try iap(["train", "--resume", d])
         #expect(resumed.status == 1)
-        #expect(resumed.errors.contains("iap: \(state): step is 9223372036854775807 but the folder is \(last)"), "\(resumed.errors.suffix(800))")
+        #expect(
+            resumed.errors.contains("iap: \(state): step is 9223372036854775807 but the folder is \(last)"), "\(resumed.errors.suffix(800))"
+        )
         #expect(!resumed.errors.contains("step \(step + 1):"), "\(resumed.errors.suffix(800))")
         #expect(try FileManager.default.contentsOfDirectory(atPath: d + "/checkpoints").filter { $0.hasPrefix("step-") } == [last])
     }

@@ -16,7 +16,8 @@ import Testing
         try succeed([
             "train", "--config", "configs/demo-cpu.yaml", "--run-dir", run, "--set", "run.steps=1", "--set", "lora.r=8",
             "--set", "optim.lr=1e-2", "--set", "rollout.questions_per_step=1", "--set", "rollout.group_size=2",
-            "--set", "rollout.block_budgets=[4, 6, 4, 8]", "--set", "rollout.max_new_tokens=32", "--set", "rollout.reference_max_new_tokens=8",
+            "--set", "rollout.block_budgets=[4, 6, 4, 8]", "--set", "rollout.max_new_tokens=32", "--set",
+            "rollout.reference_max_new_tokens=8",
             "--set", "dapo.dynamic_sampling=false", "--set", "data.input=question",
         ])
         let final = run + "/final"

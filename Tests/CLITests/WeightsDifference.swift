@@ -4,7 +4,9 @@ import Foundation
 /// same names (nil when a file cannot be read, a name is missing, or a tensor is not F32):
 /// for comparing trained weights that should agree to rounding, not byte for byte.
 func largestWeightDifference(_ first: String, _ second: String) -> Float? {
-    guard let a = SafeTensorsFloats(path: first), let b = SafeTensorsFloats(path: second), a.ranges.keys == b.ranges.keys else { return nil }
+    guard let a = SafeTensorsFloats(path: first), let b = SafeTensorsFloats(path: second), a.ranges.keys == b.ranges.keys else {
+        return nil
+    }
     var largest: Float = 0
     for (name, range) in a.ranges {
         guard let other = b.ranges[name], other.count == range.count else { return nil }
@@ -32,7 +34,9 @@ struct SafeTensorsFloats {
         else { return nil }
         var ranges: [String: Range<Int>] = [:]
         for (name, entry) in header where name != "__metadata__" {
-            guard let entry = entry as? [String: Any], entry["dtype"] as? String == "F32", let offsets = entry["data_offsets"] as? [Int], offsets.count == 2 else {
+            guard let entry = entry as? [String: Any], entry["dtype"] as? String == "F32", let offsets = entry["data_offsets"] as? [Int],
+                offsets.count == 2
+            else {
                 return nil
             }
             ranges[name] = (8 + headerLength + offsets[0])..<(8 + headerLength + offsets[1])

@@ -39,8 +39,10 @@ func scratchFolder(_ name: String = #function) throws -> String {
     @Test func leftoversOfDeadWritersAreCleanedUp() throws {
         let folder = try scratchFolder()
         let dead: Int32 = 4_194_305  // above Linux's largest pid: no such process
-        for name in ["step-8.partial-\(dead)", "step-16.previous-\(dead)", "step-24.previous-\(dead)", "step-24",
-                     "step-32.partial-\(getppid())"] {
+        for name in [
+            "step-8.partial-\(dead)", "step-16.previous-\(dead)", "step-24.previous-\(dead)", "step-24",
+            "step-32.partial-\(getppid())",
+        ] {
             try FileSystem.makeDirectories(folder + "/" + name)
         }
         try AtomicFile.write("weights", to: folder + "/step-16.previous-\(dead)/model.safetensors")

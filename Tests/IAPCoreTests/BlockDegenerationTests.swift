@@ -13,13 +13,16 @@ import Testing
 
     /// What the demo's trained policy wrote (seed 0, before this issue): the instruction, read back.
     @Test func intentsThatCopyTheInstructionAreMalformed() {
-        let copied = rollout(intent: "1. A numbered list of the person's most likely underlying intents, one per line: 1.\n2. A numbered list of the person's")
+        let copied = rollout(
+            intent:
+                "1. A numbered list of the person's most likely underlying intents, one per line: 1.\n2. A numbered list of the person's")
         let r = RolloutParser.parse(copied, echo: echo)
         #expect(!r.isValid && r.degeneration == .copiesPrompt && r.problem == "<intent> copies the prompt")
         // Cut to six words by a budget, in other capitals and punctuation: still a copy.
         let cut = RolloutParser.parse(rollout(intent: "1. **A NUMBERED list of the person's** ..."), echo: echo)
         #expect(cut.degeneration == .copiesPrompt)
-        let answer = RolloutParser.parse(rollout(intent: "1. Save money", answer: "The answer itself, written for this person. Buy used."), echo: echo)
+        let answer = RolloutParser.parse(
+            rollout(intent: "1. Save money", answer: "The answer itself, written for this person. Buy used."), echo: echo)
         #expect(answer.degeneration == .copiesPrompt && answer.problem == "<answer> copies the prompt")
         // Without the prompt's words (a caller that has none), copying cannot be told (the
         // second item, a cut copy of the first, still repeats it).
@@ -31,7 +34,8 @@ import Testing
         let r = RolloutParser.parse(fine, echo: echo)
         #expect(r.isValid && r.degeneration == nil, "\(r.problem ?? "")")
         // The question filled into {input} is not the prompt's own text: no n-gram spans it.
-        let prompt = RolloutPrompt(system: "Answer in four tagged blocks.", user: "Here is a question for you: {input} Please think it through very carefully")
+        let prompt = RolloutPrompt(
+            system: "Answer in four tagged blocks.", user: "Here is a question for you: {input} Please think it through very carefully")
         let withQuestion = PromptEcho(prompt)
         #expect(!withQuestion.isCopied(in: "a question for you please think it through"))
         #expect(withQuestion.isCopied(in: "Please think it through very carefully, then answer."))
@@ -46,7 +50,9 @@ import Testing
     ])
     func intentListsThatRepeatAreMalformed(intent: String) {
         let r = RolloutParser.parse(rollout(intent: intent), echo: echo)
-        #expect(!r.isValid && r.degeneration == .repeatedLines && r.problem == "repeated lines in <intent>", "\(intent): \(r.problem ?? "valid")")
+        #expect(
+            !r.isValid && r.degeneration == .repeatedLines && r.problem == "repeated lines in <intent>",
+            "\(intent): \(r.problem ?? "valid")")
     }
 
     @Test func answersThatLoopAreMalformedButRepeatedWordsAreNot() {
@@ -58,7 +64,8 @@ import Testing
         // Twice is emphasis, not a loop; repeated single words in prose are fine.
         let twice = RolloutParser.parse(rollout(intent: "1. Plan", answer: "Start small.\nThen grow. Start small."), echo: echo)
         #expect(twice.isValid, "\(twice.problem ?? "")")
-        let prose = RolloutParser.parse(rollout(intent: "1. Plan", answer: "It is a big, big, big decision, so take your time."), echo: echo)
+        let prose = RolloutParser.parse(
+            rollout(intent: "1. Plan", answer: "It is a big, big, big decision, so take your time."), echo: echo)
         #expect(prose.isValid, "\(prose.problem ?? "")")
     }
 

@@ -25,7 +25,8 @@ func failure(_ body: () throws -> Void) -> String {
         let folder = try scratch()
         try AtomicFile.write("run:\n  steps: 3\n", to: folder + "/c.yaml")
         let patched = try ConfigLoader.load(
-            file: folder + "/c.yaml", overrides: ["rollout.group_size=7", "dapo.dual_clip=3", "reward.malformed=judged-minus:0.5", "data.input=profile:4"])
+            file: folder + "/c.yaml",
+            overrides: ["rollout.group_size=7", "dapo.dual_clip=3", "reward.malformed=judged-minus:0.5", "data.input=profile:4"])
         #expect(patched.run.steps == 3 && patched.rollout.groupSize == 7 && patched.dapo.dualClip == 3)
         #expect(patched.reward.malformed == .judgedMinus(penalty: 0.5) && patched.data.input == .withProfile(k: 4, withNarrative: false))
         let sharded = try ConfigLoader.load(file: folder + "/c.yaml", overrides: ["run.deterministic=true", "dist.strategy=zero2"])
@@ -113,8 +114,12 @@ func failure(_ body: () throws -> Void) -> String {
         // An alias bomb is refused before anything expands it (it used to take seconds and GBs).
         var bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
         for k in 1...9 { bomb += "a\(k): &a\(k) [" + Array(repeating: "*a\(k - 1)", count: 10).joined(separator: ", ") + "]\n" }
-        #expect(failure { _ = try ConfigLoader.load(yaml: bomb + "run:\n  steps: 1\n", source: "bomb.yaml") }.contains("bomb.yaml: expands to more than"))
-        #expect(failure { _ = try ConfigLoader.load(yaml: String(repeating: "# pad\n", count: 200_000), source: "big.yaml") }.contains("at most 1 MiB"))
+        #expect(
+            failure { _ = try ConfigLoader.load(yaml: bomb + "run:\n  steps: 1\n", source: "bomb.yaml") }.contains(
+                "bomb.yaml: expands to more than"))
+        #expect(
+            failure { _ = try ConfigLoader.load(yaml: String(repeating: "# pad\n", count: 200_000), source: "big.yaml") }.contains(
+                "at most 1 MiB"))
         #expect(failure { _ = try ConfigLoader.load(file: nil, overrides: ["nonsense"]) }.contains("expected section.key=value"))
         #expect(failure { _ = try ConfigLoader.load(file: nil, overrides: ["lr=1"]) }.contains("must be section.key"))
     }
@@ -169,7 +174,9 @@ func failure(_ body: () throws -> Void) -> String {
         #expect(paper.rollout.referenceBudget == 2048 && paper.rollout.scaffold == .none)
         #expect(try ConfigLoader.load(file: configs + "/ablations/demo-no-contrast.yaml").reward.lambdaContrast == 0)
         let demo = try ConfigLoader.load(file: configs + "/demo-cpu.yaml")
-        #expect(demo.run.steps == 5 && demo.rollout.scaffold == .tags && demo.reward.malformed == .judgedMinus(penalty: 1) && demo.reward.similarityLayer == 6)
+        #expect(
+            demo.run.steps == 5 && demo.rollout.scaffold == .tags && demo.reward.malformed == .judgedMinus(penalty: 1)
+                && demo.reward.similarityLayer == 6)
         _ = try ConfigLoader.load(file: configs + "/sft-demo-cpu.yaml")
         #expect(try ConfigLoader.load(file: configs + "/ablations/clip-higher.yaml").dapo.clipHigh == 0.28)
         #expect(demo.rollout.referenceAnswers == .cachedGreedy)

@@ -18,7 +18,9 @@ import JSONFiles
         var ids: [String] = []
         var elements: [String: Int] = [:]
         var externalReferences: [String] = []
-        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
+        func parser(
+            _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]
+        ) {
             elements[name, default: 0] += 1
             if let id = attributes["id"] { ids.append(id) }
             for key in ["src", "href"] { if let v = attributes[key] { externalReferences.append(v) } }
@@ -31,7 +33,8 @@ import JSONFiles
     }
 
     func scores(_ values: [(String, Double)]) -> String {
-        JSONValue.object([("per_question_scores", .array(values.map { .object([("id", .string($0.0)), ("score", .double($0.1))]) }))]).pretty()
+        JSONValue.object([("per_question_scores", .array(values.map { .object([("id", .string($0.0)), ("score", .double($0.1))]) }))])
+            .pretty()
     }
 
     @Test func reportHoldsEveryChartAndTable() throws {
@@ -41,30 +44,40 @@ import JSONFiles
         var metrics = ""
         for step in 1...4 {
             let x = Double(step)
-            metrics += JSONValue.object([
-                ("step", .int(step)), ("reward/mean", .double(-0.5 + 0.1 * x)), ("reward/personalization", .double(0.2 + 0.05 * x)),
-                ("reward/contrast", .double(0.3)), ("reward/length_penalty", .double(0.01 * x)), ("format/valid_fraction", .double(0.25 * x)),
-                ("dapo/zero_spread_fraction", .double(0)), ("response/truncated_fraction", .double(0.5)), ("intent/tokens", .double(20 + x)),
-                ("response/tokens", .double(150 - x)), ("intent/count", .double(3)), ("policy/kl", .double(0.001 * x)),
-                ("policy/clip_low", .double(0.01)), ("policy/clip_high", .double(0.02)), ("policy/entropy", step == 3 ? .null : .double(1.5)),
-                ("time/generation", .double(5)), ("time/update", .double(40)),
-            ]).serialized + "\n"
+            metrics +=
+                JSONValue.object([
+                    ("step", .int(step)), ("reward/mean", .double(-0.5 + 0.1 * x)), ("reward/personalization", .double(0.2 + 0.05 * x)),
+                    ("reward/contrast", .double(0.3)), ("reward/length_penalty", .double(0.01 * x)),
+                    ("format/valid_fraction", .double(0.25 * x)),
+                    ("dapo/zero_spread_fraction", .double(0)), ("response/truncated_fraction", .double(0.5)),
+                    ("intent/tokens", .double(20 + x)),
+                    ("response/tokens", .double(150 - x)), ("intent/count", .double(3)), ("policy/kl", .double(0.001 * x)),
+                    ("policy/clip_low", .double(0.01)), ("policy/clip_high", .double(0.02)),
+                    ("policy/entropy", step == 3 ? .null : .double(1.5)),
+                    ("time/generation", .double(5)), ("time/update", .double(40)),
+                ]).serialized + "\n"
         }
         try write(metrics, base + "/run/metrics.jsonl")
         let tricky = "<script>alert('x')</script> & \"quoted\" \u{1} end"
         let rollouts = [
             RolloutRecord(
-                step: 4, questionId: "0_0_0", completion: tricky, valid: true, problem: nil, intents: ["learn <b>", "save & spend"], answer: tricky,
-                reward: 0.4, personalization: 0.5, similarity: 0.8, contrast: 0.08, lengthPenalty: 0.2, advantage: 0.3, finishReason: "stop"),
+                step: 4, questionId: "0_0_0", completion: tricky, valid: true, problem: nil, intents: ["learn <b>", "save & spend"],
+                answer: tricky,
+                reward: 0.4, personalization: 0.5, similarity: 0.8, contrast: 0.08, lengthPenalty: 0.2, advantage: 0.3, finishReason: "stop"
+            ),
             RolloutRecord(
-                step: 4, questionId: "0_0_1", completion: "no tags", valid: false, problem: "missing <think>", intents: [], answer: nil, reward: -1,
+                step: 4, questionId: "0_0_1", completion: "no tags", valid: false, problem: "missing <think>", intents: [], answer: nil,
+                reward: -1,
                 personalization: nil, similarity: nil, contrast: 0, lengthPenalty: 0, advantage: -0.3, finishReason: "length"),
         ]
         try write(try rollouts.map { try JSONFile.encode($0) + "\n" }.joined(), base + "/run/rollouts.jsonl")
         // An SFT run.
         try write(
-            (1...3).map { JSONValue.object([("step", .int($0)), ("sft/loss", .double(2.5 - 0.1 * Double($0))), ("sft/label_score", .double(0.3))]).serialized }
-                .joined(separator: "\n") + "\n", base + "/sft/metrics.jsonl")
+            (1...3).map {
+                JSONValue.object([("step", .int($0)), ("sft/loss", .double(2.5 - 0.1 * Double($0))), ("sft/label_score", .double(0.3))])
+                    .serialized
+            }
+            .joined(separator: "\n") + "\n", base + "/sft/metrics.jsonl")
         let labels = [
             SilverLabel(id: "q1", score: 0.5, response: "a", candidateScores: [0.5, 0.1], promptIds: [1], replyIds: [2]),
             SilverLabel(id: "q2", score: 0.3, response: "b", candidateScores: [0.3, 0.3], promptIds: [1], replyIds: [3]),
@@ -75,7 +88,8 @@ import JSONFiles
         try write(scores([("0_0_0", 0.5), ("0_0_1", 0.7)]), base + "/eval-iap/\(art)_test.scores.json")
         try write(scores([("1_0_0", 0.4)]), base + "/eval-iap/\(life)_test.scores.json")
         try write(JSONValue.object([("responses", .string(base + "/iap.json"))]).pretty(), base + "/eval-iap/summary.json")
-        try write(#"{"0_0_0": {"intents": ["a", "b", "c"]}, "0_0_1": {"intents": ["a"]}, "1_0_0": {"intents": []}}"#, base + "/iap.intents.json")
+        try write(
+            #"{"0_0_0": {"intents": ["a", "b", "c"]}, "0_0_1": {"intents": ["a"]}, "1_0_0": {"intents": []}}"#, base + "/iap.intents.json")
         try write(scores([("0_0_0", 0.3), ("0_0_1", 0.2)]), base + "/eval-base/\(art)_test.scores.json")
         try write(scores([("1_0_0", 0.6)]), base + "/eval-base/\(life)_test.scores.json")
         // An intent ablation with two conditions.
@@ -96,7 +110,8 @@ import JSONFiles
         let ids = Set(collector.ids)
         let promised = [
             "chart-reward-0", "chart-format-0", "chart-fig3-reward-0", "chart-fig3-intent-0", "chart-fig3-response-0", "chart-kl-0",
-            "chart-clip-0", "chart-entropy-0", "chart-time-0", "table-summary-0", "table-rollouts-0", "chart-sft-loss-1", "table-summary-1", "table-labels-1",
+            "chart-clip-0", "chart-entropy-0", "chart-time-0", "table-summary-0", "table-rollouts-0", "chart-sft-loss-1", "table-summary-1",
+            "table-labels-1",
             "table-results", "chart-results", "table-buckets-2", "chart-fig4-2", "table-intent-ablation-4", "chart-intent-ablation-4",
         ]
         for id in promised { #expect(ids.contains(id), "missing \(id)") }

@@ -30,7 +30,8 @@ import Testing
     @Test func randomIntentsComeFromTheRightGroup() {
         let records = [
             record("a1", .artAndEntertainment), record("a2", .artAndEntertainment), record("a3", .artAndEntertainment),
-            record("l1", .lifestyleAndPersonalDevelopment), record("l2", .lifestyleAndPersonalDevelopment), record("s1", .societyAndCulture),
+            record("l1", .lifestyleAndPersonalDevelopment), record("l2", .lifestyleAndPersonalDevelopment),
+            record("s1", .societyAndCulture),
         ]
         let intents = ["a1": ["A1"], "a2": ["A2"], "a3": [], "l1": ["L1"], "l2": ["L2", "L2b"], "s1": ["S1"]]
         #expect(IntentCondition.noIntent.assignments(records: records, intents: intents, seed: 0) == nil)

@@ -50,9 +50,11 @@ func doubles2D(_ any: Any?) -> [[Double]] { (any as? [[Any]])?.map { $0.map { ($
     /// contrast = 0.8 + 0.2 = 1.0; r = 0.5 − 0.1·1.0 − 0.01·50 = −0.1.
     @Test func rewardComposition() {
         let settings = RewardSettings()
-        let parts = IAPReward.compose(personalization: 0.5, similarity: 0.8, referenceScore: 0.7, intentTokens: 450, completionTokens: 600, settings: settings)
+        let parts = IAPReward.compose(
+            personalization: 0.5, similarity: 0.8, referenceScore: 0.7, intentTokens: 450, completionTokens: 600, settings: settings)
         #expect(Swift.abs(parts.contrast - 1.0) < 1e-12 && parts.lengthPenalty == 50 && Swift.abs(parts.total - -0.1) < 1e-12)
-        let better = IAPReward.compose(personalization: 0.9, similarity: 0.2, referenceScore: 0.7, intentTokens: 10, completionTokens: 100, settings: settings)
+        let better = IAPReward.compose(
+            personalization: 0.9, similarity: 0.2, referenceScore: 0.7, intentTokens: 10, completionTokens: 100, settings: settings)
         #expect(Swift.abs(better.total - (0.9 - 0.1 * 0.2)) < 1e-12)
         var minimum = RewardSettings()
         minimum.malformed = .groupMinimum(margin: 0.1, fallback: -1)
@@ -62,7 +64,6 @@ func doubles2D(_ any: Any?) -> [[Double]] { (any as? [[Any]])?.map { $0.map { ($
         #expect(IAPReward.finishGroup([nil], completionTokens: [5], settings: settings)[0].total == -1)
     }
 }
-
 
 @Suite struct RougeLTests {
     struct Fixture: Decodable {
@@ -82,10 +83,13 @@ func doubles2D(_ any: Any?) -> [[Double]] { (any as? [[Any]])?.map { $0.map { ($
             .appendingPathComponent("Fixtures/rl/rouge.json")
         let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
         var wrong: [String] = []
-        for (word, stem) in fixture.stems where PorterStemmer.stem(word) != stem { wrong.append("\(word)→\(PorterStemmer.stem(word)) (want \(stem))") }
+        for (word, stem) in fixture.stems where PorterStemmer.stem(word) != stem {
+            wrong.append("\(word)→\(PorterStemmer.stem(word)) (want \(stem))")
+        }
         #expect(wrong.isEmpty, "\(wrong.count) of \(fixture.stems.count): \(wrong.prefix(10))")
         for pair in fixture.pairs {
-            #expect(Swift.abs(RougeL.f1(prediction: pair.prediction, target: pair.target) - pair.f) < 1e-12, "\(pair.prediction.prefix(40))")
+            #expect(
+                Swift.abs(RougeL.f1(prediction: pair.prediction, target: pair.target) - pair.f) < 1e-12, "\(pair.prediction.prefix(40))")
         }
     }
 }

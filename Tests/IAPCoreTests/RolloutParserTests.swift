@@ -26,8 +26,10 @@ import Testing
     /// Issue 14: a list written on one line counts each number as an item; a number that
     /// is not the next in sequence, or is not followed by white space, stays in the text.
     @Test func intentsWrittenOnOneLine() {
-        #expect(RolloutParser.numberedItems("1. Save money 2. Keep it simple 3) Learn fast") == ["Save money", "Keep it simple", "Learn fast"])
-        #expect(RolloutParser.numberedItems("1. Use Python 3. It is easy 2.5 times faster") == ["Use Python 3. It is easy 2.5 times faster"])
+        #expect(
+            RolloutParser.numberedItems("1. Save money 2. Keep it simple 3) Learn fast") == ["Save money", "Keep it simple", "Learn fast"])
+        #expect(
+            RolloutParser.numberedItems("1. Use Python 3. It is easy 2.5 times faster") == ["Use Python 3. It is easy 2.5 times faster"])
         #expect(RolloutParser.numberedItems("1. a 2. b\n3. c 4. d") == ["a", "b", "c", "d"])
         #expect(RolloutParser.numberedItems("1. Version 12. x 2. y") == ["Version 12. x", "y"])
         let r = RolloutParser.parse("<think>t</think><intent>1. one 2. two 3. three</intent><think>u</think><answer>v</answer>")

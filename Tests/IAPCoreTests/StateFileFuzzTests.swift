@@ -31,7 +31,9 @@ import Testing
                 do {
                     let state = try JSONFile.read(TrainerState.self, from: path)
                     outcomes["loaded", default: 0] += 1
-                    #expect(state.step >= 0 && (state.cursor ?? 0) >= 0 && (state.epoch ?? 0) >= 0 && state.optimizerStep >= 0, "\(field) = \(value)")
+                    #expect(
+                        state.step >= 0 && (state.cursor ?? 0) >= 0 && (state.epoch ?? 0) >= 0 && state.optimizerStep >= 0,
+                        "\(field) = \(value)")
                 } catch {
                     outcomes["refused", default: 0] += 1
                     let message = "\(error)"
@@ -81,7 +83,10 @@ import Testing
     @Test func deepAliasChainsAreRefused() throws {
         var text = "run:\n  name: x\nchain:\n  a0: &a0 [x]\n"
         for k in 1...80 { text += "  a\(k): &a\(k) [*a\(k - 1)]\n" }
-        #expect(throws: ConfigError("deep.yaml: with its aliases expanded, the YAML nests deeper than 64 levels; a configuration needs 3 (section, key, list)")) {
+        #expect(
+            throws: ConfigError(
+                "deep.yaml: with its aliases expanded, the YAML nests deeper than 64 levels; a configuration needs 3 (section, key, list)")
+        ) {
             _ = try ConfigLoader.load(yaml: text, source: "deep.yaml")
         }
     }
@@ -96,9 +101,11 @@ import Testing
     @Test func deepJSONIsRefusedNotACrash() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("deep-\(UUID().uuidString).json").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try (String(repeating: "{\"a\": ", count: Self.depth) + "1" + String(repeating: "}", count: Self.depth)).write(toFile: path, atomically: true, encoding: .utf8)
+        try (String(repeating: "{\"a\": ", count: Self.depth) + "1" + String(repeating: "}", count: Self.depth)).write(
+            toFile: path, atomically: true, encoding: .utf8)
         #expect(throws: FileIOError.self) { try JSONFile.read(TrainerState.self, from: path) }
-        try (String(repeating: "[", count: Self.depth) + String(repeating: "]", count: Self.depth)).write(toFile: path, atomically: true, encoding: .utf8)
+        try (String(repeating: "[", count: Self.depth) + String(repeating: "]", count: Self.depth)).write(
+            toFile: path, atomically: true, encoding: .utf8)
         #expect(throws: FileIOError.self) { try JSONFile.read([String].self, from: path) }
     }
 }

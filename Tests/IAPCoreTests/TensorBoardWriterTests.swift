@@ -21,10 +21,15 @@ import Testing
             let lengthCRC = bytes[(offset + 8)..<(offset + 12)].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
             #expect(lengthCRC == TensorBoardWriter.maskedCRC(lengthBytes))
             let data = Array(bytes[(offset + 12)..<(offset + 12 + Int(length))])
-            let dataCRC = bytes[(offset + 12 + Int(length))..<(offset + 16 + Int(length))].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
+            let dataCRC = bytes[(offset + 12 + Int(length))..<(offset + 16 + Int(length))].withUnsafeBytes {
+                $0.loadUnaligned(as: UInt32.self)
+            }
             #expect(dataCRC == TensorBoardWriter.maskedCRC(data))
             if records == 0 { #expect(String(decoding: data, as: UTF8.self).contains("brain.Event:2")) }
-            if records == 1 { #expect(String(decoding: data, as: UTF8.self).contains("reward/mean") && !String(decoding: data, as: UTF8.self).contains("nan")) }
+            if records == 1 {
+                #expect(
+                    String(decoding: data, as: UTF8.self).contains("reward/mean") && !String(decoding: data, as: UTF8.self).contains("nan"))
+            }
             offset += 16 + Int(length)
             records += 1
         }

@@ -25,7 +25,8 @@ import Transformers
         let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: folder.appendingPathComponent("tiny-deberta-v3.json")))
         let files = try ModelFiles(path: folder.appendingPathComponent("tiny-deberta-v3").path)
         // bert_score scored the five pairs as one list: matched together, padding and all.
-        let scorer = BERTScorer(encoder: try TextEncoders.load(files), tokenizer: try files.loadTokenizer(), layer: 2, matchingBatchSize: 64)
+        let scorer = BERTScorer(
+            encoder: try TextEncoders.load(files), tokenizer: try files.loadTokenizer(), layer: 2, matchingBatchSize: 64)
         #expect(fixture.candidates.map(scorer.tokenIds) == fixture.scored_ids)
         // microsoft/deberta-v3-large's layer in bert_score's table, which configs/paper/ uses.
         #expect(fixture.default_layer == 12)

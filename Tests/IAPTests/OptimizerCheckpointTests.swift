@@ -15,7 +15,10 @@ import Torch
     ) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let values: [Float] = [1, 2, 3, 4, 5, 6]
-        let first = ["exp_avg.a": try Tensor(Array(values[0..<4]), shape: [4]), "exp_avg_sq.a": try Tensor(Array(values[0..<4]).map { $0 * 10 }, shape: [4])]
+        let first = [
+            "exp_avg.a": try Tensor(Array(values[0..<4]), shape: [4]),
+            "exp_avg_sq.a": try Tensor(Array(values[0..<4]).map { $0 * 10 }, shape: [4]),
+        ]
         var second = ["exp_avg.a": try Tensor(Array(values[secondStart...]), shape: [6 - secondStart])]
         second["exp_avg_sq.a"] = try Tensor(Array(values[secondStart...]).map { $0 * 10 }, shape: [6 - secondStart])
         if !dropMoments { second["exp_avg.b"] = try Tensor([7, 8] as [Float], shape: [2]) }
@@ -23,12 +26,16 @@ import Torch
         try TensorFile.save(first, to: folder + "/optimizer-00000-of-00002.safetensors")
         try TensorFile.save(second, to: folder + "/optimizer-00001-of-00002.safetensors")
         typealias I = OptimizerCheckpoint.Index
-        let written = index ?? I(
-            step: step, worldSize: 2, shapes: ["a": [2, 3], "b": [2]],
-            shards: [
-                I.Shard(file: "optimizer-00000-of-00002.safetensors", pieces: [I.Piece(name: "a", start: 0, end: 4)]),
-                I.Shard(file: "optimizer-00001-of-00002.safetensors", pieces: [I.Piece(name: "a", start: secondStart, end: 6), I.Piece(name: "b", start: 0, end: 2)]),
-            ])
+        let written =
+            index
+            ?? I(
+                step: step, worldSize: 2, shapes: ["a": [2, 3], "b": [2]],
+                shards: [
+                    I.Shard(file: "optimizer-00000-of-00002.safetensors", pieces: [I.Piece(name: "a", start: 0, end: 4)]),
+                    I.Shard(
+                        file: "optimizer-00001-of-00002.safetensors",
+                        pieces: [I.Piece(name: "a", start: secondStart, end: 6), I.Piece(name: "b", start: 0, end: 2)]),
+                ])
         try JSONFile.write(written, to: folder + "/" + OptimizerCheckpoint.indexFile)
     }
 
@@ -69,7 +76,9 @@ import Torch
             step: 3, worldSize: 2, shapes: ["a": [2, 3], "b": [2]],
             shards: [
                 I.Shard(file: "optimizer-00000-of-00002.safetensors", pieces: [I.Piece(name: "a", start: 0, end: 5)]),
-                I.Shard(file: "optimizer-00001-of-00002.safetensors", pieces: [I.Piece(name: "a", start: 5, end: 6), I.Piece(name: "b", start: 0, end: 2)]),
+                I.Shard(
+                    file: "optimizer-00001-of-00002.safetensors",
+                    pieces: [I.Piece(name: "a", start: 5, end: 6), I.Piece(name: "b", start: 0, end: 2)]),
             ])
         try Self.write(into: folder, index: wrong)
         #expect(refusal().contains("optimizer-00000-of-00002.safetensors: exp_avg.a has 4 elements, the index says 5"), "\(refusal())")

@@ -107,7 +107,8 @@ func doubles2D(_ any: Any?) -> [[Double]] { (any as? [[Any]])?.map { $0.map { ($
                 #expect(Swift.abs(got[i].f1 - want.F[i]) < 1e-4, "\(label) F \(i): \(got[i].f1) vs \(want.F[i])")
             }
         }
-        #expect(throws: (any Error).self) { try BERTScoreBaseline.load(folder.appendingPathComponent("tiny-roberta-baseline.csv").path, layer: 9) }
+        #expect(throws: (any Error).self) {
+            try BERTScoreBaseline.load(folder.appendingPathComponent("tiny-roberta-baseline.csv").path, layer: 9)
+        }
     }
 }
-

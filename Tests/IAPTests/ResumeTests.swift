@@ -18,18 +18,21 @@ import IAPCore
 /// 20-minute limit is there to catch hangs; on an AMD EPYC without bfloat16 matmul units the
 /// suite takes a few minutes.)
 @Suite(.serialized, .timeLimit(.minutes(20))) struct ResumeTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     /// A small trainer on SmolLM2 and MiniLM; `overrides` (`section.key=value`) go last.
     /// bfloat16 matmuls are emulated (slow) on CPUs without bfloat16 units: that case prompts
     /// with the question alone (a tenth of the tokens) and writes shorter rollouts.
     static func trainer(folder: String, dtype: DType, overrides: [String] = []) throws -> IAPTrainer {
         let short = dtype == .bfloat16
-        let config = try ConfigLoader.load(file: nil, overrides: [
-            "run.steps=2", "rollout.questions_per_step=1", "rollout.group_size=3", "rollout.max_new_tokens=\(short ? 8 : 12)",
-            "rollout.reference_max_new_tokens=\(short ? 4 : 8)", "optim.micro_batch=3", "optim.lr=1e-4", "optim.warmup_ratio=0",
-            "reward.malformed=judged-minus:1.0", "dapo.dynamic_sampling=false", "dapo.mask_truncated=false",
-        ] + overrides)
+        let config = try ConfigLoader.load(
+            file: nil,
+            overrides: [
+                "run.steps=2", "rollout.questions_per_step=1", "rollout.group_size=3", "rollout.max_new_tokens=\(short ? 8 : 12)",
+                "rollout.reference_max_new_tokens=\(short ? 4 : 8)", "optim.micro_batch=3", "optim.lr=1e-4", "optim.warmup_ratio=0",
+                "reward.malformed=judged-minus:1.0", "dapo.dynamic_sampling=false", "dapo.mask_truncated=false",
+            ] + overrides)
         let store = ModelStore()
         let policyFiles = try ModelFiles(path: store.resolve("smollm2-135m-instruct", pull: false).path)
         let encoderFiles = try ModelFiles(path: store.resolve("all-minilm-l6-v2", pull: false).path)
@@ -47,7 +50,8 @@ import IAPCore
             policy: policy, reference: reference, tokenizer: try policyFiles.loadTokenizer(),
             template: try policyFiles.chatTemplate(), judge: EmbeddingJudge(encoder: encoder, tokenizer: encoderTokenizer, name: "minilm"),
             judgeCache: nil, scorer: BERTScorer(encoder: encoder, tokenizer: encoderTokenizer), records: data.records,
-            input: PolicyInputBuilder(mode: short ? .questionOnly : .questionAndNarrative), prompt: .standard, chatTemplateText: policyFiles.chatTemplateText)
+            input: PolicyInputBuilder(mode: short ? .questionOnly : .questionAndNarrative), prompt: .standard,
+            chatTemplateText: policyFiles.chatTemplateText)
         return try IAPTrainer(config: config, run: RunFolder(path: folder), parts: parts)
     }
 
@@ -83,7 +87,9 @@ import IAPCore
             let (state, _) = try TensorFile.load(from: folder.checkpointPath(step: 1) + "/optimizer.safetensors")
             #expect(state.keys.contains { $0.hasPrefix("master.") } && state.values.allSatisfy { $0.dtype == .float32 })
         }
-        for name in ["model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "optimizer.safetensors", "trainer_state.json"] {
+        for name in [
+            "model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "optimizer.safetensors", "trainer_state.json",
+        ] {
             #expect(FileManager.default.fileExists(atPath: folder.checkpointPath(step: 1) + "/" + name), "\(name)")
         }
     }
@@ -135,11 +141,18 @@ import IAPCore
     @Test func theStepMustAgreeWithItsFolderAndTheRun() throws {
         let folder = "runs/r/checkpoints/step-000001"
         let bogus = TrainerState(step: Int.max, cursor: 0, epoch: 0, seed: 0, optimizerStep: 1)
-        #expect(throws: ConfigError("\(folder)/trainer_state.json: step is \(Int.max) but the folder is step-000001 (a damaged or edited file?)")) {
+        #expect(
+            throws: ConfigError(
+                "\(folder)/trainer_state.json: step is \(Int.max) but the folder is step-000001 (a damaged or edited file?)")
+        ) {
             try TrainingCheckpoint.check(bogus, of: folder, lastStep: 10)
         }
         let late = TrainerState(step: 12, cursor: 0, epoch: 0, seed: 0, optimizerStep: 12)
-        #expect(throws: ConfigError("runs/r/checkpoints/step-000012/trainer_state.json: step 12 is past run.steps (10); resume with --set run.steps=N for N ≥ 12")) {
+        #expect(
+            throws: ConfigError(
+                "runs/r/checkpoints/step-000012/trainer_state.json: step 12 is past run.steps (10); resume with --set run.steps=N for N ≥ 12"
+            )
+        ) {
             try TrainingCheckpoint.check(late, of: "runs/r/checkpoints/step-000012", lastStep: 10)
         }
         let fine = TrainerState(step: 1, cursor: 0, epoch: 0, seed: 0, optimizerStep: 1)

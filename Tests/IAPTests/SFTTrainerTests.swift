@@ -17,7 +17,8 @@ import IAPCore
 /// becomes the label, labels survive a restart, fine-tuning lowers the label loss, and a
 /// resumed run repeats the uninterrupted one.
 @Suite(.serialized, .timeLimit(.minutes(5))) struct SFTTrainerTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     @Test func targetMaskCoversTheReplyOnly() throws {
         let labels = [
@@ -33,10 +34,12 @@ import IAPCore
     }
 
     func trainer(folder: String, judge: EmbeddingJudge, overrides: [String] = []) throws -> SFTTrainer {
-        let config = try ConfigLoader.load(file: nil, overrides: [
-            "sft.samples=3", "sft.max_new_tokens=12", "sft.batch_size=2", "sft.epochs=3", "optim.lr=1e-4", "optim.warmup_ratio=0",
-            "optim.micro_batch=1",
-        ] + overrides)
+        let config = try ConfigLoader.load(
+            file: nil,
+            overrides: [
+                "sft.samples=3", "sft.max_new_tokens=12", "sft.batch_size=2", "sft.epochs=3", "optim.lr=1e-4", "optim.warmup_ratio=0",
+                "optim.micro_batch=1",
+            ] + overrides)
         let files = try ModelFiles(path: ModelStore().resolve("smollm2-135m-instruct", pull: false).path)
         var options = LaMPQADataset.Options()
         options.split = .train
@@ -44,8 +47,10 @@ import IAPCore
         options.domains = [.artAndEntertainment]
         let data = try LaMPQADataset(folder: Self.repository.appendingPathComponent("data/sample").path, options: options)
         let parts = SFTTrainer.Parts(
-            policy: try config.trainedModel(CausalLM.load(files)), tokenizer: try files.loadTokenizer(), template: try files.chatTemplate(), judge: judge,
-            judgeCache: nil, records: data.records, input: PolicyInputBuilder(mode: .questionAndNarrative), chatTemplateText: files.chatTemplateText)
+            policy: try config.trainedModel(CausalLM.load(files)), tokenizer: try files.loadTokenizer(), template: try files.chatTemplate(),
+            judge: judge,
+            judgeCache: nil, records: data.records, input: PolicyInputBuilder(mode: .questionAndNarrative),
+            chatTemplateText: files.chatTemplateText)
         return try SFTTrainer(config: config, run: RunFolder(path: folder), parts: parts)
     }
 

@@ -14,9 +14,11 @@ import Torch
     @Test func writtenTokensAreContextAndCheckpointsRecordTheScaffold() async throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("iap-scaffold-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: base) }
-        let trainer = try ResumeTests.trainer(folder: base, dtype: .float32, overrides: [
-            "rollout.scaffold=tags", "rollout.block_budgets=[4, 6, 3, 8]", "rollout.max_new_tokens=60", "run.log_rollouts=3",
-        ])
+        let trainer = try ResumeTests.trainer(
+            folder: base, dtype: .float32,
+            overrides: [
+                "rollout.scaffold=tags", "rollout.block_budgets=[4, 6, 3, 8]", "rollout.max_new_tokens=60", "run.log_rollouts=3",
+            ])
         let (groups, _) = try await trainer.sampleGroups()
         let rollouts = groups.all
         #expect(rollouts.count == 3)
@@ -54,9 +56,11 @@ import Torch
         defer { try? FileManager.default.removeItem(atPath: base) }
         var rewards: [[Double]] = []
         for overlap in [true, false] {
-            let trainer = try ResumeTests.trainer(folder: base + "/\(overlap)", dtype: .float32, overrides: format + [
-                "rollout.questions_per_step=2", "rollout.max_batch_rows=3", "rollout.overlap_judging=\(overlap)",
-            ])
+            let trainer = try ResumeTests.trainer(
+                folder: base + "/\(overlap)", dtype: .float32,
+                overrides: format + [
+                    "rollout.questions_per_step=2", "rollout.max_batch_rows=3", "rollout.overlap_judging=\(overlap)",
+                ])
             let (groups, _) = try await trainer.sampleGroups()
             #expect(groups.all.count == 6)
             rewards.append(groups.all.flatMap { [$0.reward.total, $0.reward.personalization ?? -1, $0.reward.similarity ?? -1] })
@@ -79,7 +83,11 @@ import Torch
         let rollouts = kept.flatMap { $0 }
         var (batches, tokens) = try trainer.microBatches(rollouts)
         let policy = trainer.parts.policy
-        try withNoGrad { for i in batches.indices { batches[i].reference = try trainer.logProbs(trainer.parts.reference, batches[i], pass: trainer.trainingPass).logProbs } }
+        try withNoGrad {
+            for i in batches.indices {
+                batches[i].reference = try trainer.logProbs(trainer.parts.reference, batches[i], pass: trainer.trainingPass).logProbs
+            }
+        }
         var norms: [Double] = []
         var entropies: [Double] = []
         for mode in [nil, DType.bfloat16] {

@@ -21,8 +21,9 @@ let modelFixtureFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompone
         let model = try CausalLM.load(ModelFiles(path: modelFixtureFolder.appendingPathComponent("tiny-qwen2").path))
         for p in model.parameters { _ = try p.tensor.requiresGrad() }
         let optimizer = AdamW(parameters: model.parameters, learningRate: 3e-3, weightDecay: 0)
-        let tokenizer = try Tokenizer.load(tokenizerJSON: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/tokenizer/tiny-gpt2.tokenizer.json").path)
+        let tokenizer = try Tokenizer.load(
+            tokenizerJSON: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("Fixtures/tokenizer/tiny-gpt2.tokenizer.json").path)
         let prompt = [5, 17, 42, 99, 3]
         var loss = PolicyLoss()
         loss.klCoefficient = 0

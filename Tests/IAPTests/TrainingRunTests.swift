@@ -56,7 +56,9 @@ final class CountingTrainer: CheckpointedTrainer {
         try AtomicFile.write(#"{"step": 1}"# + "\n" + #"{"step": 2}"# + "\n", to: run.metricsPath)
         FileSystem.removeFile(run.checkpointPath(step: 2) + "/" + TrainerState.fileName)
         let resumed = TrainingRun(trainer: CountingTrainer(run: run, totalSteps: 4), config: config, run: run)
-        await #expect { try await resumed.drive(resuming: true) } throws: { "\($0)".contains("step-000002") && "\($0)".contains(TrainerState.fileName) }
+        await #expect { try await resumed.drive(resuming: true) } throws: {
+            "\($0)".contains("step-000002") && "\($0)".contains(TrainerState.fileName)
+        }
         #expect(FileSystem.isFolder(run.checkpointPath(step: 2)))
         #expect(try AtomicFile.readText(run.metricsPath).contains(#"{"step": 2}"#), "metrics kept")
     }
@@ -87,8 +89,10 @@ final class CountingTrainer: CheckpointedTrainer {
     /// Counts in trainer_state.json are checked when it is read: a negative one names the file
     /// and the field instead of becoming an index.
     @Test func negativeCountsInTrainerStateAreRefused() throws {
-        for (json, field) in [(#"{"step": -1, "seed": 0, "optimizer_step": 0}"#, "step"),
-                              (#"{"step": 3, "cursor": -5, "epoch": 0, "seed": 0, "optimizer_step": 3}"#, "cursor")] {
+        for (json, field) in [
+            (#"{"step": -1, "seed": 0, "optimizer_step": 0}"#, "step"),
+            (#"{"step": 3, "cursor": -5, "epoch": 0, "seed": 0, "optimizer_step": 3}"#, "cursor"),
+        ] {
             #expect { try JSONFile.decode(TrainerState.self, from: json, source: "ckpt/trainer_state.json") } throws: {
                 "\($0)".contains("ckpt/trainer_state.json") && "\($0)".contains(field) && "\($0)".contains("must be 0 or more")
             }

@@ -32,7 +32,11 @@ import Testing
         let counts = ["a": 1, "b": 2, "c": 6, "d": 3, "e": 0]
         let table = IntentBucketTable(intentCounts: counts, scores: scores)
         #expect(table.groups == [art.rawValue, life.rawValue, "all"])
-        #expect(table.cells[0] == [.init(count: 0, mean: nil), .init(count: 2, mean: 0.30000000000000004), .init(count: 0, mean: nil), .init(count: 1, mean: 0.9)])
+        #expect(
+            table.cells[0] == [
+                .init(count: 0, mean: nil), .init(count: 2, mean: 0.30000000000000004), .init(count: 0, mean: nil),
+                .init(count: 1, mean: 0.9),
+            ])
         #expect(table.cells[2].map(\.count) == [1, 2, 1, 1])
         #expect(abs(table.cells[2][1].mean! - 0.3) < 1e-12 && table.cells[2][0].mean == 1.0 && table.cells[2][2].mean == 0.5)
         #expect(table.markdown.contains("| all | 1.0000 (n=1) | 0.3000 (n=2) | 0.5000 (n=1) | 0.9000 (n=1) |"))

@@ -7,23 +7,24 @@ import Testing
 
 @Suite struct JudgeResponseParserTests {
     /// Real-looking judge outputs and what they must parse to (nil: ask again).
-    @Test(arguments: [
-        ("```json\n{\"match_score\": 2}\n```", 2),
-        ("```json\n{\n  \"match_score\": 1\n}\n```\nThe response mentions the budget briefly.", 1),
-        ("{\"match_score\": 0}", 0),
-        ("Sure! Here is my evaluation:\n```\n{\"match_score\": \"2\"}\n```", 2),
-        ("```json\n{\"match_score\": 2.0}\n```", 2),
-        ("The aspect is covered. {\"reasoning\": \"uses {braces} in text\", \"match_score\": 1} Done.", 1),
-        ("```json\n{\"match_score\": 3}\n```", nil),
-        ("```json\n{\"match_score\": -1}\n```", nil),
-        ("```json\n{\"match_score\": 1.5}\n```", nil),
-        ("```json\n{\"score\": 2}\n```", nil),
-        ("I think it deserves a 2.", nil),
-        ("match_score: 2", 2),
-        ("```json\n{'match_score': 1}\n```", 1),
-        ("", nil),
-        ("```json\n{\"match_score\": \"high\"}\n```", nil),
-    ] as [(String, Int?)])
+    @Test(
+        arguments: [
+            ("```json\n{\"match_score\": 2}\n```", 2),
+            ("```json\n{\n  \"match_score\": 1\n}\n```\nThe response mentions the budget briefly.", 1),
+            ("{\"match_score\": 0}", 0),
+            ("Sure! Here is my evaluation:\n```\n{\"match_score\": \"2\"}\n```", 2),
+            ("```json\n{\"match_score\": 2.0}\n```", 2),
+            ("The aspect is covered. {\"reasoning\": \"uses {braces} in text\", \"match_score\": 1} Done.", 1),
+            ("```json\n{\"match_score\": 3}\n```", nil),
+            ("```json\n{\"match_score\": -1}\n```", nil),
+            ("```json\n{\"match_score\": 1.5}\n```", nil),
+            ("```json\n{\"score\": 2}\n```", nil),
+            ("I think it deserves a 2.", nil),
+            ("match_score: 2", 2),
+            ("```json\n{'match_score': 1}\n```", 1),
+            ("", nil),
+            ("```json\n{\"match_score\": \"high\"}\n```", nil),
+        ] as [(String, Int?)])
     func parses(reply: String, expected: Int?) {
         #expect(JudgeResponseParser.score(reply) == expected, "\(reply.debugDescription)")
     }
@@ -75,12 +76,15 @@ final class ScriptedJudge: RubricJudge, @unchecked Sendable {
 @Suite struct EvaluatorTests {
     func records() -> [LaMPQARecord] {
         [
-            LaMPQARecord(id: "0_2_0", domain: .artAndEntertainment, question: "Q0", narrative: "N0", category: "music", profile: [],
-                         aspects: [RubricAspect(aspect: "A", reason: "r", evidence: "e"), RubricAspect(aspect: "B", reason: "r", evidence: "e")]),
-            LaMPQARecord(id: "2_2_0", domain: .societyAndCulture, question: "Q1", narrative: "N1", category: "law", profile: [],
-                         aspects: [RubricAspect(aspect: "C", reason: "r", evidence: "e")]),
-            LaMPQARecord(id: "2_2_1", domain: .societyAndCulture, question: "Q2", narrative: "N2", category: "law", profile: [],
-                         aspects: [RubricAspect(aspect: "D", reason: "r", evidence: "e")]),
+            LaMPQARecord(
+                id: "0_2_0", domain: .artAndEntertainment, question: "Q0", narrative: "N0", category: "music", profile: [],
+                aspects: [RubricAspect(aspect: "A", reason: "r", evidence: "e"), RubricAspect(aspect: "B", reason: "r", evidence: "e")]),
+            LaMPQARecord(
+                id: "2_2_0", domain: .societyAndCulture, question: "Q1", narrative: "N1", category: "law", profile: [],
+                aspects: [RubricAspect(aspect: "C", reason: "r", evidence: "e")]),
+            LaMPQARecord(
+                id: "2_2_1", domain: .societyAndCulture, question: "Q2", narrative: "N2", category: "law", profile: [],
+                aspects: [RubricAspect(aspect: "D", reason: "r", evidence: "e")]),
         ]
     }
 
@@ -166,14 +170,17 @@ final class ScriptedJudge: RubricJudge, @unchecked Sendable {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try write("[system]\nJudge.\n[user]\nQ: {question}\nA: {response}\nAspect: {aspect}\n", to: folder + "/p.txt")
         let prompt = try JudgePrompt.load(folder + "/p.txt")
-        let item = JudgeItem(questionId: "1", question: "why?", details: "d", response: "because", aspectIndex: 0,
-                             aspect: RubricAspect(aspect: "depth", reason: "r", evidence: "e"))
+        let item = JudgeItem(
+            questionId: "1", question: "why?", details: "d", response: "because", aspectIndex: 0,
+            aspect: RubricAspect(aspect: "depth", reason: "r", evidence: "e"))
         #expect(prompt.messages(for: item).user == "Q: why?\nA: because\nAspect: depth")
         #expect(prompt.version != JudgePrompt.standard.version)
         try write("[system]\nx\n[user]\n{response} {aspect} {colour}\n", to: folder + "/bad.txt")
         #expect { try JudgePrompt.load(folder + "/bad.txt") } throws: { "\($0)".contains("unknown placeholder {colour}") }
         let standard = JudgePrompt.standard.messages(for: item)
-        #expect(standard.user.contains("response: because") && standard.user.contains("-evidence: e") && standard.system.contains("match_score"))
+        #expect(
+            standard.user.contains("response: because") && standard.user.contains("-evidence: e") && standard.system.contains("match_score")
+        )
     }
 
     /// Issue 14: placeholders are filled in one pass — a question or response holding

@@ -55,7 +55,8 @@ func write(_ text: String, to path: String) throws { try Data(text.utf8).write(t
     @Test func validationNamesFileRecordAndField() throws {
         let folder = try scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let good = #"{"id": "0_2_0", "question": "Q?", "narrative": "N", "category": "music", "profile": [], "rubric_aspects": [{"aspect": "A", "reason": "R", "evidence": "N"}]}"#
+        let good =
+            #"{"id": "0_2_0", "question": "Q?", "narrative": "N", "category": "music", "profile": [], "rubric_aspects": [{"aspect": "A", "reason": "R", "evidence": "N"}]}"#
         let cases: [(String, String)] = [
             (#"[\#(good), {"id": "0_2_1", "question": "Q2", "narrative": "N"}]"#, "record 1 (id 0_2_1), field rubric_aspects: missing"),
             (#"[{"id": "0_2_0", "question": "  ", "rubric_aspects": []}]"#, "field question: is empty"),
@@ -79,8 +80,11 @@ func write(_ text: String, to path: String) throws { try Data(text.utf8).write(t
         #expect(skipped.records.count == 1 && skipped.warnings.count == 1 && skipped.warnings[0].contains("0_2_1"))
         // JSONL works too; a missing file names what was looked for.
         try FileManager.default.removeItem(atPath: folder + "/Art_and_Entertainment_test.json")
-        #expect { try LaMPQADataset(folder: folder, options: options) } throws: { "\($0)".contains("Art_and_Entertainment_test.json: missing") }
-        try write(good + "\n\n" + good.replacingOccurrences(of: "0_2_0", with: "0_2_1") + "\n", to: folder + "/Art_and_Entertainment_test.jsonl")
+        #expect { try LaMPQADataset(folder: folder, options: options) } throws: {
+            "\($0)".contains("Art_and_Entertainment_test.json: missing")
+        }
+        try write(
+            good + "\n\n" + good.replacingOccurrences(of: "0_2_0", with: "0_2_1") + "\n", to: folder + "/Art_and_Entertainment_test.jsonl")
         #expect(try LaMPQADataset(folder: folder, options: options).records.count == 2)
     }
 

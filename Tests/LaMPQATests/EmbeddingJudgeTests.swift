@@ -19,7 +19,8 @@ import LaMPQACore
         var tailored: [String: String] = [:]
         var generic: [String: String] = [:]
         for r in data.records {
-            tailored[r.id] = r.aspects.map { "Because \($0.reason.lowercased()) here is advice on \($0.aspect.lowercased())." }.joined(separator: " ")
+            tailored[r.id] = r.aspects.map { "Because \($0.reason.lowercased()) here is advice on \($0.aspect.lowercased())." }.joined(
+                separator: " ")
             generic[r.id] = "There are many ways to approach this. Do some research and pick what feels right."
         }
         let good = try await Evaluator(judge: judge, cache: nil).evaluate(records: data.records, responses: tailored)
@@ -34,11 +35,13 @@ import LaMPQACore
     /// unusable answer (SmolLM2-135M rarely writes the JSON), never a crash.
     @Test func localJudgeGivesOneVerdictPerItem() async throws {
         let files = try ModelFiles(path: ModelStore().resolve("smollm2-135m-instruct", pull: false).path)
-        let backend = LocalChatBackend(model: try CausalLM.load(files), tokenizer: try files.loadTokenizer(), template: try files.chatTemplate(), name: "smollm2")
+        let backend = LocalChatBackend(
+            model: try CausalLM.load(files), tokenizer: try files.loadTokenizer(), template: try files.chatTemplate(), name: "smollm2")
         let judge = LLMRubricJudge(backend: backend, maxTokens: 16)
         let items = (0..<3).map { n in
-            JudgeItem(questionId: "\(n)", question: "How do I start running?", details: "I have a bad knee.", response: "Try swimming.",
-                      aspectIndex: 0, aspect: RubricAspect(aspect: "Knee", reason: "injury", evidence: "bad knee"))
+            JudgeItem(
+                questionId: "\(n)", question: "How do I start running?", details: "I have a bad knee.", response: "Try swimming.",
+                aspectIndex: 0, aspect: RubricAspect(aspect: "Knee", reason: "injury", evidence: "bad knee"))
         }
         let verdicts = await judge.judge(items, temperature: 0)
         #expect(verdicts.count == 3)
@@ -49,9 +52,12 @@ import LaMPQACore
     @Test func encoderRanksRelevantPostsFirst() throws {
         let files = try ModelFiles(path: ModelStore().resolve("all-minilm-l6-v2", pull: false).path)
         let rank = PolicyInputBuilder.encoderRanker(try BertEncoder.load(files), tokenizer: try files.loadTokenizer())
-        let order = try rank("How do I keep my sourdough starter alive?", [
-            "Which football team won the league?", "My bread starter smells strange after a week in the fridge.", "Tips for tax returns",
-        ])
+        let order = try rank(
+            "How do I keep my sourdough starter alive?",
+            [
+                "Which football team won the league?", "My bread starter smells strange after a week in the fridge.",
+                "Tips for tax returns",
+            ])
         #expect(order.first == 1)
     }
 }

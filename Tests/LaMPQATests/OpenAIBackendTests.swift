@@ -82,7 +82,8 @@ final class FaultServer: Sendable {
         router.post("echo/v1/chat/completions") { request, _ in
             // A server that repeats the credentials it got in its error body.
             let said = request.headers[.authorization] ?? "none"
-            return Response(status: .forbidden, body: .init(byteBuffer: ByteBuffer(string: #"{"error": {"message": "bad key: "# + "\(said)\"}}")))
+            return Response(
+                status: .forbidden, body: .init(byteBuffer: ByteBuffer(string: #"{"error": {"message": "bad key: "# + "\(said)\"}}")))
         }
         router.post("keyed/v1/chat/completions") { request, _ in
             // Answers only a request that carries the conventional test key.
@@ -100,20 +101,23 @@ final class FaultServer: Sendable {
         }
         router.post("unauthorized/v1/chat/completions") { _, _ in
             _ = await counts.bump("unauthorized")
-            return Response(status: .unauthorized, body: .init(byteBuffer: ByteBuffer(string: #"{"error": {"message": "invalid API key"}}"#)))
+            return Response(
+                status: .unauthorized, body: .init(byteBuffer: ByteBuffer(string: #"{"error": {"message": "invalid API key"}}"#)))
         }
         router.post("bad/v1/chat/completions") { _, _ in
             _ = await counts.bump("bad")
             return Response(status: .badRequest, body: .init(byteBuffer: ByteBuffer(string: #"{"error": {"message": "no such model"}}"#)))
         }
-        return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                           onServerRunning: { await onRunning($0.localAddress?.port ?? 0) })
+        return Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { await onRunning($0.localAddress?.port ?? 0) })
     }
 }
 
 func item(_ n: Int) -> JudgeItem {
-    JudgeItem(questionId: "q\(n)", question: "Q", details: "D", response: "R\(n)", aspectIndex: 0,
-              aspect: RubricAspect(aspect: "A", reason: "r", evidence: "e"))
+    JudgeItem(
+        questionId: "q\(n)", question: "Q", details: "D", response: "R\(n)", aspectIndex: 0,
+        aspect: RubricAspect(aspect: "A", reason: "r", evidence: "e"))
 }
 
 @Suite(.serialized, .timeLimit(.minutes(3))) struct OpenAIBackendTests {
@@ -151,7 +155,8 @@ func item(_ n: Int) -> JudgeItem {
             }
 
             let slowStart = clock.now
-            let slow = await LLMRubricJudge(backend: try backend(base + "/slow/v1", attempts: 2, timeout: 0.5)).judge([item(0), item(1)], temperature: 0)
+            let slow = await LLMRubricJudge(backend: try backend(base + "/slow/v1", attempts: 2, timeout: 0.5)).judge(
+                [item(0), item(1)], temperature: 0)
             #expect(slow.allSatisfy { if case .failed = $0 { true } else { false } })
             #expect(clock.now - slowStart < .seconds(4), "timeouts end slow calls")
 
@@ -175,8 +180,11 @@ func item(_ n: Int) -> JudgeItem {
     @Test func failedJudgeCallsMakeTheEvaluationIncomplete() async throws {
         let aspect = RubricAspect(aspect: "A", reason: "r", evidence: "e")
         let records = [
-            LaMPQARecord(id: "0_1_0", domain: .artAndEntertainment, question: "Q", narrative: "N", category: "c", profile: [], aspects: [aspect, aspect]),
-            LaMPQARecord(id: "0_1_1", domain: .artAndEntertainment, question: "Q", narrative: "N", category: "c", profile: [], aspects: [aspect]),
+            LaMPQARecord(
+                id: "0_1_0", domain: .artAndEntertainment, question: "Q", narrative: "N", category: "c", profile: [],
+                aspects: [aspect, aspect]),
+            LaMPQARecord(
+                id: "0_1_1", domain: .artAndEntertainment, question: "Q", narrative: "N", category: "c", profile: [], aspects: [aspect]),
         ]
         let responses = ["0_1_0": "a", "0_1_1": "b"]
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("iap-incomplete-\(UUID().uuidString)").path
@@ -225,7 +233,8 @@ func item(_ n: Int) -> JudgeItem {
     @Test func verdictsAreCachedAsTheyArrive() async throws {
         let aspect = RubricAspect(aspect: "A", reason: "r", evidence: "e")
         let records = (0..<5).map { k in
-            LaMPQARecord(id: "0_1_\(k)", domain: .artAndEntertainment, question: "Q", narrative: "N", category: "c", profile: [], aspects: [aspect])
+            LaMPQARecord(
+                id: "0_1_\(k)", domain: .artAndEntertainment, question: "Q", narrative: "N", category: "c", profile: [], aspects: [aspect])
         }
         let responses = Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0.id == "0_1_4" ? "SLOW" : "fast \($0.id)") })
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("iap-arrive-\(UUID().uuidString)").path
@@ -294,7 +303,9 @@ func item(_ n: Int) -> JudgeItem {
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } }
         listen(listener, 16)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+        }
         let port = Int(UInt16(bigEndian: address.sin_port))
         let dropper = Thread {
             while true {
@@ -307,7 +318,8 @@ func item(_ n: Int) -> JudgeItem {
         }
         dropper.start()
         defer { shutdown(listener, Int32(SHUT_RDWR)); close(listener) }
-        let verdicts = await LLMRubricJudge(backend: try backend("http://127.0.0.1:\(port)/v1", attempts: 3)).judge([item(0), item(1)], temperature: 0)
+        let verdicts = await LLMRubricJudge(backend: try backend("http://127.0.0.1:\(port)/v1", attempts: 3)).judge(
+            [item(0), item(1)], temperature: 0)
         #expect(verdicts.allSatisfy { if case .failed = $0 { true } else { false } })
     }
 
@@ -319,7 +331,8 @@ func item(_ n: Int) -> JudgeItem {
         var settings = OpenAIServer.Settings(modelName: "smollm2")
         settings.port = 0
         settings.maxRequestBytes = 4096
-        let server = OpenAIServer(model: model, tokenizer: try files.loadTokenizer(), template: try files.chatTemplate(), settings: settings)
+        let server = OpenAIServer(
+            model: model, tokenizer: try files.loadTokenizer(), template: try files.chatTemplate(), settings: settings)
         try await withServer({ server.application(onRunning: $0) }) { port in
             var backendSettings = OpenAIChatBackend.Settings(baseURLs: ["http://127.0.0.1:\(port)/v1"], model: "smollm2")
             backendSettings.concurrency = 4
@@ -344,7 +357,8 @@ func item(_ n: Int) -> JudgeItem {
                 let response = try await client.execute(request, timeout: .seconds(60))
                 return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
             }
-            let (status, stream) = try await post(#"{"messages":[{"role":"user","content":"Say hello"}],"temperature":0,"max_tokens":6,"stream":true,"n":2}"#)
+            let (status, stream) = try await post(
+                #"{"messages":[{"role":"user","content":"Say hello"}],"temperature":0,"max_tokens":6,"stream":true,"n":2}"#)
             #expect(status == 200)
             #expect(stream.hasSuffix("data: [DONE]\n\n"))
             #expect(stream.contains(#""finish_reason":"length""#) && stream.contains(#""usage""#) && stream.contains(#""index":1"#))
@@ -352,7 +366,8 @@ func item(_ n: Int) -> JudgeItem {
             #expect(modelsStatus == 404)
             let (badStatus, badBody) = try await post(#"{"messages":[{"role":"robot","content":"x"}]}"#)
             #expect(badStatus == 400 && badBody.contains(#""param":"messages[0].role""#))
-            let (bigStatus, bigBody) = try await post(#"{"messages":[{"role":"user","content":""# + String(repeating: "x", count: 5000) + #""}]}"#)
+            let (bigStatus, bigBody) = try await post(
+                #"{"messages":[{"role":"user","content":""# + String(repeating: "x", count: 5000) + #""}]}"#)
             #expect(bigStatus == 413 && bigBody.contains("exceeds 4096 bytes"))
             let (usageStatus, usageBody) = try await post(#"{"messages":[{"role":"user","content":"Hi"}],"temperature":0,"max_tokens":3}"#)
             #expect(usageStatus == 200 && usageBody.contains(#""completion_tokens":3"#))
@@ -366,7 +381,9 @@ func item(_ n: Int) -> JudgeItem {
 @Suite struct JudgeURLTests {
     @Test(arguments: [
         ("ftp://127.0.0.1/v1", "must start with http:// or https://"), ("http://exa mple/v1", "not a valid URL"),
-        ("http://", "needs a host"), ("http://:8000/v1", "needs a host"), ("http://h:0/v1", "port in 1…65535"), ("http://h:80x/v1", "port in 1…65535"), ("http://127.0.0.1:99999/v1", "port in 1…65535"), ("http://127.0.0.1:99999999999999999999/v1", "port in 1…65535"), ("http://u:secret@[::1/v1", "not a valid URL"),
+        ("http://", "needs a host"), ("http://:8000/v1", "needs a host"), ("http://h:0/v1", "port in 1…65535"),
+        ("http://h:80x/v1", "port in 1…65535"), ("http://127.0.0.1:99999/v1", "port in 1…65535"),
+        ("http://127.0.0.1:99999999999999999999/v1", "port in 1…65535"), ("http://u:secret@[::1/v1", "not a valid URL"),
     ])
     func malformedURLsAreRefusedUpFront(url: String, problem: String) {
         do {

@@ -108,7 +108,8 @@ import Transformers
         }
         try await withServer({ server.application(onRunning: $0) }) { port in
             let long = try RawConnection(port: port)
-            let longBody = #"{"messages":[{"role":"user","content":"Write a very long story."}],"temperature":2,"max_tokens":4000,"n":2,"stream":true}"#
+            let longBody =
+                #"{"messages":[{"role":"user","content":"Write a very long story."}],"temperature":2,"max_tokens":4000,"n":2,"stream":true}"#
             long.send(RawConnection.request(headers: [Self.local, Self.json], body: longBody))
             let started = try await blocking { long.read(until: #"{"content""#) }
             #expect(statusCode(started.text) == 200)
@@ -140,7 +141,10 @@ import Transformers
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw RawHTTPError("server did not start") }
         let long = try RawConnection(port: port)
-        long.send(RawConnection.request(headers: [Self.local, Self.json], body: #"{"messages":[{"role":"user","content":"Write a long story."}],"temperature":2,"max_tokens":4000,"stream":true}"#))
+        long.send(
+            RawConnection.request(
+                headers: [Self.local, Self.json],
+                body: #"{"messages":[{"role":"user","content":"Write a long story."}],"temperature":2,"max_tokens":4000,"stream":true}"#))
         _ = try await blocking { long.read(until: #"{"content""#) }
         let start = ContinuousClock.now
         await group.triggerGracefulShutdown()

@@ -21,14 +21,17 @@ import Testing
             for value in Self.hostile {
                 var fields = try original.mapValues { try JSONSerialization.data(withJSONObject: $0, options: .fragmentsAllowed) }
                 fields[key] = Data(value.utf8)
-                let json = "{" + fields.sorted { $0.key < $1.key }.map { "\"\($0.key)\": " + String(decoding: $0.value, as: UTF8.self) }
+                let json =
+                    "{"
+                    + fields.sorted { $0.key < $1.key }.map { "\"\($0.key)\": " + String(decoding: $0.value, as: UTF8.self) }
                     .joined(separator: ", ") + "}"
                 guard let config = try? JSONDecoder().decode(LoRAAdapterConfig.self, from: Data(json.utf8)), config.problem == nil else {
                     refused += 1
                     continue
                 }
                 #expect(config.r >= 1 && (0..<1).contains(config.loraDropout), "\(key) = \(value)")
-                #expect(config.scale > 0 && config.scale <= 65504 && Float(config.scale).isFinite, "\(key) = \(value): scale \(config.scale)")
+                #expect(
+                    config.scale > 0 && config.scale <= 65504 && Float(config.scale).isFinite, "\(key) = \(value): scale \(config.scale)")
             }
         }
         #expect(refused > 0)
@@ -36,11 +39,15 @@ import Testing
 
     /// The probe's case: finite and positive, but alpha/r overflows the update.
     @Test func anOverflowingScaleIsNamed() throws {
-        for (json, rslora) in [(#"{"r": 8, "lora_alpha": 1e308, "target_modules": ["q_proj"]}"#, false),
-                               (#"{"r": 1, "lora_alpha": 70000, "use_rslora": true, "target_modules": ["q_proj"]}"#, true)] {
+        for (json, rslora) in [
+            (#"{"r": 8, "lora_alpha": 1e308, "target_modules": ["q_proj"]}"#, false),
+            (#"{"r": 1, "lora_alpha": 70000, "use_rslora": true, "target_modules": ["q_proj"]}"#, true),
+        ] {
             let config = try JSONDecoder().decode(LoRAAdapterConfig.self, from: Data(json.utf8))
             #expect(config.useRslora == rslora)
-            #expect(config.problem?.contains("lora_alpha") == true && config.problem?.contains("float16") == true, "\(config.problem ?? "accepted")")
+            #expect(
+                config.problem?.contains("lora_alpha") == true && config.problem?.contains("float16") == true,
+                "\(config.problem ?? "accepted")")
         }
     }
 }

@@ -43,25 +43,41 @@ func messages(_ pairs: [(ChatMessage.Role, String)]) -> [ChatMessage] { pairs.ma
         let template = try ChatTemplate.detect(qwen, source: "qwen")
         #expect(template.family == .chatML(defaultSystem: "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."))
         let text = try template.render(messages([(.user, "Hi")]), addGenerationPrompt: true).text
-        #expect(text == "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
+        #expect(
+            text
+                == "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+        )
     }
 
     @Test func llama3FamiliesRenderLikeTheirTemplates() throws {
         let conversation = messages([(.system, " Be brief. "), (.user, "Hi\n"), (.assistant, "Hello"), (.user, "Why?")])
         let v30 = try ChatTemplate.detect("{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>' }}", source: "llama3")
-        #expect(try v30.render(conversation, addGenerationPrompt: true).text == "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nHello<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nWhy?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n")
+        #expect(
+            try v30.render(conversation, addGenerationPrompt: true).text
+                == "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nHello<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nWhy?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
+        )
         let v31 = try ChatTemplate.detect("<|start_header_id|> Cutting Knowledge Date: {{ date_string }}", source: "llama3.1")
-        #expect(try v31.render(messages([(.user, "Hi")]), addGenerationPrompt: false).text == "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>")
+        #expect(
+            try v31.render(messages([(.user, "Hi")]), addGenerationPrompt: false).text
+                == "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
+        )
     }
 
     @Test func mistralAndGemma() throws {
         let conversation = messages([(.system, "Be brief."), (.user, "Hi"), (.assistant, "Hello"), (.user, "Why?")])
         let legacy = try ChatTemplate.detect("{{ '[INST] ' + message['content'] + ' [/INST]' }}", source: "mistral")
-        #expect(try legacy.render(conversation, addGenerationPrompt: true).text == "<s>[INST] Be brief.\n\nHi [/INST]Hello</s>[INST] Why? [/INST]")
+        #expect(
+            try legacy.render(conversation, addGenerationPrompt: true).text
+                == "<s>[INST] Be brief.\n\nHi [/INST]Hello</s>[INST] Why? [/INST]")
         let v7 = try ChatTemplate.detect("[SYSTEM_PROMPT]{{ system }}[/SYSTEM_PROMPT][INST]", source: "mistral-v7")
-        #expect(try v7.render(conversation, addGenerationPrompt: true).text == "<s>[SYSTEM_PROMPT]Be brief.[/SYSTEM_PROMPT][INST]Hi[/INST]Hello</s>[INST]Why?[/INST]")
+        #expect(
+            try v7.render(conversation, addGenerationPrompt: true).text
+                == "<s>[SYSTEM_PROMPT]Be brief.[/SYSTEM_PROMPT][INST]Hi[/INST]Hello</s>[INST]Why?[/INST]")
         let gemma = try ChatTemplate.detect("{{ '<start_of_turn>' + role + '\\n' }}", source: "gemma")
-        #expect(try gemma.render(conversation, addGenerationPrompt: true).text == "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\nHello<end_of_turn>\n<start_of_turn>user\nWhy?<end_of_turn>\n<start_of_turn>model\n")
+        #expect(
+            try gemma.render(conversation, addGenerationPrompt: true).text
+                == "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\nHello<end_of_turn>\n<start_of_turn>user\nWhy?<end_of_turn>\n<start_of_turn>model\n"
+        )
     }
 
     /// A base model (no template in its files) gets the plain template, with the BOS text its
@@ -72,8 +88,9 @@ func messages(_ pairs: [(ChatMessage.Role, String)]) -> [ChatMessage] { pairs.ma
         let template = try files.chatTemplate()
         #expect(template.family == .plain(begin: "<bos>") && template.stopStrings == ["\nUser:", "\nSystem:"])
         let conversation = messages([(.system, "Be brief."), (.user, "Hi"), (.assistant, "Hello"), (.user, "Why?")])
-        #expect(try template.render(conversation, addGenerationPrompt: true).text
-            == "<bos>System: Be brief.\n\nUser: Hi\n\nAssistant: Hello\n\nUser: Why?\n\nAssistant:")
+        #expect(
+            try template.render(conversation, addGenerationPrompt: true).text
+                == "<bos>System: Be brief.\n\nUser: Hi\n\nAssistant: Hello\n\nUser: Why?\n\nAssistant:")
         let smol = try ModelFiles(path: ModelStore().resolve("smollm2-135m-instruct", pull: false).path)
         #expect(try smol.chatTemplate().stopStrings.isEmpty)
     }
@@ -96,7 +113,9 @@ func messages(_ pairs: [(ChatMessage.Role, String)]) -> [ChatMessage] { pairs.ma
         let rendered = try ChatTemplate(family: .custom(file)).render(messages([(.user, "Hi")]), addGenerationPrompt: true)
         #expect(rendered.text == "<s><|system|>\nYou are helpful.<|end|>\n<|user|>\nHi<|end|>\n<|assistant|>\n")
         let merged = try ChatTemplateFile.parse("user: [U]{content}\nassistant: [A]{content}\nsystem_mode: merge_first_user", source: "m")
-        #expect(try ChatTemplate(family: .custom(merged)).render(messages([(.system, "S"), (.user, "Q")]), addGenerationPrompt: false).text == "[U]S\n\nQ")
+        #expect(
+            try ChatTemplate(family: .custom(merged)).render(messages([(.system, "S"), (.user, "Q")]), addGenerationPrompt: false).text
+                == "[U]S\n\nQ")
         for (bad, message) in [
             ("user: {content}\nassistant: x", "assistant needs a {content}"),
             ("user {content}", "t.txt:1: expected `key: value`"),

@@ -73,7 +73,8 @@ func writeFile(_ path: String, _ text: String) throws {
 
     @Test func transformersV5RopeParametersAreRead() throws {
         let config = try ModelConfig.parse(
-            json: #"{"model_type":"llama","rope_parameters":{"rope_type":"llama3","rope_theta":500000.0,"factor":32.0,"low_freq_factor":1.0,"high_freq_factor":4.0,"original_max_position_embeddings":8192}}"#,
+            json:
+                #"{"model_type":"llama","rope_parameters":{"rope_type":"llama3","rope_theta":500000.0,"factor":32.0,"low_freq_factor":1.0,"high_freq_factor":4.0,"original_max_position_embeddings":8192}}"#,
             source: "v5")
         guard case .causalLM(let c) = config else { Issue.record("not a causal LM"); return }
         #expect(c.ropeTheta == 500000)
@@ -90,8 +91,9 @@ func writeFile(_ path: String, _ text: String) throws {
         #expect(c.tieWordEmbeddings && !c.qkvBias)
         #expect(c.parameterCount == 134_515_008)
         // The JSON we write for checkpoints reads back as the same configuration.
-        #expect(try ModelConfig.parse(
-            json: JSONFile.encode(fromGGUF.huggingFaceConfig), source: "round trip") == .causalLM(c))
+        #expect(
+            try ModelConfig.parse(
+                json: JSONFile.encode(fromGGUF.huggingFaceConfig), source: "round trip") == .causalLM(c))
     }
 
     @Test(arguments: [
@@ -125,9 +127,12 @@ func writeFile(_ path: String, _ text: String) throws {
     @Test func folderWithShardedWeightsOpens() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        try writeFile(folder + "/config.json", #"{"model_type":"llama","hidden_size":8,"num_attention_heads":2,"num_hidden_layers":1,"intermediate_size":16,"vocab_size":10}"#)
+        try writeFile(
+            folder + "/config.json",
+            #"{"model_type":"llama","hidden_size":8,"num_attention_heads":2,"num_hidden_layers":1,"intermediate_size":16,"vocab_size":10}"#)
         func record(_ name: String, _ values: [Float]) -> SafeTensorsRecord {
-            SafeTensorsRecord(name: name, dtype: "F32", shape: [values.count], byteCount: values.count * 4) { body throws(SafeTensorsError) in
+            SafeTensorsRecord(name: name, dtype: "F32", shape: [values.count], byteCount: values.count * 4) {
+                body throws(SafeTensorsError) in
                 var result: Result<Void, SafeTensorsError> = .success(())
                 values.withUnsafeBytes { raw in result = Result { () throws(SafeTensorsError) in try body(raw) } }
                 try result.get()
@@ -135,9 +140,12 @@ func writeFile(_ path: String, _ text: String) throws {
         }
         try SafeTensorsWriter.write([record("a", [1, 2]), record("b", [3])], to: folder + "/model-00001-of-00002.safetensors")
         try SafeTensorsWriter.write([record("c", [4, 5, 6])], to: folder + "/model-00002-of-00002.safetensors")
-        try writeFile(folder + "/model.safetensors.index.json",
-            #"{"metadata":{"total_size":24},"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00001-of-00002.safetensors","c":"model-00002-of-00002.safetensors"}}"#)
-        try writeFile(folder + "/tokenizer_config.json", #"{"chat_template":"{% for m in messages %}<|im_start|>{{ m.role }}{% endfor %}"}"#)
+        try writeFile(
+            folder + "/model.safetensors.index.json",
+            #"{"metadata":{"total_size":24},"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00001-of-00002.safetensors","c":"model-00002-of-00002.safetensors"}}"#
+        )
+        try writeFile(
+            folder + "/tokenizer_config.json", #"{"chat_template":"{% for m in messages %}<|im_start|>{{ m.role }}{% endfor %}"}"#)
         let files = try ModelFiles(path: folder)
         guard case .safetensors(let checkpoint) = files.weights else { Issue.record("not safetensors"); return }
         #expect(checkpoint.shards.count == 2)
@@ -178,7 +186,8 @@ func writeFile(_ path: String, _ text: String) throws {
         let text = #"{"model_max_length": 1000000000000000019884624838656, "eos_token": "</s>"}"#
         let settings = try JSONFile.decode(TokenizerSettings.self, from: text, source: "tokenizer_config.json")
         #expect(settings.modelMaxLength == .unlimited)
-        #expect(try JSONFile.decode(TokenizerSettings.self, from: #"{"model_max_length": 8192}"#, source: "t").modelMaxLength == .tokens(8192))
+        #expect(
+            try JSONFile.decode(TokenizerSettings.self, from: #"{"model_max_length": 8192}"#, source: "t").modelMaxLength == .tokens(8192))
         #expect(throws: (any Error).self) { try JSONFile.decode(TokenizerSettings.self, from: #"{"model_max_length": 12.5}"#, source: "t") }
     }
 }
@@ -189,7 +198,9 @@ func writeFile(_ path: String, _ text: String) throws {
     static let folder = configFixtures.deletingLastPathComponent().appendingPathComponent("gguf")
 
     func scalar(_ name: String) throws -> Double? {
-        guard case .causalLM(let c) = try ModelConfig.from(gguf: GGUFFile(path: Self.folder.appendingPathComponent(name).path)) else { return nil }
+        guard case .causalLM(let c) = try ModelConfig.from(gguf: GGUFFile(path: Self.folder.appendingPathComponent(name).path)) else {
+            return nil
+        }
         return c.gemma?.queryPreAttentionScalar
     }
 

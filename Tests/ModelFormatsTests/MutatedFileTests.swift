@@ -35,7 +35,9 @@ func mutations(of original: [UInt8], count: Int, seed: UInt64, text: Bool = fals
         switch i % 6 {
         case 0: bytes = Array(bytes.prefix(Int.random(in: 0..<bytes.count, using: &rng)))
         case 1:
-            for _ in 0..<Int.random(in: 1...8, using: &rng) { bytes[Int.random(in: 0..<bytes.count, using: &rng)] ^= UInt8.random(in: 1...255, using: &rng) }
+            for _ in 0..<Int.random(in: 1...8, using: &rng) {
+                bytes[Int.random(in: 0..<bytes.count, using: &rng)] ^= UInt8.random(in: 1...255, using: &rng)
+            }
         case 2:
             let at = Int.random(in: 0..<(bytes.count - 8), using: &rng)
             let value: UInt64 = [UInt64.max, 1 << 62, 1 << 40, 0, UInt64(bytes.count), 0x7FFF_FFFF].randomElement(using: &rng)!
@@ -102,7 +104,8 @@ struct MutantOutcomes<Result: Equatable> {
         var outcomes = try withTemporaryFile(original, suffix: ".gguf") { path in MutantOutcomes(intact: try read(path)) }
         #expect(!outcomes.intact.isEmpty)
         for (i, mutant) in mutations(of: original, count: 600, seed: 1).enumerated() {
-            try withTemporaryFile(mutant.bytes, suffix: ".gguf") { path in outcomes.check(mutant, index: i, naming: path) { try read(path) } }
+            try withTemporaryFile(mutant.bytes, suffix: ".gguf") { path in outcomes.check(mutant, index: i, naming: path) { try read(path) }
+            }
         }
         #expect(outcomes.errors > 100)
     }
@@ -139,7 +142,9 @@ struct MutantOutcomes<Result: Equatable> {
         var outcomes = try withTemporaryFile(original, suffix: ".safetensors") { path in MutantOutcomes(intact: try read(path)) }
         #expect(outcomes.intact.count == 2)
         for (i, mutant) in mutations(of: original, count: 400, seed: 2).enumerated() {
-            try withTemporaryFile(mutant.bytes, suffix: ".safetensors") { path in outcomes.check(mutant, index: i, naming: path) { try read(path) } }
+            try withTemporaryFile(mutant.bytes, suffix: ".safetensors") { path in
+                outcomes.check(mutant, index: i, naming: path) { try read(path) }
+            }
         }
         #expect(outcomes.errors > 100)
     }
@@ -154,13 +159,16 @@ struct MutantOutcomes<Result: Equatable> {
         }
         var outcomes = try withTemporaryFile(original, suffix: ".json") { path in MutantOutcomes(intact: try read(path)) }
         for (i, mutant) in mutations(of: original, count: 300, seed: 3, text: true).enumerated() {
-            try withTemporaryFile(mutant.bytes, suffix: ".json") { path in outcomes.check(mutant, index: i, naming: path) { try read(path) } }
+            try withTemporaryFile(mutant.bytes, suffix: ".json") { path in outcomes.check(mutant, index: i, naming: path) { try read(path) }
+            }
         }
         #expect(outcomes.results > 0 && outcomes.errors > 50)
     }
 
-@Test func configAndTemplateReadersSurviveDamage() throws {
-        let config = Array(#"{"model_type":"llama","hidden_size":64,"num_attention_heads":4,"num_key_value_heads":2,"rope_scaling":{"rope_type":"llama3","factor":8.0},"eos_token_id":[1,2]}"#.utf8)
+    @Test func configAndTemplateReadersSurviveDamage() throws {
+        let config = Array(
+            #"{"model_type":"llama","hidden_size":64,"num_attention_heads":4,"num_key_value_heads":2,"rope_scaling":{"rope_type":"llama3","factor":8.0},"eos_token_id":[1,2]}"#
+                .utf8)
         var configs = MutantOutcomes(intact: try ModelConfig.parse(json: String(decoding: config, as: UTF8.self), source: "intact"))
         for (i, mutant) in mutations(of: config, count: 400, seed: 4, text: true).enumerated() {
             configs.check(mutant, index: i, naming: "mutant") {

@@ -55,7 +55,11 @@ import Testing
             let ours = unigram.normalizer.apply(fixture.texts[$0][...]).replacingOccurrences(of: " ", with: "\u{2581}")
             return (ours.isEmpty ? "" : "\u{2581}" + ours) != fixture.normalized[$0]
         }
-        for i in wrong.prefix(3) { Issue.record("\(fixture.texts[i].debugDescription): \(unigram.normalizer.apply(fixture.texts[i][...]).debugDescription) vs \(fixture.normalized[i].debugDescription)") }
+        for i in wrong.prefix(3) {
+            Issue.record(
+                "\(fixture.texts[i].debugDescription): \(unigram.normalizer.apply(fixture.texts[i][...]).debugDescription) vs \(fixture.normalized[i].debugDescription)"
+            )
+        }
         #expect(wrong.isEmpty, "\(wrong.count) texts normalised differently")
         #expect(throws: PrecompiledCharsmap.Malformed.self) { try PrecompiledCharsmap([0x10, 0, 0, 0, 1, 2]) }
         #expect(throws: PrecompiledCharsmap.Malformed.self) { try PrecompiledCharsmap([1, 2]) }
@@ -97,6 +101,8 @@ import Testing
             }
         }
         #expect(refused >= variants.count / 2, "only \(refused) of \(variants.count) damaged files refused")
-        #expect(throws: TokenizerError.self) { try Tokenizer.load(sentencePieceModel: scratch.appendingPathComponent("absent").path, settings: nil) }
+        #expect(throws: TokenizerError.self) {
+            try Tokenizer.load(sentencePieceModel: scratch.appendingPathComponent("absent").path, settings: nil)
+        }
     }
 }

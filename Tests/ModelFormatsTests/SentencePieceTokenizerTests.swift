@@ -7,7 +7,9 @@ import Testing
 /// Decoded text of each id list equals the reference's.
 func expectSameDecoding(_ tokenizer: Tokenizer, _ ids: [[Int]], _ decoded: [String], label: String) {
     let wrong = ids.indices.filter { tokenizer.decode(ids[$0]) != decoded[$0] }
-    for i in wrong.prefix(3) { Issue.record("\(label) decode of entry \(i): \(tokenizer.decode(ids[i]).debugDescription) vs \(decoded[i].debugDescription)") }
+    for i in wrong.prefix(3) {
+        Issue.record("\(label) decode of entry \(i): \(tokenizer.decode(ids[i]).debugDescription) vs \(decoded[i].debugDescription)")
+    }
     #expect(wrong.isEmpty, "\(label): decoding differs on \(wrong.count) entries")
 }
 
@@ -72,7 +74,8 @@ func expectSameDecoding(_ tokenizer: Tokenizer, _ ids: [[Int]], _ decoded: [Stri
     func tinyTokenizersMatchTokenizers(name: String) throws {
         let folder = SentencePieceTokenizerTests.fixtures
         let tokenizer = try Tokenizer.load(tokenizerJSON: folder.appendingPathComponent("tiny-spm-\(name).tokenizer.json").path)
-        let fixture = try JSONDecoder().decode(TinyFixture.self, from: Data(contentsOf: folder.appendingPathComponent("tiny-spm-\(name).json")))
+        let fixture = try JSONDecoder().decode(
+            TinyFixture.self, from: Data(contentsOf: folder.appendingPathComponent("tiny-spm-\(name).json")))
         #expect(tokenizer.kind == .sentencePieceBPE)
         expectSameIds(tokenizer, fixture.ids, special: fixture.ids_special, label: name)
         expectSameDecoding(tokenizer, fixture.ids, fixture.decoded, label: name)
@@ -83,7 +86,8 @@ func expectSameDecoding(_ tokenizer: Tokenizer, _ ids: [[Int]], _ decoded: [Stri
     @Test func llamaStyleGGUFMatchesTransformers() throws {
         let folder = SentencePieceTokenizerTests.fixtures
         let tokenizer = try Tokenizer.load(gguf: GGUFFile(path: folder.appendingPathComponent("tiny-spm-llama.gguf").path))
-        let fixture = try JSONDecoder().decode(TinyFixture.self, from: Data(contentsOf: folder.appendingPathComponent("tiny-spm-llama.gguf.json")))
+        let fixture = try JSONDecoder().decode(
+            TinyFixture.self, from: Data(contentsOf: folder.appendingPathComponent("tiny-spm-llama.gguf.json")))
         #expect(tokenizer.kind == .sentencePieceBPE && tokenizer.bosId == 1)
         expectSameIds(tokenizer, fixture.ids, special: fixture.ids_special, label: "llama GGUF")
         expectSameDecoding(tokenizer, fixture.ids, fixture.decoded, label: "llama GGUF")

@@ -178,9 +178,10 @@ func expectSameIds(
     /// (the speed itself is checked by scripts/bench-wordpiece-scale.sh, not here).
     @Test func wordPieceOnMegabytesEqualsItsLinesOneByOne() throws {
         let tokenizer = try Tokenizer.load(tokenizerJSON: try Self.miniLMFolder() + "/tokenizer.json")
-        let lines = corpus.prefix(400).map { $0.replacingOccurrences(of: "\n", with: " ") } + [
-            "Café NAÏVE résumé — Ångström", "北京大学的学生 Tokyo 東京", "tab\there\u{7}bell\u{0}nul", "ﬁ ligature ß Straße",
-        ]
+        let lines =
+            corpus.prefix(400).map { $0.replacingOccurrences(of: "\n", with: " ") } + [
+                "Café NAÏVE résumé — Ångström", "北京大学的学生 Tokyo 東京", "tab\there\u{7}bell\u{0}nul", "ﬁ ligature ß Straße",
+            ]
         var big = ""
         var expected: [Int] = []
         while big.utf8.count < 3 << 20 {

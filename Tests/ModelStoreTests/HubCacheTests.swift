@@ -18,7 +18,9 @@ import Testing
         let root = fm.temporaryDirectory.appendingPathComponent("hub-\(UUID().uuidString)").path
         let repo = root + "/models--org--tiny"
         let snapshot = repo + "/snapshots/" + Self.commit
-        for folder in [repo + "/blobs", repo + "/refs", snapshot] { try fm.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        for folder in [repo + "/blobs", repo + "/refs", snapshot] {
+            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
         for (k, name) in ["config.json", "model.safetensors"].enumerated() {
             let blob = "blob\(k)" + String(repeating: "0", count: 35)
             try fm.copyItem(atPath: Self.tinyModel.appendingPathComponent(name).path, toPath: repo + "/blobs/" + blob)
@@ -33,8 +35,10 @@ import Testing
         #expect(HubRepository(parsing: "google/gemma-3-12b-it@v1.0")?.revision == "v1.0")
         #expect(HubRepository(parsing: "org/name@\(Self.commit)")?.revisionIsCommit == true)
         #expect(HubRepository(parsing: "microsoft/deberta-v3-large")?.cacheFolderName == "models--microsoft--deberta-v3-large")
-        for bad in ["smollm2-135m-instruct", "/abs/path", "a/b/c", "./x", "org/", "/name", "org/..", "org/-x", "org/name@", "org/na me",
-                    "org/name@../x", "org/name@a b"] {
+        for bad in [
+            "smollm2-135m-instruct", "/abs/path", "a/b/c", "./x", "org/", "/name", "org/..", "org/-x", "org/name@", "org/na me",
+            "org/name@../x", "org/name@a b",
+        ] {
             #expect(HubRepository(parsing: bad) == nil, "\(bad)")
         }
     }
@@ -51,7 +55,8 @@ import Testing
         // load it onto the base model it names.
         let lora = root + "/models--org--lora/snapshots/" + Self.commit
         try FileManager.default.createDirectory(atPath: lora, withIntermediateDirectories: true)
-        try #"{"peft_type": "LORA", "base_model_name_or_path": "org/tiny"}"#.write(toFile: lora + "/adapter_config.json", atomically: true, encoding: .utf8)
+        try #"{"peft_type": "LORA", "base_model_name_or_path": "org/tiny"}"#.write(
+            toFile: lora + "/adapter_config.json", atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: root + "/models--org--lora/refs", withIntermediateDirectories: true)
         try Self.commit.write(toFile: root + "/models--org--lora/refs/main", atomically: true, encoding: .utf8)
         #expect(try store.resolve("org/lora", pull: false) == .folder(lora))
@@ -90,7 +95,9 @@ import Testing
         fm.changeCurrentDirectoryPath(base)
         defer { fm.changeCurrentDirectoryPath(previous) }
         var notes: [String] = []
-        #expect(try ModelStore(hubCache: HubCache(root: base + "/no-cache")).resolve("org/tiny", pull: false) { notes.append($0) } == .folder("org/tiny"))
+        #expect(
+            try ModelStore(hubCache: HubCache(root: base + "/no-cache")).resolve("org/tiny", pull: false) { notes.append($0) }
+                == .folder("org/tiny"))
         #expect(notes.contains { $0.contains("local folder") })
     }
 }

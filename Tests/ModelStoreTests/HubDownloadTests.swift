@@ -32,8 +32,10 @@ func download(_ client: HubClient, _ repository: String) async -> Result<String,
     static func server() throws -> HubTestServer {
         let config = [UInt8](try Data(contentsOf: fixture.appendingPathComponent("config.json")))
         let weights = [UInt8](try Data(contentsOf: fixture.appendingPathComponent("model.safetensors")))
-        let files = ["config.json": config, "model.safetensors": weights, "README.md": Array("# tiny".utf8),
-                     "consolidated.safetensors": [1, 2, 3], "onnx/model.onnx": [4, 5]]
+        let files = [
+            "config.json": config, "model.safetensors": weights, "README.md": Array("# tiny".utf8),
+            "consolidated.safetensors": [1, 2, 3], "onnx/model.onnx": [4, 5],
+        ]
         return HubTestServer([
             "org/tiny": .init(commit: commit, files: files),
             "org/gated": .init(commit: commit, files: files, gated: true),
@@ -46,18 +48,25 @@ func download(_ client: HubClient, _ repository: String) async -> Result<String,
     }
 
     @Test func progressSaysBytesRateAndETA() {
-        let progress = DownloadProgress(file: "model.safetensors", total: 1_000_000_000, resumed: 100_000_000, log: { _ in }, terminal: false)
+        let progress = DownloadProgress(
+            file: "model.safetensors", total: 1_000_000_000, resumed: 100_000_000, log: { _ in }, terminal: false)
         #expect(progress.line(500_000_000, progress.started + 8) == "model.safetensors: 500.0 MB of 1000.0 MB (50%), ETA 10 s, 50.0 MB/s")
         let unknown = DownloadProgress(file: "x", total: nil, resumed: 0, log: { _ in }, terminal: false)
         #expect(unknown.line(2_000_000, unknown.started + 1) == "x: 2.0 MB, 2.0 MB/s")
     }
 
     @Test func neededFilesAreTheModelsOnly() {
-        let files = ["config.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", "model.safetensors.index.json",
-                     "pytorch_model.bin", "README.md", "tokenizer.json", "onnx/model.onnx", "consolidated.safetensors", "spm.model"]
-        #expect(HubClient.neededFiles(files) == ["config.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
-                                                  "model.safetensors.index.json", "spm.model", "tokenizer.json"])
-        #expect(HubClient.neededFiles(["config.json", "pytorch_model.bin", "spm.model"]) == ["config.json", "pytorch_model.bin", "spm.model"])
+        let files = [
+            "config.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", "model.safetensors.index.json",
+            "pytorch_model.bin", "README.md", "tokenizer.json", "onnx/model.onnx", "consolidated.safetensors", "spm.model",
+        ]
+        #expect(
+            HubClient.neededFiles(files) == [
+                "config.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
+                "model.safetensors.index.json", "spm.model", "tokenizer.json",
+            ])
+        #expect(
+            HubClient.neededFiles(["config.json", "pytorch_model.bin", "spm.model"]) == ["config.json", "pytorch_model.bin", "spm.model"])
     }
 
     @Test func pullsIntoTheSharedLayoutAndReusesIt() async throws {
@@ -103,7 +112,9 @@ func download(_ client: HubClient, _ repository: String) async -> Result<String,
             #expect(kept > 0 && kept < weights.count)
             #expect(cache.commit(of: HubRepository(id: "org/tiny")) == nil, "the ref is written last")
             // Nor is there a snapshot link: a commit-pinned revision (no ref) would look complete.
-            #expect(!FileManager.default.fileExists(atPath: cache.folder(of: HubRepository(id: "org/tiny")) + "/snapshots/\(Self.commit)/config.json"))
+            #expect(
+                !FileManager.default.fileExists(
+                    atPath: cache.folder(of: HubRepository(id: "org/tiny")) + "/snapshots/\(Self.commit)/config.json"))
             #expect(cache.snapshot(of: HubRepository(id: "org/tiny", revision: Self.commit)) == nil)
             let snapshot = try await download(client, "org/tiny").get()
             #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: snapshot + "/model.safetensors"))) == weights)
@@ -123,8 +134,13 @@ func download(_ client: HubClient, _ repository: String) async -> Result<String,
                 return
             }
             #expect(error.message.contains("SHA-256") && error.message.contains("model.safetensors"), "\(error)")
-            let blobs = (try? FileManager.default.contentsOfDirectory(atPath: cache.folder(of: HubRepository(id: "org/bad")) + "/blobs")) ?? []
-            #expect(!blobs.contains { $0.hasPrefix(HubTestServer.sha256([UInt8](try! Data(contentsOf: Self.fixture.appendingPathComponent("model.safetensors"))))) })
+            let blobs =
+                (try? FileManager.default.contentsOfDirectory(atPath: cache.folder(of: HubRepository(id: "org/bad")) + "/blobs")) ?? []
+            #expect(
+                !blobs.contains {
+                    $0.hasPrefix(
+                        HubTestServer.sha256([UInt8](try! Data(contentsOf: Self.fixture.appendingPathComponent("model.safetensors")))))
+                })
             #expect(cache.snapshot(of: HubRepository(id: "org/bad")) == nil)
         }
     }
@@ -137,7 +153,9 @@ func download(_ client: HubClient, _ repository: String) async -> Result<String,
             let endpoint = "http://127.0.0.1:\(port)"
             let anonymous = HubClient(endpoint: endpoint, token: nil, cache: cache)
             if case .failure(let error) = await download(anonymous, "org/gated") {
-                #expect(error.message.contains("gated") && error.message.contains("HF_TOKEN") && error.message.contains("\(endpoint)/org/gated"))
+                #expect(
+                    error.message.contains("gated") && error.message.contains("HF_TOKEN") && error.message.contains("\(endpoint)/org/gated")
+                )
             } else {
                 Issue.record("a gated repository downloaded without a token")
             }
@@ -149,7 +167,8 @@ func download(_ client: HubClient, _ repository: String) async -> Result<String,
             let keyed = HubClient(endpoint: endpoint, token: HubTestServer.token, cache: cache)
             _ = try await download(keyed, "org/gated").get()
             // The token went to the Hub's host, never to the CDN on another host.
-            #expect(server.log.contains { $0.path.hasPrefix("/api/models/org/gated") && $0.authorization == "Bearer \(HubTestServer.token)" })
+            #expect(
+                server.log.contains { $0.path.hasPrefix("/api/models/org/gated") && $0.authorization == "Bearer \(HubTestServer.token)" })
             #expect(server.log.filter { $0.path.hasPrefix("/cdn/") }.allSatisfy { $0.authorization == nil })
         }
     }
@@ -163,8 +182,10 @@ func download(_ client: HubClient, _ repository: String) async -> Result<String,
         let cases: [([UInt8], String)] = [
             ([], "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
             (Array("abc".utf8), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
-            (Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8),
-             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+            (
+                Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8),
+                "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+            ),
             (million, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"),
         ]
         for (bytes, digest) in cases {

@@ -106,11 +106,17 @@ import Testing
         #expect(try problem(#"{"__metadata__":{"k":1}}"#).contains("__metadata__.k"))
         #expect(try problem(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#) == "accepted")
         // Two tensors on the same bytes, or bytes no tensor owns (the safetensors library refuses both).
-        #expect(try problem(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#, data: 12)
+        #expect(
+            try problem(
+                #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#, data: 12
+            )
             .contains("overlap"))
-        #expect(try problem(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#)
-            .contains("overlap"))
-        #expect(try problem(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#).contains("bytes 0..<4 of the data section belong to no tensor"))
+        #expect(
+            try problem(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#)
+                .contains("overlap"))
+        #expect(
+            try problem(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#).contains(
+                "bytes 0..<4 of the data section belong to no tensor"))
         #expect(try problem(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#).contains("bytes 4..<8"))
     }
 

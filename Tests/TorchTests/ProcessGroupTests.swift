@@ -66,7 +66,9 @@ extension TorchSuite {
             let parsed = try #require(try Rendezvous.fromEnvironment(env))
             #expect(parsed == Rendezvous(host: "node0", port: 29500, rank: 3, worldSize: 4, localRank: 1))
             #expect(parsed.environment(rank: 3, localRank: 1) == env)
-            for (key, value, named) in [("RANK", "4", "RANK=4"), ("MASTER_PORT", "x", "MASTER_PORT=x"), ("WORLD_SIZE", "0", "WORLD_SIZE=0")] {
+            for (key, value, named) in [
+                ("RANK", "4", "RANK=4"), ("MASTER_PORT", "x", "MASTER_PORT=x"), ("WORLD_SIZE", "0", "WORLD_SIZE=0"),
+            ] {
                 var bad = env
                 bad[key] = value
                 #expect(throws: TorchError.self) { try Rendezvous.fromEnvironment(bad) }

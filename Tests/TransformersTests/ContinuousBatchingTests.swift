@@ -68,7 +68,8 @@ import Torch
             return (arrivals[step] ?? []).map { FedPrompt(ids: prompts[$0.0], maxNewTokens: $0.1) }
         }
         let out = try model.generate(feed: feed, tokenizer: tokenizer, options: options, perPromptSeeds: false)
-        let expected = [0, 1, 2, 3].map { fixture.prompts[$0].greedy } + [Array(fixture.prompts[4].greedy.prefix(6)), fixture.prompts[1].greedy]
+        let expected =
+            [0, 1, 2, 3].map { fixture.prompts[$0].greedy } + [Array(fixture.prompts[4].greedy.prefix(6)), fixture.prompts[1].greedy]
         #expect(out.map(\.tokens) == expected)
     }
 
@@ -109,15 +110,22 @@ import Torch
     /// remaining row uses are dropped first.
     @Test func cacheJoinAlignsRowsAtTheirLastSlot() throws {
         let a = try KVCache(layers: 1, batch: 1, kvHeads: 1, headDim: 1, capacity: 6, dtype: .float32, device: .cpu)
-        _ = try a.store(layer: 0, keys: try Tensor([1, 2, 3] as [Float], shape: [1, 1, 3, 1]), values: try Tensor([1, 2, 3] as [Float], shape: [1, 1, 3, 1]))
+        _ = try a.store(
+            layer: 0, keys: try Tensor([1, 2, 3] as [Float], shape: [1, 1, 3, 1]),
+            values: try Tensor([1, 2, 3] as [Float], shape: [1, 1, 3, 1]))
         try a.advance(valid: try Tensor([false, true, true], shape: [1, 3]))
         let b = try KVCache(layers: 1, batch: 1, kvHeads: 1, headDim: 1, capacity: 4, dtype: .float32, device: .cpu)
-        _ = try b.store(layer: 0, keys: try Tensor([5, 6, 7, 8] as [Float], shape: [1, 1, 4, 1]), values: try Tensor([5, 6, 7, 8] as [Float], shape: [1, 1, 4, 1]))
+        _ = try b.store(
+            layer: 0, keys: try Tensor([5, 6, 7, 8] as [Float], shape: [1, 1, 4, 1]),
+            values: try Tensor([5, 6, 7, 8] as [Float], shape: [1, 1, 4, 1]))
         try b.advance(valid: try Tensor([true, true, true, true], shape: [1, 4]))
         #expect(try a.leadingUnusedSlots() == 1)
         try a.append(rows: b, reserve: 2)
         #expect(a.batch == 2 && a.length == 4 && a.capacity == 6)
         #expect(try a.keys[0].narrow(dim: 2, start: 0, length: 4).flatten().toArray(Float.self) == [0, 0, 2, 3, 5, 6, 7, 8])
-        #expect(try a.valid.narrow(dim: 1, start: 0, length: 4).flatten().toArray(Bool.self) == [false, false, true, true, true, true, true, true])
+        #expect(
+            try a.valid.narrow(dim: 1, start: 0, length: 4).flatten().toArray(Bool.self) == [
+                false, false, true, true, true, true, true, true,
+            ])
     }
 }

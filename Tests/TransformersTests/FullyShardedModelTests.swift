@@ -28,7 +28,9 @@ import Torch
         // The reference: one model, the two ranks' gradients summed, one AdamW step.
         let reference = try CausalLM.load(ModelFiles(path: Self.path))
         let probe = try Tensor((0..<6).map { Int64($0 * 37 % 300) }, shape: [1, 6])
-        let logitsBefore = try withNoGrad { try reference.logits(try reference.hiddenStates(ids: probe, positions: try Tensor.arange(6).unsqueeze(0), valid: nil)) }
+        let logitsBefore = try withNoGrad {
+            try reference.logits(try reference.hiddenStates(ids: probe, positions: try Tensor.arange(6).unsqueeze(0), valid: nil))
+        }
         let expectedLogits = try logitsBefore.toArray(Float.self)
         for p in reference.parameters { _ = try p.tensor.requiresGrad() }
         for rank in 0..<2 { try Self.loss(reference, rank: rank).backward() }
@@ -38,9 +40,11 @@ import Torch
         let expected = try Self.flatWeights(reference)
 
         let port = try Rendezvous.freeLocalPort()
-        let results = try runLocalThreadRanks(2) { rank -> (weights: [String: [Float]], logits: [Float], emptyBetweenUses: Bool, stayedWhole: Bool) in
+        let results = try runLocalThreadRanks(2) {
+            rank -> (weights: [String: [Float]], logits: [Float], emptyBetweenUses: Bool, stayedWhole: Bool) in
             let group = try ProcessGroup(
-                gloo: Rendezvous(host: "127.0.0.1", port: port, rank: rank, worldSize: 2, localRank: rank), timeoutSeconds: 60, bindHost: "127.0.0.1")
+                gloo: Rendezvous(host: "127.0.0.1", port: port, rank: rank, worldSize: 2, localRank: rank), timeoutSeconds: 60,
+                bindHost: "127.0.0.1")
             let model = try CausalLM.load(ModelFiles(path: Self.path))
             for p in model.parameters { _ = try p.tensor.requiresGrad() }
             let sharded = try FullyShardedModel(model: model, group: group, rule: AdamW(parameters: model.parameters, learningRate: 1e-2))
@@ -48,7 +52,9 @@ import Torch
             // Whole-model inference: every block stays gathered while it runs.
             let (logits, stayedWhole) = try sharded.withWholeModel { () throws -> ([Float], Bool) in
                 let whole = sharded.optimizer.residentElements
-                let logits = try withNoGrad { try model.logits(try model.hiddenStates(ids: probe, positions: try Tensor.arange(6).unsqueeze(0), valid: nil)) }
+                let logits = try withNoGrad {
+                    try model.logits(try model.hiddenStates(ids: probe, positions: try Tensor.arange(6).unsqueeze(0), valid: nil))
+                }
                 return (try logits.toArray(Float.self), sharded.optimizer.residentElements == whole)
             }
             empty = empty && model.parameters.allSatisfy { $0.tensor.count == 0 }

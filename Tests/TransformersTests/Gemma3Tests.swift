@@ -44,7 +44,8 @@ import Torch
             let ids = try Tensor(prompt.ids.map(Int64.init), shape: [1, prompt.ids.count])
             let positions = try Tensor.arange(.int(prompt.ids.count)).unsqueeze(0)
             let logits = try withNoGrad { try model.logits(model.hiddenStates(ids: ids, positions: positions, valid: nil)) }.squeeze(0)
-            let sampled = maxDifference(try floats(logits.indexSelect(dim: 1, index: sample)), try floats(#require(expected["p\(p).sampled"])))
+            let sampled = maxDifference(
+                try floats(logits.indexSelect(dim: 1, index: sample)), try floats(#require(expected["p\(p).sampled"])))
             let top = try logits.gather(dim: 1, index: #require(expected["p\(p).top_ids"]))
             let topDifference = maxDifference(try floats(top), try floats(#require(expected["p\(p).top_values"])))
             let lse = maxDifference(try floats(logits.logsumexp(dims: [1])), try floats(#require(expected["p\(p).logsumexp"])))
@@ -89,7 +90,9 @@ import Torch
         guard length > 0 else { return }
         let continuations = try Tensor(out.flatMap { $0.tokens.prefix(length).map(Int64.init) }, shape: [out.count, length])
         let prefix = try Tensor(prompt.map(Int64.init), shape: [prompt.count])
-        let shared = try withNoGrad { try model.continuationLogProbs(prefix: prefix, continuations: continuations, valid: nil, temperature: 0.9) }
+        let shared = try withNoGrad {
+            try model.continuationLogProbs(prefix: prefix, continuations: continuations, valid: nil, temperature: 0.9)
+        }
         for (g, sequence) in out.enumerated() {
             let row = try floats(shared.logProbs.narrow(dim: 0, start: g, length: 1))
             #expect(maxDifference(row, Array(sequence.logProbs.prefix(length))) <= 1e-3, "shared prefix, sample \(g)")
@@ -108,7 +111,8 @@ import Torch
         let x = try floats(try Tensor.randn([rows, size]).to(.bfloat16))
         let weight = try Tensor(w, shape: [size]).to(.bfloat16)
         let ours = try floats(config.norm(try Tensor(x, shape: [rows, size]).to(.bfloat16), weight, size: size))
-        let summed = try floats(try Tensor(x, shape: [rows, size]).to(.bfloat16).rmsNorm([size], weight: weight + 1, eps: config.rmsNormEps))
+        let summed = try floats(
+            try Tensor(x, shape: [rows, size]).to(.bfloat16).rmsNorm([size], weight: weight + 1, eps: config.rmsNormEps))
         var exact = [Float]()
         for r in 0..<rows {
             let row = x[(r * size)..<((r + 1) * size)].map(Double.init)
@@ -138,7 +142,8 @@ import Torch
             let logprobs_bf16_eager: [Float]
         }
         let files = try #require(Self.files, "run 'iap models pull gemma3-270m'")
-        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: Self.folder.appendingPathComponent("bf16-logprobs.json")))
+        let fixture = try JSONDecoder().decode(
+            Fixture.self, from: Data(contentsOf: Self.folder.appendingPathComponent("bf16-logprobs.json")))
         let model = try CausalLM.load(files, dtype: .bfloat16)
         let ids = try Tensor(fixture.ids.map(Int64.init), shape: [1, fixture.ids.count])
         let (logProbs, _) = try withNoGrad { try model.sequenceLogProbs(ids: ids, valid: nil, temperature: 1) }
@@ -146,8 +151,12 @@ import Torch
         let gap = maxDifference(ours, fixture.logprobs_fp32)
         let theirs = maxDifference(fixture.logprobs_bf16, fixture.logprobs_fp32)
         let eager = maxDifference(fixture.logprobs_bf16_eager, fixture.logprobs_fp32)
-        #expect(gap <= max(theirs, eager) + 0.1, "ours bf16 vs transformers fp32 \(gap); transformers' own bf16 vs fp32 \(theirs), eager \(eager)")
+        #expect(
+            gap <= max(theirs, eager) + 0.1,
+            "ours bf16 vs transformers fp32 \(gap); transformers' own bf16 vs fp32 \(theirs), eager \(eager)")
         let spread = maxDifference(fixture.logprobs_bf16, fixture.logprobs_bf16_eager)
-        print("gemma bf16: ours vs fp32 \(gap), transformers bf16 vs fp32 \(theirs); ours vs transformers bf16 \(maxDifference(ours, fixture.logprobs_bf16)), transformers sdpa vs eager bf16 \(spread)")
+        print(
+            "gemma bf16: ours vs fp32 \(gap), transformers bf16 vs fp32 \(theirs); ours vs transformers bf16 \(maxDifference(ours, fixture.logprobs_bf16)), transformers sdpa vs eager bf16 \(spread)"
+        )
     }
 }

@@ -25,7 +25,8 @@ struct SmolLMFixture: Decodable {
     @Test func batchedGreedyMatchesTransformers() throws {
         let model = try #require(SmolLM.model)
         let tokenizer = try #require(SmolLM.tokenizer)
-        let fixture = try JSONDecoder().decode(SmolLMFixture.self, from: Data(contentsOf: modelFixtures.appendingPathComponent("smollm2.json")))
+        let fixture = try JSONDecoder().decode(
+            SmolLMFixture.self, from: Data(contentsOf: modelFixtures.appendingPathComponent("smollm2.json")))
         var options = GenerationOptions()
         options.greedy = true
         options.maxNewTokens = 48
@@ -95,7 +96,9 @@ struct SmolLMFixture: Decodable {
         let whole = try model.generate(prompts: [prompt], tokenizer: tokenizer, options: options)
         #expect(try model.generateSamples(prompt: prompt, tokenizer: tokenizer, options: options, perBatch: 5) == whole)
         var indices: [Int] = []
-        let split = try model.generateSamples(prompt: prompt, tokenizer: tokenizer, options: options, perBatch: 2) { i, _ in indices.append(i) }
+        let split = try model.generateSamples(prompt: prompt, tokenizer: tokenizer, options: options, perBatch: 2) { i, _ in
+            indices.append(i)
+        }
         #expect(split.map(\.sample) == [0, 1, 2, 3, 4])
         #expect(Set(indices).isSubset(of: Set(0..<5)) && indices.contains(4))
         let each = GenerationMemory.bytesPerCompletion(config: model.config, dtype: .float32, promptTokens: 10, maxNewTokens: 1_000)

@@ -96,8 +96,10 @@ import Torch
         let ids = try #require(fixture["input_ids"])
         let positions = try CausalLM.positions(valid: nil, batch: ids.shape[0], time: ids.shape[1], device: .cpu)
         let (x, y) = try withNoGrad {
-            (try ours.logits(ours.hiddenStates(ids: ids, positions: positions, valid: nil)),
-             try reloaded.logits(reloaded.hiddenStates(ids: ids, positions: positions, valid: nil)))
+            (
+                try ours.logits(ours.hiddenStates(ids: ids, positions: positions, valid: nil)),
+                try reloaded.logits(reloaded.hiddenStates(ids: ids, positions: positions, valid: nil))
+            )
         }
         #expect(maxDifference(try floats(x), try floats(y)) == 0)
         // For `make_lora_fixtures.py check-ours`: peft loads this adapter and compares logits.
@@ -144,7 +146,8 @@ import Torch
                 }
                 let numeric = (up - down) / (2 * eps)
                 let analytic = try grad.narrow(dim: 0, start: index, length: 1).item()
-                #expect(Swift.abs(numeric - analytic) <= 1e-5 * max(1, Swift.abs(numeric)), "\(p.name)[\(index)]: \(analytic) vs \(numeric)")
+                #expect(
+                    Swift.abs(numeric - analytic) <= 1e-5 * max(1, Swift.abs(numeric)), "\(p.name)[\(index)]: \(analytic) vs \(numeric)")
             }
         }
     }
@@ -162,9 +165,12 @@ import Torch
             let pass = TrainingPass(gradientCheckpointing: checkpointing)
             for p in model.parameters { _ = try p.tensor.requiresGrad() }
             let ids = try Tensor((0..<16).map { Int64($0 * 29 % 300) }, shape: [2, 8])
-            let logProbs = sharedPrefix
-                ? try model.continuationLogProbs(prefix: ids.narrow(dim: 0, start: 0, length: 1).narrow(dim: 1, start: 0, length: 3).reshape([3]),
-                                                 continuations: ids.narrow(dim: 1, start: 3, length: 5).contiguous(), valid: nil, pass: pass).logProbs
+            let logProbs =
+                sharedPrefix
+                ? try model.continuationLogProbs(
+                    prefix: ids.narrow(dim: 0, start: 0, length: 1).narrow(dim: 1, start: 0, length: 3).reshape([3]),
+                    continuations: ids.narrow(dim: 1, start: 3, length: 5).contiguous(), valid: nil, pass: pass
+                ).logProbs
                 : try model.sequenceLogProbs(ids: ids, valid: nil, pass: pass).logProbs
             try logProbs.sum().backward()
             var grads: [String: [Float]] = [:]
@@ -202,7 +208,9 @@ import Torch
         var config = LoRAAdapterConfig()
         config.targetModules = .names(["q_proj", "qkv_proj"])
         #expect(throws: LoRAError.self) { try base.withNewAdapters(config, seed: 1) }
-        do { _ = try base.withNewAdapters(config, seed: 1) } catch { #expect(error.description.contains("qkv_proj") && error.description.contains("gate_proj")) }
+        do { _ = try base.withNewAdapters(config, seed: 1) } catch {
+            #expect(error.description.contains("qkv_proj") && error.description.contains("gate_proj"))
+        }
 
         var peft = try LoRAAdapterFolder.read(Self.peftAdapter)
         peft.config.r = 8
@@ -211,7 +219,9 @@ import Torch
         }
         let other = try CausalLM.load(ModelFiles(path: modelFixtures.appendingPathComponent("tiny-gemma3").path))
         let real = try LoRAAdapterFolder.read(Self.peftAdapter)
-        do { _ = try other.withAdapters(real.config, tensors: real.tensors, source: "adapter"); Issue.record("loaded onto another model") } catch {
+        do {
+            _ = try other.withAdapters(real.config, tensors: real.tensors, source: "adapter"); Issue.record("loaded onto another model")
+        } catch {
             #expect(error.description.contains("another base model"), "\(error)")
         }
         var extra = real.tensors
@@ -224,8 +234,14 @@ import Torch
     @Test func unsupportedPeftFeaturesAreNamed() throws {
         for (json, key) in [
             (#"{"peft_type": "LORA", "r": 4, "lora_alpha": 8, "target_modules": ["q_proj"], "use_dora": true}"#, "use_dora"),
-            (#"{"peft_type": "LORA", "r": 4, "lora_alpha": 8, "target_modules": ["q_proj"], "exclude_modules": ["k_proj"]}"#, "exclude_modules"),
-            (#"{"peft_type": "LORA", "r": 4, "lora_alpha": 8, "target_modules": ["q_proj"], "rank_pattern": {"q_proj": 8}}"#, "rank_pattern"),
+            (
+                #"{"peft_type": "LORA", "r": 4, "lora_alpha": 8, "target_modules": ["q_proj"], "exclude_modules": ["k_proj"]}"#,
+                "exclude_modules"
+            ),
+            (
+                #"{"peft_type": "LORA", "r": 4, "lora_alpha": 8, "target_modules": ["q_proj"], "rank_pattern": {"q_proj": 8}}"#,
+                "rank_pattern"
+            ),
             (#"{"peft_type": "IA3", "target_modules": ["q_proj"]}"#, "peft_type"),
         ] {
             let config = try JSONDecoder().decode(LoRAAdapterConfig.self, from: Data(json.utf8))
@@ -256,7 +272,9 @@ import Torch
         let got = try withNoGrad { try adapted.logits(adapted.hiddenStates(ids: ids, positions: positions, valid: nil)) }
         #expect(try floats((got - #require(fixture["adapted_logits"])).abs().amax())[0] <= 1e-5)
         // Ours, written from the same adapters, uses peft's text-decoder names exactly.
-        let peftNames = try TensorFile.load(from: folder + "/adapter_model.safetensors").tensors.keys.filter { !$0.contains("vision_tower") }
+        let peftNames = try TensorFile.load(from: folder + "/adapter_model.safetensors").tensors.keys.filter {
+            !$0.contains("vision_tower")
+        }
         #expect(Set(adapted.adapterTensors.keys) == Set(peftNames))
         #expect(adapted.adapterTensors.keys.allSatisfy { $0.hasPrefix("base_model.model.model.language_model.layers.") })
     }

@@ -18,7 +18,10 @@ import Torch
         let ids = try Tensor((0..<12).map { Int64($0 * 7 % 50) }, shape: [1, 12])
         let positions = try Tensor.arange(.int(12)).unsqueeze(0)
         let (x, y) = try withNoGrad {
-            (try a.logits(a.hiddenStates(ids: ids, positions: positions, valid: nil)), try b.logits(b.hiddenStates(ids: ids, positions: positions, valid: nil)))
+            (
+                try a.logits(a.hiddenStates(ids: ids, positions: positions, valid: nil)),
+                try b.logits(b.hiddenStates(ids: ids, positions: positions, valid: nil))
+            )
         }
         #expect(try floats((x - y).abs().amax())[0] == 0)
     }

@@ -65,7 +65,8 @@ import Torch
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("iap-plain-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try FileManager.default.copyItem(atPath: Self.folder.appendingPathComponent("qwen2").path, toPath: folder)
-        try Data("{% for m in messages %}<|im_start|>{{ m.role }}{% endfor %}".utf8).write(to: URL(fileURLWithPath: folder + "/chat_template.jinja"))
+        try Data("{% for m in messages %}<|im_start|>{{ m.role }}{% endfor %}".utf8).write(
+            to: URL(fileURLWithPath: folder + "/chat_template.jinja"))
         let files = try ModelFiles(path: folder)
         #expect(try files.chatTemplate().familyName == "chatml")
         guard case .plain = try files.chatTemplate(file: ModelFiles.plainTemplateName).family else {

@@ -45,7 +45,9 @@ import Torch
             var written = tokenizer.decode(zip(s.tokens, s.forced).filter(\.1).map(\.0))
             let openings = ["<think>", "<intent>", "<answer>"].map { written.components(separatedBy: $0).count - 1 }
             #expect(openings == [2, 1, 1], "written: \(written)")
-            for tag in ["<think>", "</think>", "<intent>", "</intent>", "<answer>", "</answer>"] { written = written.replacingOccurrences(of: tag, with: "") }
+            for tag in ["<think>", "</think>", "<intent>", "</intent>", "<answer>", "</answer>"] {
+                written = written.replacingOccurrences(of: tag, with: "")
+            }
             #expect(written.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "written beyond the tags: \(written)")
             let full = prompts[s.prompt] + s.tokens
             let ids = try Tensor(full.map(Int64.init), shape: [1, full.count])

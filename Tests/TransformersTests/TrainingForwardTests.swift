@@ -116,9 +116,12 @@ import Torch
         let x = try Tensor.ones([2, 3]).requiresGrad()
         var modes: [Bool] = []
         var gradientAtHook: [Float] = []
-        let y = try checkpointed(x, afterBackward: { () throws(TorchError) in
-            gradientAtHook = try w.grad?.toArray(Float.self) ?? []
-        }) { (t) throws(TorchError) -> Tensor in
+        let y = try checkpointed(
+            x,
+            afterBackward: { () throws(TorchError) in
+                gradientAtHook = try w.grad?.toArray(Float.self) ?? []
+            }
+        ) { (t) throws(TorchError) -> Tensor in
             modes.append(isGradEnabled)
             return try t * w
         }
@@ -126,15 +129,20 @@ import Torch
         try y.sum().backward()
         #expect(modes == [false, true])
         #expect(gradientAtHook == [2, 2, 2])
-        let failing = try checkpointed(x, afterBackward: { () throws(TorchError) in
-            throw TorchError(operation: "hook", message: "reduce failed")
-        }) { (t) throws(TorchError) -> Tensor in try t * 3.0 }
+        let failing = try checkpointed(
+            x,
+            afterBackward: { () throws(TorchError) in
+                throw TorchError(operation: "hook", message: "reduce failed")
+            }
+        ) { (t) throws(TorchError) -> Tensor in try t * 3.0 }
         #expect(throws: TorchError.self) { try failing.sum().backward() }
 
         try withNoGrad { () throws(TorchError) in try w.setData(try Tensor.zeros([0])) }
         #expect(w.shape == [0] && w.requiresGrad)
         try w.zeroGrad()
-        try withNoGrad { () throws(TorchError) in try w.setData(try Tensor([Float](arrayLiteral: 4, 5, 6, 7), shape: [4]).narrow(dim: 0, start: 1, length: 3)) }
+        try withNoGrad { () throws(TorchError) in
+            try w.setData(try Tensor([Float](arrayLiteral: 4, 5, 6, 7), shape: [4]).narrow(dim: 0, start: 1, length: 3))
+        }
         try (try Tensor.ones([3]) * w).sum().backward()
         #expect(try w.toArray(Float.self) == [5, 6, 7])
         #expect(try w.grad?.toArray(Float.self) == [1, 1, 1])

@@ -43,7 +43,9 @@ public enum ConfigLoader {
 
     /// Numbers as Swift writes them (`1.0`, `2e-05`) rather than the encoder's `1e+0`.
     static func readable(_ node: Node?) -> Node? {
-        guard case .scalar(let scalar)? = node, scalar.style == .plain, Int(scalar.string) == nil, let value = Double(scalar.string) else { return node }
+        guard case .scalar(let scalar)? = node, scalar.style == .plain, Int(scalar.string) == nil, let value = Double(scalar.string) else {
+            return node
+        }
         return Node(String(value))
     }
 
@@ -54,9 +56,13 @@ public enum ConfigLoader {
     static let maxNodes = 100_000
 
     static func parse(_ text: String, source: String) throws(ConfigError) -> Node {
-        guard text.utf8.count <= maxBytes else { throw ConfigError("\(source): \(text.utf8.count) bytes; a configuration file is at most 1 MiB") }
+        guard text.utf8.count <= maxBytes else {
+            throw ConfigError("\(source): \(text.utf8.count) bytes; a configuration file is at most 1 MiB")
+        }
         let node = try composed(text, source: source)
-        guard let node else { throw ConfigError("\(source): the file is empty (give at least one section, or no --config for the defaults)") }
+        guard let node else {
+            throw ConfigError("\(source): the file is empty (give at least one section, or no --config for the defaults)")
+        }
         guard case .mapping = node else { throw ConfigError("\(source): expected a mapping of sections (run:, policy:, …)") }
         return node
     }
@@ -103,7 +109,8 @@ public enum ConfigLoader {
         let path = text[..<eq].split(separator: ".").map(String.init)
         guard path.count == 2 else { throw ConfigError("--set \(text): the key must be section.key (e.g. optim.lr=2e-5)") }
         let value = try composed(String(text[text.index(after: eq)...]), source: "--set \(path.joined(separator: "."))")
-        let patch = Node.mapping(Node.Mapping([(Node(path[0]), Node.mapping(Node.Mapping([(Node(path[1]), value ?? Node("null", Tag(.null)))])))]))
+        let patch = Node.mapping(
+            Node.Mapping([(Node(path[0]), Node.mapping(Node.Mapping([(Node(path[1]), value ?? Node("null", Tag(.null)))])))]))
         _ = try decode(patch, source: "--set")
         return tree.merging(patch)
     }
@@ -128,7 +135,10 @@ public enum ConfigLoader {
         case let unknown as UnknownConfigKey:
             let key = unknown.path.joined(separator: ".")
             let what = unknown.path.count == 1 ? "unknown section '\(key)'" : "unknown key '\(key)'"
-            return what + (KeySuggestion.closest(to: key, among: unknown.path.count == 1 ? TrainConfig.sectionNames : TrainConfig.allKeys).map { " (did you mean '\($0)'?)" } ?? "")
+            return what
+                + (KeySuggestion.closest(to: key, among: unknown.path.count == 1 ? TrainConfig.sectionNames : TrainConfig.allKeys).map {
+                    " (did you mean '\($0)'?)"
+                } ?? "")
         case let choice as InvalidConfigChoice:
             return "\(choice.path.joined(separator: ".")): '\(choice.value)' is not one of \(choice.allowed.joined(separator: ", "))"
         case DecodingError.typeMismatch(let type, let context), DecodingError.valueNotFound(let type, let context):

@@ -34,7 +34,9 @@ extension TrainConfig {
         }
 
         func validate() throws(ConfigError) {
-            for (key, value) in [("sft.samples", samples), ("sft.epochs", epochs), ("sft.batch_size", batchSize), ("sft.max_new_tokens", maxNewTokens)]
+            for (key, value) in [
+                ("sft.samples", samples), ("sft.epochs", epochs), ("sft.batch_size", batchSize), ("sft.max_new_tokens", maxNewTokens),
+            ]
             where value < 1 {
                 throw ConfigError("\(key): at least 1, got \(value)")
             }

@@ -40,12 +40,14 @@ public struct TrainConfig: Codable, Sendable, Equatable {
 
     /// Every key as `section.key`, in file order (for "did you mean" and printing).
     public static let allKeys: [String] =
-        [Run.CodingKeys.allCases.map { "run.\($0.stringValue)" }, Policy.CodingKeys.allCases.map { "policy.\($0.stringValue)" },
-         Data.CodingKeys.allCases.map { "data.\($0.stringValue)" }, Rollout.CodingKeys.allCases.map { "rollout.\($0.stringValue)" },
-         Reward.CodingKeys.allCases.map { "reward.\($0.stringValue)" }, Judge.CodingKeys.allCases.map { "judge.\($0.stringValue)" },
-         Optim.CodingKeys.allCases.map { "optim.\($0.stringValue)" }, DAPO.CodingKeys.allCases.map { "dapo.\($0.stringValue)" },
-         SFT.CodingKeys.allCases.map { "sft.\($0.stringValue)" }, LoRA.CodingKeys.allCases.map { "lora.\($0.stringValue)" },
-         Dist.CodingKeys.allCases.map { "dist.\($0.stringValue)" }].flatMap { $0 }
+        [
+            Run.CodingKeys.allCases.map { "run.\($0.stringValue)" }, Policy.CodingKeys.allCases.map { "policy.\($0.stringValue)" },
+            Data.CodingKeys.allCases.map { "data.\($0.stringValue)" }, Rollout.CodingKeys.allCases.map { "rollout.\($0.stringValue)" },
+            Reward.CodingKeys.allCases.map { "reward.\($0.stringValue)" }, Judge.CodingKeys.allCases.map { "judge.\($0.stringValue)" },
+            Optim.CodingKeys.allCases.map { "optim.\($0.stringValue)" }, DAPO.CodingKeys.allCases.map { "dapo.\($0.stringValue)" },
+            SFT.CodingKeys.allCases.map { "sft.\($0.stringValue)" }, LoRA.CodingKeys.allCases.map { "lora.\($0.stringValue)" },
+            Dist.CodingKeys.allCases.map { "dist.\($0.stringValue)" },
+        ].flatMap { $0 }
 }
 
 extension TrainConfig {
@@ -56,7 +58,9 @@ extension TrainConfig {
         }
         func within(_ key: String, _ value: Double, _ range: ClosedRange<Double>, open low: Bool = false) throws(ConfigError) {
             guard value.isFinite, range.contains(value), !(low && value == range.lowerBound) else {
-                throw ConfigError("\(key): \(low ? "above" : "at least") \(range.lowerBound)\(range.upperBound.isFinite ? " and at most \(range.upperBound)" : ""), got \(value)")
+                throw ConfigError(
+                    "\(key): \(low ? "above" : "at least") \(range.lowerBound)\(range.upperBound.isFinite ? " and at most \(range.upperBound)" : ""), got \(value)"
+                )
             }
         }
         try atLeast("run.steps", run.steps, 0)
@@ -85,7 +89,8 @@ extension TrainConfig {
         try atLeast("judge.max_tokens", judge.maxTokens, 1)
         try atLeast("optim.micro_batch", optim.microBatch, 1)
         try atLeast("optim.updates_per_batch", optim.updatesPerBatch, 1)
-        for (key, value) in [("optim.lr", optim.lr), ("optim.max_grad_norm", optim.maxGradNorm), ("optim.weight_decay", optim.weightDecay)] {
+        for (key, value) in [("optim.lr", optim.lr), ("optim.max_grad_norm", optim.maxGradNorm), ("optim.weight_decay", optim.weightDecay)]
+        {
             try within(key, value, 0...Double.infinity)
         }
         try within("optim.warmup_ratio", optim.warmupRatio, 0...1)
@@ -100,13 +105,15 @@ extension TrainConfig {
         try dist.validate()
         try policy.validateDevice()
         if !policy.decodeSteps.runs(onDevice: policy.device) {
-            throw ConfigError("policy.decode_steps: cuda_graphs needs a CUDA device; policy.device is \(policy.device) (use eager or static)")
+            throw ConfigError(
+                "policy.decode_steps: cuda_graphs needs a CUDA device; policy.device is \(policy.device) (use eager or static)")
         }
         if dist.backend == .nccl && !policy.mayUseCUDA {
             throw ConfigError("dist.backend: nccl carries CUDA tensors; policy.device is \(policy.device) (use gloo, or a cuda device)")
         }
         if dist.strategy == .fsdp && lora.r > 0 {
-            throw ConfigError("dist.strategy: fsdp shards the whole weights; with LoRA (lora.r > 0) the trained adapters are small: use ddp or zero2")
+            throw ConfigError(
+                "dist.strategy: fsdp shards the whole weights; with LoRA (lora.r > 0) the trained adapters are small: use ddp or zero2")
         }
     }
 }

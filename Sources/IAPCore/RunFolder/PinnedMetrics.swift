@@ -48,7 +48,8 @@ public struct PinnedMetrics: Codable, Sendable, Equatable {
             let tolerance = tolerances[name] ?? defaultTolerance
             guard let value = line[name] else { return "\(name): pinned \(format(pinned)), the run logged none" }
             let gap = abs(value - pinned)
-            return gap <= tolerance ? nil : "\(name): \(format(value)), pinned \(format(pinned)) ± \(format(tolerance)) (off by \(format(gap)))"
+            return gap <= tolerance
+                ? nil : "\(name): \(format(value)), pinned \(format(pinned)) ± \(format(tolerance)) (off by \(format(gap)))"
         }
     }
 

@@ -16,7 +16,8 @@ public struct RolloutRecord: Codable, Sendable, Equatable {
     public var finishReason: String
 
     public init(
-        step: Int, questionId: String, completion: String, valid: Bool, problem: String?, intents: [String], answer: String?, reward: Double,
+        step: Int, questionId: String, completion: String, valid: Bool, problem: String?, intents: [String], answer: String?,
+        reward: Double,
         personalization: Double?, similarity: Double?, contrast: Double, lengthPenalty: Double, advantage: Double, finishReason: String
     ) {
         self.step = step

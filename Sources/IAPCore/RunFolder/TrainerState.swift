@@ -32,9 +32,12 @@ public struct TrainerState: Codable, Sendable, Equatable {
             guard c.contains(key), try !c.decodeNil(forKey: key) else { return nil }
             guard let value = try? c.decode(Int.self, forKey: key) else {
                 let number = try c.decode(Double.self, forKey: key)
-                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "must be a whole number that fits 64 bits, got \(number)")
+                throw DecodingError.dataCorruptedError(
+                    forKey: key, in: c, debugDescription: "must be a whole number that fits 64 bits, got \(number)")
             }
-            guard value >= minimum else { throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "must be \(minimum) or more, got \(value)") }
+            guard value >= minimum else {
+                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "must be \(minimum) or more, got \(value)")
+            }
             return value
         }
         guard let step = try integer(.step, minimum: 0) else {

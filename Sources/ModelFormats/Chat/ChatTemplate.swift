@@ -94,7 +94,8 @@ public struct ChatTemplate: Sendable, Equatable {
                 out.template("<|im_end|>\n")
             }
             if addGenerationPrompt { out.template("<|im_start|>assistant\n") }
-        case .llama3(let knowledgeDate): renderLlama3(messages, knowledgeDate: knowledgeDate, addGenerationPrompt: addGenerationPrompt, into: &out)
+        case .llama3(let knowledgeDate):
+            renderLlama3(messages, knowledgeDate: knowledgeDate, addGenerationPrompt: addGenerationPrompt, into: &out)
         case .mistral(let systemPrompt): try renderMistral(messages, systemPrompt: systemPrompt, into: &out)
         case .gemma: try renderGemma(messages, addGenerationPrompt: addGenerationPrompt, into: &out)
         case .custom(let file):
@@ -102,7 +103,9 @@ public struct ChatTemplate: Sendable, Equatable {
         case .plain(let begin):
             out.template(begin)
             for (i, m) in messages.enumerated() {
-                out.template((i > 0 ? "\n\n" : "") + ["system": "System: ", "user": "User: ", "assistant": "Assistant: "][m.role.rawValue, default: ""])
+                out.template(
+                    (i > 0 ? "\n\n" : "")
+                        + ["system": "System: ", "user": "User: ", "assistant": "Assistant: "][m.role.rawValue, default: ""])
                 out.content(m.content)
             }
             if addGenerationPrompt { out.template(messages.isEmpty ? "Assistant:" : "\n\nAssistant:") }

@@ -39,12 +39,15 @@ extension BertConfig {
             maxPositions: d.maxPositionEmbeddings ?? (roberta ? 514 : 512), typeVocabSize: d.typeVocabSize ?? (roberta ? 1 : 2),
             layerNormEps: d.layerNormEps ?? (roberta ? 1e-5 : 1e-12), padTokenId: d.padTokenId ?? (roberta ? 1 : 0), roberta: roberta)
         if roberta && maxTokens <= 0 {
-            throw ModelFileError(path: source, reason: "max_position_embeddings \(maxPositions) leaves no room after pad_token_id \(padTokenId)")
+            throw ModelFileError(
+                path: source, reason: "max_position_embeddings \(maxPositions) leaves no room after pad_token_id \(padTokenId)")
         }
-        for (name, value) in [("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("num_hidden_layers", layerCount),
-                              ("num_attention_heads", headCount), ("intermediate_size", intermediateSize),
-                              ("max_position_embeddings", maxPositions), ("type_vocab_size", typeVocabSize),
-                              ("pad_token_id", padTokenId)]
+        for (name, value) in [
+            ("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("num_hidden_layers", layerCount),
+            ("num_attention_heads", headCount), ("intermediate_size", intermediateSize),
+            ("max_position_embeddings", maxPositions), ("type_vocab_size", typeVocabSize),
+            ("pad_token_id", padTokenId),
+        ]
         where value < 0 || value >= 1 << 24 {
             throw ModelFileError(path: source, reason: "\(name) = \(value) is out of range")
         }

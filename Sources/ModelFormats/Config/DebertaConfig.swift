@@ -70,17 +70,21 @@ extension DebertaConfig {
             relativeAttention: d.relativeAttention ?? false,
             maxRelativePositions: (d.maxRelativePositions ?? -1) < 1 ? maxPositions : d.maxRelativePositions ?? maxPositions,
             positionBuckets: d.positionBuckets ?? -1,
-            normalizeRelativeEmbeddings: (d.normRelEbd ?? "none").lowercased().split(separator: "|").contains { $0.filter { !$0.isWhitespace } == "layer_norm" },
+            normalizeRelativeEmbeddings: (d.normRelEbd ?? "none").lowercased().split(separator: "|").contains {
+                $0.filter { !$0.isWhitespace } == "layer_norm"
+            },
             shareAttentionKey: d.shareAttKey ?? false, contentToPosition: terms.contains("c2p"), positionToContent: terms.contains("p2c"))
         try validate(source: source, terms: terms, convKernelSize: d.convKernelSize ?? 0)
     }
 
     private func validate(source: String, terms: [String], convKernelSize: Int) throws(ModelFileError) {
-        for (name, value) in [("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("num_hidden_layers", layerCount),
-                              ("num_attention_heads", headCount), ("intermediate_size", intermediateSize),
-                              ("max_position_embeddings", maxPositions), ("type_vocab_size", typeVocabSize), ("pad_token_id", padTokenId),
-                              ("embedding_size", embeddingSize), ("position_buckets", positionBuckets + 1),
-                              ("max_relative_positions", maxRelativePositions)]
+        for (name, value) in [
+            ("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("num_hidden_layers", layerCount),
+            ("num_attention_heads", headCount), ("intermediate_size", intermediateSize),
+            ("max_position_embeddings", maxPositions), ("type_vocab_size", typeVocabSize), ("pad_token_id", padTokenId),
+            ("embedding_size", embeddingSize), ("position_buckets", positionBuckets + 1),
+            ("max_relative_positions", maxRelativePositions),
+        ]
         where value < 0 || value >= 1 << 24 {
             throw ModelFileError(path: source, reason: "\(name) = \(value) is out of range")
         }
@@ -94,10 +98,12 @@ extension DebertaConfig {
             throw ModelFileError(path: source, reason: "pos_att_type \(unknown) is not supported (c2p and p2c are)")
         }
         guard convKernelSize == 0 else {
-            throw ModelFileError(path: source, reason: "conv_kernel_size \(convKernelSize): DeBERTa-v2's convolution layer is not supported (v3 has none)")
+            throw ModelFileError(
+                path: source, reason: "conv_kernel_size \(convKernelSize): DeBERTa-v2's convolution layer is not supported (v3 has none)")
         }
         guard relativeAttention || positionBiasedInput else {
-            throw ModelFileError(path: source, reason: "neither relative_attention nor position_biased_input: the model would see no positions")
+            throw ModelFileError(
+                path: source, reason: "neither relative_attention nor position_biased_input: the model would see no positions")
         }
         guard !relativeAttention || attentionSpan > 0 else {
             throw ModelFileError(path: source, reason: "relative attention needs position_buckets or max_relative_positions > 0")
@@ -111,8 +117,12 @@ extension DebertaConfig {
         (d.vocabSize, d.hiddenSize, d.numHiddenLayers, d.numAttentionHeads) = (vocabSize, hiddenSize, layerCount, headCount)
         (d.intermediateSize, d.hiddenAct, d.maxPositionEmbeddings) = (intermediateSize, hiddenAct, maxPositions)
         (d.typeVocabSize, d.layerNormEps, d.padTokenId, d.embeddingSize) = (typeVocabSize, layerNormEps, padTokenId, embeddingSize)
-        (d.positionBiasedInput, d.relativeAttention, d.maxRelativePositions) = (positionBiasedInput, relativeAttention, maxRelativePositions)
-        (d.positionBuckets, d.normRelEbd, d.shareAttKey) = (positionBuckets, normalizeRelativeEmbeddings ? "layer_norm" : "none", shareAttentionKey)
+        (d.positionBiasedInput, d.relativeAttention, d.maxRelativePositions) = (
+            positionBiasedInput, relativeAttention, maxRelativePositions
+        )
+        (d.positionBuckets, d.normRelEbd, d.shareAttKey) = (
+            positionBuckets, normalizeRelativeEmbeddings ? "layer_norm" : "none", shareAttentionKey
+        )
         d.posAttType = .init((positionToContent ? ["p2c"] : []) + (contentToPosition ? ["c2p"] : []))
         return d
     }

@@ -94,9 +94,11 @@ public struct CausalLMConfig: Sendable, Equatable {
 
     func validate(_ source: String) throws(ModelFileError) {
         func fail(_ reason: String) -> ModelFileError { ModelFileError(path: source, reason: reason) }
-        for (name, value) in [("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
-                              ("num_hidden_layers", layerCount), ("num_attention_heads", headCount),
-                              ("num_key_value_heads", kvHeadCount), ("head_dim", headDim), ("max_position_embeddings", maxPositions)]
+        for (name, value) in [
+            ("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
+            ("num_hidden_layers", layerCount), ("num_attention_heads", headCount),
+            ("num_key_value_heads", kvHeadCount), ("head_dim", headDim), ("max_position_embeddings", maxPositions),
+        ]
         where value <= 0 || value > 1 << 24 {
             throw fail("\(name) = \(value) is out of range")
         }
@@ -106,9 +108,12 @@ public struct CausalLMConfig: Sendable, Equatable {
         guard headDim % 2 == 0 else { throw fail("head_dim (\(headDim)) must be even for rotary embeddings") }
         guard rmsNormEps > 0, rmsNormEps < 1 else { throw fail("rms_norm_eps = \(rmsNormEps) is out of range") }
         var floats = [("rope_theta", ropeTheta)]
-        if let gemma { floats += [("query_pre_attn_scalar", gemma.queryPreAttentionScalar), ("rope_local_base_freq", gemma.localRopeTheta)] }
+        if let gemma {
+            floats += [("query_pre_attn_scalar", gemma.queryPreAttentionScalar), ("rope_local_base_freq", gemma.localRopeTheta)]
+        }
         switch ropeScaling {
-        case .llama3(let factor, let low, let high, _): floats += [("rope_scaling.factor", factor), ("low_freq_factor", low), ("high_freq_factor", high)]
+        case .llama3(let factor, let low, let high, _):
+            floats += [("rope_scaling.factor", factor), ("low_freq_factor", low), ("high_freq_factor", high)]
         case .linear(let factor): floats += [("rope_scaling.factor", factor)]
         case .frequencyFactorsTensor, nil: break
         }
@@ -146,7 +151,8 @@ extension CausalLMConfig {
         self.init(
             family: family, vocabSize: d.vocabSize ?? defaults.vocab, hiddenSize: hidden,
             intermediateSize: d.intermediateSize ?? defaults.inter, layerCount: d.numHiddenLayers ?? defaults.layers,
-            headCount: heads, kvHeadCount: d.numKeyValueHeads ?? defaults.kv ?? heads, headDim: d.headDim ?? (family == .qwen3 ? 128 : hidden / heads),
+            headCount: heads, kvHeadCount: d.numKeyValueHeads ?? defaults.kv ?? heads,
+            headDim: d.headDim ?? (family == .qwen3 ? 128 : hidden / heads),
             rmsNormEps: d.rmsNormEps ?? defaults.eps, ropeTheta: d.ropeTheta ?? d.ropeParameters?.ropeTheta ?? 10000,
             ropeScaling: try Self.ropeScaling(d.ropeScaling ?? d.ropeParameters, source: source),
             maxPositions: d.maxPositionEmbeddings ?? defaults.maxPos, tieWordEmbeddings: d.tieWordEmbeddings ?? false,
@@ -167,7 +173,8 @@ extension CausalLMConfig {
 
     /// Gemma 3's keys on top of the Llama ones, with transformers' defaults.
     private mutating func applyGemma(_ d: HuggingFaceConfig, source: String) throws(ModelFileError) {
-        for (name, value) in [("final_logit_softcapping", d.finalLogitSoftcapping), ("attn_logit_softcapping", d.attnLogitSoftcapping)] where value != nil {
+        for (name, value) in [("final_logit_softcapping", d.finalLogitSoftcapping), ("attn_logit_softcapping", d.attnLogitSoftcapping)]
+        where value != nil {
             throw ModelFileError(path: source, reason: "\(name) is set: soft-capping (Gemma 2) is not supported")
         }
         headDim = d.headDim ?? 256
@@ -188,8 +195,9 @@ extension CausalLMConfig {
             slidingLayers = (0..<layerCount).map { ($0 + 1) % max(pattern, 1) != 0 }
         }
         slidingWindow = d.slidingWindow ?? 4096
-        gemma = Gemma(queryPreAttentionScalar: d.queryPreAttnScalar ?? 256, localRopeTheta: local?.ropeTheta ?? d.ropeLocalBaseFreq ?? 10_000,
-                      slidingWindowPattern: pattern)
+        gemma = Gemma(
+            queryPreAttentionScalar: d.queryPreAttnScalar ?? 256, localRopeTheta: local?.ropeTheta ?? d.ropeLocalBaseFreq ?? 10_000,
+            slidingWindowPattern: pattern)
     }
 
     private static func ropeScaling(_ s: HuggingFaceConfig.RopeParameters?, source: String) throws(ModelFileError) -> RopeScaling? {
@@ -213,7 +221,10 @@ extension CausalLMConfig {
     public var huggingFaceConfig: HuggingFaceConfig {
         var d = HuggingFaceConfig()
         d.architectures = [
-            ["qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM", "mistral": "MistralForCausalLM", "gemma3_text": "Gemma3ForCausalLM"][
+            [
+                "qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM", "mistral": "MistralForCausalLM",
+                "gemma3_text": "Gemma3ForCausalLM",
+            ][
                 family.rawValue] ?? "LlamaForCausalLM"
         ]
         d.modelType = family.rawValue

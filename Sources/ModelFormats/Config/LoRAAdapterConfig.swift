@@ -48,7 +48,9 @@ public struct LoRAAdapterConfig: Codable, Sendable, Equatable {
                 self = .allLinear
             } else {
                 throw DecodingError.dataCorruptedError(
-                    in: single, debugDescription: "target_modules must be a list of module names or \"all-linear\" (regular expressions are not supported)")
+                    in: single,
+                    debugDescription:
+                        "target_modules must be a list of module names or \"all-linear\" (regular expressions are not supported)")
             }
         }
 

@@ -20,8 +20,11 @@ extension ModelConfig {
     public static func parse(_ document: HuggingFaceConfig, source: String) throws(ModelFileError) -> ModelConfig {
         var type = document.modelType
         if type == nil, let first = document.architectures?.first {
-            for (prefix, name) in [("Llama", "llama"), ("Qwen2", "qwen2"), ("Mistral", "mistral"), ("Bert", "bert"), ("Roberta", "roberta"), ("DebertaV2", "deberta-v2"),
-                                  ("Gemma3ForCausalLM", "gemma3_text")]
+            for (prefix, name) in [
+                ("Llama", "llama"), ("Qwen2", "qwen2"), ("Mistral", "mistral"), ("Bert", "bert"), ("Roberta", "roberta"),
+                ("DebertaV2", "deberta-v2"),
+                ("Gemma3ForCausalLM", "gemma3_text"),
+            ]
             where first.hasPrefix(prefix) {
                 type = name
             }
@@ -41,14 +44,19 @@ extension ModelConfig {
             decoder.moduleRoot = "model.language_model"
             return .causalLM(decoder)
         case "llama", "smollm", "qwen2", "qwen3", "mistral", "gemma3_text":
-            let family: CausalLMConfig.Family = ["qwen2": .qwen2, "qwen3": .qwen3, "mistral": .mistral, "gemma3_text": .gemma3][type ?? ""] ?? .llama
+            let family: CausalLMConfig.Family =
+                ["qwen2": .qwen2, "qwen3": .qwen3, "mistral": .mistral, "gemma3_text": .gemma3][type ?? ""] ?? .llama
             return .causalLM(try CausalLMConfig(huggingFace: document, family: family, source: source))
         case "bert", "roberta":
             return .bert(try BertConfig(huggingFace: document, roberta: type == "roberta", source: source))
         case "deberta-v2":
             return .deberta(try DebertaConfig(huggingFace: document, source: source))
         case let other:
-            throw ModelFileError(path: source, reason: "model_type \(other ?? "(missing)") is not supported (llama, smollm, qwen2, qwen3, mistral, gemma3_text, gemma3, bert, roberta, deberta-v2 are)")
+            throw ModelFileError(
+                path: source,
+                reason:
+                    "model_type \(other ?? "(missing)") is not supported (llama, smollm, qwen2, qwen3, mistral, gemma3_text, gemma3, bert, roberta, deberta-v2 are)"
+            )
         }
     }
 

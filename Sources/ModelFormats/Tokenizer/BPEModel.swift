@@ -18,7 +18,8 @@ final class BPEModel: Sendable {
 
     /// Records merge `rank` (left + right → their join) in a merge table; nil when a token of
     /// it is not in the vocabulary. A repeated pair keeps its first (best) rank.
-    static func addMerge(_ left: Substring, _ right: Substring, rank: Int, ids: [String: Int32], to merges: inout [UInt64: UInt64]) -> Bool {
+    static func addMerge(_ left: Substring, _ right: Substring, rank: Int, ids: [String: Int32], to merges: inout [UInt64: UInt64]) -> Bool
+    {
         guard let l = ids[String(left)], let r = ids[String(right)], let merged = ids[String(left + right)] else { return false }
         let key = UInt64(UInt32(l)) << 32 | UInt64(UInt32(r))
         if merges[key] == nil { merges[key] = UInt64(rank) << 32 | UInt64(UInt32(merged)) }

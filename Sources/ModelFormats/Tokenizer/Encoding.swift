@@ -133,13 +133,15 @@ extension Truncation {
         case .onlyFirst:
             let excess = total - budget
             guard first.count >= excess else {
-                throw TokenizerError(source: "truncation", reason: "the first sequence is too short to remove \(excess) tokens (only_first)")
+                throw TokenizerError(
+                    source: "truncation", reason: "the first sequence is too short to remove \(excess) tokens (only_first)")
             }
             first.removeLast(excess)
         case .onlySecond:
             let excess = total - budget
             guard var other = second, other.count >= excess else {
-                throw TokenizerError(source: "truncation", reason: "the second sequence is missing or too short to remove \(excess) tokens (only_second)")
+                throw TokenizerError(
+                    source: "truncation", reason: "the second sequence is missing or too short to remove \(excess) tokens (only_second)")
             }
             other.removeLast(excess)
             second = other

@@ -28,8 +28,12 @@ struct SentencePieceBPE: Sendable {
 
     /// Records merge `rank` (left + right → their join); false when a part or the join is
     /// not in the vocabulary. A repeated pair keeps its first (best) rank.
-    static func addMerge(_ left: Substring, _ right: Substring, rank: Int, ids: [Spelling: Int32], to merges: inout [UInt64: UInt64]) -> Bool {
-        guard let l = ids[Array(left.utf8)], let r = ids[Array(right.utf8)], let merged = ids[Array(left.utf8) + Array(right.utf8)] else { return false }
+    static func addMerge(_ left: Substring, _ right: Substring, rank: Int, ids: [Spelling: Int32], to merges: inout [UInt64: UInt64])
+        -> Bool
+    {
+        guard let l = ids[Array(left.utf8)], let r = ids[Array(right.utf8)], let merged = ids[Array(left.utf8) + Array(right.utf8)] else {
+            return false
+        }
         let key = UInt64(UInt32(l)) << 32 | UInt64(UInt32(r))
         if merges[key] == nil { merges[key] = UInt64(rank) << 32 | UInt64(UInt32(merged)) }
         return true
@@ -109,8 +113,10 @@ struct SentencePieceBPE: Sendable {
 
     /// Builds the model over `tokens`: single characters become start symbols, `<0x00>` …
     /// `<0xFF>` the byte fallback (when `byteFallback` and all are present).
-    init(tokens: [String], ids: [Spelling: Int32], merges: [UInt64: UInt64], byteFallback: Bool, unknownId: Int?,
-         prepend: Prepend, splitAtMetaspace: Bool, stripLeadingSpace: Bool) {
+    init(
+        tokens: [String], ids: [Spelling: Int32], merges: [UInt64: UInt64], byteFallback: Bool, unknownId: Int?,
+        prepend: Prepend, splitAtMetaspace: Bool, stripLeadingSpace: Bool
+    ) {
         var characters: [UInt32: Int32] = [:]
         for (id, token) in tokens.enumerated() {
             var it = token.unicodeScalars.makeIterator()
@@ -157,8 +163,10 @@ struct SentencePieceBPE: Sendable {
             var local: [Candidate] = []
             for (k, cut) in cuts.enumerated() {
                 guard let l = ids[Array(bytes[..<cut])], let r = ids[Array(bytes[cut...])] else { continue }
-                local.append(Candidate(score: score(index), leftLength: Int32(k + 1), rightLength: Int32(characters - k - 1),
-                                       left: l, right: r, merged: Int32(index)))
+                local.append(
+                    Candidate(
+                        score: score(index), leftLength: Int32(k + 1), rightLength: Int32(characters - k - 1),
+                        left: l, right: r, merged: Int32(index)))
             }
             local.sort { ($0.left, $0.right) < ($1.left, $1.right) }
             candidates += local

@@ -86,7 +86,9 @@ public struct SentencePieceModelFile: Sendable, Equatable {
             default: continue
             }
         }
-        guard piece.score.isFinite else { throw .init(offset: bytes.startIndex, reason: "piece \(piece.text) has a score that is not finite") }
+        guard piece.score.isFinite else {
+            throw .init(offset: bytes.startIndex, reason: "piece \(piece.text) has a score that is not finite")
+        }
         return piece
     }
 

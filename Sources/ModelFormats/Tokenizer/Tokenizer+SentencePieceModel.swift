@@ -26,17 +26,22 @@ extension Tokenizer {
     {
         let file = try SentencePieceModelFile.read(path)
         guard file.modelType == .unigram else {
-            throw TokenizerError(source: path, reason: "a \(file.modelType) SentencePiece model; only Unigram models are read from .model files")
+            throw TokenizerError(
+                source: path, reason: "a \(file.modelType) SentencePiece model; only Unigram models are read from .model files")
         }
         if let tokenizerClass = settings?.tokenizerClass, !tokenizerClass.hasPrefix("DebertaV2") {
             throw TokenizerError(
-                source: path, reason: "tokenizer_class \(tokenizerClass): a tokenizer is built from spm.model for DeBERTa-v2/v3 only; give the folder a tokenizer.json")
+                source: path,
+                reason:
+                    "tokenizer_class \(tokenizerClass): a tokenizer is built from spm.model for DeBERTa-v2/v3 only; give the folder a tokenizer.json"
+            )
         }
         if settings?.splitByPunct == true {
             throw TokenizerError(source: path, reason: "split_by_punct: true is not supported (DeBERTa-v3 checkpoints use false)")
         }
         guard file.escapeWhitespaces else {
-            throw TokenizerError(source: path, reason: "normalizer_spec.escape_whitespaces is false; only models that write spaces as \"▁\" are read")
+            throw TokenizerError(
+                source: path, reason: "normalizer_spec.escape_whitespaces is false; only models that write spaces as \"▁\" are read")
         }
         let pieces = file.pieces.map { ($0.text, Double($0.score)) }
         // The Viterbi never matches control, unknown or unused pieces, as sentencepiece's trie
@@ -66,8 +71,10 @@ extension Tokenizer {
         if let cls = id(named.cls), let sep = id(named.sep) {
             post = PostProcessor(
                 single: [.special(ids: [cls], typeId: 0), .first(typeId: 0), .special(ids: [sep], typeId: 0)],
-                pair: [.special(ids: [cls], typeId: 0), .first(typeId: 0), .special(ids: [sep], typeId: 0), .second(typeId: 1),
-                       .special(ids: [sep], typeId: 1)])
+                pair: [
+                    .special(ids: [cls], typeId: 0), .first(typeId: 0), .special(ids: [sep], typeId: 0), .second(typeId: 1),
+                    .special(ids: [sep], typeId: 1),
+                ])
         } else {
             post = .none
         }
@@ -77,7 +84,9 @@ extension Tokenizer {
     }
 
     /// Control and user-defined pieces, then the named special tokens in transformers' order.
-    private static func debertaAddedTokens(file: SentencePieceModelFile, named: DebertaSpecialTokens, extraIds: [String: Int], source: String)
+    private static func debertaAddedTokens(
+        file: SentencePieceModelFile, named: DebertaSpecialTokens, extraIds: [String: Int], source: String
+    )
         throws(TokenizerError) -> [AddedToken]
     {
         var added: [AddedToken] = []

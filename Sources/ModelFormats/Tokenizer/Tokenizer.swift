@@ -73,10 +73,12 @@ public final class Tokenizer: Sendable {
         self.addedTokens = addedTokens
         if case .unigram(let unigram, _) = model, addedTokens.contains(where: \.normalized) {
             self.matcher = AddedTokenMatcher(addedTokens.filter { !$0.normalized })
-            self.normalizedMatcher = AddedTokenMatcher(addedTokens.filter(\.normalized).map {
-                AddedToken(id: $0.id, content: unigram.normalizer.apply($0.content[...]), special: $0.special,
-                           leftStrip: $0.leftStrip, rightStrip: $0.rightStrip, normalized: true)
-            })
+            self.normalizedMatcher = AddedTokenMatcher(
+                addedTokens.filter(\.normalized).map {
+                    AddedToken(
+                        id: $0.id, content: unigram.normalizer.apply($0.content[...]), special: $0.special,
+                        leftStrip: $0.leftStrip, rightStrip: $0.rightStrip, normalized: true)
+                })
         } else {
             self.matcher = AddedTokenMatcher(addedTokens)
             self.normalizedMatcher = nil

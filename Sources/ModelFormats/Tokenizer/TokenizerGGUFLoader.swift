@@ -91,7 +91,9 @@ extension Tokenizer {
     /// are special added tokens, user-defined ones (still spelt as stored) plain added tokens.
     static func sentencePiece(gguf file: GGUFFile, tokens stored: [String], types: [Int]) throws(TokenizerError) -> Tokenizer {
         let gemma = (file["general.architecture"]?.stringValue ?? "").hasPrefix("gemma")
-        let tokens = gemma ? stored.map { $0.contains(" ") && $0.allSatisfy { $0 == " " } ? String(repeating: "\u{2581}", count: $0.count) : $0 } : stored
+        let tokens =
+            gemma
+            ? stored.map { $0.contains(" ") && $0.allSatisfy { $0 == " " } ? String(repeating: "\u{2581}", count: $0.count) : $0 } : stored
         let ids = SentencePieceBPE.exactIds(tokens)
         let merges: [UInt64: UInt64]
         if let mergeValues = file["tokenizer.ggml.merges"]?.arrayValue {
@@ -102,7 +104,8 @@ extension Tokenizer {
             merges = SentencePieceBPE.mergesFromVocabulary(tokens: tokens, ids: ids) { -Double($0) }
         } else {
             guard let scores = file["tokenizer.ggml.scores"]?.arrayValue?.map({ $0.doubleValue ?? 0 }), scores.count == tokens.count else {
-                throw TokenizerError(source: file.path, reason: "tokenizer.ggml.scores: missing or not one per token (needed without merges)")
+                throw TokenizerError(
+                    source: file.path, reason: "tokenizer.ggml.scores: missing or not one per token (needed without merges)")
             }
             merges = SentencePieceBPE.mergesFromVocabulary(tokens: tokens, ids: ids) { scores[$0] }
         }
@@ -139,10 +142,13 @@ extension Tokenizer {
         var merges: [UInt64: UInt64] = [:]
         merges.reserveCapacity(values.count)
         for (rank, value) in values.enumerated() {
-            guard let text = value.stringValue else { throw TokenizerError(source: source, reason: "tokenizer.ggml.merges[\(rank)]: not a string") }
+            guard let text = value.stringValue else {
+                throw TokenizerError(source: source, reason: "tokenizer.ggml.merges[\(rank)]: not a string")
+            }
             let parts = text.split(separator: " ", omittingEmptySubsequences: false)
             guard parts.count == 2, add(parts[0], parts[1], rank, &merges) else {
-                throw TokenizerError(source: source, reason: "tokenizer.ggml.merges[\(rank)]: \(text) is not two vocabulary tokens whose join is one")
+                throw TokenizerError(
+                    source: source, reason: "tokenizer.ggml.merges[\(rank)]: \(text) is not two vocabulary tokens whose join is one")
             }
         }
         return merges

@@ -5,11 +5,15 @@ extension TokenizerJSONReader {
     /// with the normalisers `UnigramNormalizer` knows and a `Metaspace` pre-tokenizer — what
     /// transformers writes for DeBERTa-v2/v3.
     func unigram(_ model: JSONValue, added: [AddedToken]) throws(TokenizerError) -> Tokenizer {
-        guard let list = model["vocab"]?.arrayValue, !list.isEmpty else { throw fail("model.vocab", "missing, empty or not a list of [piece, score]") }
+        guard let list = model["vocab"]?.arrayValue, !list.isEmpty else {
+            throw fail("model.vocab", "missing, empty or not a list of [piece, score]")
+        }
         var pieces: [(String, Double)] = []
         pieces.reserveCapacity(list.count)
         for (i, entry) in list.enumerated() {
-            guard let pair = entry.arrayValue, pair.count == 2, let piece = pair[0].stringValue, let score = pair[1].doubleValue, score.isFinite else {
+            guard let pair = entry.arrayValue, pair.count == 2, let piece = pair[0].stringValue, let score = pair[1].doubleValue,
+                score.isFinite
+            else {
                 throw fail("model.vocab[\(i)]", "expected [piece, score]")
             }
             pieces.append((piece, score))
@@ -28,7 +32,8 @@ extension TokenizerJSONReader {
         let tokens = pieces.map(\.0)
         let special = specialTokenIds(tokens: tokens, added: added)
         return Tokenizer(
-            kind: .sentencePieceUnigram, source: path, model: .unigram(unigram, stripLeadingSpace: decoderSteps.contains(where: Self.stripsLeadingSpace)),
+            kind: .sentencePieceUnigram, source: path,
+            model: .unigram(unigram, stripLeadingSpace: decoderSteps.contains(where: Self.stripsLeadingSpace)),
             tokens: tokens, addedTokens: added, postProcessor: try postProcessor(tokens: tokens, added: added), bosId: special.bos,
             eosId: special.eos, padId: special.pad, unknownId: unk)
     }
@@ -43,9 +48,12 @@ extension TokenizerJSONReader {
             normalizer.steps.append(.collapseWhitespace)
         case "NFC": normalizer.steps.append(.nfc)
         case "Lowercase": normalizer.steps.append(.lowercase)
-        case "Strip": normalizer.steps.append(.strip(left: value["strip_left"]?.boolValue ?? false, right: value["strip_right"]?.boolValue ?? false))
+        case "Strip":
+            normalizer.steps.append(.strip(left: value["strip_left"]?.boolValue ?? false, right: value["strip_right"]?.boolValue ?? false))
         case let other:
-            throw fail("\(field).type", "normaliser \(other ?? "(none)") is not supported for Unigram (DeBERTa's: Replace of white space, NFC, Strip, Lowercase)")
+            throw fail(
+                "\(field).type",
+                "normaliser \(other ?? "(none)") is not supported for Unigram (DeBERTa's: Replace of white space, NFC, Strip, Lowercase)")
         }
     }
 
@@ -57,9 +65,13 @@ extension TokenizerJSONReader {
         guard value["type"]?.stringValue == "Metaspace" else {
             throw fail("\(field).type", "\(value["type"]?.stringValue ?? "(none)") is not supported for Unigram (Metaspace is)")
         }
-        guard value["replacement"]?.stringValue ?? "\u{2581}" == "\u{2581}" else { throw fail("\(field).replacement", "only \"\u{2581}\" is supported") }
+        guard value["replacement"]?.stringValue ?? "\u{2581}" == "\u{2581}" else {
+            throw fail("\(field).replacement", "only \"\u{2581}\" is supported")
+        }
         let scheme = value["prepend_scheme"]?.stringValue ?? (value["add_prefix_space"]?.boolValue == false ? "never" : "always")
-        guard let prepend = SentencePieceBPE.Prepend(rawValue: scheme) else { throw fail("\(field).prepend_scheme", "\(scheme) is not first, always or never") }
+        guard let prepend = SentencePieceBPE.Prepend(rawValue: scheme) else {
+            throw fail("\(field).prepend_scheme", "\(scheme) is not first, always or never")
+        }
         return (prepend, value["split"]?.boolValue ?? true)
     }
 }

@@ -32,17 +32,22 @@ extension Tokenizer {
         let unk = try required("[UNK]")
         let cls = try required("[CLS]")
         let sep = try required("[SEP]")
-        var added = [AddedToken(id: unk, content: "[UNK]", special: true), AddedToken(id: cls, content: "[CLS]", special: true),
-                     AddedToken(id: sep, content: "[SEP]", special: true)]
+        var added = [
+            AddedToken(id: unk, content: "[UNK]", special: true), AddedToken(id: cls, content: "[CLS]", special: true),
+            AddedToken(id: sep, content: "[SEP]", special: true),
+        ]
         for name in ["[PAD]", "[MASK]"] { if let id = vocab[name] { added.append(AddedToken(id: Int(id), content: name, special: true)) } }
         let model = WordPieceModel(vocab: vocab, unknownId: Int32(unk), continuationPrefix: "##", maxCharactersPerWord: 100)
         let splitter = BertTextSplitter(stripAccents: lowercase, lowercase: lowercase)
         let post = PostProcessor(
             single: [.special(ids: [cls], typeId: 0), .first(typeId: 0), .special(ids: [sep], typeId: 0)],
-            pair: [.special(ids: [cls], typeId: 0), .first(typeId: 0), .special(ids: [sep], typeId: 0), .second(typeId: 1),
-                   .special(ids: [sep], typeId: 1)])
-        return Tokenizer(kind: .wordPiece, source: path, model: .wordPiece(model, splitter), tokens: tokens, addedTokens: added,
-                         postProcessor: post, bosId: nil, eosId: nil, padId: vocab["[PAD]"].map(Int.init), unknownId: unk)
+            pair: [
+                .special(ids: [cls], typeId: 0), .first(typeId: 0), .special(ids: [sep], typeId: 0), .second(typeId: 1),
+                .special(ids: [sep], typeId: 1),
+            ])
+        return Tokenizer(
+            kind: .wordPiece, source: path, model: .wordPiece(model, splitter), tokens: tokens, addedTokens: added,
+            postProcessor: post, bosId: nil, eosId: nil, padId: vocab["[PAD]"].map(Int.init), unknownId: unk)
     }
 }
 
@@ -79,9 +84,11 @@ struct TokenizerJSONReader {
             guard let id = item["id"]?.intValue, id >= 0, id < 1 << 31, let content = item["content"]?.stringValue else {
                 throw fail("added_tokens[\(i)]", "needs an integer id and a string content")
             }
-            out.append(AddedToken(id: id, content: content, special: item["special"]?.boolValue ?? false,
-                                  leftStrip: item["lstrip"]?.boolValue ?? false, rightStrip: item["rstrip"]?.boolValue ?? false,
-                                  normalized: item["normalized"]?.boolValue ?? false))
+            out.append(
+                AddedToken(
+                    id: id, content: content, special: item["special"]?.boolValue ?? false,
+                    leftStrip: item["lstrip"]?.boolValue ?? false, rightStrip: item["rstrip"]?.boolValue ?? false,
+                    normalized: item["normalized"]?.boolValue ?? false))
         }
         return out
     }
@@ -94,7 +101,9 @@ struct TokenizerJSONReader {
             guard let id = value.intValue, id >= 0, id < 1 << 31 else { throw fail("model.vocab", "ids must be non-negative integers") }
             maxId = max(maxId, id)
         }
-        guard maxId < members.count * 4 + 1024 else { throw fail("model.vocab", "id \(maxId) is far beyond the vocabulary size \(members.count)") }
+        guard maxId < members.count * 4 + 1024 else {
+            throw fail("model.vocab", "id \(maxId) is far beyond the vocabulary size \(members.count)")
+        }
         tokens = [String](repeating: "", count: maxId + 1)
         for (token, value) in members { tokens[value.intValue ?? 0] = token }
         return tokens
@@ -159,7 +168,8 @@ struct TokenizerJSONReader {
         case "Sequence":
             guard let list = value["pretokenizers"]?.arrayValue else { throw fail("\(field).pretokenizers", "expected an array") }
             for (i, item) in list.enumerated() {
-                try preTokenizer(item, field: "\(field).pretokenizers[\(i)]", first: first && i == 0, into: &pipeline, byteLevel: &byteLevel)
+                try preTokenizer(
+                    item, field: "\(field).pretokenizers[\(i)]", first: first && i == 0, into: &pipeline, byteLevel: &byteLevel)
             }
         case "ByteLevel":
             byteLevel = true
@@ -196,7 +206,8 @@ struct TokenizerJSONReader {
         var splitter = BertTextSplitter()
         if let normalizer = document["normalizer"], !normalizer.isNull {
             guard normalizer["type"]?.stringValue == "BertNormalizer" else {
-                throw fail("normalizer.type", "\(normalizer["type"]?.stringValue ?? "(none)") is not supported for WordPiece (BertNormalizer is)")
+                throw fail(
+                    "normalizer.type", "\(normalizer["type"]?.stringValue ?? "(none)") is not supported for WordPiece (BertNormalizer is)")
             }
             splitter.cleanText = normalizer["clean_text"]?.boolValue ?? true
             splitter.handleChineseCharacters = normalizer["handle_chinese_chars"]?.boolValue ?? true
@@ -253,10 +264,14 @@ struct TokenizerJSONReader {
             return PostProcessor(
                 single: [.special(ids: [clsId], typeId: 0), .first(typeId: 0), .special(ids: [sepId], typeId: 0)],
                 pair: roberta
-                    ? [.special(ids: [clsId], typeId: 0), .first(typeId: 0), .special(ids: [sepId, sepId], typeId: 0),
-                       .second(typeId: 0), .special(ids: [sepId], typeId: 0)]
-                    : [.special(ids: [clsId], typeId: 0), .first(typeId: 0), .special(ids: [sepId], typeId: 0),
-                       .second(typeId: 1), .special(ids: [sepId], typeId: 1)])
+                    ? [
+                        .special(ids: [clsId], typeId: 0), .first(typeId: 0), .special(ids: [sepId, sepId], typeId: 0),
+                        .second(typeId: 0), .special(ids: [sepId], typeId: 0),
+                    ]
+                    : [
+                        .special(ids: [clsId], typeId: 0), .first(typeId: 0), .special(ids: [sepId], typeId: 0),
+                        .second(typeId: 1), .special(ids: [sepId], typeId: 1),
+                    ])
         case "TemplateProcessing":
             var specials: [String: [Int]] = [:]
             if let members = value["special_tokens"]?.objectValue {
@@ -306,14 +321,20 @@ struct TokenizerJSONReader {
         }
         var prepend = SentencePieceBPE.Prepend.never
         var split = false
-        if let normalizer = document["normalizer"], !normalizer.isNull { prepend = try metaspaceNormalizer(normalizer, field: "normalizer") }
+        if let normalizer = document["normalizer"], !normalizer.isNull {
+            prepend = try metaspaceNormalizer(normalizer, field: "normalizer")
+        }
         let normalizerPrepends = prepend == .always
         if let pre = document["pre_tokenizer"], !pre.isNull {
             switch pre["type"]?.stringValue {
             case "Metaspace":
-                guard pre["replacement"]?.stringValue ?? "\u{2581}" == "\u{2581}" else { throw fail("pre_tokenizer.replacement", "only \"\u{2581}\" is supported") }
+                guard pre["replacement"]?.stringValue ?? "\u{2581}" == "\u{2581}" else {
+                    throw fail("pre_tokenizer.replacement", "only \"\u{2581}\" is supported")
+                }
                 let scheme = pre["prepend_scheme"]?.stringValue ?? (pre["add_prefix_space"]?.boolValue == false ? "never" : "always")
-                guard let parsed = SentencePieceBPE.Prepend(rawValue: scheme) else { throw fail("pre_tokenizer.prepend_scheme", "\(scheme) is not first, always or never") }
+                guard let parsed = SentencePieceBPE.Prepend(rawValue: scheme) else {
+                    throw fail("pre_tokenizer.prepend_scheme", "\(scheme) is not first, always or never")
+                }
                 prepend = parsed
                 split = pre["split"]?.boolValue ?? true
             case "Split" where pre["pattern"]?["String"]?.stringValue == " " && pre["behavior"]?.stringValue == "MergedWithPrevious":
@@ -369,7 +390,9 @@ struct TokenizerJSONReader {
         case "Prepend" where value["prepend"]?.stringValue == "\u{2581}": return .always
         case "Replace" where value["pattern"]?["String"]?.stringValue == " " && value["content"]?.stringValue == "\u{2581}": return .never
         case let other:
-            throw fail("\(field).type", "normaliser \(other ?? "(none)") is not supported for SentencePiece BPE (Replace \" \"→\"\u{2581}\", Prepend \"\u{2581}\")")
+            throw fail(
+                "\(field).type",
+                "normaliser \(other ?? "(none)") is not supported for SentencePiece BPE (Replace \" \"→\"\u{2581}\", Prepend \"\u{2581}\")")
         }
     }
 

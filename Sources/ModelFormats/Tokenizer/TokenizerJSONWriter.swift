@@ -8,7 +8,8 @@ extension Tokenizer {
         switch model {
         case .bpe(let bpe, let pipeline): return try byteLevelJSON(bpe, pipeline)
         case .sentencePiece(let spm): return sentencePieceJSON(spm)
-        case .wordPiece, .unigram: throw TokenizerError(source: source, reason: "\(kind.rawValue) tokenizers cannot be exported to tokenizer.json yet")
+        case .wordPiece, .unigram:
+            throw TokenizerError(source: source, reason: "\(kind.rawValue) tokenizers cannot be exported to tokenizer.json yet")
         }
     }
 
@@ -34,33 +35,51 @@ extension Tokenizer {
                 throw TokenizerError(source: source, reason: "a prefix space before a non-GPT-2 split cannot be written as tokenizer.json")
             }
             remaining = remaining.dropFirst()
-            steps.append(.object([("type", .string("ByteLevel")), ("add_prefix_space", .bool(true)), ("trim_offsets", .bool(true)), ("use_regex", .bool(true))]))
+            steps.append(
+                .object([
+                    ("type", .string("ByteLevel")), ("add_prefix_space", .bool(true)), ("trim_offsets", .bool(true)),
+                    ("use_regex", .bool(true)),
+                ]))
         }
         for step in remaining {
             switch step {
             case .digits(let individual):
                 steps.append(.object([("type", .string("Digits")), ("individual_digits", .bool(individual))]))
             case .split(let pattern):
-                steps.append(.object([
-                    ("type", .string("Split")), ("pattern", .object([("Regex", .string(pattern.regex))])),
-                    ("behavior", .string("Isolated")), ("invert", .bool(false)),
-                ]))
+                steps.append(
+                    .object([
+                        ("type", .string("Split")), ("pattern", .object([("Regex", .string(pattern.regex))])),
+                        ("behavior", .string("Isolated")), ("invert", .bool(false)),
+                    ]))
             }
         }
         if !pipeline.addPrefixSpace {
-            steps.append(.object([("type", .string("ByteLevel")), ("add_prefix_space", .bool(false)), ("trim_offsets", .bool(true)), ("use_regex", .bool(false))]))
+            steps.append(
+                .object([
+                    ("type", .string("ByteLevel")), ("add_prefix_space", .bool(false)), ("trim_offsets", .bool(true)),
+                    ("use_regex", .bool(false)),
+                ]))
         }
         return .object([
             ("version", .string("1.0")), ("truncation", .null), ("padding", .null), ("added_tokens", addedTokensJSON),
             ("normalizer", pipeline.nfc ? .object([("type", .string("NFC"))]) : .null),
             ("pre_tokenizer", .object([("type", .string("Sequence")), ("pretokenizers", .array(steps))])),
             ("post_processor", postProcessorJSON),
-            ("decoder", .object([("type", .string("ByteLevel")), ("add_prefix_space", .bool(true)), ("trim_offsets", .bool(true)), ("use_regex", .bool(true))])),
-            ("model", .object([
-                ("type", .string("BPE")), ("dropout", .null), ("unk_token", .null), ("continuing_subword_prefix", .null),
-                ("end_of_word_suffix", .null), ("fuse_unk", .bool(false)), ("byte_fallback", .bool(false)),
-                ("ignore_merges", .bool(bpe.wholePieces != nil)), ("vocab", .object(vocab)), ("merges", .array(merges)),
-            ])),
+            (
+                "decoder",
+                .object([
+                    ("type", .string("ByteLevel")), ("add_prefix_space", .bool(true)), ("trim_offsets", .bool(true)),
+                    ("use_regex", .bool(true)),
+                ])
+            ),
+            (
+                "model",
+                .object([
+                    ("type", .string("BPE")), ("dropout", .null), ("unk_token", .null), ("continuing_subword_prefix", .null),
+                    ("end_of_word_suffix", .null), ("fuse_unk", .bool(false)), ("byte_fallback", .bool(false)),
+                    ("ignore_merges", .bool(bpe.wholePieces != nil)), ("vocab", .object(vocab)), ("merges", .array(merges)),
+                ])
+            ),
         ])
     }
 
@@ -69,7 +88,9 @@ extension Tokenizer {
     private func sentencePieceJSON(_ spm: SentencePieceBPE) -> JSONValue {
         let vocab: [(String, JSONValue)] = tokens.enumerated().filter { !$0.element.isEmpty }.map { ($0.element, .int($0.offset)) }
         let merges: [JSONValue] = rankedMerges(spm.merges).map { .array([.string(tokens[$0.left]), .string(tokens[$0.right])]) }
-        let replace: JSONValue = .object([("type", .string("Replace")), ("pattern", .object([("String", .string(" "))])), ("content", .string("\u{2581}"))])
+        let replace: JSONValue = .object([
+            ("type", .string("Replace")), ("pattern", .object([("String", .string(" "))])), ("content", .string("\u{2581}")),
+        ])
         var normalizer: JSONValue = .null
         var preTokenizer: JSONValue = .null
         switch spm.prepend {
@@ -78,8 +99,10 @@ extension Tokenizer {
             let prepend: JSONValue = .object([("type", .string("Prepend")), ("prepend", .string("\u{2581}"))])
             normalizer = .object([("type", .string("Sequence")), ("normalizers", .array([prepend, replace]))])
         default:
-            preTokenizer = .object([("type", .string("Metaspace")), ("replacement", .string("\u{2581}")),
-                                    ("prepend_scheme", .string(spm.prepend.rawValue)), ("split", .bool(spm.splitAtMetaspace))])
+            preTokenizer = .object([
+                ("type", .string("Metaspace")), ("replacement", .string("\u{2581}")),
+                ("prepend_scheme", .string(spm.prepend.rawValue)), ("split", .bool(spm.splitAtMetaspace)),
+            ])
         }
         var decoders: [JSONValue] = [
             .object([("type", .string("Replace")), ("pattern", .object([("String", .string("\u{2581}"))])), ("content", .string(" "))]),
@@ -93,12 +116,15 @@ extension Tokenizer {
             ("version", .string("1.0")), ("truncation", .null), ("padding", .null), ("added_tokens", addedTokensJSON),
             ("normalizer", normalizer), ("pre_tokenizer", preTokenizer), ("post_processor", postProcessorJSON),
             ("decoder", .object([("type", .string("Sequence")), ("decoders", .array(decoders))])),
-            ("model", .object([
-                ("type", .string("BPE")), ("dropout", .null), ("unk_token", unknownId.flatMap(token).map(JSONValue.string) ?? .null),
-                ("continuing_subword_prefix", .null), ("end_of_word_suffix", .null), ("fuse_unk", .bool(true)),
-                ("byte_fallback", .bool(spm.byteFallbackIds != nil)), ("ignore_merges", .bool(false)), ("vocab", .object(vocab)),
-                ("merges", .array(merges)),
-            ])),
+            (
+                "model",
+                .object([
+                    ("type", .string("BPE")), ("dropout", .null), ("unk_token", unknownId.flatMap(token).map(JSONValue.string) ?? .null),
+                    ("continuing_subword_prefix", .null), ("end_of_word_suffix", .null), ("fuse_unk", .bool(true)),
+                    ("byte_fallback", .bool(spm.byteFallbackIds != nil)), ("ignore_merges", .bool(false)), ("vocab", .object(vocab)),
+                    ("merges", .array(merges)),
+                ])
+            ),
         ])
     }
 
@@ -109,11 +135,14 @@ extension Tokenizer {
     }
 
     private var addedTokensJSON: JSONValue {
-        .array(addedTokens.map { t in
-            .object([("id", .int(t.id)), ("content", .string(t.content)), ("single_word", .bool(false)),
-                     ("lstrip", .bool(t.leftStrip)), ("rstrip", .bool(t.rightStrip)), ("normalized", .bool(t.normalized)),
-                     ("special", .bool(t.special))])
-        })
+        .array(
+            addedTokens.map { t in
+                .object([
+                    ("id", .int(t.id)), ("content", .string(t.content)), ("single_word", .bool(false)),
+                    ("lstrip", .bool(t.leftStrip)), ("rstrip", .bool(t.rightStrip)), ("normalized", .bool(t.normalized)),
+                    ("special", .bool(t.special)),
+                ])
+            })
     }
 
     /// BOS/EOS as a TemplateProcessing (or byte-level's no-op when none is added).
@@ -130,14 +159,25 @@ extension Tokenizer {
         for case .special(let ids, _) in postProcessor.single + postProcessor.pair {
             let name = ids.map { tokens[$0] }.joined()
             if !specialTokens.contains(where: { $0.0 == name }) {
-                specialTokens.append((name, .object([("id", .string(name)), ("ids", .array(ids.map { .int($0) })),
-                                                     ("tokens", .array(ids.map { .string(tokens[$0]) }))])))
+                specialTokens.append(
+                    (
+                        name,
+                        .object([
+                            ("id", .string(name)), ("ids", .array(ids.map { .int($0) })),
+                            ("tokens", .array(ids.map { .string(tokens[$0]) })),
+                        ])
+                    ))
             }
         }
         return specialTokens.isEmpty
-            ? .object([("type", .string("ByteLevel")), ("add_prefix_space", .bool(true)), ("trim_offsets", .bool(false)), ("use_regex", .bool(true))])
-            : .object([("type", .string("TemplateProcessing")), ("single", .array(postProcessor.single.map(piece))),
-                       ("pair", .array(postProcessor.pair.map(piece))), ("special_tokens", .object(specialTokens))])
+            ? .object([
+                ("type", .string("ByteLevel")), ("add_prefix_space", .bool(true)), ("trim_offsets", .bool(false)),
+                ("use_regex", .bool(true)),
+            ])
+            : .object([
+                ("type", .string("TemplateProcessing")), ("single", .array(postProcessor.single.map(piece))),
+                ("pair", .array(postProcessor.pair.map(piece))), ("special_tokens", .object(specialTokens)),
+            ])
     }
 
     /// The matching `tokenizer_config.json`: special token names, the chat template.
@@ -145,7 +185,9 @@ extension Tokenizer {
         func name(_ id: Int?) -> TokenizerSettings.TokenName? { id.flatMap(token).map(TokenizerSettings.TokenName.init) }
         var settings = TokenizerSettings()
         settings.tokenizerClass = "PreTrainedTokenizerFast"
-        (settings.bosToken, settings.eosToken, settings.padToken, settings.unkToken) = (name(bosId), name(eosId), name(padId), name(unknownId))
+        (settings.bosToken, settings.eosToken, settings.padToken, settings.unkToken) = (
+            name(bosId), name(eosId), name(padId), name(unknownId)
+        )
         settings.cleanUpTokenizationSpaces = false
         settings.modelMaxLength = maxLength.map(TokenizerSettings.LengthLimit.tokens)
         settings.chatTemplate = chatTemplate.map(TokenizerSettings.ChatTemplates.single)

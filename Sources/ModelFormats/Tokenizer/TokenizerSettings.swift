@@ -35,7 +35,8 @@ public struct TokenizerSettings: Codable, Sendable, Equatable {
             }
             let number = try container.decode(Double.self)
             guard number >= 1e18 || (number.rounded() == number && number >= 0) else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "model_max_length \(number) is not a number of tokens")
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "model_max_length \(number) is not a number of tokens")
             }
             self = number >= 1e18 ? .unlimited : .tokens(Int(number))
         }

@@ -32,8 +32,10 @@ struct UnigramModel: Sendable {
 
     /// `pieces` with an empty text are never matched (sentencepiece's control, unknown, byte
     /// and unused pieces) but keep their ids.
-    init(pieces: [(String, Double)], unknownId: Int, byteFallback: Bool, normalizer: UnigramNormalizer,
-         prepend: SentencePieceBPE.Prepend, splitAtMetaspace: Bool, float32Scores: Bool = false) {
+    init(
+        pieces: [(String, Double)], unknownId: Int, byteFallback: Bool, normalizer: UnigramNormalizer,
+        prepend: SentencePieceBPE.Prepend, splitAtMetaspace: Bool, float32Scores: Bool = false
+    ) {
         var ids: [Spelling: Int32] = [:]
         var longest = 1
         for (id, (piece, _)) in pieces.enumerated() where !piece.isEmpty {
@@ -57,7 +59,9 @@ struct UnigramModel: Sendable {
     /// whole input; `normalized` when the normaliser has already run over it).
     func encode(_ text: Substring, atStart: Bool, normalized: Bool = false, into out: inout [Int32]) {
         var scalars: [Unicode.Scalar] = []
-        for s in (normalized ? String(text) : normalizer.apply(text)).unicodeScalars { scalars.append(s == " " ? SentencePieceBPE.metaspace : s) }
+        for s in (normalized ? String(text) : normalizer.apply(text)).unicodeScalars {
+            scalars.append(s == " " ? SentencePieceBPE.metaspace : s)
+        }
         guard !scalars.isEmpty else { return }
         if prepend == .always || (prepend == .first && atStart), scalars[0] != SentencePieceBPE.metaspace {
             scalars.insert(SentencePieceBPE.metaspace, at: 0)

@@ -34,7 +34,10 @@ struct AblateIntentsCommand: AsyncParsableCommand {
     @Option(help: "The trained model (name, path or checkpoint folder).")
     var model: String
 
-    @Option(help: "A LoRA adapter folder (PEFT: adapter_config.json, adapter_model.safetensors) applied to the model; a LoRA run's checkpoint may also be given as the model itself.")
+    @Option(
+        help:
+            "A LoRA adapter folder (PEFT: adapter_config.json, adapter_model.safetensors) applied to the model; a LoRA run's checkpoint may also be given as the model itself."
+    )
     var adapter: String?
 
     @Option(help: "The model's own intents: the .intents.json of `iap answer --method iap` on the same split.")
@@ -44,10 +47,10 @@ struct AblateIntentsCommand: AsyncParsableCommand {
     var data = "data/sample"
 
     @Option(help: "Split: train, validation or test (the split the intents were inferred on).")
-    var split = "test"
+    var split = LaMPQASplit.test
 
     @Option(help: "What the model is shown: question, narrative, profile:K, narrative+profile:K.")
-    var input = "narrative"
+    var input = PolicyInputMode.questionAndNarrative
 
     @Option(help: "At most this many questions per domain.")
     var limit: Int?
@@ -71,7 +74,8 @@ struct AblateIntentsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let chosen = try conditions.isEmpty
+        let chosen =
+            try conditions.isEmpty
             ? IntentCondition.allCases
             : conditions.map { (name) throws(ExitCode) -> IntentCondition in
                 guard let c = IntentCondition(rawValue: name) else {
@@ -79,7 +83,6 @@ struct AblateIntentsCommand: AsyncParsableCommand {
                 }
                 return c
             }
-        guard let split = LaMPQASplit(rawValue: split) else { throw CLI.failure("--split: train, validation or test") }
         var options = LaMPQADataset.Options()
         options.split = split
         options.limit = limit
@@ -112,11 +115,10 @@ struct AblateIntentsCommand: AsyncParsableCommand {
     /// Synchronous on purpose (Swift 6.3's optimiser and generation closures in async bodies).
     func produceAnswers(_ run: IntentAblationRun) throws {
         guard !run.pending.isEmpty else { return }
-        guard let mode = PolicyInputMode(name: input) else { throw CLI.failure("--input \(input): question, narrative, profile:K or narrative+profile:K") }
         Torch.keepFreedMemory()
         let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model, adapter: adapter)
         var generator = AnswerGenerator(
-            model: lm, tokenizer: tokenizer, template: template, input: PolicyInputBuilder(mode: mode), method: .baseline(.explicitIntent),
+            model: lm, tokenizer: tokenizer, template: template, input: PolicyInputBuilder(mode: input), method: .baseline(.explicitIntent),
             options: decoding.generation)
         generator.batch = batch
         do {

@@ -15,7 +15,10 @@ struct AnswerCommand: AsyncParsableCommand {
         commandName: "answer",
         abstract: "Answer a split's questions and write the benchmark's responses file (iap: also the inferred intents).")
 
-    @Option(help: "iap (the tagged rollout; the <answer> block is the response), non-personalized, implicit-intent, explicit-intent or direct (no instruction; SFT models).")
+    @Option(
+        help:
+            "iap (the tagged rollout; the <answer> block is the response), non-personalized, implicit-intent, explicit-intent or direct (no instruction; SFT models)."
+    )
     var method = "iap"
 
     @Option(help: "explicit-intent: the .intents.json an `iap answer --method iap` run wrote.")
@@ -27,7 +30,10 @@ struct AnswerCommand: AsyncParsableCommand {
     @Option(help: "A known model name, a path, or a checkpoint folder of iap train.")
     var model = "smollm2-135m-instruct"
 
-    @Option(help: "A LoRA adapter folder (PEFT: adapter_config.json, adapter_model.safetensors) applied to the model; a LoRA run's checkpoint may also be given as the model itself.")
+    @Option(
+        help:
+            "A LoRA adapter folder (PEFT: adapter_config.json, adapter_model.safetensors) applied to the model; a LoRA run's checkpoint may also be given as the model itself."
+    )
     var adapter: String?
 
     @Option(help: "Device: auto (a GPU when one can be used, else the CPU), cpu or cuda[:N].")
@@ -39,10 +45,14 @@ struct AnswerCommand: AsyncParsableCommand {
     @Option(help: "Folder with the benchmark's files.")
     var data = "data/sample"
 
-    @Option var split = "test"
+    @Option(help: "Split: train, validation or test.")
+    var split = LaMPQASplit.test
 
-    @Option(help: "What the model is shown: question, narrative (the default), profile:K, narrative+profile:K. Not with non-personalized (the question alone).")
-    var input: String?
+    @Option(
+        help:
+            "What the model is shown: question, narrative (the default), profile:K, narrative+profile:K. Not with non-personalized (the question alone)."
+    )
+    var input: PolicyInputMode?
 
     @Option(help: "At most this many questions per domain.")
     var limit: Int?
@@ -88,9 +98,7 @@ struct AnswerCommand: AsyncParsableCommand {
         if let promptFile {
             do { prompt = try RolloutPrompt.load(promptFile) } catch { throw CLI.failure(error) }
         }
-        guard let split = LaMPQASplit(rawValue: split) else { throw CLI.failure("--split: train, validation or test") }
-        let inputName = input ?? "narrative"
-        guard let mode = PolicyInputMode(name: inputName) else { throw CLI.failure("--input \(inputName): question, narrative, profile:K or narrative+profile:K") }
+        let mode = input ?? .questionAndNarrative
         Torch.keepFreedMemory()
         var options = LaMPQADataset.Options()
         options.split = split
@@ -108,15 +116,20 @@ struct AnswerCommand: AsyncParsableCommand {
         // Finished batches are kept beside the output as they come, so Ctrl-C loses at most one.
         let kept = AnswerProgressFile(
             output: out,
-            settings: [model, runtime.dtype == .float32 ? "" : "\(runtime.dtype)", method, format.prefill, "\(format.scaffold) \(format.blockBudgets)", promptFile ?? "", intents ?? "", data, split.rawValue, inputName, limit.map(String.init) ?? "all",
-                       "\(generation)", "batch \(batch)"].joined(separator: " | "))
+            settings: [
+                model, runtime.dtype == .float32 ? "" : "\(runtime.dtype)", method, format.prefill,
+                "\(format.scaffold) \(format.blockBudgets)", promptFile ?? "", intents ?? "", data, split.rawValue, mode.name,
+                limit.map(String.init) ?? "all",
+                "\(generation)", "batch \(batch)",
+            ].joined(separator: " | "))
         let finished: [Int: [GeneratedAnswer]]
         do { finished = try kept.finished() } catch { throw CLI.failure(error) }
         if !finished.isEmpty { CLI.note("\(kept.path): continuing after \(finished.values.map(\.count).reduce(0, +)) answers made before") }
         let answers: [GeneratedAnswer]
         do {
             answers = try generator.answer(
-                dataset.records, intents: givenIntents, finished: finished, batchDone: { start, batch in try kept.append(start: start, batch) }
+                dataset.records, intents: givenIntents, finished: finished,
+                batchDone: { start, batch in try kept.append(start: start, batch) }
             ) { done, total in CLI.note("\(done)/\(total) questions answered") }
         } catch {
             throw CLI.failure("\(error)")

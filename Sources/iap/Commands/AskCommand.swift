@@ -20,7 +20,10 @@ struct AskCommand: ParsableCommand {
     @Option(help: "A known model name, a path, or a run's checkpoint (runs/NAME/final).")
     var model = "smollm2-135m-instruct"
 
-    @Option(help: "A LoRA adapter folder (PEFT: adapter_config.json, adapter_model.safetensors) applied to the model; a LoRA run's checkpoint may also be given as the model itself.")
+    @Option(
+        help:
+            "A LoRA adapter folder (PEFT: adapter_config.json, adapter_model.safetensors) applied to the model; a LoRA run's checkpoint may also be given as the model itself."
+    )
     var adapter: String?
 
     @Option(help: "What the model should know about you (shown as in training: \"About me: …\").")

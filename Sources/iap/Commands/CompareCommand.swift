@@ -10,7 +10,9 @@ import IAPCore
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
-        abstract: "Tabulate iap evaluate outputs: methods × domains + macro, best/second marked, the method of interest's Δ% and significance over every other row (Bonferroni).")
+        abstract:
+            "Tabulate iap evaluate outputs: methods × domains + macro, best/second marked, the method of interest's Δ% and significance over every other row (Bonferroni)."
+    )
 
     @Argument(help: "iap evaluate output folders (each holds *.scores.json), one per method.")
     var results: [String]
@@ -21,7 +23,10 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Significance level after Bonferroni correction.")
     var alpha = 0.01
 
-    @Option(help: "The method of interest (a row name): its Δ% and significance against every other row (default: the row named IAP, else the last).")
+    @Option(
+        help:
+            "The method of interest (a row name): its Δ% and significance against every other row (default: the row named IAP, else the last)."
+    )
     var method: String?
 
     @Option(help: "Paired test that decides the * mark: t-test or wilcoxon (the other's p-values are in the csv and json output).")
@@ -54,7 +59,9 @@ struct CompareCommand: ParsableCommand {
                 throw CLI.failure(error)
             }
         }
-        guard let significance = ResultsTable.SignificanceTest(rawValue: test) else { throw CLI.failure("--test \(test): t-test or wilcoxon") }
+        guard let significance = ResultsTable.SignificanceTest(rawValue: test) else {
+            throw CLI.failure("--test \(test): t-test or wilcoxon")
+        }
         if let method, !methods.contains(where: { $0.name == method }) {
             throw CLI.failure("--method \(method): no such row (rows: \(methods.map(\.name).joined(separator: ", ")))")
         }

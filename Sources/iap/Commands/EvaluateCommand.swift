@@ -23,7 +23,7 @@ struct EvaluateCommand: AsyncParsableCommand {
     var data: String
 
     @Option(help: "Split: train, validation or test.")
-    var split = "test"
+    var split = LaMPQASplit.test
 
     @Option(parsing: .upToNextOption, help: "Responses files ({id: [{\"output\": text}]}); ids may span domains.")
     var responses: [String]
@@ -47,7 +47,6 @@ struct EvaluateCommand: AsyncParsableCommand {
 
     /// The data flags as dataset options.
     func datasetOptions() throws(ExitCode) -> LaMPQADataset.Options {
-        guard let split = LaMPQASplit(rawValue: split) else { throw CLI.failure("--split \(split): use train, validation or test") }
         var options = LaMPQADataset.Options()
         options.split = split
         options.limit = limit
@@ -69,7 +68,9 @@ struct EvaluateCommand: AsyncParsableCommand {
         var seen: [String: String] = [:]
         for path in responses {
             if let other = seen.updateValue(path, forKey: FileSystem.baseName(path)) {
-                throw CLI.failure("--responses \(other) and \(path) have the same file name, so their results would share \(out)/\(FileSystem.baseName(path)): rename one")
+                throw CLI.failure(
+                    "--responses \(other) and \(path) have the same file name, so their results would share \(out)/\(FileSystem.baseName(path)): rename one"
+                )
             }
         }
     }
@@ -98,7 +99,8 @@ struct EvaluateCommand: AsyncParsableCommand {
             do { answers = try ResponsesFile.load(responsesPath) } catch { throw CLI.failure(error) }
             guard dataset.records.contains(where: { answers[$0.id] != nil }) else {
                 throw CLI.failure(
-                    "\(responsesPath): none of its \(answers.count) ids is a question of \(data) \(options.split.rawValue) (answers of another split or data set?)")
+                    "\(responsesPath): none of its \(answers.count) ids is a question of \(data) \(options.split.rawValue) (answers of another split or data set?)"
+                )
             }
             let folder = responses.count > 1 ? out + "/" + FileSystem.baseName(responsesPath) : out
             let evaluator = judgeOptions.evaluator(judge, cache: judgeCache)

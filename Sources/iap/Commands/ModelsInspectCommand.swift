@@ -49,13 +49,23 @@ struct ModelsInspectCommand: ParsableCommand {
             rows.append(("tokenizer", "not usable: \(error)"))
         } else {
             let special = ["bos", "eos", "pad"].compactMap { role in s.tokenizer.special?[role].map { "\(role) \($0)" } }
-            rows.append(("tokenizer", "\(s.tokenizer.kind ?? "?"), \(s.tokenizer.vocabSize ?? 0) ids" + (special.isEmpty ? "" : "; " + special.joined(separator: ", "))))
+            rows.append(
+                (
+                    "tokenizer",
+                    "\(s.tokenizer.kind ?? "?"), \(s.tokenizer.vocabSize ?? 0) ids"
+                        + (special.isEmpty ? "" : "; " + special.joined(separator: ", "))
+                ))
         }
         if let stops = s.stopTokens, !stops.isEmpty {
-            rows.append(("stop tokens", stops.map { "\($0.id)\($0.token.map { " \($0)" } ?? "") (\($0.from.joined(separator: ", ")))" }.joined(separator: "; ")))
+            rows.append(
+                (
+                    "stop tokens",
+                    stops.map { "\($0.id)\($0.token.map { " \($0)" } ?? "") (\($0.from.joined(separator: ", ")))" }.joined(separator: "; ")
+                ))
         }
         switch (s.chatTemplate, s.chatTemplate?.family) {
-        case (nil, _): rows.append(("chat template", "none in the files (a base model): prompted with iap's plain template, or --chat-template FILE"))
+        case (nil, _):
+            rows.append(("chat template", "none in the files (a base model): prompted with iap's plain template, or --chat-template FILE"))
         case (_, nil): rows.append(("chat template", "not recognised: pass --chat-template FILE"))
         case (let t?, let family?):
             rows.append(("chat template", family + (t.defaultSystemMessage.map { " (default system message: \"\($0)\")" } ?? "")))

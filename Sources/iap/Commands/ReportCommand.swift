@@ -53,7 +53,9 @@ struct ReportCommand: ParsableCommand {
         report.rollouts = rollouts
         report.allowIncomplete = allowIncomplete
         for (i, path) in inputs.enumerated() {
-            do { report.inputs.append(try HTMLReport.classify(path, name: names.isEmpty ? nil : names[i])) } catch { throw CLI.failure(error) }
+            do { report.inputs.append(try HTMLReport.classify(path, name: names.isEmpty ? nil : names[i])) } catch {
+                throw CLI.failure(error)
+            }
         }
         let html: String
         do { html = try report.render() } catch { throw CLI.failure("\(error)") }

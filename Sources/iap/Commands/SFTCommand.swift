@@ -27,7 +27,8 @@ struct SFTCommand: AsyncParsableCommand {
     func run() async throws {
         if try options.printedConfig() { return }
         _ = try options.checkedRankCount()  // a wrong --nproc-per-node is named before the config is read
-        let strategy = try TrainingSession.effectiveConfig(config: options.config, overrides: options.overrides, resume: options.resume).dist.strategy
+        let strategy = try TrainingSession.effectiveConfig(config: options.config, overrides: options.overrides, resume: options.resume)
+            .dist.strategy
         guard strategy != .fsdp else {
             throw CLI.failure("dist.strategy: fsdp is built for iap train; iap sft shards with zero2 (or replicates with ddp)")
         }
@@ -47,7 +48,8 @@ struct SFTCommand: AsyncParsableCommand {
             let encoderFiles = try CLI.openModel(cfg.reward.similarityModel)
             let encoder: any TextEncoder
             do { encoder = try TextEncoders.load(encoderFiles, device: runtime.device) } catch { throw CLI.failure(error) }
-            input = TrainingSession.input(cfg, ranker: PolicyInputBuilder.encoderRanker(encoder, tokenizer: try CLI.loadTokenizer(encoderFiles)))
+            input = TrainingSession.input(
+                cfg, ranker: PolicyInputBuilder.encoderRanker(encoder, tokenizer: try CLI.loadTokenizer(encoderFiles)))
         } else {
             input = TrainingSession.input(cfg) { _, posts in Array(posts.indices) }
         }
@@ -56,7 +58,8 @@ struct SFTCommand: AsyncParsableCommand {
             trainer = try SFTTrainer(
                 config: cfg, run: run,
                 parts: SFTTrainer.Parts(
-                    policy: policy, tokenizer: tokenizer, template: template, judge: judge, judgeCache: cache, records: records, input: input,
+                    policy: policy, tokenizer: tokenizer, template: template, judge: judge, judgeCache: cache, records: records,
+                    input: input,
                     chatTemplateText: files.chatTemplateText))
         } catch {
             throw CLI.failure("\(error)")
@@ -65,7 +68,8 @@ struct SFTCommand: AsyncParsableCommand {
         let isMain = parallel.isMain
         trainer.progress = { if isMain { CLI.note($0) } }
         trainer.shouldStop = { trainingStopRequested != 0 || RankLauncher.launcherIsGone }
-        try await TrainingSession.drive(trainer, cfg: cfg, folder: folder, run: run, resuming: options.resume != nil, command: "sft") { line in
+        try await TrainingSession.drive(trainer, cfg: cfg, folder: folder, run: run, resuming: options.resume != nil, command: "sft") {
+            line in
             "loss \(TrainingSession.value(line, "sft/loss"))  label score \(TrainingSession.value(line, "sft/label_score"))  "
                 + "grad norm \(TrainingSession.value(line, "policy/grad_norm"))"
         }

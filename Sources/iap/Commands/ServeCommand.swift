@@ -16,7 +16,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "A known model name or a path to a .gguf file or Hugging Face folder.")
     var model = "smollm2-135m-instruct"
 
-    @Option(help: "A LoRA adapter folder (PEFT: adapter_config.json, adapter_model.safetensors) applied to the model; a LoRA run's checkpoint may also be given as the model itself.")
+    @Option(
+        help:
+            "A LoRA adapter folder (PEFT: adapter_config.json, adapter_model.safetensors) applied to the model; a LoRA run's checkpoint may also be given as the model itself."
+    )
     var adapter: String?
 
     @Option(help: "Name the API reports and requests must use (default: the --model value).")
@@ -37,13 +40,22 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Most requests generated together in one batch.")
     var maxBatch = 16
 
-    @Option(help: "continuous: a request joins the running batch as soon as there is room and is answered as soon as it ends; static: it waits until the whole batch has finished.")
+    @Option(
+        help:
+            "continuous: a request joins the running batch as soon as there is room and is answered as soon as it ends; static: it waits until the whole batch has finished."
+    )
     var batching: Batching = .continuous
 
-    @Option(help: "MiB of prompts' keys and values kept so that a request whose prompt begins like an earlier one's (a shared system prompt, a judge's rubric) prefills only the rest; 0 turns prefix caching off.")
+    @Option(
+        help:
+            "MiB of prompts' keys and values kept so that a request whose prompt begins like an earlier one's (a shared system prompt, a judge's rubric) prefills only the rest; 0 turns prefix caching off."
+    )
     var prefixCacheMib = 256
 
-    @Option(help: "Chunked prefill: while other requests decode, a joining prompt runs at most this many prompt tokens per decoding step, so a long prompt does not stall the running streams; 0 prefills each prompt whole.")
+    @Option(
+        help:
+            "Chunked prefill: while other requests decode, a joining prompt runs at most this many prompt tokens per decoding step, so a long prompt does not stall the running streams; 0 prefills each prompt whole."
+    )
     var prefillChunk = 512
 
     @Option(help: "Most new tokens one completion may ask for (max_tokens above it: 400).")
@@ -76,7 +88,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Device: cpu, cuda[:N], or auto (a GPU when one can be used).")
     var device = "cpu"
 
-    @Option(help: "Decoding steps: eager; static (the step CUDA graphs record, run eagerly); cuda-graphs (needs --device cuda and libiap_cuda_graphs.so from make gpu-bundle beside iap or at $IAP_CUDA_GRAPHS_PLUGIN).")
+    @Option(
+        help:
+            "Decoding steps: eager; static (the step CUDA graphs record, run eagerly); cuda-graphs (needs --device cuda and libiap_cuda_graphs.so from make gpu-bundle beside iap or at $IAP_CUDA_GRAPHS_PLUGIN)."
+    )
     var decodeSteps: DecodeSteps = .eager
 
     @OptionGroup var scaffolding: ScaffoldOptions
@@ -91,7 +106,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         try FlagCheck.atLeast("--prefix-cache-mib", prefixCacheMib, 0)
         try FlagCheck.atLeast("--prefill-chunk", prefillChunk, 0)
-        guard prefixCacheMib <= 1 << 30 else { throw ValidationError("--prefix-cache-mib must be at most \(1 << 30) (got \(prefixCacheMib))") }
+        guard prefixCacheMib <= 1 << 30 else {
+            throw ValidationError("--prefix-cache-mib must be at most \(1 << 30) (got \(prefixCacheMib))")
+        }
         try FlagCheck.seconds("--idle-timeout", idleTimeout)
         try FlagCheck.seconds("--body-timeout", bodyTimeout)
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be in 0…65535 (got \(port))") }
@@ -100,7 +117,8 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let runtime = try CLI.runtime(dtype: dtype, device: device)
         Torch.keepFreedMemory()
-        let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model, adapter: adapter, chatTemplate: chatTemplate, dtype: runtime.dtype, device: runtime.device)
+        let (_, tokenizer, lm, template) = try CLI.openLanguageModel(
+            model, adapter: adapter, chatTemplate: chatTemplate, dtype: runtime.dtype, device: runtime.device)
         var settings = OpenAIServer.Settings(modelName: servedName ?? model)
         settings.decodeSteps = decodeSteps
         settings.host = host

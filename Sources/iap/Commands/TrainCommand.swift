@@ -25,7 +25,8 @@ struct TrainCommand: AsyncParsableCommand {
         try TrainingSession.prepareEngine(cfg)
         let trainer = try makeTrainer(cfg, run: run)
         try trainer.distribute(over: parallel)
-        try await TrainingSession.drive(trainer, cfg: cfg, folder: folder, run: run, resuming: options.resume != nil, command: "train") { line in
+        try await TrainingSession.drive(trainer, cfg: cfg, folder: folder, run: run, resuming: options.resume != nil, command: "train") {
+            line in
             let v = { (key: String) in TrainingSession.value(line, key) }
             return "reward \(v("reward/mean"))  parts: rubric \(v("reward/personalization")) contrast \(v("reward/contrast")) "
                 + "similarity \(v("reward/similarity")) length \(v("reward/length_penalty"))  valid \(v("format/valid_fraction")) copied \(v("format/copied_prompt_fraction")) "
@@ -47,7 +48,8 @@ struct TrainCommand: AsyncParsableCommand {
         do {
             policy = try cfg.trainedModel(CausalLM.load(files, dtype: runtime.dtype, device: runtime.device))
             // With LoRA the reference is the same weights with the adapters off: no second copy.
-            reference = policy.lora != nil ? policy.withoutAdapters() : try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device)
+            reference =
+                policy.lora != nil ? policy.withoutAdapters() : try CausalLM.load(files, dtype: runtime.dtype, device: runtime.device)
             template = try files.chatTemplate(file: cfg.policy.chatTemplate)
         } catch {
             throw CLI.failure("\(error)")
@@ -59,7 +61,10 @@ struct TrainCommand: AsyncParsableCommand {
         let encoderTokenizer = try CLI.loadTokenizer(similarityFiles)
         let layer = min(cfg.reward.similarityLayer ?? encoder.layerCount, encoder.layerCount)
         let baseline: BERTScoreBaseline?
-        do { baseline = try cfg.reward.similarityBaseline.map { (path) throws(FileIOError) in try BERTScoreBaseline.load(path, layer: layer) } } catch {
+        do {
+            baseline = try cfg.reward.similarityBaseline.map { (path) throws(FileIOError) in try BERTScoreBaseline.load(path, layer: layer)
+            }
+        } catch {
             throw CLI.failure("reward.similarity_baseline: \(error)")
         }
         let scorer = BERTScorer(encoder: encoder, tokenizer: encoderTokenizer, layer: layer, baseline: baseline)
