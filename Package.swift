@@ -92,7 +92,7 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "Torch", dependencies: ["CTorch", "SafeTensors", "FileIO"]),
         // Language models on libtorch: Llama-family causal LM, BERT, generation, log-probs.
-        .target(name: "Transformers", dependencies: ["Torch", "ModelFormats", "SafeTensors", "FileIO", "JSONFiles"]),
+        .target(name: "Transformers", dependencies: ["Torch", "ModelFormats", "ModelStore", "Hub", "SafeTensors", "FileIO", "JSONFiles"]),
         // The OpenAI chat-completions wire types, shared by the judge client and `iap serve`.
         .target(name: "OpenAIWire"),
         // The benchmark without libtorch: data, judge prompt and parser, the judge client,
@@ -110,18 +110,21 @@ let package = Package(
         // ROUGE-L, run-folder files, reports.
         .target(
             name: "IAPCore",
-            dependencies: ["LaMPQACore", "ModelFormats", "FileIO", "JSONFiles", "SafeTensors", .product(name: "Yams", package: "Yams")]),
+            dependencies: [
+                "LaMPQACore", "ModelFormats", "OpenAIWire", "FileIO", "JSONFiles", "SafeTensors", .product(name: "Yams", package: "Yams"),
+            ]),
         // The method on models: rollouts, DAPO and SFT trainers, the run driver, checkpoints.
         .target(
             name: "IAP",
             dependencies: [
-                "IAPCore", "LaMPQACore", "LaMPQA", "Transformers", "ModelFormats", "FileIO", "JSONFiles", "SafeTensors", "Torch",
+                "IAPCore", "LaMPQACore", "LaMPQA", "Transformers", "ModelFormats", "ModelStore", "FileIO", "JSONFiles", "SafeTensors",
+                "Torch",
             ]),
         // `iap serve`: an OpenAI-compatible HTTP server over our models.
         .target(
             name: "Serving",
             dependencies: [
-                "Transformers", "ModelFormats", "IAPCore", "OpenAIWire", "JSONFiles", .product(name: "Hummingbird", package: "hummingbird"),
+                "Transformers", "ModelFormats", "OpenAIWire", "JSONFiles", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -171,7 +174,7 @@ let package = Package(
         .testTarget(name: "TransformersTests", dependencies: ["Transformers", "ModelStore", "FileIO"]),
         // Pure tests: build and run without libtorch.
         .testTarget(name: "LaMPQACoreTests", dependencies: ["LaMPQACore", "ModelFormats", "FileIO", "JSONFiles", "Hub", "HubTestSupport"]),
-        .testTarget(name: "IAPCoreTests", dependencies: ["IAPCore", "LaMPQACore", "ModelFormats", "FileIO", "JSONFiles"]),
+        .testTarget(name: "IAPCoreTests", dependencies: ["IAPCore", "LaMPQACore", "ModelFormats", "FileIO", "JSONFiles", "OpenAIWire"]),
         .testTarget(name: "IAPTests", dependencies: ["IAP", "IAPCore", "LaMPQACore", "LaMPQA", "ModelStore", "FileIO", "JSONFiles"]),
         // Drives the built iap binary end to end (make test builds it first).
         .testTarget(name: "CLITests", dependencies: ["FileIO", "JSONFiles", "HubTestSupport", "CommandSupport"]),

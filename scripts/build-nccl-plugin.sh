@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds gpu/libiap_nccl.so (scripts/nccl/iap_nccl.cpp): NCCL process groups, and
-# gpu/libiap_cuda_graphs.so (scripts/nccl/iap_cuda_graphs.cpp): CUDA graphs of decode steps, against the
+# Builds gpu/libiap_nccl.so (GPUPlugins/iap_nccl.cpp): NCCL process groups, and
+# gpu/libiap_cuda_graphs.so (GPUPlugins/iap_cuda_graphs.cpp): CUDA graphs of decode steps, against the
 # CUDA build of PyTorch 2.11 from PyPI in the development python (scripts/python-reference.sh:
 # its torch/include; CUDA's headers from the nvidia-cuda-runtime, -crt and -cccl wheels, all
 # under nvidia/cu13/include; NCCL's from nvidia-nccl). It links to that torch's
@@ -18,6 +18,6 @@ mkdir -p "$repo/gpu"
 flags=(-std=c++17 -O2 -fPIC -shared -D_GLIBCXX_USE_CXX11_ABI="$abi" -DUSE_CUDA
   -I"$torch/include" -I"$torch/include/torch/csrc/api/include" -I"$cuda_include"
   -L"$torch/lib" -ltorch_cuda -ltorch_cpu -lc10_cuda -lc10 -Wl,--no-as-needed)
-g++ -o "$repo/gpu/libiap_nccl.so" "$repo/scripts/nccl/iap_nccl.cpp" -DUSE_C10D_NCCL -I"$nccl_include" "${flags[@]}"
-g++ -o "$repo/gpu/libiap_cuda_graphs.so" "$repo/scripts/nccl/iap_cuda_graphs.cpp" "${flags[@]}"
+g++ -o "$repo/gpu/libiap_nccl.so" "$repo/GPUPlugins/iap_nccl.cpp" -DUSE_C10D_NCCL -I"$nccl_include" "${flags[@]}"
+g++ -o "$repo/gpu/libiap_cuda_graphs.so" "$repo/GPUPlugins/iap_cuda_graphs.cpp" "${flags[@]}"
 echo "build-nccl-plugin: gpu/libiap_nccl.so gpu/libiap_cuda_graphs.so" >&2

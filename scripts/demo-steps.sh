@@ -2,7 +2,8 @@
 # usage: demo-steps.sh BINARY RUNDIR — the steps of `make demo` with a given iap binary (to
 # compare two builds on the same machine: the training metrics, rollouts and the start /
 # trained scores must be identical). Run from the repository root of the binary's checkout.
-# Long (16 training steps): start it with setsid/nohup so it outlives the shell.
+# Long (the demo's training run, then answers for the whole test split): start it with
+# setsid/nohup so it outlives the shell.
 set -e
 BIN=$1; R=$2
 rm -rf "$R"

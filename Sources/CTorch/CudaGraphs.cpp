@@ -1,4 +1,4 @@
-// CUDA graphs through iap's plugin (scripts/nccl/iap_cuda_graphs.cpp, gpu/libiap_cuda_graphs.so):
+// CUDA graphs through iap's plugin (GPUPlugins/iap_cuda_graphs.cpp, gpu/libiap_cuda_graphs.so):
 // at::cuda::CUDAGraph is in the CUDA build of libtorch, which this shim is not compiled
 // against, so the plugin is dlopen()ed and its entry points called through pointers.
 #include "Shim.hpp"

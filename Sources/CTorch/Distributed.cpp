@@ -50,7 +50,7 @@ c10::intrusive_ptr<c10d::TCPStore> make_store(const char *host, int32_t port, in
   return c10::make_intrusive<c10d::TCPStore>(std::string(host), store_options);
 }
 
-// The NCCL plugin's entry point (scripts/nccl/iap_nccl.cpp).
+// The NCCL plugin's entry point (GPUPlugins/iap_nccl.cpp).
 using nccl_backend_fn = void *(*)(void *store, int rank, int world, int device, double timeout_s, char *error, size_t error_size);
 
 } // namespace

@@ -186,12 +186,46 @@ struct Checkpoint : public torch::autograd::Function<Checkpoint> {
   }
 };
 
+// A block whose backward pass is told when it ends, without checkpointing: the forward pass
+// runs the block with autograd on a detached copy of the input and keeps that inner graph;
+// the backward pass back-propagates through it (accumulating the block's parameter
+// gradients, whatever order the outer graph would have run them in — autocast's cached
+// weight casts come from earlier passes), calls after_backward, and returns the input's
+// gradient. The same operations as running the block in the outer graph, in one piece.
+struct KeptBlock : public torch::autograd::Function<KeptBlock> {
+  static at::Tensor forward(AutogradContext *ctx, const at::Tensor &input, c10::intrusive_ptr<BlockCallback> block) {
+    at::AutoGradMode enable(true);
+    auto x = input.detach().requires_grad_(true);
+    auto y = (*block)(x);
+    ctx->saved_data["input"] = x;
+    ctx->saved_data["output"] = y;
+    ctx->saved_data["block"] = at::IValue::make_capsule(block);
+    return y.detach();
+  }
+
+  static variable_list backward(AutogradContext *ctx, variable_list grads) {
+    auto x = ctx->saved_data["input"].toTensor();
+    auto y = ctx->saved_data["output"].toTensor();
+    auto block = c10::static_intrusive_pointer_cast<BlockCallback>(ctx->saved_data["block"].toCapsule());
+    at::AutoGradMode enable(true);
+    torch::autograd::backward({y}, {grads[0]});
+    block->backward_done();
+    auto grad = x.grad();
+    ctx->saved_data.clear();
+    return {grad, at::Tensor()};
+  }
+};
+
 } // namespace
 
 extern "C" {
 
 ct_tensor ct_checkpoint(ct_tensor input, void *context, ct_block_fn run, ct_release_fn release, ct_done_fn after_backward) {
   CT_TENSOR(Checkpoint::apply(T(input), c10::make_intrusive<BlockCallback>(context, run, release, after_backward)))
+}
+
+ct_tensor ct_kept_block(ct_tensor input, void *context, ct_block_fn run, ct_release_fn release, ct_done_fn after_backward) {
+  CT_TENSOR(KeptBlock::apply(T(input), c10::make_intrusive<BlockCallback>(context, run, release, after_backward)))
 }
 
 ct_tensor ct_share(ct_tensor t) { CT_TENSOR(T(t)) }

@@ -53,85 +53,44 @@ public enum CLI {
         return ExitCode(1)
     }
 
-    /// A catalog name (pulled when missing) or a path to a .gguf file / model folder.
+    /// A catalog name (pulled when missing), a Hub id, or a path to a .gguf file / model folder.
     public static func openModel(_ reference: String) throws(ExitCode) -> ModelFiles {
-        let location: ModelLocation
-        do {
-            location = try ModelStore().resolve(reference) { note("\(reference): \($0)") }
-        } catch {
-            throw failure(error)
-        }
-        do { return try ModelFiles(path: location.path) } catch { throw failure(error) }
+        do { return try PretrainedModel.files(reference, log: { note($0) }) } catch { throw failure(error) }
     }
 
-    /// A causal LM with its tokenizer and chat renderer (a template file, else the adapter
-    /// folder's — the one its training used —, else the model's own), with the LoRA adapter
-    /// of `adapter` on it — or of `reference` itself when that is an adapter folder (a LoRA
-    /// run's checkpoint), whose base is the model it names.
+    /// `PretrainedModel.languageModel`, its failure printed.
     public static func openLanguageModel(
         _ reference: String, adapter: String? = nil, chatTemplate: String? = nil, dtype: DType = .float32, device: Device = .cpu
     ) throws(ExitCode) -> (files: ModelFiles, tokenizer: Tokenizer, model: CausalLM, template: ChatTemplate) {
-        let (base, adapterFolder) = try resolveAdapter(reference, adapter: adapter)
-        let files = try openModel(base)
-        let tokenizer = try loadTokenizer(files)
         do {
-            var model = try CausalLM.load(files, dtype: dtype, device: device)
-            var template = try files.chatTemplate(file: chatTemplate)
-            if let adapterFolder {
-                model = try LoRAAdapterFolder.load(adapterFolder, onto: model)
-                if chatTemplate == nil, let text = try ModelFiles.chatTemplateText(inFolder: adapterFolder) {
-                    template = try ChatTemplate.detect(text, source: adapterFolder)
-                }
-            }
-            return (files, tokenizer, model, template)
+            let opened = try PretrainedModel.languageModel(
+                reference, adapter: adapter, chatTemplate: chatTemplate, dtype: dtype, device: device, log: { note($0) })
+            return (opened.files, opened.tokenizer, opened.model, opened.template)
         } catch {
-            throw failure("\(error)")
+            throw failure(error)
         }
     }
 
-    /// The base model and adapter folder a model reference means: `adapter` on `reference`,
-    /// or — when `reference` is a LoRA adapter folder — the base its adapter_config.json names
-    /// (`base_model_name_or_path`) with that folder.
+    /// `PretrainedModel.resolveAdapter`, its failure printed.
     public static func resolveAdapter(_ reference: String, adapter: String?) throws(ExitCode) -> (base: String, adapter: String?) {
-        if let adapter { return (reference, try hubFolder(adapter)) }
-        let reference = try hubFolder(reference)
-        guard LoRAAdapterFolder.isAdapter(reference), access(reference + "/config.json", F_OK) != 0 else { return (reference, nil) }
-        let config: LoRAAdapterConfig
-        do { config = try LoRAAdapterFolder.readConfig(reference) } catch { throw failure(error) }
-        guard let base = config.baseModelNameOrPath, !base.isEmpty else {
-            throw failure(
-                "\(reference) is a LoRA adapter that does not name its base model (base_model_name_or_path): pass the base model and --adapter \(reference)"
-            )
-        }
-        return (base, reference)
-    }
-
-    /// A Hub id (`org/name[@revision]`) that is not a local path: its snapshot folder (fetched
-    /// when absent); anything else as it is.
-    static func hubFolder(_ reference: String) throws(ExitCode) -> String {
-        guard access(reference, F_OK) != 0, HubRepository(parsing: reference) != nil else { return reference }
-        do { return try ModelStore().resolve(reference) { note("\(reference): \($0)") }.path } catch { throw failure(error) }
+        do { return try PretrainedModel.resolveAdapter(reference, adapter: adapter, log: { note($0) }) } catch { throw failure(error) }
     }
 
     public static func loadTokenizer(_ model: ModelFiles) throws(ExitCode) -> Tokenizer {
         do { return try model.loadTokenizer() } catch { throw failure(error) }
     }
 
-    /// `--dtype` and `--device` checked, with the CUDA backend loaded when a GPU is asked for.
+    /// `--dtype` and `--device` given as text (the benchmarks' flags), checked, with the CUDA
+    /// backend loaded when a GPU is asked for.
     public static func runtime(dtype: String, device: String) throws(ExitCode) -> (dtype: DType, device: Device) {
-        let types: [String: DType] = [
-            "float32": .float32, "f32": .float32, "bfloat16": .bfloat16, "bf16": .bfloat16,
-            "float16": .float16, "f16": .float16,
-        ]
-        guard let type = types[dtype] else { throw failure("--dtype \(dtype): use float32, bfloat16 or float16") }
-        guard let place = device == "auto" ? (Device.cudaAvailable ? Device.cuda : .cpu) : Device(device) else {
-            throw failure("--device \(device): use cpu, cuda[:N] or auto")
-        }
-        if case .cuda = place {
-            if let problem = CUDARuntime.load() { throw failure("--device \(device): \(problem)") }
-            guard Device.cudaAvailable else { throw failure("--device \(device): no CUDA device is available") }
-        }
-        return (type, place)
+        guard let type = DType(weightsName: dtype) else { throw failure("--dtype \(dtype): use float32, bfloat16 or float16") }
+        guard let choice = DeviceChoice(device) else { throw failure("--device \(device): use cpu, cuda[:N] or auto") }
+        return (type, try resolve(choice))
+    }
+
+    /// The device `--device` asks for, with the CUDA backend loaded when it is a GPU.
+    public static func resolve(_ device: DeviceChoice) throws(ExitCode) -> Device {
+        do { return try device.resolved() } catch { throw failure("--device \(device): \(error)") }
     }
 
     /// Whole file as text, or a clear failure naming it.

@@ -11,3 +11,6 @@ extension PolicyInputMode: ExpressibleByArgument {
     public var defaultValueDescription: String { name }
     public static var allValueStrings: [String] { ["question", "narrative", "profile:K", "narrative+profile:K"] }
 }
+
+/// `--judge embedding|local|openai`.
+extension JudgeBackend: ExpressibleByArgument {}

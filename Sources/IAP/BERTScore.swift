@@ -1,3 +1,4 @@
+import IAPCore
 import Foundation
 import ModelFormats
 import Torch
@@ -136,5 +137,13 @@ public final class BERTScorer: @unchecked Sendable {
             }
         }
         return out
+    }
+}
+
+extension BERTScoreBaseline {
+    /// `s` rescaled: x → (x − b)/(1 − b) for precision, recall and F1.
+    func rescale(_ s: BERTScorer.Score) -> BERTScorer.Score {
+        BERTScorer.Score(
+            precision: (s.precision - precision) / (1 - precision), recall: (s.recall - recall) / (1 - recall), f1: (s.f1 - f1) / (1 - f1))
     }
 }

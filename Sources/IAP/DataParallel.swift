@@ -3,11 +3,12 @@ import IAPCore
 import Torch
 import Transformers
 
-/// The ranks of a data-parallel job as a trainer sees them (`dist.strategy`): which
-/// share of a step's questions is this rank's, and the collectives that make every rank's
-/// update the one a single process would make over the whole batch. Without a group (one
-/// process) every call is the identity, so the trainer has one code path.
-public final class DataParallel: @unchecked Sendable {
+/// The ranks of a data-parallel job as a trainer sees them: which share of a step's
+/// questions is this rank's, and the collectives that make every rank's update the one a
+/// single process would make over the whole batch. Without a group (one process) every call
+/// is the identity, so the trainer has one code path. How the ranks split the weights and
+/// the optimizer (`dist.strategy`) is a `ParallelStrategy` (`strategy(policy:…)`).
+public final class DataParallel: JobRanks, @unchecked Sendable {
     public let group: ProcessGroup?
     public let strategy: DistStrategy
     let bucketElements: Int
@@ -52,33 +53,6 @@ public final class DataParallel: @unchecked Sendable {
         return try parts.flatMap { try JSONDecoder().decode([T].self, from: Data($0)) }
     }
 
-    /// The block-by-block gradient sum overlapping the backward pass, when installed
-    /// (`overlapBackward(of:)`).
-    private(set) var overlap: OverlappedGradientSum?
-
-    /// Under `ddp` on several ranks, with gradient checkpointing (`pass`): the overlapped
-    /// gradient sum of `model`'s trained parameters, which the training passes tell as each
-    /// block's backward pass ends (`TrainingPass.blockHooks`); nil otherwise.
-    func overlapBackward(of model: CausalLM, pass: TrainingPass) -> OverlappedGradientSum? {
-        guard overlapsBackward, strategy == .ddp, let group, pass.gradientCheckpointing, model.lora == nil else { return nil }
-        let overlap = OverlappedGradientSum(group: group, parameters: model.parameters, blockCount: model.config.layerCount)
-        self.overlap = overlap
-        return overlap
-    }
-
-    /// The next backward pass is the update's last (see `OverlappedGradientSum`).
-    func armGradientSum() { overlap?.arm() }
-
-    /// Sums each tensor's gradient over the ranks: block by block as the backward pass went
-    /// when overlapped, the rest (or everything) after it.
-    public func sumGradients(_ parameters: [Tensor]) throws {
-        guard let overlap else { return try bucketedSum(parameters) }
-        try overlap.finish { try bucketedSum($0) }
-    }
-
-    /// An update dropped before its gradients were summed: sums in flight are waited for.
-    func dropPendingSums() throws { try overlap?.discard() }
-
     /// Sums each tensor's gradient over the ranks, in flat buckets of about `dist.bucket_mib`
     /// per dtype and device (one collective per bucket instead of one per tensor). A tensor
     /// with no gradient contributes zeros, so every rank sends the same buckets.
@@ -110,16 +84,6 @@ public final class DataParallel: @unchecked Sendable {
         try flush()
     }
 
-    /// The loss sums of every rank added up; nil on every rank when any rank's loss was not
-    /// finite (so all ranks skip the same update).
-    func sumLosses(_ local: IAPTrainer.LossSums?) throws -> IAPTrainer.LossSums? {
-        guard group != nil else { return local }
-        let s = local ?? IAPTrainer.LossSums()
-        let total = try sum([local == nil ? 1 : 0, s.loss, s.kl, s.clipLow, s.clipHigh, s.active])
-        guard total[0] == 0 else { return nil }
-        return IAPTrainer.LossSums(loss: total[1], kl: total[2], clipLow: total[3], clipHigh: total[4], active: total[5])
-    }
-
     /// Returns when every rank is here.
     public func barrier() throws { try group?.barrier() }
 
@@ -141,54 +105,6 @@ public final class DataParallel: @unchecked Sendable {
             missing = "rank 0, which serves the rendezvous store, is gone"
         }
         return CollectiveFailure(description: "rank \(rank) of \(worldSize), step \(step): a collective failed: \(missing) (\(failure))")
-    }
-
-    // MARK: The optimizer under each strategy
-
-    /// Under `fsdp` on several ranks: `model`'s weights sharded (and freed) with `whole`'s
-    /// hyperparameters, its sharded optimizer to use instead; else nil.
-    func shardedModel(_ model: CausalLM, optimizer whole: any Optimizer) throws -> FullyShardedModel? {
-        guard strategy == .fsdp, let group, let adamW = whole as? AdamW else { return nil }
-        return try FullyShardedModel(model: model, group: group, rule: adamW)
-    }
-
-    /// Under `fsdp` on several ranks: the frozen `model` (the reference) sharded the same
-    /// way; else nil.
-    func shardedFrozenModel(_ model: CausalLM) throws -> FullyShardedModel? {
-        guard strategy == .fsdp, let group else { return nil }
-        return try FullyShardedModel(frozen: model, group: group)
-    }
-
-    /// `whole` as this job runs it: sharded over the ranks under `zero2` (same
-    /// hyperparameters), else `whole` itself.
-    func optimizer(_ whole: any Optimizer) -> any Optimizer {
-        guard strategy == .zero2, let group, let adamW = whole as? AdamW else { return whole }
-        return ShardedAdamW(parameters: adamW.parameters, group: group, rule: adamW, bucketElements: bucketElements)
-    }
-
-    /// The gradient summed over the ranks and clipped to `maxNorm`; its norm before clipping.
-    /// `ddp`: all-reduced in place; `zero2`: reduce-scattered into the optimizer's shards.
-    func reduceAndClip(_ parameters: [Tensor], optimizer: any Optimizer, maxNorm: Double) throws -> Double {
-        if let sharded = optimizer as? ShardedAdamW {
-            try sharded.reduceGradients()
-            return try sharded.clipGradientNorm(maxNorm: maxNorm)
-        }
-        try sumGradients(parameters)
-        return try clipGradientNorm(parameters, maxNorm: maxNorm)
-    }
-
-    /// Called by every rank when a checkpoint is due: under `zero2` each rank writes its
-    /// optimizer shard into the run's staging folder and waits for the others. Returns what
-    /// rank 0 puts in the checkpoint, nil on the other ranks (they write nothing more).
-    func optimizerFiles(_ optimizer: any Optimizer, run: RunFolder) throws -> TrainingCheckpoint.OptimizerFiles? {
-        if let sharded = optimizer as? ShardedAdamW {
-            let staging = run.path + "/.optimizer-shards"
-            try OptimizerCheckpoint.writeShard(sharded, into: staging)
-            try barrier()
-            return isMain ? .shards(sharded, staging: staging) : nil
-        }
-        guard isMain, let whole = optimizer as? AdamW else { return nil }
-        return .whole(whole)
     }
 }
 

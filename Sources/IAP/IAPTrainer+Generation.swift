@@ -64,7 +64,7 @@ extension IAPTrainer {
     /// without an answer, or — its weights sharded under `fsdp`, so gathering them is a
     /// collective — when any rank has.
     func referenceNeeded(_ missing: Int) throws -> Bool {
-        guard referenceSharded != nil else { return missing > 0 }
+        guard strategy.referencePassesAreCollective else { return missing > 0 }
         return try dataParallel.sum([Double(missing)])[0] > 0
     }
 
@@ -104,15 +104,15 @@ extension IAPTrainer {
     /// The policy's rollouts for a round (synchronous, see `referenceGenerations`), at most
     /// `rollout.max_batch_rows` sequences at a time; `onFinished` hears of each finished group.
     func policyGenerations(
-        _ prompts: [[Int]], options: GenerationOptions, promptSeeds: [UInt64]? = nil, onFinished: PromptFinished? = nil
+        _ prompts: [[Int]], options: GenerationOptions, promptSeeds: [UInt64]? = nil,
+        onFinished: ((Int, [GeneratedSequence]) -> Void)? = nil
     ) throws -> [GeneratedSequence] {
-        let batching: Batching = config.rollout.batching == .continuous ? .continuous : .static
+        var request = GenerationRequest(prompts: prompts, seeds: promptSeeds, options: options)
+        request.batching = config.rollout.batching == .continuous ? .continuous : .static
+        request.maxRows = config.rollout.maxBatchRows ?? .max
         return try withWholePolicy {
             try withNoGrad {
-                try parts.policy.generate(
-                    prompts: prompts, tokenizer: parts.tokenizer, options: options, promptSeeds: promptSeeds,
-                    maxRows: config.rollout.maxBatchRows,
-                    batching: batching, onFinished: onFinished)
+                try parts.policy.generate(request, tokenizer: parts.tokenizer, observer: GenerationObserver(finished: onFinished))
             }
         }
     }

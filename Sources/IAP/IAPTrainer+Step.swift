@@ -45,10 +45,11 @@ extension IAPTrainer {
         step += 1
         // Over every rank: counts summed, rollouts in rank order (one process: as they are).
         let counts = try dataParallel.sum([Double(groups.sampled), Double(groups.zeroSpread)])
-        let metrics = StepMetrics(
+        var metrics = StepMetrics(
             step: step, rollouts: try dataParallel.gather(groups.all.map(\.stats)), sampledGroups: Int(counts[0]),
             zeroSpreadGroups: Int(counts[1]), keptGroups: groups.keptEverywhere, samplingRounds: groups.rounds, update: update, times: times
         )
+        metrics.extra = strategy.updateMetrics
         try log(metrics, rollouts: try dataParallel.gather(Array(groups.all.prefix(config.run.logRollouts)).map(rolloutRecord)))
         return metrics.line
     }
@@ -103,9 +104,9 @@ extension IAPTrainer {
         options.scaffold = RolloutFormat(config.rollout).blockScaffold
         options.addStops(of: parts.template)
         let prompts = try records.map { try promptIds($0, intentFree: false) }
-        var onFinished: PromptFinished?
+        var onFinished: ((Int, [GeneratedSequence]) -> Void)?
         if config.rollout.overlapJudging {
-            onFinished = PromptFinished { [self] prompt, completions in
+            onFinished = { [self] prompt, completions in
                 let pairs = judgeRequests(parseRollouts(records, prompts: prompts, sequences: completions)).pairs
                 judging.start(group: prompt) { try await self.judgeScores(pairs) }
             }
@@ -259,9 +260,4 @@ extension IAPTrainer {
             similarity: r.reward.similarity, contrast: r.reward.contrast, lengthPenalty: r.reward.lengthPenalty, advantage: r.advantage,
             finishReason: r.sequence.finishReason.rawValue)
     }
-}
-
-func seconds(since start: ContinuousClock.Instant) -> Double {
-    let d = ContinuousClock.now - start
-    return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
 }

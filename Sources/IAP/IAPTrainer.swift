@@ -52,9 +52,12 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
     let parts: Parts
     /// The rollout prompt's own words: a block that copies them is malformed.
     let echo: PromptEcho
-    /// AdamW over the policy's weights; sharded over the ranks under `dist.strategy: zero2`
-    /// and `fsdp`.
-    var optimizer: any Optimizer
+    /// AdamW over the policy's weights (the rule a sharded optimizer follows too).
+    let trainable: AdamW
+    /// How the ranks share the step (`dist.strategy`); one process until `distribute(over:)`.
+    var strategy: any ParallelStrategy
+    /// The optimizer the strategy steps: AdamW, or this rank's shard of it.
+    var optimizer: any Optimizer { strategy.optimizer }
     let schedule: LearningRateSchedule
     let loss: PolicyLoss
     /// Rank 0's event file, made at the first step (after `dataParallel` is set): other
@@ -68,38 +71,25 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
     var order: [Int] = []
     var referenceAnswers: [String: ReferenceAnswer] = [:]
     /// The job's ranks (`dist:`); one process by default (`distribute(over:)`).
-    public private(set) var dataParallel = DataParallel.single
-    /// The policy's and the reference's sharded weights under `dist.strategy: fsdp`
-    /// (several ranks), else nil.
-    var fullySharded: FullyShardedModel?
-    var referenceSharded: FullyShardedModel?
-    /// Whether `ddp`'s gradient sums start during the backward pass (`dist.overlap_backward`).
-    var overlapsGradientSums: Bool { trainingPass.blockHooks != nil }
+    public var dataParallel: DataParallel { strategy.ranks }
+    public var ranks: any JobRanks { dataParallel }
     /// How the policy's passes with autograd run (`policy.gradient_checkpointing`, kept
-    /// logits; the overlapped gradient sum's block hooks once distributed).
-    var trainingPass: TrainingPass
+    /// logits; the strategy's block hooks).
+    var trainingPass: TrainingPass { strategy.trainingPass }
 
     /// Makes this trainer one rank of `parallel`, before the first step (and before a
-    /// restore): shards the optimizer's state (`zero2`) or the policy's weights too (`fsdp`).
+    /// restore): the strategy `dist.strategy` names takes over the optimizer, and under
+    /// `fsdp` the policy's and the reference's weights.
     public func distribute(over parallel: DataParallel) throws {
-        dataParallel = parallel
-        fullySharded = try parallel.shardedModel(parts.policy, optimizer: optimizer)
-        if parts.reference !== parts.policy { referenceSharded = try parallel.shardedFrozenModel(parts.reference) }
-        optimizer = fullySharded?.optimizer ?? parallel.optimizer(optimizer)
-        trainingPass.blockHooks = parallel.overlapBackward(of: parts.policy, pass: trainingPass)
+        let reference = parts.reference !== parts.policy ? parts.reference : nil
+        strategy = try parallel.strategy(policy: parts.policy, reference: reference, optimizer: trainable, pass: config.trainingPass)
     }
 
     /// `body` with the policy's weights whole (they are sharded under `fsdp`).
-    func withWholePolicy<R>(_ body: () throws -> R) throws -> R {
-        guard let fullySharded else { return try body() }
-        return try fullySharded.withWholeModel(body)
-    }
+    func withWholePolicy<R>(_ body: () throws -> R) throws -> R { try strategy.withWholePolicy(body) }
 
     /// `body` with the reference's weights whole (sharded under `fsdp`).
-    func withWholeReference<R>(_ body: () throws -> R) throws -> R {
-        guard let referenceSharded else { return try body() }
-        return try referenceSharded.withWholeModel(body)
-    }
+    func withWholeReference<R>(_ body: () throws -> R) throws -> R { try strategy.withWholeReference(body) }
 
     public init(config: TrainConfig, run: RunFolder, parts: Parts) throws {
         try config.validate()
@@ -108,8 +98,8 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
         self.run = run
         self.parts = parts
         echo = PromptEcho(parts.prompt)
-        optimizer = try config.trainableOptimizer(for: parts.policy)
-        trainingPass = config.trainingPass
+        trainable = try config.trainableOptimizer(for: parts.policy)
+        strategy = SingleProcess(optimizer: trainable, pass: config.trainingPass)
         schedule = config.optim.learningRateSchedule(totalSteps: config.run.steps)
         loss = PolicyLoss(config.dapo)
         for answer in try JSONLines.read(ReferenceAnswer.self, from: run.referencePath).records { referenceAnswers[answer.id] = answer }
@@ -150,7 +140,7 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
     /// for rank 0 to write); rank 0 writes the folder.
     public func saveCheckpoint() throws {
         try withWholePolicy {
-            guard let files = try dataParallel.optimizerFiles(optimizer, run: run) else { return }
+            guard let files = try strategy.checkpointFiles(run: run) else { return }
             let state = TrainerState(step: step, cursor: cursor, epoch: epoch, seed: config.run.seed, optimizerStep: optimizer.stepCount)
             try TrainingCheckpoint.save(
                 policy: parts.policy, tokenizer: parts.tokenizer, chatTemplate: parts.chatTemplateText, optimizer: files, state: state,
@@ -164,7 +154,9 @@ public final class IAPTrainer: CheckpointedTrainer, @unchecked Sendable {
     public func restore(from folder: String) throws {
         // Under fsdp the weights are loaded whole, and the optimizer cuts its shards from them.
         let state = try withWholePolicy {
-            try TrainingCheckpoint.restore(from: folder, policy: parts.policy, optimizer: optimizer, lastStep: config.run.steps)
+            try TrainingCheckpoint.restore(from: folder, policy: parts.policy, lastStep: config.run.steps) {
+                try strategy.restoreOptimizer(from: $0)
+            }
         }
         guard let savedCursor = state.cursor, let savedEpoch = state.epoch else {
             throw ConfigError("\(folder)/\(TrainerState.fileName): no cursor or epoch (an iap sft checkpoint?)")

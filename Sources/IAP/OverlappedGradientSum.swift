@@ -2,10 +2,10 @@ import Torch
 import Transformers
 
 /// DDP's gradient all-reduce overlapped with the backward pass (`dist.overlap_backward`):
-/// installed as the policy's `BlockResidency`, it starts the all-reduce of a decoder block's
-/// gradient (one flat bucket per block) as soon as gradient checkpointing's backward pass of
-/// that block is done, while the blocks below are still back-propagating; Gloo runs it on its
-/// own threads. Only during the last micro-batch's backward pass of an update (`arm`), when
+/// installed as the training pass's block hooks, it starts the all-reduce of a decoder
+/// block's gradient (one flat bucket per block) as soon as that block's backward pass is done
+/// (checkpointed, or run as a kept block without checkpointing: `keptBlock`), while the blocks
+/// below are still back-propagating; Gloo runs it on its own threads. Only during the last micro-batch's backward pass of an update (`arm`), when
 /// the block's gradient is complete. `finish` starts what has not started (blocks last to
 /// first, as a backward pass would), sums the rest of the model (embedding, norm, head) and
 /// waits, leaving every gradient summed over the ranks.
@@ -38,7 +38,13 @@ final class OverlappedGradientSum: BlockResidency, @unchecked Sendable {
     func didBackward(block index: Int) throws(TorchError) {
         guard armed, pending[index] == nil else { return }
         try start(index)
+        startedDuringBackward += 1
     }
+
+    /// Blocks whose sum started during the last armed backward pass (the rest in `finish`).
+    private(set) var startedDuringBackward = 0
+    /// `startedDuringBackward` of the last finished update.
+    private(set) var lastOverlapped = 0
 
     /// The next backward pass is the update's last: blocks' sums start as they finish.
     func arm() { armed = true }
@@ -56,6 +62,8 @@ final class OverlappedGradientSum: BlockResidency, @unchecked Sendable {
     /// parameters in no block the usual way.
     func finish(sumRest: ([Tensor]) throws -> Void) throws {
         armed = false
+        lastOverlapped = startedDuringBackward
+        startedDuringBackward = 0
         for index in blocks.indices.reversed() where pending[index] == nil { try start(index) }
         try sumRest(rest)
         for index in blocks.indices.reversed() {
@@ -74,6 +82,7 @@ final class OverlappedGradientSum: BlockResidency, @unchecked Sendable {
     /// Waits for what started and forgets it (an update dropped for a non-finite loss).
     func discard() throws {
         armed = false
+        startedDuringBackward = 0
         for index in pending.keys.sorted(by: >) { try pending[index]?.work.wait() }
         pending = [:]
     }

@@ -33,12 +33,10 @@ extension IAPTrainer {
     func updatePolicy(_ rollouts: [Rollout]) throws -> UpdateStats {
         do {
             let stats = try updatePolicyPasses(rollouts)
-            try fullySharded?.optimizer.releaseAll()
-            try referenceSharded?.optimizer.releaseAll()
+            try strategy.endUpdate()
             return stats
         } catch {
-            try? fullySharded?.optimizer.releaseAll()
-            try? referenceSharded?.optimizer.releaseAll()
+            try? strategy.endUpdate()
             throw error
         }
     }
@@ -54,14 +52,9 @@ extension IAPTrainer {
         // No rollout kept (every group had zero spread), or every kept token masked (all
         // truncated with dapo.mask_truncated): nothing to learn from; logged as null.
         guard tokens > 0 else { return skipped(stats) }
-        if fullySharded != nil {
-            batches = try paddedForEveryRank(batches)
-        } else if overlapsGradientSums && batches.isEmpty {
-            batches = [try idleBatch()]  // its backward pass starts this rank's block sums, as on the others
-        }
+        batches = try lockStepped(batches)
         let updates = config.optim.updatesPerBatch
-        try fullySharded?.prepareUpdate()
-        if loss.klCoefficient != 0 { try referenceSharded?.prepareUpdate() }
+        try strategy.beginUpdate(reference: loss.klCoefficient != 0)
         try autocast {
             try withNoGrad {
                 for i in batches.indices {
@@ -76,20 +69,20 @@ extension IAPTrainer {
         var entropySum = 0.0
         for _ in 0..<updates {
             try optimizer.zeroGrad()
-            try fullySharded?.prepareUpdate()
+            try strategy.beginAccumulation()
             let local = try autocast { try accumulateGradients(batches, tokens: tokens, sequences: sequences, entropy: &entropySum) }
             // Every rank learns whether any loss was non-finite, and the gradients are summed.
-            let sums = try dataParallel.sumLosses(local)
+            let sums = try sumOverRanks(local)
             let parameters = parts.policy.parameters.map(\.tensor)
             let maxNorm = config.optim.maxGradNorm
             let norm =
                 try sums == nil
                 ? clipGradientNorm(parameters, maxNorm: maxNorm)
-                : dataParallel.reduceAndClip(parameters, optimizer: optimizer, maxNorm: maxNorm)
+                : strategy.reduceAndClip(parameters, maxNorm: maxNorm)
             stats.gradNorm = norm
             guard let sums, norm.isFinite else {
                 // A non-finite loss or gradient: drop this update, weights untouched.
-                if sums == nil { try dataParallel.dropPendingSums() }
+                if sums == nil { try strategy.dropPendingSums() }
                 stats.skipped = true
                 try optimizer.zeroGrad()
                 break
@@ -122,7 +115,7 @@ extension IAPTrainer {
         var sums = LossSums()
         var finite = true
         for (index, batch) in batches.enumerated() {
-            if index == batches.count - 1 { dataParallel.armGradientSum() }
+            if index == batches.count - 1 { strategy.armGradientSum() }
             let (logp, batchEntropy) = try logProbs(parts.policy, batch, pass: trainingPass, entropy: true)
             let result = try loss(
                 logProbs: logp, oldLogProbs: batch.old ?? logp.detach(), referenceLogProbs: batch.reference, advantages: batch.advantages,
@@ -140,13 +133,22 @@ extension IAPTrainer {
         return finite ? sums : nil
     }
 
-    /// `batches` and, on a rank with fewer than another, micro-batches that learn nothing (a
-    /// one-token completion with no loss weight) up to the most any rank has: under `fsdp`
-    /// every rank must run as many forward and backward passes as the others.
-    func paddedForEveryRank(_ batches: [PolicyBatch]) throws -> [PolicyBatch] {
-        let most = try dataParallel.gather([batches.count]).max() ?? batches.count
-        guard batches.count < most else { return batches }
-        return batches + [PolicyBatch](repeating: try idleBatch(), count: most - batches.count)
+    /// `batches` and, where the strategy needs every rank to run as many passes as the others
+    /// (`fsdp`, or overlapped `ddp` sums on a rank with none), micro-batches that learn nothing.
+    func lockStepped(_ batches: [PolicyBatch]) throws -> [PolicyBatch] {
+        let runs = try strategy.lockStepBatchCount(batches.count)
+        guard batches.count < runs else { return batches }
+        return batches + [PolicyBatch](repeating: try idleBatch(), count: runs - batches.count)
+    }
+
+    /// The loss sums of every rank added up; nil on every rank when any rank's loss was not
+    /// finite (so all ranks skip the same update).
+    func sumOverRanks(_ local: LossSums?) throws -> LossSums? {
+        guard dataParallel.group != nil else { return local }
+        let s = local ?? LossSums()
+        let total = try dataParallel.sum([local == nil ? 1 : 0, s.loss, s.kl, s.clipLow, s.clipHigh, s.active])
+        guard total[0] == 0 else { return nil }
+        return LossSums(loss: total[1], kl: total[2], clipLow: total[3], clipHigh: total[4], active: total[5])
     }
 
     /// A micro-batch that learns nothing: a one-token completion with no loss weight.

@@ -47,8 +47,13 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
     public let config: TrainConfig
     public let run: RunFolder
     let parts: Parts
-    /// AdamW over the policy's weights; sharded over the ranks under `dist.strategy: zero2`.
-    var optimizer: any Optimizer
+    /// AdamW over the policy's weights (the rule a sharded optimizer follows too).
+    let trainable: AdamW
+    /// How the ranks share the step (`dist.strategy`: ddp or zero2); one process until
+    /// `distribute(over:)`.
+    var strategy: any ParallelStrategy
+    /// The optimizer the strategy steps.
+    var optimizer: any Optimizer { strategy.optimizer }
     let schedule: LearningRateSchedule
     let method: AnsweringMethod
     /// Rank 0's event file, made at the first step (after `dataParallel` is set): other
@@ -60,10 +65,16 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
     public var progress: @Sendable (String) -> Void = { _ in }
     /// Asked between labelling batches; true stops labelling early (labels so far are kept).
     public var shouldStop: @Sendable () -> Bool = { false }
-    /// The job's ranks (`dist:`); one process by default. Set before `prepare` (and before a
-    /// restore): it decides whether the optimizer's state is sharded.
-    public var dataParallel = DataParallel.single {
-        didSet { optimizer = dataParallel.optimizer(optimizer) }
+    /// The job's ranks (`dist:`); one process by default (`distribute(over:)`).
+    public var dataParallel: DataParallel { strategy.ranks }
+    public var ranks: any JobRanks { dataParallel }
+
+    /// Makes this trainer one rank of `parallel`, before `prepare` (and before a restore):
+    /// the strategy decides whether the optimizer's state is sharded. SFT's micro-batches are
+    /// not lock-stepped, so gradients are summed after the backward passes.
+    public func distribute(over parallel: DataParallel) throws {
+        strategy = try parallel.strategy(
+            policy: parts.policy, reference: nil, optimizer: trainable, pass: config.trainingPass, lockStepped: false)
     }
 
     public var labelsPath: String { run.labelsPath }
@@ -83,7 +94,8 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
         guard !parts.records.isEmpty else { throw ConfigError("data: no training questions") }
         try config.validate()
         self.method = .baseline(config.sft.method)
-        optimizer = try config.trainableOptimizer(for: parts.policy)
+        trainable = try config.trainableOptimizer(for: parts.policy)
+        strategy = SingleProcess(optimizer: trainable, pass: config.trainingPass)
         schedule = config.optim.learningRateSchedule(
             totalSteps: SFTTrainer.steps(labels: parts.records.count, batchSize: config.sft.batchSize, epochs: config.sft.epochs))
     }
@@ -247,7 +259,7 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
             norm =
                 try skipped
                 ? clipGradientNorm(parameters, maxNorm: maxNorm)
-                : dataParallel.reduceAndClip(parameters, optimizer: optimizer, maxNorm: maxNorm)
+                : strategy.reduceAndClip(parameters, maxNorm: maxNorm)
             if skipped || !norm.isFinite {
                 skipped = true
                 try optimizer.zeroGrad()
@@ -274,7 +286,7 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
 
     /// Called on every rank (see `IAPTrainer.saveCheckpoint`).
     public func saveCheckpoint() throws {
-        guard let files = try dataParallel.optimizerFiles(optimizer, run: run) else { return }
+        guard let files = try strategy.checkpointFiles(run: run) else { return }
         let state = TrainerState(step: step, seed: config.run.seed, optimizerStep: optimizer.stepCount)
         try TrainingCheckpoint.save(
             policy: parts.policy, tokenizer: parts.tokenizer, chatTemplate: parts.chatTemplateText, optimizer: files, state: state,
@@ -283,7 +295,9 @@ public final class SFTTrainer: CheckpointedTrainer, @unchecked Sendable {
 
     public func restore(from folder: String) throws {
         // SFT's length is its epochs over the labels, known only once they are made.
-        step = try TrainingCheckpoint.restore(from: folder, policy: parts.policy, optimizer: optimizer, lastStep: nil).step
+        step = try TrainingCheckpoint.restore(from: folder, policy: parts.policy, lastStep: nil) {
+            try strategy.restoreOptimizer(from: $0)
+        }.step
         guard dataParallel.isMain else { return }
         try RunFolder.truncate(run.metricsPath, afterStep: step)
     }

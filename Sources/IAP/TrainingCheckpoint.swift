@@ -69,10 +69,13 @@ public enum TrainingCheckpoint {
         }
     }
 
-    /// Copies the folder's weights (a LoRA run's: its adapters) into `policy`, its moments
-    /// into `optimizer`, and returns its trainer state — whose step is checked first against
-    /// the folder's name and the run's last step (`lastStep`; nil when the run has none).
-    public static func restore(from folder: String, policy: CausalLM, optimizer: any Optimizer, lastStep: Int?) throws -> TrainerState {
+    /// Copies the folder's weights (a LoRA run's: its adapters) into `policy`, its optimizer
+    /// state through `restoreOptimizer` (the strategy's), and returns its trainer state —
+    /// whose step is checked first against the folder's name and the run's last step
+    /// (`lastStep`; nil when the run has none).
+    public static func restore(
+        from folder: String, policy: CausalLM, lastStep: Int?, restoreOptimizer: (String) throws -> Void
+    ) throws -> TrainerState {
         let state = try JSONFile.read(TrainerState.self, from: folder + "/" + TrainerState.fileName)
         try check(state, of: folder, lastStep: lastStep)
         let trained = policy.lora == nil ? policy.weights : policy.adapterTensors
@@ -95,37 +98,9 @@ public enum TrainingCheckpoint {
                 try tensor.copy_(saved)
             }
         }
-        if let sharded = optimizer as? ShardedAdamW {
-            // Each rank reads only the elements of its own shard from the mapped files.
-            let state = try OptimizerCheckpoint.StateSlices(folder: folder)
-            try state.check(against: sharded.parameters, folder: folder)
-            try sharded.loadState(step: state.step) { key, range throws(TorchError) in try state.slice(key, range) }
-        } else {
-            let (tensors, optimizerStep) = try OptimizerCheckpoint.read(folder)
-            try optimizer.loadState(tensors: tensors, step: optimizerStep)
-        }
+        try restoreOptimizer(folder)
         return state
     }
-}
-
-/// A trainer `TrainingRun` drives (`iap train`, `iap sft`): steps, checkpoints, resumption.
-public protocol CheckpointedTrainer: AnyObject {
-    /// Completed optimizer steps, and how many the run has.
-    var step: Int { get }
-    var totalSteps: Int { get }
-    /// Work before the first step (SFT: the silver labels); resumable.
-    func prepare() async throws
-    /// One optimizer step; its metrics line.
-    func trainStep() async throws -> MetricsLine
-    /// Called on every rank; rank 0 writes the checkpoint folder.
-    func saveCheckpoint() throws
-    func restore(from folder: String) throws
-    /// The job's ranks: rank 0 writes the run folder; the others follow its decisions.
-    var dataParallel: DataParallel { get }
-}
-
-extension CheckpointedTrainer {
-    public var dataParallel: DataParallel { .single }
 }
 
 extension TrainConfig {

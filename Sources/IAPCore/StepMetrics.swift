@@ -58,6 +58,8 @@ public struct StepMetrics: Sendable, Equatable {
     public var samplingRounds: Int
     public var update: UpdateStats
     public var times: PhaseTimes
+    /// Figures only some runs have (the parallel strategy's, e.g. `dist/overlapped_blocks`).
+    public var extra: [String: Double] = [:]
 
     public init(
         step: Int, rollouts: [RolloutStats], sampledGroups: Int, zeroSpreadGroups: Int, keptGroups: Int, samplingRounds: Int,
@@ -104,6 +106,6 @@ public struct StepMetrics: Sendable, Equatable {
                 ("policy/skipped_update", update.skipped ? 1 : 0), ("optim/lr", update.learningRate),
                 ("time/generation", times.generation), ("time/reference", times.reference), ("time/judge", times.judge),
                 ("time/similarity", times.similarity), ("time/update", times.update),
-            ])
+            ] + extra.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
     }
 }

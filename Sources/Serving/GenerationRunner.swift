@@ -3,7 +3,7 @@ import Torch
 import Transformers
 
 /// One generation of a `GenerationQueue`, run on a thread of its own: it takes requests with
-/// its settings from the inbox between decoding steps (`CausalLM.generate(feed:)`), streams
+/// its settings from the inbox between decoding steps (a `GenerationRequest` whose prompts are a feed), streams
 /// their text, and answers each as soon as its completions end. It ends when no request is
 /// running and none with its settings waits.
 struct GenerationRunner: Sendable {
@@ -30,17 +30,19 @@ struct GenerationRunner: Sendable {
         }
         let samples = settings.samplesPerPrompt
         do throws(TorchError) {
-            _ = try model.generate(
-                feed: feed, tokenizer: tokenizer, options: settings, perPromptSeeds: true, maxRows: maxBatch * 4,
-                abandoned: AbandonCheck { admitted[$0].ticket.isCancelled || inbox.isStopping },
-                onFinished: PromptFinished { prompt, completions in
+            var request = GenerationRequest(.feed(feed), options: settings, perPromptSeeds: true)
+            request.maxRows = maxBatch * 4
+            request.releasesFinished = true
+            request.prefixes = prefixes
+            let observer = GenerationObserver(
+                text: { index, piece in admitted[index / samples].onText?(index % samples, piece) },
+                finished: { prompt, completions in
                     answered[prompt] = true
                     running -= 1
                     inbox.answer(admitted[prompt], with: .success(completions))
-                }, releasesFinished: true, prefixes: prefixes
-            ) { index, piece in
-                admitted[index / samples].onText?(index % samples, piece)
-            }
+                },
+                abandoned: { admitted[$0].ticket.isCancelled || inbox.isStopping })
+            _ = try model.generate(request, tokenizer: tokenizer, observer: observer)
         } catch {
             for (k, request) in admitted.enumerated() where !answered[k] { inbox.answer(request, with: .failure(error)) }
         }

@@ -7,7 +7,6 @@ import ServiceLifecycle
 import UnixSignals
 import OpenAIWire
 import Transformers
-import IAPCore
 
 #if canImport(Glibc)
     import Glibc
@@ -61,6 +60,9 @@ public final class OpenAIServer: Sendable {
         /// Scaffolded replies (a model trained with `rollout.scaffold: tags`): the sampler
         /// writes the IAP tags of every completion.
         public var scaffold: BlockScaffold?
+        /// The `iap` field of a reply: what an IAP rollout inferred (`iap serve` passes the
+        /// method's tag parser, `RolloutSummary(reply:)`); nil, or nil for a reply: no field.
+        public var summarizeReply: (@Sendable (String) -> RolloutSummary?)?
         public init(modelName: String) { self.modelName = modelName }
     }
 
@@ -132,15 +134,11 @@ public final class OpenAIServer: Sendable {
         }
     }
 
-    /// The assistant message; when the reply is an IAP rollout (it has an `<intent>` block),
-    /// the extra field `iap` carries its intents, answer and format verdict, so clients get
-    /// the inferred intents without parsing tags (OpenAI clients ignore it).
-    static func message(_ text: String) -> AssistantMessage {
-        let parsed = RolloutParser.parse(text)
-        guard parsed.intent != nil else { return AssistantMessage(content: text) }
-        return AssistantMessage(
-            content: text,
-            iap: RolloutSummary(intents: parsed.intents, answer: parsed.answer, valid: parsed.isValid, problem: parsed.problem))
+    /// The assistant message; when `summary` makes one of the reply (an IAP rollout), the
+    /// extra field `iap` carries its intents, answer and format verdict, so clients get the
+    /// inferred intents without parsing tags (OpenAI clients ignore it).
+    static func message(_ text: String, summary: ((String) -> RolloutSummary?)?) -> AssistantMessage {
+        AssistantMessage(content: text, iap: summary?(text))
     }
 
     static func json<T: Encodable>(_ value: T, status: Int = 200, retryAfter: Int? = nil) -> Response {
@@ -171,7 +169,8 @@ public final class OpenAIServer: Sendable {
         let out = try await submit(prompt: prompt, options: options)
         let completionTokens = out.reduce(0) { $0 + $1.tokens.count }
         let choices = out.enumerated().map { i, s in
-            ChatCompletion.Choice(index: i, message: OpenAIServer.message(s.text), finishReason: s.finishReason.rawValue)
+            ChatCompletion.Choice(
+                index: i, message: OpenAIServer.message(s.text, summary: settings.summarizeReply), finishReason: s.finishReason.rawValue)
         }
         return OpenAIServer.json(
             ChatCompletion(

@@ -12,6 +12,24 @@ import CTorch
 public func checkpointed(
     _ input: Tensor, afterBackward: (() throws(TorchError) -> Void)? = nil, _ body: @escaping (Tensor) throws(TorchError) -> Tensor
 ) throws(TorchError) -> Tensor {
+    try callbackBlock(input, afterBackward: afterBackward, body, operation: "checkpointed") { ct_checkpoint($0, $1, $2, $3, $4) }
+}
+
+/// `body(input)` with autograd as usual, but as one node of the graph whose backward pass
+/// runs the block's own backward pass to the end — every parameter gradient of the block
+/// accumulated — and then `afterBackward` (overlapped gradient sums start there without
+/// gradient checkpointing). Keeps what the block's backward pass needs, as without it.
+public func keptBlock(
+    _ input: Tensor, afterBackward: @escaping () throws(TorchError) -> Void, _ body: @escaping (Tensor) throws(TorchError) -> Tensor
+) throws(TorchError) -> Tensor {
+    try callbackBlock(input, afterBackward: afterBackward, body, operation: "keptBlock") { ct_kept_block($0, $1, $2, $3, $4) }
+}
+
+/// A block handed to C++ as callbacks into Swift (`ct_checkpoint`, `ct_kept_block`).
+private func callbackBlock(
+    _ input: Tensor, afterBackward: (() throws(TorchError) -> Void)?, _ body: @escaping (Tensor) throws(TorchError) -> Tensor,
+    operation: String, apply: (ct_tensor, UnsafeMutableRawPointer, ct_block_fn, ct_release_fn, ct_done_fn?) -> ct_tensor?
+) throws(TorchError) -> Tensor {
     let box = Unmanaged.passRetained(CheckpointBlock(body, afterBackward: afterBackward)).toOpaque()
     let run: ct_block_fn = { context, handle in
         guard let context, let handle else { return nil }
@@ -39,8 +57,8 @@ public func checkpointed(
         guard let context else { return }
         Unmanaged<CheckpointBlock>.fromOpaque(context).release()
     }
-    guard let handle = ct_checkpoint(input.handle, box, run, release, afterBackward == nil ? nil : done) else {
-        let error = TorchError.last("checkpointed")
+    guard let handle = apply(input.handle, box, run, release, afterBackward == nil ? nil : done) else {
+        let error = TorchError.last(operation)
         return try { () throws(TorchError) -> Tensor in throw error }()
     }
     return Tensor(owning: handle)

@@ -12,8 +12,8 @@ public protocol BlockResidency: AnyObject, Sendable {
     /// A forward pass of block `index` without autograd is done: nothing will need its
     /// weights until the next `willRun`.
     func didRunWithoutGrad(block index: Int) throws(TorchError)
-    /// Block `index`'s backward pass (after its checkpointed recompute) is done: its weights'
-    /// gradients for this pass are complete.
+    /// Block `index`'s backward pass (after its checkpointed recompute, or as a kept block of
+    /// a pass's hooks) is done: its weights' gradients for this pass are complete.
     func didBackward(block index: Int) throws(TorchError)
 }
 
@@ -34,7 +34,12 @@ extension CausalLM {
             if !isGradEnabled { for r in told { try r.didRunWithoutGrad(block: index) } }
             return y
         }
-        guard recompute else { return try hooked(x) }
+        guard recompute else {
+            // Without checkpointing, the pass's hooks still learn when the block's backward
+            // pass is done (overlapped gradient sums): the block runs as one node of the graph.
+            guard let hooks, isGradEnabled else { return try hooked(x) }
+            return try keptBlock(x, afterBackward: { () throws(TorchError) in try hooks.didBackward(block: index) }, hooked)
+        }
         return try checkpointed(x, afterBackward: { () throws(TorchError) in for r in told { try r.didBackward(block: index) } }, hooked)
     }
 

@@ -26,14 +26,6 @@ public struct FedPrompt: Sendable {
     }
 }
 
-/// Called as each prompt's last completion ends, with the prompt's number and its
-/// completions (a caller answers that prompt while the others go on). A type rather than a
-/// bare closure so that a trailing closure at the call site still means `onText`.
-public struct PromptFinished {
-    let handle: (_ prompt: Int, _ completions: [GeneratedSequence]) -> Void
-    public init(_ handle: @escaping (_ prompt: Int, _ completions: [GeneratedSequence]) -> Void) { self.handle = handle }
-}
-
 /// Where a generation run takes its prompts from. Asked before every decoding step with the
 /// rows that are free and whether the batch is idle (no sequence generating); returns the
 /// prompts that start now, each taking `samplesPerPrompt` rows (more than are free only when
@@ -60,39 +52,43 @@ public struct PromptFeed {
 }
 
 extension CausalLM {
-    /// Generates for prompts that arrive while it runs (continuous batching): each step, the
-    /// feed may hand over prompts; they are prefilled on their own and join the batch, their
-    /// keys and values aligned with the running rows' (`KVCache.append(rows:reserve:)`), and
-    /// decode with them from the next step. Prompts are numbered in the order they came;
-    /// `onFinished(prompt, completions)` is called when a prompt's last completion ends, so a
-    /// caller can answer it while the others go on. Returns every completion, by prompt.
+    /// Generates what `request` asks (see `GenerationRequest`), telling `observer` as it
+    /// goes; returns every completion, by prompt (prompt · samplesPerPrompt + sample).
     ///
-    /// `releasesFinished`: a prompt's completions are dropped once `onFinished` has them (a
-    /// server's generation may run for days); the returned array then holds empty ones.
-    /// `perPromptSeeds`: each prompt samples from its own `FedPrompt.seed` (as it would
-    /// alone); otherwise one generator seeded by `options.seed` serves the run.
-    /// `prefixes`: prompts' keys and values remembered across prefills (and runs), so that a
-    /// prompt sharing a prefix with an earlier one prefills only the rest.
-    public func generate(
-        feed: PromptFeed, tokenizer: Tokenizer, options: GenerationOptions, perPromptSeeds: Bool, maxRows: Int = .max,
-        abandoned: AbandonCheck? = nil, onFinished: PromptFinished? = nil, releasesFinished: Bool = false,
-        prefixes: PromptPrefixCache? = nil, onText: ((Int, String) -> Void)? = nil
-    ) throws(TorchError) -> [GeneratedSequence] {
-        try checkGenerationInput(prompts: [], options: options, promptSeeds: nil)
+    /// Each step the request's feed may hand over prompts (a list's, as its scheduler lets
+    /// them join; a server's, as they arrive); they are prefilled on their own and join the
+    /// batch, their keys and values aligned with the running rows'
+    /// (`KVCache.append(rows:reserve:)`), and decode with them from the next step. Prompts
+    /// are numbered in the order they came; `observer.finished` hears each prompt as its last
+    /// completion ends, so a caller can answer it while the others go on.
+    public func generate(_ request: GenerationRequest, tokenizer: Tokenizer, observer: GenerationObserver = GenerationObserver())
+        throws(TorchError) -> [GeneratedSequence]
+    {
+        let options = request.options
+        if case .list(let prompts) = request.prompts {
+            guard !prompts.isEmpty else { return [] }
+            try checkPrompts(prompts.map(\.ids), firstIndex: 0)
+            if let seeds = request.seedCount, seeds != prompts.count {
+                throw TorchError(operation: "generate", message: "\(seeds) prompt seeds for \(prompts.count) prompts")
+            }
+        }
+        try checkGenerationInput(options: options)
+        let (feed, maxRows, abandoned, onText) = (request.feed, request.maxRows, observer.abandoned, observer.text)
         var stopIds = Set(options.stopTokenIds)
         if options.stopAtEOS { stopIds.formUnion(config.eosTokenIds + (tokenizer.eosId.map { [$0] } ?? [])) }
         var run = GenerationRun(
             state: GenerationState(
                 samples: options.samplesPerPrompt, tokenizer: tokenizer, stopIds: stopIds, stopStrings: options.stopStrings,
                 scaffold: options.scaffold),
-            draws: try UniformDraws(seed: options.seed, perPromptSeeds: perPromptSeeds, samples: options.samplesPerPrompt, device: device),
-            prefixes: prefixes, graphs: options.decodeSteps == .eager ? nil : DecodeGraphs(mode: options.decodeSteps),
+            draws: try UniformDraws(
+                seed: options.seed, perPromptSeeds: request.perPromptSeeds, samples: options.samplesPerPrompt, device: device),
+            prefixes: request.prefixes, graphs: options.decodeSteps == .eager ? nil : DecodeGraphs(mode: options.decodeSteps),
             window: slidingWindowSlots(options))
         func deliver() {
             for prompt in run.state.takeFinishedPrompts() {
                 let samples = run.state.samples
-                onFinished?.handle(prompt, Array(run.state.results[(prompt * samples)..<((prompt + 1) * samples)]))
-                if releasesFinished {
+                observer.finished?(prompt, Array(run.state.results[(prompt * samples)..<((prompt + 1) * samples)]))
+                if request.releasesFinished {
                     run.state.release(prompt: prompt)
                     run.draws.release(prompt: prompt)
                 }
@@ -107,7 +103,7 @@ extension CausalLM {
                 if fed.isEmpty && run.joining.isEmpty { break } else { continue }  // (fed prompts with nothing to generate)
             }
             if let abandoned {
-                run.state.abandon(where: abandoned.isAbandoned)
+                run.state.abandon(where: abandoned)
                 // A prefill nobody waits for any more stops.
                 let unfinished = run.state.unfinishedOf
                 run.joining.removeAll { $0.numbers.allSatisfy { unfinished[$0] == 0 } }

@@ -46,14 +46,6 @@ public struct GenerationOptions: Sendable {
     public init() {}
 }
 
-/// Asked every decoding step whether anyone still waits for a prompt's completions (a
-/// server whose client went away says no). A type rather than a bare closure so that a
-/// trailing closure at the call site still means `onText`.
-public struct AbandonCheck {
-    let isAbandoned: (_ prompt: Int) -> Bool
-    public init(_ isAbandoned: @escaping (_ prompt: Int) -> Bool) { self.isAbandoned = isAbandoned }
-}
-
 /// One completion.
 public struct GeneratedSequence: Sendable, Equatable {
     public enum FinishReason: String, Sendable {
@@ -77,7 +69,8 @@ public struct GeneratedSequence: Sendable, Equatable {
 }
 
 extension CausalLM {
-    /// Samples completions for a batch of tokenized prompts of any lengths.
+    /// Samples completions for tokenized prompts of any lengths: the simple form of
+    /// `generate(_:tokenizer:observer:)`, every prompt starting at once.
     ///
     /// Prompts are left-padded into one batch (positions count real tokens only) and run
     /// through the model once; each prompt's keys/values are then repeated for its samples.
@@ -85,31 +78,17 @@ extension CausalLM {
     /// dropped from the batch as they accumulate. `onText(index, piece)` receives each
     /// completion's text as it grows (index = prompt · samplesPerPrompt + sample).
     /// `promptSeeds` (one per prompt) replaces `options.seed` by a seed per prompt, so each
-    /// prompt samples as it would alone; `abandoned(prompt)`, asked every step, ends a
-    /// prompt's completions early (finish reason `abandoned`).
-    ///
-    /// `maxRows` bounds the sequences decoded at once (nil: every prompt starts at once).
-    /// Prompts then wait for rows; with `.continuous` batching a waiting prompt joins as soon
-    /// as its samples' rows are free, with `.static` only once the whole batch has finished.
-    /// `onFinished(prompt, completions)` is called as each prompt's last completion ends.
-    /// `prefixes` (see `PromptPrefixCache`) lets prompts that join later skip the prefill of
-    /// a prefix they share with one prefilled before.
+    /// prompt samples as it would alone.
     public func generate(
         prompts: [[Int]], tokenizer: Tokenizer, options: GenerationOptions, promptSeeds: [UInt64]? = nil,
-        abandoned: AbandonCheck? = nil, maxRows: Int? = nil, batching: Batching = .continuous,
-        onFinished: PromptFinished? = nil, prefixes: PromptPrefixCache? = nil, onText: ((Int, String) -> Void)? = nil
+        onText: ((Int, String) -> Void)? = nil
     ) throws(TorchError) -> [GeneratedSequence] {
-        guard !prompts.isEmpty else { return [] }
-        try checkGenerationInput(prompts: prompts, options: options, promptSeeds: promptSeeds)
-        let queued = prompts.indices.map { FedPrompt(ids: prompts[$0], seed: promptSeeds?[$0] ?? 0) }
-        let feed = PromptFeed.queue(queued, samples: options.samplesPerPrompt, batching: batching)
-        return try generate(
-            feed: feed, tokenizer: tokenizer, options: options, perPromptSeeds: promptSeeds != nil, maxRows: maxRows ?? Int.max,
-            abandoned: abandoned, onFinished: onFinished, prefixes: prefixes, onText: onText)
+        try generate(
+            GenerationRequest(prompts: prompts, seeds: promptSeeds, options: options), tokenizer: tokenizer,
+            observer: GenerationObserver(text: onText))
     }
 
-    func checkGenerationInput(prompts: [[Int]], options: GenerationOptions, promptSeeds: [UInt64]?) throws(TorchError) {
-        try checkPrompts(prompts, firstIndex: 0)
+    func checkGenerationInput(options: GenerationOptions) throws(TorchError) {
         guard options.maxNewTokens >= 0, options.samplesPerPrompt >= 1 else {
             throw TorchError(operation: "generate", message: "maxNewTokens must be ≥ 0 and samplesPerPrompt ≥ 1")
         }
@@ -126,9 +105,6 @@ extension CausalLM {
         }
         if let scaffold = options.scaffold, scaffold.blocks.isEmpty || scaffold.blocks.contains(where: { $0.budget < 1 }) {
             throw TorchError(operation: "generate", message: "a scaffold needs at least one block, each with a budget of at least 1 token")
-        }
-        if let promptSeeds, promptSeeds.count != prompts.count {
-            throw TorchError(operation: "generate", message: "\(promptSeeds.count) prompt seeds for \(prompts.count) prompts")
         }
     }
 

@@ -86,3 +86,27 @@ extension CausalLM {
         return results
     }
 }
+
+/// Not even one completion fits in the memory still available; the text gives the figures.
+public struct GenerationMemoryError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+}
+
+extension CausalLM {
+    /// Completions of `promptTokens` + `maxNewTokens` generated together: all `wanted` on a
+    /// GPU or where the free memory is not known, else as many as fit in 70 % of the memory
+    /// still available (`available`: that figure, for a note when batches are split).
+    public func completionsPerBatch(wanted: Int, promptTokens: Int, maxNewTokens: Int) throws(GenerationMemoryError) -> (
+        perBatch: Int, available: Int?
+    ) {
+        guard device == .cpu, let available = GenerationMemory.availableBytes() else { return (wanted, nil) }
+        let each = GenerationMemory.bytesPerCompletion(config: config, dtype: dtype, promptTokens: promptTokens, maxNewTokens: maxNewTokens)
+        let perBatch = GenerationMemory.completionsPerBatch(wanted: wanted, bytesPerCompletion: each, available: available)
+        guard perBatch >= 1 else {
+            throw GenerationMemoryError(
+                description: "one completion of \(promptTokens) prompt + \(maxNewTokens) new tokens needs about \(each >> 20) MB; "
+                    + "\(available >> 20) MB of memory are available (lower --max-tokens)")
+        }
+        return (perBatch, available)
+    }
+}

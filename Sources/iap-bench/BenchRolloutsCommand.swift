@@ -59,12 +59,14 @@ extension BenchCommand {
             var results: [Batching: Double] = [:]
             for batching in [Batching.static, .continuous] {
                 let queued = (0..<groups).map { FedPrompt(ids: prompt, seed: UInt64($0), maxNewTokens: lengths[$0]) }
-                let feed = PromptFeed.queue(queued, samples: groupSize, batching: batching)
+                var request = GenerationRequest(.list(queued), options: options, perPromptSeeds: true)
+                request.batching = batching
+                request.maxRows = maxRows
                 let clock = ContinuousClock()
                 var produced = 0
                 let elapsed = try clock.measure {
                     let out = try withNoGrad {
-                        try lm.generate(feed: feed, tokenizer: tokenizer, options: options, perPromptSeeds: true, maxRows: maxRows)
+                        try lm.generate(request, tokenizer: tokenizer)
                     }
                     produced = out.reduce(0) { $0 + $1.tokens.count }
                     try runtime.device.synchronize()

@@ -11,7 +11,7 @@ import LaMPQACore
 /// 4096, 100 retry rounds); cheaper values are flags.
 struct JudgeOptions: ParsableArguments {
     @Option(help: "Judge backend: embedding (CPU proxy), local (a causal LM in process) or openai.")
-    var judge = "embedding"
+    var judge = JudgeBackend.embedding
 
     @Option(help: "Judge model: a known name or path (default: all-minilm-l6-v2 for embedding, smollm2-135m-instruct for local).")
     var judgeModel: String?
@@ -57,12 +57,24 @@ struct JudgeOptions: ParsableArguments {
         try FlagCheck.atLeast("--judge-attempts", judgeAttempts, 1)
     }
 
-    func makeJudge() throws -> RubricJudge {
-        try JudgeFactory.make(
-            JudgeFactory.Options(
-                backend: judge, model: judgeModel, adapter: judgeAdapter, urls: judgeUrl, apiKeyVariable: judgeApiKeyEnv,
-                concurrency: concurrency,
-                timeout: judgeTimeout, maxTokens: judgeMaxTokens, promptFile: judgePrompt, attempts: judgeAttempts))
+    /// The judge these flags describe.
+    var settings: RubricJudgeSettings {
+        var s = RubricJudgeSettings()
+        s.backend = judge
+        s.model = judgeModel
+        s.adapter = judgeAdapter
+        s.urls = judgeUrl
+        s.apiKeyVariable = judgeApiKeyEnv
+        s.concurrency = concurrency
+        s.timeout = judgeTimeout
+        s.maxTokens = judgeMaxTokens
+        s.promptFile = judgePrompt
+        s.attempts = judgeAttempts
+        return s
+    }
+
+    func makeJudge() throws(ExitCode) -> RubricJudge {
+        do { return try settings.makeJudge(log: { CLI.note($0) }) } catch { throw CLI.failure(error) }
     }
 
     func makeCache() throws(ExitCode) -> JudgeCache? {

@@ -3,6 +3,11 @@ import CommandSupport
 import IAP
 import IAPCore
 
+/// `--scaffold auto|none|tags`: as the model was trained, or which side writes the IAP tags.
+enum ScaffoldChoice: String, CaseIterable, ExpressibleByArgument {
+    case auto, none, tags
+}
+
 /// `--scaffold` and `--block-budgets` of the commands that answer with a policy: by default
 /// a model is asked the way it was trained (the `iap_rollout.json` that `iap train` saves
 /// with every checkpoint), any other model without a scaffold.
@@ -11,13 +16,12 @@ struct ScaffoldOptions: ParsableArguments {
         help:
             "Who writes the IAP tags: auto (as the model was trained, else none), none, or tags (the sampler writes them, the model the blocks' contents)."
     )
-    var scaffold = "auto"
+    var scaffold = ScaffoldChoice.auto
 
     @Option(help: "With tags: sampled tokens per block, think,intent,think,answer (default: the model's, else 256,256,256,1024).")
     var blockBudgets: String?
 
     func validate() throws {
-        guard ["auto", "none", "tags"].contains(scaffold) else { throw ValidationError("--scaffold \(scaffold): auto, none or tags") }
         if let blockBudgets { _ = try budgets(blockBudgets) }
     }
 
@@ -37,7 +41,7 @@ struct ScaffoldOptions: ParsableArguments {
         let saved: RolloutFormat?
         do { saved = try RolloutFormat.saved(inModelFolder: model) } catch { throw CLI.failure(error) }
         var format = saved ?? RolloutFormat(TrainConfig.Rollout())
-        if scaffold != "auto" { format.scaffold = scaffold == "tags" ? .tags : .none }
+        if scaffold != .auto { format.scaffold = scaffold == .tags ? .tags : .none }
         if let blockBudgets { format.blockBudgets = try budgets(blockBudgets) }
         if format.scaffold == .tags {
             guard prefill.isEmpty else { throw CLI.failure("--prefill: leave it out with the tags scaffold (it writes <think> itself)") }

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import IAPCore
+import OpenAIWire
 
 @Suite struct RolloutParserTests {
     let good = """
@@ -78,5 +79,16 @@ import Testing
         #expect(BaselineMethod.implicitIntent.prompt.system.contains("intent"))
         #expect(BaselineMethod.allCases.map(\.rawValue) == ["non-personalized", "implicit-intent", "explicit-intent", "direct"])
         #expect(BaselineMethod.direct.prompt.messages(input: "Q?").map(\.content) == ["Q?"])
+    }
+}
+
+@Suite struct ServedSummaryTests {
+    /// What `iap serve` puts in a reply's `iap` field: an IAP rollout's intents and answer,
+    /// nothing for a reply without an intent block.
+    @Test func iapRepliesCarryTheirIntents() {
+        let reply = "<think>a</think><intent>1. save money\n2. be safe</intent><think>b</think><answer>Walk.</answer>"
+        #expect(
+            RolloutSummary(reply: reply) == RolloutSummary(intents: ["save money", "be safe"], answer: "Walk.", valid: true, problem: nil))
+        #expect(RolloutSummary(reply: "plain text") == nil)
     }
 }

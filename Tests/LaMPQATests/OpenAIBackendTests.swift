@@ -403,10 +403,12 @@ func item(_ n: Int) -> JudgeItem {
 }
 
 @Suite struct ServedIntentsTests {
-    @Test func iapRepliesCarryTheirIntents() {
-        let reply = "<think>a</think><intent>1. save money\n2. be safe</intent><think>b</think><answer>Walk.</answer>"
-        let message = OpenAIServer.message(reply)
-        #expect(message.iap == RolloutSummary(intents: ["save money", "be safe"], answer: "Walk.", valid: true, problem: nil))
-        #expect(OpenAIServer.message("plain text").iap == nil)
+    /// The `iap` field is what the server's summary makes of the reply (`iap serve` passes
+    /// `RolloutSummary(reply:)`, tested in IAPCoreTests); without one there is none.
+    @Test func repliesCarryTheirSummary() {
+        let summary = RolloutSummary(intents: ["save money"], answer: "Walk.", valid: true, problem: nil)
+        #expect(OpenAIServer.message("<intent>…", summary: { $0.hasPrefix("<intent>") ? summary : nil }).iap == summary)
+        #expect(OpenAIServer.message("plain text", summary: { $0.hasPrefix("<intent>") ? summary : nil }).iap == nil)
+        #expect(OpenAIServer.message("<intent>…", summary: nil).iap == nil)
     }
 }

@@ -36,10 +36,10 @@ import Torch
             defer { step += 1 }
             return (arrivals[step] ?? []).map { FedPrompt(ids: $0.0, maxNewTokens: $0.1) }
         }
+        var request = GenerationRequest(.feed(feed), options: options, perPromptSeeds: false)
+        request.prefixes = prefixes ? PromptPrefixCache(budgetBytes: 64 << 20, minimumPrefix: 4) : nil
         let out = try model.generate(
-            feed: feed, tokenizer: tokenizer, options: options, perPromptSeeds: false,
-            onFinished: PromptFinished { prompt, _ in finishedAt[prompt] = step },
-            prefixes: prefixes ? PromptPrefixCache(budgetBytes: 64 << 20, minimumPrefix: 4) : nil)
+            request, tokenizer: tokenizer, observer: GenerationObserver(finished: { prompt, _ in finishedAt[prompt] = step }))
         return (out, finishedAt)
     }
 
@@ -78,7 +78,7 @@ import Torch
             defer { step += 1 }
             return (arrivals[step] ?? []).map { FedPrompt(ids: prompts[$0]) }
         }
-        let out = try model.generate(feed: feed, tokenizer: tokenizer, options: options, perPromptSeeds: false)
+        let out = try model.generate(GenerationRequest(.feed(feed), options: options, perPromptSeeds: false), tokenizer: tokenizer)
         for (p, prompt) in fixture.prompts.enumerated() { #expect(out[p].tokens == prompt.greedy, "prompt \(p)") }
     }
 
@@ -98,8 +98,8 @@ import Torch
             return (arrivals[step] ?? []).map { FedPrompt(ids: $0, maxNewTokens: 8) }
         }
         _ = try model.generate(
-            feed: feed, tokenizer: tokenizer, options: options, perPromptSeeds: false,
-            onFinished: PromptFinished { prompt, _ in finishedAt[prompt] = step })
+            GenerationRequest(.feed(feed), options: options, perPromptSeeds: false), tokenizer: tokenizer,
+            observer: GenerationObserver(finished: { prompt, _ in finishedAt[prompt] = step }))
         // Fed at the start of step 2, the long prompt's seventh chunk runs in step 8: its
         // first token is sampled there, its eighth in step 15.
         #expect(finishedAt[1] == 16)
@@ -120,8 +120,8 @@ import Torch
             return (arrivals[step] ?? []).map { FedPrompt(ids: $0, maxNewTokens: 12) }
         }
         let out = try model.generate(
-            feed: feed, tokenizer: tokenizer, options: options, perPromptSeeds: false,
-            abandoned: AbandonCheck { prompt in prompt == 1 && step >= 4 })
+            GenerationRequest(.feed(feed), options: options, perPromptSeeds: false), tokenizer: tokenizer,
+            observer: GenerationObserver(abandoned: { prompt in prompt == 1 && step >= 4 }))
         #expect(out.map(\.finishReason) == [.length, .abandoned])
         #expect(out[0].tokens.count == 12 && out[1].tokens.isEmpty)
     }

@@ -38,11 +38,11 @@ import Torch
             return (arrivals[step] ?? []).map { FedPrompt(ids: prompts[$0]) }
         }
         let out = try model.generate(
-            feed: feed, tokenizer: tokenizer, options: options, perPromptSeeds: false,
-            onFinished: PromptFinished { prompt, completions in
+            GenerationRequest(.feed(feed), options: options, perPromptSeeds: false), tokenizer: tokenizer,
+            observer: GenerationObserver(finished: { prompt, completions in
                 finishedOrder.append(prompt)
                 #expect(completions.count == 1 && completions[0].tokens.count == 48)
-            })
+            }))
         #expect(out.count == 5)
         for (p, prompt) in fixture.prompts.enumerated() {
             #expect(out[p].tokens == prompt.greedy, "prompt \(p) (smallest top-2 margin \(prompt.greedy_margins.min() ?? 0))")
@@ -67,7 +67,7 @@ import Torch
             defer { step += 1 }
             return (arrivals[step] ?? []).map { FedPrompt(ids: prompts[$0.0], maxNewTokens: $0.1) }
         }
-        let out = try model.generate(feed: feed, tokenizer: tokenizer, options: options, perPromptSeeds: false)
+        let out = try model.generate(GenerationRequest(.feed(feed), options: options, perPromptSeeds: false), tokenizer: tokenizer)
         let expected =
             [0, 1, 2, 3].map { fixture.prompts[$0].greedy } + [Array(fixture.prompts[4].greedy.prefix(6)), fixture.prompts[1].greedy]
         #expect(out.map(\.tokens) == expected)
@@ -89,9 +89,10 @@ import Torch
         }
         for batching in Batching.allCases {
             var answered: [Int: [GeneratedSequence]] = [:]
-            let out = try model.generate(
-                prompts: prompts, tokenizer: tokenizer, options: options, promptSeeds: seeds, maxRows: 4, batching: batching,
-                onFinished: PromptFinished { answered[$0] = $1 })
+            var request = GenerationRequest(prompts: prompts, seeds: seeds, options: options)
+            request.maxRows = 4
+            request.batching = batching
+            let out = try model.generate(request, tokenizer: tokenizer, observer: GenerationObserver(finished: { answered[$0] = $1 }))
             // Batched and lone forward passes differ by float rounding (~1e-6), which may move
             // a draw that falls right on a token boundary: agree up to any such divergence,
             // and diverge in at most one of the ten sequences.

@@ -29,7 +29,9 @@ import Torch
                 defer { step += 1 }
                 return (arrivals[step] ?? []).map { FedPrompt(ids: prompts[$0]) }
             }
-            return try model.generate(feed: feed, tokenizer: tokenizer, options: options, perPromptSeeds: false, prefixes: prefixes)
+            var request = GenerationRequest(.feed(feed), options: options, perPromptSeeds: false)
+            request.prefixes = prefixes
+            return try model.generate(request, tokenizer: tokenizer)
         }
         let whole = try run(nil)
         let prefixes = PromptPrefixCache(budgetBytes: 64 << 20)

@@ -28,7 +28,7 @@ import Torch
                 defer { step += 1 }
                 return (arrivals[step] ?? []).map { FedPrompt(ids: prompts[$0.0], maxNewTokens: $0.1) }
             }
-            return try model.generate(feed: feed, tokenizer: tokenizer, options: options, perPromptSeeds: false)
+            return try model.generate(GenerationRequest(.feed(feed), options: options, perPromptSeeds: false), tokenizer: tokenizer)
         }
         let eager = try run(.eager)
         let statics = try run(.static)

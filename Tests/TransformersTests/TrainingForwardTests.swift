@@ -147,4 +147,51 @@ import Torch
         #expect(try w.toArray(Float.self) == [5, 6, 7])
         #expect(try w.grad?.toArray(Float.self) == [1, 1, 1])
     }
+
+    /// A kept block (no recompute) runs once with grad mode on; its hook runs after the
+    /// block's whole backward pass, including a weight reached through a tensor made before
+    /// the block (as autocast's cached casts are), and the gradients are the plain ones.
+    @Test func aKeptBlockReportsItsBackwardPassAfterEveryWeightGradient() throws {
+        let w = try Tensor([Float](arrayLiteral: 1, 2, 3), shape: [3]).requiresGrad()
+        let x = try Tensor.ones([2, 3]).requiresGrad()
+        let cast = try w * 1.0  // made before the block: earlier in autograd's order
+        var modes: [Bool] = []
+        var gradientAtHook: [Float] = []
+        let y = try keptBlock(
+            x, afterBackward: { () throws(TorchError) in gradientAtHook = try w.grad?.toArray(Float.self) ?? [] }
+        ) { (t) throws(TorchError) -> Tensor in
+            modes.append(isGradEnabled)
+            return try t * cast
+        }
+        try (y * 2.0).sum().backward()
+        #expect(modes == [true])
+        #expect(gradientAtHook == [4, 4, 4])
+        #expect(try x.grad?.toArray(Float.self) == [2, 4, 6, 2, 4, 6])
+    }
+
+    /// A training pass with block hooks and no checkpointing (overlapped ddp sums): every
+    /// block reports its backward pass, last block first, and the gradients are the plain ones.
+    @Test func hookedPassesWithoutCheckpointingKeepTheGradients() throws {
+        final class Recorder: BlockResidency, @unchecked Sendable {
+            var finished: [Int] = []
+            func willRun(block index: Int) throws(TorchError) {}
+            func didRunWithoutGrad(block index: Int) throws(TorchError) {}
+            func didBackward(block index: Int) throws(TorchError) { finished.append(index) }
+        }
+        func gradients(_ hooks: Recorder?) throws -> [String: [Float]] {
+            let model = try CausalLM.load(ModelFiles(path: modelFixtures.appendingPathComponent("tiny-llama3").path))
+            for p in model.parameters { _ = try p.tensor.requiresGrad() }
+            let ids = try Tensor((0..<24).map { Int64($0 * 13 % 300) }, shape: [2, 12])
+            let valid = try Tensor([Bool](repeating: true, count: 24), shape: [2, 12])
+            let (logProbs, _) = try model.sequenceLogProbs(ids: ids, valid: valid, pass: TrainingPass(blockHooks: hooks))
+            try logProbs.mean().neg().backward()
+            var grads: [String: [Float]] = [:]
+            for p in model.parameters { grads[p.name] = try floats(#require(p.tensor.grad)) }
+            return grads
+        }
+        let recorder = Recorder()
+        let (plain, hooked) = (try gradients(nil), try gradients(recorder))
+        #expect(recorder.finished == Array((0..<recorder.finished.count).reversed()) && !recorder.finished.isEmpty)
+        for (name, g) in plain { #expect(maxDifference(g, hooked[name] ?? []) == 0, "\(name)") }
+    }
 }

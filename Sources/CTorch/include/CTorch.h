@@ -258,6 +258,10 @@ typedef bool (*ct_done_fn)(void *context);
 /// (activation checkpointing); then after_backward(context) (may be NULL) once the block's
 /// gradients are accumulated; release(context) when the graph no longer needs it.
 ct_tensor ct_checkpoint(ct_tensor input, void *context, ct_block_fn run, ct_release_fn release, ct_done_fn after_backward);
+/// run(context, input) now with autograd, its graph kept inside one node; during backward the
+/// gradient flows through that graph, then after_backward(context) runs (the block's
+/// gradients are complete); release(context) when the graph no longer needs it.
+ct_tensor ct_kept_block(ct_tensor input, void *context, ct_block_fn run, ct_release_fn release, ct_done_fn after_backward);
 /// A second handle to the same tensor.
 ct_tensor ct_share(ct_tensor t);
 /// Sets this thread's error message (for callbacks reporting failure).

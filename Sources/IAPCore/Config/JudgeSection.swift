@@ -1,3 +1,5 @@
+import LaMPQACore
+
 extension TrainConfig {
     /// `judge:` — the rubric judge that scores answers during training.
     public struct Judge: Codable, Sendable, Equatable {
@@ -44,12 +46,4 @@ extension TrainConfig {
     }
 }
 
-/// Where the rubric judge runs.
-public enum JudgeBackend: String, ConfigChoice {
-    /// Sentence-embedding similarity: a CPU proxy, not the benchmark's judge.
-    case embedding
-    /// A causal LM in process.
-    case local
-    /// Any OpenAI-compatible server (vLLM, llama.cpp, Ollama, `iap serve`).
-    case openai
-}
+extension JudgeBackend: ConfigChoice {}

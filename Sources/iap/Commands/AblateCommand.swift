@@ -56,7 +56,7 @@ struct AblateIntentsCommand: AsyncParsableCommand {
     var limit: Int?
 
     @Option(help: "Conditions to run (default all): no-intent, in-group-random, cross-group-random, selected.")
-    var conditions: [String] = []
+    var conditions: [IntentCondition] = []
 
     @OptionGroup var decoding: DecodingOptions
 
@@ -74,21 +74,10 @@ struct AblateIntentsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let chosen =
-            try conditions.isEmpty
-            ? IntentCondition.allCases
-            : conditions.map { (name) throws(ExitCode) -> IntentCondition in
-                guard let c = IntentCondition(rawValue: name) else {
-                    throw CLI.failure("--conditions \(name): \(IntentCondition.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                return c
-            }
-        var options = LaMPQADataset.Options()
-        options.split = split
-        options.limit = limit
+        let chosen = conditions.isEmpty ? IntentCondition.allCases : conditions
         let run: IntentAblationRun
         do {
-            let dataset = try LaMPQADataset(folder: data, options: options)
+            let dataset = try LaMPQADataset(folder: data, options: LaMPQADataset.Options(split: split, limit: limit))
             run = IntentAblationRun(dataset: dataset, intents: try IntentsFile.load(intents), conditions: chosen, folder: out)
         } catch {
             throw CLI.failure(error)
@@ -131,36 +120,5 @@ struct AblateIntentsCommand: AsyncParsableCommand {
     }
 }
 
-/// Figure 4: an evaluation's scores grouped by the number of intents the model inferred.
-struct AblateBucketsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "buckets",
-        abstract: "Scores by intent-count bucket: Low (1–2), Medium (3–4), High (5+), per domain and overall.")
-
-    @Option(help: "The .intents.json of `iap answer --method iap`.")
-    var intents: String
-
-    @Option(help: "The `iap evaluate` folder of the same responses.")
-    var results: String
-
-    @Option(help: "Write <out>.md, <out>.csv and <out>.json besides printing the table.")
-    var out: String?
-
-    func run() throws {
-        let own: [String: InferredIntents]
-        do { own = try IntentsFile.entries(intents) } catch { throw CLI.failure(error) }
-        let scores: MethodResult
-        do { scores = try ResultsTable.load(folder: results) } catch { throw CLI.failure(error) }
-        let table = IntentBucketTable(intentCounts: own.mapValues(\.countedIntents), scores: scores)
-        if let out {
-            do {
-                try AtomicFile.write(table.markdown + "\n", to: out + ".md")
-                try AtomicFile.write(table.csv + "\n", to: out + ".csv")
-                try AtomicFile.write(table.json + "\n", to: out + ".json")
-            } catch {
-                throw CLI.failure(error)
-            }
-        }
-        print(table.markdown)
-    }
-}
+/// `--conditions no-intent|in-group-random|cross-group-random|selected`.
+extension IntentCondition: ExpressibleByArgument {}

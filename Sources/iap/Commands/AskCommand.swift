@@ -17,14 +17,7 @@ struct AskCommand: ParsableCommand {
     @Argument(help: "The question.")
     var question: String
 
-    @Option(help: "A known model name, a path, or a run's checkpoint (runs/NAME/final).")
-    var model = "smollm2-135m-instruct"
-
-    @Option(
-        help:
-            "A LoRA adapter folder (PEFT: adapter_config.json, adapter_model.safetensors) applied to the model; a LoRA run's checkpoint may also be given as the model itself."
-    )
-    var adapter: String?
+    @OptionGroup var model: ModelOptions
 
     @Option(help: "What the model should know about you (shown as in training: \"About me: …\").")
     var userContext: String?
@@ -47,8 +40,8 @@ struct AskCommand: ParsableCommand {
     }
 
     func run() throws {
-        let format = try scaffolding.format(model: adapter ?? model)
-        let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model, adapter: adapter)
+        let format = try scaffolding.format(model: model.adapter ?? model.model)
+        let (_, tokenizer, lm, template) = try CLI.openLanguageModel(model.model, adapter: model.adapter)
         let prompt = format.prompt ?? .standard
         var input = "Question: \(question)"
         if let userContext, !userContext.isEmpty { input += "\n\nAbout me: \(userContext)" }
@@ -69,13 +62,16 @@ struct AskCommand: ParsableCommand {
         options.addStops(of: template)
         let out: [GeneratedSequence]
         do {
-            out = try lm.generate(prompts: [ids], tokenizer: tokenizer, options: options) { _, piece in
-                if !json { CLI.writeOutput(piece) }
+            out = try lm.generate(prompts: [ids], tokenizer: tokenizer, options: options) { _, piece in if !json { CLI.writeOutput(piece) }
             }
         } catch {
             throw CLI.failure(error)
         }
-        let reply = format.prefill + out[0].text
+        show(format.prefill + out[0].text, prompt: prompt)
+    }
+
+    /// The reply's intents and answer: as JSON, or as text after the streamed reply.
+    func show(_ reply: String, prompt: RolloutPrompt) {
         let parsed = RolloutParser.parse(reply, echo: PromptEcho(prompt))
         if json {
             CommandOutput.print(

@@ -30,10 +30,10 @@ struct CompareCommand: ParsableCommand {
     var method: String?
 
     @Option(help: "Paired test that decides the * mark: t-test or wilcoxon (the other's p-values are in the csv and json output).")
-    var test = "t-test"
+    var test = ResultsTable.SignificanceTest.tTest
 
     @Option(help: "markdown, csv or json.")
-    var format = "markdown"
+    var format = TableFormat.markdown
 
     @Option(help: "Write the table to this file instead of standard output.")
     var out: String?
@@ -59,20 +59,11 @@ struct CompareCommand: ParsableCommand {
                 throw CLI.failure(error)
             }
         }
-        guard let significance = ResultsTable.SignificanceTest(rawValue: test) else {
-            throw CLI.failure("--test \(test): t-test or wilcoxon")
-        }
         if let method, !methods.contains(where: { $0.name == method }) {
             throw CLI.failure("--method \(method): no such row (rows: \(methods.map(\.name).joined(separator: ", ")))")
         }
-        let table = ResultsTable(methods, alpha: alpha, interest: method, test: significance)
-        let text: String
-        switch format {
-        case "markdown": text = table.markdown
-        case "csv": text = table.csv
-        case "json": text = table.json
-        default: throw CLI.failure("--format \(format): markdown, csv or json")
-        }
+        let table = ResultsTable(methods, alpha: alpha, interest: method, test: test)
+        let text = format.text(table)
         if let out {
             do { try AtomicFile.write(text + "\n", to: out) } catch { throw CLI.failure(error) }
         } else {
@@ -83,6 +74,22 @@ struct CompareCommand: ParsableCommand {
             print("\n" + (try SideBySide.load(folders: results, names: methods.map(\.name), count: show)).text)
         } catch {
             throw CLI.failure("--show: \(error)")
+        }
+    }
+}
+
+/// `--test t-test|wilcoxon`.
+extension ResultsTable.SignificanceTest: ExpressibleByArgument {}
+
+/// `--format markdown|csv|json`: how a table is written.
+enum TableFormat: String, CaseIterable, ExpressibleByArgument {
+    case markdown, csv, json
+
+    func text(_ table: ResultsTable) -> String {
+        switch self {
+        case .markdown: table.markdown
+        case .csv: table.csv
+        case .json: table.json
         }
     }
 }

@@ -27,21 +27,38 @@ struct DoctorCommand: ParsableCommand {
     }
 
     func run() throws {
-        var problems: [String] = []
         print("iap \(IAPVersion.string)")
-
-        let expected = "2.11.0"
-        print("libtorch: \(Torch.version) at \(Torch.libraryPath)")
-        if Torch.version != expected {
-            problems.append("libtorch is \(Torch.version), this build expects \(expected): run 'make setup' and rebuild.")
+        var problems = checkLibtorch()
+        printCUDA()
+        let cache = ModelStore.defaultCacheRoot
+        problems += checkCache(cache)
+        problems += checkModels(in: cache)
+        printHub()
+        if problems.isEmpty {
+            print("ok")
+        } else {
+            for problem in problems { print("problem: \(problem)") }
+            throw ExitCode(1)
         }
+    }
+
+    static let expectedLibtorch = "2.11.0"
+
+    /// The loaded libtorch: its version (the pinned one?), CPU capability and threads.
+    private func checkLibtorch() -> [String] {
+        print("libtorch: \(Torch.version) at \(Torch.libraryPath)")
         let config = Torch.buildConfiguration
         if let capability = config.split(separator: "\n").first(where: { $0.contains("CPU capability") }) {
             print("  \(capability.drop(while: \.isWhitespace))")
         }
         if verbose { print(config) }
         print("threads: \(Torch.threads) intra-op (OMP_NUM_THREADS changes it)")
+        guard Torch.version != Self.expectedLibtorch else { return [] }
+        return ["libtorch is \(Torch.version), this build expects \(Self.expectedLibtorch): run 'make setup' and rebuild."]
+    }
 
+    /// Whether the CUDA backend loads, and the GPUs the driver sees.
+    private func printCUDA() {
         if let why = CUDARuntime.load() {
             print("cuda: libtorch_cuda.so not found; CPU only")
             if verbose { print(why) }
@@ -49,12 +66,15 @@ struct DoctorCommand: ParsableCommand {
             print("cuda: backend loaded, \(Device.cudaDeviceCount) device(s), available: \(Device.cudaAvailable)")
         }
         printDriver()
+    }
 
-        let cache = ModelStore.defaultCacheRoot
+    /// The cache folder and the libtorch downloads in it (complete or interrupted).
+    private func checkCache(_ cache: String) -> [String] {
         print("cache: \(cache)")
         let names = (try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? []
         let libtorchEntries = names.filter { $0.hasPrefix("libtorch-") }.sorted()
-        if libtorchEntries.isEmpty && Torch.version != expected {
+        var problems: [String] = []
+        if libtorchEntries.isEmpty && Torch.version != Self.expectedLibtorch {
             problems.append("no libtorch in the cache \(cache): run 'make setup'.")
         } else if libtorchEntries.isEmpty {
             // A GPU machine's own PyTorch (LD_LIBRARY_PATH) of the pinned version will do.
@@ -64,16 +84,7 @@ struct DoctorCommand: ParsableCommand {
             let complete = FileManager.default.fileExists(atPath: cache + "/" + entry + "/.iap-complete")
             print("  \(entry): \(complete ? "complete" : "INCOMPLETE (an interrupted download; 'make setup' replaces it)")")
         }
-
-        problems += checkModels(in: cache)
-        printHub()
-
-        if problems.isEmpty {
-            print("ok")
-        } else {
-            for problem in problems { print("problem: \(problem)") }
-            throw ExitCode(1)
-        }
+        return problems
     }
 
     /// The NVIDIA driver and each GPU with its memory, as nvidia-smi reports them (nothing

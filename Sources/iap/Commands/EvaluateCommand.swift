@@ -95,30 +95,40 @@ struct EvaluateCommand: AsyncParsableCommand {
         }
         var incomplete: [String] = []
         for responsesPath in responses {
-            let answers: [String: String]
-            do { answers = try ResponsesFile.load(responsesPath) } catch { throw CLI.failure(error) }
-            guard dataset.records.contains(where: { answers[$0.id] != nil }) else {
-                throw CLI.failure(
-                    "\(responsesPath): none of its \(answers.count) ids is a question of \(data) \(options.split.rawValue) (answers of another split or data set?)"
-                )
-            }
-            let folder = responses.count > 1 ? out + "/" + FileSystem.baseName(responsesPath) : out
-            let evaluator = judgeOptions.evaluator(judge, cache: judgeCache)
-            let report: EvaluationReport
-            do {
-                report = try await EvaluationFolder(path: folder).evaluate(
-                    answers, responses: responsesPath, dataset: dataset, evaluator: evaluator,
-                    progress: EvaluationDisplay.progress(FileSystem.baseName(responsesPath)))
-            } catch {
-                throw CLI.failure("\(error)")
-            }
-            EvaluationDisplay.show(report, responses: responsesPath)
-            if !report.isComplete { incomplete.append(folder) }
+            let report = try await evaluate(
+                responsesPath, dataset: dataset, split: options.split, evaluator: judgeOptions.evaluator(judge, cache: judgeCache))
+            if !report.isComplete { incomplete.append(folder(of: responsesPath)) }
         }
         if !incomplete.isEmpty {
             throw CLI.failure(
                 "incomplete: judge calls failed, so \(incomplete.joined(separator: ", ")) holds no results (summary.json lists the items); "
                     + "rerun the same command when the judge is reachable: the verdicts so far are in the judge cache")
         }
+    }
+
+    /// The scores of one responses file go into `out`, or `out/<file name>` with several.
+    func folder(of responsesPath: String) -> String { responses.count > 1 ? out + "/" + FileSystem.baseName(responsesPath) : out }
+
+    /// Scores one responses file (its answers must be questions of the split) and shows the summary.
+    func evaluate(_ responsesPath: String, dataset: LaMPQADataset, split: LaMPQASplit, evaluator: Evaluator) async throws(ExitCode)
+        -> EvaluationReport
+    {
+        let answers: [String: String]
+        do { answers = try ResponsesFile.load(responsesPath) } catch { throw CLI.failure(error) }
+        guard dataset.records.contains(where: { answers[$0.id] != nil }) else {
+            throw CLI.failure(
+                "\(responsesPath): none of its \(answers.count) ids is a question of \(data) \(split.rawValue) (answers of another split or data set?)"
+            )
+        }
+        let report: EvaluationReport
+        do {
+            report = try await EvaluationFolder(path: folder(of: responsesPath)).evaluate(
+                answers, responses: responsesPath, dataset: dataset, evaluator: evaluator,
+                progress: EvaluationDisplay.progress(FileSystem.baseName(responsesPath)))
+        } catch {
+            throw CLI.failure("\(error)")
+        }
+        EvaluationDisplay.show(report, responses: responsesPath)
+        return report
     }
 }

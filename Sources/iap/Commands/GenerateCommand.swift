@@ -14,14 +14,7 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Generate text with a causal LM (streams to the terminal; --json for token ids, log-probs, finish reasons).")
 
-    @Option(help: "A known model name or a path to a .gguf file or Hugging Face folder.")
-    var model = "smollm2-135m-instruct"
-
-    @Option(
-        help:
-            "A LoRA adapter folder (PEFT: adapter_config.json, adapter_model.safetensors) applied to the model; a LoRA run's checkpoint may also be given as the model itself."
-    )
-    var adapter: String?
+    @OptionGroup var model: ModelOptions
 
     @Option(
         help:
@@ -65,11 +58,7 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Greedy decoding (temperature, top-p and top-k are ignored).")
     var greedy = false
 
-    @Option(help: "Model dtype: float32, bfloat16 or float16.")
-    var dtype = "float32"
-
-    @Option(help: "Device: cpu, cuda[:N], or auto (a GPU when one can be used).")
-    var device = "cpu"
+    @OptionGroup var runtime: RuntimeOptions
 
     @Option(
         help:
@@ -83,7 +72,7 @@ struct GenerateCommand: ParsableCommand {
     static let maxCompletions = 4096
 
     func validate() throws {
-        try decodeSteps.validate(device: device)
+        try decodeSteps.validate(device: runtime.device.description)
         guard (prompt == nil) != (chat == nil) else { throw ValidationError("give exactly one of --prompt or --chat") }
         guard n >= 1, maxTokens >= 0 else { throw ValidationError("--n must be ≥ 1 and --max-tokens ≥ 0") }
         guard n <= Self.maxCompletions else {
@@ -99,117 +88,41 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let runtime = try CLI.runtime(dtype: dtype, device: device)
+        let device = try runtime.resolvedDevice()
+        try decodeSteps.check(resolved: device, asked: runtime.device)
         let (_, tokenizer, lm, template) = try CLI.openLanguageModel(
-            model, adapter: adapter, chatTemplate: chatTemplate, dtype: runtime.dtype, device: runtime.device)
-        let ids: [Int]
-        var templateStops: [String] = []
-        if let prompt {
-            ids = tokenizer.encode(prompt, addSpecialTokens: true, recognizeSpecialTokens: !splitSpecialTokens)
-        } else {
-            do {
-                var messages: [ChatMessage] = []
-                if let system { messages.append(ChatMessage(.system, system)) }
-                messages.append(ChatMessage(.user, chat ?? ""))
-                ids = tokenizer.encode(try template.render(messages, addGenerationPrompt: true))
-                templateStops = template.stopStrings
-            } catch {
-                throw CLI.failure(error)
-            }
-        }
-        var options = GenerationOptions()
-        options.decodeSteps = decodeSteps
-        options.samplesPerPrompt = n
-        options.temperature = temperature
-        options.topP = topP
-        options.topK = topK
-        options.maxNewTokens = maxTokens
-        options.seed = seed
-        options.greedy = greedy
+            model.model, adapter: model.adapter, chatTemplate: chatTemplate, dtype: runtime.dtype, device: device)
+        let (ids, templateStops) = try promptTokens(tokenizer, template: template)
+        var options = generationOptions
         options.stopStrings = stop + templateStops.filter { !stop.contains($0) }
         // Stream only a single completion to a terminal; several would interleave.
         let stream = !json && n == 1
-        let perBatch = try completionsPerBatch(lm, promptTokens: ids.count)
         let results: [GeneratedSequence]
         do {
+            let (perBatch, available) = try lm.completionsPerBatch(wanted: n, promptTokens: ids.count, maxNewTokens: maxTokens)
+            if perBatch < n, let available {
+                CLI.note("generating \(n) completions in batches of \(perBatch) (memory: \(available >> 20) MB available)")
+            }
             results = try lm.generateSamples(prompt: ids, tokenizer: tokenizer, options: options, perBatch: perBatch) { _, piece in
                 if stream { CLI.writeOutput(piece) }
             }
         } catch {
-            throw CLI.failure(error)
+            throw CLI.failure("\(error)")
         }
-        if json {
-            for r in results {
-                CommandOutput.print(
-                    CommandOutput.Completion(
-                        sample: r.sample, text: r.text, tokenIds: r.tokens, logprobs: r.logProbs.map(Double.init),
-                        finishReason: r.finishReason.rawValue))
-            }
-        } else if stream {
-            CLI.writeOutput("\n")
-        } else {
-            for r in results {
-                print("--- sample \(r.sample) (\(r.finishReason.rawValue), \(r.tokens.count) tokens)")
-                print(r.text)
-            }
-        }
+        show(results, streamed: stream)
     }
 }
 
 extension GenerateCommand {
-    /// Completions generated together: all of them when they fit in 70% of the memory still
-    /// available (CPU), else as many as do; an error with the figures when not one does.
-    func completionsPerBatch(_ lm: CausalLM, promptTokens: Int) throws(ExitCode) -> Int {
-        guard lm.device == .cpu, let available = GenerationMemory.availableBytes() else { return n }
-        let each = GenerationMemory.bytesPerCompletion(
-            config: lm.config, dtype: lm.dtype, promptTokens: promptTokens, maxNewTokens: maxTokens)
-        let perBatch = GenerationMemory.completionsPerBatch(wanted: n, bytesPerCompletion: each, available: available)
-        guard perBatch >= 1 else {
-            throw CLI.failure(
-                "one completion of \(promptTokens) prompt + \(maxTokens) new tokens needs about \(each >> 20) MB; "
-                    + "\(available >> 20) MB of memory are available (lower --max-tokens)")
-        }
-        if perBatch < n { CLI.note("generating \(n) completions in batches of \(perBatch) (memory: \(available >> 20) MB available)") }
-        return perBatch
-    }
-}
-
-/// `iap embed`: sentence embeddings from a BERT encoder.
-struct EmbedCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "embed",
-        abstract: "Print mean-pooled, L2-normalised sentence embeddings (one JSON array per text).")
-
-    @Option(help: "A known model name or a path to a Hugging Face BERT folder.")
-    var model = "all-minilm-l6-v2"
-
-    @Option(help: "A text to embed (repeatable).")
-    var text: [String] = []
-
-    @Option(help: "Read texts from this file, one per line.")
-    var file: String?
-
-    @Option(help: "Maximum tokens per text (longer texts are truncated).")
-    var maxLength = 256
-
-    func validate() throws { try FlagCheck.atLeast("--max-length", maxLength, 2) }
-
-    func run() throws {
-        var texts = text
-        if let file { texts += try CLI.readText(file).split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
-        guard !texts.isEmpty else { throw CLI.failure("give --text (repeatable) or --file") }
-        let files = try CLI.openModel(model)
-        let tokenizer = try CLI.loadTokenizer(files)
-        do {
-            let encoder = try TextEncoders.load(files)
-            let embeddings = try encoder.embed(texts, tokenizer: tokenizer, maxLength: maxLength)
-            let values = try embeddings.toArray(Float.self)
-            let width = embeddings.shape[1]
-            for i in 0..<texts.count {
-                CommandOutput.print(values[(i * width)..<((i + 1) * width)].map(Double.init))
-            }
-        } catch {
-            throw CLI.failure("\(error)")
+    /// The prompt's token ids (--prompt as written, or --chat through the chat template) and
+    /// the template's stop strings.
+    func promptTokens(_ tokenizer: Tokenizer, template: ChatTemplate) throws(ExitCode) -> ([Int], [String]) {
+        if let prompt { return (tokenizer.encode(prompt, addSpecialTokens: true, recognizeSpecialTokens: !splitSpecialTokens), []) }
+        var messages: [ChatMessage] = []
+        if let system { messages.append(ChatMessage(.system, system)) }
+        messages.append(ChatMessage(.user, chat ?? ""))
+        do { return (tokenizer.encode(try template.render(messages, addGenerationPrompt: true)), template.stopStrings) } catch {
+            throw CLI.failure(error)
         }
     }
 }

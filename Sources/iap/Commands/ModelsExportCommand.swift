@@ -17,14 +17,13 @@ struct ModelsExportCommand: ParsableCommand {
     var to: String
 
     @Option(help: "Weights dtype: float32, bfloat16 or float16.")
-    var dtype = "float32"
+    var dtype = DType.float32
 
     func run() throws {
-        let runtime = try CLI.runtime(dtype: dtype, device: "cpu")
         let files = try CLI.openModel(model)
         let tokenizer = try CLI.loadTokenizer(files)
         do {
-            let lm = try CausalLM.load(files, dtype: runtime.dtype)
+            let lm = try CausalLM.load(files, dtype: dtype)
             try CheckpointWriter.save(lm, tokenizer: tokenizer, chatTemplate: files.chatTemplateText, to: to)
         } catch {
             throw CLI.failure(error)

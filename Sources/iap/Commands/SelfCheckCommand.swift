@@ -35,6 +35,18 @@ struct SelfCheckCommand: ParsableCommand {
             return try (prediction - y).square().mean()
         }
 
+        let (first, last) = try fit(loss, optimizer: optimizer, parameters: [w1, b1, w2, b2])
+        let same = try roundTrips(["w1": w1, "b1": b1, "w2": w2, "b2": b2])
+        print("safetensors round trip: \(same ? "identical" : "DIFFERENT")")
+        guard last < first / 10, same else {
+            print("selfcheck FAILED")
+            throw ExitCode(1)
+        }
+        print("selfcheck passed (libtorch \(Torch.version), \(Torch.threads) threads)")
+    }
+
+    /// `steps` AdamW steps on `loss` (gradients clipped at 1); the loss before and after.
+    private func fit(_ loss: () throws -> Tensor, optimizer: AdamW, parameters: [Tensor]) throws -> (Double, Double) {
         let first = try loss().item()
         let clock = ContinuousClock()
         let start = clock.now
@@ -42,28 +54,24 @@ struct SelfCheckCommand: ParsableCommand {
             try optimizer.zeroGrad()
             let l = try loss()
             try l.backward()
-            try clipGradientNorm([w1, b1, w2, b2], maxNorm: 1)
+            try clipGradientNorm(parameters, maxNorm: 1)
             try optimizer.step()
             if step % 100 == 0 { print("step \(step): mse \(try l.item())") }
         }
         let elapsed = clock.now - start
         let last = try withNoGrad { try loss().item() }
         print("mse \(first) → \(last) in \(steps) steps (\(elapsed))")
+        return (first, last)
+    }
 
+    /// Whether `tensors` come back byte for byte from a safetensors file.
+    private func roundTrips(_ tensors: [String: Tensor]) throws -> Bool {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent(
             "iap-selfcheck-\(ProcessInfo.processInfo.processIdentifier).safetensors"
         ).path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try TensorFile.save(["w1": w1, "b1": b1, "w2": w2, "b2": b2], to: path)
+        try TensorFile.save(tensors, to: path)
         let reloaded = try TensorFile.load(from: path).tensors
-        let same = try ["w1": w1, "b1": b1, "w2": w2, "b2": b2].allSatisfy { name, tensor in
-            try reloaded[name]?.bytes() == tensor.bytes()
-        }
-        print("safetensors round trip: \(same ? "identical" : "DIFFERENT")")
-        guard last < first / 10, same else {
-            print("selfcheck FAILED")
-            throw ExitCode(1)
-        }
-        print("selfcheck passed (libtorch \(Torch.version), \(Torch.threads) threads)")
+        return try tensors.allSatisfy { name, tensor in try reloaded[name]?.bytes() == tensor.bytes() }
     }
 }

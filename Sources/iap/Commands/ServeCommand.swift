@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import CommandSupport
 import Hummingbird
+import IAPCore
+import OpenAIWire
 import ModelFormats
 import Serving
 import Torch
@@ -13,14 +15,7 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve a causal LM over an OpenAI-compatible API (/v1/models, /v1/chat/completions with SSE streaming).")
 
-    @Option(help: "A known model name or a path to a .gguf file or Hugging Face folder.")
-    var model = "smollm2-135m-instruct"
-
-    @Option(
-        help:
-            "A LoRA adapter folder (PEFT: adapter_config.json, adapter_model.safetensors) applied to the model; a LoRA run's checkpoint may also be given as the model itself."
-    )
-    var adapter: String?
+    @OptionGroup var model: ModelOptions
 
     @Option(help: "Name the API reports and requests must use (default: the --model value).")
     var servedName: String?
@@ -82,11 +77,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "A chat template file (docs/chat-templates.md) instead of the model's own, or 'plain' for iap's plain template.")
     var chatTemplate: String?
 
-    @Option(help: "Model dtype: float32, bfloat16 or float16.")
-    var dtype = "float32"
-
-    @Option(help: "Device: cpu, cuda[:N], or auto (a GPU when one can be used).")
-    var device = "cpu"
+    @OptionGroup var runtime: RuntimeOptions
 
     @Option(
         help:
@@ -97,7 +88,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var scaffolding: ScaffoldOptions
 
     func validate() throws {
-        try decodeSteps.validate(device: device)
+        try decodeSteps.validate(device: runtime.device.description)
         for (flag, value) in [
             ("--max-tokens-limit", maxTokensLimit), ("--max-n", maxN), ("--max-waiting", maxWaiting), ("--max-batch", maxBatch),
             ("--max-request-bytes", maxRequestBytes), ("--default-max-tokens", defaultMaxTokens),
@@ -115,11 +106,12 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let runtime = try CLI.runtime(dtype: dtype, device: device)
+        let device = try runtime.resolvedDevice()
+        try decodeSteps.check(resolved: device, asked: runtime.device)
         Torch.keepFreedMemory()
         let (_, tokenizer, lm, template) = try CLI.openLanguageModel(
-            model, adapter: adapter, chatTemplate: chatTemplate, dtype: runtime.dtype, device: runtime.device)
-        var settings = OpenAIServer.Settings(modelName: servedName ?? model)
+            model.model, adapter: model.adapter, chatTemplate: chatTemplate, dtype: runtime.dtype, device: device)
+        var settings = OpenAIServer.Settings(modelName: servedName ?? model.model)
         settings.decodeSteps = decodeSteps
         settings.host = host
         settings.port = port
@@ -136,7 +128,8 @@ struct ServeCommand: AsyncParsableCommand {
         settings.bodyTimeout = bodyTimeout
         let key = apiKey ?? ProcessInfo.processInfo.environment["IAP_SERVE_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         settings.screen = RequestScreen(allowedHosts: allowedHost, apiKey: key)
-        settings.scaffold = try scaffolding.format(model: adapter ?? model).blockScaffold
+        settings.scaffold = try scaffolding.format(model: model.adapter ?? model.model).blockScaffold
+        settings.summarizeReply = { RolloutSummary(reply: $0) }
         let server = OpenAIServer(model: lm, tokenizer: tokenizer, template: template, settings: settings)
         let name = settings.modelName
         let address = settings.host

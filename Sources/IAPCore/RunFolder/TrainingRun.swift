@@ -1,5 +1,4 @@
 import FileIO
-import IAPCore
 import JSONFiles
 
 /// Drives a trainer through a run folder: restores the last checkpoint when resuming,
@@ -44,14 +43,14 @@ public struct TrainingRun {
     /// Runs the job to its end (or a stop); on several ranks, an error from a broken
     /// collective comes back naming the ranks that are gone and the step.
     public func drive(resuming: Bool) async throws {
-        do { try await driveSteps(resuming: resuming) } catch { throw trainer.dataParallel.explained(error, step: trainer.step + 1) }
+        do { try await driveSteps(resuming: resuming) } catch { throw trainer.ranks.explained(error, step: trainer.step + 1) }
     }
 
     func driveSteps(resuming: Bool) async throws {
-        if trainer.dataParallel.isMain {
+        if trainer.ranks.isMain {
             for line in AtomicFolder.recoverStale(in: run.checkpointsPath) { report(.cleanedUp(line)) }
         }
-        try trainer.dataParallel.barrier()
+        try trainer.ranks.barrier()
         if resuming { try resume() }
         try await trainer.prepare()
         if shouldStop() { return report(.stoppedEarly(atStep: trainer.step)) }
@@ -64,17 +63,17 @@ public struct TrainingRun {
             report(.stepped(line, secondsPerStep: perStep, secondsLeft: perStep * Double(trainer.totalSteps - trainer.step)))
             // A stop asked of any rank (Ctrl-C reaches them all, not always at the same step)
             // stops every rank after the same step.
-            let stopping = try trainer.dataParallel.sum([shouldStop() ? 1 : 0])[0] > 0
+            let stopping = try trainer.ranks.sum([shouldStop() ? 1 : 0])[0] > 0
             if trainer.step % config.run.checkpointEvery == 0 || trainer.step == trainer.totalSteps || stopping { try save() }
             if stopping { return report(.stoppedEarly(atStep: trainer.step)) }
         }
         if trainer.step > 0 && run.checkpointSteps().last != trainer.step { try save() }
         let checkpoint = run.checkpointPath(step: trainer.step)
-        if trainer.dataParallel.isMain {
+        if trainer.ranks.isMain {
             try FileSystem.replaceLink(
                 run.finalPath, target: "checkpoints/" + (checkpoint.split(separator: "/").last.map(String.init) ?? ""))
         }
-        try trainer.dataParallel.barrier()
+        try trainer.ranks.barrier()
         report(.finished(checkpoint: checkpoint))
     }
 
@@ -82,7 +81,7 @@ public struct TrainingRun {
     /// shard first) and waits for the others, so none runs ahead of the last checkpoint.
     func save() throws {
         try trainer.saveCheckpoint()
-        try trainer.dataParallel.barrier()
+        try trainer.ranks.barrier()
     }
 
     /// The last complete checkpoint, or — when the run stopped before its first one — a
@@ -98,7 +97,7 @@ public struct TrainingRun {
                 "\(run.path): checkpoint folder(s) \(broken.joined(separator: ", ")) lack \(TrainerState.fileName); "
                     + "refusing to start over and overwrite them (move them aside to start at step 0)")
         }
-        if trainer.dataParallel.isMain {
+        if trainer.ranks.isMain {
             try RunFolder.truncate(run.metricsPath, afterStep: 0)
             try RunFolder.truncate(run.rolloutsPath, afterStep: 0)
         }

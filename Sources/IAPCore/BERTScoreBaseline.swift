@@ -35,9 +35,4 @@ public struct BERTScoreBaseline: Sendable, Equatable {
         }
         return row
     }
-
-    func rescale(_ s: BERTScorer.Score) -> BERTScorer.Score {
-        BERTScorer.Score(
-            precision: (s.precision - precision) / (1 - precision), recall: (s.recall - recall) / (1 - recall), f1: (s.f1 - f1) / (1 - f1))
-    }
 }

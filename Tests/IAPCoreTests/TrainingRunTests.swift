@@ -1,10 +1,9 @@
 import FileIO
 import Foundation
-import IAPCore
 import JSONFiles
 import Testing
 
-@testable import IAP
+@testable import IAPCore
 
 /// A trainer without a model: steps count up, a checkpoint is a folder with trainer_state.json.
 final class CountingTrainer: CheckpointedTrainer {
