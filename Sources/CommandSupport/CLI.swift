@@ -83,7 +83,7 @@ public enum CLI {
     /// `--dtype` and `--device` given as text (the benchmarks' flags), checked, with the CUDA
     /// backend loaded when a GPU is asked for.
     public static func runtime(dtype: String, device: String) throws(ExitCode) -> (dtype: DType, device: Device) {
-        guard let type = DType(weightsName: dtype) else { throw failure("--dtype \(dtype): use float32, bfloat16 or float16") }
+        guard let type = WeightType(name: dtype)?.dtype else { throw failure("--dtype \(dtype): use float32, bfloat16 or float16") }
         guard let choice = DeviceChoice(device) else { throw failure("--device \(device): use cpu, cuda[:N] or auto") }
         return (type, try resolve(choice))
     }

@@ -1,11 +1,10 @@
 import ArgumentParser
+import ModelFormats
 import Torch
 
 /// `--dtype float32|bfloat16|float16` (or f32, bf16, f16).
-extension DType: ExpressibleByArgument {
-    public init?(argument: String) { self.init(weightsName: argument) }
-    public static var allValueStrings: [String] { ["float32", "bfloat16", "float16"] }
-    public var defaultValueDescription: String { longName }
+extension WeightType: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
 }
 
 /// `--device auto|cpu|cuda|cuda:N`.
@@ -21,7 +20,7 @@ public struct RuntimeOptions: ParsableArguments {
     public var device = DeviceChoice.auto
 
     @Option(help: "Weights' type: float32, bfloat16 or float16 (the paper's models on a GPU: bfloat16).")
-    public var dtype = DType.float32
+    public var dtype = WeightType.float32
 
     public init() {}
 

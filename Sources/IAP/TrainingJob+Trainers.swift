@@ -13,11 +13,12 @@ import Transformers
 extension TrainingJob {
     /// The policy's device and weight type (`policy.device`, resolved; `policy.dtype`).
     public func runtime() throws(TrainingJobError) -> (dtype: DType, device: Device) {
-        guard let dtype = DType(weightsName: config.policy.dtype.rawValue), let choice = DeviceChoice(config.policy.device) else {
-            throw TrainingJobError(
-                "policy.device \(config.policy.device), policy.dtype \(config.policy.dtype): not a device and weight type")
+        guard let choice = DeviceChoice(config.policy.device) else {
+            throw TrainingJobError("policy.device: '\(config.policy.device)' is not auto, cpu, cuda or cuda:N")
         }
-        do { return (dtype, try choice.resolved()) } catch { throw TrainingJobError("policy.device \(config.policy.device): \(error)") }
+        do { return (config.policy.dtype.dtype, try choice.resolved()) } catch {
+            throw TrainingJobError("policy.device \(config.policy.device): \(error)")
+        }
     }
 
     /// The IAP trainer: policy and frozen reference (with LoRA, the policy with its adapters

@@ -41,30 +41,3 @@ public struct DeviceUnavailable: Error, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
-
-extension DType {
-    /// The weight types a model is loaded in, by their names (`float32`, `bfloat16`,
-    /// `float16`) or short names (`f32`, `bf16`, `f16`).
-    public init?(weightsName name: String) {
-        switch name {
-        case "float32", "f32": self = .float32
-        case "bfloat16", "bf16": self = .bfloat16
-        case "float16", "f16": self = .float16
-        default: return nil
-        }
-    }
-
-    /// The long name (`float32`, `bfloat16`, …), as flags and configs spell it.
-    public var longName: String {
-        switch self {
-        case .uint8: "uint8"
-        case .int32: "int32"
-        case .int64: "int64"
-        case .float16: "float16"
-        case .float32: "float32"
-        case .float64: "float64"
-        case .bool: "bool"
-        case .bfloat16: "bfloat16"
-        }
-    }
-}

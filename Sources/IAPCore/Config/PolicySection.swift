@@ -49,10 +49,8 @@ extension TrainConfig {
 /// `policy.decode_steps` (DecodeSteps.swift, shared with the engine and the command line).
 extension DecodeSteps: ConfigChoice {}
 
-/// The dtype a model's weights are held in.
-public enum WeightType: String, ConfigChoice {
-    case float32, bfloat16, float16
-}
+/// `policy.dtype`, `lora.dtype` (WeightType.swift, shared with the command line's `--dtype`).
+extension WeightType: ConfigChoice {}
 
 extension TrainConfig.Policy {
     /// Whether the device is a GPU or may resolve to one (`auto`).

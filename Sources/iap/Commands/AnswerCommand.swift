@@ -84,7 +84,7 @@ struct AnswerCommand: AsyncParsableCommand {
         }
         let device = try runtime.resolvedDevice()
         let (_, tokenizer, lm, template) = try CLI.openLanguageModel(
-            model.model, adapter: model.adapter, dtype: runtime.dtype, device: device)
+            model.model, adapter: model.adapter, dtype: runtime.dtype.dtype, device: device)
         var generation = decoding.generation
         if case .iap = answering { generation.scaffold = format.blockScaffold }
         var generator = AnswerGenerator(
@@ -121,7 +121,7 @@ struct AnswerCommand: AsyncParsableCommand {
     /// What the answers depend on (a kept partial file must have been made with the same).
     func settings(_ format: RolloutFormat, generation: GenerationOptions) -> String {
         [
-            model.model, runtime.dtype == .float32 ? "" : "\(runtime.dtype)", method, format.prefill,
+            model.model, runtime.dtype == .float32 ? "" : "\(runtime.dtype.dtype)", method, format.prefill,
             "\(format.scaffold) \(format.blockBudgets)", promptFile ?? "", intents ?? "", data, split.rawValue, mode.name,
             limit.map(String.init) ?? "all", "\(generation)", "batch \(batch)",
         ].joined(separator: " | ")

@@ -91,7 +91,7 @@ struct GenerateCommand: ParsableCommand {
         let device = try runtime.resolvedDevice()
         try decodeSteps.check(resolved: device, asked: runtime.device)
         let (_, tokenizer, lm, template) = try CLI.openLanguageModel(
-            model.model, adapter: model.adapter, chatTemplate: chatTemplate, dtype: runtime.dtype, device: device)
+            model.model, adapter: model.adapter, chatTemplate: chatTemplate, dtype: runtime.dtype.dtype, device: device)
         let (ids, templateStops) = try promptTokens(tokenizer, template: template)
         var options = generationOptions
         options.stopStrings = stop + templateStops.filter { !stop.contains($0) }

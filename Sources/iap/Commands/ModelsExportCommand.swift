@@ -17,13 +17,13 @@ struct ModelsExportCommand: ParsableCommand {
     var to: String
 
     @Option(help: "Weights dtype: float32, bfloat16 or float16.")
-    var dtype = DType.float32
+    var dtype = WeightType.float32
 
     func run() throws {
         let files = try CLI.openModel(model)
         let tokenizer = try CLI.loadTokenizer(files)
         do {
-            let lm = try CausalLM.load(files, dtype: dtype)
+            let lm = try CausalLM.load(files, dtype: dtype.dtype)
             try CheckpointWriter.save(lm, tokenizer: tokenizer, chatTemplate: files.chatTemplateText, to: to)
         } catch {
             throw CLI.failure(error)

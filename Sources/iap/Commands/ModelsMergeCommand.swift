@@ -21,13 +21,13 @@ struct ModelsMergeCommand: ParsableCommand {
     var to: String
 
     @Option(help: "Weights dtype: float32, bfloat16 or float16.")
-    var dtype = DType.float32
+    var dtype = WeightType.float32
 
     func run() throws {
         let files = try CLI.openModel(base)
         let tokenizer = try CLI.loadTokenizer(files)
         do {
-            let adapted = try LoRAAdapterFolder.load(adapter, onto: CausalLM.load(files, dtype: dtype))
+            let adapted = try LoRAAdapterFolder.load(adapter, onto: CausalLM.load(files, dtype: dtype.dtype))
             let merged = try CausalLM(config: adapted.config, weights: adapted.mergedWeights(), source: adapter)
             try CheckpointWriter.save(merged, tokenizer: tokenizer, chatTemplate: files.chatTemplateText, to: to)
         } catch {

@@ -110,7 +110,7 @@ struct ServeCommand: AsyncParsableCommand {
         try decodeSteps.check(resolved: device, asked: runtime.device)
         Torch.keepFreedMemory()
         let (_, tokenizer, lm, template) = try CLI.openLanguageModel(
-            model.model, adapter: model.adapter, chatTemplate: chatTemplate, dtype: runtime.dtype, device: device)
+            model.model, adapter: model.adapter, chatTemplate: chatTemplate, dtype: runtime.dtype.dtype, device: device)
         var settings = OpenAIServer.Settings(modelName: servedName ?? model.model)
         settings.decodeSteps = decodeSteps
         settings.host = host
